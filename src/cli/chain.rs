@@ -1,0 +1,223 @@
+//! CLI commands about the chain itself: verify, export, import, status and the benchmarks.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::{mib, progress_bar, EXIT_TAMPERED};
+use crate::chain::export::read_personal_export;
+use crate::chain::hex;
+use crate::ledger::{Config, Ledger};
+use crate::store::Store;
+use crate::verify::{verify_export, verify_store, VerifyError};
+
+fn now_ms() -> i64 {
+    (crate::ledger::system_clock())()
+}
+
+pub fn verify(dir: &Path, export: Option<&Path>, personal: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let result = match export {
+        Some(file) => {
+            let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let size = input.metadata().map(|m| m.len()).unwrap_or(0);
+            let personal = personal
+                .map(|p| -> anyhow::Result<_> {
+                    let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+                    Ok(read_personal_export(std::io::BufReader::new(f))?)
+                })
+                .transpose()?;
+            let bar = progress_bar(size / 150, "verifying");
+            let r = verify_export(std::io::BufReader::new(input), personal.as_deref(), |n| bar.set_position(n));
+            bar.finish_and_clear();
+            r
+        }
+        None => {
+            let store = open_existing_store(dir)?;
+            let total = store.head_anchor()?.map_or(0, |a| a.seq + 1);
+            let bar = progress_bar(total, "verifying");
+            let r = verify_store(&store, |n| bar.set_position(n));
+            bar.finish_and_clear();
+            if let Ok(report) = &r {
+                store.record_verified(now_ms(), report.verified.records)?;
+            }
+            r
+        }
+    };
+    match result {
+        Ok(report) => {
+            let head = report
+                .verified
+                .head
+                .map_or("empty chain".to_owned(), |h| format!("head seq {} hash {}", h.seq, hex(&h.hash)));
+            println!(
+                "OK: {} records verified in {:.2} s ({}); {} personal-data entries match their commitments",
+                report.verified.records,
+                report.elapsed.as_secs_f64(),
+                head,
+                report.personal_entries
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(VerifyError::Fault(fault)) => {
+            println!("TAMPERED: {fault}");
+            Ok(ExitCode::from(EXIT_TAMPERED))
+        }
+        Err(e @ VerifyError::Personal { .. }) => {
+            println!("TAMPERED: {e}");
+            Ok(ExitCode::from(EXIT_TAMPERED))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn open_existing_store(dir: &Path) -> anyhow::Result<Store> {
+    if crate::ledger::is_empty_dir(dir) {
+        anyhow::bail!("no ledger in {} (use --data-dir or CHITRA_DATA_DIR)", dir.display());
+    }
+    Ok(Store::open(dir)?)
+}
+
+pub fn export(dir: &Path, file: &Path, with_personal: bool) -> anyhow::Result<ExitCode> {
+    let store = open_existing_store(dir)?;
+    let personal_path = with_personal.then(|| personal_path_for(file));
+    let summary = crate::archive::export(&store, file, personal_path.as_deref())?;
+    println!("exported {} records to {}", summary.records, file.display());
+    if let Some(p) = personal_path {
+        println!("exported {} personal-data entries to {}", summary.personal_entries, p.display());
+    }
+    if let Some(h) = summary.head {
+        println!("head seq {} hash {}", h.seq, hex(&h.hash));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn personal_path_for(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".personal");
+    PathBuf::from(name)
+}
+
+pub fn import(dir: &Path, file: &Path, personal: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let personal = personal.or_else(|| Some(personal_path_for(file)).filter(|p| p.exists()));
+    if !crate::ledger::is_empty_dir(dir) {
+        anyhow::bail!("{} is not empty; import only into an empty data directory", dir.display());
+    }
+    std::fs::create_dir_all(dir)?;
+    let store = Store::open(dir)?;
+    let summary = crate::archive::import(&store, file, personal.as_deref())?;
+    drop(store);
+    // Open the ledger to prove the imported chain replays, and compare heads.
+    let ledger = Ledger::open(Config::new(dir))?;
+    let head = ledger.head()?.last;
+    anyhow::ensure!(head == summary.head, "imported head {head:?} differs from the export's {:?}", summary.head);
+    println!(
+        "imported {} records and {} personal-data entries into {}",
+        summary.records,
+        summary.personal_entries,
+        dir.display()
+    );
+    if let Some(h) = head {
+        println!("head seq {} hash {} (same as the export)", h.seq, hex(&h.hash));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let store = open_existing_store(dir)?;
+    let head = store.head_anchor()?;
+    let verified = store.last_verified()?;
+    if json {
+        let v = serde_json::json!({
+            "data_dir": dir.display().to_string(),
+            "records": head.map_or(0, |h| h.seq + 1),
+            "head_seq": head.map(|h| h.seq),
+            "head_hash": head.map(|h| hex(&h.hash)),
+            "last_verified_unix_ms": verified.map(|v| v.0),
+            "last_verified_records": verified.map(|v| v.1),
+            "size_on_disk_bytes": store.size_on_disk(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("data dir:      {}", dir.display());
+    match head {
+        Some(h) => {
+            println!("records:       {}", h.seq + 1);
+            println!("head seq:      {}", h.seq);
+            println!("head hash:     {}", hex(&h.hash));
+        }
+        None => println!("records:       0 (empty chain)"),
+    }
+    match verified {
+        Some((at, n)) => println!(
+            "last verified: {} UTC ({} records)",
+            format_ms(at),
+            n
+        ),
+        None => println!("last verified: never (run `chitra verify`)"),
+    }
+    println!("size on disk:  {}", mib(store.size_on_disk()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` of a Unix-millisecond timestamp, in UTC.
+pub(crate) fn format_ms(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let date = crate::domain::types::Date::from_days_since_epoch(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!("{date} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+pub fn bench_append(dir: &Path, opts: &crate::bench::AppendOptions) -> anyhow::Result<ExitCode> {
+    let opened = std::time::Instant::now();
+    let ledger = Ledger::open(Config::new(dir))?;
+    let before = ledger.state().applied();
+    if !opts.print_acks {
+        eprintln!(
+            "opened {} ({} records) in {:.2} s",
+            dir.display(),
+            before,
+            opened.elapsed().as_secs_f64()
+        );
+    }
+    let bar = progress_bar(opts.events, "appending");
+    if opts.print_acks {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let report = crate::bench::append(&ledger, opts, &|n| bar.set_position(n))?;
+    bar.finish_and_clear();
+    if !opts.print_acks {
+        let rss = report.peak_rss_bytes.unwrap_or(0);
+        println!(
+            "appended {} events ({} commands, {} submitters) in {:.2} s: {:.0} events/s, durable",
+            report.events,
+            report.commands,
+            opts.submitters,
+            report.elapsed.as_secs_f64(),
+            report.events_per_second()
+        );
+        let total = before + report.events;
+        println!(
+            "peak memory {} for a ledger of {} records ({} per million records)",
+            mib(rss),
+            total,
+            mib((rss as f64 / (total.max(1) as f64 / 1e6)) as u64)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn bench_verify(dir: &Path) -> anyhow::Result<ExitCode> {
+    let store = open_existing_store(dir)?;
+    let report = verify_store(&store, |_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let n = report.verified.records;
+    println!(
+        "verified {} records in {:.2} s: {:.0} records/s; peak memory {}",
+        n,
+        report.elapsed.as_secs_f64(),
+        n as f64 / report.elapsed.as_secs_f64().max(1e-9),
+        mib(crate::bench::peak_rss_bytes().unwrap_or(0))
+    );
+    Ok(ExitCode::SUCCESS)
+}

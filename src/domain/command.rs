@@ -1,0 +1,244 @@
+//! Commands: what a caller asks the ledger to do, and the typed reasons it may refuse.
+//! A command is already parsed (its citizen ID, months and amounts are valid types); `decide`
+//! checks it against the state and either returns the events to append or a `Rejection`.
+
+use bincode::{Decode, Encode};
+use serde::{Deserialize, Serialize};
+
+use super::event::{
+    BankAccountDetails, Decision, EntitlementKind, HoldReason, RateScheduleEnacted, Route,
+    SchemeParam, SuspensionReason, TerminationReason,
+};
+use super::types::{
+    AccountNumber, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, Month, Programme,
+    Sex,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    Enrol(Enrol),
+    CorrectDetails(CorrectDetails),
+    SetPaymentRoute(SetPaymentRoute),
+    RecordDeath(RecordDeath),
+    HoldForReview(HoldForReview),
+    ClearReview(ClearReview),
+    EnactRateSchedule(RateScheduleEnacted),
+    GrantEntitlement(GrantEntitlement),
+    AdjustEntitlement(AdjustEntitlement),
+    SuspendEntitlement(SuspendEntitlement),
+    ResumeEntitlement(ResumeEntitlement),
+    TerminateEntitlement(TerminateEntitlement),
+}
+
+impl Command {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Enrol(_) => "enrol",
+            Command::CorrectDetails(_) => "correct_details",
+            Command::SetPaymentRoute(_) => "set_payment_route",
+            Command::RecordDeath(_) => "record_death",
+            Command::HoldForReview(_) => "hold_for_review",
+            Command::ClearReview(_) => "clear_review",
+            Command::EnactRateSchedule(_) => "enact_rate_schedule",
+            Command::GrantEntitlement(_) => "grant_entitlement",
+            Command::AdjustEntitlement(_) => "adjust_entitlement",
+            Command::SuspendEntitlement(_) => "suspend_entitlement",
+            Command::ResumeEntitlement(_) => "resume_entitlement",
+            Command::TerminateEntitlement(_) => "terminate_entitlement",
+        }
+    }
+}
+
+/// A payment route as a caller gives it, with the account details for a bank route.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RouteRequest {
+    Bank {
+        bin: super::types::BankBin,
+        account_number: AccountNumber,
+        holder_name: String,
+    },
+    Cash {
+        pay_point: CommuneCode,
+    },
+}
+
+impl RouteRequest {
+    pub fn route(&self) -> Route {
+        match self {
+            RouteRequest::Bank { bin, .. } => Route::Bank { bin: *bin },
+            RouteRequest::Cash { pay_point } => Route::Cash {
+                pay_point: *pay_point,
+            },
+        }
+    }
+
+    pub fn account(&self) -> Option<BankAccountDetails> {
+        match self {
+            RouteRequest::Bank {
+                account_number,
+                holder_name,
+                ..
+            } => Some(BankAccountDetails {
+                account_number: account_number.clone(),
+                holder_name: holder_name.clone(),
+            }),
+            RouteRequest::Cash { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct Enrol {
+    pub citizen_id: CitizenId,
+    pub full_name: String,
+    pub birth_date: Date,
+    pub sex: Sex,
+    pub address_line: String,
+    pub commune: CommuneCode,
+    pub programme: Programme,
+    pub decision: Option<Decision>,
+    /// Sets the payment route in the same step, when the roster gives one.
+    pub route: Option<RouteRequest>,
+    /// Entitlements granted in the same step (a roster row carries its decision).
+    pub entitlements: Vec<NewEntitlement>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct CorrectDetails {
+    pub beneficiary: BeneficiaryId,
+    pub full_name: Option<String>,
+    pub birth_date: Option<Date>,
+    pub sex: Option<Sex>,
+    pub address_line: Option<String>,
+    pub commune: Option<CommuneCode>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct SetPaymentRoute {
+    pub beneficiary: BeneficiaryId,
+    pub route: RouteRequest,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct RecordDeath {
+    pub beneficiary: BeneficiaryId,
+    pub date_of_death: Date,
+    pub decision: Option<Decision>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct HoldForReview {
+    pub beneficiary: BeneficiaryId,
+    pub reason: HoldReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ClearReview {
+    pub beneficiary: BeneficiaryId,
+    pub decision: Decision,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct GrantEntitlement {
+    pub beneficiary: BeneficiaryId,
+    pub entitlement: NewEntitlement,
+}
+
+/// An entitlement decision as granted, before it has an id.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct NewEntitlement {
+    pub programme: Programme,
+    pub scheme: String,
+    pub params: Vec<SchemeParam>,
+    pub kind: EntitlementKind,
+    pub effective_from: Month,
+    pub decision: Decision,
+    pub payee: Option<BeneficiaryId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct AdjustEntitlement {
+    pub entitlement: EntitlementId,
+    pub effective_from: Month,
+    pub scheme: Option<String>,
+    pub params: Option<Vec<SchemeParam>>,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct SuspendEntitlement {
+    pub entitlement: EntitlementId,
+    pub from: Month,
+    pub reason: SuspensionReason,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ResumeEntitlement {
+    pub entitlement: EntitlementId,
+    pub from: Month,
+    pub back_pay_from: Option<Month>,
+    pub decision: Decision,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct TerminateEntitlement {
+    pub entitlement: EntitlementId,
+    pub last_month: Month,
+    pub reason: TerminationReason,
+    pub decision: Decision,
+}
+
+/// Why a command was refused. Each variant has a stable `code()` that the HTTP layer turns into
+/// a problem type; messages name the offending value without leaking personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Rejection {
+    #[error("citizen ID {citizen} is already enrolled as {existing}")]
+    AlreadyEnrolled {
+        citizen: String,
+        existing: BeneficiaryId,
+    },
+    #[error("no beneficiary {0}")]
+    UnknownBeneficiary(BeneficiaryId),
+    #[error("no entitlement {0}")]
+    UnknownEntitlement(EntitlementId),
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("conflicts with the ledger: {reason}")]
+    Conflict { reason: String },
+    #[error("not allowed: {reason}")]
+    NotAllowed { reason: String },
+}
+
+impl Rejection {
+    /// A stable, machine-readable code for the problem type.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rejection::AlreadyEnrolled { .. } => "already-enrolled",
+            Rejection::UnknownBeneficiary(_) => "unknown-beneficiary",
+            Rejection::UnknownEntitlement(_) => "unknown-entitlement",
+            Rejection::Invalid { .. } => "invalid",
+            Rejection::Conflict { .. } => "conflict",
+            Rejection::NotAllowed { .. } => "not-allowed",
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Rejection {
+        Rejection::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn conflict(reason: impl Into<String>) -> Rejection {
+        Rejection::Conflict {
+            reason: reason.into(),
+        }
+    }
+}

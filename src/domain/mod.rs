@@ -1,0 +1,13 @@
+//! The domain core: value types, events, commands, state, `decide` and `apply`.
+//! Pure by rule: nothing under `domain` does IO, reads a clock or draws a random number.
+
+pub mod command;
+pub mod decide;
+pub mod event;
+pub mod state;
+pub mod types;
+
+pub use command::{Command, Rejection};
+pub use decide::{decide, Context, Emitted};
+pub use event::{Event, PersonalData};
+pub use state::{Attachment, State};

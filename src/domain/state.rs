@@ -1,0 +1,585 @@
+//! The ledger's state: what the log says now, rebuilt by `apply` from every event in order.
+//! `apply` is total over events that `decide` produced; an event that cannot apply means the
+//! log and the code disagree, and is reported as an `Inconsistency` rather than ignored.
+
+use std::collections::{HashMap, HashSet};
+
+use super::event::*;
+use super::types::{BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId, PaymentId, Programme};
+
+/// A personal-data attachment as the state receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attachment {
+    None,
+    Present(PersonalData),
+    /// The record had personal data, but it was erased from the personal-data store.
+    Erased,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("event at seq {seq} does not apply: {reason}")]
+pub struct Inconsistency {
+    pub seq: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PersonalState<T> {
+    Known(T),
+    Erased,
+}
+
+impl<T> PersonalState<T> {
+    pub fn known(&self) -> Option<&T> {
+        match self {
+            PersonalState::Known(t) => Some(t),
+            PersonalState::Erased => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Beneficiary {
+    pub id: BeneficiaryId,
+    pub programme: Programme,
+    pub commune: CommuneCode,
+    pub identity: PersonalState<Identity>,
+    pub route: Option<Route>,
+    pub account: Option<PersonalState<BankAccountDetails>>,
+    pub entitlements: Vec<EntitlementId>,
+    pub warnings: Vec<EnrolmentWarning>,
+    pub date_of_death: Option<Date>,
+    pub hold: Option<HoldReason>,
+    pub enrolled_seq: u64,
+    /// Records that touch this person, in order (for `beneficiary show` and erasure).
+    pub history: Vec<u64>,
+}
+
+/// A change to an entitlement, with the sequence number at which the ledger learnt it, so the
+/// rules can ask "as known at seq S".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntitlementChange {
+    Adjusted(EntitlementAdjusted),
+    Suspended(EntitlementSuspended),
+    Resumed(EntitlementResumed),
+    Terminated(EntitlementTerminated),
+}
+
+#[derive(Debug, Clone)]
+pub struct Entitlement {
+    pub grant: EntitlementGranted,
+    pub granted_seq: u64,
+    pub changes: Vec<(u64, EntitlementChange)>,
+}
+
+impl Entitlement {
+    pub fn id(&self) -> EntitlementId {
+        self.grant.entitlement
+    }
+
+    pub fn terminated(&self) -> Option<&EntitlementTerminated> {
+        self.changes.iter().rev().find_map(|(_, c)| match c {
+            EntitlementChange::Terminated(t) => Some(t),
+            _ => None,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RateSchedule {
+    pub enacted: RateScheduleEnacted,
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    Open,
+    Computed,
+    Approved,
+    Released,
+    Cancelled,
+    Closed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub opened: BatchOpened,
+    pub opened_by: String,
+    pub status: BatchStatus,
+    pub computed: Option<BatchComputed>,
+    pub computed_by: Option<String>,
+    pub approved_by: Option<String>,
+    pub payments: Vec<PaymentId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Scheduled,
+    Settled,
+    Returned,
+    /// The batch was cancelled before release; the payment never went out.
+    Cancelled,
+}
+
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub scheduled: PaymentScheduled,
+    pub status: PaymentStatus,
+    pub return_reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuedFile {
+    pub issued: PaymentFileIssued,
+    pub downloads: u32,
+}
+
+/// Everything the log says, as of its last applied record.
+#[derive(Debug, Default)]
+pub struct State {
+    beneficiaries: Vec<Beneficiary>,
+    by_citizen: HashMap<CitizenId, BeneficiaryId>,
+    entitlements: Vec<Entitlement>,
+    schedules: Vec<RateSchedule>,
+    schedule_ids: HashSet<String>,
+    batches: Vec<Batch>,
+    payments: Vec<Payment>,
+    files: Vec<IssuedFile>,
+    status_reports: HashSet<Digest>,
+    breaks: Vec<(u64, ReconciliationBreakRecorded)>,
+    checkpoints: Vec<(u64, CheckpointRecorded)>,
+    /// Records applied so far; the next record's sequence number.
+    applied: u64,
+}
+
+impl State {
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Number of records applied (the next sequence number).
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    pub fn beneficiary_count(&self) -> usize {
+        self.beneficiaries.len()
+    }
+
+    pub fn beneficiary(&self, id: BeneficiaryId) -> Option<&Beneficiary> {
+        let index = id.0.checked_sub(1)? as usize;
+        self.beneficiaries.get(index)
+    }
+
+    pub fn beneficiaries(&self) -> &[Beneficiary] {
+        &self.beneficiaries
+    }
+
+    pub fn by_citizen(&self, id: &CitizenId) -> Option<BeneficiaryId> {
+        self.by_citizen.get(id).copied()
+    }
+
+    pub fn next_beneficiary_id(&self) -> BeneficiaryId {
+        BeneficiaryId(self.beneficiaries.len() as u64 + 1)
+    }
+
+    pub fn entitlement(&self, id: EntitlementId) -> Option<&Entitlement> {
+        let index = id.0.checked_sub(1)? as usize;
+        self.entitlements.get(index)
+    }
+
+    pub fn entitlements(&self) -> &[Entitlement] {
+        &self.entitlements
+    }
+
+    pub fn next_entitlement_id(&self) -> EntitlementId {
+        EntitlementId(self.entitlements.len() as u64 + 1)
+    }
+
+    pub fn schedules(&self) -> &[RateSchedule] {
+        &self.schedules
+    }
+
+    pub fn has_schedule(&self, id: &str) -> bool {
+        self.schedule_ids.contains(id)
+    }
+
+    pub fn batch(&self, id: BatchId) -> Option<&Batch> {
+        let index = id.0.checked_sub(1)? as usize;
+        self.batches.get(index)
+    }
+
+    pub fn batches(&self) -> &[Batch] {
+        &self.batches
+    }
+
+    pub fn next_batch_id(&self) -> BatchId {
+        BatchId(self.batches.len() as u64 + 1)
+    }
+
+    pub fn payment(&self, id: PaymentId) -> Option<&Payment> {
+        let index = id.0.checked_sub(1)? as usize;
+        self.payments.get(index)
+    }
+
+    pub fn next_payment_id(&self) -> PaymentId {
+        PaymentId(self.payments.len() as u64 + 1)
+    }
+
+    pub fn file(&self, id: FileId) -> Option<&IssuedFile> {
+        let index = id.0.checked_sub(1)? as usize;
+        self.files.get(index)
+    }
+
+    pub fn files(&self) -> &[IssuedFile] {
+        &self.files
+    }
+
+    pub fn next_file_id(&self) -> FileId {
+        FileId(self.files.len() as u64 + 1)
+    }
+
+    pub fn has_status_report(&self, digest: &Digest) -> bool {
+        self.status_reports.contains(digest)
+    }
+
+    pub fn breaks(&self) -> &[(u64, ReconciliationBreakRecorded)] {
+        &self.breaks
+    }
+
+    pub fn checkpoints(&self) -> &[(u64, CheckpointRecorded)] {
+        &self.checkpoints
+    }
+
+    /// Applies the event recorded at `seq` by `principal`.
+    pub fn apply(
+        &mut self,
+        seq: u64,
+        principal: &str,
+        event: &Event,
+        attachment: Attachment,
+    ) -> Result<(), Inconsistency> {
+        if seq != self.applied {
+            return Err(inconsistent(seq, format!("expected seq {}", self.applied)));
+        }
+        self.apply_event(seq, principal, event, attachment)
+            .map_err(|reason| inconsistent(seq, reason))?;
+        self.applied += 1;
+        Ok(())
+    }
+
+    fn apply_event(
+        &mut self,
+        seq: u64,
+        principal: &str,
+        event: &Event,
+        attachment: Attachment,
+    ) -> Result<(), String> {
+        match event {
+            Event::BeneficiaryEnrolled(e) => self.enrolled(seq, e, attachment),
+            Event::BeneficiaryDetailsCorrected(e) => self.details_corrected(seq, e, attachment),
+            Event::PaymentRouteSet(e) => self.route_set(seq, e, attachment),
+            Event::BeneficiaryDeathRecorded(e) => {
+                let b = self.beneficiary_mut(e.beneficiary, seq)?;
+                b.date_of_death = Some(e.date_of_death);
+                Ok(())
+            }
+            Event::BeneficiaryHeldForReview(e) => {
+                self.beneficiary_mut(e.beneficiary, seq)?.hold = Some(e.reason.clone());
+                Ok(())
+            }
+            Event::BeneficiaryReviewCleared(e) => {
+                self.beneficiary_mut(e.beneficiary, seq)?.hold = None;
+                Ok(())
+            }
+            Event::RateScheduleEnacted(e) => {
+                if !self.schedule_ids.insert(e.schedule.clone()) {
+                    return Err(format!("rate schedule {} enacted twice", e.schedule));
+                }
+                self.schedules.push(RateSchedule {
+                    enacted: e.clone(),
+                    seq,
+                });
+                Ok(())
+            }
+            Event::EntitlementGranted(e) => self.granted(seq, e),
+            Event::EntitlementAdjusted(e) => {
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Adjusted(e.clone()))
+            }
+            Event::EntitlementSuspended(e) => {
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Suspended(e.clone()))
+            }
+            Event::EntitlementResumed(e) => {
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Resumed(e.clone()))
+            }
+            Event::EntitlementTerminated(e) => self.entitlement_changed(
+                seq,
+                e.entitlement,
+                EntitlementChange::Terminated(e.clone()),
+            ),
+            Event::BatchOpened(e) => {
+                expect_next(e.batch.0, self.batches.len(), "batch")?;
+                self.batches.push(Batch {
+                    opened: e.clone(),
+                    opened_by: principal.to_owned(),
+                    status: BatchStatus::Open,
+                    computed: None,
+                    computed_by: None,
+                    approved_by: None,
+                    payments: Vec::new(),
+                });
+                Ok(())
+            }
+            Event::PaymentScheduled(e) => self.payment_scheduled(seq, e),
+            Event::BatchComputed(e) => {
+                let b = self.batch_mut(e.batch)?;
+                b.status = BatchStatus::Computed;
+                b.computed = Some(e.clone());
+                b.computed_by = Some(principal.to_owned());
+                Ok(())
+            }
+            Event::BatchApproved(e) => {
+                let b = self.batch_mut(e.batch)?;
+                b.status = BatchStatus::Approved;
+                b.approved_by = Some(principal.to_owned());
+                Ok(())
+            }
+            Event::BatchReleased(e) => {
+                self.batch_mut(e.batch)?.status = BatchStatus::Released;
+                Ok(())
+            }
+            Event::BatchCancelled(e) => self.batch_cancelled(e.batch),
+            Event::BatchClosed(e) => {
+                self.batch_mut(e.batch)?.status = BatchStatus::Closed;
+                Ok(())
+            }
+            Event::PaymentFileIssued(e) => {
+                expect_next(e.file.0, self.files.len(), "file")?;
+                self.files.push(IssuedFile {
+                    issued: e.clone(),
+                    downloads: 0,
+                });
+                Ok(())
+            }
+            Event::PaymentFileDownloaded(e) => {
+                let index = (e.file.0 as usize).wrapping_sub(1);
+                let f = self.files.get_mut(index).ok_or_else(|| format!("no file {}", e.file))?;
+                f.downloads += 1;
+                Ok(())
+            }
+            Event::StatusReportIngested(e) => {
+                self.status_reports.insert(e.digest);
+                Ok(())
+            }
+            Event::PaymentSettled(e) => {
+                self.payment_mut(e.payment)?.status = PaymentStatus::Settled;
+                Ok(())
+            }
+            Event::PaymentReturned(e) => {
+                let p = self.payment_mut(e.payment)?;
+                p.status = PaymentStatus::Returned;
+                p.return_reason = Some(e.reason_code.clone());
+                Ok(())
+            }
+            Event::ReconciliationBreakRecorded(e) => {
+                self.breaks.push((seq, e.clone()));
+                Ok(())
+            }
+            Event::CheckpointRecorded(e) => {
+                self.checkpoints.push((seq, e.clone()));
+                Ok(())
+            }
+            Event::PersonalDataErased(e) => {
+                let b = self.beneficiary_mut(e.beneficiary, seq)?;
+                b.identity = PersonalState::Erased;
+                if b.account.is_some() {
+                    b.account = Some(PersonalState::Erased);
+                }
+                self.by_citizen.retain(|_, id| *id != e.beneficiary);
+                Ok(())
+            }
+        }
+    }
+
+    fn enrolled(&mut self, seq: u64, e: &BeneficiaryEnrolled, attachment: Attachment) -> Result<(), String> {
+        expect_next(e.beneficiary.0, self.beneficiaries.len(), "beneficiary")?;
+        let (identity, account) = match attachment {
+            Attachment::Present(PersonalData {
+                identity: Some(identity),
+                account,
+            }) => {
+                if let Some(existing) = self.by_citizen.insert(identity.citizen_id, e.beneficiary) {
+                    return Err(format!("citizen ID {} already enrolled as {existing}", identity.citizen_id));
+                }
+                (PersonalState::Known(identity), account.map(PersonalState::Known))
+            }
+            Attachment::Erased => (PersonalState::Erased, Some(PersonalState::Erased)),
+            other => return Err(format!("enrolment needs an identity attachment, got {other:?}")),
+        };
+        let account = route_account(e.route, account)?;
+        self.beneficiaries.push(Beneficiary {
+            id: e.beneficiary,
+            programme: e.programme,
+            commune: e.commune,
+            identity,
+            route: e.route,
+            account,
+            entitlements: Vec::new(),
+            warnings: e.warnings.clone(),
+            date_of_death: None,
+            hold: None,
+            enrolled_seq: seq,
+            history: vec![seq],
+        });
+        Ok(())
+    }
+
+    fn details_corrected(
+        &mut self,
+        seq: u64,
+        e: &BeneficiaryDetailsCorrected,
+        attachment: Attachment,
+    ) -> Result<(), String> {
+        let b = self.beneficiary_mut(e.beneficiary, seq)?;
+        if let Some(c) = e.commune {
+            b.commune = c;
+        }
+        b.warnings = e.warnings.clone();
+        let (old, new) = match attachment {
+            Attachment::Present(PersonalData {
+                identity: Some(identity),
+                account: None,
+            }) => {
+                let old = b.identity.known().map(|i| i.citizen_id);
+                let new = identity.citizen_id;
+                b.identity = PersonalState::Known(identity);
+                (old, Some(new))
+            }
+            Attachment::Erased => {
+                b.identity = PersonalState::Erased;
+                (None, None)
+            }
+            Attachment::None => (None, None),
+            Attachment::Present(other) => return Err(format!("unexpected attachment {other:?}")),
+        };
+        if let (Some(old), Some(new)) = (old, new) {
+            if old != new {
+                self.by_citizen.remove(&old);
+                self.by_citizen.insert(new, e.beneficiary);
+            }
+        }
+        Ok(())
+    }
+
+    fn route_set(&mut self, seq: u64, e: &PaymentRouteSet, attachment: Attachment) -> Result<(), String> {
+        let account = match attachment {
+            Attachment::Present(PersonalData {
+                identity: None,
+                account,
+            }) => account.map(PersonalState::Known),
+            Attachment::Erased => Some(PersonalState::Erased),
+            Attachment::None => None,
+            Attachment::Present(other) => return Err(format!("unexpected attachment {other:?}")),
+        };
+        let account = route_account(Some(e.route), account)?;
+        let b = self.beneficiary_mut(e.beneficiary, seq)?;
+        b.route = Some(e.route);
+        b.account = account;
+        Ok(())
+    }
+
+    fn granted(&mut self, seq: u64, e: &EntitlementGranted) -> Result<(), String> {
+        expect_next(e.entitlement.0, self.entitlements.len(), "entitlement")?;
+        self.beneficiary_mut(e.beneficiary, seq)?.entitlements.push(e.entitlement);
+        self.entitlements.push(Entitlement {
+            grant: e.clone(),
+            granted_seq: seq,
+            changes: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn entitlement_changed(
+        &mut self,
+        seq: u64,
+        id: EntitlementId,
+        change: EntitlementChange,
+    ) -> Result<(), String> {
+        let index = (id.0 as usize).wrapping_sub(1);
+        let ent = self.entitlements.get_mut(index).ok_or_else(|| format!("no entitlement {id}"))?;
+        ent.changes.push((seq, change));
+        let beneficiary = ent.grant.beneficiary;
+        self.beneficiary_mut(beneficiary, seq)?;
+        Ok(())
+    }
+
+    fn payment_scheduled(&mut self, seq: u64, e: &PaymentScheduled) -> Result<(), String> {
+        expect_next(e.payment.0, self.payments.len(), "payment")?;
+        self.batch_mut(e.batch)?.payments.push(e.payment);
+        self.beneficiary_mut(e.beneficiary, seq)?;
+        self.payments.push(Payment {
+            scheduled: e.clone(),
+            status: PaymentStatus::Scheduled,
+            return_reason: None,
+        });
+        Ok(())
+    }
+
+    fn batch_cancelled(&mut self, id: BatchId) -> Result<(), String> {
+        let b = self.batch_mut(id)?;
+        b.status = BatchStatus::Cancelled;
+        let payments = b.payments.clone();
+        for p in payments {
+            self.payment_mut(p)?.status = PaymentStatus::Cancelled;
+        }
+        Ok(())
+    }
+
+    /// Looks a beneficiary up for change and notes that record `seq` touches them.
+    fn beneficiary_mut(&mut self, id: BeneficiaryId, seq: u64) -> Result<&mut Beneficiary, String> {
+        let index = (id.0 as usize).wrapping_sub(1);
+        let b = self.beneficiaries.get_mut(index).ok_or_else(|| format!("no beneficiary {id}"))?;
+        if b.history.last() != Some(&seq) {
+            b.history.push(seq);
+        }
+        Ok(b)
+    }
+
+    fn batch_mut(&mut self, id: BatchId) -> Result<&mut Batch, String> {
+        let index = (id.0 as usize).wrapping_sub(1);
+        self.batches.get_mut(index).ok_or_else(|| format!("no batch {id}"))
+    }
+
+    fn payment_mut(&mut self, id: PaymentId) -> Result<&mut Payment, String> {
+        let index = (id.0 as usize).wrapping_sub(1);
+        self.payments.get_mut(index).ok_or_else(|| format!("no payment {id}"))
+    }
+}
+
+/// A bank route needs account details (possibly erased); a cash route has none.
+fn route_account(
+    route: Option<Route>,
+    account: Option<PersonalState<BankAccountDetails>>,
+) -> Result<Option<PersonalState<BankAccountDetails>>, String> {
+    match (route, account) {
+        (Some(Route::Bank { .. }), Some(a)) => Ok(Some(a)),
+        (Some(Route::Cash { .. }) | None, None | Some(PersonalState::Erased)) => Ok(None),
+        (route, account) => Err(format!(
+            "route {route:?} does not match account details present: {}",
+            account.is_some()
+        )),
+    }
+}
+
+fn inconsistent(seq: u64, reason: String) -> Inconsistency {
+    Inconsistency { seq, reason }
+}
+
+fn expect_next(id: u64, len: usize, what: &str) -> Result<(), String> {
+    if id != len as u64 + 1 {
+        return Err(format!("{what} id {id} is not the next ({})", len + 1));
+    }
+    Ok(())
+}

@@ -1,0 +1,303 @@
+//! The ledger: a store, the state rebuilt from it, and the single writer that owns the head.
+//!
+//! Opening a ledger reads every block, verifies every record's hash and link (on a second
+//! thread, while the first decodes and applies), checks the head anchor, and rebuilds the state
+//! and the idempotency index. After that, all appends go through the writer thread
+//! (`writer.rs`), which decides commands in arrival order, appends them in groups and answers
+//! each caller only after the group's flush.
+
+mod open;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Sender;
+
+use crate::chain::{Anchor, Hash};
+use crate::domain::types::Principal;
+use crate::domain::{Command, Rejection, State};
+use crate::store::{Store, StoreError};
+
+pub use open::OpenError;
+
+/// A clock reading milliseconds since the Unix epoch (UTC). Injected so tests are repeatable.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    })
+}
+
+/// Most commands the writer decides before it flushes (one group commit).
+pub const GROUP_COMMANDS_MAX: usize = 16_384;
+/// A record block is closed once it holds this many bytes.
+pub const BLOCK_BYTES_MAX: usize = 48 << 10;
+/// Submissions that may wait for the writer before submitters block.
+pub const QUEUE_JOBS_MAX: usize = 1024;
+
+pub struct Config {
+    pub dir: PathBuf,
+    pub clock: Clock,
+    /// Seed for personal-data salts; `None` draws them from the operating system. Only tests
+    /// that pin golden bytes set a seed.
+    pub salt_seed: Option<u64>,
+}
+
+impl Config {
+    pub fn new(dir: impl Into<PathBuf>) -> Config {
+        Config {
+            dir: dir.into(),
+            clock: system_clock(),
+            salt_seed: None,
+        }
+    }
+}
+
+/// An idempotency key as a caller gives it (1 to 128 bytes of visible ASCII).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(Vec<u8>);
+
+impl IdempotencyKey {
+    pub fn parse(text: &str) -> Result<IdempotencyKey, String> {
+        let max = crate::chain::record::IDEMPOTENCY_KEY_BYTES_MAX;
+        if text.is_empty() || text.len() > max {
+            return Err(format!("an idempotency key must be 1-{max} bytes"));
+        }
+        if !text.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err("an idempotency key must be visible ASCII".into());
+        }
+        Ok(IdempotencyKey(text.as_bytes().to_vec()))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// One command from one principal.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub principal: Principal,
+    pub idempotency_key: Option<IdempotencyKey>,
+    pub command: Command,
+}
+
+/// Proof that a command's events are durable: where they are and the hash of the last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Receipt {
+    pub first_seq: u64,
+    /// Number of records appended; 0 when the command changed nothing.
+    pub count: u32,
+    /// Hash of the last record appended (of the head, when nothing was appended).
+    #[serde(serialize_with = "serialize_hash")]
+    pub hash: Hash,
+    /// True when this is the receipt of an earlier submission with the same idempotency key.
+    pub replayed: bool,
+}
+
+impl Receipt {
+    pub fn last_seq(&self) -> Option<u64> {
+        (self.count > 0).then(|| self.first_seq + u64::from(self.count) - 1)
+    }
+}
+
+fn serialize_hash<S: serde::Serializer>(h: &Hash, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&crate::chain::hex(h))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    #[error("this idempotency key was already used for a different request")]
+    IdempotencyConflict,
+    #[error("the ledger stopped accepting writes: {0}")]
+    Unavailable(String),
+}
+
+struct IdempotencyEntry {
+    digest: Hash,
+    salt: [u8; 16],
+    receipt: Receipt,
+}
+
+type IdempotencyIndex = HashMap<(String, Vec<u8>), IdempotencyEntry>;
+
+/// The durable frontier: records below it are flushed.
+struct Durable {
+    records: Mutex<u64>,
+    changed: Condvar,
+    watch: tokio::sync::watch::Sender<u64>,
+}
+
+struct Shared {
+    dir: PathBuf,
+    store: Store,
+    state: RwLock<State>,
+    durable: Durable,
+    stopped: AtomicBool,
+    stop_reason: Mutex<Option<String>>,
+}
+
+/// An open ledger. Cheap to clone; the writer stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct Ledger {
+    shared: Arc<Shared>,
+    submit: Sender<writer::Job>,
+    _writer: Arc<WriterHandle>,
+}
+
+struct WriterHandle {
+    thread: Mutex<Option<JoinHandle<()>>>,
+    stop: Mutex<Option<Sender<writer::Job>>>,
+}
+
+impl Drop for WriterHandle {
+    fn drop(&mut self) {
+        self.stop.lock().expect("writer handle lock").take();
+        if let Some(t) = self.thread.lock().expect("writer handle lock").take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Head of the chain: the number of records and the last record, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    pub records: u64,
+    pub last: Option<Anchor>,
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger in `config.dir`, verifying and replaying the whole chain.
+    pub fn open(config: Config) -> Result<Ledger, OpenError> {
+        open::open(config)
+    }
+
+    /// The data directory this ledger lives in.
+    pub fn dir(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// Submits one command and waits until it is durable (or refused).
+    pub fn submit(&self, submission: Submission) -> Result<Receipt, SubmitError> {
+        self.submit_many(vec![submission]).pop().expect("one result per submission")
+    }
+
+    /// Submits several commands as one job: they are decided in order, share a group commit,
+    /// and each gets its own result.
+    pub fn submit_many(&self, submissions: Vec<Submission>) -> Vec<Result<Receipt, SubmitError>> {
+        let n = submissions.len();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.submit.send(writer::Job { submissions, reply: tx }).is_err() {
+            return vec![Err(self.unavailable()); n];
+        }
+        rx.blocking_recv().unwrap_or_else(|_| vec![Err(self.unavailable()); n])
+    }
+
+    /// The async form of `submit_many`, for the HTTP server.
+    pub async fn submit_many_async(&self, submissions: Vec<Submission>) -> Vec<Result<Receipt, SubmitError>> {
+        let n = submissions.len();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = writer::Job { submissions, reply: tx };
+        let sender = self.submit.clone();
+        // The queue is bounded; a full queue blocks, so do the send off the async workers.
+        let sent = tokio::task::spawn_blocking(move || sender.send(job).is_ok()).await.unwrap_or(false);
+        if !sent {
+            return vec![Err(self.unavailable()); n];
+        }
+        rx.await.unwrap_or_else(|_| vec![Err(self.unavailable()); n])
+    }
+
+    fn unavailable(&self) -> SubmitError {
+        let reason = self.shared.stop_reason.lock().expect("stop reason lock").clone();
+        SubmitError::Unavailable(reason.unwrap_or_else(|| "the writer has stopped".into()))
+    }
+
+    /// Runs `f` over the state once everything it can see is durable, so a reader never reports
+    /// something that a crash could still take back.
+    pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> Result<T, SubmitError> {
+        let (value, applied) = {
+            let state = self.state();
+            (f(&state), state.applied())
+        };
+        self.wait_durable(applied)?;
+        Ok(value)
+    }
+
+    /// The state as the writer sees it (possibly including a group being flushed). Prefer
+    /// `read`, which waits for durability.
+    pub fn state(&self) -> RwLockReadGuard<'_, State> {
+        self.shared.state.read().expect("state lock poisoned")
+    }
+
+    /// Blocks until `records` records are durable.
+    pub fn wait_durable(&self, records: u64) -> Result<(), SubmitError> {
+        let mut durable = self.shared.durable.records.lock().expect("durable lock");
+        while *durable < records {
+            if self.shared.stopped.load(Ordering::Acquire) {
+                return Err(self.unavailable());
+            }
+            durable = self.shared.durable.changed.wait(durable).expect("durable lock");
+        }
+        Ok(())
+    }
+
+    /// A receiver that sees the durable record count change (for async readers).
+    pub fn durable_watch(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.durable.watch.subscribe()
+    }
+
+    pub fn durable_records(&self) -> u64 {
+        *self.shared.durable.records.lock().expect("durable lock")
+    }
+
+    pub fn head(&self) -> Result<Head, StoreError> {
+        let last = self.shared.store.head_anchor()?;
+        Ok(Head {
+            records: last.map_or(0, |a| a.seq + 1),
+            last,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// True once the writer stopped (a failed flush); nothing more will be acknowledged.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.stopped.load(Ordering::Acquire)
+    }
+}
+
+impl Shared {
+    fn publish_durable(&self, records: u64) {
+        *self.durable.records.lock().expect("durable lock") = records;
+        self.durable.changed.notify_all();
+        self.durable.watch.send_replace(records);
+    }
+
+    fn stop(&self, reason: String) {
+        *self.stop_reason.lock().expect("stop reason lock") = Some(reason);
+        self.stopped.store(true, Ordering::Release);
+        let _guard = self.durable.records.lock().expect("durable lock");
+        self.durable.changed.notify_all();
+    }
+}
+
+/// True when `dir` holds no ledger yet (import and demo check this).
+pub fn is_empty_dir(dir: &Path) -> bool {
+    match std::fs::read_dir(dir) {
+        Err(_) => true,
+        Ok(mut entries) => entries.next().is_none(),
+    }
+}

@@ -1,0 +1,247 @@
+//! Opening a ledger: verify every record, replay every event, rebuild the idempotency index,
+//! then start the writer. A chain that does not verify is not opened: the error names the
+//! first bad sequence number, as `chitra verify` would.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+
+use super::writer::{seeded_rng, Writer};
+use super::{Config, Durable, IdempotencyEntry, IdempotencyIndex, Ledger, Receipt, Shared, WriterHandle, QUEUE_JOBS_MAX};
+use crate::chain::block::{decode_personal_block, for_each_record, PersonalEntry};
+use crate::chain::record::{parse_record, personal_commitment, record_hash, RecordView};
+use crate::chain::{Anchor, Fault, Verifier};
+use crate::codec;
+use crate::domain::state::{Attachment, Inconsistency};
+use crate::domain::State;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the chain does not verify: {0} (run `chitra verify` for details)")]
+    Tampered(Fault),
+    #[error("seq {seq}: {reason}")]
+    Corrupt { seq: u64, reason: String },
+    #[error(transparent)]
+    Inconsistent(#[from] Inconsistency),
+}
+
+/// What replay learns besides the state.
+struct Replayed {
+    last_ms: i64,
+    idempotency: IdempotencyIndex,
+}
+
+pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
+    std::fs::create_dir_all(&config.dir).map_err(|source| OpenError::CreateDir {
+        path: config.dir.display().to_string(),
+        source,
+    })?;
+    let store = Store::open(&config.dir)?;
+    let anchor = store.head_anchor()?;
+    let mut state = State::new();
+    let (replayed, verified) = replay_and_verify(&store, anchor, &mut state)?;
+    let head = verified;
+    let records = state.applied();
+    let (tx, rx) = crossbeam_channel::bounded(QUEUE_JOBS_MAX);
+    let shared = Arc::new(Shared {
+        dir: config.dir.clone(),
+        store,
+        state: RwLock::new(state),
+        durable: Durable {
+            records: Mutex::new(records),
+            changed: Condvar::new(),
+            watch: tokio::sync::watch::Sender::new(records),
+        },
+        stopped: AtomicBool::new(false),
+        stop_reason: Mutex::new(None),
+    });
+    let writer = Writer::new(
+        Arc::clone(&shared),
+        rx,
+        config.clock,
+        seeded_rng(config.salt_seed),
+        head,
+        replayed.last_ms,
+        replayed.idempotency,
+    );
+    let thread = std::thread::Builder::new()
+        .name("chitra-writer".into())
+        .spawn(move || writer.run())
+        .expect("spawning the writer thread");
+    Ok(Ledger {
+        shared,
+        submit: tx.clone(),
+        _writer: Arc::new(WriterHandle {
+            thread: Mutex::new(Some(thread)),
+            stop: Mutex::new(Some(tx)),
+        }),
+    })
+}
+
+/// Replays the chain into `state` on this thread while a second thread hashes and verifies it.
+fn replay_and_verify(
+    store: &Store,
+    anchor: Option<Anchor>,
+    state: &mut State,
+) -> Result<(Replayed, Option<Anchor>), OpenError> {
+    let (tx, rx) = crossbeam_channel::bounded::<sled::IVec>(256);
+    std::thread::scope(|scope| {
+        let verifier = scope.spawn(move || {
+            let mut v = Verifier::new(anchor);
+            for block in rx {
+                v.push_block(&block)?;
+            }
+            v.finish()
+        });
+        let replayed = replay(store, state, &tx);
+        drop(tx);
+        let verified = verifier.join().expect("verifier thread panicked");
+        // A verification fault explains any replay error, so it is reported first.
+        let head = verified.map_err(OpenError::Tampered)?.head;
+        if anchor.is_none() && head.is_some() {
+            return Err(OpenError::Corrupt {
+                seq: 0,
+                reason: "records exist but the head anchor is missing".into(),
+            });
+        }
+        Ok((replayed?, head))
+    })
+}
+
+fn replay(
+    store: &Store,
+    state: &mut State,
+    hashes: &crossbeam_channel::Sender<sled::IVec>,
+) -> Result<Replayed, OpenError> {
+    let mut out = Replayed {
+        last_ms: 0,
+        idempotency: IdempotencyIndex::new(),
+    };
+    let mut run: Option<((String, Vec<u8>), IdempotencyEntry, bool)> = None;
+    for block in store.blocks() {
+        let block = block?;
+        let _ = hashes.send(block.records.clone());
+        let personal = match &block.personal {
+            Some(bytes) => decode_personal_block(bytes).map_err(|e| OpenError::Corrupt {
+                seq: block.first_seq,
+                reason: e.to_string(),
+            })?,
+            None => Vec::new(),
+        };
+        let mut personal = personal.into_iter().peekable();
+        let mut failure = None;
+        let walked = for_each_record(&block.records, |bytes| {
+            if failure.is_some() {
+                return;
+            }
+            let seq = state.applied();
+            let result = parse_record(bytes)
+                .map_err(|e| OpenError::Corrupt {
+                    seq,
+                    reason: e.to_string(),
+                })
+                .and_then(|view| {
+                    let entry = personal.next_if(|e| e.seq == view.header.seq);
+                    replay_record(state, &view, entry, &mut out, &mut run)
+                });
+            if let Err(e) = result {
+                failure = Some(e);
+            }
+        });
+        walked.map_err(|e| OpenError::Corrupt {
+            seq: block.first_seq,
+            reason: e.to_string(),
+        })?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        if let Some(extra) = personal.next() {
+            return Err(OpenError::Corrupt {
+                seq: extra.seq,
+                reason: "personal data stored for a record that has none".into(),
+            });
+        }
+    }
+    if let Some((key, entry, _)) = run.take() {
+        out.idempotency.insert(key, entry);
+    }
+    Ok(out)
+}
+
+fn replay_record(
+    state: &mut State,
+    view: &RecordView<'_>,
+    entry: Option<PersonalEntry>,
+    out: &mut Replayed,
+    run: &mut Option<((String, Vec<u8>), IdempotencyEntry, bool)>,
+) -> Result<(), OpenError> {
+    let h = &view.header;
+    let corrupt = |reason: String| OpenError::Corrupt { seq: h.seq, reason };
+    let event = codec::decode_event(h.payload_version, view.payload).map_err(|e| corrupt(e.to_string()))?;
+    let salt = entry.as_ref().map(|e| e.salt);
+    let attachment = match (h.personal_commitment, entry) {
+        (None, None) => Attachment::None,
+        (None, Some(_)) => return Err(corrupt("personal data stored for a record that has none".into())),
+        (Some(_), None) => Attachment::Erased,
+        (Some(c), Some(e)) => {
+            if personal_commitment(&e.salt, &e.bytes) != c {
+                return Err(corrupt("personal data does not match its commitment".into()));
+            }
+            Attachment::Present(codec::decode_personal(&e.bytes).map_err(|e| corrupt(e.to_string()))?)
+        }
+    };
+    state.apply(h.seq, h.principal, &event, attachment)?;
+    out.last_ms = out.last_ms.max(h.recorded_at_ms);
+    track_idempotency(view, salt, out, run);
+    Ok(())
+}
+
+/// Consecutive records carrying the same principal and key are one command's receipt.
+fn track_idempotency(
+    view: &RecordView<'_>,
+    salt: Option<[u8; 16]>,
+    out: &mut Replayed,
+    run: &mut Option<((String, Vec<u8>), IdempotencyEntry, bool)>,
+) {
+    let h = &view.header;
+    let Some(idem) = h.idempotency else {
+        if let Some((key, entry, _)) = run.take() {
+            out.idempotency.insert(key, entry);
+        }
+        return;
+    };
+    let key = (h.principal.to_owned(), idem.key.to_vec());
+    let hash = record_hash(view.bytes);
+    if let Some((run_key, entry, salt_seen)) = run.as_mut() {
+        if *run_key == key && entry.receipt.first_seq + u64::from(entry.receipt.count) == h.seq {
+            entry.receipt.count += 1;
+            entry.receipt.hash = hash;
+            if let (false, Some(s)) = (*salt_seen, salt) {
+                entry.salt = s;
+                *salt_seen = true;
+            }
+            return;
+        }
+    }
+    if let Some((k, e, _)) = run.take() {
+        out.idempotency.insert(k, e);
+    }
+    *run = Some((
+        key,
+        IdempotencyEntry {
+            digest: idem.request_digest,
+            salt: salt.unwrap_or([0; 16]),
+            receipt: Receipt {
+                first_seq: h.seq,
+                count: 1,
+                hash,
+                replayed: false,
+            },
+        },
+        salt.is_some(),
+    ));
+}

@@ -1,0 +1,239 @@
+//! The one module that knows sled. It persists opaque blocks of chain records, their
+//! personal-data blocks, a head anchor and payment-file bodies, and makes a group of them
+//! durable with one flush. Nothing here parses an event.
+//!
+//! Keys of the single `log` tree (big-endian, so sled's order is sequence order):
+//! - `c` + u64 first seq → record block (`chain::block`)
+//! - `p` + u64 first seq → personal block of the same records, when any record has one
+//! - `m:head` → u64 LE seq + 32-byte hash of the last record (the head anchor)
+//! - `m:verified` → the last `chitra verify` result (u64 LE unix ms + u64 LE records)
+//! - `f` + u64 file id → the bytes of an issued payment file
+//!
+//! One group commit is one `apply_batch` on this tree followed by `flush()`: sled applies a
+//! batch atomically, so a crash leaves either all of a group or none of it.
+
+use std::path::Path;
+
+use sled::{Batch, IVec, Tree};
+
+use crate::chain::block::{decode_personal_block, encode_personal_block, PersonalEntry};
+use crate::chain::Anchor;
+
+const TREE: &str = "log";
+const HEAD_KEY: &[u8] = b"m:head";
+const VERIFIED_KEY: &[u8] = b"m:verified";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the store at {path} could not be opened: {source}")]
+    Open { path: String, source: sled::Error },
+    #[error("the store failed: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("the store is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// One block ready to be written: its first sequence number, record block bytes and the
+/// personal-data entries of its records.
+pub struct PendingBlock {
+    pub first_seq: u64,
+    pub records: Vec<u8>,
+    pub personal: Vec<PersonalEntry>,
+}
+
+/// A stored block as read back.
+pub struct StoredBlock {
+    pub first_seq: u64,
+    pub records: IVec,
+    pub personal: Option<IVec>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    log: Tree,
+}
+
+fn block_key(prefix: u8, seq: u64) -> [u8; 9] {
+    let mut k = [0u8; 9];
+    k[0] = prefix;
+    k[1..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn key_seq(key: &[u8]) -> Result<u64, StoreError> {
+    let bytes: [u8; 8] = key
+        .get(1..9)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| StoreError::Corrupt(format!("bad block key {key:?}")))?;
+    Ok(u64::from_be_bytes(bytes))
+}
+
+impl Store {
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(256 << 20)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        let log = db.open_tree(TREE)?;
+        Ok(Store { db, log })
+    }
+
+    /// Writes a group of blocks and the new head anchor atomically, then flushes. Returns only
+    /// after sled's `flush()` returned Ok; any error means nothing may be acknowledged.
+    pub fn append_group(&self, blocks: Vec<PendingBlock>, head: Anchor) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        for b in blocks {
+            if !b.personal.is_empty() {
+                batch.insert(&block_key(b'p', b.first_seq), encode_personal_block(&b.personal));
+            }
+            batch.insert(&block_key(b'c', b.first_seq), b.records);
+        }
+        batch.insert(HEAD_KEY, encode_anchor(head).to_vec());
+        self.log.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn head_anchor(&self) -> Result<Option<Anchor>, StoreError> {
+        match self.log.get(HEAD_KEY)? {
+            None => Ok(None),
+            Some(v) if v.len() == 40 => Ok(Some(Anchor {
+                seq: u64::from_le_bytes(v[..8].try_into().expect("8 bytes")),
+                hash: v[8..40].try_into().expect("32 bytes"),
+            })),
+            Some(v) => Err(StoreError::Corrupt(format!("head anchor is {} bytes", v.len()))),
+        }
+    }
+
+    /// True when no record was ever written.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.log.scan_prefix([b'c']).next().transpose()?.is_none())
+    }
+
+    /// All blocks in sequence order, each with its personal block.
+    pub fn blocks(&self) -> impl Iterator<Item = Result<StoredBlock, StoreError>> + '_ {
+        self.blocks_from(0)
+    }
+
+    /// Blocks holding records from `seq` on (the first may start before `seq`).
+    pub fn blocks_from(&self, seq: u64) -> impl Iterator<Item = Result<StoredBlock, StoreError>> + '_ {
+        let start = self
+            .log
+            .range(block_key(b'c', 0)..=block_key(b'c', seq))
+            .next_back()
+            .and_then(|r| r.ok())
+            .map(|(k, _)| k.to_vec())
+            .unwrap_or_else(|| block_key(b'c', 0).to_vec());
+        self.log
+            .range(start..=block_key(b'c', u64::MAX).to_vec())
+            .map(move |item| {
+                let (key, records) = item?;
+                let first_seq = key_seq(&key)?;
+                let personal = self.log.get(block_key(b'p', first_seq))?;
+                Ok(StoredBlock {
+                    first_seq,
+                    records,
+                    personal,
+                })
+            })
+    }
+
+    /// The personal-data entries of one block, decoded.
+    pub fn personal_entries(&self, first_seq: u64) -> Result<Vec<PersonalEntry>, StoreError> {
+        match self.log.get(block_key(b'p', first_seq))? {
+            None => Ok(Vec::new()),
+            Some(v) => decode_personal_block(&v).map_err(|e| StoreError::Corrupt(e.to_string())),
+        }
+    }
+
+    /// Removes the personal-data entries of the given records and flushes. The chain records
+    /// themselves are untouched, so they still verify.
+    pub fn erase_personal(&self, seqs: &[u64]) -> Result<usize, StoreError> {
+        let mut erased = 0;
+        let mut by_block: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+        for &seq in seqs {
+            let first = self
+                .log
+                .range(block_key(b'c', 0)..=block_key(b'c', seq))
+                .next_back()
+                .transpose()?
+                .map(|(k, _)| key_seq(&k))
+                .transpose()?
+                .ok_or_else(|| StoreError::Corrupt(format!("no block holds seq {seq}")))?;
+            by_block.entry(first).or_default().push(seq);
+        }
+        let mut batch = Batch::default();
+        for (first, drop) in by_block {
+            let mut entries = self.personal_entries(first)?;
+            let before = entries.len();
+            entries.retain(|e| !drop.contains(&e.seq));
+            erased += before - entries.len();
+            if entries.is_empty() {
+                batch.remove(&block_key(b'p', first));
+            } else {
+                batch.insert(&block_key(b'p', first), encode_personal_block(&entries));
+            }
+        }
+        self.log.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(erased)
+    }
+
+    pub fn put_file(&self, file_id: u64, bytes: &[u8]) -> Result<(), StoreError> {
+        self.log.insert(block_key(b'f', file_id), bytes)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn get_file(&self, file_id: u64) -> Result<Option<IVec>, StoreError> {
+        Ok(self.log.get(block_key(b'f', file_id))?)
+    }
+
+    pub fn record_verified(&self, at_ms: i64, records: u64) -> Result<(), StoreError> {
+        let mut v = Vec::with_capacity(16);
+        v.extend_from_slice(&at_ms.to_le_bytes());
+        v.extend_from_slice(&records.to_le_bytes());
+        self.log.insert(VERIFIED_KEY, v)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn last_verified(&self) -> Result<Option<(i64, u64)>, StoreError> {
+        Ok(self.log.get(VERIFIED_KEY)?.and_then(|v| {
+            (v.len() == 16).then(|| {
+                (
+                    i64::from_le_bytes(v[..8].try_into().expect("8 bytes")),
+                    u64::from_le_bytes(v[8..].try_into().expect("8 bytes")),
+                )
+            })
+        }))
+    }
+
+    /// Raw access for tamper tests and forensic tools: replace or remove a record block.
+    pub fn raw_put_block(&self, first_seq: u64, bytes: Option<Vec<u8>>) -> Result<(), StoreError> {
+        match bytes {
+            Some(b) => self.log.insert(block_key(b'c', first_seq), b)?,
+            None => self.log.remove(block_key(b'c', first_seq))?,
+        };
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes on disk, for status output.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+fn encode_anchor(a: Anchor) -> [u8; 40] {
+    let mut v = [0u8; 40];
+    v[..8].copy_from_slice(&a.seq.to_le_bytes());
+    v[8..].copy_from_slice(&a.hash);
+    v
+}
