@@ -43,13 +43,27 @@ impl AppendReport {
     }
 }
 
-/// Appends synthetic enrolments with entitlements through `ledger`'s writer.
+/// Appends synthetic enrolments with entitlements through `ledger`'s writer. The commands are
+/// generated before the clock starts, so the figure is the ledger's, not the generator's.
 pub fn append(ledger: &Ledger, opts: &AppendOptions, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<AppendReport> {
     let persons = opts.events.div_ceil(2);
     let start = ledger.state().beneficiary_count() as u64;
-    let next = AtomicU64::new(0);
-    let appended = AtomicU64::new(0);
     let principal = Principal::parse("bench").expect("valid principal");
+    let chunk = opts.chunk.max(1) as u64;
+    let jobs: Vec<Vec<Submission>> = (0..persons.div_ceil(chunk))
+        .map(|j| {
+            (j * chunk..((j + 1) * chunk).min(persons))
+                .map(|i| Submission {
+                    principal: principal.clone(),
+                    idempotency_key: None,
+                    command: Command::Enrol(crate::synth::person(opts.seed, start + i)),
+                })
+                .collect()
+        })
+        .collect();
+    let jobs = std::sync::Mutex::new(jobs.into_iter());
+    let appended = AtomicU64::new(0);
+    let commands = AtomicU64::new(0);
     let started = Instant::now();
     let stdout = std::io::stdout();
     std::thread::scope(|s| -> anyhow::Result<()> {
@@ -57,18 +71,10 @@ pub fn append(ledger: &Ledger, opts: &AppendOptions, progress: &(dyn Fn(u64) + S
             .map(|_| {
                 s.spawn(|| -> anyhow::Result<()> {
                     loop {
-                        let from = next.fetch_add(opts.chunk as u64, Ordering::Relaxed);
-                        if from >= persons {
+                        let Some(subs) = jobs.lock().expect("jobs lock").next() else {
                             return Ok(());
-                        }
-                        let to = (from + opts.chunk as u64).min(persons);
-                        let subs = (from..to)
-                            .map(|i| Submission {
-                                principal: principal.clone(),
-                                idempotency_key: None,
-                                command: Command::Enrol(crate::synth::person(opts.seed, start + i)),
-                            })
-                            .collect();
+                        };
+                        commands.fetch_add(subs.len() as u64, Ordering::Relaxed);
                         let mut events = 0;
                         let mut acks = String::new();
                         for r in ledger.submit_many(subs) {
@@ -96,7 +102,7 @@ pub fn append(ledger: &Ledger, opts: &AppendOptions, progress: &(dyn Fn(u64) + S
     })?;
     Ok(AppendReport {
         events: appended.load(Ordering::Relaxed),
-        commands: persons,
+        commands: commands.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
         peak_rss_bytes: peak_rss_bytes(),
     })

@@ -197,6 +197,15 @@ pub fn bench_append(dir: &Path, opts: &crate::bench::AppendOptions) -> anyhow::R
             report.elapsed.as_secs_f64(),
             report.events_per_second()
         );
+        let m = ledger.metrics();
+        println!(
+            "writer: {} groups ({:.0} records/group); decide+apply+encode {:.2} s, store write+flush {:.2} s (slowest flush {:.1} ms)",
+            m.groups,
+            m.records as f64 / m.groups.max(1) as f64,
+            m.decide_nanos as f64 / 1e9,
+            m.store_nanos as f64 / 1e9,
+            m.store_nanos_max as f64 / 1e6
+        );
         let total = before + report.events;
         println!(
             "peak memory {} for a ledger of {} records ({} per million records)",

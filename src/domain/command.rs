@@ -29,6 +29,7 @@ pub enum Command {
     SuspendEntitlement(SuspendEntitlement),
     ResumeEntitlement(ResumeEntitlement),
     TerminateEntitlement(TerminateEntitlement),
+    ErasePersonalData(ErasePersonalData),
 }
 
 impl Command {
@@ -46,6 +47,7 @@ impl Command {
             Command::SuspendEntitlement(_) => "suspend_entitlement",
             Command::ResumeEntitlement(_) => "resume_entitlement",
             Command::TerminateEntitlement(_) => "terminate_entitlement",
+            Command::ErasePersonalData(_) => "erase_personal_data",
         }
     }
 }
@@ -74,15 +76,15 @@ impl RouteRequest {
         }
     }
 
-    pub fn account(&self) -> Option<BankAccountDetails> {
+    pub fn into_account(self) -> Option<BankAccountDetails> {
         match self {
             RouteRequest::Bank {
                 account_number,
                 holder_name,
                 ..
             } => Some(BankAccountDetails {
-                account_number: account_number.clone(),
-                holder_name: holder_name.clone(),
+                account_number,
+                holder_name,
             }),
             RouteRequest::Cash { .. } => None,
         }
@@ -192,6 +194,15 @@ pub struct TerminateEntitlement {
     pub last_month: Month,
     pub reason: TerminationReason,
     pub decision: Decision,
+}
+
+/// Erase a person's personal data from the personal-data store once the retention period has
+/// ended. The chain keeps only salted commitments, so every record still verifies.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ErasePersonalData {
+    pub beneficiary: BeneficiaryId,
+    /// The legal basis and retention decision, e.g. a decision number.
+    pub legal_basis: String,
 }
 
 /// Why a command was refused. Each variant has a stable `code()` that the HTTP layer turns into

@@ -1,9 +1,10 @@
 //! `decide`: given the state and a command, the events to append or the reason not to.
 //! Pure: no IO, no clock (the caller passes what time it is in `Context`), no randomness.
+//! Commands are taken by value so their strings move into the events instead of being copied.
 
 use super::command::*;
 use super::event::*;
-use super::state::State;
+use super::state::{Beneficiary, Entitlement, State};
 use super::types::{BeneficiaryId, CitizenId, Date, EntitlementId, Month, Sex};
 
 /// What the writer knows about a command besides its content.
@@ -33,90 +34,68 @@ impl Emitted {
 /// The longest free-text field accepted (names, reasons, decision numbers).
 pub const TEXT_CHARS_MAX: usize = 200;
 
-pub fn decide(state: &State, ctx: &Context<'_>, command: &Command) -> Result<Vec<Emitted>, Rejection> {
+pub fn decide(state: &State, ctx: &Context<'_>, command: Command) -> Result<Vec<Emitted>, Rejection> {
     match command {
         Command::Enrol(c) => enrol(state, ctx, c),
         Command::CorrectDetails(c) => correct_details(state, c),
-        Command::SetPaymentRoute(c) => {
-            beneficiary_alive(state, c.beneficiary)?;
-            text("reason", &c.reason, 0)?;
-            let route = route_request(&c.route)?;
-            Ok(vec![Emitted {
-                event: Event::PaymentRouteSet(PaymentRouteSet {
-                    beneficiary: c.beneficiary,
-                    route: route.route(),
-                    reason: c.reason.clone(),
-                }),
-                personal: route.account().map(|account| PersonalData {
-                    identity: None,
-                    account: Some(account),
-                }),
-            }])
-        }
+        Command::SetPaymentRoute(c) => set_route(state, c),
         Command::RecordDeath(c) => record_death(state, ctx, c),
         Command::HoldForReview(c) => {
             known_beneficiary(state, c.beneficiary)?;
-            Ok(vec![Emitted::plain(Event::BeneficiaryHeldForReview(BeneficiaryHeldForReview {
+            one(Event::BeneficiaryHeldForReview(BeneficiaryHeldForReview {
                 beneficiary: c.beneficiary,
-                reason: c.reason.clone(),
-            }))])
+                reason: c.reason,
+            }))
         }
-        Command::ClearReview(c) => {
-            let b = known_beneficiary(state, c.beneficiary)?;
-            if b.hold.is_none() {
-                return Err(Rejection::conflict(format!("{} is not held for review", c.beneficiary)));
-            }
-            decision(ctx, &c.decision)?;
-            Ok(vec![Emitted::plain(Event::BeneficiaryReviewCleared(BeneficiaryReviewCleared {
-                beneficiary: c.beneficiary,
-                decision: c.decision.clone(),
-                note: c.note.clone(),
-            }))])
-        }
+        Command::ClearReview(c) => clear_review(state, ctx, c),
         Command::EnactRateSchedule(c) => enact_schedule(state, c),
         Command::GrantEntitlement(c) => grant(state, ctx, c),
         Command::AdjustEntitlement(c) => {
-            let ent = state.entitlement(c.entitlement).ok_or(Rejection::UnknownEntitlement(c.entitlement))?;
+            let ent = known_entitlement(state, c.entitlement)?;
             not_terminated_before(ent, c.effective_from)?;
             decision(ctx, &c.decision)?;
             if let Some(s) = &c.scheme {
                 text("scheme", s, 1)?;
             }
-            Ok(vec![Emitted::plain(Event::EntitlementAdjusted(EntitlementAdjusted {
+            one(Event::EntitlementAdjusted(EntitlementAdjusted {
                 entitlement: c.entitlement,
                 effective_from: c.effective_from,
-                scheme: c.scheme.clone(),
-                params: c.params.clone(),
-                decision: c.decision.clone(),
-            }))])
+                scheme: c.scheme,
+                params: c.params,
+                decision: c.decision,
+            }))
         }
         Command::SuspendEntitlement(c) => {
-            let ent = state.entitlement(c.entitlement).ok_or(Rejection::UnknownEntitlement(c.entitlement))?;
+            let ent = known_entitlement(state, c.entitlement)?;
             not_terminated_before(ent, c.from)?;
             decision(ctx, &c.decision)?;
-            Ok(vec![Emitted::plain(Event::EntitlementSuspended(EntitlementSuspended {
+            one(Event::EntitlementSuspended(EntitlementSuspended {
                 entitlement: c.entitlement,
                 from: c.from,
-                reason: c.reason.clone(),
-                decision: c.decision.clone(),
-            }))])
+                reason: c.reason,
+                decision: c.decision,
+            }))
         }
         Command::ResumeEntitlement(c) => {
-            let ent = state.entitlement(c.entitlement).ok_or(Rejection::UnknownEntitlement(c.entitlement))?;
+            let ent = known_entitlement(state, c.entitlement)?;
             not_terminated_before(ent, c.from)?;
             decision(ctx, &c.decision)?;
             if c.back_pay_from.is_some_and(|m| m > c.from) {
-                return Err(Rejection::invalid("back_pay_from", "back pay must start no later than the resumption"));
+                return Err(Rejection::invalid(
+                    "back_pay_from",
+                    "back pay must start no later than the resumption",
+                ));
             }
-            Ok(vec![Emitted::plain(Event::EntitlementResumed(EntitlementResumed {
+            one(Event::EntitlementResumed(EntitlementResumed {
                 entitlement: c.entitlement,
                 from: c.from,
                 back_pay_from: c.back_pay_from,
-                decision: c.decision.clone(),
-            }))])
+                decision: c.decision,
+            }))
         }
+        Command::ErasePersonalData(c) => erase(state, c),
         Command::TerminateEntitlement(c) => {
-            let ent = state.entitlement(c.entitlement).ok_or(Rejection::UnknownEntitlement(c.entitlement))?;
+            let ent = known_entitlement(state, c.entitlement)?;
             if let Some(t) = ent.terminated() {
                 return Err(Rejection::conflict(format!(
                     "{} was already terminated after {}",
@@ -124,17 +103,21 @@ pub fn decide(state: &State, ctx: &Context<'_>, command: &Command) -> Result<Vec
                 )));
             }
             decision(ctx, &c.decision)?;
-            Ok(vec![Emitted::plain(Event::EntitlementTerminated(EntitlementTerminated {
+            one(Event::EntitlementTerminated(EntitlementTerminated {
                 entitlement: c.entitlement,
                 last_month: c.last_month,
-                reason: c.reason.clone(),
-                decision: c.decision.clone(),
-            }))])
+                reason: c.reason,
+                decision: c.decision,
+            }))
         }
     }
 }
 
-fn enrol(state: &State, ctx: &Context<'_>, c: &Enrol) -> Result<Vec<Emitted>, Rejection> {
+fn one(event: Event) -> Result<Vec<Emitted>, Rejection> {
+    Ok(vec![Emitted::plain(event)])
+}
+
+fn enrol(state: &State, ctx: &Context<'_>, c: Enrol) -> Result<Vec<Emitted>, Rejection> {
     if let Some(existing) = state.by_citizen(&c.citizen_id) {
         return Err(Rejection::AlreadyEnrolled {
             citizen: c.citizen_id.masked(),
@@ -149,51 +132,57 @@ fn enrol(state: &State, ctx: &Context<'_>, c: &Enrol) -> Result<Vec<Emitted>, Re
     if let Some(d) = &c.decision {
         decision(ctx, d)?;
     }
-    let route = c.route.as_ref().map(route_request).transpose()?;
+    if let Some(route) = &c.route {
+        route_request(route)?;
+    }
+    for spec in &c.entitlements {
+        new_entitlement(ctx, spec, None)?;
+    }
     let beneficiary = state.next_beneficiary_id();
-    let mut out = vec![Emitted {
+    let warnings = citizen_id_warnings(&c.citizen_id, c.birth_date, c.sex);
+    let (route, account) = match c.route {
+        Some(r) => (Some(r.route()), r.into_account()),
+        None => (None, None),
+    };
+    let mut out = Vec::with_capacity(1 + c.entitlements.len());
+    out.push(Emitted {
         event: Event::BeneficiaryEnrolled(BeneficiaryEnrolled {
             beneficiary,
             programme: c.programme,
             commune: c.commune,
-            route: route.map(RouteRequest::route),
-            decision: c.decision.clone(),
-            warnings: citizen_id_warnings(&c.citizen_id, c.birth_date, c.sex),
+            route,
+            decision: c.decision,
+            warnings,
         }),
         personal: Some(PersonalData {
             identity: Some(Identity {
                 citizen_id: c.citizen_id,
-                full_name: c.full_name.clone(),
+                full_name: c.full_name,
                 birth_date: c.birth_date,
                 sex: c.sex,
-                address_line: c.address_line.clone(),
+                address_line: c.address_line,
             }),
-            account: route.and_then(RouteRequest::account),
+            account,
         }),
-    }];
-    let mut next_entitlement = state.next_entitlement_id();
-    for spec in &c.entitlements {
-        new_entitlement(ctx, spec, None)?;
-        out.push(Emitted::plain(Event::EntitlementGranted(granted(
-            next_entitlement,
-            beneficiary,
-            spec,
-        ))));
-        next_entitlement.0 += 1;
+    });
+    let first = state.next_entitlement_id().0;
+    for (i, spec) in c.entitlements.into_iter().enumerate() {
+        let id = EntitlementId(first + i as u64);
+        out.push(Emitted::plain(Event::EntitlementGranted(granted(id, beneficiary, spec))));
     }
     Ok(out)
 }
 
-fn granted(entitlement: EntitlementId, beneficiary: BeneficiaryId, spec: &NewEntitlement) -> EntitlementGranted {
+fn granted(entitlement: EntitlementId, beneficiary: BeneficiaryId, spec: NewEntitlement) -> EntitlementGranted {
     EntitlementGranted {
         entitlement,
         beneficiary,
         programme: spec.programme,
-        scheme: spec.scheme.clone(),
-        params: spec.params.clone(),
+        scheme: spec.scheme,
+        params: spec.params,
         kind: spec.kind,
         effective_from: spec.effective_from,
-        decision: spec.decision.clone(),
+        decision: spec.decision,
         payee: spec.payee,
     }
 }
@@ -230,7 +219,7 @@ pub fn citizen_id_warnings(id: &CitizenId, birth_date: Date, sex: Sex) -> Vec<En
     out
 }
 
-fn correct_details(state: &State, c: &CorrectDetails) -> Result<Vec<Emitted>, Rejection> {
+fn correct_details(state: &State, c: CorrectDetails) -> Result<Vec<Emitted>, Rejection> {
     let b = known_beneficiary(state, c.beneficiary)?;
     text("reason", &c.reason, 1)?;
     let changes_identity =
@@ -240,15 +229,13 @@ fn correct_details(state: &State, c: &CorrectDetails) -> Result<Vec<Emitted>, Re
     }
     let mut warnings = b.warnings.clone();
     let personal = if changes_identity {
-        let old = b.identity.known().ok_or_else(|| {
-            Rejection::conflict(format!("personal data of {} was erased", c.beneficiary))
-        })?;
+        let old = b.identity.known().ok_or_else(|| erased(c.beneficiary))?;
         let identity = Identity {
             citizen_id: old.citizen_id,
-            full_name: c.full_name.clone().unwrap_or_else(|| old.full_name.clone()),
+            full_name: c.full_name.unwrap_or_else(|| old.full_name.clone()),
             birth_date: c.birth_date.unwrap_or(old.birth_date),
             sex: c.sex.unwrap_or(old.sex),
-            address_line: c.address_line.clone().unwrap_or_else(|| old.address_line.clone()),
+            address_line: c.address_line.unwrap_or_else(|| old.address_line.clone()),
         };
         text("full_name", &identity.full_name, 1)?;
         text("address_line", &identity.address_line, 0)?;
@@ -264,17 +251,39 @@ fn correct_details(state: &State, c: &CorrectDetails) -> Result<Vec<Emitted>, Re
         event: Event::BeneficiaryDetailsCorrected(BeneficiaryDetailsCorrected {
             beneficiary: c.beneficiary,
             commune: c.commune,
-            reason: c.reason.clone(),
+            reason: c.reason,
             warnings,
         }),
         personal,
     }])
 }
 
-fn record_death(state: &State, ctx: &Context<'_>, c: &RecordDeath) -> Result<Vec<Emitted>, Rejection> {
+fn set_route(state: &State, c: SetPaymentRoute) -> Result<Vec<Emitted>, Rejection> {
+    beneficiary_alive(state, c.beneficiary)?;
+    text("reason", &c.reason, 0)?;
+    route_request(&c.route)?;
+    let route = c.route.route();
+    let account = c.route.into_account();
+    Ok(vec![Emitted {
+        event: Event::PaymentRouteSet(PaymentRouteSet {
+            beneficiary: c.beneficiary,
+            route,
+            reason: c.reason,
+        }),
+        personal: account.map(|account| PersonalData {
+            identity: None,
+            account: Some(account),
+        }),
+    }])
+}
+
+fn record_death(state: &State, ctx: &Context<'_>, c: RecordDeath) -> Result<Vec<Emitted>, Rejection> {
     let b = known_beneficiary(state, c.beneficiary)?;
     if let Some(d) = b.date_of_death {
-        return Err(Rejection::conflict(format!("{} was already recorded as died on {d}", c.beneficiary)));
+        return Err(Rejection::conflict(format!(
+            "{} was already recorded as died on {d}",
+            c.beneficiary
+        )));
     }
     if c.date_of_death > ctx.today {
         return Err(Rejection::invalid("date_of_death", "is in the future"));
@@ -282,14 +291,28 @@ fn record_death(state: &State, ctx: &Context<'_>, c: &RecordDeath) -> Result<Vec
     if let Some(d) = &c.decision {
         decision(ctx, d)?;
     }
-    Ok(vec![Emitted::plain(Event::BeneficiaryDeathRecorded(BeneficiaryDeathRecorded {
+    one(Event::BeneficiaryDeathRecorded(BeneficiaryDeathRecorded {
         beneficiary: c.beneficiary,
         date_of_death: c.date_of_death,
-        decision: c.decision.clone(),
-    }))])
+        decision: c.decision,
+    }))
 }
 
-fn enact_schedule(state: &State, c: &RateScheduleEnacted) -> Result<Vec<Emitted>, Rejection> {
+fn clear_review(state: &State, ctx: &Context<'_>, c: ClearReview) -> Result<Vec<Emitted>, Rejection> {
+    let b = known_beneficiary(state, c.beneficiary)?;
+    if b.hold.is_none() {
+        return Err(Rejection::conflict(format!("{} is not held for review", c.beneficiary)));
+    }
+    decision(ctx, &c.decision)?;
+    text("note", &c.note, 0)?;
+    one(Event::BeneficiaryReviewCleared(BeneficiaryReviewCleared {
+        beneficiary: c.beneficiary,
+        decision: c.decision,
+        note: c.note,
+    }))
+}
+
+fn enact_schedule(state: &State, c: RateScheduleEnacted) -> Result<Vec<Emitted>, Rejection> {
     text("schedule", &c.schedule, 1)?;
     text("instrument", &c.instrument, 1)?;
     if state.has_schedule(&c.schedule) {
@@ -306,41 +329,65 @@ fn enact_schedule(state: &State, c: &RateScheduleEnacted) -> Result<Vec<Emitted>
             }
         }
     }
-    Ok(vec![Emitted::plain(Event::RateScheduleEnacted(c.clone()))])
+    one(Event::RateScheduleEnacted(c))
 }
 
-fn grant(state: &State, ctx: &Context<'_>, c: &GrantEntitlement) -> Result<Vec<Emitted>, Rejection> {
+/// Erasure is for people the ledger no longer pays: dead, or with every entitlement ended.
+/// The retention period itself is a legal decision the caller cites in `legal_basis`.
+fn erase(state: &State, c: ErasePersonalData) -> Result<Vec<Emitted>, Rejection> {
+    let b = beneficiary_alive(state, c.beneficiary)?;
+    text("legal_basis", &c.legal_basis, 1)?;
+    let all_ended = b
+        .entitlements
+        .iter()
+        .all(|e| state.entitlement(*e).is_some_and(|e| e.terminated().is_some()));
+    if b.date_of_death.is_none() && !all_ended {
+        return Err(Rejection::NotAllowed {
+            reason: format!("{} still has an active entitlement", c.beneficiary),
+        });
+    }
+    one(Event::PersonalDataErased(PersonalDataErased {
+        beneficiary: c.beneficiary,
+        records: b.personal_records.clone(),
+        legal_basis: c.legal_basis,
+    }))
+}
+
+fn grant(state: &State, ctx: &Context<'_>, c: GrantEntitlement) -> Result<Vec<Emitted>, Rejection> {
     let b = beneficiary_alive(state, c.beneficiary)?;
     if let Some(payee) = c.entitlement.payee {
         beneficiary_alive(state, payee)?;
     }
     new_entitlement(ctx, &c.entitlement, b.date_of_death)?;
-    Ok(vec![Emitted::plain(Event::EntitlementGranted(granted(
+    one(Event::EntitlementGranted(granted(
         state.next_entitlement_id(),
         c.beneficiary,
-        &c.entitlement,
-    )))])
+        c.entitlement,
+    )))
 }
 
-fn known_beneficiary(
-    state: &State,
-    id: BeneficiaryId,
-) -> Result<&super::state::Beneficiary, Rejection> {
+fn erased(id: BeneficiaryId) -> Rejection {
+    Rejection::conflict(format!("personal data of {id} was erased"))
+}
+
+fn known_beneficiary(state: &State, id: BeneficiaryId) -> Result<&Beneficiary, Rejection> {
     state.beneficiary(id).ok_or(Rejection::UnknownBeneficiary(id))
 }
 
-fn beneficiary_alive(
-    state: &State,
-    id: BeneficiaryId,
-) -> Result<&super::state::Beneficiary, Rejection> {
+fn known_entitlement(state: &State, id: EntitlementId) -> Result<&Entitlement, Rejection> {
+    state.entitlement(id).ok_or(Rejection::UnknownEntitlement(id))
+}
+
+/// A beneficiary whose personal data still exists (erased people get no new decisions).
+fn beneficiary_alive(state: &State, id: BeneficiaryId) -> Result<&Beneficiary, Rejection> {
     let b = known_beneficiary(state, id)?;
     if b.identity.known().is_none() {
-        return Err(Rejection::conflict(format!("personal data of {id} was erased")));
+        return Err(erased(id));
     }
     Ok(b)
 }
 
-fn not_terminated_before(ent: &super::state::Entitlement, month: Month) -> Result<(), Rejection> {
+fn not_terminated_before(ent: &Entitlement, month: Month) -> Result<(), Rejection> {
     match ent.terminated() {
         Some(t) if month > t.last_month => Err(Rejection::conflict(format!(
             "{} ended after {}",
@@ -351,11 +398,11 @@ fn not_terminated_before(ent: &super::state::Entitlement, month: Month) -> Resul
     }
 }
 
-fn route_request(r: &RouteRequest) -> Result<&RouteRequest, Rejection> {
+fn route_request(r: &RouteRequest) -> Result<(), Rejection> {
     if let RouteRequest::Bank { holder_name, .. } = r {
         text("holder_name", holder_name, 1)?;
     }
-    Ok(r)
+    Ok(())
 }
 
 fn decision(ctx: &Context<'_>, d: &Decision) -> Result<(), Rejection> {
@@ -368,12 +415,15 @@ fn decision(ctx: &Context<'_>, d: &Decision) -> Result<(), Rejection> {
 }
 
 fn text(field: &str, value: &str, min_chars: usize) -> Result<(), Rejection> {
-    let chars = value.chars().count();
-    if chars < min_chars {
+    if value.chars().take(min_chars).count() < min_chars {
         return Err(Rejection::invalid(field, "must not be empty"));
     }
-    if chars > TEXT_CHARS_MAX {
-        return Err(Rejection::invalid(field, format!("is longer than {TEXT_CHARS_MAX} characters")));
+    // Byte length bounds the character count from above, so most values skip the count.
+    if value.len() > TEXT_CHARS_MAX && value.chars().count() > TEXT_CHARS_MAX {
+        return Err(Rejection::invalid(
+            field,
+            format!("is longer than {TEXT_CHARS_MAX} characters"),
+        ));
     }
     if value.chars().any(char::is_control) {
         return Err(Rejection::invalid(field, "contains control characters"));

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::event::*;
+use super::slab::Slab;
 use super::types::{BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId, PaymentId, Programme};
 
 /// A personal-data attachment as the state receives it.
@@ -51,8 +52,10 @@ pub struct Beneficiary {
     pub date_of_death: Option<Date>,
     pub hold: Option<HoldReason>,
     pub enrolled_seq: u64,
-    /// Records that touch this person, in order (for `beneficiary show` and erasure).
+    /// Records that touch this person, in order (for `beneficiary show`).
     pub history: Vec<u64>,
+    /// Records whose personal-data attachment is about this person (for erasure).
+    pub personal_records: Vec<u64>,
 }
 
 /// A change to an entitlement, with the sequence number at which the ledger learnt it, so the
@@ -139,17 +142,19 @@ pub struct IssuedFile {
 /// Everything the log says, as of its last applied record.
 #[derive(Debug, Default)]
 pub struct State {
-    beneficiaries: Vec<Beneficiary>,
+    beneficiaries: Slab<Beneficiary>,
     by_citizen: HashMap<CitizenId, BeneficiaryId>,
-    entitlements: Vec<Entitlement>,
+    entitlements: Slab<Entitlement>,
     schedules: Vec<RateSchedule>,
     schedule_ids: HashSet<String>,
     batches: Vec<Batch>,
-    payments: Vec<Payment>,
+    payments: Slab<Payment>,
     files: Vec<IssuedFile>,
     status_reports: HashSet<Digest>,
     breaks: Vec<(u64, ReconciliationBreakRecorded)>,
     checkpoints: Vec<(u64, CheckpointRecorded)>,
+    /// Records whose personal data an erasure event removed (the store must not hold them).
+    erased_records: Vec<u64>,
     /// Records applied so far; the next record's sequence number.
     applied: u64,
 }
@@ -173,7 +178,7 @@ impl State {
         self.beneficiaries.get(index)
     }
 
-    pub fn beneficiaries(&self) -> &[Beneficiary] {
+    pub fn beneficiaries(&self) -> &Slab<Beneficiary> {
         &self.beneficiaries
     }
 
@@ -190,7 +195,7 @@ impl State {
         self.entitlements.get(index)
     }
 
-    pub fn entitlements(&self) -> &[Entitlement] {
+    pub fn entitlements(&self) -> &Slab<Entitlement> {
         &self.entitlements
     }
 
@@ -253,12 +258,16 @@ impl State {
         &self.checkpoints
     }
 
+    pub fn erased_records(&self) -> &[u64] {
+        &self.erased_records
+    }
+
     /// Applies the event recorded at `seq` by `principal`.
     pub fn apply(
         &mut self,
         seq: u64,
         principal: &str,
-        event: &Event,
+        event: Event,
         attachment: Attachment,
     ) -> Result<(), Inconsistency> {
         if seq != self.applied {
@@ -274,7 +283,7 @@ impl State {
         &mut self,
         seq: u64,
         principal: &str,
-        event: &Event,
+        event: Event,
         attachment: Attachment,
     ) -> Result<(), String> {
         match event {
@@ -287,7 +296,7 @@ impl State {
                 Ok(())
             }
             Event::BeneficiaryHeldForReview(e) => {
-                self.beneficiary_mut(e.beneficiary, seq)?.hold = Some(e.reason.clone());
+                self.beneficiary_mut(e.beneficiary, seq)?.hold = Some(e.reason);
                 Ok(())
             }
             Event::BeneficiaryReviewCleared(e) => {
@@ -298,31 +307,26 @@ impl State {
                 if !self.schedule_ids.insert(e.schedule.clone()) {
                     return Err(format!("rate schedule {} enacted twice", e.schedule));
                 }
-                self.schedules.push(RateSchedule {
-                    enacted: e.clone(),
-                    seq,
-                });
+                self.schedules.push(RateSchedule { enacted: e, seq });
                 Ok(())
             }
             Event::EntitlementGranted(e) => self.granted(seq, e),
             Event::EntitlementAdjusted(e) => {
-                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Adjusted(e.clone()))
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Adjusted(e))
             }
             Event::EntitlementSuspended(e) => {
-                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Suspended(e.clone()))
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Suspended(e))
             }
             Event::EntitlementResumed(e) => {
-                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Resumed(e.clone()))
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Resumed(e))
             }
-            Event::EntitlementTerminated(e) => self.entitlement_changed(
-                seq,
-                e.entitlement,
-                EntitlementChange::Terminated(e.clone()),
-            ),
+            Event::EntitlementTerminated(e) => {
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Terminated(e))
+            }
             Event::BatchOpened(e) => {
                 expect_next(e.batch.0, self.batches.len(), "batch")?;
                 self.batches.push(Batch {
-                    opened: e.clone(),
+                    opened: e,
                     opened_by: principal.to_owned(),
                     status: BatchStatus::Open,
                     computed: None,
@@ -336,7 +340,7 @@ impl State {
             Event::BatchComputed(e) => {
                 let b = self.batch_mut(e.batch)?;
                 b.status = BatchStatus::Computed;
-                b.computed = Some(e.clone());
+                b.computed = Some(e);
                 b.computed_by = Some(principal.to_owned());
                 Ok(())
             }
@@ -358,7 +362,7 @@ impl State {
             Event::PaymentFileIssued(e) => {
                 expect_next(e.file.0, self.files.len(), "file")?;
                 self.files.push(IssuedFile {
-                    issued: e.clone(),
+                    issued: e,
                     downloads: 0,
                 });
                 Ok(())
@@ -380,30 +384,35 @@ impl State {
             Event::PaymentReturned(e) => {
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Returned;
-                p.return_reason = Some(e.reason_code.clone());
+                p.return_reason = Some(e.reason_code);
                 Ok(())
             }
             Event::ReconciliationBreakRecorded(e) => {
-                self.breaks.push((seq, e.clone()));
+                self.breaks.push((seq, e));
                 Ok(())
             }
             Event::CheckpointRecorded(e) => {
-                self.checkpoints.push((seq, e.clone()));
+                self.checkpoints.push((seq, e));
                 Ok(())
             }
             Event::PersonalDataErased(e) => {
+                let b = self.beneficiary_mut(e.beneficiary, seq)?;
+                let citizen = b.identity.known().map(|i| i.citizen_id);
+                if let Some(citizen) = citizen {
+                    self.by_citizen.remove(&citizen);
+                }
                 let b = self.beneficiary_mut(e.beneficiary, seq)?;
                 b.identity = PersonalState::Erased;
                 if b.account.is_some() {
                     b.account = Some(PersonalState::Erased);
                 }
-                self.by_citizen.retain(|_, id| *id != e.beneficiary);
+                self.erased_records.extend_from_slice(&e.records);
                 Ok(())
             }
         }
     }
 
-    fn enrolled(&mut self, seq: u64, e: &BeneficiaryEnrolled, attachment: Attachment) -> Result<(), String> {
+    fn enrolled(&mut self, seq: u64, e: BeneficiaryEnrolled, attachment: Attachment) -> Result<(), String> {
         expect_next(e.beneficiary.0, self.beneficiaries.len(), "beneficiary")?;
         let (identity, account) = match attachment {
             Attachment::Present(PersonalData {
@@ -427,11 +436,12 @@ impl State {
             route: e.route,
             account,
             entitlements: Vec::new(),
-            warnings: e.warnings.clone(),
+            warnings: e.warnings,
             date_of_death: None,
             hold: None,
             enrolled_seq: seq,
             history: vec![seq],
+            personal_records: vec![seq],
         });
         Ok(())
     }
@@ -439,19 +449,20 @@ impl State {
     fn details_corrected(
         &mut self,
         seq: u64,
-        e: &BeneficiaryDetailsCorrected,
+        e: BeneficiaryDetailsCorrected,
         attachment: Attachment,
     ) -> Result<(), String> {
         let b = self.beneficiary_mut(e.beneficiary, seq)?;
         if let Some(c) = e.commune {
             b.commune = c;
         }
-        b.warnings = e.warnings.clone();
+        b.warnings = e.warnings;
         let (old, new) = match attachment {
             Attachment::Present(PersonalData {
                 identity: Some(identity),
                 account: None,
             }) => {
+                b.personal_records.push(seq);
                 let old = b.identity.known().map(|i| i.citizen_id);
                 let new = identity.citizen_id;
                 b.identity = PersonalState::Known(identity);
@@ -473,7 +484,7 @@ impl State {
         Ok(())
     }
 
-    fn route_set(&mut self, seq: u64, e: &PaymentRouteSet, attachment: Attachment) -> Result<(), String> {
+    fn route_set(&mut self, seq: u64, e: PaymentRouteSet, attachment: Attachment) -> Result<(), String> {
         let account = match attachment {
             Attachment::Present(PersonalData {
                 identity: None,
@@ -485,16 +496,19 @@ impl State {
         };
         let account = route_account(Some(e.route), account)?;
         let b = self.beneficiary_mut(e.beneficiary, seq)?;
+        if account.is_some() {
+            b.personal_records.push(seq);
+        }
         b.route = Some(e.route);
         b.account = account;
         Ok(())
     }
 
-    fn granted(&mut self, seq: u64, e: &EntitlementGranted) -> Result<(), String> {
+    fn granted(&mut self, seq: u64, e: EntitlementGranted) -> Result<(), String> {
         expect_next(e.entitlement.0, self.entitlements.len(), "entitlement")?;
         self.beneficiary_mut(e.beneficiary, seq)?.entitlements.push(e.entitlement);
         self.entitlements.push(Entitlement {
-            grant: e.clone(),
+            grant: e,
             granted_seq: seq,
             changes: Vec::new(),
         });
@@ -515,12 +529,12 @@ impl State {
         Ok(())
     }
 
-    fn payment_scheduled(&mut self, seq: u64, e: &PaymentScheduled) -> Result<(), String> {
+    fn payment_scheduled(&mut self, seq: u64, e: PaymentScheduled) -> Result<(), String> {
         expect_next(e.payment.0, self.payments.len(), "payment")?;
         self.batch_mut(e.batch)?.payments.push(e.payment);
         self.beneficiary_mut(e.beneficiary, seq)?;
         self.payments.push(Payment {
-            scheduled: e.clone(),
+            scheduled: e,
             status: PaymentStatus::Scheduled,
             return_reason: None,
         });

@@ -45,6 +45,10 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     let mut state = State::new();
     let (replayed, verified) = replay_and_verify(&store, anchor, &mut state)?;
     let head = verified;
+    // An erasure whose store cleanup was interrupted by a crash is finished now.
+    if !state.erased_records().is_empty() {
+        store.erase_personal(state.erased_records())?;
+    }
     let records = state.applied();
     let (tx, rx) = crossbeam_channel::bounded(QUEUE_JOBS_MAX);
     let shared = Arc::new(Shared {
@@ -58,6 +62,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         },
         stopped: AtomicBool::new(false),
         stop_reason: Mutex::new(None),
+        metrics: Default::default(),
     });
     let writer = Writer::new(
         Arc::clone(&shared),
@@ -194,7 +199,7 @@ fn replay_record(
             Attachment::Present(codec::decode_personal(&e.bytes).map_err(|e| corrupt(e.to_string()))?)
         }
     };
-    state.apply(h.seq, h.principal, &event, attachment)?;
+    state.apply(h.seq, h.principal, event, attachment)?;
     out.last_ms = out.last_ms.max(h.recorded_at_ms);
     track_idempotency(view, salt, out, run);
     Ok(())

@@ -1,11 +1,14 @@
 //! The single writer: the only code that appends to the chain. It drains whatever jobs are
 //! waiting (up to `GROUP_COMMANDS_MAX` commands), decides and applies them in order under the
-//! state lock, packs their records into blocks, writes the group with one flush, and only then
-//! answers every caller. A failed flush or an event that does not apply stops the writer for
+//! state lock, and packs their records into blocks; its committer thread writes each group
+//! with one flush and only then answers every caller. Deciding group N+1 overlaps writing
+//! group N, which is what lets two cores do the work of one writer. A failed flush or an event that does not apply stops the writer for
 //! good (fail-stop): nothing after that point is acknowledged, and reopening the ledger rebuilds
 //! the state from what is durable.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crossbeam_channel::Receiver;
 use rand::{Rng, SeedableRng};
@@ -29,6 +32,9 @@ pub const REQUEST_DIGEST_CONTEXT: &str = "chitra 2026-11-22 request digest v1";
 /// Vietnam's civil time is UTC+7 all year; decisions are dated in it.
 const LOCAL_OFFSET_MS: i64 = 7 * 3600 * 1000;
 
+/// Where a job's results go, and how many it expects.
+type Reply = (tokio::sync::oneshot::Sender<Vec<Result<Receipt, SubmitError>>>, usize);
+
 pub(super) struct Job {
     pub submissions: Vec<super::Submission>,
     pub reply: tokio::sync::oneshot::Sender<Vec<Result<Receipt, SubmitError>>>,
@@ -43,6 +49,57 @@ pub(super) struct Writer {
     pub last_ms: i64,
     pub idempotency: IdempotencyIndex,
     payload: Vec<u8>,
+    commits: crossbeam_channel::Sender<Commit>,
+    committer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// One decided group on its way to the store.
+struct Commit {
+    start_seq: u64,
+    end_seq: u64,
+    head: Option<Anchor>,
+    blocks: Vec<PendingBlock>,
+    replies: Vec<Reply>,
+    results: Vec<Vec<Result<Receipt, SubmitError>>>,
+}
+
+/// Groups decided but not yet durable, at most. Two lets the next group be decided while the
+/// previous one is written and flushed.
+const COMMITS_IN_FLIGHT_MAX: usize = 2;
+
+/// The committer: writes each decided group to the store, flushes, publishes the new durable
+/// frontier and only then answers the group's callers. A failed write stops everything.
+fn run_committer(shared: Arc<Shared>, commits: Receiver<Commit>) {
+    for c in commits {
+        if shared.stopped.load(std::sync::atomic::Ordering::Acquire) {
+            reply_unavailable(c.replies, "the writer has stopped");
+            continue;
+        }
+        if c.end_seq > c.start_seq {
+            let head = c.head.expect("records were appended");
+            let started = Instant::now();
+            let written = shared.store.append_group(c.blocks, head);
+            let nanos = started.elapsed().as_nanos() as u64;
+            let m = &shared.metrics;
+            m.store_nanos.fetch_add(nanos, Relaxed);
+            m.store_nanos_max.fetch_max(nanos, Relaxed);
+            m.groups.fetch_add(1, Relaxed);
+            m.records.fetch_add(c.end_seq - c.start_seq, Relaxed);
+            if let Err(e) = written {
+                let reason = format!(
+                    "a write to the store failed, nothing since seq {} is acknowledged: {e}",
+                    c.start_seq
+                );
+                shared.stop(reason.clone());
+                reply_unavailable(c.replies, &reason);
+                continue;
+            }
+            shared.publish_durable(c.end_seq);
+        }
+        for ((reply, _), r) in c.replies.into_iter().zip(c.results) {
+            let _ = reply.send(r);
+        }
+    }
 }
 
 /// The blocks of one group commit being built.
@@ -124,6 +181,12 @@ impl Writer {
         last_ms: i64,
         idempotency: IdempotencyIndex,
     ) -> Writer {
+        let (commits, commit_rx) = crossbeam_channel::bounded(COMMITS_IN_FLIGHT_MAX);
+        let committer_shared = Arc::clone(&shared);
+        let committer = std::thread::Builder::new()
+            .name("chitra-committer".into())
+            .spawn(move || run_committer(committer_shared, commit_rx))
+            .expect("spawning the committer thread");
         Writer {
             shared,
             rx,
@@ -133,6 +196,8 @@ impl Writer {
             last_ms,
             idempotency,
             payload: Vec::with_capacity(256),
+            commits,
+            committer: Some(committer),
         }
     }
 
@@ -151,6 +216,12 @@ impl Writer {
             }
             self.group(jobs);
         }
+        // No more submitters: let the committer finish what is in flight, then stop.
+        let (closed, _) = crossbeam_channel::bounded(0);
+        drop(std::mem::replace(&mut self.commits, closed));
+        if let Some(c) = self.committer.take() {
+            let _ = c.join();
+        }
     }
 
     fn next_seq(&self) -> u64 {
@@ -165,14 +236,23 @@ impl Writer {
         self.last_ms = now;
         let start_seq = self.next_seq();
         let mut group = Group::new(start_seq);
-        let mut results = Vec::with_capacity(jobs.len());
+        let commands: u64 = jobs.iter().map(|j| j.submissions.len() as u64).sum();
+        let (batches, replies): (Vec<_>, Vec<Reply>) = jobs
+            .into_iter()
+            .map(|j| {
+                let n = j.submissions.len();
+                (j.submissions, (j.reply, n))
+            })
+            .unzip();
+        let mut results = Vec::with_capacity(batches.len());
         let shared = Arc::clone(&self.shared);
+        let decide_started = Instant::now();
         let fatal = {
             let mut state = shared.state.write().expect("state lock poisoned");
             let mut fatal = None;
-            'jobs: for job in &jobs {
-                let mut job_results = Vec::with_capacity(job.submissions.len());
-                for sub in &job.submissions {
+            'jobs: for submissions in batches {
+                let mut job_results = Vec::with_capacity(submissions.len());
+                for sub in submissions {
                     match self.process(&mut state, &mut group, sub, now) {
                         Ok(r) => job_results.push(r),
                         Err(f) => {
@@ -187,21 +267,24 @@ impl Writer {
         };
         if let Some(Fatal(reason)) = fatal {
             self.shared.stop(reason.clone());
-            return reply_all_unavailable(jobs, &reason);
+            return reply_unavailable(replies, &reason);
         }
         let end_seq = self.next_seq();
-        if end_seq > start_seq {
-            let head = self.head.expect("records were appended");
-            let blocks = group.finish(end_seq);
-            if let Err(e) = self.shared.store.append_group(blocks, head) {
-                let reason = format!("a write to the store failed, nothing since seq {start_seq} is acknowledged: {e}");
-                self.shared.stop(reason.clone());
-                return reply_all_unavailable(jobs, &reason);
-            }
-            self.shared.publish_durable(end_seq);
-        }
-        for (job, r) in jobs.into_iter().zip(results) {
-            let _ = job.reply.send(r);
+        let m = &self.shared.metrics;
+        m.decide_nanos.fetch_add(decide_started.elapsed().as_nanos() as u64, Relaxed);
+        m.commands.fetch_add(commands, Relaxed);
+        let commit = Commit {
+            start_seq,
+            end_seq,
+            head: self.head,
+            blocks: group.finish(end_seq),
+            replies,
+            results,
+        };
+        // Every group goes through the committer, even one that appends nothing, so that
+        // callers are answered in order and never before what they saw is durable.
+        if let Err(crossbeam_channel::SendError(c)) = self.commits.send(commit) {
+            reply_unavailable(c.replies, "the committer has stopped");
         }
     }
 
@@ -211,12 +294,17 @@ impl Writer {
         &mut self,
         state: &mut State,
         group: &mut Group,
-        sub: &Submission,
+        sub: Submission,
         now: i64,
     ) -> Result<Result<Receipt, SubmitError>, Fatal> {
-        let principal = sub.principal.as_str();
-        let command_bytes = sub.idempotency_key.as_ref().map(|_| codec::canonical_bytes(&sub.command));
-        if let Some(key) = &sub.idempotency_key {
+        let Submission {
+            principal,
+            idempotency_key,
+            command,
+        } = sub;
+        let principal = principal.as_str();
+        let command_bytes = idempotency_key.as_ref().map(|_| codec::canonical_bytes(&command));
+        if let Some(key) = &idempotency_key {
             let index_key = (principal.to_owned(), key.as_bytes().to_vec());
             if let Some(entry) = self.idempotency.get(&index_key) {
                 let bytes = command_bytes.as_deref().expect("bytes exist with a key");
@@ -234,7 +322,7 @@ impl Writer {
             principal,
             today: local_date(now),
         };
-        let emitted = match decide(state, &ctx, &sub.command) {
+        let emitted = match decide(state, &ctx, command) {
             Ok(e) => e,
             Err(rejection) => return Ok(Err(rejection.into())),
         };
@@ -253,7 +341,7 @@ impl Writer {
             .collect();
         let digest_salt = salts.iter().flatten().next().copied().unwrap_or([0; PERSONAL_SALT_BYTES]);
         let digest = command_bytes.as_deref().map(|b| request_digest(&digest_salt, b));
-        let idempotency = sub.idempotency_key.as_ref().zip(digest).map(|(k, d)| Idempotency {
+        let idempotency = idempotency_key.as_ref().zip(digest).map(|(k, d)| Idempotency {
             key: k.as_bytes(),
             request_digest: d,
         });
@@ -268,7 +356,7 @@ impl Writer {
             hash: self.head.expect("records were appended").hash,
             replayed: false,
         };
-        if let (Some(key), Some(digest)) = (&sub.idempotency_key, digest) {
+        if let (Some(key), Some(digest)) = (&idempotency_key, digest) {
             self.idempotency.insert(
                 (principal.to_owned(), key.as_bytes().to_vec()),
                 IdempotencyEntry {
@@ -321,10 +409,17 @@ impl Writer {
             None => Attachment::None,
         };
         state
-            .apply(seq, principal, &emitted.event, attachment)
+            .apply(seq, principal, emitted.event, attachment)
             .map_err(|e| Fatal(format!("decided event does not apply (a bug): {e}")))?;
         group.maybe_cut(seq + 1);
         Ok(())
+    }
+}
+
+/// Answers every caller of a failed group, one error per submission.
+fn reply_unavailable(replies: Vec<Reply>, reason: &str) {
+    for (reply, n) in replies {
+        let _ = reply.send(vec![Err(SubmitError::Unavailable(reason.to_owned())); n]);
     }
 }
 

@@ -73,7 +73,7 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(dir)
-            .cache_capacity(256 << 20)
+            .cache_capacity(64 << 20)
             .mode(sled::Mode::HighThroughput)
             .open()
             .map_err(|source| StoreError::Open {
@@ -173,6 +173,9 @@ impl Store {
             let mut entries = self.personal_entries(first)?;
             let before = entries.len();
             entries.retain(|e| !drop.contains(&e.seq));
+            if entries.len() == before {
+                continue;
+            }
             erased += before - entries.len();
             if entries.is_empty() {
                 batch.remove(&block_key(b'p', first));
@@ -180,8 +183,10 @@ impl Store {
                 batch.insert(&block_key(b'p', first), encode_personal_block(&entries));
             }
         }
-        self.log.apply_batch(batch)?;
-        self.db.flush()?;
+        if erased > 0 {
+            self.log.apply_batch(batch)?;
+            self.db.flush()?;
+        }
         Ok(erased)
     }
 
