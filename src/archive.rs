@@ -10,7 +10,10 @@ use std::path::Path;
 use anyhow::{bail, Context as _};
 
 use crate::chain::block::{decode_personal_block, for_each_record, BlockWriter, PersonalEntry};
-use crate::chain::export::{read_personal_export, write_personal_entry, ChainExportReader, ChainExportWriter, PERSONAL_EXPORT_MAGIC};
+use crate::chain::export::{
+    read_personal_export, write_personal_entry, ChainExportReader, ChainExportWriter,
+    PERSONAL_EXPORT_MAGIC,
+};
 use crate::chain::record::{parse_record, record_hash};
 use crate::chain::Anchor;
 use crate::ledger::BLOCK_BYTES_MAX;
@@ -27,12 +30,19 @@ pub struct ExportSummary {
 }
 
 /// Writes the store's chain to `chain_path` and, if given, its personal data to `personal_path`.
-pub fn export(store: &Store, chain_path: &Path, personal_path: Option<&Path>) -> anyhow::Result<ExportSummary> {
-    let file = File::create(chain_path).with_context(|| format!("creating {}", chain_path.display()))?;
+pub fn export(
+    store: &Store,
+    chain_path: &Path,
+    personal_path: Option<&Path>,
+) -> anyhow::Result<ExportSummary> {
+    let file =
+        File::create(chain_path).with_context(|| format!("creating {}", chain_path.display()))?;
     let mut chain = ChainExportWriter::new(BufWriter::new(file))?;
     let mut personal = match personal_path {
         Some(p) => {
-            let mut w = BufWriter::new(File::create(p).with_context(|| format!("creating {}", p.display()))?);
+            let mut w = BufWriter::new(
+                File::create(p).with_context(|| format!("creating {}", p.display()))?,
+            );
             std::io::Write::write_all(&mut w, PERSONAL_EXPORT_MAGIC)?;
             Some(w)
         }
@@ -52,7 +62,9 @@ pub fn export(store: &Store, chain_path: &Path, personal_path: Option<&Path>) ->
                 if let Err(e) = chain.record(r, hash) {
                     failed = Some(e);
                 }
-                let seq = parse_record(r).map(|v| v.header.seq).unwrap_or(summary.records);
+                let seq = parse_record(r)
+                    .map(|v| v.header.seq)
+                    .unwrap_or(summary.records);
                 summary.head = Some(Anchor { seq, hash });
                 summary.records += 1;
             }
@@ -75,20 +87,29 @@ pub fn export(store: &Store, chain_path: &Path, personal_path: Option<&Path>) ->
 }
 
 /// Imports an export into an empty store after verifying it completely.
-pub fn import(store: &Store, chain_path: &Path, personal_path: Option<&Path>) -> anyhow::Result<ExportSummary> {
+pub fn import(
+    store: &Store,
+    chain_path: &Path,
+    personal_path: Option<&Path>,
+) -> anyhow::Result<ExportSummary> {
     if !store.is_empty()? {
         bail!("the data directory already holds a ledger; import only into an empty one");
     }
     let personal = match personal_path {
-        Some(p) => read_personal_export(BufReader::new(File::open(p).with_context(|| format!("opening {}", p.display()))?))?,
+        Some(p) => read_personal_export(BufReader::new(
+            File::open(p).with_context(|| format!("opening {}", p.display()))?,
+        ))?,
         None => Vec::new(),
     };
     let open = || -> anyhow::Result<BufReader<File>> {
-        Ok(BufReader::new(File::open(chain_path).with_context(|| format!("opening {}", chain_path.display()))?))
+        Ok(BufReader::new(File::open(chain_path).with_context(
+            || format!("opening {}", chain_path.display()),
+        )?))
     };
     let report = crate::verify::verify_export(open()?, Some(&personal), |_| {})
         .map_err(|e| anyhow::anyhow!("the export does not verify, nothing was imported: {e}"))?;
-    let mut by_seq: BTreeMap<u64, PersonalEntry> = personal.into_iter().map(|e| (e.seq, e)).collect();
+    let mut by_seq: BTreeMap<u64, PersonalEntry> =
+        personal.into_iter().map(|e| (e.seq, e)).collect();
     let mut reader = ChainExportReader::new(open()?)?;
     let mut buf = Vec::new();
     let mut pending = Vec::new();
@@ -102,7 +123,10 @@ pub fn import(store: &Store, chain_path: &Path, personal_path: Option<&Path>) ->
             block_first = seq;
         }
         block.push_with(|b| b.extend_from_slice(&buf));
-        head = Some(Anchor { seq, hash: record_hash(&buf) });
+        head = Some(Anchor {
+            seq,
+            hash: record_hash(&buf),
+        });
         if let Some(e) = by_seq.remove(&seq) {
             block_personal.push(e);
         }
@@ -114,7 +138,10 @@ pub fn import(store: &Store, chain_path: &Path, personal_path: Option<&Path>) ->
             });
             block = BlockWriter::new();
             if pending.len() >= IMPORT_GROUP_BLOCKS {
-                store.append_group(std::mem::take(&mut pending), head.expect("a record was read"))?;
+                store.append_group(
+                    std::mem::take(&mut pending),
+                    head.expect("a record was read"),
+                )?;
             }
         }
     }

@@ -45,7 +45,11 @@ impl AppendReport {
 
 /// Appends synthetic enrolments with entitlements through `ledger`'s writer. The commands are
 /// generated before the clock starts, so the figure is the ledger's, not the generator's.
-pub fn append(ledger: &Ledger, opts: &AppendOptions, progress: &(dyn Fn(u64) + Sync)) -> anyhow::Result<AppendReport> {
+pub fn append(
+    ledger: &Ledger,
+    opts: &AppendOptions,
+    progress: &(dyn Fn(u64) + Sync),
+) -> anyhow::Result<AppendReport> {
     let persons = opts.events.div_ceil(2);
     let start = ledger.state().beneficiary_count() as u64;
     let principal = Principal::parse("bench").expect("valid principal");
@@ -82,7 +86,10 @@ pub fn append(ledger: &Ledger, opts: &AppendOptions, progress: &(dyn Fn(u64) + S
                             events += u64::from(receipt.count);
                             if opts.print_acks {
                                 let last = receipt.last_seq().unwrap_or(receipt.first_seq);
-                                acks.push_str(&format!("ack {last} {}\n", crate::chain::hex(&receipt.hash)));
+                                acks.push_str(&format!(
+                                    "ack {last} {}\n",
+                                    crate::chain::hex(&receipt.hash)
+                                ));
                             }
                         }
                         if opts.print_acks {

@@ -69,8 +69,8 @@ pub fn canonical_bytes<T: bincode::Encode>(value: &T) -> Vec<u8> {
 }
 
 fn decode_exact<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used) = bincode::decode_from_slice(bytes, CONFIG)
-        .map_err(|e| CodecError::Decode(e.to_string()))?;
+    let (value, used) =
+        bincode::decode_from_slice(bytes, CONFIG).map_err(|e| CodecError::Decode(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len() - used));
     }

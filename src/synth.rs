@@ -5,24 +5,40 @@
 
 use crate::domain::command::{Enrol, NewEntitlement, RouteRequest};
 use crate::domain::event::{Decision, EntitlementKind, SchemeParam};
-use crate::domain::types::{AccountNumber, BankBin, CitizenId, CommuneCode, Date, Month, Programme, Sex};
+use crate::domain::types::{
+    AccountNumber, BankBin, CitizenId, CommuneCode, Date, Month, Programme, Sex,
+};
 
-const FAMILY: &[&str] = &["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"];
+const FAMILY: &[&str] = &[
+    "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ",
+    "Hồ", "Ngô", "Dương", "Lý",
+];
 const MIDDLE_M: &[&str] = &["Văn", "Hữu", "Đức", "Minh", "Quang", "Xuân"];
 const MIDDLE_F: &[&str] = &["Thị", "Ngọc", "Thu", "Thanh", "Kim", "Bích"];
-const GIVEN_M: &[&str] = &["An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Khánh", "Long", "Nam", "Phúc", "Quân", "Sơn", "Thành", "Tuấn", "Việt"];
-const GIVEN_F: &[&str] = &["Anh", "Châu", "Dung", "Hà", "Hằng", "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga", "Nhung", "Phương", "Thảo", "Yến"];
+const GIVEN_M: &[&str] = &[
+    "An", "Bình", "Cường", "Dũng", "Hải", "Hùng", "Khánh", "Long", "Nam", "Phúc", "Quân", "Sơn",
+    "Thành", "Tuấn", "Việt",
+];
+const GIVEN_F: &[&str] = &[
+    "Anh", "Châu", "Dung", "Hà", "Hằng", "Hoa", "Hương", "Lan", "Linh", "Mai", "Nga", "Nhung",
+    "Phương", "Thảo", "Yến",
+];
 
 /// Hanoi wards (2025 codes) used when no reference data is loaded.
-const COMMUNES: &[u32] = &[4, 8, 25, 70, 82, 91, 97, 103, 118, 127, 136, 145, 160, 166, 175, 190, 199, 226, 229, 235];
+const COMMUNES: &[u32] = &[
+    4, 8, 25, 70, 82, 91, 97, 103, 118, 127, 136, 145, 160, 166, 175, 190, 199, 226, 229, 235,
+];
 
 /// Ten banks by NAPAS BIN: Vietcombank, Agribank, BIDV, VietinBank, VBSP, Techcombank, MB,
 /// ACB, Sacombank, VPBank.
-pub const BANK_BINS: &[u32] = &[970436, 970405, 970418, 970415, 999888, 970407, 970422, 970416, 970403, 970432];
+pub const BANK_BINS: &[u32] = &[
+    970436, 970405, 970418, 970415, 999888, 970407, 970422, 970416, 970403, 970432,
+];
 
 /// A small fast deterministic mixer (splitmix64) so each field of person `i` is independent.
 fn mix(seed: u64, i: u64, field: u64) -> u64 {
-    let mut z = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ field.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut z =
+        seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ field.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -35,9 +51,14 @@ fn pick<T: Copy>(items: &[T], r: u64) -> T {
 /// The enrolment (with one entitlement) of synthetic person number `i`.
 pub fn person(seed: u64, i: u64) -> Enrol {
     let r = |field| mix(seed, i, field);
-    let sex = if r(1) % 2 == 0 { Sex::Male } else { Sex::Female };
+    let sex = if r(1) % 2 == 0 {
+        Sex::Male
+    } else {
+        Sex::Female
+    };
     let year = 1930 + (r(2) % 90) as u16;
-    let birth_date = Date::new(year, 1 + (r(3) % 12) as u8, 1 + (r(4) % 28) as u8).expect("valid date");
+    let birth_date =
+        Date::new(year, 1 + (r(3) % 12) as u8, 1 + (r(4) % 28) as u8).expect("valid date");
     let century_sex = ((year - 1900) / 100) as u64 * 2 + u64::from(sex == Sex::Female);
     // Six trailing digits from the index keep IDs unique for up to 10^6 people per seed and
     // year; the seed shifts the province prefix so several seeds do not collide.
@@ -49,20 +70,30 @@ pub fn person(seed: u64, i: u64) -> Enrol {
         Sex::Male => (MIDDLE_M, GIVEN_M),
         Sex::Female => (MIDDLE_F, GIVEN_F),
     };
-    let full_name = format!("{} {} {}", pick(FAMILY, r(5)), pick(middle, r(6)), pick(given, r(7)));
+    let full_name = format!(
+        "{} {} {}",
+        pick(FAMILY, r(5)),
+        pick(middle, r(6)),
+        pick(given, r(7))
+    );
     let commune = CommuneCode::parse(&format!("{:05}", pick(COMMUNES, r(8)))).expect("valid code");
     let route = if r(9) % 100 < 15 {
         RouteRequest::Cash { pay_point: commune }
     } else {
         RouteRequest::Bank {
             bin: BankBin::parse(&pick(BANK_BINS, r(10)).to_string()).expect("valid BIN"),
-            account_number: AccountNumber::parse(&format!("{:012}", r(11) % 1_000_000_000_000)).expect("valid account"),
+            account_number: AccountNumber::parse(&format!("{:012}", r(11) % 1_000_000_000_000))
+                .expect("valid account"),
             holder_name: full_name.to_uppercase(),
         }
     };
     let ncc = r(12) % 3 == 0;
     let (programme, scheme, params) = if ncc {
-        (Programme::Ncc, "ncc.war_invalid", vec![SchemeParam::InjuryRatePct(21 + (r(13) % 80) as u8)])
+        (
+            Programme::Ncc,
+            "ncc.war_invalid",
+            vec![SchemeParam::InjuryRatePct(21 + (r(13) % 80) as u8)],
+        )
     } else {
         (Programme::Btxh, "btxh.disability_severe", vec![])
     };

@@ -42,7 +42,9 @@ pub struct Report {
 
 /// Hashes `records` using two threads (the machine's cores), preserving order.
 fn hash_all(records: &[&[u8]]) -> Vec<Hash> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
     if records.len() < 1024 || threads == 1 {
         return records.iter().map(|r| record_hash(r)).collect();
     }
@@ -134,7 +136,13 @@ fn check_personal(records: &[u8], personal: &[u8]) -> Result<u64, VerifyError> {
         }
     });
     for e in &entries {
-        check_entry(e, commitments.iter().find(|(s, _)| *s == e.seq).map(|(_, c)| c))?;
+        check_entry(
+            e,
+            commitments
+                .iter()
+                .find(|(s, _)| *s == e.seq)
+                .map(|(_, c)| c),
+        )?;
     }
     Ok(entries.len() as u64)
 }

@@ -88,7 +88,10 @@ pub fn for_each_record<'a>(block: &'a [u8], mut f: impl FnMut(&'a [u8])) -> Resu
         at = end;
     }
     if at != block.len() {
-        return Err(BlockError(format!("{} bytes after the last record", block.len() - at)));
+        return Err(BlockError(format!(
+            "{} bytes after the last record",
+            block.len() - at
+        )));
     }
     Ok(())
 }
@@ -145,7 +148,10 @@ pub fn decode_personal_block(bytes: &[u8]) -> Result<Vec<PersonalEntry>, BlockEr
         });
     }
     if at != bytes.len() {
-        return Err(BlockError(format!("{} bytes after the last entry", bytes.len() - at)));
+        return Err(BlockError(format!(
+            "{} bytes after the last entry",
+            bytes.len() - at
+        )));
     }
     Ok(out)
 }
@@ -161,7 +167,10 @@ mod tests {
         let r = w.push_with(|b| b.extend_from_slice(b"second record"));
         assert_eq!(&w.bytes()[r], b"second record");
         let block = w.finish();
-        assert_eq!(records(&block).unwrap(), vec![&b"first"[..], &b"second record"[..]]);
+        assert_eq!(
+            records(&block).unwrap(),
+            vec![&b"first"[..], &b"second record"[..]]
+        );
     }
 
     #[test]
@@ -179,8 +188,16 @@ mod tests {
     #[test]
     fn personal_block_round_trips() {
         let entries = vec![
-            PersonalEntry { seq: 3, salt: [1; 16], bytes: b"abc".to_vec() },
-            PersonalEntry { seq: 9, salt: [2; 16], bytes: vec![] },
+            PersonalEntry {
+                seq: 3,
+                salt: [1; 16],
+                bytes: b"abc".to_vec(),
+            },
+            PersonalEntry {
+                seq: 9,
+                salt: [2; 16],
+                bytes: vec![],
+            },
         ];
         let bytes = encode_personal_block(&entries);
         assert_eq!(decode_personal_block(&bytes).unwrap(), entries);

@@ -79,7 +79,9 @@ pub struct ChainExportReader<R: Read> {
 impl<R: Read> ChainExportReader<R> {
     pub fn new(mut input: R) -> Result<ChainExportReader<R>, ExportError> {
         let mut magic = [0u8; 8];
-        input.read_exact(&mut magic).map_err(|_| ExportError::BadMagic)?;
+        input
+            .read_exact(&mut magic)
+            .map_err(|_| ExportError::BadMagic)?;
         if &magic != CHAIN_EXPORT_MAGIC {
             return Err(ExportError::BadMagic);
         }
@@ -122,9 +124,11 @@ impl<R: Read> ChainExportReader<R> {
 
     fn read_trailer(&mut self) -> Result<(), ExportError> {
         let mut rest = [0u8; 40];
-        self.input.read_exact(&mut rest).map_err(|_| ExportError::NoTrailer {
-            frames: self.frames,
-        })?;
+        self.input
+            .read_exact(&mut rest)
+            .map_err(|_| ExportError::NoTrailer {
+                frames: self.frames,
+            })?;
         let count = u64::from_le_bytes(rest[..8].try_into().expect("8 bytes"));
         let head: Hash = rest[8..].try_into().expect("32 bytes");
         let mut extra = Vec::new();
@@ -185,7 +189,9 @@ pub fn write_personal_entry(out: &mut impl Write, e: &PersonalEntry) -> io::Resu
 
 pub fn read_personal_export(mut input: impl Read) -> Result<Vec<PersonalEntry>, ExportError> {
     let mut magic = [0u8; 8];
-    input.read_exact(&mut magic).map_err(|_| ExportError::BadMagic)?;
+    input
+        .read_exact(&mut magic)
+        .map_err(|_| ExportError::BadMagic)?;
     if &magic != PERSONAL_EXPORT_MAGIC {
         return Err(ExportError::BadMagic);
     }
@@ -203,9 +209,11 @@ pub fn read_personal_export(mut input: impl Read) -> Result<Vec<PersonalEntry>, 
             });
         }
         let mut bytes = vec![0u8; len as usize];
-        input.read_exact(&mut bytes).map_err(|_| ExportError::TruncatedFrame {
-            index: out.len() as u64,
-        })?;
+        input
+            .read_exact(&mut bytes)
+            .map_err(|_| ExportError::TruncatedFrame {
+                index: out.len() as u64,
+            })?;
         out.push(PersonalEntry {
             seq: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
             salt: head[8..24].try_into().expect("16 bytes"),

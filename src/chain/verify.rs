@@ -56,7 +56,9 @@ impl fmt::Display for Fault {
         let seq = self.seq;
         match &self.kind {
             FaultKind::Malformed(e) => write!(f, "seq {seq}: record is malformed: {e}"),
-            FaultKind::MalformedBlock(e) => write!(f, "seq {seq}: the block holding it is malformed: {e}"),
+            FaultKind::MalformedBlock(e) => {
+                write!(f, "seq {seq}: the block holding it is malformed: {e}")
+            }
             FaultKind::ContentAltered => write!(
                 f,
                 "seq {seq}: content altered (its hash no longer matches the link that follows it)"
@@ -68,7 +70,10 @@ impl fmt::Display for Fault {
             ),
             FaultKind::Missing => write!(f, "seq {seq}: missing (gap in the sequence)"),
             FaultKind::OutOfOrder { found } => {
-                write!(f, "seq {seq}: out of order (found seq {found} in its place)")
+                write!(
+                    f,
+                    "seq {seq}: out of order (found seq {found} in its place)"
+                )
             }
             FaultKind::Duplicate => write!(f, "seq {seq}: appears twice (a record was inserted)"),
             FaultKind::Inserted => write!(
@@ -79,10 +84,9 @@ impl fmt::Display for Fault {
                 f,
                 "seq {seq}: missing (tail truncated: the head anchor is at seq {anchor_seq})"
             ),
-            FaultKind::BeyondAnchor { anchor_seq } => write!(
-                f,
-                "seq {seq}: beyond the head anchor at seq {anchor_seq}"
-            ),
+            FaultKind::BeyondAnchor { anchor_seq } => {
+                write!(f, "seq {seq}: beyond the head anchor at seq {anchor_seq}")
+            }
         }
     }
 }
@@ -241,11 +245,10 @@ impl Verifier {
     fn check(&mut self, cur: Entry, next: Option<Entry>) -> Result<(), Fault> {
         let expected = self.expected;
         if cur.seq != expected {
+            let swapped = next.is_some_and(|n| n.seq == expected);
             return if cur.seq + 1 == expected {
                 self.fail(cur.seq, FaultKind::Duplicate)
-            } else if cur.seq < expected {
-                self.fail(expected, FaultKind::OutOfOrder { found: cur.seq })
-            } else if next.is_some_and(|n| n.seq == expected) {
+            } else if cur.seq < expected || swapped {
                 self.fail(expected, FaultKind::OutOfOrder { found: cur.seq })
             } else {
                 self.fail(expected, FaultKind::Missing)
@@ -271,7 +274,9 @@ impl Verifier {
         }
         let cur_trusted = match next {
             Some(n) => n.prev == cur.hash,
-            None => self.anchor.is_some_and(|a| a.seq == cur.seq && a.hash == cur.hash),
+            None => self
+                .anchor
+                .is_some_and(|a| a.seq == cur.seq && a.hash == cur.hash),
         };
         if cur_trusted || next.is_none() {
             // `cur` is vouched for by its successor (or is the last record, where an altered

@@ -16,19 +16,27 @@ fn now_ms() -> i64 {
     (crate::ledger::system_clock())()
 }
 
-pub fn verify(dir: &Path, export: Option<&Path>, personal: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn verify(
+    dir: &Path,
+    export: Option<&Path>,
+    personal: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
     let result = match export {
         Some(file) => {
-            let input = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let input =
+                std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
             let size = input.metadata().map(|m| m.len()).unwrap_or(0);
             let personal = personal
                 .map(|p| -> anyhow::Result<_> {
-                    let f = std::fs::File::open(p).with_context(|| format!("opening {}", p.display()))?;
+                    let f = std::fs::File::open(p)
+                        .with_context(|| format!("opening {}", p.display()))?;
                     Ok(read_personal_export(std::io::BufReader::new(f))?)
                 })
                 .transpose()?;
             let bar = progress_bar(size / 150, "verifying");
-            let r = verify_export(std::io::BufReader::new(input), personal.as_deref(), |n| bar.set_position(n));
+            let r = verify_export(std::io::BufReader::new(input), personal.as_deref(), |n| {
+                bar.set_position(n)
+            });
             bar.finish_and_clear();
             r
         }
@@ -46,10 +54,9 @@ pub fn verify(dir: &Path, export: Option<&Path>, personal: Option<&Path>) -> any
     };
     match result {
         Ok(report) => {
-            let head = report
-                .verified
-                .head
-                .map_or("empty chain".to_owned(), |h| format!("head seq {} hash {}", h.seq, hex(&h.hash)));
+            let head = report.verified.head.map_or("empty chain".to_owned(), |h| {
+                format!("head seq {} hash {}", h.seq, hex(&h.hash))
+            });
             println!(
                 "OK: {} records verified in {:.2} s ({}); {} personal-data entries match their commitments",
                 report.verified.records,
@@ -73,7 +80,10 @@ pub fn verify(dir: &Path, export: Option<&Path>, personal: Option<&Path>) -> any
 
 fn open_existing_store(dir: &Path) -> anyhow::Result<Store> {
     if crate::ledger::is_empty_dir(dir) {
-        anyhow::bail!("no ledger in {} (use --data-dir or CHITRA_DATA_DIR)", dir.display());
+        anyhow::bail!(
+            "no ledger in {} (use --data-dir or CHITRA_DATA_DIR)",
+            dir.display()
+        );
     }
     Ok(Store::open(dir)?)
 }
@@ -84,7 +94,11 @@ pub fn export(dir: &Path, file: &Path, with_personal: bool) -> anyhow::Result<Ex
     let summary = crate::archive::export(&store, file, personal_path.as_deref())?;
     println!("exported {} records to {}", summary.records, file.display());
     if let Some(p) = personal_path {
-        println!("exported {} personal-data entries to {}", summary.personal_entries, p.display());
+        println!(
+            "exported {} personal-data entries to {}",
+            summary.personal_entries,
+            p.display()
+        );
     }
     if let Some(h) = summary.head {
         println!("head seq {} hash {}", h.seq, hex(&h.hash));
@@ -101,7 +115,10 @@ fn personal_path_for(file: &Path) -> PathBuf {
 pub fn import(dir: &Path, file: &Path, personal: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let personal = personal.or_else(|| Some(personal_path_for(file)).filter(|p| p.exists()));
     if !crate::ledger::is_empty_dir(dir) {
-        anyhow::bail!("{} is not empty; import only into an empty data directory", dir.display());
+        anyhow::bail!(
+            "{} is not empty; import only into an empty data directory",
+            dir.display()
+        );
     }
     std::fs::create_dir_all(dir)?;
     let store = Store::open(dir)?;
@@ -110,7 +127,11 @@ pub fn import(dir: &Path, file: &Path, personal: Option<PathBuf>) -> anyhow::Res
     // Open the ledger to prove the imported chain replays, and compare heads.
     let ledger = Ledger::open(Config::new(dir))?;
     let head = ledger.head()?.last;
-    anyhow::ensure!(head == summary.head, "imported head {head:?} differs from the export's {:?}", summary.head);
+    anyhow::ensure!(
+        head == summary.head,
+        "imported head {head:?} differs from the export's {:?}",
+        summary.head
+    );
     println!(
         "imported {} records and {} personal-data entries into {}",
         summary.records,
@@ -118,7 +139,11 @@ pub fn import(dir: &Path, file: &Path, personal: Option<PathBuf>) -> anyhow::Res
         dir.display()
     );
     if let Some(h) = head {
-        println!("head seq {} hash {} (same as the export)", h.seq, hex(&h.hash));
+        println!(
+            "head seq {} hash {} (same as the export)",
+            h.seq,
+            hex(&h.hash)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -150,11 +175,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
         None => println!("records:       0 (empty chain)"),
     }
     match verified {
-        Some((at, n)) => println!(
-            "last verified: {} UTC ({} records)",
-            format_ms(at),
-            n
-        ),
+        Some((at, n)) => println!("last verified: {} UTC ({} records)", format_ms(at), n),
         None => println!("last verified: never (run `chitra verify`)"),
     }
     println!("size on disk:  {}", mib(store.size_on_disk()));
@@ -166,7 +187,12 @@ pub(crate) fn format_ms(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let date = crate::domain::types::Date::from_days_since_epoch(secs.div_euclid(86_400));
     let rem = secs.rem_euclid(86_400);
-    format!("{date} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{date} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 pub fn bench_append(dir: &Path, opts: &crate::bench::AppendOptions) -> anyhow::Result<ExitCode> {

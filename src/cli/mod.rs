@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 pub const DEFAULT_DATA_DIR: &str = "ledger-data/db";
 
 #[derive(Parser, Debug)]
-#[command(name = "chitra", version, about = "Tamper-evident ledger for monthly social-benefit payments")]
+#[command(
+    name = "chitra",
+    version,
+    about = "Tamper-evident ledger for monthly social-benefit payments"
+)]
 pub struct Cli {
     /// The ledger's data directory.
     #[arg(long, global = true, env = "CHITRA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
@@ -99,7 +103,9 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let dir = cli.data_dir;
     match cli.command {
-        Commands::Verify { export, personal } => chain::verify(&dir, export.as_deref(), personal.as_deref()),
+        Commands::Verify { export, personal } => {
+            chain::verify(&dir, export.as_deref(), personal.as_deref())
+        }
         Commands::Export { file, no_personal } => chain::export(&dir, &file, !no_personal),
         Commands::Import { file, personal } => chain::import(&dir, &file, personal),
         Commands::Status { json } => chain::status(&dir, json),
@@ -127,9 +133,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 pub(crate) fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
-            .expect("valid template")
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{msg:>10} [{bar:40}] {pos}/{len} ({per_sec}, {eta})",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
     );
     bar.set_message(what.to_owned());
     bar

@@ -34,7 +34,11 @@ impl Emitted {
 /// The longest free-text field accepted (names, reasons, decision numbers).
 pub const TEXT_CHARS_MAX: usize = 200;
 
-pub fn decide(state: &State, ctx: &Context<'_>, command: Command) -> Result<Vec<Emitted>, Rejection> {
+pub fn decide(
+    state: &State,
+    ctx: &Context<'_>,
+    command: Command,
+) -> Result<Vec<Emitted>, Rejection> {
     match command {
         Command::Enrol(c) => enrol(state, ctx, c),
         Command::CorrectDetails(c) => correct_details(state, c),
@@ -168,12 +172,20 @@ fn enrol(state: &State, ctx: &Context<'_>, c: Enrol) -> Result<Vec<Emitted>, Rej
     let first = state.next_entitlement_id().0;
     for (i, spec) in c.entitlements.into_iter().enumerate() {
         let id = EntitlementId(first + i as u64);
-        out.push(Emitted::plain(Event::EntitlementGranted(granted(id, beneficiary, spec))));
+        out.push(Emitted::plain(Event::EntitlementGranted(granted(
+            id,
+            beneficiary,
+            spec,
+        ))));
     }
     Ok(out)
 }
 
-fn granted(entitlement: EntitlementId, beneficiary: BeneficiaryId, spec: NewEntitlement) -> EntitlementGranted {
+fn granted(
+    entitlement: EntitlementId,
+    beneficiary: BeneficiaryId,
+    spec: NewEntitlement,
+) -> EntitlementGranted {
     EntitlementGranted {
         entitlement,
         beneficiary,
@@ -188,12 +200,19 @@ fn granted(entitlement: EntitlementId, beneficiary: BeneficiaryId, spec: NewEnti
 }
 
 /// Checks an entitlement decision; `died` is the beneficiary's date of death, if recorded.
-fn new_entitlement(ctx: &Context<'_>, spec: &NewEntitlement, died: Option<Date>) -> Result<(), Rejection> {
+fn new_entitlement(
+    ctx: &Context<'_>,
+    spec: &NewEntitlement,
+    died: Option<Date>,
+) -> Result<(), Rejection> {
     text("scheme", &spec.scheme, 1)?;
     decision(ctx, &spec.decision)?;
     if let (Some(death), EntitlementKind::Monthly) = (died, spec.kind) {
         if spec.effective_from > death.month() {
-            return Err(Rejection::invalid("effective_from", "is after the beneficiary's death"));
+            return Err(Rejection::invalid(
+                "effective_from",
+                "is after the beneficiary's death",
+            ));
         }
     }
     Ok(())
@@ -222,8 +241,10 @@ pub fn citizen_id_warnings(id: &CitizenId, birth_date: Date, sex: Sex) -> Vec<En
 fn correct_details(state: &State, c: CorrectDetails) -> Result<Vec<Emitted>, Rejection> {
     let b = known_beneficiary(state, c.beneficiary)?;
     text("reason", &c.reason, 1)?;
-    let changes_identity =
-        c.full_name.is_some() || c.birth_date.is_some() || c.sex.is_some() || c.address_line.is_some();
+    let changes_identity = c.full_name.is_some()
+        || c.birth_date.is_some()
+        || c.sex.is_some()
+        || c.address_line.is_some();
     if !changes_identity && c.commune.is_none() {
         return Err(Rejection::invalid("correction", "changes nothing"));
     }
@@ -277,7 +298,11 @@ fn set_route(state: &State, c: SetPaymentRoute) -> Result<Vec<Emitted>, Rejectio
     }])
 }
 
-fn record_death(state: &State, ctx: &Context<'_>, c: RecordDeath) -> Result<Vec<Emitted>, Rejection> {
+fn record_death(
+    state: &State,
+    ctx: &Context<'_>,
+    c: RecordDeath,
+) -> Result<Vec<Emitted>, Rejection> {
     let b = known_beneficiary(state, c.beneficiary)?;
     if let Some(d) = b.date_of_death {
         return Err(Rejection::conflict(format!(
@@ -298,10 +323,17 @@ fn record_death(state: &State, ctx: &Context<'_>, c: RecordDeath) -> Result<Vec<
     }))
 }
 
-fn clear_review(state: &State, ctx: &Context<'_>, c: ClearReview) -> Result<Vec<Emitted>, Rejection> {
+fn clear_review(
+    state: &State,
+    ctx: &Context<'_>,
+    c: ClearReview,
+) -> Result<Vec<Emitted>, Rejection> {
     let b = known_beneficiary(state, c.beneficiary)?;
     if b.hold.is_none() {
-        return Err(Rejection::conflict(format!("{} is not held for review", c.beneficiary)));
+        return Err(Rejection::conflict(format!(
+            "{} is not held for review",
+            c.beneficiary
+        )));
     }
     decision(ctx, &c.decision)?;
     text("note", &c.note, 0)?;
@@ -320,12 +352,18 @@ fn enact_schedule(state: &State, c: RateScheduleEnacted) -> Result<Vec<Emitted>,
         return Ok(Vec::new());
     }
     if c.entries.is_empty() {
-        return Err(Rejection::invalid("entries", "a rate schedule needs at least one rate"));
+        return Err(Rejection::invalid(
+            "entries",
+            "a rate schedule needs at least one rate",
+        ));
     }
     for entry in &c.entries {
         if let RateValue::Amount(a) = entry.value {
             if a.is_negative() {
-                return Err(Rejection::invalid(format!("entries.{}", entry.key), "negative amount"));
+                return Err(Rejection::invalid(
+                    format!("entries.{}", entry.key),
+                    "negative amount",
+                ));
             }
         }
     }
@@ -337,10 +375,11 @@ fn enact_schedule(state: &State, c: RateScheduleEnacted) -> Result<Vec<Emitted>,
 fn erase(state: &State, c: ErasePersonalData) -> Result<Vec<Emitted>, Rejection> {
     let b = beneficiary_alive(state, c.beneficiary)?;
     text("legal_basis", &c.legal_basis, 1)?;
-    let all_ended = b
-        .entitlements
-        .iter()
-        .all(|e| state.entitlement(*e).is_some_and(|e| e.terminated().is_some()));
+    let all_ended = b.entitlements.iter().all(|e| {
+        state
+            .entitlement(*e)
+            .is_some_and(|e| e.terminated().is_some())
+    });
     if b.date_of_death.is_none() && !all_ended {
         return Err(Rejection::NotAllowed {
             reason: format!("{} still has an active entitlement", c.beneficiary),
@@ -371,11 +410,15 @@ fn erased(id: BeneficiaryId) -> Rejection {
 }
 
 fn known_beneficiary(state: &State, id: BeneficiaryId) -> Result<&Beneficiary, Rejection> {
-    state.beneficiary(id).ok_or(Rejection::UnknownBeneficiary(id))
+    state
+        .beneficiary(id)
+        .ok_or(Rejection::UnknownBeneficiary(id))
 }
 
 fn known_entitlement(state: &State, id: EntitlementId) -> Result<&Entitlement, Rejection> {
-    state.entitlement(id).ok_or(Rejection::UnknownEntitlement(id))
+    state
+        .entitlement(id)
+        .ok_or(Rejection::UnknownEntitlement(id))
 }
 
 /// A beneficiary whose personal data still exists (erased people get no new decisions).

@@ -190,8 +190,12 @@ pub struct BeneficiaryDeathRecorded {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HoldReason {
     /// The bank returned a payment as "beneficiary deceased" (ISO reason MD07).
-    DeceasedReturn { payment: PaymentId },
-    Other { note: String },
+    DeceasedReturn {
+        payment: PaymentId,
+    },
+    Other {
+        note: String,
+    },
 }
 
 /// Keeps a beneficiary out of batches until a decision clears the hold.
@@ -317,7 +321,9 @@ pub enum SuspensionReason {
     Missing,
     /// Payment stopped while a suspected fraud is verified.
     FraudInvestigation,
-    Other { note: String },
+    Other {
+        note: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -342,13 +348,21 @@ pub struct EntitlementResumed {
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TerminationReason {
-    Death { date: Date },
+    Death {
+        date: Date,
+    },
     /// Moved to another province; the new place pays from the month after `last_month`.
-    MovedOut { to_province: ProvinceCode },
+    MovedOut {
+        to_province: ProvinceCode,
+    },
     LostEligibility,
     /// Fraud confirmed: everything paid from `recover_from` on is recovered.
-    Fraud { recover_from: Month },
-    Other { note: String },
+    Fraud {
+        recover_from: Month,
+    },
+    Other {
+        note: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -365,7 +379,9 @@ pub struct EntitlementTerminated {
 pub enum BatchKind {
     Regular,
     /// Late additions to a month whose regular batch was already released.
-    Supplementary { of: BatchId },
+    Supplementary {
+        of: BatchId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -423,7 +439,9 @@ impl ControlTotals {
 }
 
 /// Where a payment goes: a bank (by BIN) or the cash channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+)]
 #[serde(tag = "kind", content = "bin", rename_all = "snake_case")]
 pub enum Channel {
     Bank(BankBin),
@@ -536,11 +554,18 @@ pub struct PaymentReturned {
 pub enum BreakKind {
     /// The report names an EndToEndId the ledger never issued.
     UnknownEndToEndId { end_to_end_id: String },
-    AmountMismatch { payment: PaymentId, expected: Vnd, reported: Vnd },
+    AmountMismatch {
+        payment: PaymentId,
+        expected: Vnd,
+        reported: Vnd,
+    },
     /// The payment was already reported with a different outcome.
     ConflictingStatus { payment: PaymentId },
     /// The payment belongs to another bank than the report's.
-    WrongBank { payment: PaymentId, payment_bank: Channel },
+    WrongBank {
+        payment: PaymentId,
+        payment_bank: Channel,
+    },
     /// The payment's batch was never released.
     NotReleased { payment: PaymentId },
 }

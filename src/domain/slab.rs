@@ -42,7 +42,9 @@ impl<T> Slab<T> {
     }
 
     pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
-        self.chunks.get_mut(index / CHUNK_ROWS)?.get_mut(index % CHUNK_ROWS)
+        self.chunks
+            .get_mut(index / CHUNK_ROWS)?
+            .get_mut(index % CHUNK_ROWS)
     }
 
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> + '_ {

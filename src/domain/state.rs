@@ -6,7 +6,10 @@ use std::collections::{HashMap, HashSet};
 
 use super::event::*;
 use super::slab::Slab;
-use super::types::{BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId, PaymentId, Programme};
+use super::types::{
+    BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId, PaymentId,
+    Programme,
+};
 
 /// A personal-data attachment as the state receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -369,7 +372,10 @@ impl State {
             }
             Event::PaymentFileDownloaded(e) => {
                 let index = (e.file.0 as usize).wrapping_sub(1);
-                let f = self.files.get_mut(index).ok_or_else(|| format!("no file {}", e.file))?;
+                let f = self
+                    .files
+                    .get_mut(index)
+                    .ok_or_else(|| format!("no file {}", e.file))?;
                 f.downloads += 1;
                 Ok(())
             }
@@ -412,7 +418,12 @@ impl State {
         }
     }
 
-    fn enrolled(&mut self, seq: u64, e: BeneficiaryEnrolled, attachment: Attachment) -> Result<(), String> {
+    fn enrolled(
+        &mut self,
+        seq: u64,
+        e: BeneficiaryEnrolled,
+        attachment: Attachment,
+    ) -> Result<(), String> {
         expect_next(e.beneficiary.0, self.beneficiaries.len(), "beneficiary")?;
         let (identity, account) = match attachment {
             Attachment::Present(PersonalData {
@@ -420,12 +431,22 @@ impl State {
                 account,
             }) => {
                 if let Some(existing) = self.by_citizen.insert(identity.citizen_id, e.beneficiary) {
-                    return Err(format!("citizen ID {} already enrolled as {existing}", identity.citizen_id));
+                    return Err(format!(
+                        "citizen ID {} already enrolled as {existing}",
+                        identity.citizen_id
+                    ));
                 }
-                (PersonalState::Known(identity), account.map(PersonalState::Known))
+                (
+                    PersonalState::Known(identity),
+                    account.map(PersonalState::Known),
+                )
             }
             Attachment::Erased => (PersonalState::Erased, Some(PersonalState::Erased)),
-            other => return Err(format!("enrolment needs an identity attachment, got {other:?}")),
+            other => {
+                return Err(format!(
+                    "enrolment needs an identity attachment, got {other:?}"
+                ))
+            }
         };
         let account = route_account(e.route, account)?;
         self.beneficiaries.push(Beneficiary {
@@ -484,7 +505,12 @@ impl State {
         Ok(())
     }
 
-    fn route_set(&mut self, seq: u64, e: PaymentRouteSet, attachment: Attachment) -> Result<(), String> {
+    fn route_set(
+        &mut self,
+        seq: u64,
+        e: PaymentRouteSet,
+        attachment: Attachment,
+    ) -> Result<(), String> {
         let account = match attachment {
             Attachment::Present(PersonalData {
                 identity: None,
@@ -506,7 +532,9 @@ impl State {
 
     fn granted(&mut self, seq: u64, e: EntitlementGranted) -> Result<(), String> {
         expect_next(e.entitlement.0, self.entitlements.len(), "entitlement")?;
-        self.beneficiary_mut(e.beneficiary, seq)?.entitlements.push(e.entitlement);
+        self.beneficiary_mut(e.beneficiary, seq)?
+            .entitlements
+            .push(e.entitlement);
         self.entitlements.push(Entitlement {
             grant: e,
             granted_seq: seq,
@@ -522,7 +550,10 @@ impl State {
         change: EntitlementChange,
     ) -> Result<(), String> {
         let index = (id.0 as usize).wrapping_sub(1);
-        let ent = self.entitlements.get_mut(index).ok_or_else(|| format!("no entitlement {id}"))?;
+        let ent = self
+            .entitlements
+            .get_mut(index)
+            .ok_or_else(|| format!("no entitlement {id}"))?;
         ent.changes.push((seq, change));
         let beneficiary = ent.grant.beneficiary;
         self.beneficiary_mut(beneficiary, seq)?;
@@ -554,7 +585,10 @@ impl State {
     /// Looks a beneficiary up for change and notes that record `seq` touches them.
     fn beneficiary_mut(&mut self, id: BeneficiaryId, seq: u64) -> Result<&mut Beneficiary, String> {
         let index = (id.0 as usize).wrapping_sub(1);
-        let b = self.beneficiaries.get_mut(index).ok_or_else(|| format!("no beneficiary {id}"))?;
+        let b = self
+            .beneficiaries
+            .get_mut(index)
+            .ok_or_else(|| format!("no beneficiary {id}"))?;
         if b.history.last() != Some(&seq) {
             b.history.push(seq);
         }
@@ -563,12 +597,16 @@ impl State {
 
     fn batch_mut(&mut self, id: BatchId) -> Result<&mut Batch, String> {
         let index = (id.0 as usize).wrapping_sub(1);
-        self.batches.get_mut(index).ok_or_else(|| format!("no batch {id}"))
+        self.batches
+            .get_mut(index)
+            .ok_or_else(|| format!("no batch {id}"))
     }
 
     fn payment_mut(&mut self, id: PaymentId) -> Result<&mut Payment, String> {
         let index = (id.0 as usize).wrapping_sub(1);
-        self.payments.get_mut(index).ok_or_else(|| format!("no payment {id}"))
+        self.payments
+            .get_mut(index)
+            .ok_or_else(|| format!("no payment {id}"))
     }
 }
 

@@ -12,7 +12,19 @@ use serde::{Deserialize, Serialize};
 /// An amount of Vietnamese dong. VND has no minor unit (ISO 4217 exponent 0), so every amount is
 /// a whole number of dong. Signed, because a recovery line is negative.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Encode, Decode, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
 )]
 #[serde(transparent)]
 pub struct Vnd(pub i64);
@@ -101,7 +113,10 @@ impl Month {
             return Err(parse_error("month", format!("month {month} is not 1-12")));
         }
         if !(1900..=2999).contains(&year) {
-            return Err(parse_error("month", format!("year {year} is not 1900-2999")));
+            return Err(parse_error(
+                "month",
+                format!("year {year} is not 1900-2999"),
+            ));
         }
         Ok(Month(u32::from(year) * 12 + u32::from(month) - 1))
     }
@@ -309,11 +324,17 @@ impl CitizenId {
         if bytes.len() != 12 {
             return Err(parse_error(
                 "citizen ID",
-                format!("must be exactly 12 digits, got {} characters", text.chars().count()),
+                format!(
+                    "must be exactly 12 digits, got {} characters",
+                    text.chars().count()
+                ),
             ));
         }
         if !bytes.iter().all(u8::is_ascii_digit) {
-            return Err(parse_error("citizen ID", "must contain only the digits 0-9"));
+            return Err(parse_error(
+                "citizen ID",
+                "must contain only the digits 0-9",
+            ));
         }
         let mut digits = [0u8; 12];
         digits.copy_from_slice(bytes);
@@ -393,7 +414,10 @@ impl AccountNumber {
             ));
         }
         if !text.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(parse_error("account number", "must be letters and digits only"));
+            return Err(parse_error(
+                "account number",
+                "must be letters and digits only",
+            ));
         }
         Ok(AccountNumber(text.to_owned()))
     }
@@ -403,7 +427,15 @@ impl AccountNumber {
     }
 
     pub fn masked(&self) -> String {
-        let tail: String = self.0.chars().rev().take(3).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = self
+            .0
+            .chars()
+            .rev()
+            .take(3)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         format!("****{tail}")
     }
 }
@@ -527,7 +559,10 @@ impl Programme {
             "NCC" => Ok(Programme::Ncc),
             "BTXH" => Ok(Programme::Btxh),
             "HTXH" => Ok(Programme::Htxh),
-            _ => Err(parse_error("programme", format!("{text:?} is not NCC, BTXH or HTXH"))),
+            _ => Err(parse_error(
+                "programme",
+                format!("{text:?} is not NCC, BTXH or HTXH"),
+            )),
         }
     }
 }
@@ -616,7 +651,10 @@ impl CommuneCode {
     pub fn parse(text: &str) -> Result<CommuneCode, ParseError> {
         let t = text.trim();
         if t.len() != 5 || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(parse_error("commune code", format!("{text:?} is not 5 digits")));
+            return Err(parse_error(
+                "commune code",
+                format!("{text:?} is not 5 digits"),
+            ));
         }
         Ok(CommuneCode(t.parse().expect("five ASCII digits parse")))
     }
@@ -662,7 +700,10 @@ impl ProvinceCode {
     pub fn parse(text: &str) -> Result<ProvinceCode, ParseError> {
         let t = text.trim();
         if t.len() != 2 || !t.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(parse_error("province code", format!("{text:?} is not 2 digits")));
+            return Err(parse_error(
+                "province code",
+                format!("{text:?} is not 2 digits"),
+            ));
         }
         Ok(ProvinceCode(t.parse().expect("two ASCII digits parse")))
     }
@@ -782,7 +823,10 @@ mod tests {
     fn month_arithmetic_and_parsing() {
         let m = Month::parse("2024-12").unwrap();
         assert_eq!(m.next().to_string(), "2025-01");
-        assert_eq!(Month::parse("2024-01").unwrap().prev().to_string(), "2023-12");
+        assert_eq!(
+            Month::parse("2024-01").unwrap().prev().to_string(),
+            "2023-12"
+        );
         assert_eq!(Month::parse("2024-06").unwrap().months_until(m), 6);
         assert!(Month::parse("2024-13").is_err());
         assert!(Month::parse("2024-1").is_err());

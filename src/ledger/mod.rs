@@ -7,6 +7,7 @@
 //! each caller only after the group's flush.
 
 mod open;
+pub mod read;
 mod writer;
 
 use std::collections::HashMap;
@@ -232,7 +233,9 @@ impl Ledger {
 
     /// Submits one command and waits until it is durable (or refused).
     pub fn submit(&self, submission: Submission) -> Result<Receipt, SubmitError> {
-        self.submit_many(vec![submission]).pop().expect("one result per submission")
+        self.submit_many(vec![submission])
+            .pop()
+            .expect("one result per submission")
     }
 
     /// Submits several commands as one job: they are decided in order, share a group commit,
@@ -240,10 +243,18 @@ impl Ledger {
     pub fn submit_many(&self, submissions: Vec<Submission>) -> Vec<Result<Receipt, SubmitError>> {
         let n = submissions.len();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.submit.send(writer::Job { submissions, reply: tx }).is_err() {
+        if self
+            .submit
+            .send(writer::Job {
+                submissions,
+                reply: tx,
+            })
+            .is_err()
+        {
             return vec![Err(self.unavailable()); n];
         }
-        rx.blocking_recv().unwrap_or_else(|_| vec![Err(self.unavailable()); n])
+        rx.blocking_recv()
+            .unwrap_or_else(|_| vec![Err(self.unavailable()); n])
     }
 
     /// Erases a person's personal data: appends the erasure event (refused unless the person is
@@ -263,21 +274,35 @@ impl Ledger {
     }
 
     /// The async form of `submit_many`, for the HTTP server.
-    pub async fn submit_many_async(&self, submissions: Vec<Submission>) -> Vec<Result<Receipt, SubmitError>> {
+    pub async fn submit_many_async(
+        &self,
+        submissions: Vec<Submission>,
+    ) -> Vec<Result<Receipt, SubmitError>> {
         let n = submissions.len();
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let job = writer::Job { submissions, reply: tx };
+        let job = writer::Job {
+            submissions,
+            reply: tx,
+        };
         let sender = self.submit.clone();
         // The queue is bounded; a full queue blocks, so do the send off the async workers.
-        let sent = tokio::task::spawn_blocking(move || sender.send(job).is_ok()).await.unwrap_or(false);
+        let sent = tokio::task::spawn_blocking(move || sender.send(job).is_ok())
+            .await
+            .unwrap_or(false);
         if !sent {
             return vec![Err(self.unavailable()); n];
         }
-        rx.await.unwrap_or_else(|_| vec![Err(self.unavailable()); n])
+        rx.await
+            .unwrap_or_else(|_| vec![Err(self.unavailable()); n])
     }
 
     fn unavailable(&self) -> SubmitError {
-        let reason = self.shared.stop_reason.lock().expect("stop reason lock").clone();
+        let reason = self
+            .shared
+            .stop_reason
+            .lock()
+            .expect("stop reason lock")
+            .clone();
         SubmitError::Unavailable(reason.unwrap_or_else(|| "the writer has stopped".into()))
     }
 
@@ -305,7 +330,12 @@ impl Ledger {
             if self.shared.stopped.load(Ordering::Acquire) {
                 return Err(self.unavailable());
             }
-            durable = self.shared.durable.changed.wait(durable).expect("durable lock");
+            durable = self
+                .shared
+                .durable
+                .changed
+                .wait(durable)
+                .expect("durable lock");
         }
         Ok(())
     }
@@ -325,6 +355,15 @@ impl Ledger {
             records: last.map_or(0, |a| a.seq + 1),
             last,
         })
+    }
+
+    /// Stored records with `from <= seq < to`, in order.
+    pub fn records(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> impl Iterator<Item = Result<read::StoredRecord, StoreError>> + '_ {
+        read::records(&self.shared.store, from, to)
     }
 
     pub fn store(&self) -> &Store {

@@ -5,8 +5,11 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
-use super::writer::{seeded_rng, Writer};
-use super::{Config, Durable, IdempotencyEntry, IdempotencyIndex, Ledger, Receipt, Shared, WriterHandle, QUEUE_JOBS_MAX};
+use super::writer::{Salts, Writer};
+use super::{
+    Config, Durable, IdempotencyEntry, IdempotencyIndex, Ledger, Receipt, Shared, WriterHandle,
+    QUEUE_JOBS_MAX,
+};
 use crate::chain::block::{decode_personal_block, for_each_record, PersonalEntry};
 use crate::chain::record::{parse_record, personal_commitment, record_hash, RecordView};
 use crate::chain::{Anchor, Fault, Verifier};
@@ -18,7 +21,10 @@ use crate::store::{Store, StoreError};
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error("cannot create the data directory {path}: {source}")]
-    CreateDir { path: String, source: std::io::Error },
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the chain does not verify: {0} (run `chitra verify` for details)")]
@@ -28,6 +34,10 @@ pub enum OpenError {
     #[error(transparent)]
     Inconsistent(#[from] Inconsistency),
 }
+
+/// The idempotency key being followed through consecutive records: its index key, the entry
+/// being built, and whether the entry's salt was seen yet.
+type KeyRun = Option<((String, Vec<u8>), IdempotencyEntry, bool)>;
 
 /// What replay learns besides the state.
 struct Replayed {
@@ -68,7 +78,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         Arc::clone(&shared),
         rx,
         config.clock,
-        seeded_rng(config.salt_seed),
+        Salts::new(config.salt_seed),
         head,
         replayed.last_ms,
         replayed.idempotency,
@@ -126,7 +136,7 @@ fn replay(
         last_ms: 0,
         idempotency: IdempotencyIndex::new(),
     };
-    let mut run: Option<((String, Vec<u8>), IdempotencyEntry, bool)> = None;
+    let mut run: KeyRun = None;
     for block in store.blocks() {
         let block = block?;
         let _ = hashes.send(block.records.clone());
@@ -182,21 +192,30 @@ fn replay_record(
     view: &RecordView<'_>,
     entry: Option<PersonalEntry>,
     out: &mut Replayed,
-    run: &mut Option<((String, Vec<u8>), IdempotencyEntry, bool)>,
+    run: &mut KeyRun,
 ) -> Result<(), OpenError> {
     let h = &view.header;
     let corrupt = |reason: String| OpenError::Corrupt { seq: h.seq, reason };
-    let event = codec::decode_event(h.payload_version, view.payload).map_err(|e| corrupt(e.to_string()))?;
+    let event =
+        codec::decode_event(h.payload_version, view.payload).map_err(|e| corrupt(e.to_string()))?;
     let salt = entry.as_ref().map(|e| e.salt);
     let attachment = match (h.personal_commitment, entry) {
         (None, None) => Attachment::None,
-        (None, Some(_)) => return Err(corrupt("personal data stored for a record that has none".into())),
+        (None, Some(_)) => {
+            return Err(corrupt(
+                "personal data stored for a record that has none".into(),
+            ))
+        }
         (Some(_), None) => Attachment::Erased,
         (Some(c), Some(e)) => {
             if personal_commitment(&e.salt, &e.bytes) != c {
-                return Err(corrupt("personal data does not match its commitment".into()));
+                return Err(corrupt(
+                    "personal data does not match its commitment".into(),
+                ));
             }
-            Attachment::Present(codec::decode_personal(&e.bytes).map_err(|e| corrupt(e.to_string()))?)
+            Attachment::Present(
+                codec::decode_personal(&e.bytes).map_err(|e| corrupt(e.to_string()))?,
+            )
         }
     };
     state.apply(h.seq, h.principal, event, attachment)?;
@@ -210,7 +229,7 @@ fn track_idempotency(
     view: &RecordView<'_>,
     salt: Option<[u8; 16]>,
     out: &mut Replayed,
-    run: &mut Option<((String, Vec<u8>), IdempotencyEntry, bool)>,
+    run: &mut KeyRun,
 ) {
     let h = &view.header;
     let Some(idem) = h.idempotency else {

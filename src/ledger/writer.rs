@@ -13,7 +13,10 @@ use std::time::Instant;
 use crossbeam_channel::Receiver;
 use rand::{Rng, SeedableRng};
 
-use super::{Clock, IdempotencyEntry, IdempotencyIndex, Receipt, Shared, SubmitError, Submission, GROUP_COMMANDS_MAX, BLOCK_BYTES_MAX};
+use super::{
+    Clock, IdempotencyEntry, IdempotencyIndex, Receipt, Shared, Submission, SubmitError,
+    BLOCK_BYTES_MAX, GROUP_COMMANDS_MAX,
+};
 use crate::chain::block::{BlockWriter, PersonalEntry};
 use crate::chain::record::{
     encode_record, personal_commitment, record_hash, Idempotency, RecordHeader, GENESIS_PREV_HASH,
@@ -33,7 +36,10 @@ pub const REQUEST_DIGEST_CONTEXT: &str = "chitra 2026-11-22 request digest v1";
 const LOCAL_OFFSET_MS: i64 = 7 * 3600 * 1000;
 
 /// Where a job's results go, and how many it expects.
-type Reply = (tokio::sync::oneshot::Sender<Vec<Result<Receipt, SubmitError>>>, usize);
+type Reply = (
+    tokio::sync::oneshot::Sender<Vec<Result<Receipt, SubmitError>>>,
+    usize,
+);
 
 pub(super) struct Job {
     pub submissions: Vec<super::Submission>,
@@ -44,7 +50,7 @@ pub(super) struct Writer {
     pub shared: Arc<Shared>,
     pub rx: Receiver<Job>,
     pub clock: Clock,
-    pub rng: rand::rngs::StdRng,
+    pub salts: Salts,
     pub head: Option<Anchor>,
     pub last_ms: i64,
     pub idempotency: IdempotencyIndex,
@@ -164,10 +170,34 @@ pub fn local_date(unix_ms: i64) -> Date {
     Date::from_days_since_epoch((unix_ms + LOCAL_OFFSET_MS).div_euclid(86_400_000))
 }
 
-pub(super) fn seeded_rng(seed: Option<u64>) -> rand::rngs::StdRng {
-    match seed {
-        Some(s) => rand::rngs::StdRng::seed_from_u64(s),
-        None => rand::rngs::StdRng::from_entropy(),
+/// Where personal-data salts come from: the operating system's randomness in production, or a
+/// derivation from a seed and the record's sequence number where tests pin golden bytes (so the
+/// bytes do not depend on a random-number library's version).
+pub(super) enum Salts {
+    Random(Box<rand::rngs::StdRng>),
+    Derived(u64),
+}
+
+impl Salts {
+    pub(super) fn new(seed: Option<u64>) -> Salts {
+        match seed {
+            Some(s) => Salts::Derived(s),
+            None => Salts::Random(Box::new(rand::rngs::StdRng::from_entropy())),
+        }
+    }
+
+    fn salt(&mut self, seq: u64) -> [u8; PERSONAL_SALT_BYTES] {
+        match self {
+            Salts::Random(rng) => rng.gen(),
+            Salts::Derived(seed) => {
+                let mut h = blake3::Hasher::new_derive_key("chitra test salts");
+                h.update(&seed.to_le_bytes());
+                h.update(&seq.to_le_bytes());
+                h.finalize().as_bytes()[..PERSONAL_SALT_BYTES]
+                    .try_into()
+                    .expect("16 bytes")
+            }
+        }
     }
 }
 
@@ -176,7 +206,7 @@ impl Writer {
         shared: Arc<Shared>,
         rx: Receiver<Job>,
         clock: Clock,
-        rng: rand::rngs::StdRng,
+        salts: Salts,
         head: Option<Anchor>,
         last_ms: i64,
         idempotency: IdempotencyIndex,
@@ -191,7 +221,7 @@ impl Writer {
             shared,
             rx,
             clock,
-            rng,
+            salts,
             head,
             last_ms,
             idempotency,
@@ -229,7 +259,11 @@ impl Writer {
     }
 
     fn group(&mut self, jobs: Vec<Job>) {
-        if self.shared.stopped.load(std::sync::atomic::Ordering::Acquire) {
+        if self
+            .shared
+            .stopped
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
             return reply_all_unavailable(jobs, "the writer has stopped");
         }
         let now = (self.clock)().max(self.last_ms);
@@ -271,7 +305,8 @@ impl Writer {
         }
         let end_seq = self.next_seq();
         let m = &self.shared.metrics;
-        m.decide_nanos.fetch_add(decide_started.elapsed().as_nanos() as u64, Relaxed);
+        m.decide_nanos
+            .fetch_add(decide_started.elapsed().as_nanos() as u64, Relaxed);
         m.commands.fetch_add(commands, Relaxed);
         let commit = Commit {
             start_seq,
@@ -303,7 +338,9 @@ impl Writer {
             command,
         } = sub;
         let principal = principal.as_str();
-        let command_bytes = idempotency_key.as_ref().map(|_| codec::canonical_bytes(&command));
+        let command_bytes = idempotency_key
+            .as_ref()
+            .map(|_| codec::canonical_bytes(&command));
         if let Some(key) = &idempotency_key {
             let index_key = (principal.to_owned(), key.as_bytes().to_vec());
             if let Some(entry) = self.idempotency.get(&index_key) {
@@ -335,17 +372,32 @@ impl Writer {
             }));
         }
         // Salts first: the request digest is salted with the first of them.
+        let first_seq = self.next_seq();
         let salts: Vec<Option<[u8; PERSONAL_SALT_BYTES]>> = emitted
             .iter()
-            .map(|e| e.personal.as_ref().map(|_| self.rng.gen()))
+            .enumerate()
+            .map(|(i, e)| {
+                e.personal
+                    .as_ref()
+                    .map(|_| self.salts.salt(first_seq + i as u64))
+            })
             .collect();
-        let digest_salt = salts.iter().flatten().next().copied().unwrap_or([0; PERSONAL_SALT_BYTES]);
-        let digest = command_bytes.as_deref().map(|b| request_digest(&digest_salt, b));
-        let idempotency = idempotency_key.as_ref().zip(digest).map(|(k, d)| Idempotency {
-            key: k.as_bytes(),
-            request_digest: d,
-        });
-        let first_seq = self.next_seq();
+        let digest_salt = salts
+            .iter()
+            .flatten()
+            .next()
+            .copied()
+            .unwrap_or([0; PERSONAL_SALT_BYTES]);
+        let digest = command_bytes
+            .as_deref()
+            .map(|b| request_digest(&digest_salt, b));
+        let idempotency = idempotency_key
+            .as_ref()
+            .zip(digest)
+            .map(|(k, d)| Idempotency {
+                key: k.as_bytes(),
+                request_digest: d,
+            });
         let count = emitted.len() as u32;
         for (e, salt) in emitted.into_iter().zip(salts) {
             self.append(state, group, principal, idempotency, e, salt, now)?;
@@ -400,7 +452,9 @@ impl Writer {
             personal_commitment: commitment,
             payload_version: codec::PAYLOAD_VERSION_CURRENT,
         };
-        let range = group.current.push_with(|buf| encode_record(buf, &header, &payload));
+        let range = group
+            .current
+            .push_with(|buf| encode_record(buf, &header, &payload));
         let hash = record_hash(&group.current.bytes()[range]);
         self.payload = payload;
         self.head = Some(Anchor { seq, hash });
@@ -426,6 +480,8 @@ fn reply_unavailable(replies: Vec<Reply>, reason: &str) {
 fn reply_all_unavailable(jobs: Vec<Job>, reason: &str) {
     for job in jobs {
         let n = job.submissions.len();
-        let _ = job.reply.send(vec![Err(SubmitError::Unavailable(reason.to_owned())); n]);
+        let _ = job
+            .reply
+            .send(vec![Err(SubmitError::Unavailable(reason.to_owned())); n]);
     }
 }

@@ -90,7 +90,10 @@ impl Store {
         let mut batch = Batch::default();
         for b in blocks {
             if !b.personal.is_empty() {
-                batch.insert(&block_key(b'p', b.first_seq), encode_personal_block(&b.personal));
+                batch.insert(
+                    &block_key(b'p', b.first_seq),
+                    encode_personal_block(&b.personal),
+                );
             }
             batch.insert(&block_key(b'c', b.first_seq), b.records);
         }
@@ -107,7 +110,10 @@ impl Store {
                 seq: u64::from_le_bytes(v[..8].try_into().expect("8 bytes")),
                 hash: v[8..40].try_into().expect("32 bytes"),
             })),
-            Some(v) => Err(StoreError::Corrupt(format!("head anchor is {} bytes", v.len()))),
+            Some(v) => Err(StoreError::Corrupt(format!(
+                "head anchor is {} bytes",
+                v.len()
+            ))),
         }
     }
 
@@ -122,7 +128,10 @@ impl Store {
     }
 
     /// Blocks holding records from `seq` on (the first may start before `seq`).
-    pub fn blocks_from(&self, seq: u64) -> impl Iterator<Item = Result<StoredBlock, StoreError>> + '_ {
+    pub fn blocks_from(
+        &self,
+        seq: u64,
+    ) -> impl Iterator<Item = Result<StoredBlock, StoreError>> + '_ {
         let start = self
             .log
             .range(block_key(b'c', 0)..=block_key(b'c', seq))
@@ -218,16 +227,6 @@ impl Store {
                 )
             })
         }))
-    }
-
-    /// Raw access for tamper tests and forensic tools: replace or remove a record block.
-    pub fn raw_put_block(&self, first_seq: u64, bytes: Option<Vec<u8>>) -> Result<(), StoreError> {
-        match bytes {
-            Some(b) => self.log.insert(block_key(b'c', first_seq), b)?,
-            None => self.log.remove(block_key(b'c', first_seq))?,
-        };
-        self.db.flush()?;
-        Ok(())
     }
 
     /// Bytes on disk, for status output.
