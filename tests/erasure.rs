@@ -55,7 +55,7 @@ fn erased_personal_data_leaves_a_verifiable_chain() {
 
     // The raw store no longer holds the person's name anywhere.
     let name = chitra::synth::person(3, 3).full_name;
-    let db = sled::open(dir.path()).unwrap();
+    let db = common::raw_open(dir.path());
     for item in db.open_tree("log").unwrap().iter() {
         let (_, v) = item.unwrap();
         assert!(

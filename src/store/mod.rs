@@ -23,9 +23,16 @@ const TREE: &str = "log";
 const HEAD_KEY: &[u8] = b"m:head";
 const VERIFIED_KEY: &[u8] = b"m:verified";
 
+/// How long opening waits for another handle's file lock to be released.
+const OPEN_LOCK_WAIT_MS_MAX: u64 = 3_000;
+
+fn is_lock_held(e: &std::io::Error) -> bool {
+    e.to_string().contains("could not acquire lock")
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the store at {path} could not be opened: {source}")]
+    #[error("the store at {path} could not be opened (is another chitra using it?): {source}")]
     Open { path: String, source: sled::Error },
     #[error("the store failed: {0}")]
     Sled(#[from] sled::Error),
@@ -71,15 +78,30 @@ fn key_seq(key: &[u8]) -> Result<u64, StoreError> {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(64 << 20)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|source| StoreError::Open {
-                path: dir.display().to_string(),
-                source,
-            })?;
+            .mode(sled::Mode::HighThroughput);
+        // sled releases its file lock from a background thread shortly after the last handle is
+        // dropped, so a reopen right after a close (import, tests) may briefly find it held.
+        let mut waited_ms = 0;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if is_lock_held(&e) && waited_ms < OPEN_LOCK_WAIT_MS_MAX =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    waited_ms += 20;
+                }
+                Err(source) => {
+                    return Err(StoreError::Open {
+                        path: dir.display().to_string(),
+                        source,
+                    })
+                }
+            }
+        };
         let log = db.open_tree(TREE)?;
         Ok(Store { db, log })
     }

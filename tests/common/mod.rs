@@ -57,7 +57,7 @@ pub fn enrol(ledger: &Ledger, from: u64, n: u64) -> Vec<Receipt> {
 
 /// Every stored record, in store order, read straight from sled as an attacker would.
 pub fn raw_records(dir: &Path) -> Vec<Vec<u8>> {
-    let db = sled::open(dir).unwrap();
+    let db = raw_open(dir);
     let tree = db.open_tree("log").unwrap();
     let mut out = Vec::new();
     for item in tree.scan_prefix([b'c']) {
@@ -71,7 +71,7 @@ pub fn raw_records(dir: &Path) -> Vec<Vec<u8>> {
 /// with write access to the data directory could. Personal blocks are dropped; the head anchor
 /// is left as it was unless `anchor` is given.
 pub fn rewrite_records(dir: &Path, records: &[Vec<u8>], anchor: Option<(u64, [u8; 32])>) {
-    let db = sled::open(dir).unwrap();
+    let db = raw_open(dir);
     let tree = db.open_tree("log").unwrap();
     let keys: Vec<_> = tree
         .iter()
@@ -95,6 +95,17 @@ pub fn rewrite_records(dir: &Path, records: &[Vec<u8>], anchor: Option<(u64, [u8
         tree.insert(b"m:head", v).unwrap();
     }
     db.flush().unwrap();
+}
+
+/// Opens the sled database directly, waiting for a just-closed ledger's lock to be released.
+pub fn raw_open(dir: &Path) -> sled::Db {
+    for _ in 0..150 {
+        if let Ok(db) = sled::open(dir) {
+            return db;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    sled::open(dir).unwrap()
 }
 
 /// Offset of the payload in a record (its last `payload_len` bytes).
