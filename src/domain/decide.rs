@@ -3,6 +3,7 @@
 
 use super::command::*;
 use super::event::*;
+use super::rules;
 use super::state::State;
 use super::types::{BeneficiaryId, CitizenId, Date, EntitlementId, Month, Sex};
 
@@ -82,6 +83,7 @@ pub fn decide(state: &State, ctx: &Context<'_>, command: &Command) -> Result<Vec
             if let Some(s) = &c.scheme {
                 text("scheme", s, 1)?;
             }
+            adjusted_terms_valid(ent, c)?;
             Ok(vec![Emitted::plain(Event::EntitlementAdjusted(EntitlementAdjusted {
                 entitlement: c.entitlement,
                 effective_from: c.effective_from,
@@ -201,6 +203,7 @@ fn granted(entitlement: EntitlementId, beneficiary: BeneficiaryId, spec: &NewEnt
 /// Checks an entitlement decision; `died` is the beneficiary's date of death, if recorded.
 fn new_entitlement(ctx: &Context<'_>, spec: &NewEntitlement, died: Option<Date>) -> Result<(), Rejection> {
     text("scheme", &spec.scheme, 1)?;
+    rules::validate(spec.programme, &spec.scheme, &spec.params, spec.kind)?;
     decision(ctx, &spec.decision)?;
     if let (Some(death), EntitlementKind::Monthly) = (died, spec.kind) {
         if spec.effective_from > death.month() {
@@ -338,6 +341,15 @@ fn beneficiary_alive(
         return Err(Rejection::conflict(format!("personal data of {id} was erased")));
     }
     Ok(b)
+}
+
+/// An adjustment changes the scheme, the parameters or both; what results must be a valid
+/// decision of the entitlement's programme and kind.
+fn adjusted_terms_valid(ent: &super::state::Entitlement, c: &AdjustEntitlement) -> Result<(), Rejection> {
+    let current = rules::lifecycle::latest_terms(ent);
+    let scheme = c.scheme.as_deref().unwrap_or(current.scheme);
+    let params = c.params.as_deref().unwrap_or(current.params);
+    rules::validate(ent.grant.programme, scheme, params, ent.grant.kind)
 }
 
 fn not_terminated_before(ent: &super::state::Entitlement, month: Month) -> Result<(), Rejection> {

@@ -73,7 +73,7 @@ impl<'a> RateBook<'a> {
             }
         }
         for list in by_key.values_mut() {
-            list.sort_by(|a, b| (b.applies_from, b.seq).cmp(&(a.applies_from, a.seq)));
+            list.sort_by_key(|c| std::cmp::Reverse((c.applies_from, c.seq)));
         }
         RateBook { by_key }
     }
