@@ -25,13 +25,18 @@ fn reference_dir() -> PathBuf {
 
 fn rows(name: &str) -> Vec<BTreeMap<String, String>> {
     let path = reference_dir().join(name);
-    let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader =
+        csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = reader.headers().unwrap().clone();
     reader
         .records()
         .map(|r| {
             let r = r.unwrap();
-            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_owned(), v.to_owned())).collect()
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
         })
         .collect()
 }
@@ -46,21 +51,41 @@ impl Data {
     fn load(schedules: Vec<RateScheduleEnacted>) -> Data {
         let unchecked = schedules
             .iter()
-            .flat_map(|s| s.entries.iter().map(|e| (s.schedule.clone(), e.key.clone())))
+            .flat_map(|s| {
+                s.entries
+                    .iter()
+                    .map(|e| (s.schedule.clone(), e.key.clone()))
+            })
             .collect();
-        let schedules = schedules.into_iter().map(|s| (s.schedule.clone(), s)).collect();
-        Data { schedules, unchecked }
+        let schedules = schedules
+            .into_iter()
+            .map(|s| (s.schedule.clone(), s))
+            .collect();
+        Data {
+            schedules,
+            unchecked,
+        }
     }
 
     fn value(&mut self, schedule: &str, key: &str) -> RateValue {
-        let s = self.schedules.get(schedule).unwrap_or_else(|| panic!("no schedule {schedule}"));
-        let e = s.entries.iter().find(|e| e.key == key).unwrap_or_else(|| panic!("{schedule} has no {key}"));
-        self.unchecked.remove(&(schedule.to_owned(), key.to_owned()));
+        let s = self
+            .schedules
+            .get(schedule)
+            .unwrap_or_else(|| panic!("no schedule {schedule}"));
+        let e = s
+            .entries
+            .iter()
+            .find(|e| e.key == key)
+            .unwrap_or_else(|| panic!("{schedule} has no {key}"));
+        self.unchecked
+            .remove(&(schedule.to_owned(), key.to_owned()));
         e.value
     }
 
     fn expect_amount(&mut self, schedule: &str, key: &str, text: &str) {
-        let amount: i64 = text.parse().unwrap_or_else(|_| panic!("reference amount {text:?}"));
+        let amount: i64 = text
+            .parse()
+            .unwrap_or_else(|_| panic!("reference amount {text:?}"));
         match self.value(schedule, key) {
             RateValue::Amount(v) => assert_eq!(v.0, amount, "{schedule} {key}"),
             other => panic!("{schedule} {key} is {other:?}, expected an amount"),
@@ -69,13 +94,25 @@ impl Data {
 
     fn expect_coefficient(&mut self, schedule: &str, key: &str, text: &str) {
         let milli = parse_coefficient_milli(text).unwrap();
-        assert_eq!(self.value(schedule, key), RateValue::CoefficientMilli(milli), "{schedule} {key}");
+        assert_eq!(
+            self.value(schedule, key),
+            RateValue::CoefficientMilli(milli),
+            "{schedule} {key}"
+        );
     }
 
     fn expect_dates(&self, schedule: &str, applies_from: &str, in_force: &str) {
         let s = &self.schedules[schedule];
-        assert_eq!(s.applies_from, Month::parse(&applies_from[..7]).unwrap(), "{schedule} applies_from");
-        assert_eq!(s.enacted_on, Date::parse(in_force).unwrap(), "{schedule} enacted_on");
+        assert_eq!(
+            s.applies_from,
+            Month::parse(&applies_from[..7]).unwrap(),
+            "{schedule} applies_from"
+        );
+        assert_eq!(
+            s.enacted_on,
+            Date::parse(in_force).unwrap(),
+            "{schedule} enacted_on"
+        );
     }
 }
 
@@ -128,13 +165,22 @@ const ANNEX1_KEYS: &[&[&str]] = &[
     &["ncc.annex1.7.1.71_80"],
     &["ncc.annex1.7.1.81_90"],
     &["ncc.annex1.7.1.91_100"],
-    &["ncc.annex1.7.1.supplement_81", "ncc.annex1.7.1.supplement_especially_severe"],
-    &["ncc.annex1.7.1.carer_81", "ncc.annex1.7.1.carer_especially_severe"],
+    &[
+        "ncc.annex1.7.1.supplement_81",
+        "ncc.annex1.7.1.supplement_especially_severe",
+    ],
+    &[
+        "ncc.annex1.7.1.carer_81",
+        "ncc.annex1.7.1.carer_especially_severe",
+    ],
     &["ncc.annex1.8.1.21_40"],
     &["ncc.annex1.8.1.41_60"],
     &["ncc.annex1.8.1.61_80"],
     &["ncc.annex1.8.1.81_100"],
-    &["ncc.annex1.8.1.supplement_81", "ncc.annex1.8.1.supplement_especially_severe"],
+    &[
+        "ncc.annex1.8.1.supplement_81",
+        "ncc.annex1.8.1.supplement_especially_severe",
+    ],
     &["ncc.annex1.8.1.carer_81"],
     &["ncc.annex1.8.2.61_80"],
     &["ncc.annex1.8.2.81_100"],
@@ -164,14 +210,22 @@ fn check_base_levels(data: &mut Data, include_low: bool) {
             continue;
         };
         data.expect_amount(schedule, key, &r["amount_vnd"]);
-        let in_force = if r["in_force_from"].is_empty() { &r["applies_from"] } else { &r["in_force_from"] };
+        let in_force = if r["in_force_from"].is_empty() {
+            &r["applies_from"]
+        } else {
+            &r["in_force_from"]
+        };
         data.expect_dates(schedule, &r["applies_from"], in_force);
     }
 }
 
 fn check_annex1(data: &mut Data) {
     let annex1 = rows("ncc-annex1.csv");
-    assert_eq!(annex1.len(), ANNEX1_KEYS.len(), "ncc-annex1.csv changed shape");
+    assert_eq!(
+        annex1.len(),
+        ANNEX1_KEYS.len(),
+        "ncc-annex1.csv changed shape"
+    );
     for (row, keys) in annex1.iter().zip(ANNEX1_KEYS) {
         for (schedule, column) in NCC_DECREES {
             let cell = row[column].replace("/unit", "");
@@ -212,7 +266,11 @@ fn check_coefficients(data: &mut Data) {
     // §1.3 "Funeral support ... (Art 11) | at least 20 × base".
     data.expect_coefficient("btxh-nd20-2021", "btxh.coef.funeral_support.any", "20");
     // §2.5 "That rate is 10 × base salary in the month of death (SI Law 2014 Art 66)".
-    data.expect_coefficient("ncc-base-salary-nd24-2023", "ncc.funeral.base_salary_multiple", "10");
+    data.expect_coefficient(
+        "ncc-base-salary-nd24-2023",
+        "ncc.funeral.base_salary_multiple",
+        "10",
+    );
     // §2.4 "Convalescence at home ... 0.9 × standard" and "in a centre | 1.8 × standard".
     data.expect_coefficient("ncc-nd77-2024", "ncc.annex4.convalescence_home", "0.9");
     data.expect_coefficient("ncc-nd77-2024", "ncc.annex4.convalescence_centre", "1.8");
@@ -226,14 +284,27 @@ fn every_default_rate_equals_the_reference_data() {
     check_annex1(&mut data);
     check_annex2_3(&mut data);
     check_coefficients(&mut data);
-    assert!(data.unchecked.is_empty(), "rates not traced to the reference: {:?}", data.unchecked);
+    assert!(
+        data.unchecked.is_empty(),
+        "rates not traced to the reference: {:?}",
+        data.unchecked
+    );
 }
 
 #[test]
 fn provisional_rates_are_kept_apart_and_equal_the_reference() {
-    let schedules = load_dir_with(&rates_dir().join("provisional"), LoadOptions { allow_provisional: true }).unwrap();
+    let schedules = load_dir_with(
+        &rates_dir().join("provisional"),
+        LoadOptions {
+            allow_provisional: true,
+        },
+    )
+    .unwrap();
     let mut data = Data::load(schedules);
-    for r in rows("base-levels.csv").iter().filter(|r| r["confidence"] == "L") {
+    for r in rows("base-levels.csv")
+        .iter()
+        .filter(|r| r["confidence"] == "L")
+    {
         if let Some((schedule, key)) = base_level_target(&r["program"], &r["instrument"]) {
             data.expect_amount(schedule, key, &r["amount_vnd"]);
         }

@@ -34,13 +34,29 @@ fn scheme(i: usize, rate: u8, n: u8) -> (Programme, &'static str, Vec<SchemePara
     use SchemeParam::*;
     match i % 8 {
         0 => (Programme::Btxh, "btxh.disability_severe", vec![]),
-        1 => (Programme::Btxh, "btxh.single_parent_poor", vec![Children(n)]),
+        1 => (
+            Programme::Btxh,
+            "btxh.single_parent_poor",
+            vec![Children(n)],
+        ),
         2 => (Programme::Btxh, "btxh.child_no_support", vec![]),
         3 => (Programme::Btxh, "btxh.elderly_poor_alone", vec![]),
         4 => (Programme::Ncc, "ncc.war_invalid", vec![InjuryRatePct(rate)]),
-        5 => (Programme::Ncc, "ncc.martyr_relative", vec![Martyrs(n), LivingAlone]),
-        6 => (Programme::Ncc, "ncc.sick_soldier", vec![InjuryRatePct(rate.max(41)), EspeciallySevere]),
-        _ => (Programme::Ncc, "ncc.agent_orange", vec![InjuryRatePct(rate)]),
+        5 => (
+            Programme::Ncc,
+            "ncc.martyr_relative",
+            vec![Martyrs(n), LivingAlone],
+        ),
+        6 => (
+            Programme::Ncc,
+            "ncc.sick_soldier",
+            vec![InjuryRatePct(rate.max(41)), EspeciallySevere],
+        ),
+        _ => (
+            Programme::Ncc,
+            "ncc.agent_orange",
+            vec![InjuryRatePct(rate)],
+        ),
     }
 }
 
@@ -65,15 +81,17 @@ fn case() -> impl Strategy<Value = Case> {
         0u32..30,
         proptest::collection::vec((0usize..4, 0u32..30, -2_000i64..12_000), 0..12),
     )
-        .prop_map(|(birth_year, died, grants, terminate, suspend, pay_month, paid)| Case {
-            birth_year,
-            died,
-            grants,
-            terminate,
-            suspend,
-            pay_month,
-            paid,
-        })
+        .prop_map(
+            |(birth_year, died, grants, terminate, suspend, pay_month, paid)| Case {
+                birth_year,
+                died,
+                grants,
+                terminate,
+                suspend,
+                pay_month,
+                paid,
+            },
+        )
 }
 
 /// The entitlements of a case, all of the first grant's programme.
@@ -123,7 +141,11 @@ fn suspended(entitlement: EntitlementId, from: Month) -> EntitlementChange {
     })
 }
 
-fn resumed(entitlement: EntitlementId, from: Month, back_pay_from: Option<Month>) -> EntitlementChange {
+fn resumed(
+    entitlement: EntitlementId,
+    from: Month,
+    back_pay_from: Option<Month>,
+) -> EntitlementChange {
     EntitlementChange::Resumed(EntitlementResumed {
         entitlement,
         from,
@@ -166,7 +188,11 @@ fn due_through(person: &Person<'_>, rates: &RateBook<'_>, programme: Programme, 
     let mut m = month(0);
     while m <= p {
         let lines = rules::due(person, rates, m, u64::MAX).unwrap();
-        total += lines.iter().filter(|l| l.programme == programme).map(|l| l.amount.0).sum::<i64>();
+        total += lines
+            .iter()
+            .filter(|l| l.programme == programme)
+            .map(|l| l.amount.0)
+            .sum::<i64>();
         m = m.next();
     }
     total

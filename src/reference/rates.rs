@@ -63,7 +63,10 @@ pub fn load_dir(dir: &Path) -> Result<Vec<RateScheduleEnacted>, RatesError> {
     load_dir_with(dir, LoadOptions::default())
 }
 
-pub fn load_dir_with(dir: &Path, options: LoadOptions) -> Result<Vec<RateScheduleEnacted>, RatesError> {
+pub fn load_dir_with(
+    dir: &Path,
+    options: LoadOptions,
+) -> Result<Vec<RateScheduleEnacted>, RatesError> {
     let file_error = |message: String| RatesError {
         file: dir.to_path_buf(),
         line: None,
@@ -73,7 +76,9 @@ pub fn load_dir_with(dir: &Path, options: LoadOptions) -> Result<Vec<RateSchedul
     let listing = std::fs::read_dir(dir).map_err(|e| file_error(format!("cannot list: {e}")))?;
     let mut paths = Vec::new();
     for entry in listing {
-        let path = entry.map_err(|e| file_error(format!("cannot list: {e}")))?.path();
+        let path = entry
+            .map_err(|e| file_error(format!("cannot list: {e}")))?
+            .path();
         if path.is_file() && path.extension().is_some_and(|x| x == "csv") {
             paths.push(path);
         }
@@ -88,7 +93,11 @@ pub fn load_dir_with(dir: &Path, options: LoadOptions) -> Result<Vec<RateSchedul
                 file: path,
                 line: None,
                 column: None,
-                message: format!("schedule {} is defined twice in {}", schedule.schedule, dir.display()),
+                message: format!(
+                    "schedule {} is defined twice in {}",
+                    schedule.schedule,
+                    dir.display()
+                ),
             });
         }
         out.push(schedule);
@@ -102,14 +111,20 @@ pub fn load_file(path: &Path) -> Result<RateScheduleEnacted, RatesError> {
     load_file_with(path, LoadOptions::default())
 }
 
-pub fn load_file_with(path: &Path, options: LoadOptions) -> Result<RateScheduleEnacted, RatesError> {
+pub fn load_file_with(
+    path: &Path,
+    options: LoadOptions,
+) -> Result<RateScheduleEnacted, RatesError> {
     let bytes = std::fs::read(path).map_err(|e| RatesError {
         file: path.to_path_buf(),
         line: None,
         column: None,
         message: format!("cannot read: {e}"),
     })?;
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default();
     parse(path, stem, &bytes, options)
 }
 
@@ -169,7 +184,11 @@ impl<'p> Parser<'p> {
         }
     }
 
-    fn error(&self, column: Option<(usize, &'static str)>, message: impl Into<String>) -> RatesError {
+    fn error(
+        &self,
+        column: Option<(usize, &'static str)>,
+        message: impl Into<String>,
+    ) -> RatesError {
         RatesError {
             file: self.path.to_path_buf(),
             line: (self.line > 0).then_some(self.line),
@@ -218,12 +237,20 @@ impl<'p> Parser<'p> {
         let value_col = Some((2, META_COLUMNS[1]));
         let bad = |parser: &Self, e: String| parser.error(value_col, e);
         let duplicate = match name {
-            "schedule" => self.meta.schedule.replace(self.schedule_id(value)?).is_some(),
+            "schedule" => self
+                .meta
+                .schedule
+                .replace(self.schedule_id(value)?)
+                .is_some(),
             "programme" => {
                 let p = Programme::parse(value).map_err(|e| bad(self, e.to_string()))?;
                 self.meta.programme.replace(p).is_some()
             }
-            "instrument" => self.meta.instrument.replace(self.required_text(value)?).is_some(),
+            "instrument" => self
+                .meta
+                .instrument
+                .replace(self.required_text(value)?)
+                .is_some(),
             "applies_from" => {
                 let m = Month::parse(value).map_err(|e| bad(self, e.to_string()))?;
                 self.meta.applies_from.replace(m).is_some()
@@ -253,9 +280,9 @@ impl<'p> Parser<'p> {
                 return Err(self.error(
                     name_col,
                     format!(
-                        "unknown metadata field {other:?} (expected schedule, programme, instrument, \
+                    "unknown metadata field {other:?} (expected schedule, programme, instrument, \
                          applies_from, enacted_on, province, confidence or source)"
-                    ),
+                ),
                 ))
             }
         };
@@ -268,7 +295,9 @@ impl<'p> Parser<'p> {
     fn schedule_id(&self, value: &str) -> Result<String, RatesError> {
         let ok = !value.is_empty()
             && value.len() <= 64
-            && value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !ok {
             return Err(self.error(
                 Some((2, "value")),
@@ -289,7 +318,11 @@ impl<'p> Parser<'p> {
         if record.len() != ENTRIES_HEADER.len() {
             return Err(self.error(
                 None,
-                format!("expected 4 columns ({}), got {}", ENTRIES_HEADER.join(","), record.len()),
+                format!(
+                    "expected 4 columns ({}), got {}",
+                    ENTRIES_HEADER.join(","),
+                    record.len()
+                ),
             ));
         }
         let key = self.entry_key(record[0].trim())?;
@@ -315,7 +348,9 @@ impl<'p> Parser<'p> {
         let prefix = format!("{}.", programme.code().to_ascii_lowercase());
         let ok = key.len() > prefix.len()
             && key.len() <= 80
-            && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._".contains(&b));
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._".contains(&b));
         if !ok || !key.starts_with(&prefix) {
             return Err(self.error(
                 column,
@@ -333,10 +368,14 @@ impl<'p> Parser<'p> {
         if text.is_empty() || text.len() > 15 || !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(self.error(
                 column,
-                format!("amount {text:?} must be whole dong in plain digits (no separators, no sign)"),
+                format!(
+                    "amount {text:?} must be whole dong in plain digits (no separators, no sign)"
+                ),
             ));
         }
-        let v: i64 = text.parse().map_err(|_| self.error(column, format!("amount {text:?} is too large")))?;
+        let v: i64 = text
+            .parse()
+            .map_err(|_| self.error(column, format!("amount {text:?} is too large")))?;
         Ok(Vnd(v))
     }
 
@@ -344,7 +383,12 @@ impl<'p> Parser<'p> {
         parse_coefficient_milli(text).map_err(|reason| self.error(Some((3, "value")), reason))
     }
 
-    fn finish(self, stem: &str, bytes: &[u8], options: LoadOptions) -> Result<RateScheduleEnacted, RatesError> {
+    fn finish(
+        self,
+        stem: &str,
+        bytes: &[u8],
+        options: LoadOptions,
+    ) -> Result<RateScheduleEnacted, RatesError> {
         let missing = |what: &str| RatesError {
             file: self.path.to_path_buf(),
             line: None,
@@ -357,9 +401,15 @@ impl<'p> Parser<'p> {
             column: None,
             message,
         };
-        let schedule = self.meta.schedule.clone().ok_or_else(|| missing("schedule"))?;
+        let schedule = self
+            .meta
+            .schedule
+            .clone()
+            .ok_or_else(|| missing("schedule"))?;
         if schedule != stem {
-            return Err(file_error(format!("schedule id {schedule:?} differs from the file name {stem:?}")));
+            return Err(file_error(format!(
+                "schedule id {schedule:?} differs from the file name {stem:?}"
+            )));
         }
         let confidence = self.meta.confidence.ok_or_else(|| missing("confidence"))?;
         if confidence == Confidence::Low && !options.allow_provisional {
@@ -368,7 +418,10 @@ impl<'p> Parser<'p> {
             ));
         }
         if !self.in_entries {
-            return Err(file_error(format!("the header `{}` is missing", ENTRIES_HEADER.join(","))));
+            return Err(file_error(format!(
+                "the header `{}` is missing",
+                ENTRIES_HEADER.join(",")
+            )));
         }
         if self.entries.is_empty() {
             return Err(file_error("has no rate entries".into()));
@@ -376,8 +429,15 @@ impl<'p> Parser<'p> {
         Ok(RateScheduleEnacted {
             schedule,
             programme: self.meta.programme.ok_or_else(|| missing("programme"))?,
-            instrument: self.meta.instrument.clone().ok_or_else(|| missing("instrument"))?,
-            applies_from: self.meta.applies_from.ok_or_else(|| missing("applies_from"))?,
+            instrument: self
+                .meta
+                .instrument
+                .clone()
+                .ok_or_else(|| missing("instrument"))?,
+            applies_from: self
+                .meta
+                .applies_from
+                .ok_or_else(|| missing("applies_from"))?,
             enacted_on: self.meta.enacted_on.ok_or_else(|| missing("enacted_on"))?,
             province: self.meta.province.flatten(),
             entries: self.entries,
@@ -414,7 +474,12 @@ mod tests {
     use super::*;
 
     fn parse_text(text: &str) -> Result<RateScheduleEnacted, RatesError> {
-        parse(Path::new("x/t-1.csv"), "t-1", text.as_bytes(), LoadOptions::default())
+        parse(
+            Path::new("x/t-1.csv"),
+            "t-1",
+            text.as_bytes(),
+            LoadOptions::default(),
+        )
     }
 
     const HEAD: &str = "schedule,t-1\nprogramme,BTXH\ninstrument,ND 1\napplies_from,2024-07\n\
@@ -433,7 +498,10 @@ mod tests {
 
     #[test]
     fn parses_a_small_schedule() {
-        let s = parse_text(&format!("# comment\n{HEAD}btxh.base,amount,500000,\"a, b\"\n")).unwrap();
+        let s = parse_text(&format!(
+            "# comment\n{HEAD}btxh.base,amount,500000,\"a, b\"\n"
+        ))
+        .unwrap();
         assert_eq!(s.entries.len(), 1);
         assert_eq!(s.entries[0].value, RateValue::Amount(Vnd(500_000)));
         assert_eq!(s.province, None);
@@ -445,13 +513,19 @@ mod tests {
         assert_eq!(e.line, Some(9));
         assert_eq!(e.column, Some((3, "value")));
         let shown = e.to_string();
-        assert!(shown.starts_with("x/t-1.csv:9: column 3 (value): amount \"500.000\""), "{shown}");
+        assert!(
+            shown.starts_with("x/t-1.csv:9: column 3 (value): amount \"500.000\""),
+            "{shown}"
+        );
 
         let e = parse_text(&format!("{HEAD}ncc.base,amount,1,note\n")).unwrap_err();
         assert_eq!((e.line, e.column), (Some(9), Some((1, "key"))));
         let e = parse_text(&format!("{HEAD}btxh.base,percent,1,note\n")).unwrap_err();
         assert_eq!((e.line, e.column), (Some(9), Some((2, "unit"))));
-        let e = parse_text(&format!("{HEAD}btxh.base,amount,1,n\nbtxh.base,amount,2,n\n")).unwrap_err();
+        let e = parse_text(&format!(
+            "{HEAD}btxh.base,amount,1,n\nbtxh.base,amount,2,n\n"
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("appears twice"), "{e}");
         let e = parse_text(&HEAD.replace("2024-07\n", "2024-7\n")).unwrap_err();
         assert_eq!((e.line, e.column), (Some(4), Some((2, "value"))));
@@ -459,16 +533,41 @@ mod tests {
 
     #[test]
     fn refuses_mismatched_ids_missing_fields_and_provisional() {
-        let e = parse(Path::new("t-2.csv"), "t-2", format!("{HEAD}btxh.base,amount,1,\n").as_bytes(), LoadOptions::default())
-            .unwrap_err();
+        let e = parse(
+            Path::new("t-2.csv"),
+            "t-2",
+            format!("{HEAD}btxh.base,amount,1,\n").as_bytes(),
+            LoadOptions::default(),
+        )
+        .unwrap_err();
         assert!(e.message.contains("differs from the file name"), "{e}");
-        let e = parse_text(&format!("{}btxh.base,amount,1,\n", HEAD.replace("confidence,H\n", ""))).unwrap_err();
+        let e = parse_text(&format!(
+            "{}btxh.base,amount,1,\n",
+            HEAD.replace("confidence,H\n", "")
+        ))
+        .unwrap_err();
         assert!(e.message.contains("\"confidence\" is missing"), "{e}");
-        let low = format!("{}btxh.base,amount,1,\n", HEAD.replace("confidence,H", "confidence,L"));
-        assert!(parse_text(&low).unwrap_err().message.contains("provisional"));
-        let allowed = parse(Path::new("t-1.csv"), "t-1", low.as_bytes(), LoadOptions { allow_provisional: true });
+        let low = format!(
+            "{}btxh.base,amount,1,\n",
+            HEAD.replace("confidence,H", "confidence,L")
+        );
+        assert!(parse_text(&low)
+            .unwrap_err()
+            .message
+            .contains("provisional"));
+        let allowed = parse(
+            Path::new("t-1.csv"),
+            "t-1",
+            low.as_bytes(),
+            LoadOptions {
+                allow_provisional: true,
+            },
+        );
         assert!(allowed.is_ok());
-        assert!(parse_text(HEAD).unwrap_err().message.contains("no rate entries"));
+        assert!(parse_text(HEAD)
+            .unwrap_err()
+            .message
+            .contains("no rate entries"));
     }
 
     #[test]

@@ -80,13 +80,23 @@ fn first_month(ents: &[&Entitlement], paid: &Paid) -> Option<Month> {
     });
     let paid_months = ents.iter().filter_map(|e| {
         let from = (e.id(), Month::new(1900, 1).expect("valid month"));
-        paid.range(from..).next().filter(|((id, _), _)| *id == e.id()).map(|((_, m), _)| *m)
+        paid.range(from..)
+            .next()
+            .filter(|((id, _), _)| *id == e.id())
+            .map(|((_, m), _)| *m)
     });
     start.chain(paid_months).min()
 }
 
 /// The lines for one entitlement and source month `m` of payment month `p`.
-fn difference(e: &Entitlement, m: Month, p: Month, due: &[&DueLine], paid: Vnd, out: &mut Vec<DueLine>) {
+fn difference(
+    e: &Entitlement,
+    m: Month,
+    p: Month,
+    due: &[&DueLine],
+    paid: Vnd,
+    out: &mut Vec<DueLine>,
+) {
     let due_total: Vnd = due.iter().map(|l| l.amount).sum();
     if paid == Vnd::ZERO {
         for l in due.iter().filter(|l| l.amount != Vnd::ZERO) {
@@ -95,7 +105,10 @@ fn difference(e: &Entitlement, m: Month, p: Month, due: &[&DueLine], paid: Vnd, 
                 _ if m == p => ItemKind::Regular,
                 _ => ItemKind::Arrears,
             };
-            out.push(DueLine { kind, ..(*l).clone() });
+            out.push(DueLine {
+                kind,
+                ..(*l).clone()
+            });
         }
         return;
     }
@@ -103,7 +116,11 @@ fn difference(e: &Entitlement, m: Month, p: Month, due: &[&DueLine], paid: Vnd, 
     if diff == Vnd::ZERO {
         return;
     }
-    let kind = if diff.is_negative() { ItemKind::Recovery } else { ItemKind::Arrears };
+    let kind = if diff.is_negative() {
+        ItemKind::Recovery
+    } else {
+        ItemKind::Arrears
+    };
     let basis = if due.is_empty() {
         "nothing due".to_owned()
     } else {
@@ -143,7 +160,11 @@ fn difference_template(e: &Entitlement, due: &[&DueLine]) -> DueLine {
 /// Orders the lines and applies recoveries up to the positive total, oldest first.
 fn settle(mut lines: Vec<DueLine>) -> PaymentDue {
     lines.sort_by_key(|l| (l.source_month, l.entitlement));
-    let mut room: i64 = lines.iter().filter(|l| l.amount.0 > 0).map(|l| l.amount.0).sum();
+    let mut room: i64 = lines
+        .iter()
+        .filter(|l| l.amount.0 > 0)
+        .map(|l| l.amount.0)
+        .sum();
     let mut outstanding = 0;
     for l in lines.iter_mut().filter(|l| l.amount.is_negative()) {
         let applied = (-l.amount.0).min(room);

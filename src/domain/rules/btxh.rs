@@ -33,8 +33,13 @@ pub fn age_at_end(birth: Date, month: Month) -> i32 {
 
 /// The coefficient band of a scheme in a month, or `None` when the person is outside the
 /// scheme's ages that month (nothing due).
-fn band(scheme: &str, birth: Option<Date>, month: Month) -> Result<Option<&'static str>, &'static str> {
-    let ages = |birth: Option<Date>| birth.map(|b| (age_at_end(b, month), age_at_end(b, month.prev())));
+fn band(
+    scheme: &str,
+    birth: Option<Date>,
+    month: Month,
+) -> Result<Option<&'static str>, &'static str> {
+    let ages =
+        |birth: Option<Date>| birth.map(|b| (age_at_end(b, month), age_at_end(b, month.prev())));
     let needs_age = || ages(birth).ok_or("birth date");
     // `now` = age at the end of the month; `before` = at the end of the month before, so
     // `before < n` means "has not turned n before this month" (paid through the birthday month).
@@ -59,7 +64,11 @@ fn band(scheme: &str, birth: Option<Date>, month: Month) -> Result<Option<&'stat
         "btxh.elderly_80_no_pension" => (needs_age()?.0 >= 80).then_some("80_plus"),
         "btxh.disability_especially_severe" | "btxh.disability_severe" => {
             let (now, _) = needs_age()?;
-            Some(if !(16..60).contains(&now) { "child_or_elderly" } else { "adult" })
+            Some(if !(16..60).contains(&now) {
+                "child_or_elderly"
+            } else {
+                "adult"
+            })
         }
         _ => Some("any"),
     };
@@ -78,18 +87,30 @@ pub(super) struct BtxhDue {
     pub per_child: Vec<DueLine>,
 }
 
-pub(super) fn monthly(active: &[Active<'_>], birth: Option<Date>, rates: &RateBook<'_>, at: At) -> Result<BtxhDue, RuleError> {
+pub(super) fn monthly(
+    active: &[Active<'_>],
+    birth: Option<Date>,
+    rates: &RateBook<'_>,
+    at: At,
+) -> Result<BtxhDue, RuleError> {
     let mut out = BtxhDue {
         own: None,
         per_child: Vec::new(),
     };
-    for a in active.iter().filter(|a| a.scheme.code.starts_with("btxh.") && !a.scheme.one_off) {
+    for a in active
+        .iter()
+        .filter(|a| a.scheme.code.starts_with("btxh.") && !a.scheme.one_off)
+    {
         let Some(c) = candidate(a, birth, rates, at)? else {
             continue;
         };
         if a.scheme.code == "btxh.single_parent_poor" {
             out.per_child.push(c.line);
-        } else if out.own.as_ref().is_none_or(|best| c.coefficient_milli > best.coefficient_milli) {
+        } else if out
+            .own
+            .as_ref()
+            .is_none_or(|best| c.coefficient_milli > best.coefficient_milli)
+        {
             // Strictly greater: on a tie the earlier entitlement (lower id) stays.
             out.own = Some(c);
         }
@@ -97,7 +118,12 @@ pub(super) fn monthly(active: &[Active<'_>], birth: Option<Date>, rates: &RateBo
     Ok(out)
 }
 
-fn candidate(a: &Active<'_>, birth: Option<Date>, rates: &RateBook<'_>, at: At) -> Result<Option<Candidate>, RuleError> {
+fn candidate(
+    a: &Active<'_>,
+    birth: Option<Date>,
+    rates: &RateBook<'_>,
+    at: At,
+) -> Result<Option<Candidate>, RuleError> {
     let code = a.scheme.code;
     let band = band(code, birth, at.month).map_err(|_| RuleError::BirthDateUnknown {
         entitlement: a.ent.id(),
@@ -114,7 +140,13 @@ fn candidate(a: &Active<'_>, birth: Option<Date>, rates: &RateBook<'_>, at: At) 
     let rule = format!("{} × {}{per}", base_rate.cite(), coef_rate.cite());
     Ok(Some(Candidate {
         coefficient_milli: milli,
-        line: a.line(scale(base, milli, 1)?, ItemKind::Regular, at.month, rule, base_rate.schedule),
+        line: a.line(
+            scale(base, milli, 1)?,
+            ItemKind::Regular,
+            at.month,
+            rule,
+            base_rate.schedule,
+        ),
     }))
 }
 
@@ -132,17 +164,38 @@ fn children(a: &Active<'_>) -> Result<(u32, String), RuleError> {
 }
 
 /// The social pension line of the first HTXH entitlement in force (one pension per person).
-pub(super) fn pension(active: &[Active<'_>], rates: &RateBook<'_>, at: At) -> Result<Option<DueLine>, RuleError> {
-    let Some(a) = active.iter().find(|a| a.scheme.code == "htxh.social_pension") else {
+pub(super) fn pension(
+    active: &[Active<'_>],
+    rates: &RateBook<'_>,
+    at: At,
+) -> Result<Option<DueLine>, RuleError> {
+    let Some(a) = active
+        .iter()
+        .find(|a| a.scheme.code == "htxh.social_pension")
+    else {
         return Ok(None);
     };
     let (amount, rate) = rates.amount("htxh.social_pension", at)?;
-    Ok(Some(a.line(amount, ItemKind::Regular, at.month, rate.cite(), rate.schedule)))
+    Ok(Some(a.line(
+        amount,
+        ItemKind::Regular,
+        at.month,
+        rate.cite(),
+        rate.schedule,
+    )))
 }
 
 /// BTXH funeral support: 20 × base (Art 11), at the base in force in `priced_at`.
-pub(super) fn funeral_support(a: &Active<'_>, rates: &RateBook<'_>, at: At, priced_at: Month) -> Result<DueLine, RuleError> {
-    let priced = At { month: priced_at, ..at };
+pub(super) fn funeral_support(
+    a: &Active<'_>,
+    rates: &RateBook<'_>,
+    at: At,
+    priced_at: Month,
+) -> Result<DueLine, RuleError> {
+    let priced = At {
+        month: priced_at,
+        ..at
+    };
     let (coef, coef_rate) = rates.coefficient("btxh.coef.funeral_support.any", priced)?;
     let (base, base_rate) = rates.amount("btxh.base", priced)?;
     let amount: Vnd = scale(base, coef, 1)?;
@@ -172,15 +225,45 @@ mod tests {
     #[test]
     fn bands_follow_the_birthday_month() {
         let child = Some(d("2020-03-15"));
-        assert_eq!(band("btxh.child_no_support", child, m("2024-02")), Ok(Some("under_4")));
-        assert_eq!(band("btxh.child_no_support", child, m("2024-03")), Ok(Some("4_to_16")));
-        assert_eq!(band("btxh.child_no_support", child, m("2036-03")), Ok(Some("4_to_16")), "paid through the 16th birthday month");
+        assert_eq!(
+            band("btxh.child_no_support", child, m("2024-02")),
+            Ok(Some("under_4"))
+        );
+        assert_eq!(
+            band("btxh.child_no_support", child, m("2024-03")),
+            Ok(Some("4_to_16"))
+        );
+        assert_eq!(
+            band("btxh.child_no_support", child, m("2036-03")),
+            Ok(Some("4_to_16")),
+            "paid through the 16th birthday month"
+        );
         assert_eq!(band("btxh.child_no_support", child, m("2036-04")), Ok(None));
         let adult = Some(d("1964-08-01"));
-        assert_eq!(band("btxh.disability_severe", adult, m("2024-07")), Ok(Some("adult")));
-        assert_eq!(band("btxh.disability_severe", adult, m("2024-08")), Ok(Some("child_or_elderly")));
-        assert_eq!(band("btxh.elderly_80_no_pension", Some(d("1944-09-10")), m("2024-08")), Ok(None));
-        assert_eq!(band("btxh.elderly_80_no_pension", Some(d("1944-09-10")), m("2024-09")), Ok(Some("80_plus")));
+        assert_eq!(
+            band("btxh.disability_severe", adult, m("2024-07")),
+            Ok(Some("adult"))
+        );
+        assert_eq!(
+            band("btxh.disability_severe", adult, m("2024-08")),
+            Ok(Some("child_or_elderly"))
+        );
+        assert_eq!(
+            band(
+                "btxh.elderly_80_no_pension",
+                Some(d("1944-09-10")),
+                m("2024-08")
+            ),
+            Ok(None)
+        );
+        assert_eq!(
+            band(
+                "btxh.elderly_80_no_pension",
+                Some(d("1944-09-10")),
+                m("2024-09")
+            ),
+            Ok(Some("80_plus"))
+        );
         assert_eq!(band("btxh.hiv_poor", None, m("2024-09")), Ok(Some("any")));
         assert!(band("btxh.disability_severe", None, m("2024-09")).is_err());
     }

@@ -80,7 +80,12 @@ pub struct Scheme {
     pub clause: &'static str,
 }
 
-const fn monthly(code: &'static str, programme: Programme, params: Params, clause: &'static str) -> Scheme {
+const fn monthly(
+    code: &'static str,
+    programme: Programme,
+    params: Params,
+    clause: &'static str,
+) -> Scheme {
     Scheme {
         code,
         programme,
@@ -104,9 +109,24 @@ use Programme::{Btxh, Htxh, Ncc};
 
 /// Every scheme, in a stable order.
 pub const SCHEMES: &[Scheme] = &[
-    monthly("btxh.child_no_support", Btxh, NONE, "ND 20/2021 Art 5(1), 6(1)(a)"),
-    monthly("btxh.youth_studying", Btxh, NONE, "ND 20/2021 Art 5(2), 6(1)(a)"),
-    monthly("btxh.child_hiv_poor", Btxh, NONE, "ND 20/2021 Art 5(3), 6(1)(b)"),
+    monthly(
+        "btxh.child_no_support",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(1), 6(1)(a)",
+    ),
+    monthly(
+        "btxh.youth_studying",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(2), 6(1)(a)",
+    ),
+    monthly(
+        "btxh.child_hiv_poor",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(3), 6(1)(b)",
+    ),
     monthly(
         "btxh.single_parent_poor",
         Btxh,
@@ -116,16 +136,56 @@ pub const SCHEMES: &[Scheme] = &[
         },
         "ND 20/2021 Art 5(4), 6(1)(c), 6(2)",
     ),
-    monthly("btxh.elderly_poor_alone", Btxh, NONE, "ND 20/2021 Art 5(5)(a), 6(1)(d)"),
-    monthly("btxh.elderly_75_difficult_area", Btxh, NONE, "ND 20/2021 Art 5(5)(b), 6(1)(đ)"),
-    monthly("btxh.elderly_80_no_pension", Btxh, NONE, "ND 20/2021 Art 5(5)(c), 6(1)(đ)"),
-    monthly("btxh.elderly_poor_community_care", Btxh, NONE, "ND 20/2021 Art 5(5)(d), 6(1)(đ)"),
-    monthly("btxh.disability_especially_severe", Btxh, NONE, "ND 20/2021 Art 5(6), 6(1)(e)"),
-    monthly("btxh.disability_severe", Btxh, NONE, "ND 20/2021 Art 5(6), 6(1)(e)"),
-    monthly("btxh.child_under3_difficult_area", Btxh, NONE, "ND 20/2021 Art 5(7), 6(1)(g)"),
+    monthly(
+        "btxh.elderly_poor_alone",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(5)(a), 6(1)(d)",
+    ),
+    monthly(
+        "btxh.elderly_75_difficult_area",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(5)(b), 6(1)(đ)",
+    ),
+    monthly(
+        "btxh.elderly_80_no_pension",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(5)(c), 6(1)(đ)",
+    ),
+    monthly(
+        "btxh.elderly_poor_community_care",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(5)(d), 6(1)(đ)",
+    ),
+    monthly(
+        "btxh.disability_especially_severe",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(6), 6(1)(e)",
+    ),
+    monthly(
+        "btxh.disability_severe",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(6), 6(1)(e)",
+    ),
+    monthly(
+        "btxh.child_under3_difficult_area",
+        Btxh,
+        NONE,
+        "ND 20/2021 Art 5(7), 6(1)(g)",
+    ),
     monthly("btxh.hiv_poor", Btxh, NONE, "ND 20/2021 Art 5(8), 6(1)(h)"),
     one_off("btxh.funeral_support", Btxh, "ND 20/2021 Art 11"),
-    monthly("htxh.social_pension", Htxh, NONE, "ND 176/2025; SI Law 2024"),
+    monthly(
+        "htxh.social_pension",
+        Htxh,
+        NONE,
+        "ND 176/2025; SI Law 2024",
+    ),
     monthly(
         "ncc.activist_pre1945",
         Ncc,
@@ -135,9 +195,24 @@ pub const SCHEMES: &[Scheme] = &[
         },
         "ND 75/2021 Annex I 1.1",
     ),
-    monthly("ncc.activist_pre_uprising", Ncc, NONE, "ND 75/2021 Annex I 2.1"),
-    monthly("ncc.survivor_pre1945", Ncc, SURVIVOR, "ND 75/2021 Annex I 1.2"),
-    monthly("ncc.survivor_pre_uprising", Ncc, SURVIVOR, "ND 75/2021 Annex I 2.2"),
+    monthly(
+        "ncc.activist_pre_uprising",
+        Ncc,
+        NONE,
+        "ND 75/2021 Annex I 2.1",
+    ),
+    monthly(
+        "ncc.survivor_pre1945",
+        Ncc,
+        SURVIVOR,
+        "ND 75/2021 Annex I 1.2",
+    ),
+    monthly(
+        "ncc.survivor_pre_uprising",
+        Ncc,
+        SURVIVOR,
+        "ND 75/2021 Annex I 2.2",
+    ),
     monthly(
         "ncc.martyr_relative",
         Ncc,
@@ -148,18 +223,68 @@ pub const SCHEMES: &[Scheme] = &[
         },
         "ND 75/2021 Annex I 3.1-3.4",
     ),
-    monthly("ncc.martyr_spouse_remarried", Ncc, NONE, "ND 75/2021 Annex I 3.5"),
+    monthly(
+        "ncc.martyr_spouse_remarried",
+        Ncc,
+        NONE,
+        "ND 75/2021 Annex I 3.5",
+    ),
     monthly("ncc.heroic_mother", Ncc, NONE, "ND 75/2021 Annex I 4"),
-    monthly("ncc.heroic_mother_carer", Ncc, carer(false), "ND 75/2021 Annex I 4"),
+    monthly(
+        "ncc.heroic_mother_carer",
+        Ncc,
+        carer(false),
+        "ND 75/2021 Annex I 4",
+    ),
     monthly("ncc.hero", Ncc, NONE, "ND 75/2021 Annex I 5"),
-    monthly("ncc.war_invalid", Ncc, injured(21), "ND 75/2021 Annex I 6.1, Annex II"),
-    monthly("ncc.war_invalid_b", Ncc, injured(21), "ND 75/2021 Annex I 6.1, Annex III"),
-    monthly("ncc.war_invalid_carer", Ncc, carer(true), "ND 75/2021 Annex I 6.1"),
-    monthly("ncc.invalid_survivor", Ncc, SURVIVOR, "ND 75/2021 Annex I 6.2, 7.2, 8.2"),
-    monthly("ncc.sick_soldier", Ncc, injured(41), "ND 75/2021 Annex I 7.1"),
-    monthly("ncc.sick_soldier_carer", Ncc, carer(true), "ND 75/2021 Annex I 7.1"),
-    monthly("ncc.agent_orange", Ncc, injured(21), "ND 75/2021 Annex I 8.1"),
-    monthly("ncc.agent_orange_carer", Ncc, carer(false), "ND 75/2021 Annex I 8.1"),
+    monthly(
+        "ncc.war_invalid",
+        Ncc,
+        injured(21),
+        "ND 75/2021 Annex I 6.1, Annex II",
+    ),
+    monthly(
+        "ncc.war_invalid_b",
+        Ncc,
+        injured(21),
+        "ND 75/2021 Annex I 6.1, Annex III",
+    ),
+    monthly(
+        "ncc.war_invalid_carer",
+        Ncc,
+        carer(true),
+        "ND 75/2021 Annex I 6.1",
+    ),
+    monthly(
+        "ncc.invalid_survivor",
+        Ncc,
+        SURVIVOR,
+        "ND 75/2021 Annex I 6.2, 7.2, 8.2",
+    ),
+    monthly(
+        "ncc.sick_soldier",
+        Ncc,
+        injured(41),
+        "ND 75/2021 Annex I 7.1",
+    ),
+    monthly(
+        "ncc.sick_soldier_carer",
+        Ncc,
+        carer(true),
+        "ND 75/2021 Annex I 7.1",
+    ),
+    monthly(
+        "ncc.agent_orange",
+        Ncc,
+        injured(21),
+        "ND 75/2021 Annex I 8.1",
+    ),
+    monthly(
+        "ncc.agent_orange_carer",
+        Ncc,
+        carer(false),
+        "ND 75/2021 Annex I 8.1",
+    ),
     monthly(
         "ncc.agent_orange_child",
         Ncc,
@@ -171,13 +296,35 @@ pub const SCHEMES: &[Scheme] = &[
     ),
     monthly("ncc.imprisoned", Ncc, NONE, "ND 75/2021 Annex I 9"),
     monthly("ncc.medal_pre1945", Ncc, NONE, "ND 75/2021 Annex I 10.1"),
-    monthly("ncc.resistance_helper", Ncc, NONE, "ND 75/2021 Annex I 10.2"),
+    monthly(
+        "ncc.resistance_helper",
+        Ncc,
+        NONE,
+        "ND 75/2021 Annex I 10.2",
+    ),
     monthly("ncc.education", Ncc, NONE, "ND 75/2021 Annex I 11.1"),
-    monthly("ncc.education_reduced", Ncc, NONE, "ND 75/2021 Annex I 11.2"),
+    monthly(
+        "ncc.education_reduced",
+        Ncc,
+        NONE,
+        "ND 75/2021 Annex I 11.2",
+    ),
     one_off("ncc.death_lump_sum", Ncc, "ND 131/2021 Art 121(2)"),
-    one_off("ncc.funeral", Ncc, "Ordinance 02/2020 Art 6(4); ND 75/2021 Art 13(1); SI Law 2014 Art 66"),
-    one_off("ncc.convalescence_home", Ncc, "ND 75/2021 Annex IV; ND 55/2023, 77/2024 Art 3(2)"),
-    one_off("ncc.convalescence_centre", Ncc, "ND 75/2021 Annex IV; ND 55/2023, 77/2024 Art 3(2)"),
+    one_off(
+        "ncc.funeral",
+        Ncc,
+        "Ordinance 02/2020 Art 6(4); ND 75/2021 Art 13(1); SI Law 2014 Art 66",
+    ),
+    one_off(
+        "ncc.convalescence_home",
+        Ncc,
+        "ND 75/2021 Annex IV; ND 55/2023, 77/2024 Art 3(2)",
+    ),
+    one_off(
+        "ncc.convalescence_centre",
+        Ncc,
+        "ND 75/2021 Annex IV; ND 55/2023, 77/2024 Art 3(2)",
+    ),
 ];
 
 /// The scheme with this code, if the catalogue has it.
@@ -220,10 +367,16 @@ pub fn validate(
     }
     match (s.one_off, kind) {
         (true, EntitlementKind::Monthly) => {
-            return Err(Rejection::invalid("kind", format!("{} is paid once: kind must be one_off", s.code)))
+            return Err(Rejection::invalid(
+                "kind",
+                format!("{} is paid once: kind must be one_off", s.code),
+            ))
         }
         (false, EntitlementKind::OneOff { .. }) => {
-            return Err(Rejection::invalid("kind", format!("{} is paid monthly: kind must be monthly", s.code)))
+            return Err(Rejection::invalid(
+                "kind",
+                format!("{} is paid monthly: kind must be monthly", s.code),
+            ))
         }
         _ => {}
     }
@@ -231,10 +384,17 @@ pub fn validate(
 }
 
 fn unknown_scheme(programme: Programme, code: &str) -> Rejection {
-    let known: Vec<&str> = SCHEMES.iter().filter(|s| s.programme == programme).map(|s| s.code).collect();
+    let known: Vec<&str> = SCHEMES
+        .iter()
+        .filter(|s| s.programme == programme)
+        .map(|s| s.code)
+        .collect();
     Rejection::invalid(
         "scheme",
-        format!("unknown scheme {code:?}; {programme} schemes are: {}", known.join(", ")),
+        format!(
+            "unknown scheme {code:?}; {programme} schemes are: {}",
+            known.join(", ")
+        ),
     )
 }
 
@@ -250,14 +410,23 @@ fn validate_params(s: &Scheme, params: &[SchemeParam]) -> Result<(), Rejection> 
     let has = |name: &str| params.iter().any(|p| param_name(p) == name);
     if let Injury::Required(lo, hi) = s.params.injury {
         if !has("InjuryRatePct") {
-            return Err(invalid(format!("{} needs the injury rate: InjuryRatePct({lo}-{hi})", s.code)));
+            return Err(invalid(format!(
+                "{} needs the injury rate: InjuryRatePct({lo}-{hi})",
+                s.code
+            )));
         }
     }
     if s.params.children && !has("Children") {
-        return Err(invalid(format!("{} needs the number of children: Children(n)", s.code)));
+        return Err(invalid(format!(
+            "{} needs the number of children: Children(n)",
+            s.code
+        )));
     }
     if s.params.martyrs && !has("Martyrs") {
-        return Err(invalid(format!("{} needs the number of martyrs: Martyrs(n)", s.code)));
+        return Err(invalid(format!(
+            "{} needs the number of martyrs: Martyrs(n)",
+            s.code
+        )));
     }
     let rate = params.iter().find_map(|p| match p {
         SchemeParam::InjuryRatePct(r) => Some(*r),
@@ -324,7 +493,11 @@ mod tests {
     #[test]
     fn codes_are_unique_and_namespaced() {
         for (i, s) in SCHEMES.iter().enumerate() {
-            assert!(SCHEMES[..i].iter().all(|t| t.code != s.code), "{} twice", s.code);
+            assert!(
+                SCHEMES[..i].iter().all(|t| t.code != s.code),
+                "{} twice",
+                s.code
+            );
             let prefix = format!("{}.", s.programme.code().to_ascii_lowercase());
             assert!(s.code.starts_with(&prefix), "{}", s.code);
         }
@@ -339,7 +512,11 @@ mod tests {
             (Htxh, "htxh.social_pension", vec![]),
             (Ncc, "ncc.activist_pre1945", vec![SeniorityUnits(3)]),
             (Ncc, "ncc.martyr_relative", vec![Martyrs(2), LivingAlone]),
-            (Ncc, "ncc.war_invalid", vec![InjuryRatePct(85), EspeciallySevere]),
+            (
+                Ncc,
+                "ncc.war_invalid",
+                vec![InjuryRatePct(85), EspeciallySevere],
+            ),
             (Ncc, "ncc.war_invalid_b", vec![InjuryRatePct(21)]),
             (Ncc, "ncc.sick_soldier", vec![InjuryRatePct(41)]),
             (Ncc, "ncc.agent_orange", vec![InjuryRatePct(100)]),
@@ -361,19 +538,84 @@ mod tests {
     fn refuses_with_clear_messages() {
         use SchemeParam::*;
         let cases: &[(Programme, &str, Vec<SchemeParam>, &str)] = &[
-            (Ncc, "ncc.war_invalids", vec![], "unknown scheme \"ncc.war_invalids\"; NCC schemes are: ncc.activist_pre1945"),
-            (Btxh, "ncc.hero", vec![], "ncc.hero is a NCC scheme, not BTXH"),
-            (Ncc, "ncc.war_invalid", vec![], "ncc.war_invalid needs the injury rate: InjuryRatePct(21-100)"),
-            (Ncc, "ncc.war_invalid", vec![InjuryRatePct(15)], "injury rate 15% is out of range for ncc.war_invalid (21-100%); rates of 5-20%"),
-            (Ncc, "ncc.sick_soldier", vec![InjuryRatePct(40)], "injury rate 40% is out of range for ncc.sick_soldier (41-100%)"),
-            (Ncc, "ncc.war_invalid", vec![InjuryRatePct(61), EspeciallySevere], "EspeciallySevere applies only from an injury rate of 81%"),
-            (Ncc, "ncc.war_invalid", vec![InjuryRatePct(61), InjuryRatePct(62)], "InjuryRatePct is given twice"),
-            (Ncc, "ncc.hero", vec![Children(1)], "Children does not apply to ncc.hero"),
-            (Ncc, "ncc.martyr_relative", vec![], "needs the number of martyrs"),
-            (Ncc, "ncc.martyr_relative", vec![Martyrs(0)], "Martyrs must be at least 1"),
-            (Btxh, "btxh.single_parent_poor", vec![], "needs the number of children"),
-            (Btxh, "btxh.elderly_80_no_pension", vec![HasPension], "without a pension"),
-            (Btxh, "btxh.hiv_poor", vec![InFacility], "replaces the monthly allowance"),
+            (
+                Ncc,
+                "ncc.war_invalids",
+                vec![],
+                "unknown scheme \"ncc.war_invalids\"; NCC schemes are: ncc.activist_pre1945",
+            ),
+            (
+                Btxh,
+                "ncc.hero",
+                vec![],
+                "ncc.hero is a NCC scheme, not BTXH",
+            ),
+            (
+                Ncc,
+                "ncc.war_invalid",
+                vec![],
+                "ncc.war_invalid needs the injury rate: InjuryRatePct(21-100)",
+            ),
+            (
+                Ncc,
+                "ncc.war_invalid",
+                vec![InjuryRatePct(15)],
+                "injury rate 15% is out of range for ncc.war_invalid (21-100%); rates of 5-20%",
+            ),
+            (
+                Ncc,
+                "ncc.sick_soldier",
+                vec![InjuryRatePct(40)],
+                "injury rate 40% is out of range for ncc.sick_soldier (41-100%)",
+            ),
+            (
+                Ncc,
+                "ncc.war_invalid",
+                vec![InjuryRatePct(61), EspeciallySevere],
+                "EspeciallySevere applies only from an injury rate of 81%",
+            ),
+            (
+                Ncc,
+                "ncc.war_invalid",
+                vec![InjuryRatePct(61), InjuryRatePct(62)],
+                "InjuryRatePct is given twice",
+            ),
+            (
+                Ncc,
+                "ncc.hero",
+                vec![Children(1)],
+                "Children does not apply to ncc.hero",
+            ),
+            (
+                Ncc,
+                "ncc.martyr_relative",
+                vec![],
+                "needs the number of martyrs",
+            ),
+            (
+                Ncc,
+                "ncc.martyr_relative",
+                vec![Martyrs(0)],
+                "Martyrs must be at least 1",
+            ),
+            (
+                Btxh,
+                "btxh.single_parent_poor",
+                vec![],
+                "needs the number of children",
+            ),
+            (
+                Btxh,
+                "btxh.elderly_80_no_pension",
+                vec![HasPension],
+                "without a pension",
+            ),
+            (
+                Btxh,
+                "btxh.hiv_poor",
+                vec![InFacility],
+                "replaces the monthly allowance",
+            ),
         ];
         for (p, code, params, expected) in cases {
             let got = check(*p, code, params).unwrap_err();

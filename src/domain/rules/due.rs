@@ -24,7 +24,14 @@ pub(super) struct Active<'a> {
 }
 
 impl Active<'_> {
-    pub fn line(&self, amount: Vnd, kind: ItemKind, month: Month, rule: String, schedule: &str) -> DueLine {
+    pub fn line(
+        &self,
+        amount: Vnd,
+        kind: ItemKind,
+        month: Month,
+        rule: String,
+        schedule: &str,
+    ) -> DueLine {
         DueLine {
             entitlement: self.ent.id(),
             programme: self.scheme.programme,
@@ -50,7 +57,12 @@ impl Active<'_> {
 
 /// Everything due to `person` for `month` as known at `known_at` (only records with seq <
 /// `known_at` count), itemised; lines in entitlement order. Amounts are never negative.
-pub fn due(person: &Person<'_>, rates: &RateBook<'_>, month: Month, known_at: u64) -> Result<Vec<DueLine>, RuleError> {
+pub fn due(
+    person: &Person<'_>,
+    rates: &RateBook<'_>,
+    month: Month,
+    known_at: u64,
+) -> Result<Vec<DueLine>, RuleError> {
     let at = At {
         month,
         known_at,
@@ -84,7 +96,11 @@ fn active<'a>(person: &Person<'a>, at: At, one_off: bool) -> Result<Vec<Active<'
     Ok(out)
 }
 
-fn monthly_lines(person: &Person<'_>, rates: &RateBook<'_>, at: At) -> Result<Vec<DueLine>, RuleError> {
+fn monthly_lines(
+    person: &Person<'_>,
+    rates: &RateBook<'_>,
+    at: At,
+) -> Result<Vec<DueLine>, RuleError> {
     let act = active(person, at, false)?;
     if act.is_empty() {
         return Ok(Vec::new());
@@ -111,7 +127,11 @@ fn combine_pension(own: Option<DueLine>, pension: Option<DueLine>) -> Vec<DueLin
 
 const FUNERAL_SCHEMES: [&str; 2] = ["btxh.funeral_support", "ncc.funeral"];
 
-fn one_off_lines(person: &Person<'_>, rates: &RateBook<'_>, at: At) -> Result<Vec<DueLine>, RuleError> {
+fn one_off_lines(
+    person: &Person<'_>,
+    rates: &RateBook<'_>,
+    at: At,
+) -> Result<Vec<DueLine>, RuleError> {
     let act = active(person, at, true)?;
     let priced_at = person.date_of_death.map_or(at.month, |d| d.month());
     let mut lines = Vec::new();
@@ -120,10 +140,19 @@ fn one_off_lines(person: &Person<'_>, rates: &RateBook<'_>, at: At) -> Result<Ve
             "btxh.funeral_support" => Some(btxh::funeral_support(a, rates, at, priced_at)?),
             "ncc.funeral" => Some(ncc::funeral(a, rates, at, priced_at)?),
             "ncc.death_lump_sum" => {
-                let at_death = monthly_lines(person, rates, At { month: priced_at, ..at })?;
+                let at_death = monthly_lines(
+                    person,
+                    rates,
+                    At {
+                        month: priced_at,
+                        ..at
+                    },
+                )?;
                 ncc::death_lump_sum(a, &at_death, at)
             }
-            "ncc.convalescence_home" | "ncc.convalescence_centre" => Some(ncc::convalescence(a, rates, at)?),
+            "ncc.convalescence_home" | "ncc.convalescence_centre" => {
+                Some(ncc::convalescence(a, rates, at)?)
+            }
             other => {
                 return Err(RuleError::UnknownScheme {
                     entitlement: a.ent.id(),

@@ -29,7 +29,10 @@ pub fn known(ent: &Entitlement, known_at: u64) -> bool {
 
 /// The changes recorded before `known_at`, in the order they were recorded.
 fn changes(ent: &Entitlement, known_at: u64) -> impl Iterator<Item = &EntitlementChange> {
-    ent.changes.iter().filter(move |(seq, _)| *seq < known_at).map(|(_, c)| c)
+    ent.changes
+        .iter()
+        .filter(move |(seq, _)| *seq < known_at)
+        .map(|(_, c)| c)
 }
 
 /// The terms in force for `month`, or `None` when nothing is due under this entitlement then
@@ -186,12 +189,24 @@ mod tests {
 
     #[test]
     fn suspension_and_resumption_with_and_without_back_pay() {
-        let e = ent(vec![(5, suspend("2024-03")), (9, resume("2024-07", Some("2024-05")))]);
-        assert_eq!(due_months(&e, 5), ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12"]);
+        let e = ent(vec![
+            (5, suspend("2024-03")),
+            (9, resume("2024-07", Some("2024-05"))),
+        ]);
+        assert_eq!(
+            due_months(&e, 5),
+            ["01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12"]
+        );
         assert_eq!(due_months(&e, 6), ["01", "02"]);
-        assert_eq!(due_months(&e, 10), ["01", "02", "05", "06", "07", "08", "09", "10", "11", "12"]);
+        assert_eq!(
+            due_months(&e, 10),
+            ["01", "02", "05", "06", "07", "08", "09", "10", "11", "12"]
+        );
         let e = ent(vec![(5, suspend("2024-03")), (9, resume("2024-07", None))]);
-        assert_eq!(due_months(&e, 10), ["01", "02", "07", "08", "09", "10", "11", "12"]);
+        assert_eq!(
+            due_months(&e, 10),
+            ["01", "02", "07", "08", "09", "10", "11", "12"]
+        );
     }
 
     #[test]
@@ -206,7 +221,12 @@ mod tests {
         };
         let e = ent(vec![(5, t(TerminationReason::LostEligibility))]);
         assert_eq!(due_months(&e, 6).last().map(String::as_str), Some("06"));
-        let e = ent(vec![(5, t(TerminationReason::Fraud { recover_from: m("2024-03") }))]);
+        let e = ent(vec![(
+            5,
+            t(TerminationReason::Fraud {
+                recover_from: m("2024-03"),
+            }),
+        )]);
         assert_eq!(due_months(&e, 6), ["01", "02"]);
     }
 
@@ -222,7 +242,10 @@ mod tests {
             })
         };
         let e = ent(vec![(5, adj("2024-06", "a")), (7, adj("2024-03", "b"))]);
-        assert_eq!(terms_at(&e, m("2024-02"), 10).unwrap().scheme, "btxh.hiv_poor");
+        assert_eq!(
+            terms_at(&e, m("2024-02"), 10).unwrap().scheme,
+            "btxh.hiv_poor"
+        );
         assert_eq!(terms_at(&e, m("2024-07"), 10).unwrap().scheme, "btxh.b");
         assert_eq!(terms_at(&e, m("2024-07"), 6).unwrap().scheme, "btxh.a");
         assert_eq!(terms_at(&e, m("2024-07"), 6).unwrap().decision, "a");

@@ -54,7 +54,10 @@ impl<'a> Person<'a> {
 
 /// The entitlements of a beneficiary, from the state.
 pub fn entitlements_of<'s>(state: &'s State, b: &Beneficiary) -> Vec<&'s Entitlement> {
-    b.entitlements.iter().filter_map(|id| state.entitlement(*id)).collect()
+    b.entitlements
+        .iter()
+        .filter_map(|id| state.entitlement(*id))
+        .collect()
 }
 
 /// One itemised line of what is due: for which entitlement and month, what kind, how much, and
@@ -98,13 +101,27 @@ pub enum RuleError {
     #[error("no rate {key} is recorded for {month}")]
     NoRate { key: String, month: Month },
     #[error("rate {key} in schedule {schedule} is not an {expected}")]
-    WrongUnit { key: String, schedule: String, expected: String },
+    WrongUnit {
+        key: String,
+        schedule: String,
+        expected: String,
+    },
     #[error("{entitlement}: unknown scheme {scheme:?}")]
-    UnknownScheme { entitlement: EntitlementId, scheme: String },
+    UnknownScheme {
+        entitlement: EntitlementId,
+        scheme: String,
+    },
     #[error("{entitlement}: {scheme} needs {param}")]
-    MissingParam { entitlement: EntitlementId, scheme: String, param: &'static str },
+    MissingParam {
+        entitlement: EntitlementId,
+        scheme: String,
+        param: &'static str,
+    },
     #[error("{entitlement}: {scheme} depends on age, but the birth date is not known")]
-    BirthDateUnknown { entitlement: EntitlementId, scheme: String },
+    BirthDateUnknown {
+        entitlement: EntitlementId,
+        scheme: String,
+    },
     #[error("amount out of range")]
     Overflow,
 }
@@ -119,7 +136,14 @@ impl fmt::Display for DueLine {
         write!(
             f,
             "{} {} {} {:?} {} [{}] ({}; decision {})",
-            self.entitlement, self.scheme, self.source_month, self.kind, self.amount, self.rule, self.clause, self.decision
+            self.entitlement,
+            self.scheme,
+            self.source_month,
+            self.kind,
+            self.amount,
+            self.rule,
+            self.clause,
+            self.decision
         )
     }
 }

@@ -36,15 +36,26 @@ pub(super) struct Component<'r> {
     pub times: String,
 }
 
-const SURVIVOR_SCHEMES: [&str; 3] = ["ncc.survivor_pre1945", "ncc.survivor_pre_uprising", "ncc.invalid_survivor"];
+const SURVIVOR_SCHEMES: [&str; 3] = [
+    "ncc.survivor_pre1945",
+    "ncc.survivor_pre_uprising",
+    "ncc.invalid_survivor",
+];
 
 /// Survivor allowances a person may receive at once (Ordinance 02/2020 Art 6(5)).
 const SURVIVOR_ALLOWANCES_MAX: usize = 2;
 
 /// The NCC monthly lines of a person for `at.month`, after the combination rules.
-pub(super) fn monthly(active: &[Active<'_>], rates: &RateBook<'_>, at: At) -> Result<Vec<DueLine>, RuleError> {
+pub(super) fn monthly(
+    active: &[Active<'_>],
+    rates: &RateBook<'_>,
+    at: At,
+) -> Result<Vec<DueLine>, RuleError> {
     let mut per_ent = Vec::new();
-    for a in active.iter().filter(|a| a.scheme.code.starts_with("ncc.") && !a.scheme.one_off) {
+    for a in active
+        .iter()
+        .filter(|a| a.scheme.code.starts_with("ncc.") && !a.scheme.one_off)
+    {
         per_ent.push((a, components(a, rates, at)?));
     }
     cap_survivors(&mut per_ent);
@@ -61,7 +72,11 @@ pub(super) fn monthly(active: &[Active<'_>], rates: &RateBook<'_>, at: At) -> Re
 }
 
 fn total(comps: &[Component<'_>], part: Option<Part>) -> Vnd {
-    comps.iter().filter(|c| part.is_none_or(|p| c.part == p)).map(|c| c.amount).sum()
+    comps
+        .iter()
+        .filter(|c| part.is_none_or(|p| c.part == p))
+        .map(|c| c.amount)
+        .sum()
 }
 
 /// Keeps the two highest survivor allowances (ties: the earlier entitlement), drops the rest.
@@ -73,7 +88,11 @@ fn cap_survivors(per_ent: &mut Vec<(&Active<'_>, Vec<Component<'_>>)>) {
         .map(|(i, (_, comps))| (total(comps, Some(Part::Allowance)), i))
         .collect();
     survivors.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-    let dropped: Vec<usize> = survivors.iter().skip(SURVIVOR_ALLOWANCES_MAX).map(|s| s.1).collect();
+    let dropped: Vec<usize> = survivors
+        .iter()
+        .skip(SURVIVOR_ALLOWANCES_MAX)
+        .map(|s| s.1)
+        .collect();
     let mut i = 0;
     per_ent.retain(|_| {
         i += 1;
@@ -99,7 +118,11 @@ fn keep_highest_carer(per_ent: &mut Vec<(&Active<'_>, Vec<Component<'_>>)>) {
         .iter()
         .enumerate()
         .filter(|(_, (_, comps))| comps.iter().any(|c| c.part == Part::Carer))
-        .max_by(|x, y| total(&x.1 .1, Some(Part::Carer)).cmp(&total(&y.1 .1, Some(Part::Carer))).then(y.0.cmp(&x.0)))
+        .max_by(|x, y| {
+            total(&x.1 .1, Some(Part::Carer))
+                .cmp(&total(&y.1 .1, Some(Part::Carer)))
+                .then(y.0.cmp(&x.0))
+        })
         .map(|(i, _)| i);
     let mut i = 0;
     per_ent.retain(|(_, comps)| {
@@ -124,13 +147,29 @@ fn has(a: &Active<'_>, wanted: &SchemeParam) -> bool {
 }
 
 /// The components of one NCC monthly entitlement, before the cross-entitlement rules.
-pub(super) fn components<'r>(a: &Active<'_>, rates: &RateBook<'r>, at: At) -> Result<Vec<Component<'r>>, RuleError> {
+pub(super) fn components<'r>(
+    a: &Active<'_>,
+    rates: &RateBook<'r>,
+    at: At,
+) -> Result<Vec<Component<'r>>, RuleError> {
     let mut out = Vec::new();
     let mut add = |part, key: &str, times: u32| -> Result<(), RuleError> {
         let (amount, rate) = rates.amount(key, at)?;
-        let amount = Vnd(amount.0.checked_mul(i64::from(times)).ok_or(RuleError::Overflow)?);
-        let times = if times == 1 { String::new() } else { format!(" × {times}") };
-        out.push(Component { part, amount, rate, times });
+        let amount = Vnd(amount
+            .0
+            .checked_mul(i64::from(times))
+            .ok_or(RuleError::Overflow)?);
+        let times = if times == 1 {
+            String::new()
+        } else {
+            format!(" × {times}")
+        };
+        out.push(Component {
+            part,
+            amount,
+            rate,
+            times,
+        });
         Ok(())
     };
     use Part::*;
@@ -159,19 +198,39 @@ pub(super) fn components<'r>(a: &Active<'_>, rates: &RateBook<'r>, at: At) -> Re
             let (allowance, section) = injured_keys(a)?;
             add(Allowance, &allowance, 1)?;
             if injury(a)? >= 81 {
-                let which = if has(a, &SchemeParam::EspeciallySevere) { "especially_severe" } else { "81" };
-                add(Supplement, &format!("ncc.annex1.{section}.supplement_{which}"), 1)?;
+                let which = if has(a, &SchemeParam::EspeciallySevere) {
+                    "especially_severe"
+                } else {
+                    "81"
+                };
+                add(
+                    Supplement,
+                    &format!("ncc.annex1.{section}.supplement_{which}"),
+                    1,
+                )?;
             }
         }
         "ncc.war_invalid_carer" | "ncc.sick_soldier_carer" => {
-            let section = if a.scheme.code == "ncc.war_invalid_carer" { "6.1" } else { "7.1" };
-            let which = if has(a, &SchemeParam::EspeciallySevere) { "especially_severe" } else { "81" };
+            let section = if a.scheme.code == "ncc.war_invalid_carer" {
+                "6.1"
+            } else {
+                "7.1"
+            };
+            let which = if has(a, &SchemeParam::EspeciallySevere) {
+                "especially_severe"
+            } else {
+                "81"
+            };
             add(Carer, &format!("ncc.annex1.{section}.carer_{which}"), 1)?;
         }
         "ncc.agent_orange_carer" => add(Carer, "ncc.annex1.8.1.carer_81", 1)?,
         "ncc.invalid_survivor" => add(Allowance, "ncc.annex1.6.2", 1)?,
         "ncc.agent_orange_child" => {
-            let key = if injury(a)? >= 81 { "ncc.annex1.8.2.81_100" } else { "ncc.annex1.8.2.61_80" };
+            let key = if injury(a)? >= 81 {
+                "ncc.annex1.8.2.81_100"
+            } else {
+                "ncc.annex1.8.2.61_80"
+            };
             add(Allowance, key, 1)?;
         }
         "ncc.imprisoned" => add(Allowance, "ncc.annex1.9", 1)?,
@@ -245,7 +304,11 @@ fn agent_orange_band(r: u8) -> &'static str {
 
 /// The three-month death lump sum: 3 × the monthly allowance and supplement excluding the carer
 /// allowance (ND 131/2021 Art 121(2)), from the lines due in `priced_at` (the month of death).
-pub(super) fn death_lump_sum(a: &Active<'_>, monthly_at_death: &[DueLine], at: At) -> Option<DueLine> {
+pub(super) fn death_lump_sum(
+    a: &Active<'_>,
+    monthly_at_death: &[DueLine],
+    at: At,
+) -> Option<DueLine> {
     let basis: Vec<&DueLine> = monthly_at_death
         .iter()
         .filter(|l| l.scheme.starts_with("ncc.") && !l.scheme.ends_with("_carer"))
@@ -257,21 +320,46 @@ pub(super) fn death_lump_sum(a: &Active<'_>, monthly_at_death: &[DueLine], at: A
     let parts: Vec<&str> = basis.iter().map(|l| l.rule.as_str()).collect();
     let rule = format!("3 × ({})", super::cite_all(parts, " + "));
     let schedule = basis.first().map_or("", |l| l.schedule.as_str());
-    Some(a.line(Vnd(month_total.0 * 3), ItemKind::OneOff, at.month, rule, schedule))
+    Some(a.line(
+        Vnd(month_total.0 * 3),
+        ItemKind::OneOff,
+        at.month,
+        rule,
+        schedule,
+    ))
 }
 
 /// The funeral allowance: 10 × the base salary in force in the month of death (Ordinance
 /// 02/2020 Art 6(4); ND 75/2021 Art 13(1); SI Law 2014 Art 66).
-pub(super) fn funeral(a: &Active<'_>, rates: &RateBook<'_>, at: At, priced_at: Month) -> Result<DueLine, RuleError> {
-    let priced = At { month: priced_at, ..at };
-    let (multiple, multiple_rate) = rates.coefficient("ncc.funeral.base_salary_multiple", priced)?;
+pub(super) fn funeral(
+    a: &Active<'_>,
+    rates: &RateBook<'_>,
+    at: At,
+    priced_at: Month,
+) -> Result<DueLine, RuleError> {
+    let priced = At {
+        month: priced_at,
+        ..at
+    };
+    let (multiple, multiple_rate) =
+        rates.coefficient("ncc.funeral.base_salary_multiple", priced)?;
     let (salary, salary_rate) = rates.amount("ncc.base_salary", priced)?;
     let rule = format!("{} × {}", salary_rate.cite(), multiple_rate.cite());
-    Ok(a.line(scale(salary, multiple, 1)?, ItemKind::OneOff, at.month, rule, salary_rate.schedule))
+    Ok(a.line(
+        scale(salary, multiple, 1)?,
+        ItemKind::OneOff,
+        at.month,
+        rule,
+        salary_rate.schedule,
+    ))
 }
 
 /// Convalescence (Annex IV): coefficient × standard, rounded to the thousand (Art 3(2)).
-pub(super) fn convalescence(a: &Active<'_>, rates: &RateBook<'_>, at: At) -> Result<DueLine, RuleError> {
+pub(super) fn convalescence(
+    a: &Active<'_>,
+    rates: &RateBook<'_>,
+    at: At,
+) -> Result<DueLine, RuleError> {
     let key = if a.scheme.code == "ncc.convalescence_home" {
         "ncc.annex4.convalescence_home"
     } else {
@@ -279,6 +367,16 @@ pub(super) fn convalescence(a: &Active<'_>, rates: &RateBook<'_>, at: At) -> Res
     };
     let (coef, coef_rate) = rates.coefficient(key, at)?;
     let (standard, standard_rate) = rates.amount("ncc.standard", at)?;
-    let rule = format!("{} × {}, rounded to the thousand", standard_rate.cite(), coef_rate.cite());
-    Ok(a.line(scale(standard, coef, 1000)?, ItemKind::OneOff, at.month, rule, coef_rate.schedule))
+    let rule = format!(
+        "{} × {}, rounded to the thousand",
+        standard_rate.cite(),
+        coef_rate.cite()
+    );
+    Ok(a.line(
+        scale(standard, coef, 1000)?,
+        ItemKind::OneOff,
+        at.month,
+        rule,
+        coef_rate.schedule,
+    ))
 }

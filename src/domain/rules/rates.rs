@@ -62,14 +62,17 @@ impl<'a> RateBook<'a> {
         let mut by_key: HashMap<&'a str, Vec<Candidate<'a>>> = HashMap::new();
         for (schedule, seq) in recorded {
             for entry in &schedule.entries {
-                by_key.entry(entry.key.as_str()).or_default().push(Candidate {
-                    key: entry.key.as_str(),
-                    applies_from: schedule.applies_from,
-                    seq,
-                    province: schedule.province,
-                    value: entry.value,
-                    schedule,
-                });
+                by_key
+                    .entry(entry.key.as_str())
+                    .or_default()
+                    .push(Candidate {
+                        key: entry.key.as_str(),
+                        applies_from: schedule.applies_from,
+                        seq,
+                        province: schedule.province,
+                        value: entry.value,
+                        schedule,
+                    });
             }
         }
         for list in by_key.values_mut() {
@@ -79,11 +82,19 @@ impl<'a> RateBook<'a> {
     }
 
     /// The rate of `key` for `month` as known at `known_at`, for a person in `province`.
-    pub fn find(&self, key: &str, month: Month, known_at: u64, province: Option<ProvinceCode>) -> Option<Rate<'a>> {
+    pub fn find(
+        &self,
+        key: &str,
+        month: Month,
+        known_at: u64,
+        province: Option<ProvinceCode>,
+    ) -> Option<Rate<'a>> {
         let list = self.by_key.get(key)?;
         let fits = |c: &&Candidate<'a>| c.seq < known_at && c.applies_from <= month;
-        let provincial = province.and_then(|p| list.iter().filter(fits).find(|c| c.province == Some(p)));
-        let chosen = provincial.or_else(|| list.iter().filter(fits).find(|c| c.province.is_none()))?;
+        let provincial =
+            province.and_then(|p| list.iter().filter(fits).find(|c| c.province == Some(p)));
+        let chosen =
+            provincial.or_else(|| list.iter().filter(fits).find(|c| c.province.is_none()))?;
         Some(Rate {
             key: chosen.key,
             value: chosen.value,
@@ -103,10 +114,11 @@ pub struct At {
 
 impl<'a> RateBook<'a> {
     pub fn rate(&self, key: &str, at: At) -> Result<Rate<'a>, RuleError> {
-        self.find(key, at.month, at.known_at, at.province).ok_or_else(|| RuleError::NoRate {
-            key: key.to_owned(),
-            month: at.month,
-        })
+        self.find(key, at.month, at.known_at, at.province)
+            .ok_or_else(|| RuleError::NoRate {
+                key: key.to_owned(),
+                month: at.month,
+            })
     }
 
     /// An `amount` rate, refusing a coefficient under that key.
@@ -142,7 +154,9 @@ pub fn scale(amount: Vnd, milli: u32, unit: i64) -> Result<Vnd, RuleError> {
     let den = 1000 * i128::from(unit);
     let product = i128::from(amount.0) * i128::from(milli);
     let rounded = (product + den / 2).div_euclid(den) * i128::from(unit);
-    i64::try_from(rounded).map(Vnd).map_err(|_| RuleError::Overflow)
+    i64::try_from(rounded)
+        .map(Vnd)
+        .map_err(|_| RuleError::Overflow)
 }
 
 /// Rounds to the thousand dong, half up (ND 55/2023 and ND 77/2024 Art 3(2): amounts derived
@@ -181,15 +195,28 @@ mod tests {
         let hn = schedule("hn", "2024-01", Some("01"), 450_000);
         let book = RateBook::from_recorded([(&a, 1), (&b, 10), (&hn, 5)]);
         let m = |s| Month::parse(s).unwrap();
-        let at = |month, known_at| book.find("btxh.base", m(month), known_at, None).map(|r| r.schedule);
+        let at = |month, known_at| {
+            book.find("btxh.base", m(month), known_at, None)
+                .map(|r| r.schedule)
+        };
         assert_eq!(at("2024-06", 100), Some("a"));
         assert_eq!(at("2024-07", 100), Some("b"));
         assert_eq!(at("2024-07", 10), Some("a"), "b is not known before seq 10");
         assert_eq!(at("2021-06", 100), None);
         assert_eq!(at("2024-07", 1), None);
         let hanoi = Some(ProvinceCode::parse("01").unwrap());
-        assert_eq!(book.find("btxh.base", m("2024-08"), 100, hanoi).unwrap().schedule, "hn");
-        assert_eq!(book.find("btxh.base", m("2023-12"), 100, hanoi).unwrap().schedule, "a");
+        assert_eq!(
+            book.find("btxh.base", m("2024-08"), 100, hanoi)
+                .unwrap()
+                .schedule,
+            "hn"
+        );
+        assert_eq!(
+            book.find("btxh.base", m("2023-12"), 100, hanoi)
+                .unwrap()
+                .schedule,
+            "a"
+        );
     }
 
     #[test]
@@ -197,14 +224,23 @@ mod tests {
         let a = schedule("a", "2024-07", None, 500_000);
         let fix = schedule("fix", "2024-07", None, 510_000);
         let book = RateBook::from_recorded([(&a, 1), (&fix, 2)]);
-        let r = book.find("btxh.base", Month::parse("2024-09").unwrap(), 3, None).unwrap();
-        assert_eq!((r.schedule, r.value), ("fix", RateValue::Amount(Vnd(510_000))));
+        let r = book
+            .find("btxh.base", Month::parse("2024-09").unwrap(), 3, None)
+            .unwrap();
+        assert_eq!(
+            (r.schedule, r.value),
+            ("fix", RateValue::Amount(Vnd(510_000)))
+        );
     }
 
     #[test]
     fn scaling_is_exact_and_rounds_half_up() {
         assert_eq!(scale(Vnd(500_000), 2500, 1).unwrap(), Vnd(1_250_000));
-        assert_eq!(scale(Vnd(2_055_000), 900, 1000).unwrap(), Vnd(1_850_000), "1,849,500 rounds up");
+        assert_eq!(
+            scale(Vnd(2_055_000), 900, 1000).unwrap(),
+            Vnd(1_850_000),
+            "1,849,500 rounds up"
+        );
         assert_eq!(scale(Vnd(2_789_000), 900, 1000).unwrap(), Vnd(2_510_000));
         assert_eq!(scale(Vnd(2_789_000), 1800, 1000).unwrap(), Vnd(5_020_000));
         assert_eq!(round_thousand(Vnd(1_499)).unwrap(), Vnd(1_000));
