@@ -4,6 +4,7 @@
 
 use super::command::*;
 use super::event::*;
+use super::rules;
 use super::state::{Beneficiary, Entitlement, State};
 use super::types::{BeneficiaryId, CitizenId, Date, EntitlementId, Month, Sex};
 
@@ -61,6 +62,7 @@ pub fn decide(
             if let Some(s) = &c.scheme {
                 text("scheme", s, 1)?;
             }
+            adjusted_terms_valid(ent, &c)?;
             one(Event::EntitlementAdjusted(EntitlementAdjusted {
                 entitlement: c.entitlement,
                 effective_from: c.effective_from,
@@ -206,6 +208,7 @@ fn new_entitlement(
     died: Option<Date>,
 ) -> Result<(), Rejection> {
     text("scheme", &spec.scheme, 1)?;
+    rules::validate(spec.programme, &spec.scheme, &spec.params, spec.kind)?;
     decision(ctx, &spec.decision)?;
     if let (Some(death), EntitlementKind::Monthly) = (died, spec.kind) {
         if spec.effective_from > death.month() {
@@ -428,6 +431,15 @@ fn beneficiary_alive(state: &State, id: BeneficiaryId) -> Result<&Beneficiary, R
         return Err(erased(id));
     }
     Ok(b)
+}
+
+/// An adjustment changes the scheme, the parameters or both; what results must be a valid
+/// decision of the entitlement's programme and kind.
+fn adjusted_terms_valid(ent: &Entitlement, c: &AdjustEntitlement) -> Result<(), Rejection> {
+    let current = rules::lifecycle::latest_terms(ent);
+    let scheme = c.scheme.as_deref().unwrap_or(current.scheme);
+    let params = c.params.as_deref().unwrap_or(current.params);
+    rules::validate(ent.grant.programme, scheme, params, ent.grant.kind)
 }
 
 fn not_terminated_before(ent: &Entitlement, month: Month) -> Result<(), Rejection> {

@@ -4,6 +4,7 @@
 pub mod command;
 pub mod decide;
 pub mod event;
+pub mod rules;
 pub mod slab;
 pub mod state;
 pub mod types;
