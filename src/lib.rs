@@ -11,6 +11,7 @@ pub mod cli;
 pub mod codec;
 pub mod domain;
 pub mod ledger;
+pub mod reference;
 pub mod store;
 pub mod synth;
 pub mod verify;
