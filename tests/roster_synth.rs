@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chitra::domain::command::RouteRequest;
+use chitra::domain::state::Attachment;
 use chitra::domain::types::{Date, ProvinceCode};
+use chitra::domain::{decide, Command, Context, State};
 use chitra::reference::Reference;
 use chitra::roster::{self, parse_roster, Roster};
 use chitra::synth::{self, Province};
@@ -132,4 +134,26 @@ fn other_provinces_take_their_prefixes_and_hamlets() {
     assert!(!roster
         .enrolments()
         .any(|e| e.address_line.starts_with("Thôn ")));
+}
+
+#[test]
+fn the_ledger_accepts_every_generated_row() {
+    let roster = parse(&roster_bytes(9, 2_000, Province::hanoi()));
+    let ctx = Context {
+        principal: "officer",
+        today: today(),
+    };
+    let mut state = State::new();
+    for (row, enrol) in roster.rows.into_iter().map(|r| (r.line, r.enrol)) {
+        let emitted = decide(&state, &ctx, &Command::Enrol(enrol))
+            .unwrap_or_else(|e| panic!("line {row}: {e}"));
+        for e in emitted {
+            let attachment = e.personal.map_or(Attachment::None, Attachment::Present);
+            state
+                .apply(state.applied(), "officer", &e.event, attachment)
+                .unwrap();
+        }
+    }
+    assert_eq!(state.beneficiary_count(), 2_000);
+    assert!(state.beneficiaries().iter().all(|b| b.warnings.is_empty()));
 }

@@ -164,6 +164,17 @@ fn a_good_file_parses_to_the_expected_commands() {
 }
 
 #[test]
+fn the_documented_example_parses() {
+    let doc = include_str!("../../docs/roster-csv.md");
+    let example = doc.split("## Example").nth(1).unwrap();
+    let csv_text = example.split("```").nth(1).unwrap().trim_start();
+    let roster = parse(csv_text.as_bytes()).unwrap();
+    assert_eq!(roster.rows.len(), 2);
+    assert!(roster.warnings.is_empty(), "{:?}", roster.warnings);
+    assert!(doc.contains(&header_line()));
+}
+
+#[test]
 fn spreadsheet_habits_are_accepted() {
     // BOM, CRLF, blank lines, an all-empty row, quoted fields and padding.
     let mut text = String::from("\u{feff}");
