@@ -33,6 +33,9 @@ struct Args {
     /// Output file; standard output when omitted.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// List the 2025 province codes and names instead of writing a roster.
+    #[arg(long)]
+    list_provinces: bool,
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> anyhow::Result<()> {
+    if args.list_provinces {
+        for p in Reference::embedded().admin.provinces_2025() {
+            println!("{}  {} ({} communes)", p.code, p.name, p.communes.len());
+        }
+        return Ok(());
+    }
     let code = ProvinceCode::parse(&args.province)?;
     let province = Province::select(Reference::embedded(), code)?;
     if args.persons > province.unique_persons() {
