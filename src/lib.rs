@@ -12,6 +12,7 @@ pub mod codec;
 pub mod domain;
 pub mod ledger;
 pub mod reference;
+pub mod roster;
 pub mod store;
 pub mod synth;
 pub mod verify;

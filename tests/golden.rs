@@ -261,7 +261,7 @@ fn script() -> Vec<Submission> {
 
 /// Builds the golden ledger in `dir` and exports it to `out`.
 fn build(dir: &Path, out: &Path) -> (PathBuf, PathBuf) {
-    let ledger = common::open(dir);
+    let ledger = common::open_at(dir, common::GOLDEN_T0_MS);
     for s in script() {
         ledger.submit(s).unwrap();
     }

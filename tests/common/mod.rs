@@ -11,19 +11,27 @@ use chitra::domain::types::Principal;
 use chitra::domain::Command;
 use chitra::ledger::{Config, Ledger, Receipt, Submission};
 
-/// 2024-08-01 09:00 local time (02:00 UTC), in Unix milliseconds.
-pub const T0_MS: i64 = 1_722_477_600_000;
+/// 2026-11-02 09:00 local time (02:00 UTC), in Unix milliseconds: "now" for most tests.
+pub const T0_MS: i64 = 1_793_584_800_000;
 
-/// A clock that starts at `T0_MS` and advances one millisecond per reading.
-pub fn fixed_clock() -> chitra::ledger::Clock {
-    let t = Arc::new(AtomicI64::new(T0_MS));
+/// 2024-08-01 09:00 local time: the clock the golden fixtures were recorded with.
+pub const GOLDEN_T0_MS: i64 = 1_722_477_600_000;
+
+/// A clock that starts at `t0` and advances one millisecond per reading.
+pub fn fixed_clock(t0: i64) -> chitra::ledger::Clock {
+    let t = Arc::new(AtomicI64::new(t0));
     Arc::new(move || t.fetch_add(1, Ordering::Relaxed))
 }
 
 pub fn open(dir: &Path) -> Ledger {
+    open_at(dir, T0_MS)
+}
+
+/// A ledger with a fixed clock starting at `t0` and fixed salts.
+pub fn open_at(dir: &Path, t0: i64) -> Ledger {
     Ledger::open(Config {
         dir: dir.to_path_buf(),
-        clock: fixed_clock(),
+        clock: fixed_clock(t0),
         salt_seed: Some(7),
     })
     .expect("ledger opens")
