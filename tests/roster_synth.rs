@@ -142,6 +142,7 @@ fn the_ledger_accepts_every_generated_row() {
     let ctx = Context {
         principal: "officer",
         today: today(),
+        registry: chitra::reference::Reference::embedded(),
     };
     let mut state = State::new();
     for (row, enrol) in roster.rows.into_iter().map(|r| (r.line, r.enrol)) {

@@ -71,6 +71,7 @@ impl Ledger {
         let ctx = Context {
             principal: "officer",
             today: d("2026-06-30"),
+            registry: chitra::reference::Reference::embedded(),
         };
         for e in decide(&self.state, &ctx, c)? {
             let seq = self.state.applied();

@@ -6,14 +6,34 @@ use super::command::*;
 use super::event::*;
 use super::rules;
 use super::state::{Beneficiary, Entitlement, State};
-use super::types::{BeneficiaryId, CitizenId, Date, EntitlementId, Month, Sex};
+use super::types::{
+    BankBin, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, Month, Sex,
+};
 
 /// What the writer knows about a command besides its content.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub principal: &'a str,
     /// Today's date by the writer's clock, for checks such as "no decision dated in the future".
     pub today: Date,
+    /// The official codes commands are checked against.
+    pub registry: &'a dyn Registry,
+}
+
+/// Official reference data as `decide` needs it: administrative units, banks and citizen-ID
+/// prefixes. Implemented by `reference::Reference`, which loads it at the edge; `decide` only
+/// looks things up.
+pub trait Registry: Sync {
+    /// The 2025 code of a commune given by its 2025 or pre-2025 code, with a warning when a
+    /// pre-2025 code was mapped; an error message when the code is unknown or cannot be mapped.
+    fn resolve_commune(
+        &self,
+        code: CommuneCode,
+    ) -> Result<(CommuneCode, Option<EnrolmentWarning>), String>;
+    /// An error message when no bank has this NAPAS BIN.
+    fn check_bank(&self, bin: BankBin) -> Result<(), String>;
+    /// A warning when the citizen ID's province prefix is unknown.
+    fn citizen_id_prefix_warning(&self, id: &CitizenId) -> Option<EnrolmentWarning>;
 }
 
 /// One event to append, with its personal-data attachment.
@@ -42,8 +62,8 @@ pub fn decide(
 ) -> Result<Vec<Emitted>, Rejection> {
     match command {
         Command::Enrol(c) => enrol(state, ctx, c),
-        Command::CorrectDetails(c) => correct_details(state, c),
-        Command::SetPaymentRoute(c) => set_route(state, c),
+        Command::CorrectDetails(c) => correct_details(state, ctx, c),
+        Command::SetPaymentRoute(c) => set_route(state, ctx, c),
         Command::RecordDeath(c) => record_death(state, ctx, c),
         Command::HoldForReview(c) => {
             known_beneficiary(state, c.beneficiary)?;
@@ -138,15 +158,16 @@ fn enrol(state: &State, ctx: &Context<'_>, c: Enrol) -> Result<Vec<Emitted>, Rej
     if let Some(d) = &c.decision {
         decision(ctx, d)?;
     }
-    if let Some(route) = &c.route {
-        route_request(route)?;
-    }
+    let (commune, mapped) = commune(ctx, "commune", c.commune)?;
+    let route = c.route.map(|r| route_request(ctx, r)).transpose()?;
     for spec in &c.entitlements {
         new_entitlement(ctx, spec, None)?;
     }
     let beneficiary = state.next_beneficiary_id();
-    let warnings = citizen_id_warnings(&c.citizen_id, c.birth_date, c.sex);
-    let (route, account) = match c.route {
+    let mut warnings = citizen_id_warnings(&c.citizen_id, c.birth_date, c.sex);
+    warnings.extend(ctx.registry.citizen_id_prefix_warning(&c.citizen_id));
+    warnings.extend(mapped);
+    let (route, account) = match route {
         Some(r) => (Some(r.route()), r.into_account()),
         None => (None, None),
     };
@@ -155,7 +176,7 @@ fn enrol(state: &State, ctx: &Context<'_>, c: Enrol) -> Result<Vec<Emitted>, Rej
         event: Event::BeneficiaryEnrolled(BeneficiaryEnrolled {
             beneficiary,
             programme: c.programme,
-            commune: c.commune,
+            commune,
             route,
             decision: c.decision,
             warnings,
@@ -241,7 +262,11 @@ pub fn citizen_id_warnings(id: &CitizenId, birth_date: Date, sex: Sex) -> Vec<En
     out
 }
 
-fn correct_details(state: &State, c: CorrectDetails) -> Result<Vec<Emitted>, Rejection> {
+fn correct_details(
+    state: &State,
+    ctx: &Context<'_>,
+    c: CorrectDetails,
+) -> Result<Vec<Emitted>, Rejection> {
     let b = known_beneficiary(state, c.beneficiary)?;
     text("reason", &c.reason, 1)?;
     let changes_identity = c.full_name.is_some()
@@ -252,6 +277,10 @@ fn correct_details(state: &State, c: CorrectDetails) -> Result<Vec<Emitted>, Rej
         return Err(Rejection::invalid("correction", "changes nothing"));
     }
     let mut warnings = b.warnings.clone();
+    let new_commune = c
+        .commune
+        .map(|code| commune(ctx, "commune", code))
+        .transpose()?;
     let personal = if changes_identity {
         let old = b.identity.known().ok_or_else(|| erased(c.beneficiary))?;
         let identity = Identity {
@@ -264,6 +293,7 @@ fn correct_details(state: &State, c: CorrectDetails) -> Result<Vec<Emitted>, Rej
         text("full_name", &identity.full_name, 1)?;
         text("address_line", &identity.address_line, 0)?;
         warnings = citizen_id_warnings(&identity.citizen_id, identity.birth_date, identity.sex);
+        warnings.extend(ctx.registry.citizen_id_prefix_warning(&identity.citizen_id));
         Some(PersonalData {
             identity: Some(identity),
             account: None,
@@ -274,20 +304,27 @@ fn correct_details(state: &State, c: CorrectDetails) -> Result<Vec<Emitted>, Rej
     Ok(vec![Emitted {
         event: Event::BeneficiaryDetailsCorrected(BeneficiaryDetailsCorrected {
             beneficiary: c.beneficiary,
-            commune: c.commune,
+            commune: new_commune.as_ref().map(|(code, _)| *code),
             reason: c.reason,
-            warnings,
+            warnings: {
+                warnings.extend(new_commune.and_then(|(_, w)| w));
+                warnings
+            },
         }),
         personal,
     }])
 }
 
-fn set_route(state: &State, c: SetPaymentRoute) -> Result<Vec<Emitted>, Rejection> {
+fn set_route(
+    state: &State,
+    ctx: &Context<'_>,
+    c: SetPaymentRoute,
+) -> Result<Vec<Emitted>, Rejection> {
     beneficiary_alive(state, c.beneficiary)?;
     text("reason", &c.reason, 0)?;
-    route_request(&c.route)?;
-    let route = c.route.route();
-    let account = c.route.into_account();
+    let request = route_request(ctx, c.route)?;
+    let route = request.route();
+    let account = request.into_account();
     Ok(vec![Emitted {
         event: Event::PaymentRouteSet(PaymentRouteSet {
             beneficiary: c.beneficiary,
@@ -453,11 +490,41 @@ fn not_terminated_before(ent: &Entitlement, month: Month) -> Result<(), Rejectio
     }
 }
 
-fn route_request(r: &RouteRequest) -> Result<(), Rejection> {
-    if let RouteRequest::Bank { holder_name, .. } = r {
-        text("holder_name", holder_name, 1)?;
+/// Checks a route against the bank list and the administrative units; a cash pay point given by
+/// a pre-2025 commune code comes back as its 2025 code.
+fn route_request(ctx: &Context<'_>, r: RouteRequest) -> Result<RouteRequest, Rejection> {
+    match r {
+        RouteRequest::Bank {
+            bin,
+            account_number,
+            holder_name,
+        } => {
+            text("holder_name", &holder_name, 1)?;
+            ctx.registry
+                .check_bank(bin)
+                .map_err(|e| Rejection::invalid("bank_bin", e))?;
+            Ok(RouteRequest::Bank {
+                bin,
+                account_number,
+                holder_name,
+            })
+        }
+        RouteRequest::Cash { pay_point } => {
+            let (pay_point, _) = commune(ctx, "pay_point", pay_point)?;
+            Ok(RouteRequest::Cash { pay_point })
+        }
     }
-    Ok(())
+}
+
+/// The 2025 code of a commune, with the warning a mapped pre-2025 code raises.
+fn commune(
+    ctx: &Context<'_>,
+    field: &str,
+    code: CommuneCode,
+) -> Result<(CommuneCode, Option<EnrolmentWarning>), Rejection> {
+    ctx.registry
+        .resolve_commune(code)
+        .map_err(|e| Rejection::invalid(field, e))
 }
 
 fn decision(ctx: &Context<'_>, d: &Decision) -> Result<(), Rejection> {

@@ -19,6 +19,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::Sender;
 
 use crate::chain::{Anchor, Hash};
+use crate::domain::decide::Registry;
 use crate::domain::types::Principal;
 use crate::domain::{Command, Rejection, State};
 use crate::store::{Store, StoreError};
@@ -53,6 +54,9 @@ pub struct Config {
     /// Seed for personal-data salts; `None` draws them from the operating system. Only tests
     /// that pin golden bytes set a seed.
     pub salt_seed: Option<u64>,
+    /// The official codes commands are checked against (default: the reference data compiled
+    /// into the binary from `ledger-data/reference/`).
+    pub registry: &'static dyn Registry,
 }
 
 impl Config {
@@ -61,6 +65,7 @@ impl Config {
             dir: dir.into(),
             clock: system_clock(),
             salt_seed: None,
+            registry: crate::reference::Reference::embedded(),
         }
     }
 }

@@ -82,6 +82,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         head,
         replayed.last_ms,
         replayed.idempotency,
+        config.registry,
     );
     let thread = std::thread::Builder::new()
         .name("chitra-writer".into())

@@ -54,6 +54,7 @@ pub(super) struct Writer {
     pub head: Option<Anchor>,
     pub last_ms: i64,
     pub idempotency: IdempotencyIndex,
+    pub registry: &'static dyn crate::domain::decide::Registry,
     payload: Vec<u8>,
     commits: crossbeam_channel::Sender<Commit>,
     committer: Option<std::thread::JoinHandle<()>>,
@@ -210,6 +211,7 @@ impl Writer {
         head: Option<Anchor>,
         last_ms: i64,
         idempotency: IdempotencyIndex,
+        registry: &'static dyn crate::domain::decide::Registry,
     ) -> Writer {
         let (commits, commit_rx) = crossbeam_channel::bounded(COMMITS_IN_FLIGHT_MAX);
         let committer_shared = Arc::clone(&shared);
@@ -225,6 +227,7 @@ impl Writer {
             head,
             last_ms,
             idempotency,
+            registry,
             payload: Vec::with_capacity(256),
             commits,
             committer: Some(committer),
@@ -358,6 +361,7 @@ impl Writer {
         let ctx = Context {
             principal,
             today: local_date(now),
+            registry: self.registry,
         };
         let emitted = match decide(state, &ctx, command) {
             Ok(e) => e,

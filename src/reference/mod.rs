@@ -121,6 +121,29 @@ impl Reference {
     }
 }
 
+impl crate::domain::decide::Registry for Reference {
+    fn resolve_commune(
+        &self,
+        code: CommuneCode,
+    ) -> Result<(CommuneCode, Option<EnrolmentWarning>), String> {
+        self.admin
+            .resolve_commune(code)
+            .map(|r| (r.code, r.warning))
+            .map_err(|e| e.to_string())
+    }
+
+    fn check_bank(&self, bin: BankBin) -> Result<(), String> {
+        self.banks
+            .lookup(bin)
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn citizen_id_prefix_warning(&self, id: &CitizenId) -> Option<EnrolmentWarning> {
+        self.cccd.check(id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,7 @@ pub fn open_at(dir: &Path, t0: i64) -> Ledger {
         dir: dir.to_path_buf(),
         clock: fixed_clock(t0),
         salt_seed: Some(7),
+        ..Config::new(dir)
     })
     .expect("ledger opens")
 }

@@ -1,0 +1,101 @@
+//! Enrolment is checked against the official reference data: pre-2025 commune codes are mapped
+//! to their 2025 successors with a kept warning, unknown communes and bank BINs are refused, and
+//! one person is one record.
+
+mod common;
+
+use chitra::domain::command::RouteRequest;
+use chitra::domain::event::EnrolmentWarning;
+use chitra::domain::types::{BankBin, BeneficiaryId, CitizenId, CommuneCode};
+use chitra::domain::{Command, Rejection};
+use chitra::ledger::SubmitError;
+
+fn person(i: u64) -> chitra::domain::command::Enrol {
+    chitra::synth::person(21, i)
+}
+
+#[test]
+fn a_pre_2025_commune_code_is_mapped_and_the_warning_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::open(dir.path());
+    let mut p = person(1);
+    p.commune = CommuneCode::parse("00016").unwrap(); // Ngọc Hà before the 2025 merge
+    ledger
+        .submit(common::submission("officer:lan", Command::Enrol(p)))
+        .unwrap();
+    let s = ledger.state();
+    let b = s.beneficiary(BeneficiaryId(1)).unwrap();
+    assert_eq!(b.commune, CommuneCode::parse("00008").unwrap());
+    assert!(b.warnings.contains(&EnrolmentWarning::CommuneCodeMapped {
+        from: CommuneCode::parse("00016").unwrap()
+    }));
+}
+
+#[test]
+fn unknown_codes_are_refused_and_append_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::open(dir.path());
+    let mut p = person(1);
+    p.commune = CommuneCode::parse("99999").unwrap();
+    let r = ledger.submit(common::submission("officer:lan", Command::Enrol(p)));
+    assert!(
+        matches!(r, Err(SubmitError::Rejected(Rejection::Invalid { ref field, .. })) if field == "commune"),
+        "{r:?}"
+    );
+    let mut p = person(2);
+    p.route = Some(RouteRequest::Bank {
+        bin: BankBin::parse("970000").unwrap(),
+        account_number: chitra::domain::types::AccountNumber::parse("123456789").unwrap(),
+        holder_name: "X".into(),
+    });
+    let r = ledger.submit(common::submission("officer:lan", Command::Enrol(p)));
+    assert!(
+        matches!(r, Err(SubmitError::Rejected(Rejection::Invalid { ref field, .. })) if field == "bank_bin"),
+        "{r:?}"
+    );
+    assert_eq!(ledger.head().unwrap().records, 0);
+}
+
+#[test]
+fn one_person_is_one_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::open(dir.path());
+    ledger
+        .submit(common::submission("officer:lan", Command::Enrol(person(1))))
+        .unwrap();
+    let again = ledger.submit(common::submission("officer:lan", Command::Enrol(person(1))));
+    match again {
+        Err(SubmitError::Rejected(Rejection::AlreadyEnrolled { existing, citizen })) => {
+            assert_eq!(existing, BeneficiaryId(1));
+            assert!(
+                citizen.contains("******"),
+                "the message must mask the citizen ID: {citizen}"
+            );
+        }
+        other => panic!("expected already-enrolled, got {other:?}"),
+    }
+}
+
+#[test]
+fn structure_mismatches_are_warnings_not_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::open(dir.path());
+    let mut p = person(1);
+    // Prefix 099 is no province; digit 1 says female born in the 1900s, year digits 99.
+    p.citizen_id = CitizenId::parse("099199000001").unwrap();
+    p.sex = chitra::domain::types::Sex::Male;
+    ledger
+        .submit(common::submission("officer:lan", Command::Enrol(p)))
+        .unwrap();
+    let s = ledger.state();
+    let w = &s.beneficiary(BeneficiaryId(1)).unwrap().warnings;
+    assert!(
+        w.iter()
+            .any(|w| matches!(w, EnrolmentWarning::CitizenIdPrefixUnknown { .. })),
+        "{w:?}"
+    );
+    assert!(
+        w.contains(&EnrolmentWarning::CitizenIdSexDisagrees),
+        "{w:?}"
+    );
+}
