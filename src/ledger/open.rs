@@ -5,7 +5,7 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
-use super::writer::{Salts, Writer};
+use super::writer::{Recovered, Writer};
 use super::{
     Config, Durable, IdempotencyEntry, IdempotencyIndex, Ledger, Receipt, Shared, WriterHandle,
     QUEUE_JOBS_MAX,
@@ -74,16 +74,12 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         stop_reason: Mutex::new(None),
         metrics: Default::default(),
     });
-    let writer = Writer::new(
-        Arc::clone(&shared),
-        rx,
-        config.clock,
-        Salts::new(config.salt_seed),
+    let recovered = Recovered {
         head,
-        replayed.last_ms,
-        replayed.idempotency,
-        config.registry,
-    );
+        last_ms: replayed.last_ms,
+        idempotency: replayed.idempotency,
+    };
+    let writer = Writer::new(Arc::clone(&shared), rx, config, recovered);
     let thread = std::thread::Builder::new()
         .name("chitra-writer".into())
         .spawn(move || writer.run())

@@ -46,6 +46,15 @@ pub(super) struct Job {
     pub reply: tokio::sync::oneshot::Sender<Vec<Result<Receipt, SubmitError>>>,
 }
 
+/// What opening the ledger learnt that the writer continues from.
+pub(super) struct Recovered {
+    /// The last record, if any.
+    pub head: Option<Anchor>,
+    /// The latest `recorded_at`, so time never runs backwards along the chain.
+    pub last_ms: i64,
+    pub idempotency: IdempotencyIndex,
+}
+
 pub(super) struct Writer {
     pub shared: Arc<Shared>,
     pub rx: Receiver<Job>,
@@ -203,15 +212,12 @@ impl Salts {
 }
 
 impl Writer {
+    /// A writer continuing the chain after `recovered`, with its committer thread started.
     pub fn new(
         shared: Arc<Shared>,
         rx: Receiver<Job>,
-        clock: Clock,
-        salts: Salts,
-        head: Option<Anchor>,
-        last_ms: i64,
-        idempotency: IdempotencyIndex,
-        registry: &'static dyn crate::domain::decide::Registry,
+        config: super::Config,
+        recovered: Recovered,
     ) -> Writer {
         let (commits, commit_rx) = crossbeam_channel::bounded(COMMITS_IN_FLIGHT_MAX);
         let committer_shared = Arc::clone(&shared);
@@ -222,12 +228,12 @@ impl Writer {
         Writer {
             shared,
             rx,
-            clock,
-            salts,
-            head,
-            last_ms,
-            idempotency,
-            registry,
+            clock: config.clock,
+            salts: Salts::new(config.salt_seed),
+            head: recovered.head,
+            last_ms: recovered.last_ms,
+            idempotency: recovered.idempotency,
+            registry: config.registry,
             payload: Vec::with_capacity(256),
             commits,
             committer: Some(committer),
