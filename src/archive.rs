@@ -106,7 +106,7 @@ pub fn import(
             || format!("opening {}", chain_path.display()),
         )?))
     };
-    let report = crate::verify::verify_export(open()?, Some(&personal), |_| {})
+    let report = crate::verify::verify_export(open()?, Some(&personal), None, |_| {})
         .map_err(|e| anyhow::anyhow!("the export does not verify, nothing was imported: {e}"))?;
     let mut by_seq: BTreeMap<u64, PersonalEntry> =
         personal.into_iter().map(|e| (e.seq, e)).collect();

@@ -1,14 +1,15 @@
 //! Verifying a whole store or a whole export file: reads records in order, hashes them on all
-//! cores, and feeds the sequential link check in `chain::verify`. Also checks every stored
-//! personal-data attachment against the commitment its record holds.
+//! cores, and feeds the sequential checks of `chain::verify`. Also checks every stored
+//! personal-data entry against the commitment its record holds.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::time::{Duration, Instant};
 
 use crate::chain::block::{decode_personal_block, for_each_record, PersonalEntry};
 use crate::chain::export::{ChainExportReader, ExportError};
 use crate::chain::record::{parse_record, personal_commitment, record_hash};
-use crate::chain::{Fault, FaultKind, Hash, Verified, Verifier};
+use crate::chain::{Anchor, Fault, FaultKind, Hash, Verified, Verifier};
 use crate::store::{Store, StoreError};
 
 /// Records hashed together before their links are checked.
@@ -20,15 +21,37 @@ pub enum VerifyError {
     Fault(Fault),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The input is not an export at all, or could not be read.
     #[error(transparent)]
     Export(#[from] ExportError),
-    #[error("personal data of seq {seq}: {reason}")]
-    Personal { seq: u64, reason: String },
+    #[error("seq {seq}: personal data {problem}")]
+    Personal { seq: u64, problem: PersonalProblem },
+}
+
+/// What is wrong with a personal-data entry (`docs/chain-format.md` §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PersonalProblem {
+    #[error("does not match the commitment in its record")]
+    Mismatch,
+    #[error("is stored for a record that commits to none")]
+    WithoutCommitment,
+    #[error("appears twice for the same record")]
+    Duplicate,
+    #[error("is malformed")]
+    Malformed,
 }
 
 impl From<Fault> for VerifyError {
     fn from(f: Fault) -> VerifyError {
         VerifyError::Fault(f)
+    }
+}
+
+impl VerifyError {
+    /// True when the error is evidence of tampering (or damage), as opposed to a missing file
+    /// or an input that is not a chitra export at all.
+    pub fn is_tampering(&self) -> bool {
+        matches!(self, VerifyError::Fault(_) | VerifyError::Personal { .. })
     }
 }
 
@@ -40,7 +63,7 @@ pub struct Report {
     pub elapsed: Duration,
 }
 
-/// Hashes `records` using two threads (the machine's cores), preserving order.
+/// Hashes `records` on all cores, preserving order.
 fn hash_all(records: &[&[u8]]) -> Vec<Hash> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -71,46 +94,37 @@ fn push_chunk(v: &mut Verifier, records: &[&[u8]]) -> Result<(), Fault> {
     Ok(())
 }
 
-/// Verifies everything in a store: records, links, head anchor and personal data.
-/// `progress` is called with the number of records checked so far.
-pub fn verify_store(store: &Store, mut progress: impl FnMut(u64)) -> Result<Report, VerifyError> {
+/// Verifies everything in a store: records, links, time order, the head anchor and personal
+/// data; with `trusted`, also that the record at its seq has its hash. `progress` is called
+/// with the number of records checked so far.
+pub fn verify_store(
+    store: &Store,
+    trusted: Option<Anchor>,
+    mut progress: impl FnMut(u64),
+) -> Result<Report, VerifyError> {
     let started = Instant::now();
     let mut v = Verifier::new(store.head_anchor()?);
+    v.expect_head(trusted);
     let mut pending: Vec<sled::IVec> = Vec::new();
-    let mut pending_records = 0usize;
+    let mut pending_bytes = 0usize;
     let mut checked = 0u64;
     let mut personal_entries = 0u64;
-    let flush = |v: &mut Verifier, pending: &mut Vec<sled::IVec>| -> Result<u64, VerifyError> {
-        let mut records: Vec<&[u8]> = Vec::with_capacity(CHUNK_RECORDS + 1024);
-        for block in pending.iter() {
-            if let Err(e) = for_each_record(block, |r| records.push(r)) {
-                push_chunk(v, &records)?;
-                let f = Fault {
-                    seq: v.next_seq(),
-                    kind: FaultKind::MalformedBlock(e.0),
-                };
-                return Err(f.into());
-            }
-        }
-        push_chunk(v, &records)?;
-        let n = records.len() as u64;
-        pending.clear();
-        Ok(n)
-    };
     for block in store.blocks() {
         let block = block?;
         if let Some(p) = &block.personal {
-            personal_entries += check_personal(&block.records, p)?;
+            personal_entries += check_personal_block(&block.records, p)?;
         }
-        pending_records += (block.records.len() / 128).max(1);
+        pending_bytes += block.records.len();
         pending.push(block.records);
-        if pending_records >= CHUNK_RECORDS {
-            checked += flush(&mut v, &mut pending)?;
-            pending_records = 0;
+        // About CHUNK_RECORDS records of ~150 bytes.
+        if pending_bytes >= CHUNK_RECORDS * 150 {
+            checked += push_blocks(&mut v, &pending)?;
+            pending.clear();
+            pending_bytes = 0;
             progress(checked);
         }
     }
-    checked += flush(&mut v, &mut pending)?;
+    checked += push_blocks(&mut v, &pending)?;
     progress(checked);
     let verified = v.finish()?;
     Ok(Report {
@@ -120,62 +134,83 @@ pub fn verify_store(store: &Store, mut progress: impl FnMut(u64)) -> Result<Repo
     })
 }
 
+fn push_blocks(v: &mut Verifier, blocks: &[sled::IVec]) -> Result<u64, VerifyError> {
+    let mut records: Vec<&[u8]> = Vec::with_capacity(CHUNK_RECORDS + 1024);
+    for block in blocks {
+        if let Err(e) = for_each_record(block, |r| records.push(r)) {
+            push_chunk(v, &records)?;
+            return Err(v.framing(e.0).into());
+        }
+    }
+    push_chunk(v, &records)?;
+    Ok(records.len() as u64)
+}
+
 /// Every personal entry of a block must belong to a record of that block whose commitment it
-/// matches. (Records whose commitment has no entry were erased, which is allowed.)
-fn check_personal(records: &[u8], personal: &[u8]) -> Result<u64, VerifyError> {
-    let entries = decode_personal_block(personal).map_err(|e| VerifyError::Personal {
+/// matches, once. (Records whose commitment has no entry were erased, which is allowed.)
+fn check_personal_block(records: &[u8], personal: &[u8]) -> Result<u64, VerifyError> {
+    let entries = decode_personal_block(personal).map_err(|_| VerifyError::Personal {
         seq: 0,
-        reason: e.to_string(),
+        problem: PersonalProblem::Malformed,
     })?;
-    let mut commitments = Vec::new();
+    let mut commitments = HashMap::new();
     let _ = for_each_record(records, |r| {
         if let Ok(view) = parse_record(r) {
             if let Some(c) = view.header.personal_commitment {
-                commitments.push((view.header.seq, c));
+                commitments.insert(view.header.seq, c);
             }
         }
     });
-    for e in &entries {
-        check_entry(
-            e,
-            commitments
-                .iter()
-                .find(|(s, _)| *s == e.seq)
-                .map(|(_, c)| c),
-        )?;
-    }
+    check_entries(&entries, &commitments)?;
     Ok(entries.len() as u64)
 }
 
-fn check_entry(e: &PersonalEntry, commitment: Option<&Hash>) -> Result<(), VerifyError> {
-    match commitment {
-        None => Err(VerifyError::Personal {
-            seq: e.seq,
-            reason: "stored for a record that commits to no personal data".into(),
-        }),
-        Some(c) if *c != personal_commitment(&e.salt, &e.bytes) => Err(VerifyError::Personal {
-            seq: e.seq,
-            reason: "does not match the commitment in its record".into(),
-        }),
-        Some(_) => Ok(()),
+fn check_entries(
+    entries: &[PersonalEntry],
+    commitments: &HashMap<u64, Hash>,
+) -> Result<(), VerifyError> {
+    let mut seen = HashSet::with_capacity(entries.len());
+    for e in entries {
+        let problem = if !seen.insert(e.seq) {
+            Some(PersonalProblem::Duplicate)
+        } else {
+            match commitments.get(&e.seq) {
+                None => Some(PersonalProblem::WithoutCommitment),
+                Some(c) if *c != personal_commitment(&e.salt, &e.bytes) => {
+                    Some(PersonalProblem::Mismatch)
+                }
+                Some(_) => None,
+            }
+        };
+        if let Some(problem) = problem {
+            return Err(VerifyError::Personal {
+                seq: e.seq,
+                problem,
+            });
+        }
     }
+    Ok(())
 }
 
-/// Verifies a chain export read from `input`, and its personal-data export if given.
+/// Verifies a chain export read from `input`, and its personal-data export if given; with
+/// `trusted`, also that the record at its seq has its hash.
 pub fn verify_export(
     input: impl Read,
     personal: Option<&[PersonalEntry]>,
+    trusted: Option<Anchor>,
     mut progress: impl FnMut(u64),
 ) -> Result<Report, VerifyError> {
     let started = Instant::now();
     let mut reader = ChainExportReader::new(input)?;
     let mut v = Verifier::new(None);
+    v.expect_head(trusted);
     let mut buf = Vec::new();
     let mut chunk: Vec<Vec<u8>> = Vec::with_capacity(CHUNK_RECORDS);
     let mut checked = 0u64;
-    let mut commitments: std::collections::HashMap<u64, Hash> = Default::default();
+    let mut commitments: HashMap<u64, Hash> = HashMap::new();
     loop {
-        let more = reader.next_record(&mut buf)?;
+        let next = reader.next_record(&mut buf);
+        let more = matches!(next, Ok(true));
         if more {
             if personal.is_some() {
                 if let Ok(view) = parse_record(&buf) {
@@ -193,28 +228,48 @@ pub fn verify_export(
             chunk.clear();
             progress(checked);
         }
-        if !more {
-            break;
+        match next {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(framing_fault(&mut v, e)),
         }
     }
-    // The trailer is the anchor: it says how many records there were and the last one's hash.
-    if reader.trailer_count() == Some(0) && checked > 0 {
-        return Err(Fault {
-            seq: 0,
-            kind: FaultKind::BeyondAnchor { anchor_seq: 0 },
+    // The trailer is the anchor: how many records there were and the last one's hash.
+    match reader.trailer() {
+        Some((0, hash)) if checked == 0 && hash != [0; 32] => {
+            let reason = "the trailer of an empty chain has a non-zero head hash";
+            return Err(v.framing(reason.into()).into());
         }
-        .into());
+        Some((0, _)) if checked > 0 => {
+            return Err(Fault {
+                seq: 0,
+                kind: FaultKind::BeyondAnchor { anchor_seq: 0 },
+            }
+            .into())
+        }
+        _ => {}
     }
     v.set_anchor(reader.anchor());
     let verified = v.finish()?;
-    let mut personal_entries = 0;
-    for e in personal.unwrap_or(&[]) {
-        check_entry(e, commitments.get(&e.seq))?;
-        personal_entries += 1;
+    if let Some(entries) = personal {
+        check_entries(entries, &commitments)?;
     }
     Ok(Report {
         verified,
-        personal_entries,
+        personal_entries: personal.map_or(0, |p| p.len() as u64),
         elapsed: started.elapsed(),
     })
+}
+
+/// Damage to an export's framing is reported like damage to a record: at the sequence number
+/// where the next record should have started.
+fn framing_fault(v: &mut Verifier, e: ExportError) -> VerifyError {
+    match e {
+        ExportError::NoTrailer { .. } | ExportError::TruncatedFrame { .. } => v.cut_short().into(),
+        ExportError::BadLength { len, .. } => v
+            .framing(format!("frame length {len} is out of range"))
+            .into(),
+        ExportError::AfterTrailer(n) => v.framing(format!("{n} bytes follow the trailer")).into(),
+        other => other.into(),
+    }
 }

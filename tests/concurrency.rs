@@ -55,7 +55,7 @@ fn concurrent_submitters_get_receipts_matching_one_linear_chain() {
             "receipt hash differs from the stored record"
         );
     }
-    let report = chitra::verify::verify_store(ledger.store(), |_| {}).unwrap();
+    let report = chitra::verify::verify_store(ledger.store(), None, |_| {}).unwrap();
     assert_eq!(report.verified.records, next);
     assert_eq!(ledger.state().beneficiary_count() as u64, THREADS * EACH);
 }

@@ -88,7 +88,7 @@ fn sigkill_never_loses_an_acknowledged_record() {
 fn check(dir: &std::path::Path, acked: &[(u64, [u8; 32])], round: usize) {
     let ledger = Ledger::open(Config::new(dir))
         .unwrap_or_else(|e| panic!("round {round}: ledger does not open: {e}"));
-    let report = chitra::verify::verify_store(ledger.store(), |_| {})
+    let report = chitra::verify::verify_store(ledger.store(), None, |_| {})
         .unwrap_or_else(|e| panic!("round {round}: chain does not verify: {e}"));
     let max = acked.iter().map(|a| a.0).max().unwrap();
     assert!(

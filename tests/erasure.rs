@@ -46,7 +46,7 @@ fn erased_personal_data_leaves_a_verifiable_chain() {
         assert!(s.beneficiary(who).unwrap().identity.known().is_none());
         assert_eq!(s.by_citizen(&citizen), None);
     }
-    let report = chitra::verify::verify_store(ledger.store(), |_| {}).unwrap();
+    let report = chitra::verify::verify_store(ledger.store(), None, |_| {}).unwrap();
     assert_eq!(
         report.personal_entries, 9,
         "one of ten enrolments lost its personal data"
@@ -78,7 +78,7 @@ fn erased_personal_data_leaves_a_verifiable_chain() {
     chitra::archive::export(ledger.store(), &file, None).unwrap();
     let f = std::fs::File::open(&file).unwrap();
     assert_eq!(
-        chitra::verify::verify_export(f, None, |_| {})
+        chitra::verify::verify_export(f, None, None, |_| {})
             .unwrap()
             .verified
             .records,

@@ -349,7 +349,7 @@ fn golden_records_hash_to_the_listed_values_and_verify() {
     let personal =
         read_personal_export(&std::fs::read(golden.join("chain.export.personal")).unwrap()[..])
             .unwrap();
-    let report = chitra::verify::verify_export(&bytes[..], Some(&personal), |_| {}).unwrap();
+    let report = chitra::verify::verify_export(&bytes[..], Some(&personal), None, |_| {}).unwrap();
     assert_eq!(report.verified.records as usize, records.len());
     // The second person's data was erased: two of the attachments are gone.
     let with_commitment = records

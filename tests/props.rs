@@ -25,7 +25,7 @@ proptest! {
         prev in any::<[u8; 32]>(),
         at in any::<i64>(),
         principal in "[a-z:]{1,64}",
-        key in proptest::option::of(proptest::collection::vec(any::<u8>(), 1..=128)),
+        key in proptest::option::of("[!-~]{1,128}"),
         digest in any::<[u8; 32]>(),
         commitment in proptest::option::of(any::<[u8; 32]>()),
         version in any::<u16>(),
@@ -36,7 +36,7 @@ proptest! {
             prev_hash: prev,
             recorded_at_ms: at,
             principal: &principal,
-            idempotency: key.as_deref().map(|k| Idempotency { key: k, request_digest: digest }),
+            idempotency: key.as_deref().map(|k| Idempotency { key: k.as_bytes(), request_digest: digest }),
             personal_commitment: commitment,
             payload_version: version,
         };
@@ -54,7 +54,7 @@ proptest! {
         let _ = decode_personal(&bytes);
         let _ = chitra::chain::block::records(&bytes);
         let _ = chitra::chain::block::decode_personal_block(&bytes);
-        let _ = chitra::verify::verify_export(&bytes[..], None, |_| {});
+        let _ = chitra::verify::verify_export(&bytes[..], None, None, |_| {});
     }
 
     #[test]
@@ -62,7 +62,7 @@ proptest! {
         let mut bytes = golden_export();
         prop_assume!(at < bytes.len());
         bytes[at] ^= 1 << bit;
-        let verified = chitra::verify::verify_export(&bytes[..], None, |_| {});
+        let verified = chitra::verify::verify_export(&bytes[..], None, None, |_| {});
         prop_assert!(verified.is_err(), "flipping bit {} of byte {} went unnoticed", bit, at);
     }
 

@@ -9,7 +9,7 @@ Prints `OK: N records, head <seq> <hash>` and exits 0, or `TAMPERED: seq S: <kin
 Exits 2 on usage or I/O errors, or when a file is not a chitra export at all (bad magic).
 
 Section numbers ("§") refer to docs/chain-format.md. Where the spec is silent, the choice made
-here is marked "GUESS:".
+here was marked "GUESS:"; the spec now settles each of them.
 """
 
 import argparse
@@ -34,8 +34,11 @@ MAX_FRAME = 1_052_672  # §3.2, frame length 1..=1,052,672
 MAX_PAYLOAD = 1_048_576  # §1, payload_len
 ZERO_HASH = bytes(32)  # §1 genesis rule, §3.2 empty-chain trailer
 
-# Fault kinds, worded as §6 classifies them (the three personal-data kinds are not in §6: GUESS).
-MALFORMED = "malformed"
+# Fault kinds, worded as §6 names them (the same words `chitra verify` prints).
+MALFORMED = "malformed record"
+MALFORMED_FRAMING = "malformed framing"
+TIME_REVERSED = "time runs backwards"
+DIFFERS = "differs from the trusted head"
 MISSING = "missing"
 DUPLICATE = "duplicate"
 OUT_OF_ORDER = "out of order"
@@ -43,10 +46,11 @@ INSERTED = "inserted"
 ALTERED = "content altered"
 LINK_BROKEN = "link broken"
 TRUNCATED = "truncated"
-BEYOND_ANCHOR = "beyond anchor"
+BEYOND_ANCHOR = "beyond the anchor"
 PERSONAL_MISMATCH = "personal data mismatch"
 PERSONAL_UNCOMMITTED = "personal data without commitment"
 PERSONAL_MALFORMED = "personal data malformed"
+PERSONAL_DUPLICATE = "personal data duplicate"
 
 
 def derive(context, data):
@@ -84,7 +88,7 @@ class Record:
             raise ValueError(f"format byte {fmt:#04x}, expected 0x01")
         if flags & ~0b11:
             raise ValueError(f"flags {flags:#04x}: bits other than 0 and 1 set")
-        # GUESS: any payload_version is accepted; §4 says verifying needs no payload decoding.
+        # Any payload_version is accepted: verifying needs no payload decoding (§4).
         pos = 52
 
         def take(n, what):
@@ -104,7 +108,7 @@ class Record:
             if not 1 <= key_len <= 128:
                 raise ValueError(f"key_len {key_len} not in 1..=128")
             key = take(key_len, "idempotency_key")
-            # GUESS: "visible ASCII" = 0x21..0x7E (graphic characters, no space).
+            # §1: visible ASCII, 0x21..0x7E.
             if any(not 0x21 <= b <= 0x7E for b in key):
                 raise ValueError("idempotency key is not visible ASCII")
             take(32, "request_digest")  # opaque to verifiers (§1)
@@ -132,29 +136,28 @@ def read_export(f):
     while True:
         head = read_exact(f, 4)
         if head is None:
-            # GUESS: a file that ends without a trailer was cut short: "truncated" at the
-            # first record that is not completely present.
+            # §6: a file that ends without its trailer is truncated where the next record
+            # should have started.
             yield ("fault", TRUNCATED, "file ends before the trailer")
             return
         (length,) = struct.unpack("<I", head)
         if length == TRAILER_MARK:
             trailer = read_exact(f, 40)
             if trailer is None:
-                yield ("fault", TRUNCATED, "file ends inside the trailer")  # GUESS, as above
+                yield ("fault", TRUNCATED, "file ends inside the trailer")
                 return
             (count,) = struct.unpack_from("<Q", trailer, 0)
             if f.read(1):  # §3.2: "Nothing may follow the trailer."
-                # GUESS: reported as "malformed" at the seq after the trailer's count.
-                yield ("fault", MALFORMED, f"bytes follow the trailer (count {count})")
+                yield ("fault", MALFORMED_FRAMING, f"bytes follow the trailer (count {count})")
                 return
             yield ("trailer", count, trailer[8:])
             return
         if not 1 <= length <= MAX_FRAME:
-            yield ("fault", MALFORMED, f"frame length {length} not in 1..={MAX_FRAME}")
+            yield ("fault", MALFORMED_FRAMING, f"frame length {length} not in 1..={MAX_FRAME}")
             return
         raw = read_exact(f, length)
         if raw is None:
-            yield ("fault", TRUNCATED, "file ends inside a record frame")  # GUESS, as above
+            yield ("fault", TRUNCATED, "file ends inside a record frame")
             return
         yield ("record", raw)
 
@@ -189,10 +192,10 @@ def verify_chain(f, hashes_out):
 
         # Step 2: its seq must be i.
         if cur.seq != i:
-            if cur.seq == i - 1:
-                raise Tampered(i, DUPLICATE, f"seq field is {cur.seq}")
+            if cur.seq == i - 1:  # §6 step 2: reported at the seq that appears twice
+                raise Tampered(i - 1, DUPLICATE, f"position {i} holds seq {cur.seq} again")
             if cur.seq > i:
-                # GUESS: an unparseable (malformed) next record has no known seq.
+                # §6: an unreadable next record vouches for nothing and has no seq.
                 if nxt is not None and nxt.seq == i:
                     raise Tampered(i, OUT_OF_ORDER, f"seq field is {cur.seq}, next is {i}")
                 raise Tampered(i, MISSING, f"seq field is {cur.seq}")
@@ -202,8 +205,7 @@ def verify_chain(f, hashes_out):
         expected = prev.hash if prev is not None else ZERO_HASH
         if cur.prev_hash != expected:
             if prev is None:
-                # GUESS: §6 step 3's sub-cases all blame "record i - 1", which does not
-                # exist for record 0; a non-zero genesis prev_hash is a broken link at 0.
+                # §6 step 3: record 0 must link to 32 zero bytes (the genesis rule).
                 raise Tampered(0, LINK_BROKEN, "record 0's prev_hash is not 32 zero bytes")
             if cur.prev_hash == prev.prev_hash:
                 raise Tampered(i - 1, INSERTED, f"records {i - 1} and {i} share a prev_hash")
@@ -214,10 +216,9 @@ def verify_chain(f, hashes_out):
                 raise Tampered(i - 1, ALTERED, f"record {i} (vouched for by {i + 1}) does not link to it")
             raise Tampered(i, LINK_BROKEN, "prev_hash matches no neighbour")
 
-        # §1: recorded_at "Never decreases along the chain." §6 does not list this check.
-        # GUESS: checked only once seq and link are fine, and reported as "malformed".
+        # §6 step 3, last check: recorded_at never decreases along the chain (§1).
         if prev is not None and cur.recorded_at < prev.recorded_at:
-            raise Tampered(i, MALFORMED, f"recorded_at {cur.recorded_at} < previous {prev.recorded_at}")
+            raise Tampered(i, TIME_REVERSED, f"recorded_at {cur.recorded_at} < previous {prev.recorded_at}")
 
         if cur.commitment is not None:
             commitments[cur.seq] = cur.commitment
@@ -237,33 +238,28 @@ def check_anchor(n, last, anchor_count, anchor_hash, name):
     """§6 step 4: n records were read, `last` is the last one (None for an empty chain)."""
     if n < anchor_count:
         raise Tampered(n, TRUNCATED, f"{name} says {anchor_count} records, export has {n}")
-    if n > anchor_count:
-        # GUESS: reported at the first seq past the anchor.
+    if n > anchor_count:  # §6 step 4: reported at the first seq past the anchor
         raise Tampered(anchor_count, BEYOND_ANCHOR, f"{name} says {anchor_count} records, export has {n}")
     last_hash = last.hash if last is not None else ZERO_HASH
     if last_hash != anchor_hash:
-        # GUESS: for an empty chain with a non-zero trailer hash there is no last record;
-        # reported as "malformed" at seq 0.
+        # §6 step 4: an empty chain's trailer must hold a zero hash.
         if last is None:
-            raise Tampered(0, MALFORMED, f"{name}: empty chain but non-zero head hash")
+            raise Tampered(0, MALFORMED_FRAMING, f"{name}: empty chain but non-zero head hash")
         raise Tampered(n - 1, ALTERED, f"last record's hash differs from the {name}'s")
 
 
 def check_expected_head(n, last, hashes, expect):
-    """An anchor kept elsewhere (§6 step 4, 'a head hash an auditor wrote down')."""
+    """A head kept elsewhere (§6 step 5): the record at SEQ must still have that hash; records
+    after it are fine, the chain grew since. A bare hash must be some record's hash."""
     seq, want = expect
-    if seq is not None:  # a full anchor: count = seq + 1 and hash
-        check_anchor(n, last, seq + 1, want, "expected head")
+    if seq is not None:
+        if n <= seq:
+            raise Tampered(n, TRUNCATED, f"the trusted head is at seq {seq}")
+        if hashes[seq] != want:
+            raise Tampered(seq, DIFFERS, "the history up to it was rewritten")
         return
-    # GUESS: with a hash alone, find it in the chain; if it is an earlier record's hash the
-    # chain goes beyond the anchor, otherwise the last record is reported as altered.
-    last_hash = last.hash if last is not None else ZERO_HASH
-    if last_hash == want:
-        return
-    if want in hashes:
-        pos = hashes.index(want)
-        raise Tampered(pos + 1, BEYOND_ANCHOR, f"expected head is record {pos}")
-    raise Tampered(max(n - 1, 0), ALTERED, "expected head hash is not in the chain")
+    if want not in hashes:
+        raise Tampered(max(n - 1, 0), DIFFERS, "the trusted head hash is not in the chain")
 
 
 def verify_personal(f, n, commitments):
@@ -278,7 +274,7 @@ def verify_personal(f, n, commitments):
         if not head:
             return len(seen)
         if len(head) < 8:
-            # GUESS: no seq to report; use the one after the last complete entry.
+            # §5.1: reported after the last complete entry.
             raise Tampered(last_seq + 1, PERSONAL_MALFORMED, "file ends inside an entry's seq")
         (seq,) = struct.unpack("<Q", head)
         rest = read_exact(f, 20)
@@ -288,8 +284,8 @@ def verify_personal(f, n, commitments):
         data = read_exact(f, length)
         if data is None:
             raise Tampered(seq, PERSONAL_MALFORMED, "file ends inside an entry's bytes")
-        if seq in seen:  # §3.3: "one entry per record"
-            raise Tampered(seq, PERSONAL_MALFORMED, "second entry for the same record")
+        if seq in seen:  # §5.1: at most one entry per record
+            raise Tampered(seq, PERSONAL_DUPLICATE, "second entry for the same record")
         seen.add(seq)
         last_seq = seq
         if seq not in commitments:  # §5.1: an entry for a record without a commitment
@@ -325,7 +321,7 @@ def main(argv):
     try:
         expect = parse_expect_head(args.expect_head) if args.expect_head else None
         # Keep every hash only when it is needed (a chain may hold millions of records).
-        hashes = [] if args.hashes or (expect is not None and expect[0] is None) else None
+        hashes = [] if args.hashes or expect is not None else None
         with open(args.chain, "rb") as f:
             n, last, commitments = verify_chain(f, hashes)
         if expect is not None:

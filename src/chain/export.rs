@@ -28,8 +28,6 @@ pub enum ExportError {
     TruncatedFrame { index: u64 },
     #[error("the file has no trailer: it was cut short after {frames} records")]
     NoTrailer { frames: u64 },
-    #[error("the trailer says {trailer} records but the file holds {frames}")]
-    CountMismatch { trailer: u64, frames: u64 },
     #[error("{0} bytes follow the trailer")]
     AfterTrailer(usize),
     #[error(transparent)]
@@ -153,8 +151,9 @@ impl<R: Read> ChainExportReader<R> {
         }
     }
 
-    pub fn trailer_count(&self) -> Option<u64> {
-        self.trailer.map(|(c, _)| c)
+    /// The trailer's record count and head hash, once read.
+    pub fn trailer(&self) -> Option<(u64, Hash)> {
+        self.trailer
     }
 }
 

@@ -193,6 +193,12 @@ pub fn parse_record(bytes: &[u8]) -> Result<RecordView<'_>, FormatError> {
             });
         }
         let key = cur.take(key_len, "idempotency key")?;
+        if !key.iter().all(u8::is_ascii_graphic) {
+            return Err(FormatError::OutOfRange {
+                field: "idempotency key",
+                detail: "not visible ASCII (0x21-0x7E)".into(),
+            });
+        }
         let request_digest = cur.hash("request digest")?;
         Some(Idempotency {
             key,

@@ -1,7 +1,7 @@
-//! Verification of a sequence of records: hashes, links, sequence numbers and the head anchor.
-//! It names the first bad sequence number and what is wrong with it, using one record of
-//! look-ahead to tell an altered record from a forged link (see `docs/chain-format.md`,
-//! "Verifying").
+//! Verification of a sequence of records: hashes, links, sequence numbers, time order and the
+//! head anchor. It names the first bad sequence number and what is wrong with it, using one
+//! record of look-ahead to tell an altered record from a forged link (normative description:
+//! `docs/chain-format.md` §6; `tools/verify_export.py` implements the same rules independently).
 //!
 //! The verifier is fed records in stored order with their hashes already computed, so callers
 //! can hash in parallel and check links sequentially.
@@ -19,12 +19,24 @@ pub struct Anchor {
     pub hash: Hash,
 }
 
+impl Anchor {
+    /// Parses `SEQ:HEX`, the form `chitra status` prints and auditors write down.
+    pub fn parse(text: &str) -> Option<Anchor> {
+        let (seq, hash) = text.trim().split_once(':')?;
+        Some(Anchor {
+            seq: seq.parse().ok()?,
+            hash: super::record::parse_hash_hex(hash)?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultKind {
     /// The record's bytes do not parse.
     Malformed(FormatError),
-    /// The block holding the record does not parse (its framing is damaged).
-    MalformedBlock(String),
+    /// The framing around the record (its block in the store, its frame or the trailer in an
+    /// export) is damaged.
+    MalformedFraming(String),
     /// The record's content changed after it was linked: its hash no longer matches the link
     /// stored in the next record (or the head anchor).
     ContentAltered,
@@ -34,14 +46,19 @@ pub enum FaultKind {
     Missing,
     /// Records appear out of order (swapped or moved).
     OutOfOrder { found: u64 },
-    /// A record with this sequence number appears twice.
+    /// A record with this sequence number appears twice (one of them was inserted).
     Duplicate,
-    /// A record was inserted here: the next record links past it to its predecessor.
+    /// This record was inserted: the next record links past it to its predecessor.
     Inserted,
-    /// The chain ends before the anchor's sequence number: its tail was cut off.
-    Truncated { anchor_seq: u64 },
+    /// The record's time is earlier than its predecessor's; the writer never does that.
+    TimeReversed,
+    /// The chain ends before the anchor says it does (`None`: an export without its trailer).
+    Truncated { anchor_seq: Option<u64> },
     /// The chain holds records after the anchor (the anchor is stale or the tail was forged).
     BeyondAnchor { anchor_seq: u64 },
+    /// The record at a trusted head kept elsewhere (`--expect-head`) has another hash: the
+    /// history up to it was rewritten consistently, which only an outside anchor can reveal.
+    DiffersFromTrustedHead,
 }
 
 /// The first thing wrong with a chain.
@@ -54,19 +71,17 @@ pub struct Fault {
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let seq = self.seq;
+        let prev = seq.wrapping_sub(1);
         match &self.kind {
-            FaultKind::Malformed(e) => write!(f, "seq {seq}: record is malformed: {e}"),
-            FaultKind::MalformedBlock(e) => {
-                write!(f, "seq {seq}: the block holding it is malformed: {e}")
-            }
+            FaultKind::Malformed(e) => write!(f, "seq {seq}: malformed record ({e})"),
+            FaultKind::MalformedFraming(e) => write!(f, "seq {seq}: malformed framing ({e})"),
             FaultKind::ContentAltered => write!(
                 f,
                 "seq {seq}: content altered (its hash no longer matches the link that follows it)"
             ),
             FaultKind::LinkBroken => write!(
                 f,
-                "seq {seq}: link broken (its previous-hash does not match record {})",
-                seq.wrapping_sub(1)
+                "seq {seq}: link broken (its previous-hash does not match record {prev})"
             ),
             FaultKind::Missing => write!(f, "seq {seq}: missing (gap in the sequence)"),
             FaultKind::OutOfOrder { found } => {
@@ -75,18 +90,42 @@ impl fmt::Display for Fault {
                     "seq {seq}: out of order (found seq {found} in its place)"
                 )
             }
-            FaultKind::Duplicate => write!(f, "seq {seq}: appears twice (a record was inserted)"),
+            FaultKind::Duplicate => write!(
+                f,
+                "seq {seq}: duplicate (appears twice: a record was inserted)"
+            ),
             FaultKind::Inserted => write!(
                 f,
                 "seq {seq}: inserted (the next record links past it to its predecessor)"
             ),
-            FaultKind::Truncated { anchor_seq } => write!(
-                f,
-                "seq {seq}: missing (tail truncated: the head anchor is at seq {anchor_seq})"
-            ),
-            FaultKind::BeyondAnchor { anchor_seq } => {
-                write!(f, "seq {seq}: beyond the head anchor at seq {anchor_seq}")
+            FaultKind::TimeReversed => {
+                write!(
+                    f,
+                    "seq {seq}: time runs backwards (recorded before record {prev})"
+                )
             }
+            FaultKind::Truncated {
+                anchor_seq: Some(a),
+            } => write!(
+                f,
+                "seq {seq}: truncated (the chain ends here but its anchor is at seq {a})"
+            ),
+            FaultKind::Truncated { anchor_seq: None } => {
+                write!(
+                    f,
+                    "seq {seq}: truncated (the export ends without its trailer)"
+                )
+            }
+            FaultKind::BeyondAnchor { anchor_seq } => {
+                write!(
+                    f,
+                    "seq {seq}: beyond the anchor (the anchor is at seq {anchor_seq})"
+                )
+            }
+            FaultKind::DiffersFromTrustedHead => write!(
+                f,
+                "seq {seq}: differs from the trusted head (the history up to it was rewritten)"
+            ),
         }
     }
 }
@@ -106,6 +145,17 @@ struct Entry {
     seq: u64,
     prev: Hash,
     hash: Hash,
+    recorded_at_ms: i64,
+}
+
+impl Entry {
+    /// Stands in for a successor that exists but cannot be read: it vouches for nothing.
+    const UNREADABLE: Entry = Entry {
+        seq: u64::MAX,
+        prev: [0xff; 32],
+        hash: [0xff; 32],
+        recorded_at_ms: i64::MAX,
+    };
 }
 
 /// Streaming verifier. Feed every record in stored order, then call `finish`.
@@ -114,6 +164,7 @@ pub struct Verifier {
     last: Option<Entry>,
     window: VecDeque<Entry>,
     anchor: Option<Anchor>,
+    trusted: Option<Anchor>,
     fault: Option<Fault>,
 }
 
@@ -124,8 +175,15 @@ impl Verifier {
             last: None,
             window: VecDeque::with_capacity(2),
             anchor,
+            trusted: None,
             fault: None,
         }
+    }
+
+    /// Also requires the record at `trusted.seq` to have `trusted.hash`: a head an auditor
+    /// kept from an earlier look. Records after it are fine (the chain grew since).
+    pub fn expect_head(&mut self, trusted: Option<Anchor>) {
+        self.trusted = trusted;
     }
 
     /// Sets the anchor before `finish`, for inputs whose anchor comes last (an export trailer).
@@ -149,17 +207,22 @@ impl Verifier {
         if let Some(f) = &self.fault {
             return Err(f.clone());
         }
-        let pending = self.window.len() as u64;
-        match parse_record(bytes) {
-            Ok(view) => self.window.push_back(Entry {
-                seq: view.header.seq,
-                prev: view.header.prev_hash,
-                hash,
-            }),
+        let view = match parse_record(bytes) {
+            Ok(view) => view,
             Err(e) => {
-                return self.fail(self.expected + pending, FaultKind::Malformed(e));
+                // The pending record is judged first, with a successor that vouches for nothing.
+                if let Some(cur) = self.window.pop_front() {
+                    self.check(cur, Some(Entry::UNREADABLE))?;
+                }
+                return self.fail(self.expected, FaultKind::Malformed(e));
             }
-        }
+        };
+        self.window.push_back(Entry {
+            seq: view.header.seq,
+            prev: view.header.prev_hash,
+            hash,
+            recorded_at_ms: view.header.recorded_at_ms,
+        });
         if self.window.len() == 2 {
             let next = self.window[1];
             let cur = self.window.pop_front().expect("window holds two");
@@ -177,10 +240,38 @@ impl Verifier {
             }
         });
         pushed?;
-        if let Err(e) = walked {
-            return self.fail(self.next_seq(), FaultKind::MalformedBlock(e.0));
+        match walked {
+            Err(e) => Err(self.framing(e.0)),
+            Ok(()) => Ok(()),
         }
-        Ok(())
+    }
+
+    /// The fault for damaged framing where the next record should start, after judging the
+    /// record still pending (whose successor cannot be read).
+    pub fn framing(&mut self, reason: String) -> Fault {
+        self.end_with(Some(Entry::UNREADABLE), FaultKind::MalformedFraming(reason))
+    }
+
+    /// The fault for an export that ends without its trailer.
+    pub fn cut_short(&mut self) -> Fault {
+        self.end_with(None, FaultKind::Truncated { anchor_seq: None })
+    }
+
+    fn end_with(&mut self, successor: Option<Entry>, kind: FaultKind) -> Fault {
+        if let Some(f) = &self.fault {
+            return f.clone();
+        }
+        if let Some(cur) = self.window.pop_front() {
+            if let Err(f) = self.check(cur, successor) {
+                return f;
+            }
+        }
+        let fault = Fault {
+            seq: self.expected,
+            kind,
+        };
+        self.fault = Some(fault.clone());
+        fault
     }
 
     /// Checks the last record and the anchor.
@@ -195,38 +286,45 @@ impl Verifier {
             seq: e.seq,
             hash: e.hash,
         });
+        if let Some(t) = self.trusted {
+            if head.is_none_or(|h| h.seq < t.seq) {
+                let seq = head.map_or(0, |h| h.seq + 1);
+                return Err(Fault {
+                    seq,
+                    kind: FaultKind::Truncated {
+                        anchor_seq: Some(t.seq),
+                    },
+                });
+            }
+        }
         if let Some(anchor) = self.anchor {
+            let fault = |seq, kind| Err(Fault { seq, kind });
             match head {
                 None => {
-                    return Err(Fault {
-                        seq: 0,
-                        kind: FaultKind::Truncated {
-                            anchor_seq: anchor.seq,
+                    return fault(
+                        0,
+                        FaultKind::Truncated {
+                            anchor_seq: Some(anchor.seq),
                         },
-                    })
+                    )
                 }
                 Some(h) if h.seq < anchor.seq => {
-                    return Err(Fault {
-                        seq: h.seq + 1,
-                        kind: FaultKind::Truncated {
-                            anchor_seq: anchor.seq,
+                    return fault(
+                        h.seq + 1,
+                        FaultKind::Truncated {
+                            anchor_seq: Some(anchor.seq),
                         },
-                    })
+                    )
                 }
                 Some(h) if h.seq > anchor.seq => {
-                    return Err(Fault {
-                        seq: anchor.seq + 1,
-                        kind: FaultKind::BeyondAnchor {
+                    return fault(
+                        anchor.seq + 1,
+                        FaultKind::BeyondAnchor {
                             anchor_seq: anchor.seq,
                         },
-                    })
+                    )
                 }
-                Some(h) if h.hash != anchor.hash => {
-                    return Err(Fault {
-                        seq: h.seq,
-                        kind: FaultKind::ContentAltered,
-                    })
-                }
+                Some(h) if h.hash != anchor.hash => return fault(h.seq, FaultKind::ContentAltered),
                 Some(_) => {}
             }
         }
@@ -258,29 +356,39 @@ impl Verifier {
         if cur.prev != want_prev {
             return self.classify_link_mismatch(cur, next);
         }
+        if self
+            .last
+            .is_some_and(|l| cur.recorded_at_ms < l.recorded_at_ms)
+        {
+            return self.fail(cur.seq, FaultKind::TimeReversed);
+        }
+        if self
+            .trusted
+            .is_some_and(|t| t.seq == cur.seq && t.hash != cur.hash)
+        {
+            return self.fail(cur.seq, FaultKind::DiffersFromTrustedHead);
+        }
         self.last = Some(cur);
         self.expected += 1;
         Ok(())
     }
 
-    /// `cur` does not link to `last`. Either `last` was altered after `cur` linked to it, or
-    /// `cur`'s link was forged, or `last` was inserted between `cur` and its true predecessor.
+    /// `cur` does not link to `last`. Either `last` was inserted between `cur` and its true
+    /// predecessor, or `last` was altered after `cur` linked to it, or `cur`'s link was forged.
     fn classify_link_mismatch(&mut self, cur: Entry, next: Option<Entry>) -> Result<(), Fault> {
         let Some(last) = self.last else {
+            // Record 0 must link to 32 zero bytes (the genesis rule).
             return self.fail(cur.seq, FaultKind::LinkBroken);
         };
         if cur.prev == last.prev {
             return self.fail(last.seq, FaultKind::Inserted);
         }
-        let cur_trusted = match next {
+        let vouched = match next {
             Some(n) => n.prev == cur.hash,
-            None => self
-                .anchor
-                .is_some_and(|a| a.seq == cur.seq && a.hash == cur.hash),
+            // The last record has no successor; an altered predecessor is the likelier story.
+            None => true,
         };
-        if cur_trusted || next.is_none() {
-            // `cur` is vouched for by its successor (or is the last record, where an altered
-            // predecessor is the likelier story): the predecessor changed.
+        if vouched {
             self.fail(last.seq, FaultKind::ContentAltered)
         } else {
             self.fail(cur.seq, FaultKind::LinkBroken)
@@ -302,6 +410,6 @@ pub fn verify_all<'a>(
 
 impl fmt::Display for Anchor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "seq {} hash {}", self.seq, hex(&self.hash))
+        write!(f, "{}:{}", self.seq, hex(&self.hash))
     }
 }

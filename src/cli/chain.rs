@@ -8,9 +8,10 @@ use anyhow::Context as _;
 use super::{mib, progress_bar, EXIT_TAMPERED};
 use crate::chain::export::read_personal_export;
 use crate::chain::hex;
+use crate::chain::Anchor;
 use crate::ledger::{Config, Ledger};
 use crate::store::Store;
-use crate::verify::{verify_export, verify_store, VerifyError};
+use crate::verify::{verify_export, verify_store};
 
 fn now_ms() -> i64 {
     (crate::ledger::system_clock())()
@@ -20,6 +21,7 @@ pub fn verify(
     dir: &Path,
     export: Option<&Path>,
     personal: Option<&Path>,
+    trusted: Option<Anchor>,
 ) -> anyhow::Result<ExitCode> {
     let result = match export {
         Some(file) => {
@@ -34,9 +36,12 @@ pub fn verify(
                 })
                 .transpose()?;
             let bar = progress_bar(size / 150, "verifying");
-            let r = verify_export(std::io::BufReader::new(input), personal.as_deref(), |n| {
-                bar.set_position(n)
-            });
+            let r = verify_export(
+                std::io::BufReader::new(input),
+                personal.as_deref(),
+                trusted,
+                |n| bar.set_position(n),
+            );
             bar.finish_and_clear();
             r
         }
@@ -44,7 +49,7 @@ pub fn verify(
             let store = open_existing_store(dir)?;
             let total = store.head_anchor()?.map_or(0, |a| a.seq + 1);
             let bar = progress_bar(total, "verifying");
-            let r = verify_store(&store, |n| bar.set_position(n));
+            let r = verify_store(&store, trusted, |n| bar.set_position(n));
             bar.finish_and_clear();
             if let Ok(report) = &r {
                 store.record_verified(now_ms(), report.verified.records)?;
@@ -66,11 +71,7 @@ pub fn verify(
             );
             Ok(ExitCode::SUCCESS)
         }
-        Err(VerifyError::Fault(fault)) => {
-            println!("TAMPERED: {fault}");
-            Ok(ExitCode::from(EXIT_TAMPERED))
-        }
-        Err(e @ VerifyError::Personal { .. }) => {
+        Err(e) if e.is_tampering() => {
             println!("TAMPERED: {e}");
             Ok(ExitCode::from(EXIT_TAMPERED))
         }
@@ -245,7 +246,7 @@ pub fn bench_append(dir: &Path, opts: &crate::bench::AppendOptions) -> anyhow::R
 
 pub fn bench_verify(dir: &Path) -> anyhow::Result<ExitCode> {
     let store = open_existing_store(dir)?;
-    let report = verify_store(&store, |_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = verify_store(&store, None, |_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
     let n = report.verified.records;
     println!(
         "verified {} records in {:.2} s: {:.0} records/s; peak memory {}",

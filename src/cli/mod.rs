@@ -37,6 +37,10 @@ pub enum Commands {
         /// With --export: also check this personal-data export against the chain.
         #[arg(long, requires = "export")]
         personal: Option<PathBuf>,
+        /// A head you trust from earlier, as SEQ:HASH (from `chitra status`): the record at SEQ
+        /// must still have that hash. Catches a history rewritten together with its anchor.
+        #[arg(long, value_parser = parse_anchor)]
+        expect_head: Option<crate::chain::Anchor>,
     },
     /// Write the chain as stored, byte for byte, to FILE (and its personal data to FILE.personal).
     Export {
@@ -103,9 +107,11 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let dir = cli.data_dir;
     match cli.command {
-        Commands::Verify { export, personal } => {
-            chain::verify(&dir, export.as_deref(), personal.as_deref())
-        }
+        Commands::Verify {
+            export,
+            personal,
+            expect_head,
+        } => chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head),
         Commands::Export { file, no_personal } => chain::export(&dir, &file, !no_personal),
         Commands::Import { file, personal } => chain::import(&dir, &file, personal),
         Commands::Status { json } => chain::status(&dir, json),
@@ -127,6 +133,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Commands::Bench(BenchCommand::Verify) => chain::bench_verify(&dir),
     }
+}
+
+fn parse_anchor(text: &str) -> Result<crate::chain::Anchor, String> {
+    crate::chain::Anchor::parse(text)
+        .ok_or_else(|| format!("{text:?} is not SEQ:HASH (64 hex digits)"))
 }
 
 /// A progress bar on stderr that hides itself when stderr is not a terminal.
