@@ -52,6 +52,7 @@ pub enum Event {
     ReconciliationBreakRecorded(ReconciliationBreakRecorded),
     CheckpointRecorded(CheckpointRecorded),
     PersonalDataErased(PersonalDataErased),
+    ReconciliationBreakResolved(ReconciliationBreakResolved),
 }
 
 impl Event {
@@ -85,6 +86,7 @@ impl Event {
             Event::ReconciliationBreakRecorded(_) => "reconciliation_break_recorded",
             Event::CheckpointRecorded(_) => "checkpoint_recorded",
             Event::PersonalDataErased(_) => "personal_data_erased",
+            Event::ReconciliationBreakResolved(_) => "reconciliation_break_resolved",
         }
     }
 }
@@ -593,4 +595,13 @@ pub struct PersonalDataErased {
     pub beneficiary: BeneficiaryId,
     pub records: Vec<u64>,
     pub legal_basis: String,
+}
+
+/// A reconciliation break was explained (for example, the bank corrected its report) by a
+/// named person; a batch closes only when every break of it is resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ReconciliationBreakResolved {
+    /// The sequence number of the break's record.
+    pub break_seq: u64,
+    pub note: String,
 }

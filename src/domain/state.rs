@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use super::event::*;
 use super::slab::Slab;
 use super::types::{
-    BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId, PaymentId,
-    Programme,
+    BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId, Month, PaymentId,
+    Programme, Vnd,
 };
 
 /// A personal-data attachment as the state receives it.
@@ -76,11 +76,36 @@ pub struct Entitlement {
     pub grant: EntitlementGranted,
     pub granted_seq: u64,
     pub changes: Vec<(u64, EntitlementChange)>,
+    /// Net amount of every payment item that went out or may still go out (scheduled or
+    /// settled; not cancelled, not returned), per source month, in month order. This is what
+    /// the rules compare with what is due to find arrears and recoveries, and what stops a
+    /// month from being paid twice.
+    pub paid: Vec<(Month, Vnd)>,
 }
 
 impl Entitlement {
     pub fn id(&self) -> EntitlementId {
         self.grant.entitlement
+    }
+
+    /// Net amount paid (or on its way) for a source month.
+    pub fn paid_in(&self, month: Month) -> Vnd {
+        match self.paid.binary_search_by_key(&month, |(m, _)| *m) {
+            Ok(i) => self.paid[i].1,
+            Err(_) => Vnd::ZERO,
+        }
+    }
+
+    fn add_paid(&mut self, month: Month, amount: Vnd) {
+        match self.paid.binary_search_by_key(&month, |(m, _)| *m) {
+            Ok(i) => {
+                self.paid[i].1 = self.paid[i].1 + amount;
+                if self.paid[i].1 == Vnd::ZERO {
+                    self.paid.remove(i);
+                }
+            }
+            Err(i) => self.paid.insert(i, (month, amount)),
+        }
     }
 
     pub fn terminated(&self) -> Option<&EntitlementTerminated> {
@@ -115,8 +140,21 @@ pub struct Batch {
     pub status: BatchStatus,
     pub computed: Option<BatchComputed>,
     pub computed_by: Option<String>,
+    pub approved: Option<BatchApproved>,
     pub approved_by: Option<String>,
+    pub released_by: Option<String>,
     pub payments: Vec<PaymentId>,
+    pub files: Vec<FileId>,
+    /// Sequence number of the batch's last event, for "what changed since".
+    pub last_seq: u64,
+}
+
+/// A reconciliation break and whether it was explained.
+#[derive(Debug, Clone)]
+pub struct Break {
+    pub seq: u64,
+    pub recorded: ReconciliationBreakRecorded,
+    pub resolved: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -154,7 +192,9 @@ pub struct State {
     payments: Slab<Payment>,
     files: Vec<IssuedFile>,
     status_reports: HashSet<Digest>,
-    breaks: Vec<(u64, ReconciliationBreakRecorded)>,
+    breaks: Vec<Break>,
+    /// Regular and supplementary batches of each programme and month, in opening order.
+    batches_by_month: HashMap<(Programme, Month), Vec<BatchId>>,
     checkpoints: Vec<(u64, CheckpointRecorded)>,
     /// Records whose personal data an erasure event removed (the store must not hold them).
     erased_records: Vec<u64>,
@@ -253,8 +293,13 @@ impl State {
         self.status_reports.contains(digest)
     }
 
-    pub fn breaks(&self) -> &[(u64, ReconciliationBreakRecorded)] {
+    pub fn breaks(&self) -> &[Break] {
         &self.breaks
+    }
+
+    /// The batches of a programme and month, in opening order.
+    pub fn batches_of(&self, programme: Programme, month: Month) -> &[BatchId] {
+        self.batches_by_month.get(&(programme, month)).map_or(&[], Vec::as_slice)
     }
 
     pub fn checkpoints(&self) -> &[(u64, CheckpointRecorded)] {
@@ -328,42 +373,51 @@ impl State {
             }
             Event::BatchOpened(e) => {
                 expect_next(e.batch.0, self.batches.len(), "batch")?;
+                self.batches_by_month.entry((e.programme, e.month)).or_default().push(e.batch);
                 self.batches.push(Batch {
                     opened: e,
                     opened_by: principal.to_owned(),
                     status: BatchStatus::Open,
                     computed: None,
                     computed_by: None,
+                    approved: None,
                     approved_by: None,
+                    released_by: None,
                     payments: Vec::new(),
+                    files: Vec::new(),
+                    last_seq: seq,
                 });
                 Ok(())
             }
             Event::PaymentScheduled(e) => self.payment_scheduled(seq, e),
             Event::BatchComputed(e) => {
-                let b = self.batch_mut(e.batch)?;
+                let b = self.batch_mut(e.batch, seq)?;
                 b.status = BatchStatus::Computed;
                 b.computed = Some(e);
                 b.computed_by = Some(principal.to_owned());
                 Ok(())
             }
             Event::BatchApproved(e) => {
-                let b = self.batch_mut(e.batch)?;
+                let b = self.batch_mut(e.batch, seq)?;
                 b.status = BatchStatus::Approved;
+                b.approved = Some(e);
                 b.approved_by = Some(principal.to_owned());
                 Ok(())
             }
             Event::BatchReleased(e) => {
-                self.batch_mut(e.batch)?.status = BatchStatus::Released;
+                let b = self.batch_mut(e.batch, seq)?;
+                b.status = BatchStatus::Released;
+                b.released_by = Some(principal.to_owned());
                 Ok(())
             }
-            Event::BatchCancelled(e) => self.batch_cancelled(e.batch),
+            Event::BatchCancelled(e) => self.batch_cancelled(e.batch, seq),
             Event::BatchClosed(e) => {
-                self.batch_mut(e.batch)?.status = BatchStatus::Closed;
+                self.batch_mut(e.batch, seq)?.status = BatchStatus::Closed;
                 Ok(())
             }
             Event::PaymentFileIssued(e) => {
                 expect_next(e.file.0, self.files.len(), "file")?;
+                self.batch_mut(e.batch, seq)?.files.push(e.file);
                 self.files.push(IssuedFile {
                     issued: e,
                     downloads: 0,
@@ -391,10 +445,24 @@ impl State {
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Returned;
                 p.return_reason = Some(e.reason_code);
-                Ok(())
+                let items = p.scheduled.items.clone();
+                self.unclaim(&items)
             }
             Event::ReconciliationBreakRecorded(e) => {
-                self.breaks.push((seq, e));
+                self.breaks.push(Break {
+                    seq,
+                    recorded: e,
+                    resolved: None,
+                });
+                Ok(())
+            }
+            Event::ReconciliationBreakResolved(e) => {
+                let b = self
+                    .breaks
+                    .iter_mut()
+                    .find(|b| b.seq == e.break_seq)
+                    .ok_or_else(|| format!("no break recorded at seq {}", e.break_seq))?;
+                b.resolved = Some(e.note);
                 Ok(())
             }
             Event::CheckpointRecorded(e) => {
@@ -539,6 +607,7 @@ impl State {
             grant: e,
             granted_seq: seq,
             changes: Vec::new(),
+            paid: Vec::new(),
         });
         Ok(())
     }
@@ -562,8 +631,16 @@ impl State {
 
     fn payment_scheduled(&mut self, seq: u64, e: PaymentScheduled) -> Result<(), String> {
         expect_next(e.payment.0, self.payments.len(), "payment")?;
-        self.batch_mut(e.batch)?.payments.push(e.payment);
+        self.batch_mut(e.batch, seq)?.payments.push(e.payment);
         self.beneficiary_mut(e.beneficiary, seq)?;
+        for item in &e.items {
+            let index = (item.entitlement.0 as usize).wrapping_sub(1);
+            let ent = self
+                .entitlements
+                .get_mut(index)
+                .ok_or_else(|| format!("no entitlement {}", item.entitlement))?;
+            ent.add_paid(item.source_month, item.amount);
+        }
         self.payments.push(Payment {
             scheduled: e,
             status: PaymentStatus::Scheduled,
@@ -572,12 +649,29 @@ impl State {
         Ok(())
     }
 
-    fn batch_cancelled(&mut self, id: BatchId) -> Result<(), String> {
-        let b = self.batch_mut(id)?;
+    /// Takes back what a payment claimed, when it is cancelled or returned, so that the month
+    /// becomes due again.
+    fn unclaim(&mut self, items: &[PaymentItem]) -> Result<(), String> {
+        for item in items {
+            let index = (item.entitlement.0 as usize).wrapping_sub(1);
+            let ent = self
+                .entitlements
+                .get_mut(index)
+                .ok_or_else(|| format!("no entitlement {}", item.entitlement))?;
+            ent.add_paid(item.source_month, Vnd::ZERO - item.amount);
+        }
+        Ok(())
+    }
+
+    fn batch_cancelled(&mut self, id: BatchId, seq: u64) -> Result<(), String> {
+        let b = self.batch_mut(id, seq)?;
         b.status = BatchStatus::Cancelled;
         let payments = b.payments.clone();
         for p in payments {
-            self.payment_mut(p)?.status = PaymentStatus::Cancelled;
+            let payment = self.payment_mut(p)?;
+            payment.status = PaymentStatus::Cancelled;
+            let items = payment.scheduled.items.clone();
+            self.unclaim(&items)?;
         }
         Ok(())
     }
@@ -595,11 +689,15 @@ impl State {
         Ok(b)
     }
 
-    fn batch_mut(&mut self, id: BatchId) -> Result<&mut Batch, String> {
+    /// Looks a batch up for change and notes that record `seq` touches it.
+    fn batch_mut(&mut self, id: BatchId, seq: u64) -> Result<&mut Batch, String> {
         let index = (id.0 as usize).wrapping_sub(1);
-        self.batches
+        let b = self
+            .batches
             .get_mut(index)
-            .ok_or_else(|| format!("no batch {id}"))
+            .ok_or_else(|| format!("no batch {id}"))?;
+        b.last_seq = seq;
+        Ok(b)
     }
 
     fn payment_mut(&mut self, id: PaymentId) -> Result<&mut Payment, String> {
