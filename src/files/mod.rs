@@ -1,0 +1,27 @@
+//! Payment files and bank status reports (C4): pure formatting and parsing, no IO beyond an
+//! `impl Write` and a `&[u8]`.
+//!
+//! This module owns the bytes banks see and send: the ISO 20022 `pain.001.001.09` credit
+//! transfer file and its CSV alternative, the cash list of a pay point, the application checks
+//! the XSD does not make, and the parsing of `pain.002.001.10` (or CSV) status reports from
+//! outside, hardened against hostile input. It does not decide what a status line means for a
+//! payment: the ledger does, and it records file hashes in the chain. Formats and the element
+//! mapping are documented in `docs/payment-files.md`.
+
+pub mod amount;
+pub mod banks;
+pub mod check;
+pub mod example;
+pub mod pain001;
+pub mod spec;
+pub mod text;
+pub mod time;
+pub mod xml;
+
+pub use check::{check_pain001, CheckError, Pain001Summary, Pain001Transaction};
+pub use pain001::{pain001_bytes, write_pain001, WriteError, PAIN001_MESSAGE_NAME, PAIN001_NAMESPACE};
+pub use spec::{
+    remittance_text, CashLine, CashListSpec, Debtor, FileSummary, PaymentFileSpec, PaymentLine, SpecError, Truncation,
+};
+pub use time::IsoDateTime;
+pub use xml::XmlError;
