@@ -13,14 +13,17 @@ use files_support::{read_reference, replace_nth, replace_once, xmllint};
 const XSD: &str = "pain.001.001.09.xsd";
 
 fn generated(lines: &[PaymentLine]) -> Vec<u8> {
-    pain001_bytes(&example_spec(), lines).expect("valid input").0
+    pain001_bytes(&example_spec(), lines)
+        .expect("valid input")
+        .0
 }
 
 fn assert_valid_file(bytes: &[u8]) {
     if let Err(e) = xmllint(bytes, XSD) {
         panic!("schema rejected generated file:\n{e}");
     }
-    let summary = check_pain001(bytes).unwrap_or_else(|e| panic!("application checks failed: {e:?}"));
+    let summary =
+        check_pain001(bytes).unwrap_or_else(|e| panic!("application checks failed: {e:?}"));
     assert!(summary.totals.count > 0);
 }
 
@@ -83,7 +86,13 @@ fn names_are_escaped_and_truncated_at_character_boundaries() {
     assert!(text.contains("<Nm>Công ty A &amp; B &lt;Chi nhánh&gt; &quot;Hà Nội&quot; ]]&gt;</Nm>"));
     assert_eq!(summary.truncated.len(), 1);
     assert_eq!(summary.truncated[0].payment, Some(lines[1].payment));
-    let long = text.split("<Nm>").nth(4).unwrap().split("</Nm>").next().unwrap();
+    let long = text
+        .split("<Nm>")
+        .nth(4)
+        .unwrap()
+        .split("</Nm>")
+        .next()
+        .unwrap();
     assert!(long.chars().count() <= 140 && long.starts_with("Đặng Thị Ngọc Ánh"));
     assert!(text.contains("<Nm>Nguye\u{0302}\u{0303}n Va\u{0306}n An</Nm>"));
 }
@@ -119,45 +128,84 @@ fn base() -> Vec<u8> {
 /// The mutated file is still schema-valid (so only the application checks can catch it) and
 /// the checker reports the expected problem.
 fn caught_although_schema_valid(mutated: &[u8], expect: impl Fn(&CheckError) -> bool) {
-    assert!(xmllint(mutated, XSD).is_ok(), "mutation should be schema-valid");
+    assert!(
+        xmllint(mutated, XSD).is_ok(),
+        "mutation should be schema-valid"
+    );
     let errors = check_pain001(mutated).expect_err("checker must reject the mutation");
-    assert!(errors.iter().any(expect), "expected error not among {errors:?}");
+    assert!(
+        errors.iter().any(expect),
+        "expected error not among {errors:?}"
+    );
 }
 
 #[test]
 fn catches_wrong_group_count() {
     let m = replace_once(&base(), "<NbOfTxs>3</NbOfTxs>", "<NbOfTxs>7</NbOfTxs>");
-    caught_although_schema_valid(&m, |e| {
-        matches!(e, CheckError::CountMismatch { at: Level::Group, declared, actual: 3 } if declared == "7")
-    });
+    caught_although_schema_valid(
+        &m,
+        |e| matches!(e, CheckError::CountMismatch { at: Level::Group, declared, actual: 3 } if declared == "7"),
+    );
 }
 
 #[test]
 fn catches_wrong_payment_info_count() {
     let m = replace_nth(&base(), "<NbOfTxs>3</NbOfTxs>", "<NbOfTxs>2</NbOfTxs>", 1);
-    caught_although_schema_valid(&m, |e| matches!(e, CheckError::CountMismatch { at: Level::PaymentInfo(_), .. }));
+    caught_although_schema_valid(&m, |e| {
+        matches!(
+            e,
+            CheckError::CountMismatch {
+                at: Level::PaymentInfo(_),
+                ..
+            }
+        )
+    });
 }
 
 #[test]
 fn catches_wrong_control_sum() {
     let sum: i64 = example_lines(3).iter().map(|l| l.amount.0).sum();
-    let m = replace_once(&base(), &format!("<CtrlSum>{sum}</CtrlSum>"), &format!("<CtrlSum>{}</CtrlSum>", sum + 1000));
-    caught_although_schema_valid(&m, |e| matches!(e, CheckError::SumMismatch { at: Level::Group, .. }));
+    let m = replace_once(
+        &base(),
+        &format!("<CtrlSum>{sum}</CtrlSum>"),
+        &format!("<CtrlSum>{}</CtrlSum>", sum + 1000),
+    );
+    caught_although_schema_valid(&m, |e| {
+        matches!(
+            e,
+            CheckError::SumMismatch {
+                at: Level::Group,
+                ..
+            }
+        )
+    });
 }
 
 #[test]
 fn catches_fractional_amount() {
     let amount = example_line(1).amount.0;
-    let m = replace_once(&base(), &format!(">{amount}</InstdAmt>"), &format!(">{amount}.5</InstdAmt>"));
-    caught_although_schema_valid(&m, |e| {
-        matches!(e, CheckError::BadAmount { tx, .. } if tx.index == 2 && tx.end_to_end_id.as_deref() == Some("P1001"))
-    });
+    let m = replace_once(
+        &base(),
+        &format!(">{amount}</InstdAmt>"),
+        &format!(">{amount}.5</InstdAmt>"),
+    );
+    caught_although_schema_valid(
+        &m,
+        |e| matches!(e, CheckError::BadAmount { tx, .. } if tx.index == 2 && tx.end_to_end_id.as_deref() == Some("P1001")),
+    );
 }
 
 #[test]
 fn catches_duplicate_end_to_end_id() {
-    let m = replace_once(&base(), "<EndToEndId>P1002</EndToEndId>", "<EndToEndId>P1000</EndToEndId>");
-    caught_although_schema_valid(&m, |e| matches!(e, CheckError::DuplicateEndToEndId { first: 1, tx, .. } if tx.index == 3));
+    let m = replace_once(
+        &base(),
+        "<EndToEndId>P1002</EndToEndId>",
+        "<EndToEndId>P1000</EndToEndId>",
+    );
+    caught_although_schema_valid(
+        &m,
+        |e| matches!(e, CheckError::DuplicateEndToEndId { first: 1, tx, .. } if tx.index == 3),
+    );
 }
 
 #[test]
@@ -166,18 +214,31 @@ fn catches_missing_creditor_account() {
     let start = text.find("<CdtrAcct>").unwrap();
     let end = text.find("</CdtrAcct>").unwrap() + "</CdtrAcct>".len();
     let m = format!("{}{}", &text[..start], &text[end..]).into_bytes();
-    caught_although_schema_valid(&m, |e| matches!(e, CheckError::MissingCreditorAccount { tx } if tx.index == 1));
+    caught_although_schema_valid(
+        &m,
+        |e| matches!(e, CheckError::MissingCreditorAccount { tx } if tx.index == 1),
+    );
 }
 
 #[test]
 fn catches_missing_creditor_name_purpose_and_bad_national_id() {
     let m = replace_once(&base(), "<Nm>Nguyễn Văn An</Nm>", "");
     caught_although_schema_valid(&m, |e| matches!(e, CheckError::MissingCreditorName { .. }));
-    let m = replace_once(&base(), "<Purp><Cd>SSBE</Cd></Purp>", "<Purp><Cd>GOVT</Cd></Purp>");
+    let m = replace_once(
+        &base(),
+        "<Purp><Cd>SSBE</Cd></Purp>",
+        "<Purp><Cd>GOVT</Cd></Purp>",
+    );
     caught_although_schema_valid(&m, |e| matches!(e, CheckError::WrongPurpose { .. }));
     let id = example_line(0).citizen_id;
-    let m = replace_once(&base(), &format!("<Id>{}</Id>", id.expose()), "<Id>00105201234</Id>");
-    caught_although_schema_valid(&m, |e| matches!(e, CheckError::BadNationalId { chars: 11, .. }));
+    let m = replace_once(
+        &base(),
+        &format!("<Id>{}</Id>", id.expose()),
+        "<Id>00105201234</Id>",
+    );
+    caught_although_schema_valid(&m, |e| {
+        matches!(e, CheckError::BadNationalId { chars: 11, .. })
+    });
     let m = replace_once(&base(), "<Cd>NIDN</Cd>", "<Cd>CCPT</Cd>");
     caught_although_schema_valid(&m, |e| matches!(e, CheckError::MissingNationalId { .. }));
 }
@@ -185,7 +246,10 @@ fn catches_missing_creditor_name_purpose_and_bad_national_id() {
 #[test]
 fn catches_wrong_currency_and_missing_agent() {
     let m = replace_once(&base(), "Ccy=\"VND\"", "Ccy=\"USD\"");
-    caught_although_schema_valid(&m, |e| matches!(e, CheckError::WrongCurrency { found, .. } if found == "USD"));
+    caught_although_schema_valid(
+        &m,
+        |e| matches!(e, CheckError::WrongCurrency { found, .. } if found == "USD"),
+    );
     let text = String::from_utf8(base()).unwrap();
     let start = text.find("<CdtrAgt>").unwrap();
     let end = text.find("</CdtrAgt>").unwrap() + "</CdtrAgt>".len();
@@ -196,9 +260,17 @@ fn catches_wrong_currency_and_missing_agent() {
 #[test]
 fn checker_error_texts_do_not_leak_citizen_ids() {
     let id = example_line(0).citizen_id;
-    let m = replace_once(&base(), &format!("<Id>{}</Id>", id.expose()), "<Id>0010520123456789</Id>");
+    let m = replace_once(
+        &base(),
+        &format!("<Id>{}</Id>", id.expose()),
+        "<Id>0010520123456789</Id>",
+    );
     let errors = check_pain001(&m).unwrap_err();
-    let text = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+    let text = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(!text.contains("0010520123456789"), "{text}");
 }
 
@@ -211,35 +283,58 @@ fn refuses_bad_input_before_writing() {
 
     let mut lines = example_lines(2);
     lines[1].amount = Vnd(-5);
-    assert!(matches!(pain001_bytes(&spec, &lines), Err(SpecError::NonPositiveAmount { .. })));
+    assert!(matches!(
+        pain001_bytes(&spec, &lines),
+        Err(SpecError::NonPositiveAmount { .. })
+    ));
 
     let mut lines = example_lines(2);
     lines[1].payment = PaymentId(1000);
     assert_eq!(
         pain001_bytes(&spec, &lines).unwrap_err(),
-        SpecError::DuplicatePayment { payment: PaymentId(1000) }
+        SpecError::DuplicatePayment {
+            payment: PaymentId(1000)
+        }
     );
 
     let mut lines = example_lines(2);
     lines[0].creditor_name = "A\u{0}B".into();
     assert!(matches!(
         pain001_bytes(&spec, &lines),
-        Err(SpecError::BadText { problem: TextProblem::ForbiddenCharacter, .. })
+        Err(SpecError::BadText {
+            problem: TextProblem::ForbiddenCharacter,
+            ..
+        })
     ));
 
     let mut lines = example_lines(2);
     lines[0].creditor_name = "=cmd|' /C calc'!A0".into();
-    assert!(matches!(pain001_bytes(&spec, &lines), Err(SpecError::BadText { problem: TextProblem::FormulaLike, .. })));
+    assert!(matches!(
+        pain001_bytes(&spec, &lines),
+        Err(SpecError::BadText {
+            problem: TextProblem::FormulaLike,
+            ..
+        })
+    ));
 
     let mut bad = example_spec();
     bad.message_id = "has space".into();
-    assert!(matches!(pain001_bytes(&bad, &example_lines(1)), Err(SpecError::BadMessageId(_))));
+    assert!(matches!(
+        pain001_bytes(&bad, &example_lines(1)),
+        Err(SpecError::BadMessageId(_))
+    ));
     bad.message_id = "X".repeat(36);
-    assert!(matches!(pain001_bytes(&bad, &example_lines(1)), Err(SpecError::BadMessageId(_))));
+    assert!(matches!(
+        pain001_bytes(&bad, &example_lines(1)),
+        Err(SpecError::BadMessageId(_))
+    ));
 
     let mut lines = example_lines(2);
     lines[0].amount = Vnd(999_999_999_999_999_999);
-    assert_eq!(pain001_bytes(&spec, &lines).unwrap_err(), SpecError::SumTooLarge);
+    assert_eq!(
+        pain001_bytes(&spec, &lines).unwrap_err(),
+        SpecError::SumTooLarge
+    );
 }
 
 #[test]

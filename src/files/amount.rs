@@ -34,7 +34,10 @@ pub fn parse_vnd(text: &str) -> Result<Vnd, AmountProblem> {
         None => (body, None),
     };
     let numeric = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !numeric(whole) || fraction.is_some_and(|f| !numeric(f)) || (whole.is_empty() && fraction.is_none_or(str::is_empty)) {
+    if !numeric(whole)
+        || fraction.is_some_and(|f| !numeric(f))
+        || (whole.is_empty() && fraction.is_none_or(str::is_empty))
+    {
         return Err(AmountProblem::NotANumber);
     }
     if negative && body.bytes().any(|b| b.is_ascii_digit() && b != b'0') {
@@ -68,8 +71,14 @@ mod tests {
         assert_eq!(parse_vnd("-5.5"), Err(AmountProblem::Negative));
         assert_eq!(parse_vnd("0"), Err(AmountProblem::Zero));
         assert_eq!(parse_vnd("-0"), Err(AmountProblem::Zero));
-        assert_eq!(parse_vnd("1234567890123456789"), Err(AmountProblem::TooLarge));
-        assert_eq!(parse_vnd("999999999999999999"), Ok(Vnd(999_999_999_999_999_999)));
+        assert_eq!(
+            parse_vnd("1234567890123456789"),
+            Err(AmountProblem::TooLarge)
+        );
+        assert_eq!(
+            parse_vnd("999999999999999999"),
+            Ok(Vnd(999_999_999_999_999_999))
+        );
         for bad in ["", "-", ".", "1e6", "1,000", " 1", "0x10", "١٢"] {
             assert_eq!(parse_vnd(bad), Err(AmountProblem::NotANumber), "{bad:?}");
         }

@@ -90,11 +90,23 @@ pub enum CheckError {
     #[error("{at}: {element} is missing")]
     Missing { element: &'static str, at: String },
     #[error("{at}: NbOfTxs is {declared:?} but there are {actual} transactions")]
-    CountMismatch { at: Level, declared: String, actual: u64 },
+    CountMismatch {
+        at: Level,
+        declared: String,
+        actual: u64,
+    },
     #[error("{at}: CtrlSum is {declared:?} but the amounts add up to {actual}")]
-    SumMismatch { at: Level, declared: String, actual: i64 },
+    SumMismatch {
+        at: Level,
+        declared: String,
+        actual: i64,
+    },
     #[error("{tx}: InstdAmt {text:?} {problem}")]
-    BadAmount { tx: TxRef, text: String, problem: AmountProblem },
+    BadAmount {
+        tx: TxRef,
+        text: String,
+        problem: AmountProblem,
+    },
     #[error("{tx}: currency is {found:?}, expected VND")]
     WrongCurrency { tx: TxRef, found: String },
     #[error("{tx}: EndToEndId {id:?} already used by transaction {first}")]
@@ -211,13 +223,17 @@ impl Checker {
         match rest {
             [PmtId, EndToEndId] => self.tx.end_to_end_id = Some(text.to_owned()),
             [Amt, InstdAmt] => self.amount(text),
-            [CdtrAgt, FinInstnId, BICFI] | [CdtrAgt, FinInstnId, ClrSysMmbId, MmbId] => self.tx.agent |= present,
+            [CdtrAgt, FinInstnId, BICFI] | [CdtrAgt, FinInstnId, ClrSysMmbId, MmbId] => {
+                self.tx.agent |= present
+            }
             [Cdtr, Nm] => self.tx.name = present,
             [Cdtr, Id, PrvtId, Othr, Id] => self.tx.othr_id = Some(text.to_owned()),
             [Cdtr, Id, PrvtId, Othr, SchmeNm, Cd] => self.tx.othr_scheme = Some(text.to_owned()),
             [Cdtr, Id, PrvtId, Othr] => {
                 let id = self.tx.othr_id.take();
-                if self.tx.othr_scheme.take().as_deref() == Some("NIDN") && self.tx.national_id.is_none() {
+                if self.tx.othr_scheme.take().as_deref() == Some("NIDN")
+                    && self.tx.national_id.is_none()
+                {
                     self.tx.national_id = id;
                 }
             }
@@ -348,7 +364,13 @@ impl Checker {
             self.report(CheckError::DuplicatePaymentInfoId(id.clone()));
         }
         let level = Level::PaymentInfo(id.clone());
-        self.check_declared(level, pmt.nb_of_txs, pmt.ctrl_sum, pmt.totals, pmt.sum_known);
+        self.check_declared(
+            level,
+            pmt.nb_of_txs,
+            pmt.ctrl_sum,
+            pmt.totals,
+            pmt.sum_known,
+        );
         self.payment_info_ids.push(id);
     }
 

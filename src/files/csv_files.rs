@@ -17,7 +17,10 @@ use std::io::Write;
 use crate::domain::types::{BankBin, CommuneCode, Month};
 
 use super::pain001::{Sink, WriteError};
-use super::spec::{prepare, prepare_cash, CashLine, CashListSpec, FileSummary, PaymentFileSpec, PaymentLine, SpecError};
+use super::spec::{
+    prepare, prepare_cash, CashLine, CashListSpec, FileSummary, PaymentFileSpec, PaymentLine,
+    PreparedCash, SpecError,
+};
 use super::text::{push_csv_field, push_i64, push_u64};
 
 /// Format tags in the header lines; bumped when columns change.
@@ -108,13 +111,25 @@ pub fn write_payments_csv<W: Write>(
 }
 
 /// `write_payments_csv` into a new byte vector.
-pub fn payments_csv_bytes(spec: &PaymentFileSpec, lines: &[PaymentLine]) -> Result<(Vec<u8>, FileSummary), SpecError> {
+pub fn payments_csv_bytes(
+    spec: &PaymentFileSpec,
+    lines: &[PaymentLine],
+) -> Result<(Vec<u8>, FileSummary), SpecError> {
     collect(|out| write_payments_csv(spec, lines, out))
 }
 
 /// Writes the cash list of one pay point. Every line must be for `spec.pay_point`.
-pub fn write_cash_list<W: Write>(spec: &CashListSpec, lines: &[CashLine], out: W) -> Result<FileSummary, WriteError> {
-    let (pay_point_name, names, totals, truncated) = prepare_cash(spec, lines)?;
+pub fn write_cash_list<W: Write>(
+    spec: &CashListSpec,
+    lines: &[CashLine],
+    out: W,
+) -> Result<FileSummary, WriteError> {
+    let PreparedCash {
+        pay_point_name,
+        names,
+        totals,
+        truncated,
+    } = prepare_cash(spec, lines)?;
     let mut sink = Sink::new(out);
     fields(
         &mut sink.buf,
@@ -148,11 +163,18 @@ pub fn write_cash_list<W: Write>(spec: &CashListSpec, lines: &[CashLine], out: W
     }
     trailer(&mut sink.buf, totals.count, totals.sum.0);
     let bytes = sink.finish()?;
-    Ok(FileSummary { totals, bytes, truncated })
+    Ok(FileSummary {
+        totals,
+        bytes,
+        truncated,
+    })
 }
 
 /// `write_cash_list` into a new byte vector.
-pub fn cash_list_bytes(spec: &CashListSpec, lines: &[CashLine]) -> Result<(Vec<u8>, FileSummary), SpecError> {
+pub fn cash_list_bytes(
+    spec: &CashListSpec,
+    lines: &[CashLine],
+) -> Result<(Vec<u8>, FileSummary), SpecError> {
     collect(|out| write_cash_list(spec, lines, out))
 }
 

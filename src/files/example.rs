@@ -52,7 +52,8 @@ pub fn example_line(i: u64) -> PaymentLine {
         creditor_name: NAMES[(i % NAMES.len() as u64) as usize].into(),
         citizen_id: CitizenId::parse(&format!("001{:09}", 52_000_000 + i % 1_000_000_000))
             .expect("12 digits"),
-        account: AccountNumber::parse(&format!("{:013}", 11_004_000_000 + i)).expect("valid account"),
+        account: AccountNumber::parse(&format!("{:013}", 11_004_000_000 + i))
+            .expect("valid account"),
         bank_bin: BankBin::parse(BINS[(i % BINS.len() as u64) as usize]).expect("valid BIN"),
         remittance: remittance_text(Programme::Ncc, spec_month),
     }

@@ -25,14 +25,23 @@ pub mod time;
 pub mod xml;
 
 pub use check::{check_pain001, CheckError, Pain001Summary, Pain001Transaction};
-pub use csv_files::{cash_list_bytes, payments_csv_bytes, split_by_pay_point, write_cash_list, write_payments_csv};
-pub use pain001::{pain001_bytes, write_pain001, WriteError, PAIN001_MESSAGE_NAME, PAIN001_NAMESPACE};
-pub use pain002::{parse_pain002, PAIN002_NAMESPACE};
-pub use simulate::{simulate_for_pain001, simulate_pain002, simulate_status_csv, SimulatedLine, SimulatedReport};
-pub use spec::{
-    remittance_text, CashLine, CashListSpec, Debtor, FileSummary, PaymentFileSpec, PaymentLine, SpecError, Truncation,
+pub use csv_files::{
+    cash_list_bytes, payments_csv_bytes, split_by_pay_point, write_cash_list, write_payments_csv,
 };
-pub use status::{Location, Outcome, StatusError, StatusLimits, StatusLine, StatusReport, TxStatus};
+pub use pain001::{
+    pain001_bytes, write_pain001, WriteError, PAIN001_MESSAGE_NAME, PAIN001_NAMESPACE,
+};
+pub use pain002::{parse_pain002, PAIN002_NAMESPACE};
+pub use simulate::{
+    simulate_for_pain001, simulate_pain002, simulate_status_csv, SimulatedLine, SimulatedReport,
+};
+pub use spec::{
+    remittance_text, CashLine, CashListSpec, Debtor, FileSummary, PaymentFileSpec, PaymentLine,
+    SpecError, Truncation,
+};
+pub use status::{
+    Location, Outcome, StatusError, StatusLimits, StatusLine, StatusReport, TxStatus,
+};
 pub use status_csv::parse_status_csv;
 pub use time::IsoDateTime;
 pub use xml::XmlError;

@@ -6,7 +6,9 @@
 
 use std::io::Write;
 
-use super::spec::{prepare, FileSummary, PaymentFileSpec, PaymentLine, Prepared, PreparedLine, SpecError};
+use super::spec::{
+    prepare, FileSummary, PaymentFileSpec, PaymentLine, Prepared, PreparedLine, SpecError,
+};
 use super::text::{push_i64, push_u64, push_xml_escaped};
 
 /// The namespace of the message we write.
@@ -78,7 +80,8 @@ pub fn write_pain001<W: Write>(
         write_transaction(&mut sink.buf, line);
         sink.maybe_flush()?;
     }
-    sink.buf.extend_from_slice(b"    </PmtInf>\n  </CstmrCdtTrfInitn>\n</Document>\n");
+    sink.buf
+        .extend_from_slice(b"    </PmtInf>\n  </CstmrCdtTrfInitn>\n</Document>\n");
     let bytes = sink.finish()?;
     Ok(FileSummary {
         totals: prepared.totals,
@@ -163,15 +166,34 @@ fn write_header(out: &mut Vec<u8>, p: &Prepared<'_>) {
     out.extend_from_slice(PAIN001_NAMESPACE.as_bytes());
     out.extend_from_slice(b"\">\n  <CstmrCdtTrfInitn>\n    <GrpHdr>\n");
     element(out, b"      ", b"<MsgId>", &spec.message_id, b"</MsgId>\n");
-    element(out, b"      ", b"<CreDtTm>", &spec.created_at.to_string(), b"</CreDtTm>\n");
+    element(
+        out,
+        b"      ",
+        b"<CreDtTm>",
+        &spec.created_at.to_string(),
+        b"</CreDtTm>\n",
+    );
     write_count_and_sum(out, b"      ", p);
     out.extend_from_slice(b"      <InitgPty>\n");
-    party(out, "        ", &p.debtor_name, &spec.debtor.budget_unit_code);
+    party(
+        out,
+        "        ",
+        &p.debtor_name,
+        &spec.debtor.budget_unit_code,
+    );
     out.extend_from_slice(b"      </InitgPty>\n    </GrpHdr>\n    <PmtInf>\n");
-    element(out, b"      ", b"<PmtInfId>", &p.payment_info_id, b"</PmtInfId>\n");
+    element(
+        out,
+        b"      ",
+        b"<PmtInfId>",
+        &p.payment_info_id,
+        b"</PmtInfId>\n",
+    );
     out.extend_from_slice(b"      <PmtMtd>TRF</PmtMtd>\n      <BtchBookg>true</BtchBookg>\n");
     write_count_and_sum(out, b"      ", p);
-    out.extend_from_slice(b"      <PmtTpInf>\n        <CtgyPurp><Cd>SSBE</Cd></CtgyPurp>\n      </PmtTpInf>\n");
+    out.extend_from_slice(
+        b"      <PmtTpInf>\n        <CtgyPurp><Cd>SSBE</Cd></CtgyPurp>\n      </PmtTpInf>\n",
+    );
     element(
         out,
         b"      ",
@@ -180,7 +202,12 @@ fn write_header(out: &mut Vec<u8>, p: &Prepared<'_>) {
         b"</Dt>\n      </ReqdExctnDt>\n",
     );
     out.extend_from_slice(b"      <Dbtr>\n");
-    party(out, "        ", &p.debtor_name, &spec.debtor.budget_unit_code);
+    party(
+        out,
+        "        ",
+        &p.debtor_name,
+        &spec.debtor.budget_unit_code,
+    );
     out.extend_from_slice(b"      </Dbtr>\n      <DbtrAcct>\n        <Id>\n          <Othr>\n");
     element(
         out,
@@ -192,8 +219,15 @@ fn write_header(out: &mut Vec<u8>, p: &Prepared<'_>) {
     out.extend_from_slice(
         b"            <SchmeNm><Cd>BBAN</Cd></SchmeNm>\n          </Othr>\n        </Id>\n        <Ccy>VND</Ccy>\n      </DbtrAcct>\n      <DbtrAgt>\n        <FinInstnId>\n",
     );
-    agent(out, b"          ", p.debtor_bic.as_deref(), spec.debtor.bank_bin.value());
-    out.extend_from_slice(b"        </FinInstnId>\n      </DbtrAgt>\n      <ChrgBr>DEBT</ChrgBr>\n");
+    agent(
+        out,
+        b"          ",
+        p.debtor_bic.as_deref(),
+        spec.debtor.bank_bin.value(),
+    );
+    out.extend_from_slice(
+        b"        </FinInstnId>\n      </DbtrAgt>\n      <ChrgBr>DEBT</ChrgBr>\n",
+    );
 }
 
 fn write_count_and_sum(out: &mut Vec<u8>, indent: &[u8], p: &Prepared<'_>) {
@@ -211,13 +245,19 @@ fn write_transaction(out: &mut Vec<u8>, l: &PreparedLine<'_>) {
     let line = l.line;
     out.extend_from_slice(b"      <CdtTrfTxInf>\n        <PmtId>\n          <EndToEndId>P");
     push_u64(out, line.payment.0);
-    out.extend_from_slice(b"</EndToEndId>\n        </PmtId>\n        <Amt>\n          <InstdAmt Ccy=\"VND\">");
+    out.extend_from_slice(
+        b"</EndToEndId>\n        </PmtId>\n        <Amt>\n          <InstdAmt Ccy=\"VND\">",
+    );
     push_i64(out, line.amount.0);
-    out.extend_from_slice(b"</InstdAmt>\n        </Amt>\n        <CdtrAgt>\n          <FinInstnId>\n");
+    out.extend_from_slice(
+        b"</InstdAmt>\n        </Amt>\n        <CdtrAgt>\n          <FinInstnId>\n",
+    );
     agent(out, b"            ", l.bic, line.bank_bin.value());
     out.extend_from_slice(b"          </FinInstnId>\n        </CdtrAgt>\n        <Cdtr>\n");
     element(out, b"          ", b"<Nm>", &l.name, b"</Nm>\n");
-    out.extend_from_slice(b"          <Id>\n            <PrvtId>\n              <Othr>\n                <Id>");
+    out.extend_from_slice(
+        b"          <Id>\n            <PrvtId>\n              <Othr>\n                <Id>",
+    );
     out.extend_from_slice(line.citizen_id.expose().as_bytes());
     out.extend_from_slice(
         b"</Id>\n                <SchmeNm><Cd>NIDN</Cd></SchmeNm>\n              </Othr>\n            </PrvtId>\n          </Id>\n        </Cdtr>\n        <CdtrAcct>\n          <Id>\n            <Othr>\n              <Id>",

@@ -14,14 +14,17 @@ use crate::domain::types::Vnd;
 
 use super::amount::parse_vnd;
 use super::status::{
-    check_group_status, check_reason, check_text, outcome, parse_status, Location, PaymentInfoStatus, StatusError,
-    StatusLimits, StatusLine, StatusReport, TxStatus,
+    check_group_status, check_reason, check_text, outcome, parse_status, Location,
+    PaymentInfoStatus, StatusError, StatusLimits, StatusLine, StatusReport, TxStatus,
 };
 use super::text::{MAX105_CHARS, MAX35_CHARS};
 use super::time::IsoDateTime;
 use super::xml::{attribute, walk, Schema, Tag, Visitor, XmlLimits};
 
 pub const PAIN002_NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.10";
+
+/// Most status lines reserved up front (the vector still grows past it).
+const LINES_RESERVED_MAX: usize = 4_000_000;
 
 const SCHEMA: Schema = Schema {
     namespace: PAIN002_NAMESPACE,
@@ -35,7 +38,13 @@ pub fn parse_pain002(bytes: &[u8], limits: &StatusLimits) -> Result<StatusReport
         bytes_max: limits.status_report_bytes_max,
         depth_max: limits.status_report_depth_max,
     };
-    let mut reader = ReportReader::default();
+    // A transaction status takes 150-300 bytes as banks write them; reserving for the
+    // smaller figure avoids regrowing a million-line vector (capped, so a large document of
+    // something else does not reserve much).
+    let mut reader = ReportReader {
+        lines: Vec::with_capacity((bytes.len() / 150).min(LINES_RESERVED_MAX)),
+        ..ReportReader::default()
+    };
     walk(bytes, &SCHEMA, xml_limits, &mut reader)?;
     reader.finish()
 }
@@ -73,7 +82,12 @@ struct ReportReader {
 }
 
 /// Stores a value that may appear once.
-fn set_once<T>(slot: &mut Option<T>, value: T, element: &'static str, at: impl FnOnce() -> Location) -> Result<(), StatusError> {
+fn set_once<T>(
+    slot: &mut Option<T>,
+    value: T,
+    element: &'static str,
+    at: impl FnOnce() -> Location,
+) -> Result<(), StatusError> {
     if slot.is_some() {
         return Err(StatusError::Duplicate { element, at: at() });
     }
@@ -107,7 +121,12 @@ impl ReportReader {
         let at = Location::GroupHeader;
         let h = &mut self.header;
         match tag {
-            Tag::MsgId => set_once(&mut h.message_id, id_text(text, "MsgId", &at)?, "MsgId", || at),
+            Tag::MsgId => set_once(
+                &mut h.message_id,
+                id_text(text, "MsgId", &at)?,
+                "MsgId",
+                || at,
+            ),
             Tag::CreDtTm => {
                 let t = IsoDateTime::parse(text).map_err(|e| StatusError::BadValue {
                     element: "CreDtTm",
@@ -125,7 +144,12 @@ impl ReportReader {
         let at = Location::OriginalGroup;
         let h = &mut self.header;
         match tag {
-            Tag::OrgnlMsgId => set_once(&mut h.original_message_id, id_text(text, "OrgnlMsgId", &at)?, "OrgnlMsgId", || at),
+            Tag::OrgnlMsgId => set_once(
+                &mut h.original_message_id,
+                id_text(text, "OrgnlMsgId", &at)?,
+                "OrgnlMsgId",
+                || at,
+            ),
             Tag::OrgnlMsgNmId => {
                 if !text.starts_with("pain.001.") {
                     return Err(StatusError::BadValue {
@@ -135,7 +159,12 @@ impl ReportReader {
                         reason: "reports on something other than a pain.001 credit transfer".into(),
                     });
                 }
-                set_once(&mut h.original_message_name, id_text(text, "OrgnlMsgNmId", &at)?, "OrgnlMsgNmId", || at)
+                set_once(
+                    &mut h.original_message_name,
+                    id_text(text, "OrgnlMsgNmId", &at)?,
+                    "OrgnlMsgNmId",
+                    || at,
+                )
             }
             Tag::OrgnlNbOfTxs => {
                 let n = text
@@ -150,7 +179,12 @@ impl ReportReader {
                     })?;
                 set_once(&mut h.original_count, n, "OrgnlNbOfTxs", || at)
             }
-            Tag::OrgnlCtrlSum => set_once(&mut h.original_sum, amount(text, "OrgnlCtrlSum", &at)?, "OrgnlCtrlSum", || at),
+            Tag::OrgnlCtrlSum => set_once(
+                &mut h.original_sum,
+                amount(text, "OrgnlCtrlSum", &at)?,
+                "OrgnlCtrlSum",
+                || at,
+            ),
             Tag::GrpSts => {
                 check_group_status(text, "GrpSts", &at)?;
                 set_once(&mut h.group_status, text.to_owned(), "GrpSts", || at)
@@ -161,7 +195,9 @@ impl ReportReader {
 
     fn group_reason(&mut self, text: &str) -> Result<(), StatusError> {
         check_reason(text, &Location::OriginalGroup)?;
-        self.header.group_reason_code.get_or_insert_with(|| text.to_owned());
+        self.header
+            .group_reason_code
+            .get_or_insert_with(|| text.to_owned());
         Ok(())
     }
 
@@ -173,7 +209,10 @@ impl ReportReader {
         match rest {
             [Tag::OrgnlPmtInfId] => {
                 if !pmt.original_payment_info_id.is_empty() {
-                    return Err(StatusError::Duplicate { element: "OrgnlPmtInfId", at });
+                    return Err(StatusError::Duplicate {
+                        element: "OrgnlPmtInfId",
+                        at,
+                    });
                 }
                 pmt.original_payment_info_id = id_text(text, "OrgnlPmtInfId", &at)?;
             }
@@ -264,8 +303,12 @@ impl ReportReader {
         let missing = |element, at| StatusError::Missing { element, at };
         Ok(StatusReport {
             format: StatusFormat::Pain002V10,
-            message_id: h.message_id.ok_or_else(|| missing("MsgId", Location::GroupHeader))?,
-            created_at: h.created_at.ok_or_else(|| missing("CreDtTm", Location::GroupHeader))?,
+            message_id: h
+                .message_id
+                .ok_or_else(|| missing("MsgId", Location::GroupHeader))?,
+            created_at: h
+                .created_at
+                .ok_or_else(|| missing("CreDtTm", Location::GroupHeader))?,
             original_message_id: h
                 .original_message_id
                 .ok_or_else(|| missing("OrgnlMsgId", Location::OriginalGroup))?,
@@ -306,7 +349,11 @@ impl Visitor for ReportReader {
                 if currency.as_deref() != Some("VND") {
                     return Err(StatusError::WrongCurrency {
                         at: self.tx_location(),
-                        found: currency.unwrap_or_else(|| "(none)".into()).chars().take(8).collect(),
+                        found: currency
+                            .unwrap_or_else(|| "(none)".into())
+                            .chars()
+                            .take(8)
+                            .collect(),
                     });
                 }
             }

@@ -45,6 +45,9 @@ mod tests {
         }
         assert!(!is_status_reason("ZZ99"));
         assert!(!is_status_reason("ac04"));
-        assert!(reason_description("MD07").unwrap().to_lowercase().contains("deceased"));
+        assert!(reason_description("MD07")
+            .unwrap()
+            .to_lowercase()
+            .contains("deceased"));
     }
 }

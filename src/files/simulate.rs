@@ -48,7 +48,11 @@ pub fn simulate_for_pain001(
         message_id: message_id.to_owned(),
         created_at,
         original_message_id: summary.message_id.clone(),
-        original_payment_info_id: summary.payment_info_ids.first().cloned().unwrap_or_default(),
+        original_payment_info_id: summary
+            .payment_info_ids
+            .first()
+            .cloned()
+            .unwrap_or_default(),
         debtor_agent_bic: None,
     };
     let lines = summary
@@ -118,7 +122,12 @@ pub fn simulate_pain002(report: &SimulatedReport, lines: &[SimulatedLine]) -> Ve
     let mut out = Vec::with_capacity(2048 + lines.len() * 300);
     write_pain002_header(&mut out, report, lines);
     out.extend_from_slice(b"    <OrgnlPmtInfAndSts>\n");
-    leaf(&mut out, "      ", "OrgnlPmtInfId", &report.original_payment_info_id);
+    leaf(
+        &mut out,
+        "      ",
+        "OrgnlPmtInfId",
+        &report.original_payment_info_id,
+    );
     for line in lines {
         write_pain002_line(&mut out, line);
     }
@@ -164,9 +173,13 @@ fn write_pain002_line(out: &mut Vec<u8>, line: &SimulatedLine) {
         leaf(out, "            ", "Cd", reason_code);
         out.extend_from_slice(b"          </Rsn>\n        </StsRsnInf>\n");
     }
-    out.extend_from_slice(b"        <OrgnlTxRef>\n          <Amt>\n            <InstdAmt Ccy=\"VND\">");
+    out.extend_from_slice(
+        b"        <OrgnlTxRef>\n          <Amt>\n            <InstdAmt Ccy=\"VND\">",
+    );
     push_i64(out, line.amount.0);
-    out.extend_from_slice(b"</InstdAmt>\n          </Amt>\n        </OrgnlTxRef>\n      </TxInfAndSts>\n");
+    out.extend_from_slice(
+        b"</InstdAmt>\n          </Amt>\n        </OrgnlTxRef>\n      </TxInfAndSts>\n",
+    );
 }
 
 /// The same report in the status CSV format (see `status_csv`).
@@ -174,7 +187,11 @@ pub fn simulate_status_csv(report: &SimulatedReport, lines: &[SimulatedLine]) ->
     let mut out = Vec::with_capacity(256 + lines.len() * 40);
     out.extend_from_slice(b"H,");
     out.extend_from_slice(STATUS_CSV_TAG.as_bytes());
-    for field in [&report.message_id, &report.original_message_id, &report.created_at.to_string()] {
+    for field in [
+        &report.message_id,
+        &report.original_message_id,
+        &report.created_at.to_string(),
+    ] {
         out.push(b',');
         push_csv_field(&mut out, field);
     }

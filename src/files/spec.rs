@@ -131,7 +131,9 @@ pub enum SpecError {
 }
 
 fn line_label(payment: Option<PaymentId>) -> String {
-    payment.map(|p| format!(" of payment {p}")).unwrap_or_default()
+    payment
+        .map(|p| format!(" of payment {p}"))
+        .unwrap_or_default()
 }
 
 /// A text field cut to its ISO 20022 limit when the file was written.
@@ -175,11 +177,12 @@ fn free_text<'a>(
     payment: Option<PaymentId>,
     truncated: &mut Vec<Truncation>,
 ) -> Result<Cow<'a, str>, SpecError> {
-    let (text, cut) = normalize_free_text(raw, MAX140_CHARS).map_err(|problem| SpecError::BadText {
-        field,
-        payment,
-        problem,
-    })?;
+    let (text, cut) =
+        normalize_free_text(raw, MAX140_CHARS).map_err(|problem| SpecError::BadText {
+            field,
+            payment,
+            problem,
+        })?;
     if cut {
         truncated.push(Truncation { field, payment });
     }
@@ -223,7 +226,13 @@ fn debtor_bic(debtor: &Debtor) -> Result<Option<Cow<'_, str>>, SpecError> {
 /// The `PmtInfId`: programme, month and batch, so the file names the batch it pays.
 fn payment_info_id(spec: &PaymentFileSpec) -> Result<String, SpecError> {
     let m = spec.month;
-    let id = format!("{}-{:04}{:02}-{}", spec.programme, m.year(), m.month(), spec.batch);
+    let id = format!(
+        "{}-{:04}{:02}-{}",
+        spec.programme,
+        m.year(),
+        m.month(),
+        spec.batch
+    );
     if id.len() > MAX35_CHARS {
         return Err(SpecError::PaymentInfoIdTooLong(id));
     }
@@ -239,7 +248,9 @@ pub(crate) fn prepare<'a>(
         return Err(SpecError::BadMessageId(spec.message_id.clone()));
     }
     if !check_identifier(&spec.debtor.budget_unit_code, MAX35_CHARS) {
-        return Err(SpecError::BadBudgetUnitCode(spec.debtor.budget_unit_code.clone()));
+        return Err(SpecError::BadBudgetUnitCode(
+            spec.debtor.budget_unit_code.clone(),
+        ));
     }
     let totals = control_totals(lines.iter().map(|l| (l.payment, l.amount)))?;
     let mut truncated = Vec::new();
@@ -265,11 +276,19 @@ pub(crate) fn prepare<'a>(
     })
 }
 
+/// A validated cash list: normalised names and totals.
+pub(crate) struct PreparedCash<'a> {
+    pub pay_point_name: Cow<'a, str>,
+    pub names: Vec<Cow<'a, str>>,
+    pub totals: ControlTotals,
+    pub truncated: Vec<Truncation>,
+}
+
 /// Validates a cash list: every line at this pay point, amounts positive, ids unique.
 pub(crate) fn prepare_cash<'a>(
     spec: &'a CashListSpec,
     lines: &'a [CashLine],
-) -> Result<(Cow<'a, str>, Vec<Cow<'a, str>>, ControlTotals, Vec<Truncation>), SpecError> {
+) -> Result<PreparedCash<'a>, SpecError> {
     if !check_identifier(&spec.list_id, MAX35_CHARS) {
         return Err(SpecError::BadMessageId(spec.list_id.clone()));
     }
@@ -287,7 +306,12 @@ pub(crate) fn prepare_cash<'a>(
         .iter()
         .map(|l| free_text(&l.name, "name", Some(l.payment), &mut truncated))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((pay_point_name, names, totals, truncated))
+    Ok(PreparedCash {
+        pay_point_name,
+        names,
+        totals,
+        truncated,
+    })
 }
 
 impl std::fmt::Display for TextProblem {

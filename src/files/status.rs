@@ -153,7 +153,8 @@ impl fmt::Display for TxStatus {
 
 /// ISO 20022 `ExternalPaymentGroupStatus1Code` (GrpSts, PmtInfSts).
 pub const GROUP_STATUS_CODES: &[&str] = &[
-    "ACCC", "ACCP", "ACSC", "ACSP", "ACTC", "ACWC", "PART", "PDNG", "RCVC", "RCVD", "RJCT", "RVCM", "RVNC",
+    "ACCC", "ACCP", "ACSC", "ACSP", "ACTC", "ACWC", "PART", "PDNG", "RCVC", "RCVD", "RJCT", "RVCM",
+    "RVNC",
 ];
 
 /// Where in a report a problem is.
@@ -164,7 +165,10 @@ pub enum Location {
     /// The n-th `OrgnlPmtInfAndSts` (1-based).
     PaymentInfo(usize),
     /// The n-th `TxInfAndSts` (1-based), with its `OrgnlEndToEndId` when already read.
-    Transaction { index: u64, end_to_end_id: Option<String> },
+    Transaction {
+        index: u64,
+        end_to_end_id: Option<String>,
+    },
     /// A CSV line (1-based).
     CsvLine(u64),
     /// The report as a whole.
@@ -177,8 +181,14 @@ impl fmt::Display for Location {
             Location::GroupHeader => f.write_str("GrpHdr"),
             Location::OriginalGroup => f.write_str("OrgnlGrpInfAndSts"),
             Location::PaymentInfo(n) => write!(f, "OrgnlPmtInfAndSts #{n}"),
-            Location::Transaction { index, end_to_end_id: Some(id) } => write!(f, "TxInfAndSts #{index} ({id})"),
-            Location::Transaction { index, end_to_end_id: None } => write!(f, "TxInfAndSts #{index}"),
+            Location::Transaction {
+                index,
+                end_to_end_id: Some(id),
+            } => write!(f, "TxInfAndSts #{index} ({id})"),
+            Location::Transaction {
+                index,
+                end_to_end_id: None,
+            } => write!(f, "TxInfAndSts #{index}"),
             Location::CsvLine(n) => write!(f, "line {n}"),
             Location::Report => f.write_str("report"),
         }
@@ -276,7 +286,11 @@ pub(crate) fn check_text(
 }
 
 /// Maps a transaction status and its first reason code to an outcome, checking the code.
-pub(crate) fn outcome(status: TxStatus, reason: Option<&str>, at: &Location) -> Result<Outcome, StatusError> {
+pub(crate) fn outcome(
+    status: TxStatus,
+    reason: Option<&str>,
+    at: &Location,
+) -> Result<Outcome, StatusError> {
     if let Some(code) = reason {
         check_reason(code, at)?;
     }
@@ -285,7 +299,10 @@ pub(crate) fn outcome(status: TxStatus, reason: Option<&str>, at: &Location) -> 
         StatusClass::Pending => Outcome::Pending,
         StatusClass::Rejected => Outcome::Rejected {
             reason_code: reason
-                .ok_or_else(|| StatusError::MissingReason { at: at.clone(), status })?
+                .ok_or_else(|| StatusError::MissingReason {
+                    at: at.clone(),
+                    status,
+                })?
                 .to_owned(),
         },
     })
@@ -302,7 +319,11 @@ pub(crate) fn check_reason(code: &str, at: &Location) -> Result<(), StatusError>
     }
 }
 
-pub(crate) fn parse_status(code: &str, element: &'static str, at: &Location) -> Result<TxStatus, StatusError> {
+pub(crate) fn parse_status(
+    code: &str,
+    element: &'static str,
+    at: &Location,
+) -> Result<TxStatus, StatusError> {
     TxStatus::parse(code).ok_or_else(|| StatusError::UnknownStatus {
         element,
         at: at.clone(),
@@ -310,7 +331,11 @@ pub(crate) fn parse_status(code: &str, element: &'static str, at: &Location) -> 
     })
 }
 
-pub(crate) fn check_group_status(code: &str, element: &'static str, at: &Location) -> Result<(), StatusError> {
+pub(crate) fn check_group_status(
+    code: &str,
+    element: &'static str,
+    at: &Location,
+) -> Result<(), StatusError> {
     if GROUP_STATUS_CODES.contains(&code) {
         Ok(())
     } else {
@@ -334,10 +359,18 @@ mod tests {
         assert_eq!(outcome(TxStatus::ACSP, None, &at), Ok(Outcome::Pending));
         assert_eq!(
             outcome(TxStatus::RJCT, Some("MD07"), &at),
-            Ok(Outcome::Rejected { reason_code: "MD07".into() })
+            Ok(Outcome::Rejected {
+                reason_code: "MD07".into()
+            })
         );
-        assert!(matches!(outcome(TxStatus::RJCT, None, &at), Err(StatusError::MissingReason { .. })));
-        assert!(matches!(outcome(TxStatus::RJCT, Some("XX01"), &at), Err(StatusError::UnknownReasonCode { .. })));
+        assert!(matches!(
+            outcome(TxStatus::RJCT, None, &at),
+            Err(StatusError::MissingReason { .. })
+        ));
+        assert!(matches!(
+            outcome(TxStatus::RJCT, Some("XX01"), &at),
+            Err(StatusError::UnknownReasonCode { .. })
+        ));
     }
 
     #[test]
@@ -346,10 +379,14 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../shared/reference/iso20022/codesets/external_payment_transaction_status_code.json"
         );
-        let set = std::fs::read_to_string(path).expect("shared/ reference data beside the repository");
+        let set =
+            std::fs::read_to_string(path).expect("shared/ reference data beside the repository");
         let json: serde_json::Value = serde_json::from_str(&set).unwrap();
         for code in json["codes"].as_object().unwrap().keys() {
-            assert_eq!(TxStatus::parse(code).map(TxStatus::code), Some(code.as_str()));
+            assert_eq!(
+                TxStatus::parse(code).map(TxStatus::code),
+                Some(code.as_str())
+            );
         }
     }
 }

@@ -14,7 +14,8 @@ use crate::domain::event::StatusFormat;
 
 use super::amount::parse_vnd;
 use super::status::{
-    check_reason, check_text, outcome, parse_status, Location, StatusError, StatusLimits, StatusLine, StatusReport,
+    check_reason, check_text, outcome, parse_status, Location, StatusError, StatusLimits,
+    StatusLine, StatusReport,
 };
 use super::text::{MAX105_CHARS, MAX35_CHARS};
 use super::time::IsoDateTime;
@@ -42,7 +43,11 @@ pub fn parse_status_csv(bytes: &[u8], limits: &StatusLimits) -> Result<StatusRep
         .from_reader(bytes);
     let mut state = CsvState::default();
     let mut record = csv::StringRecord::new();
-    let mut lines = LineCounter { bytes, offset: 0, line: 1 };
+    let mut lines = LineCounter {
+        bytes,
+        offset: 0,
+        line: 1,
+    };
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
@@ -70,12 +75,17 @@ struct LineCounter<'a> {
 impl LineCounter<'_> {
     /// The 1-based line of the record starting at `byte` (past any line ends left before it).
     fn at(&mut self, byte: u64) -> u64 {
-        let mut start = usize::try_from(byte).unwrap_or(usize::MAX).min(self.bytes.len());
+        let mut start = usize::try_from(byte)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
         while start < self.bytes.len() && matches!(self.bytes[start], b'\r' | b'\n') {
             start += 1;
         }
         if start > self.offset {
-            self.line += self.bytes[self.offset..start].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.line += self.bytes[self.offset..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
             self.offset = start;
         }
         self.line
@@ -107,7 +117,10 @@ impl CsvState {
         }
         match (&r[0], self.header.is_some()) {
             ("H", false) => self.header_line(r, line),
-            (_, false) => Err(csv_error(line, format!("the first line must be the header H,{STATUS_CSV_TAG},..."))),
+            (_, false) => Err(csv_error(
+                line,
+                format!("the first line must be the header H,{STATUS_CSV_TAG},..."),
+            )),
             ("H", true) => Err(StatusError::Duplicate {
                 element: "header (H) line",
                 at: Location::CsvLine(line),
@@ -116,14 +129,25 @@ impl CsvState {
             ("T", true) => self.trailer_line(r, line),
             (other, true) => Err(csv_error(
                 line,
-                format!("record type {:?} is not H, D or T", other.chars().take(8).collect::<String>()),
+                format!(
+                    "record type {:?} is not H, D or T",
+                    other.chars().take(8).collect::<String>()
+                ),
             )),
         }
     }
 
-    fn expect_fields(r: &csv::StringRecord, line: u64, n: usize, what: &str) -> Result<(), StatusError> {
+    fn expect_fields(
+        r: &csv::StringRecord,
+        line: u64,
+        n: usize,
+        what: &str,
+    ) -> Result<(), StatusError> {
         if r.len() != n {
-            return Err(csv_error(line, format!("{what} line has {} fields, expected {n}", r.len())));
+            return Err(csv_error(
+                line,
+                format!("{what} line has {} fields, expected {n}", r.len()),
+            ));
         }
         Ok(())
     }
@@ -131,7 +155,10 @@ impl CsvState {
     fn header_line(&mut self, r: &csv::StringRecord, line: u64) -> Result<(), StatusError> {
         Self::expect_fields(r, line, 5, "header")?;
         if &r[1] != STATUS_CSV_TAG {
-            return Err(csv_error(line, format!("format tag is not {STATUS_CSV_TAG}")));
+            return Err(csv_error(
+                line,
+                format!("format tag is not {STATUS_CSV_TAG}"),
+            ));
         }
         let at = Location::CsvLine(line);
         check_text(&r[2], "message_id", &at, MAX35_CHARS)?;

@@ -33,7 +33,10 @@ pub enum TextProblem {
 /// combining marks that followed it (decomposed Vietnamese puts tone marks in separate
 /// code points, and "Nguyễn" cut to "Nguye" would name someone else): the cut moves back
 /// before the whole letter instead.
-pub fn normalize_free_text(raw: &str, max_chars: usize) -> Result<(Cow<'_, str>, bool), TextProblem> {
+pub fn normalize_free_text(
+    raw: &str,
+    max_chars: usize,
+) -> Result<(Cow<'_, str>, bool), TextProblem> {
     if raw.chars().any(forbidden_in_xml) {
         return Err(TextProblem::ForbiddenCharacter);
     }
@@ -138,7 +141,10 @@ pub fn push_xml_escaped(out: &mut Vec<u8>, text: &str) {
 /// Appends one CSV field (RFC 4180): quoted, with quotes doubled, when it contains a comma,
 /// quote, CR or LF; as is otherwise.
 pub fn push_csv_field(out: &mut Vec<u8>, text: &str) {
-    if !text.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
+    if !text
+        .bytes()
+        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
         out.extend_from_slice(text.as_bytes());
         return;
     }
@@ -184,8 +190,14 @@ mod tests {
 
     #[test]
     fn collapses_whitespace_and_keeps_short_text_borrowed() {
-        assert_eq!(norm("  Nguyễn\tVăn \n An ", 140).unwrap(), ("Nguyễn Văn An".into(), false));
-        assert!(matches!(normalize_free_text("Trần Thị Bình", 140), Ok((Cow::Borrowed(_), false))));
+        assert_eq!(
+            norm("  Nguyễn\tVăn \n An ", 140).unwrap(),
+            ("Nguyễn Văn An".into(), false)
+        );
+        assert!(matches!(
+            normalize_free_text("Trần Thị Bình", 140),
+            Ok((Cow::Borrowed(_), false))
+        ));
     }
 
     #[test]
@@ -213,9 +225,15 @@ mod tests {
 
     #[test]
     fn refuses_controls_empty_and_formulas() {
-        assert_eq!(norm("A\u{0007}B", 140), Err(TextProblem::ForbiddenCharacter));
+        assert_eq!(
+            norm("A\u{0007}B", 140),
+            Err(TextProblem::ForbiddenCharacter)
+        );
         assert_eq!(norm(" \t ", 140), Err(TextProblem::Empty));
-        assert_eq!(norm("=HYPERLINK(\"x\")", 140), Err(TextProblem::FormulaLike));
+        assert_eq!(
+            norm("=HYPERLINK(\"x\")", 140),
+            Err(TextProblem::FormulaLike)
+        );
         assert_eq!(norm("@SUM(A1)", 140), Err(TextProblem::FormulaLike));
     }
 

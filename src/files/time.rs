@@ -67,7 +67,9 @@ impl IsoDateTime {
             text: text.chars().take(64).collect(),
             reason,
         };
-        let (date_text, rest) = text.split_once('T').ok_or_else(|| bad("no 'T' separator"))?;
+        let (date_text, rest) = text
+            .split_once('T')
+            .ok_or_else(|| bad("no 'T' separator"))?;
         let date = Date::parse(date_text).map_err(|_| bad("invalid date"))?;
         let b = rest.as_bytes();
         if b.len() < 8 || b[2] != b':' || b[5] != b':' {
@@ -76,7 +78,8 @@ impl IsoDateTime {
         let hour = two_digits(&b[0..2]).ok_or_else(|| bad("hour is not two digits"))?;
         let minute = two_digits(&b[3..5]).ok_or_else(|| bad("minute is not two digits"))?;
         let second = two_digits(&b[6..8]).ok_or_else(|| bad("second is not two digits"))?;
-        let (nanos, zone) = parse_fraction(&rest[8..]).ok_or_else(|| bad("bad fraction of a second"))?;
+        let (nanos, zone) =
+            parse_fraction(&rest[8..]).ok_or_else(|| bad("bad fraction of a second"))?;
         let offset_minutes = parse_zone(zone).ok_or_else(|| bad("bad zone (Z or ±hh:mm)"))?;
         let mut parsed = IsoDateTime::new(date, hour, minute, second, offset_minutes.unwrap_or(0))
             .map_err(|e| bad(e.reason))?;
@@ -137,7 +140,11 @@ fn parse_zone(zone: &str) -> Option<Option<i16>> {
 
 impl fmt::Display for IsoDateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}T{:02}:{:02}:{:02}", self.date, self.hour, self.minute, self.second)?;
+        write!(
+            f,
+            "{}T{:02}:{:02}:{:02}",
+            self.date, self.hour, self.minute, self.second
+        )?;
         if self.nanos != 0 {
             let frac = format!("{:09}", self.nanos);
             write!(f, ".{}", frac.trim_end_matches('0'))?;
