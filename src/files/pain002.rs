@@ -13,9 +13,10 @@ use crate::domain::event::StatusFormat;
 use crate::domain::types::Vnd;
 
 use super::amount::parse_vnd;
+use super::reasons::is_status_reason;
 use super::status::{
-    check_group_status, check_reason, check_text, outcome, parse_status, Location,
-    PaymentInfoStatus, StatusError, StatusLimits, StatusLine, StatusReport, TxStatus,
+    check_group_status, check_reason, check_text, Location, Outcome, PaymentInfoStatus,
+    StatusClass, StatusError, StatusLimits, StatusLine, StatusReport, TxStatus,
 };
 use super::text::{MAX105_CHARS, MAX35_CHARS};
 use super::time::IsoDateTime;
@@ -243,21 +244,21 @@ impl ReportReader {
         Ok(())
     }
 
+    // The per-transaction functions below run a million times for a large report: they build
+    // a `Location` (which clones the EndToEndId) only when there is an error to report.
+
     fn transaction(&mut self, rest: &[Tag], text: &str) -> Result<(), StatusError> {
         use Tag::*;
         match rest {
-            [OrgnlEndToEndId] => {
-                let id = id_text(text, "OrgnlEndToEndId", &self.tx_location())?;
-                let at = self.tx_location();
-                set_once(&mut self.tx.end_to_end_id, id, "OrgnlEndToEndId", || at)
-            }
-            [TxSts] => {
-                let at = self.tx_location();
-                let status = parse_status(text, "TxSts", &at)?;
-                set_once(&mut self.tx.status, status, "TxSts", || at)
-            }
+            [OrgnlEndToEndId] => self.end_to_end_id(text),
+            [TxSts] => self.tx_status(text),
             [StsRsnInf, Rsn, Cd] => {
-                check_reason(text, &self.tx_location())?;
+                if !is_status_reason(text) {
+                    return Err(StatusError::UnknownReasonCode {
+                        at: self.tx_location(),
+                        code: text.chars().take(35).collect(),
+                    });
+                }
                 self.tx.reason_code.get_or_insert_with(|| text.to_owned());
                 Ok(())
             }
@@ -266,30 +267,87 @@ impl ReportReader {
                 self.tx.additional_info = Some(text.to_owned());
                 Ok(())
             }
-            [OrgnlTxRef, Amt, InstdAmt] => {
-                let at = self.tx_location();
-                let value = amount(text, "OrgnlTxRef/Amt/InstdAmt", &at)?;
-                set_once(&mut self.tx.amount, value, "OrgnlTxRef/Amt/InstdAmt", || at)
-            }
+            [OrgnlTxRef, Amt, InstdAmt] => self.tx_amount(text),
             _ => Ok(()),
         }
     }
 
+    fn duplicate(&self, element: &'static str) -> StatusError {
+        StatusError::Duplicate {
+            element,
+            at: self.tx_location(),
+        }
+    }
+
+    fn end_to_end_id(&mut self, text: &str) -> Result<(), StatusError> {
+        if self.tx.end_to_end_id.is_some() {
+            return Err(self.duplicate("OrgnlEndToEndId"));
+        }
+        self.tx.end_to_end_id = Some(id_text(text, "OrgnlEndToEndId", &self.tx_location())?);
+        Ok(())
+    }
+
+    fn tx_status(&mut self, text: &str) -> Result<(), StatusError> {
+        if self.tx.status.is_some() {
+            return Err(self.duplicate("TxSts"));
+        }
+        match TxStatus::parse(text) {
+            Some(status) => {
+                self.tx.status = Some(status);
+                Ok(())
+            }
+            None => Err(StatusError::UnknownStatus {
+                element: "TxSts",
+                at: self.tx_location(),
+                code: text.chars().take(35).collect(),
+            }),
+        }
+    }
+
+    fn tx_amount(&mut self, text: &str) -> Result<(), StatusError> {
+        const ELEMENT: &str = "OrgnlTxRef/Amt/InstdAmt";
+        if self.tx.amount.is_some() {
+            return Err(self.duplicate(ELEMENT));
+        }
+        let value = parse_vnd(text).map_err(|problem| StatusError::BadAmount {
+            element: ELEMENT,
+            at: self.tx_location(),
+            text: text.chars().take(40).collect(),
+            problem,
+        })?;
+        self.tx.amount = Some(value);
+        Ok(())
+    }
+
     fn end_transaction(&mut self) -> Result<(), StatusError> {
-        let at = self.tx_location();
+        let missing = |reader: &Self, element| StatusError::Missing {
+            element,
+            at: reader.tx_location(),
+        };
+        if self.tx.end_to_end_id.is_none() {
+            return Err(missing(self, "OrgnlEndToEndId"));
+        }
+        let Some(status) = self.tx.status else {
+            return Err(missing(self, "TxSts"));
+        };
+        // Reason codes were checked against the code set when read.
+        let outcome = match (status.class(), &self.tx.reason_code) {
+            (StatusClass::Settled, _) => Outcome::Settled,
+            (StatusClass::Pending, _) => Outcome::Pending,
+            (StatusClass::Rejected, Some(code)) => Outcome::Rejected {
+                reason_code: code.clone(),
+            },
+            (StatusClass::Rejected, None) => {
+                return Err(StatusError::MissingReason {
+                    at: self.tx_location(),
+                    status,
+                })
+            }
+        };
         let tx = std::mem::take(&mut self.tx);
-        let end_to_end_id = tx.end_to_end_id.ok_or_else(|| StatusError::Missing {
-            element: "OrgnlEndToEndId",
-            at: at.clone(),
-        })?;
-        let status = tx.status.ok_or_else(|| StatusError::Missing {
-            element: "TxSts",
-            at: at.clone(),
-        })?;
-        let outcome = outcome(status, tx.reason_code.as_deref(), &at)?;
         self.lines.push(StatusLine {
             position: self.tx_index,
-            end_to_end_id,
+            end_to_end_id: tx.end_to_end_id.unwrap_or_default(),
             status,
             outcome,
             amount: tx.amount,

@@ -250,9 +250,15 @@ pub fn walk<V: Visitor>(
     visitor: &mut V,
 ) -> Result<(), V::Error> {
     let text = decode(bytes, limits)?;
+    let mut reader = Reader::from_str(text);
+    // Whitespace-only text (indentation: half the events of an indented report) is skipped
+    // inside the reader instead of becoming events. The reader also skips whitespace right
+    // after an entity reference (`a &amp; b` would read `a &b`): `restore_gap` puts it back.
+    reader.config_mut().trim_text_start = true;
     let mut walker = Walker {
         doc: text,
-        reader: Reader::from_str(text),
+        reader,
+        gap_from: None,
         bindings: Vec::new(),
         schema,
         limits,
@@ -288,6 +294,9 @@ const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 struct Walker<'s> {
     /// The whole document (UTF-8 checked).
     doc: &'s str,
+    /// Where the last entity reference ended, while the text it is part of continues: the
+    /// reader's `trim_text_start` drops whitespace from there, which belongs to the text.
+    gap_from: Option<usize>,
     reader: Reader<&'s [u8]>,
     /// Namespace declarations in scope, innermost last. Documents declare one or two, on the
     /// root, so resolving is a short backward scan. (quick-xml's `NsReader` does the same in
@@ -321,19 +330,32 @@ impl Walker<'_> {
                 Ok(event) => event,
                 Err(e) => return Err(self.malformed(e).into()),
             };
+            if !matches!(
+                event,
+                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)
+            ) {
+                self.gap_from = None;
+            }
             match event {
                 Event::Start(e) => self.open(visitor, &e, false)?,
                 Event::Empty(e) => self.open(visitor, &e, true)?,
                 Event::End(_) => self.close(visitor)?,
-                // Indentation between elements: whitespace before any text is trimmed anyway.
-                Event::Text(e) if self.text.is_empty() && e.iter().all(u8::is_ascii_whitespace) => {
+                Event::Text(e) => {
+                    self.restore_gap(e.as_ptr())?;
+                    self.text_event(&e)?;
                 }
-                Event::Text(e) => self.text_event(&e)?,
                 Event::CData(e) => {
+                    // The event's content starts after `<![CDATA[`.
+                    self.restore_gap(e.as_ptr().wrapping_sub(9))?;
                     let content = e.xml10_content().map_err(|e| self.malformed(e))?;
                     self.push_text(&content)?;
                 }
-                Event::GeneralRef(r) => self.push_reference(&r)?,
+                Event::GeneralRef(r) => {
+                    // The event's content is the name between `&` and `;`.
+                    self.restore_gap(r.as_ptr().wrapping_sub(1))?;
+                    self.push_reference(&r)?;
+                    self.gap_from = self.offset_of(r.as_ptr()).map(|start| start + r.len() + 1);
+                }
                 Event::Decl(d) => check_declaration(&d)?,
                 Event::DocType(_) => {
                     return Err(XmlError::DoctypeForbidden {
@@ -344,6 +366,34 @@ impl Walker<'_> {
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Eof => return self.finish(),
             }
+        }
+    }
+
+    /// The byte offset in the document of a pointer into it.
+    fn offset_of(&self, ptr: *const u8) -> Option<usize> {
+        let offset = (ptr as usize).checked_sub(self.doc.as_ptr() as usize)?;
+        (offset <= self.doc.len()).then_some(offset)
+    }
+
+    /// Puts back the whitespace the reader skipped between an entity reference and the text,
+    /// reference or CDATA at `next` (see `gap_from`).
+    fn restore_gap(&mut self, next: *const u8) -> Result<(), XmlError> {
+        let Some(from) = self.gap_from.take() else {
+            return Ok(());
+        };
+        let gap = self.offset_of(next).and_then(|to| self.doc.get(from..to));
+        match gap {
+            Some(gap) if gap.bytes().all(|b| b.is_ascii_whitespace()) => {
+                // Line ends in text are normalised to LF, as quick-xml does for text events.
+                if gap.contains('\r') {
+                    self.text
+                        .push_str(&gap.replace("\r\n", "\n").replace('\r', "\n"));
+                } else {
+                    self.text.push_str(gap);
+                }
+                Ok(())
+            }
+            _ => Err(self.malformed("text positions out of step with the document")),
         }
     }
 
@@ -646,6 +696,12 @@ mod tests {
     fn resolves_predefined_entities_and_char_refs() {
         let got = run(r#"<Document xmlns="urn:x"><GrpHdr><MsgId> A&amp;B&#x1EC5;&lt; </MsgId></GrpHdr></Document>"#).unwrap();
         assert_eq!(got[0], "MsgId=A&Bễ<");
+    }
+
+    #[test]
+    fn keeps_whitespace_around_references_and_cdata() {
+        let doc = "<Document xmlns=\"urn:x\"><GrpHdr><MsgId>\n  Tom &amp; Jerry &lt; &gt;\r\n &#x41; <![CDATA[ c ]]>  </MsgId></GrpHdr></Document>";
+        assert_eq!(run(doc).unwrap()[0], "MsgId=Tom & Jerry < >\n A  c");
     }
 
     #[test]
