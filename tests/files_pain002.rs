@@ -161,6 +161,15 @@ fn the_simulator_plays_the_bank_for_a_generated_file() {
 
     let csv = simulate_status_csv(&header, &lines);
     let from_csv = parse_status_csv(&csv, &StatusLimits::default()).unwrap();
+    let limits = StatusLimits::default();
+    assert_eq!(
+        chitra::files::parse_status_report(&csv, &limits).unwrap(),
+        from_csv
+    );
+    assert_eq!(
+        chitra::files::parse_status_report(&xml, &limits).unwrap(),
+        report
+    );
     assert_eq!(from_csv.format, StatusFormat::Csv);
     assert_eq!(from_csv.message_id, report.message_id);
     assert_eq!(from_csv.original_message_id, report.original_message_id);

@@ -45,3 +45,16 @@ pub use status::{
 pub use status_csv::parse_status_csv;
 pub use time::IsoDateTime;
 pub use xml::XmlError;
+
+/// Parses a status report in either format: XML (first non-blank byte `<`) as pain.002.001.10,
+/// anything else as the status CSV. For uploads that do not say which they are.
+pub fn parse_status_report(
+    bytes: &[u8],
+    limits: &StatusLimits,
+) -> Result<StatusReport, StatusError> {
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => parse_pain002(bytes, limits),
+        _ => parse_status_csv(bytes, limits),
+    }
+}
