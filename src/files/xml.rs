@@ -253,7 +253,8 @@ pub fn walk<V: Visitor>(
     let mut reader = Reader::from_str(text);
     // Whitespace-only text (indentation: half the events of an indented report) is skipped
     // inside the reader instead of becoming events. The reader also skips whitespace right
-    // after an entity reference (`a &amp; b` would read `a &b`): `restore_gap` puts it back.
+    // after an entity reference or CDATA (`a &amp; b` would read `a &b`): `restore_gap` puts
+    // it back.
     reader.config_mut().trim_text_start = true;
     let mut walker = Walker {
         doc: text,
@@ -294,8 +295,8 @@ const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 struct Walker<'s> {
     /// The whole document (UTF-8 checked).
     doc: &'s str,
-    /// Where the last entity reference ended, while the text it is part of continues: the
-    /// reader's `trim_text_start` drops whitespace from there, which belongs to the text.
+    /// Where the last entity reference, CDATA, comment or PI inside a text ended: the reader's
+    /// `trim_text_start` drops the whitespace that follows, which belongs to the text.
     gap_from: Option<usize>,
     reader: Reader<&'s [u8]>,
     /// Namespace declarations in scope, innermost last. Documents declare one or two, on the
@@ -330,32 +331,29 @@ impl Walker<'_> {
                 Ok(event) => event,
                 Err(e) => return Err(self.malformed(e).into()),
             };
-            if !matches!(
+            let inside_text = matches!(
                 event,
-                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)
-            ) {
+                Event::Text(_)
+                    | Event::CData(_)
+                    | Event::GeneralRef(_)
+                    | Event::Comment(_)
+                    | Event::PI(_)
+            );
+            if inside_text {
+                self.restore_gap();
+            } else {
                 self.gap_from = None;
             }
             match event {
                 Event::Start(e) => self.open(visitor, &e, false)?,
                 Event::Empty(e) => self.open(visitor, &e, true)?,
                 Event::End(_) => self.close(visitor)?,
-                Event::Text(e) => {
-                    self.restore_gap(e.as_ptr())?;
-                    self.text_event(&e)?;
-                }
+                Event::Text(e) => self.text_event(&e)?,
                 Event::CData(e) => {
-                    // The event's content starts after `<![CDATA[`.
-                    self.restore_gap(e.as_ptr().wrapping_sub(9))?;
                     let content = e.xml10_content().map_err(|e| self.malformed(e))?;
                     self.push_text(&content)?;
                 }
-                Event::GeneralRef(r) => {
-                    // The event's content is the name between `&` and `;`.
-                    self.restore_gap(r.as_ptr().wrapping_sub(1))?;
-                    self.push_reference(&r)?;
-                    self.gap_from = self.offset_of(r.as_ptr()).map(|start| start + r.len() + 1);
-                }
+                Event::GeneralRef(r) => self.push_reference(&r)?,
                 Event::Decl(d) => check_declaration(&d)?,
                 Event::DocType(_) => {
                     return Err(XmlError::DoctypeForbidden {
@@ -366,34 +364,27 @@ impl Walker<'_> {
                 Event::Comment(_) | Event::PI(_) => {}
                 Event::Eof => return self.finish(),
             }
+            if inside_text {
+                self.gap_from = usize::try_from(self.position()).ok();
+            }
         }
     }
 
-    /// The byte offset in the document of a pointer into it.
-    fn offset_of(&self, ptr: *const u8) -> Option<usize> {
-        let offset = (ptr as usize).checked_sub(self.doc.as_ptr() as usize)?;
-        (offset <= self.doc.len()).then_some(offset)
-    }
-
-    /// Puts back the whitespace the reader skipped between an entity reference and the text,
-    /// reference or CDATA at `next` (see `gap_from`).
-    fn restore_gap(&mut self, next: *const u8) -> Result<(), XmlError> {
+    /// Puts back the whitespace the reader skipped (`trim_text_start`) after an entity
+    /// reference, CDATA section, comment or processing instruction inside a text: exactly the
+    /// whitespace run that follows it in the document.
+    fn restore_gap(&mut self) {
         let Some(from) = self.gap_from.take() else {
-            return Ok(());
+            return;
         };
-        let gap = self.offset_of(next).and_then(|to| self.doc.get(from..to));
-        match gap {
-            Some(gap) if gap.bytes().all(|b| b.is_ascii_whitespace()) => {
-                // Line ends in text are normalised to LF, as quick-xml does for text events.
-                if gap.contains('\r') {
-                    self.text
-                        .push_str(&gap.replace("\r\n", "\n").replace('\r', "\n"));
-                } else {
-                    self.text.push_str(gap);
-                }
-                Ok(())
-            }
-            _ => Err(self.malformed("text positions out of step with the document")),
+        let rest = self.doc.get(from..).unwrap_or("");
+        let run = &rest[..rest.len() - rest.trim_start_matches(is_xml_space).len()];
+        if run.contains('\r') {
+            // Line ends in text are normalised to LF, as quick-xml does for text events.
+            self.text
+                .push_str(&run.replace("\r\n", "\n").replace('\r', "\n"));
+        } else {
+            self.text.push_str(run);
         }
     }
 
@@ -700,8 +691,11 @@ mod tests {
 
     #[test]
     fn keeps_whitespace_around_references_and_cdata() {
-        let doc = "<Document xmlns=\"urn:x\"><GrpHdr><MsgId>\n  Tom &amp; Jerry &lt; &gt;\r\n &#x41; <![CDATA[ c ]]>  </MsgId></GrpHdr></Document>";
-        assert_eq!(run(doc).unwrap()[0], "MsgId=Tom & Jerry < >\n A  c");
+        let doc = "<Document xmlns=\"urn:x\"><GrpHdr><MsgId>\n  Tom &amp; Jerry &lt; &gt;\r\n &#x41; <![CDATA[ c ]]> d <!-- e --> f <?pi?> g  </MsgId></GrpHdr></Document>";
+        assert_eq!(
+            run(doc).unwrap()[0],
+            "MsgId=Tom & Jerry < >\n A  c  d  f  g"
+        );
     }
 
     #[test]
@@ -751,5 +745,32 @@ mod tests {
         ));
         assert!(matches!(run("junk"), Err(XmlError::Malformed { .. })));
         assert!(matches!(run(""), Err(XmlError::NoRoot)));
+    }
+
+    /// One piece of element content: its XML form and the text it stands for.
+    fn piece() -> impl proptest::strategy::Strategy<Value = (String, String)> {
+        use proptest::prelude::*;
+        prop_oneof![
+            "[ a-zđễ\t\n]{0,6}".prop_map(|t| (t.clone(), t)),
+            Just(("&amp;".to_string(), "&".to_string())),
+            Just(("&#65;".to_string(), "A".to_string())),
+            "[ a-z]{0,4}".prop_map(|t| (format!("<![CDATA[{t}]]>"), t)),
+            Just(("<!--c-->".to_string(), String::new())),
+            Just(("<?p x?>".to_string(), String::new())),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Whatever mix of text, references, CDATA, comments and PIs an element holds, the
+        /// walk yields exactly its character data, trimmed: skipping indentation inside the
+        /// reader must not lose the whitespace that belongs to the text.
+        #[test]
+        fn element_text_is_its_character_data_trimmed(pieces in proptest::collection::vec(piece(), 0..8)) {
+            let xml: String = pieces.iter().map(|(x, _)| x.as_str()).collect();
+            let text: String = pieces.iter().map(|(_, t)| t.as_str()).collect();
+            let doc = format!("<Document xmlns=\"urn:x\"><GrpHdr><MsgId>{xml}</MsgId></GrpHdr></Document>");
+            let got = run(&doc).unwrap();
+            proptest::prop_assert_eq!(&got[0], &format!("MsgId={}", text.trim_matches(is_xml_space)));
+        }
     }
 }
