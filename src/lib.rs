@@ -10,6 +10,7 @@ pub mod chain;
 pub mod cli;
 pub mod codec;
 pub mod domain;
+pub mod files;
 pub mod ledger;
 pub mod reference;
 pub mod roster;

@@ -127,6 +127,7 @@ fn entitlements(c: &Case) -> (Programme, Vec<Entitlement>) {
             },
             granted_seq: SEQ_SCHEDULES_END + i as u64,
             changes,
+            paid: Vec::new(),
         });
     }
     (programme, out)

@@ -299,7 +299,9 @@ impl State {
 
     /// The batches of a programme and month, in opening order.
     pub fn batches_of(&self, programme: Programme, month: Month) -> &[BatchId] {
-        self.batches_by_month.get(&(programme, month)).map_or(&[], Vec::as_slice)
+        self.batches_by_month
+            .get(&(programme, month))
+            .map_or(&[], Vec::as_slice)
     }
 
     pub fn checkpoints(&self) -> &[(u64, CheckpointRecorded)] {
@@ -373,7 +375,10 @@ impl State {
             }
             Event::BatchOpened(e) => {
                 expect_next(e.batch.0, self.batches.len(), "batch")?;
-                self.batches_by_month.entry((e.programme, e.month)).or_default().push(e.batch);
+                self.batches_by_month
+                    .entry((e.programme, e.month))
+                    .or_default()
+                    .push(e.batch);
                 self.batches.push(Batch {
                     opened: e,
                     opened_by: principal.to_owned(),
