@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::domain::types::Principal;
-use crate::domain::Command;
-use crate::ledger::{Ledger, Submission};
+use crate::domain::{Command, Rejection};
+use crate::ledger::{Ledger, SubmitError, Submission};
 
 /// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.
 pub fn peak_rss_bytes() -> Option<u64> {
@@ -82,7 +82,11 @@ pub fn append(
                         let mut events = 0;
                         let mut acks = String::new();
                         for r in ledger.submit_many(subs) {
-                            let receipt = r?;
+                            // A person enrolled by an earlier, interrupted run is skipped.
+                            let receipt = match r {
+                                Err(SubmitError::Rejected(Rejection::AlreadyEnrolled { .. })) => continue,
+                                other => other?,
+                            };
                             events += u64::from(receipt.count);
                             if opts.print_acks {
                                 let last = receipt.last_seq().unwrap_or(receipt.first_seq);

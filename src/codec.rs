@@ -63,6 +63,11 @@ pub fn decode_personal(bytes: &[u8]) -> Result<PersonalData, CodecError> {
     }
 }
 
+/// Appends the canonical encoding of any value (the same encoding payloads use).
+pub fn encode_value<T: bincode::Encode>(value: &T, out: &mut Vec<u8>) {
+    bincode::encode_into_std_write(value, out, CONFIG).expect("writing to a Vec cannot fail");
+}
+
 /// Canonical bytes of any bincode-encodable value (request digests, batch content hashes).
 pub fn canonical_bytes<T: bincode::Encode>(value: &T) -> Vec<u8> {
     bincode::encode_to_vec(value, CONFIG).expect("encoding to a Vec cannot fail")

@@ -5,6 +5,7 @@
 //! `verify` checks whole chains, `cli` is the command line.
 
 pub mod archive;
+pub mod batches;
 pub mod bench;
 pub mod chain;
 pub mod cli;

@@ -574,7 +574,7 @@ fn every_event() -> Vec<Event> {
         }),
         Event::StatusReportIngested(StatusReportIngested {
             digest,
-            bank: BankBin::parse("970436").unwrap(),
+            channel: bank,
             format: StatusFormat::Pain002V10,
             message_id: "VCB-STS-1".into(),
             lines: 2,
@@ -607,6 +607,10 @@ fn every_event() -> Vec<Event> {
             beneficiary: BeneficiaryId(1),
             records: vec![1, 4],
             legal_basis: "retention".into(),
+        }),
+        Event::ReconciliationBreakResolved(ReconciliationBreakResolved {
+            break_seq: 77,
+            note: "bank corrected its report".into(),
         }),
     ]
 }

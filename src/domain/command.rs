@@ -6,12 +6,13 @@ use bincode::{Decode, Encode};
 use serde::{Deserialize, Serialize};
 
 use super::event::{
-    BankAccountDetails, Decision, EntitlementKind, HoldReason, RateScheduleEnacted, Route,
-    SchemeParam, SuspensionReason, TerminationReason,
+    BankAccountDetails, BatchKind, Channel, ControlTotals, Decision, Digest, EntitlementKind,
+    FileFormat, HoldReason, PaymentItem, RateScheduleEnacted, Route, SchemeParam, StatusFormat,
+    SuspensionReason, TerminationReason,
 };
 use super::types::{
-    AccountNumber, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, Month, Programme,
-    Sex,
+    AccountNumber, BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId,
+    Month, Programme, Sex, Vnd,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -30,6 +31,16 @@ pub enum Command {
     ResumeEntitlement(ResumeEntitlement),
     TerminateEntitlement(TerminateEntitlement),
     ErasePersonalData(ErasePersonalData),
+    OpenBatch(OpenBatch),
+    ComputeBatch(ComputeBatch),
+    ApproveBatch(ApproveBatch),
+    ReleaseBatch(ReleaseBatch),
+    CancelBatch(CancelBatch),
+    CloseBatch(CloseBatch),
+    IssuePaymentFile(IssuePaymentFile),
+    RecordFileDownload(RecordFileDownload),
+    IngestStatusReport(IngestStatusReport),
+    ResolveBreak(ResolveBreak),
 }
 
 impl Command {
@@ -48,6 +59,16 @@ impl Command {
             Command::ResumeEntitlement(_) => "resume_entitlement",
             Command::TerminateEntitlement(_) => "terminate_entitlement",
             Command::ErasePersonalData(_) => "erase_personal_data",
+            Command::OpenBatch(_) => "open_batch",
+            Command::ComputeBatch(_) => "compute_batch",
+            Command::ApproveBatch(_) => "approve_batch",
+            Command::ReleaseBatch(_) => "release_batch",
+            Command::CancelBatch(_) => "cancel_batch",
+            Command::CloseBatch(_) => "close_batch",
+            Command::IssuePaymentFile(_) => "issue_payment_file",
+            Command::RecordFileDownload(_) => "record_file_download",
+            Command::IngestStatusReport(_) => "ingest_status_report",
+            Command::ResolveBreak(_) => "resolve_break",
         }
     }
 }
@@ -203,6 +224,112 @@ pub struct ErasePersonalData {
     pub beneficiary: BeneficiaryId,
     /// The legal basis and retention decision, e.g. a decision number.
     pub legal_basis: String,
+}
+
+/// Open a disbursement batch for a programme and month.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct OpenBatch {
+    pub programme: Programme,
+    pub month: Month,
+    /// The programme's funding account at the State Treasury or the paying bank.
+    pub funding_account: String,
+    pub kind: BatchKind,
+}
+
+/// One payment line as computed: who receives it, by which route, and its items.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct NewPayment {
+    pub beneficiary: BeneficiaryId,
+    pub route: Route,
+    pub amount: Vnd,
+    pub items: Vec<PaymentItem>,
+}
+
+/// The computed lines of an open batch, as of the ledger at `basis_seq` (records below it).
+/// Computed by `batch::compute`, never typed in by a person.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ComputeBatch {
+    pub batch: BatchId,
+    pub basis_seq: u64,
+    pub payments: Vec<NewPayment>,
+}
+
+/// A checker approves exactly the content and totals they reviewed.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ApproveBatch {
+    pub batch: BatchId,
+    pub content_hash: Digest,
+    pub totals: ControlTotals,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ReleaseBatch {
+    pub batch: BatchId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct CancelBatch {
+    pub batch: BatchId,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct CloseBatch {
+    pub batch: BatchId,
+}
+
+/// Records a payment file generated for a released batch (its bytes are kept by the store).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct IssuePaymentFile {
+    pub batch: BatchId,
+    pub channel: Channel,
+    pub pay_point: Option<CommuneCode>,
+    pub format: FileFormat,
+    pub name: String,
+    pub digest: Digest,
+    pub bytes: u64,
+    pub totals: ControlTotals,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct RecordFileDownload {
+    pub file: FileId,
+    pub digest: Digest,
+}
+
+/// What a bank (or pay agent) says happened to one payment.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ReportedOutcome {
+    Settled,
+    Rejected {
+        reason_code: String,
+    },
+    /// Accepted but not final (ISO ACSP, PDNG, ...): the payment stays outstanding.
+    Pending,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ReportedLine {
+    pub end_to_end_id: String,
+    pub outcome: ReportedOutcome,
+    pub amount: Option<Vnd>,
+}
+
+/// A parsed bank status report (pain.002 or CSV), with the digest of the file it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct IngestStatusReport {
+    pub channel: Channel,
+    pub format: StatusFormat,
+    pub digest: Digest,
+    pub message_id: String,
+    pub lines: Vec<ReportedLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ResolveBreak {
+    pub break_seq: u64,
+    pub note: String,
 }
 
 /// Why a command was refused. Each variant has a stable `code()` that the HTTP layer turns into

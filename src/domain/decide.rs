@@ -2,6 +2,7 @@
 //! Pure: no IO, no clock (the caller passes what time it is in `Context`), no randomness.
 //! Commands are taken by value so their strings move into the events instead of being copied.
 
+use super::batch;
 use super::command::*;
 use super::event::*;
 use super::rules;
@@ -120,6 +121,16 @@ pub fn decide(
             }))
         }
         Command::ErasePersonalData(c) => erase(state, c),
+        Command::OpenBatch(c) => batch::open(state, c),
+        Command::ComputeBatch(c) => batch::compute_batch(state, c),
+        Command::ApproveBatch(c) => batch::approve(state, ctx, c),
+        Command::ReleaseBatch(c) => batch::release(state, c),
+        Command::CancelBatch(c) => batch::cancel(state, c),
+        Command::CloseBatch(c) => batch::close(state, c),
+        Command::IssuePaymentFile(c) => batch::issue_file(state, c),
+        Command::RecordFileDownload(c) => batch::record_download(state, c),
+        Command::IngestStatusReport(c) => batch::reconcile::ingest(state, c),
+        Command::ResolveBreak(c) => batch::resolve_break(state, c),
         Command::TerminateEntitlement(c) => {
             let ent = known_entitlement(state, c.entitlement)?;
             if let Some(t) = ent.terminated() {

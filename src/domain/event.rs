@@ -531,7 +531,8 @@ pub enum StatusFormat {
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct StatusReportIngested {
     pub digest: Digest,
-    pub bank: BankBin,
+    /// The bank whose payments the report is about, or the cash channel (a pay agent's report).
+    pub channel: Channel,
     pub format: StatusFormat,
     pub message_id: String,
     pub lines: u64,

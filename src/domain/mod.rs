@@ -1,6 +1,7 @@
 //! The domain core: value types, events, commands, state, `decide` and `apply`.
 //! Pure by rule: nothing under `domain` does IO, reads a clock or draws a random number.
 
+pub mod batch;
 pub mod command;
 pub mod decide;
 pub mod event;

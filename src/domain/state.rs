@@ -143,6 +143,8 @@ pub struct Batch {
     pub approved: Option<BatchApproved>,
     pub approved_by: Option<String>,
     pub released_by: Option<String>,
+    /// The record that released the batch (its time dates the payment files).
+    pub released_seq: Option<u64>,
     pub payments: Vec<PaymentId>,
     pub files: Vec<FileId>,
     /// Sequence number of the batch's last event, for "what changed since".
@@ -388,6 +390,7 @@ impl State {
                     approved: None,
                     approved_by: None,
                     released_by: None,
+                    released_seq: None,
                     payments: Vec::new(),
                     files: Vec::new(),
                     last_seq: seq,
@@ -413,6 +416,7 @@ impl State {
                 let b = self.batch_mut(e.batch, seq)?;
                 b.status = BatchStatus::Released;
                 b.released_by = Some(principal.to_owned());
+                b.released_seq = Some(seq);
                 Ok(())
             }
             Event::BatchCancelled(e) => self.batch_cancelled(e.batch, seq),

@@ -7,7 +7,7 @@
 //! - `p` + u64 first seq → personal block of the same records, when any record has one
 //! - `m:head` → u64 LE seq + 32-byte hash of the last record (the head anchor)
 //! - `m:verified` → the last `chitra verify` result (u64 LE unix ms + u64 LE records)
-//! - `f` + u64 file id → the bytes of an issued payment file
+//! - `f` + 32-byte blake3 digest → the bytes of an issued payment file
 //!
 //! One group commit is one `apply_batch` on this tree followed by `flush()`: sled applies a
 //! batch atomically, so a crash leaves either all of a group or none of it.
@@ -65,6 +65,13 @@ fn block_key(prefix: u8, seq: u64) -> [u8; 9] {
     let mut k = [0u8; 9];
     k[0] = prefix;
     k[1..].copy_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn file_key(digest: &[u8; 32]) -> [u8; 33] {
+    let mut k = [0u8; 33];
+    k[0] = b'f';
+    k[1..].copy_from_slice(digest);
     k
 }
 
@@ -221,14 +228,16 @@ impl Store {
         Ok(erased)
     }
 
-    pub fn put_file(&self, file_id: u64, bytes: &[u8]) -> Result<(), StoreError> {
-        self.log.insert(block_key(b'f', file_id), bytes)?;
+    /// Keeps a payment file's bytes under their blake3 digest, durably, before the chain
+    /// records that the file was issued (so an issued file is never missing).
+    pub fn put_file(&self, digest: &[u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
+        self.log.insert(file_key(digest), bytes)?;
         self.db.flush()?;
         Ok(())
     }
 
-    pub fn get_file(&self, file_id: u64) -> Result<Option<IVec>, StoreError> {
-        Ok(self.log.get(block_key(b'f', file_id))?)
+    pub fn get_file(&self, digest: &[u8; 32]) -> Result<Option<IVec>, StoreError> {
+        Ok(self.log.get(file_key(digest))?)
     }
 
     pub fn record_verified(&self, at_ms: i64, records: u64) -> Result<(), StoreError> {

@@ -122,3 +122,42 @@ pub fn payload_range(record: &[u8]) -> std::ops::Range<usize> {
     let view = chitra::chain::record::parse_record(record).unwrap();
     record.len() - view.payload.len()..record.len()
 }
+
+/// The rate schedules of `ledger-data/rates/`, by id.
+pub fn schedules() -> Vec<chitra::domain::event::RateScheduleEnacted> {
+    chitra::reference::rates::load_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("ledger-data/rates"),
+    )
+    .expect("rate files load")
+}
+
+/// Enacts the named schedules (in the given order), as an administrator would load them.
+pub fn enact(ledger: &Ledger, ids: &[&str]) {
+    let all = schedules();
+    for id in ids {
+        let s = all
+            .iter()
+            .find(|s| s.schedule == *id)
+            .unwrap_or_else(|| panic!("no schedule {id}"));
+        ledger
+            .submit(submission(
+                "admin:thu",
+                Command::EnactRateSchedule(s.clone()),
+            ))
+            .expect("schedule accepted");
+    }
+}
+
+/// Every schedule except the July 2024 ones (ND 76/2024, ND 77/2024), which the scenarios load
+/// late, after July was paid.
+pub const BEFORE_JULY_2024: &[&str] = &[
+    "btxh-nd20-2021",
+    "ncc-nd75-2021",
+    "ncc-base-salary-nd24-2023",
+    "ncc-nd55-2023",
+];
+pub const JULY_2024: &[&str] = &[
+    "btxh-nd76-2024",
+    "ncc-nd77-2024",
+    "ncc-base-salary-nd73-2024",
+];

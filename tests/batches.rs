@@ -1,0 +1,724 @@
+//! Monthly batches end to end through the ledger: compute (itemised, arrears by source month),
+//! approve by a second person, release with payment files, bank status, reconciliation and
+//! close; returns re-paid by another route; deceased returns held for review; and the rule that
+//! no month is ever paid twice.
+
+mod common;
+
+use chitra::batches;
+use chitra::domain::batch::reconciliation;
+use chitra::domain::command::*;
+use chitra::domain::event::*;
+use chitra::domain::state::BatchStatus;
+use chitra::domain::types::*;
+use chitra::domain::{Command, Rejection};
+use chitra::files::{self, IsoDateTime};
+use chitra::ledger::{Ledger, SubmitError};
+
+fn p(name: &str) -> Principal {
+    Principal::parse(name).unwrap()
+}
+
+fn m(s: &str) -> Month {
+    Month::parse(s).unwrap()
+}
+
+fn decision(n: &str) -> Decision {
+    Decision {
+        number: n.into(),
+        date: Date::parse("2024-05-20").unwrap(),
+        signer: "Chủ tịch UBND".into(),
+    }
+}
+
+fn run(l: &Ledger, who: &str, c: Command) -> Result<chitra::ledger::Receipt, SubmitError> {
+    l.submit(common::submission(who, c))
+}
+
+/// A person with one monthly entitlement from June 2024.
+fn enrol(
+    l: &Ledger,
+    id: &str,
+    birth: &str,
+    programme: Programme,
+    scheme: &str,
+    params: Vec<SchemeParam>,
+    route: RouteRequest,
+) -> BeneficiaryId {
+    let enrol = Enrol {
+        citizen_id: CitizenId::parse(id).unwrap(),
+        full_name: "Nguyễn Thị Test".into(),
+        birth_date: Date::parse(birth).unwrap(),
+        sex: if CitizenId::parse(id).unwrap().century_sex_digit() % 2 == 1 {
+            Sex::Female
+        } else {
+            Sex::Male
+        },
+        address_line: "Số 1".into(),
+        commune: CommuneCode::parse("00004").unwrap(),
+        programme,
+        decision: None,
+        route: Some(route),
+        entitlements: vec![NewEntitlement {
+            programme,
+            scheme: scheme.into(),
+            params,
+            kind: EntitlementKind::Monthly,
+            effective_from: m("2024-06"),
+            decision: decision("12/QĐ"),
+            payee: None,
+        }],
+    };
+    run(l, "officer:lan", Command::Enrol(enrol)).unwrap();
+    BeneficiaryId(l.state().beneficiary_count() as u64)
+}
+
+fn bank(bin: &str, account: &str) -> RouteRequest {
+    RouteRequest::Bank {
+        bin: BankBin::parse(bin).unwrap(),
+        account_number: AccountNumber::parse(account).unwrap(),
+        holder_name: "NGUYEN THI TEST".into(),
+    }
+}
+
+fn cash() -> RouteRequest {
+    RouteRequest::Cash {
+        pay_point: CommuneCode::parse("00004").unwrap(),
+    }
+}
+
+/// Opens, computes (as the maker), approves (as the checker) and releases a batch.
+fn pay_month(l: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> BatchId {
+    run(
+        l,
+        "maker:hoa",
+        Command::OpenBatch(OpenBatch {
+            programme,
+            month: m(month),
+            funding_account: "9527111222333".into(),
+            kind,
+        }),
+    )
+    .unwrap();
+    let batch = l.state().next_batch_id();
+    let batch = BatchId(batch.0 - 1);
+    batches::compute(l, &p("maker:hoa"), batch).unwrap();
+    let computed = l.state().batch(batch).unwrap().computed.clone().unwrap();
+    run(
+        l,
+        "checker:tuan",
+        Command::ApproveBatch(ApproveBatch {
+            batch,
+            content_hash: computed.content_hash,
+            totals: computed.totals,
+        }),
+    )
+    .unwrap();
+    batches::release(l, &p("checker:tuan"), batch).unwrap();
+    batch
+}
+
+/// The payment of a beneficiary in a batch.
+fn payment_of(l: &Ledger, batch: BatchId, who: BeneficiaryId) -> Option<PaymentScheduled> {
+    let s = l.state();
+    s.batch(batch)?
+        .payments
+        .iter()
+        .filter_map(|id| s.payment(*id))
+        .find(|pay| pay.scheduled.beneficiary == who)
+        .map(|pay| pay.scheduled.clone())
+}
+
+/// Plays the bank: every issued pain.001 of the batch comes back settled, except the payments
+/// named with a reason code.
+fn bank_reports(l: &Ledger, batch: BatchId, rejections: &[(PaymentId, &str)]) {
+    let files: Vec<PaymentFileIssued> = l
+        .read(|s| {
+            s.batch(batch)
+                .unwrap()
+                .files
+                .iter()
+                .filter_map(|f| s.file(*f))
+                .map(|f| f.issued.clone())
+                .collect()
+        })
+        .unwrap();
+    for f in files.iter().filter(|f| f.format == FileFormat::Pain001V09) {
+        let (_, bytes) = batches::download(l, &p("bank:x"), f.file).unwrap();
+        let created = IsoDateTime::parse("2024-08-05T10:00:00+07:00").unwrap();
+        let (report, lines) =
+            files::simulate_for_pain001(&bytes, &format!("STS-{}", f.file), created, |tx| {
+                match rejections
+                    .iter()
+                    .find(|(id, _)| id.to_string() == tx.end_to_end_id)
+                {
+                    Some((_, code)) => files::Outcome::Rejected {
+                        reason_code: code.to_string(),
+                    },
+                    None => files::Outcome::Settled,
+                }
+            })
+            .unwrap();
+        let xml = files::simulate_pain002(&report, &lines);
+        batches::ingest_status(l, &p("bank:x"), &xml, None).unwrap();
+    }
+    // Cash lists: the pay point reports every line collected.
+    for f in files.iter().filter(|f| f.format == FileFormat::CashList) {
+        let payments: Vec<PaymentId> = l
+            .read(|s| {
+                s.batch(batch)
+                    .unwrap()
+                    .payments
+                    .iter()
+                    .copied()
+                    .filter(|id| {
+                        matches!(s.payment(*id).unwrap().scheduled.route, Route::Cash { .. })
+                    })
+                    .collect()
+            })
+            .unwrap();
+        let lines = payments
+            .iter()
+            .map(|id| ReportedLine {
+                end_to_end_id: id.to_string(),
+                outcome: ReportedOutcome::Settled,
+                amount: None,
+            })
+            .collect();
+        run(
+            l,
+            "bank:vnpost",
+            Command::IngestStatusReport(IngestStatusReport {
+                channel: Channel::Cash,
+                format: StatusFormat::Csv,
+                digest: *blake3::hash(f.name.as_bytes()).as_bytes(),
+                message_id: format!("CASH-{}", f.file),
+                lines,
+            }),
+        )
+        .unwrap();
+    }
+}
+
+fn items(pay: &PaymentScheduled) -> Vec<(String, ItemKind, i64)> {
+    pay.items
+        .iter()
+        .map(|i| (i.source_month.to_string(), i.kind, i.amount.0))
+        .collect()
+}
+
+#[test]
+fn three_months_across_the_july_2024_rate_change_with_a_late_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = common::open(dir.path());
+    common::enact(&l, common::BEFORE_JULY_2024);
+    let disabled = enrol(
+        &l,
+        "001185000001",
+        "1985-03-01",
+        Programme::Btxh,
+        "btxh.disability_especially_severe",
+        vec![],
+        bank("970405", "1500200000001"),
+    );
+    let invalid = enrol(
+        &l,
+        "001052000002",
+        "1952-01-01",
+        Programme::Ncc,
+        "ncc.war_invalid",
+        vec![SchemeParam::InjuryRatePct(61)],
+        bank("970436", "0011000000002"),
+    );
+
+    let june_b = pay_month(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
+    let june_n = pay_month(&l, Programme::Ncc, "2024-06", BatchKind::Regular);
+    assert_eq!(
+        items(&payment_of(&l, june_b, disabled).unwrap()),
+        vec![("2024-06".into(), ItemKind::Regular, 720_000)]
+    );
+    assert_eq!(
+        items(&payment_of(&l, june_n, invalid).unwrap()),
+        vec![("2024-06".into(), ItemKind::Regular, 4_016_000)]
+    );
+    bank_reports(&l, june_b, &[]);
+    bank_reports(&l, june_n, &[]);
+
+    // July is paid before the July 2024 decrees are loaded: old rates.
+    let july_b = pay_month(&l, Programme::Btxh, "2024-07", BatchKind::Regular);
+    let july_n = pay_month(&l, Programme::Ncc, "2024-07", BatchKind::Regular);
+    assert_eq!(
+        payment_of(&l, july_b, disabled).unwrap().amount,
+        Vnd(720_000)
+    );
+    assert_eq!(
+        payment_of(&l, july_n, invalid).unwrap().amount,
+        Vnd(4_016_000)
+    );
+    bank_reports(&l, july_b, &[]);
+    bank_reports(&l, july_n, &[]);
+
+    // The decrees arrive late; August pays the new rate and July's arrears, itemised.
+    common::enact(&l, common::JULY_2024);
+    let aug_b = pay_month(&l, Programme::Btxh, "2024-08", BatchKind::Regular);
+    let aug_n = pay_month(&l, Programme::Ncc, "2024-08", BatchKind::Regular);
+    assert_eq!(
+        items(&payment_of(&l, aug_b, disabled).unwrap()),
+        vec![
+            ("2024-07".into(), ItemKind::Arrears, 280_000),
+            ("2024-08".into(), ItemKind::Regular, 1_000_000)
+        ]
+    );
+    assert_eq!(
+        items(&payment_of(&l, aug_n, invalid).unwrap()),
+        vec![
+            ("2024-07".into(), ItemKind::Arrears, 1_434_000),
+            ("2024-08".into(), ItemKind::Regular, 5_450_000)
+        ]
+    );
+    // The review names the reasons.
+    let review = l
+        .read(|s| chitra::domain::batch::review::review(s, aug_n))
+        .unwrap()
+        .unwrap();
+    let change = review
+        .changes
+        .iter()
+        .find(|c| c.beneficiary == invalid)
+        .unwrap();
+    assert!(
+        change
+            .reasons
+            .contains(&chitra::domain::batch::review::Reason::Arrears {
+                amount: Vnd(1_434_000)
+            }),
+        "{:?}",
+        change.reasons
+    );
+    assert!(
+        change
+            .reasons
+            .contains(&chitra::domain::batch::review::Reason::RateChange {
+                from: Vnd(4_016_000),
+                to: Vnd(5_450_000)
+            }),
+        "{:?}",
+        change.reasons
+    );
+
+    bank_reports(&l, aug_b, &[]);
+    bank_reports(&l, aug_n, &[]);
+    for b in [june_b, june_n, july_b, july_n, aug_b, aug_n] {
+        let r = l.read(|s| reconciliation(s, b)).unwrap().unwrap();
+        assert_eq!(r.released, r.settled, "{b}: {r:?}");
+        run(
+            &l,
+            "checker:tuan",
+            Command::CloseBatch(CloseBatch { batch: b }),
+        )
+        .unwrap();
+    }
+    let report = chitra::verify::verify_store(l.store(), None, |_| {}).unwrap();
+    assert_eq!(report.verified.records, l.head().unwrap().records);
+}
+
+#[test]
+fn an_ac04_return_is_repaid_next_month_by_cash_and_an_md07_return_is_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = common::open(dir.path());
+    common::enact(&l, common::BEFORE_JULY_2024);
+    common::enact(&l, common::JULY_2024);
+    let closed = enrol(
+        &l,
+        "001150000003",
+        "1950-01-01",
+        Programme::Ncc,
+        "ncc.war_invalid",
+        vec![SchemeParam::InjuryRatePct(41)],
+        bank("970436", "0011000000003"),
+    );
+    let deceased = enrol(
+        &l,
+        "001040000004",
+        "1940-01-01",
+        Programme::Ncc,
+        "ncc.war_invalid",
+        vec![SchemeParam::InjuryRatePct(81)],
+        bank("970405", "1500200000004"),
+    );
+    let fine = enrol(
+        &l,
+        "001160000005",
+        "1960-01-01",
+        Programme::Ncc,
+        "ncc.war_invalid_b",
+        vec![SchemeParam::InjuryRatePct(30)],
+        cash(),
+    );
+
+    let june = pay_month(&l, Programme::Ncc, "2024-06", BatchKind::Regular);
+    bank_reports(&l, june, &[]);
+    let july = pay_month(&l, Programme::Ncc, "2024-07", BatchKind::Regular);
+    let p_closed = payment_of(&l, july, closed).unwrap();
+    let p_dead = payment_of(&l, july, deceased).unwrap();
+    bank_reports(
+        &l,
+        july,
+        &[(p_closed.payment, "AC04"), (p_dead.payment, "MD07")],
+    );
+    {
+        let s = l.state();
+        assert!(matches!(
+            s.beneficiary(deceased).unwrap().hold,
+            Some(HoldReason::DeceasedReturn { .. })
+        ));
+        let r = reconciliation(&s, july).unwrap();
+        assert_eq!(r.returned.count, 2);
+        assert_eq!(r.released.sum, r.settled.sum + r.returned.sum);
+    }
+    // The officer moves the closed-account person to cash; August pays July again, by cash.
+    run(
+        &l,
+        "officer:lan",
+        Command::SetPaymentRoute(SetPaymentRoute {
+            beneficiary: closed,
+            route: cash(),
+            reason: "account closed (AC04)".into(),
+        }),
+    )
+    .unwrap();
+    let aug = pay_month(&l, Programme::Ncc, "2024-08", BatchKind::Regular);
+    let repaid = payment_of(&l, aug, closed).unwrap();
+    assert!(matches!(repaid.route, Route::Cash { .. }));
+    assert_eq!(
+        items(&repaid),
+        vec![
+            ("2024-07".into(), ItemKind::Arrears, p_closed.amount.0),
+            ("2024-08".into(), ItemKind::Regular, p_closed.amount.0)
+        ]
+    );
+    // The deceased-return person is kept out, and listed as held in the review.
+    assert!(payment_of(&l, aug, deceased).is_none());
+    assert!(payment_of(&l, aug, fine).is_some());
+    let review = l
+        .read(|s| chitra::domain::batch::review::review(s, aug))
+        .unwrap()
+        .unwrap();
+    let stop = review
+        .changes
+        .iter()
+        .find(|c| c.beneficiary == deceased)
+        .unwrap();
+    assert!(
+        matches!(&stop.reasons[0], chitra::domain::batch::review::Reason::Stopped { why } if why == "held for review")
+    );
+    // A decision clears the hold; a supplementary batch then pays July and August to them.
+    bank_reports(&l, aug, &[]);
+    run(
+        &l,
+        "officer:lan",
+        Command::ClearReview(ClearReview {
+            beneficiary: deceased,
+            decision: decision("99/QĐ"),
+            note: "alive; bank error".into(),
+        }),
+    )
+    .unwrap();
+    let supp = pay_month(
+        &l,
+        Programme::Ncc,
+        "2024-08",
+        BatchKind::Supplementary { of: aug },
+    );
+    let late = payment_of(&l, supp, deceased).unwrap();
+    // July (returned, so due again as arrears) and August, each the Annex II allowance for 81%
+    // and the ≥81% supplement.
+    let kinds: Vec<(String, ItemKind)> = late
+        .items
+        .iter()
+        .map(|i| (i.source_month.to_string(), i.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("2024-07".into(), ItemKind::Arrears),
+            ("2024-07".into(), ItemKind::Arrears),
+            ("2024-08".into(), ItemKind::Regular),
+            ("2024-08".into(), ItemKind::Regular),
+        ]
+    );
+    assert_eq!(late.amount, Vnd(2 * (7_240_000 + 1_399_000)));
+    assert_eq!(
+        l.state().batch(supp).unwrap().payments.len(),
+        1,
+        "only the late person is in the supplementary batch"
+    );
+}
+
+#[test]
+fn the_maker_cannot_approve_and_approval_binds_the_reviewed_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = common::open(dir.path());
+    common::enact(&l, common::BEFORE_JULY_2024);
+    enrol(
+        &l,
+        "001185000001",
+        "1985-03-01",
+        Programme::Btxh,
+        "btxh.disability_severe",
+        vec![],
+        cash(),
+    );
+    run(
+        &l,
+        "maker:hoa",
+        Command::OpenBatch(OpenBatch {
+            programme: Programme::Btxh,
+            month: m("2024-06"),
+            funding_account: "9527111222333".into(),
+            kind: BatchKind::Regular,
+        }),
+    )
+    .unwrap();
+    let b1 = BatchId(1);
+    batches::compute(&l, &p("maker:hoa"), b1).unwrap();
+    let c1 = l.state().batch(b1).unwrap().computed.clone().unwrap();
+    let approve = |who: &str, b: BatchId, c: &BatchComputed| {
+        run(
+            &l,
+            who,
+            Command::ApproveBatch(ApproveBatch {
+                batch: b,
+                content_hash: c.content_hash,
+                totals: c.totals,
+            }),
+        )
+    };
+    assert!(matches!(
+        approve("maker:hoa", b1, &c1),
+        Err(SubmitError::Rejected(Rejection::NotAllowed { .. }))
+    ));
+    // Release before approval is refused.
+    assert!(batches::release(&l, &p("checker:tuan"), b1).is_err());
+    // The maker cancels, a person is added, the batch is recomputed: the old review no longer
+    // approves the new content.
+    run(
+        &l,
+        "maker:hoa",
+        Command::CancelBatch(CancelBatch {
+            batch: b1,
+            reason: "late addition".into(),
+        }),
+    )
+    .unwrap();
+    enrol(
+        &l,
+        "001190000009",
+        "1990-01-01",
+        Programme::Btxh,
+        "btxh.disability_severe",
+        vec![],
+        cash(),
+    );
+    run(
+        &l,
+        "maker:hoa",
+        Command::OpenBatch(OpenBatch {
+            programme: Programme::Btxh,
+            month: m("2024-06"),
+            funding_account: "9527111222333".into(),
+            kind: BatchKind::Regular,
+        }),
+    )
+    .unwrap();
+    let b2 = BatchId(2);
+    batches::compute(&l, &p("maker:hoa"), b2).unwrap();
+    let stale = approve("checker:tuan", b2, &c1);
+    assert!(
+        matches!(
+            stale,
+            Err(SubmitError::Rejected(Rejection::Conflict { .. }))
+        ),
+        "{stale:?}"
+    );
+    let c2 = l.state().batch(b2).unwrap().computed.clone().unwrap();
+    approve("checker:tuan", b2, &c2).unwrap();
+    // A cancelled batch gave its claims back, so the new batch pays June for both people.
+    assert_eq!(c2.totals.count, 2);
+    assert_eq!(l.state().batch(b1).unwrap().status, BatchStatus::Cancelled);
+}
+
+#[test]
+fn computing_twice_or_a_second_regular_batch_never_pays_a_month_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = common::open(dir.path());
+    common::enact(&l, common::BEFORE_JULY_2024);
+    for i in 0..5 {
+        enrol(
+            &l,
+            &format!("00118500001{i}"),
+            "1985-03-01",
+            Programme::Btxh,
+            "btxh.disability_severe",
+            vec![],
+            cash(),
+        );
+    }
+    let june = pay_month(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
+    assert!(
+        batches::compute(&l, &p("maker:hoa"), june).is_err(),
+        "a released batch cannot be recomputed"
+    );
+    let second = run(
+        &l,
+        "maker:hoa",
+        Command::OpenBatch(OpenBatch {
+            programme: Programme::Btxh,
+            month: m("2024-06"),
+            funding_account: "9527111222333".into(),
+            kind: BatchKind::Regular,
+        }),
+    );
+    assert!(matches!(
+        second,
+        Err(SubmitError::Rejected(Rejection::Conflict { .. }))
+    ));
+    // A supplementary batch for June finds nothing left to pay.
+    run(
+        &l,
+        "maker:hoa",
+        Command::OpenBatch(OpenBatch {
+            programme: Programme::Btxh,
+            month: m("2024-06"),
+            funding_account: "9527111222333".into(),
+            kind: BatchKind::Supplementary { of: june },
+        }),
+    )
+    .unwrap();
+    let supp = BatchId(2);
+    batches::compute(&l, &p("maker:hoa"), supp).unwrap();
+    assert_eq!(l.state().batch(supp).unwrap().payments.len(), 0);
+    // Replaying the June lines into a new batch by hand is refused by the ledger itself.
+    let june_lines: Vec<NewPayment> = l
+        .read(|s| {
+            s.batch(june)
+                .unwrap()
+                .payments
+                .iter()
+                .map(|id| {
+                    let pay = &s.payment(*id).unwrap().scheduled;
+                    NewPayment {
+                        beneficiary: pay.beneficiary,
+                        route: pay.route,
+                        amount: pay.amount,
+                        items: pay.items.clone(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap();
+    run(
+        &l,
+        "maker:hoa",
+        Command::CancelBatch(CancelBatch {
+            batch: supp,
+            reason: "test".into(),
+        }),
+    )
+    .unwrap();
+    run(
+        &l,
+        "maker:hoa",
+        Command::OpenBatch(OpenBatch {
+            programme: Programme::Btxh,
+            month: m("2024-06"),
+            funding_account: "9527111222333".into(),
+            kind: BatchKind::Supplementary { of: june },
+        }),
+    )
+    .unwrap();
+    let basis_seq = l.state().applied();
+    let replay = run(
+        &l,
+        "maker:hoa",
+        Command::ComputeBatch(ComputeBatch {
+            batch: BatchId(3),
+            basis_seq,
+            payments: june_lines,
+        }),
+    );
+    match replay {
+        Err(SubmitError::Rejected(Rejection::Conflict { reason })) => {
+            assert!(reason.contains("already paid"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn issued_files_validate_and_their_hashes_are_in_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = common::open(dir.path());
+    common::enact(&l, common::BEFORE_JULY_2024);
+    common::enact(&l, common::JULY_2024);
+    for i in 0..40u64 {
+        let mut e = chitra::synth::person(9, i);
+        for ent in &mut e.entitlements {
+            ent.effective_from = m("2024-08");
+        }
+        run(&l, "officer:lan", Command::Enrol(e)).unwrap();
+    }
+    let batch = pay_month(&l, Programme::Btxh, "2024-08", BatchKind::Regular);
+    let files: Vec<PaymentFileIssued> = l
+        .read(|s| s.files().iter().map(|f| f.issued.clone()).collect())
+        .unwrap();
+    assert!(files.iter().any(|f| f.format == FileFormat::Pain001V09));
+    let xsd = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/reference/iso20022/xsd/pain.001.001.09.xsd"
+    );
+    let mut total = Vnd(0);
+    for f in &files {
+        let bytes = l.store().get_file(&f.digest).unwrap().unwrap();
+        assert_eq!(blake3::hash(&bytes).as_bytes(), &f.digest);
+        if f.format == FileFormat::Pain001V09 {
+            total = total + f.totals.sum;
+            let path = dir.path().join(&f.name);
+            std::fs::write(&path, &bytes).unwrap();
+            let out = std::process::Command::new("xmllint")
+                .args(["--noout", "--schema", xsd])
+                .arg(&path)
+                .output()
+                .expect("xmllint runs (install libxml2-utils)");
+            assert!(
+                out.status.success(),
+                "{} does not validate: {}",
+                f.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let checked =
+                files::check_pain001(&bytes).unwrap_or_else(|e| panic!("{}: {e:?}", f.name));
+            assert_eq!(checked.totals, f.totals);
+        }
+    }
+    let cash: Vnd = files
+        .iter()
+        .filter(|f| f.format == FileFormat::CashList)
+        .map(|f| f.totals.sum)
+        .sum();
+    assert_eq!(
+        total + cash,
+        l.state()
+            .batch(batch)
+            .unwrap()
+            .computed
+            .as_ref()
+            .unwrap()
+            .totals
+            .sum
+    );
+    // Issuing again appends nothing.
+    let before = l.head().unwrap().records;
+    batches::issue_files(&l, &p("checker:tuan"), batch).unwrap();
+    assert_eq!(l.head().unwrap().records, before);
+}
