@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::domain::types::Principal;
 use crate::domain::{Command, Rejection};
-use crate::ledger::{Ledger, SubmitError, Submission};
+use crate::ledger::{Ledger, Submission, SubmitError};
 
 /// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.
 pub fn peak_rss_bytes() -> Option<u64> {
@@ -84,7 +84,9 @@ pub fn append(
                         for r in ledger.submit_many(subs) {
                             // A person enrolled by an earlier, interrupted run is skipped.
                             let receipt = match r {
-                                Err(SubmitError::Rejected(Rejection::AlreadyEnrolled { .. })) => continue,
+                                Err(SubmitError::Rejected(Rejection::AlreadyEnrolled {
+                                    ..
+                                })) => continue,
                                 other => other?,
                             };
                             events += u64::from(receipt.count);

@@ -10,7 +10,7 @@ use crate::chain::block::{decode_personal_block, for_each_record, PersonalEntry}
 use crate::chain::export::{ChainExportReader, ExportError};
 use crate::chain::record::{parse_record, personal_commitment, record_hash};
 use crate::chain::{Anchor, Fault, FaultKind, Hash, Verified, Verifier};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoredBlock};
 
 /// Records hashed together before their links are checked.
 const CHUNK_RECORDS: usize = 32_768;
@@ -105,27 +105,42 @@ pub fn verify_store(
     let started = Instant::now();
     let mut v = Verifier::new(store.head_anchor()?);
     v.expect_head(trusted);
-    let mut pending: Vec<sled::IVec> = Vec::new();
-    let mut pending_bytes = 0usize;
     let mut checked = 0u64;
     let mut personal_entries = 0u64;
-    for block in store.blocks() {
-        let block = block?;
-        if let Some(p) = &block.personal {
-            personal_entries += check_personal_block(&block.records, p)?;
-        }
-        pending_bytes += block.records.len();
-        pending.push(block.records);
-        // About CHUNK_RECORDS records of ~150 bytes.
-        if pending_bytes >= CHUNK_RECORDS * 150 {
-            checked += push_blocks(&mut v, &pending)?;
-            pending.clear();
-            pending_bytes = 0;
+    // A reader thread fetches the next chunk of blocks while this one is hashed and checked.
+    std::thread::scope(|s| -> Result<(), VerifyError> {
+        let (tx, rx) = crossbeam_channel::bounded::<Result<Vec<StoredBlock>, StoreError>>(2);
+        s.spawn(move || {
+            let mut pending = Vec::new();
+            let mut pending_bytes = 0usize;
+            for block in store.blocks() {
+                let block = match block {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                pending_bytes += block.records.len();
+                pending.push(block);
+                // About CHUNK_RECORDS records of ~150 bytes.
+                if pending_bytes >= CHUNK_RECORDS * 150 {
+                    if tx.send(Ok(std::mem::take(&mut pending))).is_err() {
+                        return;
+                    }
+                    pending_bytes = 0;
+                }
+            }
+            let _ = tx.send(Ok(pending));
+        });
+        for chunk in rx {
+            let (records, personal) = push_blocks(&mut v, &chunk?)?;
+            checked += records;
+            personal_entries += personal;
             progress(checked);
         }
-    }
-    checked += push_blocks(&mut v, &pending)?;
-    progress(checked);
+        Ok(())
+    })?;
     let verified = v.finish()?;
     Ok(Report {
         verified,
@@ -134,21 +149,66 @@ pub fn verify_store(
     })
 }
 
-fn push_blocks(v: &mut Verifier, blocks: &[sled::IVec]) -> Result<u64, VerifyError> {
-    let mut records: Vec<&[u8]> = Vec::with_capacity(CHUNK_RECORDS + 1024);
-    for block in blocks {
-        if let Err(e) = for_each_record(block, |r| records.push(r)) {
-            push_chunk(v, &records)?;
-            return Err(v.framing(e.0).into());
+/// One block's records and their hashes, and how many personal entries it checked.
+struct HashedBlock<'a> {
+    records: Vec<&'a [u8]>,
+    hashes: Vec<Hash>,
+    framing: Option<String>,
+    personal: Result<u64, VerifyError>,
+}
+
+/// Hashes the blocks (and checks their personal data) on all cores, then feeds the records to
+/// the sequential checks in order.
+fn push_blocks(v: &mut Verifier, blocks: &[StoredBlock]) -> Result<(u64, u64), VerifyError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let per = blocks.len().div_ceil(threads).max(1);
+    let hashed: Vec<HashedBlock<'_>> = std::thread::scope(|s| {
+        let handles: Vec<_> = blocks
+            .chunks(per)
+            .map(|chunk| s.spawn(move || chunk.iter().map(hash_block).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("hashing thread"))
+            .collect()
+    });
+    let (mut records, mut personal) = (0u64, 0u64);
+    for h in hashed {
+        for (r, hash) in h.records.iter().zip(h.hashes) {
+            v.push(r, hash)?;
         }
+        records += h.records.len() as u64;
+        if let Some(reason) = h.framing {
+            return Err(v.framing(reason).into());
+        }
+        personal += h.personal?;
     }
-    push_chunk(v, &records)?;
-    Ok(records.len() as u64)
+    Ok((records, personal))
+}
+
+fn hash_block(block: &StoredBlock) -> HashedBlock<'_> {
+    let mut records = Vec::with_capacity(64);
+    let framing = for_each_record(&block.records, |r| records.push(r))
+        .err()
+        .map(|e| e.0);
+    let hashes = records.iter().map(|r| record_hash(r)).collect();
+    let personal = match &block.personal {
+        Some(p) => check_personal_block(&block.records, p),
+        None => Ok(0),
+    };
+    HashedBlock {
+        records,
+        hashes,
+        framing,
+        personal,
+    }
 }
 
 /// Every personal entry of a block must belong to a record of that block whose commitment it
 /// matches, once. (Records whose commitment has no entry were erased, which is allowed.)
-fn check_personal_block(records: &[u8], personal: &[u8]) -> Result<u64, VerifyError> {
+pub fn check_personal_block(records: &[u8], personal: &[u8]) -> Result<u64, VerifyError> {
     let entries = decode_personal_block(personal).map_err(|_| VerifyError::Personal {
         seq: 0,
         problem: PersonalProblem::Malformed,

@@ -115,16 +115,23 @@ pub fn encode_record(out: &mut Vec<u8>, header: &RecordHeader<'_>, payload: &[u8
     out.extend_from_slice(payload);
 }
 
+/// Hashers with their derive-key context already absorbed: cloning one is cheaper than deriving
+/// the context key again for each of millions of records.
+static RECORD_HASHER: std::sync::LazyLock<blake3::Hasher> =
+    std::sync::LazyLock::new(|| blake3::Hasher::new_derive_key(RECORD_HASH_CONTEXT));
+static COMMITMENT_HASHER: std::sync::LazyLock<blake3::Hasher> =
+    std::sync::LazyLock::new(|| blake3::Hasher::new_derive_key(PERSONAL_COMMITMENT_CONTEXT));
+
 /// The record's hash: blake3 in derive-key mode over exactly the stored bytes.
 pub fn record_hash(bytes: &[u8]) -> Hash {
-    let mut hasher = blake3::Hasher::new_derive_key(RECORD_HASH_CONTEXT);
+    let mut hasher = RECORD_HASHER.clone();
     hasher.update(bytes);
     *hasher.finalize().as_bytes()
 }
 
 /// The commitment the chain stores for a personal-data attachment.
 pub fn personal_commitment(salt: &[u8; PERSONAL_SALT_BYTES], personal_bytes: &[u8]) -> Hash {
-    let mut hasher = blake3::Hasher::new_derive_key(PERSONAL_COMMITMENT_CONTEXT);
+    let mut hasher = COMMITMENT_HASHER.clone();
     hasher.update(salt);
     hasher.update(personal_bytes);
     *hasher.finalize().as_bytes()

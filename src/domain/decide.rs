@@ -558,8 +558,33 @@ fn text(field: &str, value: &str, min_chars: usize) -> Result<(), Rejection> {
             format!("is longer than {TEXT_CHARS_MAX} characters"),
         ));
     }
-    if value.chars().any(char::is_control) {
+    if has_control(value.as_bytes()) {
         return Err(Rejection::invalid(field, "contains control characters"));
     }
     Ok(())
+}
+
+/// True when the UTF-8 text holds a control character: C0 (below 0x20), DEL, or C1 (U+0080 to
+/// U+009F, encoded 0xC2 0x80-0x9F). One pass over the bytes; names are checked millions of
+/// times on the write path.
+fn has_control(bytes: &[u8]) -> bool {
+    bytes.iter().enumerate().any(|(i, &b)| {
+        b < 0x20
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_control;
+
+    #[test]
+    fn control_characters_are_found_in_every_range() {
+        assert!(!has_control("Nguyễn Thị Hoa, số 12".as_bytes()));
+        assert!(has_control(b"a\tb"));
+        assert!(has_control(b"a\x7fb"));
+        assert!(has_control("a\u{85}b".as_bytes()));
+        assert!(!has_control("à".as_bytes()));
+    }
 }

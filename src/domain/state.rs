@@ -186,7 +186,9 @@ pub struct IssuedFile {
 #[derive(Debug, Default)]
 pub struct State {
     beneficiaries: Slab<Beneficiary>,
-    by_citizen: HashMap<CitizenId, BeneficiaryId>,
+    /// foldhash rather than SipHash: one insert per enrolment on the write path and on every
+    /// replay; its per-process random seed still keeps chosen IDs from colliding on purpose.
+    by_citizen: HashMap<CitizenId, BeneficiaryId, foldhash::fast::RandomState>,
     entitlements: Slab<Entitlement>,
     schedules: Vec<RateSchedule>,
     schedule_ids: HashSet<String>,

@@ -11,7 +11,7 @@ use super::{
     QUEUE_JOBS_MAX,
 };
 use crate::chain::block::{decode_personal_block, for_each_record, PersonalEntry};
-use crate::chain::record::{parse_record, personal_commitment, record_hash, RecordView};
+use crate::chain::record::{parse_record, record_hash, RecordView};
 use crate::chain::{Anchor, Fault, Verifier};
 use crate::codec;
 use crate::domain::state::{Attachment, Inconsistency};
@@ -100,20 +100,30 @@ fn replay_and_verify(
     anchor: Option<Anchor>,
     state: &mut State,
 ) -> Result<(Replayed, Option<Anchor>), OpenError> {
-    let (tx, rx) = crossbeam_channel::bounded::<sled::IVec>(256);
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<(sled::IVec, Option<sled::IVec>)>>(8);
     std::thread::scope(|scope| {
-        let verifier = scope.spawn(move || {
+        let verifier = scope.spawn(move || -> Result<Option<Anchor>, OpenError> {
             let mut v = Verifier::new(anchor);
-            for block in rx {
-                v.push_block(&block)?;
+            for chunk in rx {
+                for (records, personal) in chunk {
+                    v.push_block(&records).map_err(OpenError::Tampered)?;
+                    if let Some(p) = personal {
+                        crate::verify::check_personal_block(&records, &p).map_err(|e| {
+                            OpenError::Corrupt {
+                                seq: v.next_seq(),
+                                reason: e.to_string(),
+                            }
+                        })?;
+                    }
+                }
             }
-            v.finish()
+            Ok(v.finish().map_err(OpenError::Tampered)?.head)
         });
         let replayed = replay(store, state, &tx);
         drop(tx);
         let verified = verifier.join().expect("verifier thread panicked");
         // A verification fault explains any replay error, so it is reported first.
-        let head = verified.map_err(OpenError::Tampered)?.head;
+        let head = verified?;
         if anchor.is_none() && head.is_some() {
             return Err(OpenError::Corrupt {
                 seq: 0,
@@ -124,19 +134,29 @@ fn replay_and_verify(
     })
 }
 
+/// Blocks handed to the verifier thread at a time (one channel message).
+const VERIFY_CHUNK_BLOCKS: usize = 128;
+
 fn replay(
     store: &Store,
     state: &mut State,
-    hashes: &crossbeam_channel::Sender<sled::IVec>,
+    to_verifier: &crossbeam_channel::Sender<Vec<(sled::IVec, Option<sled::IVec>)>>,
 ) -> Result<Replayed, OpenError> {
     let mut out = Replayed {
         last_ms: 0,
         idempotency: IdempotencyIndex::new(),
     };
     let mut run: KeyRun = None;
+    let mut chunk = Vec::with_capacity(VERIFY_CHUNK_BLOCKS);
     for block in store.blocks() {
         let block = block?;
-        let _ = hashes.send(block.records.clone());
+        chunk.push((block.records.clone(), block.personal.clone()));
+        if chunk.len() == VERIFY_CHUNK_BLOCKS {
+            let _ = to_verifier.send(std::mem::replace(
+                &mut chunk,
+                Vec::with_capacity(VERIFY_CHUNK_BLOCKS),
+            ));
+        }
         let personal = match &block.personal {
             Some(bytes) => decode_personal_block(bytes).map_err(|e| OpenError::Corrupt {
                 seq: block.first_seq,
@@ -178,6 +198,7 @@ fn replay(
             });
         }
     }
+    let _ = to_verifier.send(chunk);
     if let Some((key, entry, _)) = run.take() {
         out.idempotency.insert(key, entry);
     }
@@ -204,16 +225,10 @@ fn replay_record(
             ))
         }
         (Some(_), None) => Attachment::Erased,
-        (Some(c), Some(e)) => {
-            if personal_commitment(&e.salt, &e.bytes) != c {
-                return Err(corrupt(
-                    "personal data does not match its commitment".into(),
-                ));
-            }
-            Attachment::Present(
-                codec::decode_personal(&e.bytes).map_err(|e| corrupt(e.to_string()))?,
-            )
-        }
+        // The verifier thread checks the entry against the record's commitment.
+        (Some(_), Some(e)) => Attachment::Present(
+            codec::decode_personal(&e.bytes).map_err(|e| corrupt(e.to_string()))?,
+        ),
     };
     state.apply(h.seq, h.principal, event, attachment)?;
     out.last_ms = out.last_ms.max(h.recorded_at_ms);
