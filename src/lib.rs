@@ -18,3 +18,4 @@ pub mod roster;
 pub mod store;
 pub mod synth;
 pub mod verify;
+pub mod views;
