@@ -12,6 +12,7 @@ pub mod cli;
 pub mod codec;
 pub mod domain;
 pub mod files;
+pub mod http;
 pub mod ledger;
 pub mod reference;
 pub mod roster;

@@ -3,6 +3,8 @@
 //! the edge, and nowhere below.
 
 mod chain;
+mod serve;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +66,45 @@ pub enum Commands {
     /// Benchmarks: append and verify throughput with peak memory.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Serve the HTTP API (see docs/http.md).
+    Serve {
+        #[arg(long, env = "CHITRA_ADDR", default_value = serve::DEFAULT_ADDR)]
+        addr: String,
+        #[arg(long, env = "CHITRA_TOKENS", default_value = crate::http::auth::DEFAULT_TOKENS_FILE)]
+        tokens: PathBuf,
+    },
+    /// Manage the HTTP API's bearer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Make a token for a new principal and print it (once).
+    Add {
+        /// officer, maker, checker, auditor, bank or admin.
+        #[arg(long)]
+        role: String,
+        /// The person or system (the principal is ROLE:NAME; a bank's is bank:BIN).
+        #[arg(long)]
+        name: Option<String>,
+        /// The bank's NAPAS BIN (bank role only).
+        #[arg(long)]
+        bin: Option<String>,
+        #[arg(long, env = "CHITRA_TOKENS", default_value = crate::http::auth::DEFAULT_TOKENS_FILE)]
+        tokens: PathBuf,
+    },
+    /// List principals and roles (never the tokens).
+    List {
+        #[arg(long, env = "CHITRA_TOKENS", default_value = crate::http::auth::DEFAULT_TOKENS_FILE)]
+        tokens: PathBuf,
+    },
+    /// Revoke a principal's token.
+    Revoke {
+        principal: String,
+        #[arg(long, env = "CHITRA_TOKENS", default_value = crate::http::auth::DEFAULT_TOKENS_FILE)]
+        tokens: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -132,6 +173,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Commands::Bench(BenchCommand::Verify) => chain::bench_verify(&dir),
+        Commands::Serve { addr, tokens } => serve::run(&dir, &addr, &tokens),
+        Commands::Token(TokenCommand::Add {
+            role,
+            name,
+            bin,
+            tokens,
+        }) => token::add(&tokens, &role, name.as_deref(), bin.as_deref()),
+        Commands::Token(TokenCommand::List { tokens }) => token::list(&tokens),
+        Commands::Token(TokenCommand::Revoke { principal, tokens }) => {
+            token::revoke(&tokens, &principal)
+        }
     }
 }
 

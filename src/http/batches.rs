@@ -1,0 +1,671 @@
+//! Monthly batches: open, list, show, compute, review, approve, release (with its payment
+//! files), cancel, close, reconciliation, reconciliation breaks, and payout projections.
+//!
+//! Retries of the two multi-command workflows:
+//! - **compute** submits one `ComputeBatch` built from the state at that moment. A retry with the
+//!   same Idempotency-Key after it succeeded finds the computation's records in the chain (they
+//!   carry the key) and answers with the original receipt, appending nothing; concurrent retries
+//!   wait for the first. A retry with another key is refused by the ledger (409: not open).
+//! - **release** appends `BatchReleased` (with the key) and then issues every payment file not
+//!   yet issued (files already issued with the same bytes append nothing). A retry, with any key,
+//!   of a batch already released issues whatever files are missing (after a crash between the
+//!   two steps) and answers with the release record's receipt.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::support::{
+    self, job, ok, path_id, read, submit, written, IdemKey, JsonBody, StrictQuery, Who,
+};
+use super::{AppState, Caller, Problem};
+use crate::chain::hex;
+use crate::domain::batch::compute::Target;
+use crate::domain::command::{self as cmd};
+use crate::domain::event::{BatchKind, ControlTotals, Event};
+use crate::domain::state::BatchStatus;
+use crate::domain::types::*;
+use crate::domain::{Command, Rejection};
+use crate::ledger::{IdempotencyKey, Ledger, Receipt};
+
+fn batch_id(text: &str) -> Result<BatchId, Problem> {
+    path_id(text, BatchId::parse)
+}
+
+fn no_batch(id: BatchId) -> Problem {
+    Problem::not_found(format!("no batch {id}"))
+}
+
+/// A body with no fields (`{}`); routes that take one also accept an empty body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoFields {}
+
+/// An optional JSON body: empty means `T::default()`.
+pub struct MaybeJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned + Default, S: Send + Sync> axum::extract::FromRequest<S>
+    for MaybeJson<T>
+{
+    type Rejection = Problem;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Problem> {
+        let empty = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_some_and(|v| v == "0")
+            || (req.headers().get(axum::http::header::CONTENT_TYPE).is_none()
+                && !req.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
+                && !req.headers().contains_key(axum::http::header::CONTENT_LENGTH));
+        if empty {
+            return Ok(MaybeJson(T::default()));
+        }
+        let JsonBody(v) = JsonBody::<T>::from_request(req, state).await?;
+        Ok(MaybeJson(v))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenBody {
+    pub programme: Programme,
+    pub month: Month,
+    pub funding_account: String,
+    /// The released regular batch this supplementary batch adds to (absent for a regular one).
+    #[serde(default)]
+    pub supplementary_of: Option<String>,
+}
+
+pub async fn open(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    JsonBody(b): JsonBody<OpenBody>,
+) -> Result<Response, Problem> {
+    let kind = match b.supplementary_of.as_deref() {
+        None => BatchKind::Regular,
+        Some(text) => BatchKind::Supplementary {
+            of: BatchId::parse(text).map_err(|e| {
+                Problem::invalid_body("supplementary_of", format!("supplementary_of: {e}"))
+            })?,
+        },
+    };
+    let command = Command::OpenBatch(cmd::OpenBatch {
+        programme: b.programme,
+        month: b.month,
+        funding_account: b.funding_account,
+        kind,
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchSummary {
+    pub id: BatchId,
+    pub programme: Programme,
+    pub month: Month,
+    pub kind: BatchKind,
+    pub status: BatchStatus,
+    pub payments: usize,
+    pub totals: Option<ControlTotals>,
+    pub content_hash: Option<String>,
+    pub opened_by: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default)]
+    pub programme: Option<String>,
+    #[serde(default)]
+    pub month: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    StrictQuery(q): StrictQuery<ListQuery>,
+) -> Result<Response, Problem> {
+    let page = support::page(&state, q.limit)?;
+    let programme = q
+        .programme
+        .as_deref()
+        .map(|p| Programme::parse(p).map_err(|e| Problem::bad_request(format!("programme: {e}"))))
+        .transpose()?;
+    let month = q
+        .month
+        .as_deref()
+        .map(|m| Month::parse(m).map_err(|e| Problem::bad_request(format!("month: {e}"))))
+        .transpose()?;
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| BatchId::parse(a).map_err(|e| Problem::bad_request(format!("after: {e}"))))
+        .transpose()?
+        .unwrap_or(BatchId(0));
+    let limit = page.limit;
+    let (items, more) = read(&state, move |s| {
+        let mut it = s
+            .batches()
+            .iter()
+            .filter(|b| b.opened.batch > after)
+            .filter(|b| programme.is_none_or(|p| b.opened.programme == p))
+            .filter(|b| month.is_none_or(|m| b.opened.month == m))
+            .map(|b| BatchSummary {
+                id: b.opened.batch,
+                programme: b.opened.programme,
+                month: b.opened.month,
+                kind: b.opened.kind,
+                status: b.status,
+                payments: b.payments.len(),
+                totals: b.computed.as_ref().map(|c| c.totals),
+                content_hash: b.computed.as_ref().map(|c| hex(&c.content_hash)),
+                opened_by: b.opened_by.clone(),
+            });
+        let items: Vec<BatchSummary> = it.by_ref().take(limit).collect();
+        let more = it.next().is_some();
+        (items, more)
+    })
+    .await?;
+    let next = if more {
+        items.last().map(|b| b.id.to_string())
+    } else {
+        None
+    };
+    Ok(ok(serde_json::json!({ "items": items, "next": next })))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let id = batch_id(&id)?;
+    read(&state, move |s| crate::views::batch(s, id))
+        .await?
+        .map(ok)
+        .ok_or_else(|| no_batch(id))
+}
+
+pub async fn review(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let id = batch_id(&id)?;
+    read(&state, move |s| crate::domain::batch::review::review(s, id))
+        .await?
+        .map(ok)
+        .ok_or_else(|| no_batch(id))
+}
+
+pub async fn reconciliation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let id = batch_id(&id)?;
+    let (r, breaks) = read(&state, move |s| {
+        let r = crate::domain::batch::reconciliation(s, id);
+        let breaks: Vec<BreakView> = s
+            .breaks()
+            .iter()
+            .filter(|b| b.recorded.batch == Some(id))
+            .map(BreakView::of)
+            .collect();
+        (r, breaks)
+    })
+    .await?;
+    let r = r.ok_or_else(|| no_batch(id))?;
+    Ok(ok(serde_json::json!({ "batch": id, "reconciliation": r, "breaks": breaks })))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakView {
+    pub seq: u64,
+    pub batch: Option<BatchId>,
+    pub report: String,
+    pub kind: crate::domain::event::BreakKind,
+    pub resolved: Option<String>,
+}
+
+impl BreakView {
+    fn of(b: &crate::domain::state::Break) -> BreakView {
+        BreakView {
+            seq: b.seq,
+            batch: b.recorded.batch,
+            report: hex(&b.recorded.report),
+            kind: b.recorded.kind.clone(),
+            resolved: b.resolved.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreaksQuery {
+    #[serde(default)]
+    pub batch: Option<String>,
+    /// Only unresolved breaks.
+    #[serde(default)]
+    pub open: Option<bool>,
+    #[serde(default)]
+    pub after: Option<u64>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+pub async fn breaks(
+    State(state): State<AppState>,
+    StrictQuery(q): StrictQuery<BreaksQuery>,
+) -> Result<Response, Problem> {
+    let page = support::page(&state, q.limit)?;
+    let batch = q
+        .batch
+        .as_deref()
+        .map(|b| BatchId::parse(b).map_err(|e| Problem::bad_request(format!("batch: {e}"))))
+        .transpose()?;
+    let only_open = q.open.unwrap_or(false);
+    let after = q.after;
+    let limit = page.limit;
+    let (items, more) = read(&state, move |s| {
+        let mut it = s
+            .breaks()
+            .iter()
+            .filter(|b| after.is_none_or(|a| b.seq > a))
+            .filter(|b| batch.is_none_or(|id| b.recorded.batch == Some(id)))
+            .filter(|b| !only_open || b.resolved.is_none())
+            .map(BreakView::of);
+        let items: Vec<BreakView> = it.by_ref().take(limit).collect();
+        (items, it.next().is_some())
+    })
+    .await?;
+    let next = if more { items.last().map(|b| b.seq) } else { None };
+    Ok(ok(serde_json::json!({ "items": items, "next": next })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    pub note: String,
+}
+
+pub async fn resolve_break(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(seq): Path<String>,
+    JsonBody(b): JsonBody<ResolveBody>,
+) -> Result<Response, Problem> {
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| Problem::not_found(format!("no break at {seq:?}")))?;
+    let command = Command::ResolveBreak(cmd::ResolveBreak {
+        break_seq: seq,
+        note: b.note,
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+/// Whole VND, never negative, never a fraction: serde refuses `1.5` and `1e3` for an integer,
+/// and the handler refuses a negative.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotalsBody {
+    pub count: u64,
+    pub sum: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    /// The content hash the checker reviewed (64 hex digits).
+    pub content_hash: String,
+    /// The control totals the checker reviewed.
+    pub totals: TotalsBody,
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ApproveBody>,
+) -> Result<Response, Problem> {
+    let batch = batch_id(&id)?;
+    let hash = blake3::Hash::from_hex(b.content_hash.trim()).map_err(|_| {
+        Problem::invalid_body("content_hash", "content_hash: must be 64 hex digits")
+    })?;
+    if b.totals.sum < 0 {
+        return Err(Problem::invalid_body(
+            "totals.sum",
+            "totals.sum: VND amounts are whole non-negative dong",
+        ));
+    }
+    let command = Command::ApproveBatch(cmd::ApproveBatch {
+        batch,
+        content_hash: *hash.as_bytes(),
+        totals: ControlTotals {
+            count: b.totals.count,
+            sum: Vnd(b.totals.sum),
+        },
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    pub reason: String,
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<CancelBody>,
+) -> Result<Response, Problem> {
+    let command = Command::CancelBatch(cmd::CancelBatch {
+        batch: batch_id(&id)?,
+        reason: b.reason,
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    MaybeJson(NoFields {}): MaybeJson<NoFields>,
+) -> Result<Response, Problem> {
+    let command = Command::CloseBatch(cmd::CloseBatch {
+        batch: batch_id(&id)?,
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+/// Reads the record at `seq` and returns its receipt (as a replay) when it was appended by
+/// `who` under `key`.
+fn receipt_if_ours(
+    ledger: &Ledger,
+    who: &Caller,
+    key: &IdempotencyKey,
+    first_seq: u64,
+    count: u32,
+) -> Result<Option<Receipt>, Problem> {
+    let last = first_seq + u64::from(count) - 1;
+    let first = ledger
+        .records(first_seq, first_seq + 1)
+        .next()
+        .transpose()
+        .map_err(|e| Problem::unavailable(&e))?;
+    let Some(first) = first else { return Ok(None) };
+    let view =
+        crate::chain::record::parse_record(&first.bytes).map_err(|e| Problem::unavailable(&e))?;
+    let ours = view.header.principal == who.principal.as_str()
+        && view.header.idempotency.is_some_and(|i| i.key == key.as_bytes());
+    if !ours {
+        return Ok(None);
+    }
+    let hash = if last == first_seq {
+        first.hash
+    } else {
+        ledger
+            .records(last, last + 1)
+            .next()
+            .transpose()
+            .map_err(|e| Problem::unavailable(&e))?
+            .ok_or_else(|| Problem::unavailable(&format!("record {last} is missing")))?
+            .hash
+    };
+    Ok(Some(Receipt {
+        first_seq,
+        count,
+        hash,
+        replayed: true,
+    }))
+}
+
+/// Records after a computation's basis that are searched for its first record.
+const COMPUTE_SEARCH_RECORDS_MAX: u64 = 100_000;
+
+/// Where the records of a batch's computation start: the first `PaymentScheduled` (or, for an
+/// empty batch, the `BatchComputed`) of the batch at or after its basis.
+fn find_computation(ledger: &Ledger, batch: BatchId, basis: u64) -> Result<Option<u64>, Problem> {
+    for r in ledger.records(basis, basis + COMPUTE_SEARCH_RECORDS_MAX) {
+        let r = r.map_err(|e| Problem::unavailable(&e))?;
+        let view =
+            crate::chain::record::parse_record(&r.bytes).map_err(|e| Problem::unavailable(&e))?;
+        let event = crate::codec::decode_event(view.header.payload_version, view.payload)
+            .map_err(|e| Problem::unavailable(&e))?;
+        match event {
+            Event::PaymentScheduled(p) if p.batch == batch => return Ok(Some(r.seq)),
+            Event::BatchComputed(c) if c.batch == batch => return Ok(Some(r.seq)),
+            _ => {}
+        }
+    }
+    Ok(None)
+}
+
+fn compute_blocking(
+    ledger: &Ledger,
+    who: &Caller,
+    key: Option<IdempotencyKey>,
+    batch: BatchId,
+) -> Result<Receipt, Problem> {
+    let found = ledger
+        .read(|s| {
+            s.batch(batch).map(|b| {
+                (
+                    b.status,
+                    b.computed.as_ref().map(|c| c.basis_seq),
+                    b.payments.len(),
+                )
+            })
+        })
+        .map_err(Problem::from)?;
+    let Some((status, basis, payments)) = found else {
+        return Err(no_batch(batch));
+    };
+    if let (Some(key), Some(basis)) = (&key, basis) {
+        if status != BatchStatus::Open {
+            if let Some(first) = find_computation(ledger, batch, basis)? {
+                let count = u32::try_from(payments + 1).unwrap_or(u32::MAX);
+                if let Some(r) = receipt_if_ours(ledger, who, key, first, count)? {
+                    return Ok(r);
+                }
+            }
+        }
+    }
+    let (target, mut plan) = {
+        let state = ledger.state();
+        let target = Target::of(&state, batch).ok_or_else(|| no_batch(batch))?;
+        if state.batch(batch).is_some_and(|b| b.status != BatchStatus::Open) {
+            // Let the ledger say why, without computing for nothing.
+            (target, Default::default())
+        } else {
+            (target, crate::batches::compute_parallel(&state, target))
+        }
+    };
+    let payments = std::mem::take(&mut plan.payments);
+    let submission = crate::ledger::Submission {
+        principal: who.principal.clone(),
+        idempotency_key: key,
+        command: Command::ComputeBatch(cmd::ComputeBatch {
+            batch,
+            basis_seq: target.known_at,
+            payments,
+        }),
+    };
+    ledger.submit(submission).map_err(Problem::from)
+}
+
+pub async fn compute(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    MaybeJson(NoFields {}): MaybeJson<NoFields>,
+) -> Result<Response, Problem> {
+    let batch = batch_id(&id)?;
+    let ledger = state.ledger().clone();
+    let (who2, key2) = (who.clone(), key.clone());
+    let receipt = job(&state, &who, key.as_ref(), move || {
+        compute_blocking(&ledger, &who2, key2, batch)
+    })
+    .await??;
+    written(&state, receipt).await
+}
+
+fn release_blocking(
+    ledger: &Ledger,
+    who: &Caller,
+    key: Option<IdempotencyKey>,
+    batch: BatchId,
+) -> Result<Receipt, Problem> {
+    let found = ledger
+        .read(|s| s.batch(batch).map(|b| (b.status, b.released_seq)))
+        .map_err(Problem::from)?;
+    let Some((status, released_seq)) = found else {
+        return Err(no_batch(batch));
+    };
+    let receipt = match (status, released_seq) {
+        (BatchStatus::Released | BatchStatus::Closed, Some(seq)) => {
+            let r = ledger
+                .records(seq, seq + 1)
+                .next()
+                .transpose()
+                .map_err(|e| Problem::unavailable(&e))?
+                .ok_or_else(|| Problem::unavailable(&format!("record {seq} is missing")))?;
+            Receipt {
+                first_seq: seq,
+                count: 1,
+                hash: r.hash,
+                replayed: true,
+            }
+        }
+        _ => ledger
+            .submit(crate::ledger::Submission {
+                principal: who.principal.clone(),
+                idempotency_key: key,
+                command: Command::ReleaseBatch(cmd::ReleaseBatch { batch }),
+            })
+            .map_err(Problem::from)?,
+    };
+    crate::batches::issue_files(ledger, &who.principal, batch).map_err(batch_error)?;
+    Ok(receipt)
+}
+
+/// A workflow error as a problem; store failures are 503s with the cause in the log only.
+pub fn batch_error(e: crate::batches::BatchError) -> Problem {
+    use crate::batches::BatchError as E;
+    match e {
+        E::Submit(s) => Problem::from(s),
+        E::NoBatch(id) => no_batch(id),
+        E::NoFile(id) => Problem::not_found(format!("no file {id}")),
+        E::Status(s) => Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-status-report",
+            s.to_string(),
+        ),
+        E::UnknownReport(_) | E::WrongBank => unknown_report(),
+        E::File(e) => Problem::from_rejection(&Rejection::conflict(format!(
+            "a payment file cannot be written: {e}"
+        ))),
+        other => Problem::unavailable(&other),
+    }
+}
+
+/// The same answer for "no such file" and "another bank's file", so a bank learns nothing
+/// about other banks' files.
+pub fn unknown_report() -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unknown-report",
+        "the status report refers to none of your payment files (its original message id is unknown)",
+    )
+}
+
+pub async fn release(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    MaybeJson(NoFields {}): MaybeJson<NoFields>,
+) -> Result<Response, Problem> {
+    let batch = batch_id(&id)?;
+    let ledger = state.ledger().clone();
+    let (who2, key2) = (who.clone(), key.clone());
+    let receipt = job(&state, &who, key.as_ref(), move || {
+        release_blocking(&ledger, &who2, key2, batch)
+    })
+    .await??;
+    let events = support::appended(&state, &receipt).await?;
+    let files = read(&state, move |s| {
+        s.batch(batch)
+            .map(|b| {
+                b.files
+                    .iter()
+                    .filter_map(|f| crate::views::file(s, *f))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    })
+    .await?;
+    let body = serde_json::json!({
+        "receipt": support::ReceiptView::from(&receipt),
+        "events": events,
+        "events_listed": true,
+        "files": files,
+    });
+    let mut res = (StatusCode::OK, axum::Json(body)).into_response();
+    if receipt.replayed {
+        res.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutQuery {
+    #[serde(default)]
+    pub month: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// Totals paid (released or closed batches) by programme, scheme, commune and bank, for one
+/// month (`month`) or a range (`from`, `to`, inclusive).
+pub async fn payouts(
+    State(state): State<AppState>,
+    StrictQuery(q): StrictQuery<PayoutQuery>,
+) -> Result<Response, Problem> {
+    let parse = |name: &str, v: &str| {
+        Month::parse(v).map_err(|e| Problem::bad_request(format!("{name}: {e}")))
+    };
+    let (from, to) = match (&q.month, &q.from, &q.to) {
+        (Some(m), None, None) => {
+            let m = parse("month", m)?;
+            (m, m)
+        }
+        (None, Some(f), Some(t)) => (parse("from", f)?, parse("to", t)?),
+        _ => {
+            return Err(Problem::bad_request(
+                "give either month=YYYY-MM or both from=YYYY-MM and to=YYYY-MM",
+            ))
+        }
+    };
+    if from > to {
+        return Err(Problem::bad_request("from is after to"));
+    }
+    let payout = read(&state, move |s| crate::views::payout(s, from, to)).await?;
+    Ok(ok(serde_json::json!({ "from": from, "to": to, "payout": payout })))
+}

@@ -1,0 +1,551 @@
+//! Beneficiaries and entitlement decisions: enrol, correct, route, death, review holds,
+//! erasure, grant/adjust/suspend/resume/terminate, show with history, search, and what is due.
+//!
+//! Request bodies are DTOs with `deny_unknown_fields`, converted into the domain's commands;
+//! the domain's value types (citizen ID, dates, months, BINs, commune codes) parse themselves.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::support::{
+    self, ok, path_id, read, submit, written, IdemKey, JsonBody, StrictQuery, Who,
+};
+use super::{AppState, Problem};
+use crate::domain::command::{self as cmd, RouteRequest};
+use crate::domain::event::{
+    Decision, EntitlementKind, HoldReason, SchemeParam, SuspensionReason, TerminationReason,
+};
+use crate::domain::types::*;
+use crate::domain::Command;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    pub number: String,
+    pub date: Date,
+    pub signer: String,
+}
+
+impl From<DecisionBody> for Decision {
+    fn from(d: DecisionBody) -> Decision {
+        Decision {
+            number: d.number,
+            date: d.date,
+            signer: d.signer,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RouteBody {
+    Bank {
+        bin: BankBin,
+        account_number: AccountNumber,
+        holder_name: String,
+    },
+    Cash {
+        pay_point: CommuneCode,
+    },
+}
+
+impl From<RouteBody> for RouteRequest {
+    fn from(r: RouteBody) -> RouteRequest {
+        match r {
+            RouteBody::Bank {
+                bin,
+                account_number,
+                holder_name,
+            } => RouteRequest::Bank {
+                bin,
+                account_number,
+                holder_name,
+            },
+            RouteBody::Cash { pay_point } => RouteRequest::Cash { pay_point },
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntitlementBody {
+    pub programme: Programme,
+    pub scheme: String,
+    #[serde(default)]
+    pub params: Vec<SchemeParam>,
+    pub kind: EntitlementKind,
+    pub effective_from: Month,
+    pub decision: DecisionBody,
+    #[serde(default)]
+    pub payee: Option<BeneficiaryId>,
+}
+
+impl From<EntitlementBody> for cmd::NewEntitlement {
+    fn from(e: EntitlementBody) -> cmd::NewEntitlement {
+        cmd::NewEntitlement {
+            programme: e.programme,
+            scheme: e.scheme,
+            params: e.params,
+            kind: e.kind,
+            effective_from: e.effective_from,
+            decision: e.decision.into(),
+            payee: e.payee,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolBody {
+    pub citizen_id: CitizenId,
+    pub full_name: String,
+    pub birth_date: Date,
+    pub sex: Sex,
+    #[serde(default)]
+    pub address_line: String,
+    pub commune: CommuneCode,
+    pub programme: Programme,
+    #[serde(default)]
+    pub decision: Option<DecisionBody>,
+    #[serde(default)]
+    pub route: Option<RouteBody>,
+    #[serde(default)]
+    pub entitlements: Vec<EntitlementBody>,
+}
+
+pub async fn enrol(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    JsonBody(b): JsonBody<EnrolBody>,
+) -> Result<Response, Problem> {
+    let command = Command::Enrol(cmd::Enrol {
+        citizen_id: b.citizen_id,
+        full_name: b.full_name,
+        birth_date: b.birth_date,
+        sex: b.sex,
+        address_line: b.address_line,
+        commune: b.commune,
+        programme: b.programme,
+        decision: b.decision.map(Into::into),
+        route: b.route.map(Into::into),
+        entitlements: b.entitlements.into_iter().map(Into::into).collect(),
+    });
+    let receipt = submit(&state, &who, key, command).await?;
+    written(&state, receipt).await
+}
+
+fn beneficiary_id(text: &str) -> Result<BeneficiaryId, Problem> {
+    path_id(text, BeneficiaryId::parse)
+}
+
+fn entitlement_id(text: &str) -> Result<EntitlementId, Problem> {
+    path_id(text, EntitlementId::parse)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorrectBody {
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub birth_date: Option<Date>,
+    #[serde(default)]
+    pub sex: Option<Sex>,
+    #[serde(default)]
+    pub address_line: Option<String>,
+    #[serde(default)]
+    pub commune: Option<CommuneCode>,
+    pub reason: String,
+}
+
+pub async fn correct(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<CorrectBody>,
+) -> Result<Response, Problem> {
+    let command = Command::CorrectDetails(cmd::CorrectDetails {
+        beneficiary: beneficiary_id(&id)?,
+        full_name: b.full_name,
+        birth_date: b.birth_date,
+        sex: b.sex,
+        address_line: b.address_line,
+        commune: b.commune,
+        reason: b.reason,
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRouteBody {
+    pub route: RouteBody,
+    #[serde(default)]
+    pub reason: String,
+}
+
+pub async fn set_route(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<SetRouteBody>,
+) -> Result<Response, Problem> {
+    let command = Command::SetPaymentRoute(cmd::SetPaymentRoute {
+        beneficiary: beneficiary_id(&id)?,
+        route: b.route.into(),
+        reason: b.reason,
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeathBody {
+    pub date_of_death: Date,
+    #[serde(default)]
+    pub decision: Option<DecisionBody>,
+}
+
+pub async fn record_death(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<DeathBody>,
+) -> Result<Response, Problem> {
+    let command = Command::RecordDeath(cmd::RecordDeath {
+        beneficiary: beneficiary_id(&id)?,
+        date_of_death: b.date_of_death,
+        decision: b.decision.map(Into::into),
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldBody {
+    pub note: String,
+}
+
+pub async fn hold(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<HoldBody>,
+) -> Result<Response, Problem> {
+    if b.note.trim().is_empty() {
+        return Err(Problem::invalid_body("note", "note: say why the person is held"));
+    }
+    let command = Command::HoldForReview(cmd::HoldForReview {
+        beneficiary: beneficiary_id(&id)?,
+        reason: HoldReason::Other { note: b.note },
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClearBody {
+    pub decision: DecisionBody,
+    #[serde(default)]
+    pub note: String,
+}
+
+pub async fn clear_hold(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ClearBody>,
+) -> Result<Response, Problem> {
+    let command = Command::ClearReview(cmd::ClearReview {
+        beneficiary: beneficiary_id(&id)?,
+        decision: b.decision.into(),
+        note: b.note,
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EraseBody {
+    pub legal_basis: String,
+}
+
+/// Erasure appends its event and then removes the personal data from the store (blocking IO),
+/// so it runs on the blocking pool through `Ledger::erase_personal_data`.
+pub async fn erase(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<EraseBody>,
+) -> Result<Response, Problem> {
+    let submission = crate::ledger::Submission {
+        principal: who.principal.clone(),
+        idempotency_key: key,
+        command: Command::ErasePersonalData(cmd::ErasePersonalData {
+            beneficiary: beneficiary_id(&id)?,
+            legal_basis: b.legal_basis,
+        }),
+    };
+    let ledger = state.ledger().clone();
+    let receipt = support::blocking(move || ledger.erase_personal_data(submission))
+        .await?
+        .map_err(Problem::from)?;
+    written(&state, receipt).await
+}
+
+pub async fn grant(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<EntitlementBody>,
+) -> Result<Response, Problem> {
+    let command = Command::GrantEntitlement(cmd::GrantEntitlement {
+        beneficiary: beneficiary_id(&id)?,
+        entitlement: b.into(),
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustBody {
+    pub effective_from: Month,
+    #[serde(default)]
+    pub scheme: Option<String>,
+    #[serde(default)]
+    pub params: Option<Vec<SchemeParam>>,
+    pub decision: DecisionBody,
+}
+
+pub async fn adjust(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<AdjustBody>,
+) -> Result<Response, Problem> {
+    let command = Command::AdjustEntitlement(cmd::AdjustEntitlement {
+        entitlement: entitlement_id(&id)?,
+        effective_from: b.effective_from,
+        scheme: b.scheme,
+        params: b.params,
+        decision: b.decision.into(),
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuspendBody {
+    pub from: Month,
+    pub reason: SuspensionReason,
+    pub decision: DecisionBody,
+}
+
+pub async fn suspend(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<SuspendBody>,
+) -> Result<Response, Problem> {
+    let command = Command::SuspendEntitlement(cmd::SuspendEntitlement {
+        entitlement: entitlement_id(&id)?,
+        from: b.from,
+        reason: b.reason,
+        decision: b.decision.into(),
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeBody {
+    pub from: Month,
+    #[serde(default)]
+    pub back_pay_from: Option<Month>,
+    pub decision: DecisionBody,
+}
+
+pub async fn resume(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ResumeBody>,
+) -> Result<Response, Problem> {
+    let command = Command::ResumeEntitlement(cmd::ResumeEntitlement {
+        entitlement: entitlement_id(&id)?,
+        from: b.from,
+        back_pay_from: b.back_pay_from,
+        decision: b.decision.into(),
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerminateBody {
+    pub last_month: Month,
+    pub reason: TerminationReason,
+    pub decision: DecisionBody,
+}
+
+pub async fn terminate(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<TerminateBody>,
+) -> Result<Response, Problem> {
+    let command = Command::TerminateEntitlement(cmd::TerminateEntitlement {
+        entitlement: entitlement_id(&id)?,
+        last_month: b.last_month,
+        reason: b.reason,
+        decision: b.decision.into(),
+    });
+    written(&state, submit(&state, &who, key, command).await?).await
+}
+
+/// A beneficiary with entitlements and history (the shared view of `views::beneficiary`, read
+/// on the blocking pool: it waits for durability and reads the stored records it names).
+pub async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let id = beneficiary_id(&id)?;
+    let ledger = state.ledger().clone();
+    let view = support::blocking(move || crate::views::beneficiary(&ledger, id)).await?;
+    if state.ledger().is_stopped() {
+        return Err(Problem::unavailable(&"the writer stopped"));
+    }
+    match view {
+        Some(v) => Ok(ok(v)),
+        None => Err(Problem::from_rejection(
+            &crate::domain::Rejection::UnknownBeneficiary(id),
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchQuery {
+    #[serde(default)]
+    pub citizen_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub commune: Option<String>,
+    /// Return beneficiaries after this id (the previous page's `next`).
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    StrictQuery(q): StrictQuery<SearchQuery>,
+) -> Result<Response, Problem> {
+    let page = support::page(&state, q.limit)?;
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| BeneficiaryId::parse(a).map_err(|e| Problem::bad_request(format!("after: {e}"))))
+        .transpose()?
+        .unwrap_or(BeneficiaryId(0));
+    let citizen = q
+        .citizen_id
+        .as_deref()
+        .map(|c| CitizenId::parse(c).map_err(|e| Problem::bad_request(format!("citizen_id: {e}"))))
+        .transpose()?;
+    let commune = q
+        .commune
+        .as_deref()
+        .map(|c| CommuneCode::parse(c).map_err(|e| Problem::bad_request(format!("commune: {e}"))))
+        .transpose()?;
+    if let Some(n) = &q.name {
+        if n.chars().count() > state.limits.search_text_chars_max {
+            return Err(Problem::bad_request(format!(
+                "name is longer than search_text_chars_max ({})",
+                state.limits.search_text_chars_max
+            )));
+        }
+    }
+    let query = super::search::Query {
+        citizen,
+        name: q.name.clone(),
+        commune,
+        after,
+        limit: page.limit,
+    };
+    let st = state.clone();
+    let (result, applied) =
+        support::blocking(move || st.search.search(st.ledger(), &query)).await??;
+    support::wait_durable(&state, applied).await?;
+    Ok(ok(result))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DueQuery {
+    pub month: String,
+}
+
+pub async fn due(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    StrictQuery(q): StrictQuery<DueQuery>,
+) -> Result<Response, Problem> {
+    let id = beneficiary_id(&id)?;
+    let month =
+        Month::parse(&q.month).map_err(|e| Problem::bad_request(format!("month: {e}")))?;
+    let exists = read(&state, move |s| s.beneficiary(id).is_some()).await?;
+    if !exists {
+        return Err(Problem::from_rejection(
+            &crate::domain::Rejection::UnknownBeneficiary(id),
+        ));
+    }
+    let view = read(&state, move |s| crate::views::due(s, id, month)).await?;
+    view.map(ok)
+        .map_err(|e| Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid", e))
+}
+
+pub async fn entitlement(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let id = entitlement_id(&id)?;
+    let owner = read(&state, move |s| s.entitlement(id).map(|e| e.grant.beneficiary)).await?;
+    let ledger = state.ledger().clone();
+    let found = match owner {
+        Some(b) => support::blocking(move || crate::views::beneficiary(&ledger, b))
+            .await?
+            .and_then(|v| {
+                let beneficiary = v.id;
+                v.entitlements
+                    .into_iter()
+                    .find(|e| e.id == id)
+                    .map(|e| (beneficiary, e))
+            }),
+        None => None,
+    };
+    match found {
+        Some((beneficiary, view)) => Ok(ok(serde_json::json!({
+            "beneficiary": beneficiary,
+            "entitlement": view,
+        }))),
+        None => Err(Problem::from_rejection(
+            &crate::domain::Rejection::UnknownEntitlement(id),
+        )),
+    }
+}

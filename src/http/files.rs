@@ -1,0 +1,284 @@
+//! Payment files and bank status reports. A bank sees only its own files: another bank's file
+//! is a 404 exactly like a file that does not exist, and a status report about another bank's
+//! payments is refused exactly like one about no file at all.
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::batches::{batch_error, unknown_report};
+use super::support::{self, job, ok, path_id, read, written, IdemKey, StrictQuery, Who};
+use super::{AppState, Caller, Problem, Role};
+use crate::domain::command::{IngestStatusReport, ReportedLine, ReportedOutcome};
+use crate::domain::event::{Channel, FileFormat};
+use crate::domain::state::IssuedFile;
+use crate::domain::types::{BatchId, FileId};
+use crate::domain::Command;
+use crate::ledger::{IdempotencyKey, Ledger};
+
+/// True when the caller may see this file: banks only their own BIN's files.
+fn visible(caller: &Caller, f: &IssuedFile) -> bool {
+    match caller.role {
+        Role::Bank => caller.bin.is_some_and(|bin| f.issued.channel == Channel::Bank(bin)),
+        _ => true,
+    }
+}
+
+fn no_file(text: &str) -> Problem {
+    Problem::not_found(format!("no file {text}"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesQuery {
+    #[serde(default)]
+    pub batch: Option<String>,
+    #[serde(default)]
+    pub after: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Who(who): Who,
+    StrictQuery(q): StrictQuery<FilesQuery>,
+) -> Result<Response, Problem> {
+    let page = support::page(&state, q.limit)?;
+    let batch = q
+        .batch
+        .as_deref()
+        .map(|b| BatchId::parse(b).map_err(|e| Problem::bad_request(format!("batch: {e}"))))
+        .transpose()?;
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| FileId::parse(a).map_err(|e| Problem::bad_request(format!("after: {e}"))))
+        .transpose()?
+        .unwrap_or(FileId(0));
+    let limit = page.limit;
+    let (items, more) = read(&state, move |s| {
+        let mut it = s
+            .files()
+            .iter()
+            .filter(|f| f.issued.file > after)
+            .filter(|f| batch.is_none_or(|b| f.issued.batch == b))
+            .filter(|f| visible(&who, f))
+            .filter_map(|f| crate::views::file(s, f.issued.file));
+        let items: Vec<_> = it.by_ref().take(limit).collect();
+        (items, it.next().is_some())
+    })
+    .await?;
+    let next = if more {
+        items.last().map(|f| f.id.to_string())
+    } else {
+        None
+    };
+    Ok(ok(serde_json::json!({ "items": items, "next": next })))
+}
+
+pub async fn of_batch(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let batch = path_id(&id, BatchId::parse)?;
+    let bank = who.role == Role::Bank;
+    let files = read(&state, move |s| {
+        let b = s.batch(batch)?;
+        let files: Vec<_> = b
+            .files
+            .iter()
+            .filter_map(|f| s.file(*f))
+            .filter(|f| visible(&who, f))
+            .filter_map(|f| crate::views::file(s, f.issued.file))
+            .collect();
+        // A bank with no file in the batch learns nothing about it.
+        (!bank || !files.is_empty()).then_some(files)
+    })
+    .await?
+    .ok_or_else(|| Problem::not_found(format!("no batch {batch}")))?;
+    Ok(ok(serde_json::json!({ "batch": batch, "items": files })))
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let file = path_id(&id, FileId::parse)?;
+    read(&state, move |s| {
+        s.file(file)
+            .filter(|f| visible(&who, f))
+            .and_then(|_| crate::views::file(s, file))
+    })
+    .await?
+    .map(ok)
+    .ok_or_else(|| no_file(&id))
+}
+
+/// The file's bytes, checked against the hash the chain recorded, with that hash in
+/// `X-Content-Blake3` (and the `ETag`). The download is recorded in the chain with the caller
+/// as its principal, except for auditors, who write nothing.
+pub async fn download(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let file = path_id(&id, FileId::parse)?;
+    let allowed = read(&state, {
+        let who = who.clone();
+        move |s| s.file(file).is_some_and(|f| visible(&who, f))
+    })
+    .await?;
+    if !allowed {
+        return Err(no_file(&id));
+    }
+    let ledger = state.ledger().clone();
+    let (issued, bytes) = support::blocking(move || -> Result<_, Problem> {
+        if who.role == Role::Auditor {
+            read_only_download(&ledger, file)
+        } else {
+            crate::batches::download(&ledger, &who.principal, file).map_err(batch_error)
+        }
+    })
+    .await??;
+    let i = &issued.issued;
+    let content_type = match i.format {
+        FileFormat::Pain001V09 => "application/xml",
+        FileFormat::Csv | FileFormat::CashList => "text/csv; charset=utf-8",
+    };
+    let digest = crate::chain::hex(&i.digest);
+    let mut res = (StatusCode::OK, bytes).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&digest) {
+        h.insert("x-content-blake3", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{digest}\"")) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", i.name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+fn read_only_download(ledger: &Ledger, file: FileId) -> Result<(IssuedFile, Vec<u8>), Problem> {
+    let issued = ledger
+        .read(|s| s.file(file).cloned())
+        .map_err(Problem::from)?
+        .ok_or_else(|| no_file(&file.to_string()))?;
+    let bytes = ledger
+        .store()
+        .get_file(&issued.issued.digest)
+        .map_err(|e| Problem::unavailable(&e))?
+        .ok_or_else(|| Problem::unavailable(&format!("the bytes of {file} are missing")))?;
+    if *blake3::hash(&bytes).as_bytes() != issued.issued.digest {
+        return Err(Problem::from_rejection(
+            &crate::domain::Rejection::conflict(format!(
+                "{file} as stored does not match its issued hash; do not use it"
+            )),
+        ));
+    }
+    Ok((issued, bytes.to_vec()))
+}
+
+/// Parses a status report, finds which of our files it reports on, and submits its lines with
+/// the request's Idempotency-Key. A bank may report only on its own files.
+fn ingest_blocking(
+    ledger: &Ledger,
+    who: &Caller,
+    key: Option<IdempotencyKey>,
+    bytes: &[u8],
+) -> Result<(crate::ledger::Receipt, usize, Channel), Problem> {
+    let report = crate::files::parse_status_report(bytes, &crate::files::StatusLimits::default())
+        .map_err(|e| batch_error(crate::batches::BatchError::Status(e)))?;
+    let original = report.original_message_id.clone();
+    let channel = ledger
+        .read(|s| {
+            s.files()
+                .iter()
+                .find(|f| {
+                    f.issued.name.rsplit_once('.').map(|(stem, _)| stem) == Some(original.as_str())
+                })
+                .map(|f| f.issued.channel)
+        })
+        .map_err(Problem::from)?
+        .ok_or_else(unknown_report)?;
+    if who.role == Role::Bank && who.bin.map(Channel::Bank) != Some(channel) {
+        return Err(unknown_report());
+    }
+    let lines: Vec<ReportedLine> = report
+        .lines
+        .iter()
+        .map(|l| ReportedLine {
+            end_to_end_id: l.end_to_end_id.clone(),
+            outcome: match &l.outcome {
+                crate::files::Outcome::Settled => ReportedOutcome::Settled,
+                crate::files::Outcome::Pending => ReportedOutcome::Pending,
+                crate::files::Outcome::Rejected { reason_code } => ReportedOutcome::Rejected {
+                    reason_code: reason_code.clone(),
+                },
+            },
+            amount: l.amount,
+        })
+        .collect();
+    let n = lines.len();
+    let receipt = ledger
+        .submit(crate::ledger::Submission {
+            principal: who.principal.clone(),
+            idempotency_key: key,
+            command: Command::IngestStatusReport(IngestStatusReport {
+                channel,
+                format: report.format,
+                digest: *blake3::hash(bytes).as_bytes(),
+                message_id: report.message_id,
+                lines,
+            }),
+        })
+        .map_err(Problem::from)?;
+    Ok((receipt, n, channel))
+}
+
+/// A bank status report (pain.002.001.10 XML or the status CSV) as the request body.
+pub async fn upload_status(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    req: Request,
+) -> Result<Response, Problem> {
+    let media = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !matches!(
+        media.as_str(),
+        "application/xml" | "text/xml" | "text/csv" | "application/octet-stream"
+    ) {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the report as application/xml (pain.002.001.10) or text/csv",
+        ));
+    }
+    let bytes = support::body_bytes(req, &(), "status_report_bytes_max").await?;
+    if bytes.is_empty() {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-status-report",
+            "the body is empty",
+        ));
+    }
+    let ledger = state.ledger().clone();
+    let (who2, key2) = (who.clone(), key.clone());
+    let (receipt, _lines, _channel) = job(&state, &who, key.as_ref(), move || {
+        ingest_blocking(&ledger, &who2, key2, &bytes)
+    })
+    .await??;
+    written(&state, receipt).await
+}

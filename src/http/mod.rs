@@ -1,0 +1,441 @@
+//! The HTTP API (`chitra serve`): axum over the same writer and projections as the command line.
+//!
+//! `app(state)` is the whole API as one `Router`, which tests drive in-process and `server`
+//! serves on a socket. Every route is declared once, in `routes()`, with its method, path and
+//! who may call it; a guard applied after routing authenticates the bearer token, checks the
+//! role, and bounds the request's time. Handlers live in one file per resource group.
+//!
+//! Reads never block the async workers: the state is read on the blocking pool and the answer
+//! waits (asynchronously) until what it saw is durable. Writes go to the writer with
+//! `submit_many_async`; heavy jobs run on the blocking pool, at most `jobs_concurrent_max` at once.
+//!
+//! Only this module (and the CLI) knows axum.
+
+pub mod auth;
+mod beneficiaries;
+mod batches;
+mod chain;
+mod files;
+pub mod limits;
+pub mod metrics;
+pub mod openapi;
+pub mod problem;
+pub mod search;
+pub mod server;
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::handler::Handler;
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{on, MethodFilter};
+use axum::Router;
+
+pub use auth::{Caller, Role, Tokens};
+pub use limits::Limits;
+pub use problem::Problem;
+
+use crate::ledger::Ledger;
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub ledger: Ledger,
+    pub tokens: Tokens,
+    pub limits: Limits,
+    pub metrics: metrics::HttpMetrics,
+    pub search: search::Index,
+    jobs: Arc<tokio::sync::Semaphore>,
+    /// One lock per (principal, Idempotency-Key) of a heavy job in progress, so that concurrent
+    /// retries of the same job wait for the first instead of computing it again.
+    job_keys: std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl AppState {
+    pub fn new(ledger: Ledger, tokens: Tokens, limits: Limits) -> AppState {
+        AppState(Arc::new(Inner {
+            ledger,
+            tokens,
+            metrics: metrics::HttpMetrics::default(),
+            search: search::Index::default(),
+            jobs: Arc::new(tokio::sync::Semaphore::new(limits.jobs_concurrent_max)),
+            job_keys: std::sync::Mutex::new(HashMap::new()),
+            limits,
+        }))
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.0.ledger
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (health, metrics, the OpenAPI document).
+    Public,
+    /// A token of one of these roles.
+    Roles(&'static [Role]),
+}
+
+impl Access {
+    pub fn allows(&self, role: Role) -> bool {
+        match self {
+            Access::Public => true,
+            Access::Roles(r) => r.contains(&role),
+        }
+    }
+}
+
+/// One route as served: the OpenAPI agreement test and the authorisation matrix walk these.
+#[derive(Debug, Clone)]
+pub struct RouteInfo {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+    /// True for heavy jobs, which get `job_timeout_ms` and count against `jobs_concurrent_max`.
+    pub job: bool,
+    /// True when the route appends to the chain (a write, for the matrix test).
+    pub writes: bool,
+}
+
+struct Api {
+    router: Router<AppState>,
+    routes: Vec<RouteInfo>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Read,
+    Write,
+    Job,
+    /// A heavy job that reads only (verify, export).
+    ReadJob,
+}
+
+impl Api {
+    fn add<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        kind: Kind,
+        handler: H,
+    ) -> Api
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+        self.router = self.router.route(path, on(filter, handler));
+        self.routes.push(RouteInfo {
+            method,
+            path,
+            access,
+            job: matches!(kind, Kind::Job | Kind::ReadJob),
+            writes: matches!(kind, Kind::Write | Kind::Job),
+        });
+        self
+    }
+
+    /// Like `add`, with its own body limit (status report uploads).
+    fn add_with_body_limit<H, T>(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        kind: Kind,
+        body_bytes_max: usize,
+        handler: H,
+    ) -> Api
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+        self.router = self.router.route(
+            path,
+            on(filter, handler).layer(DefaultBodyLimit::max(body_bytes_max)),
+        );
+        self.routes.push(RouteInfo {
+            method,
+            path,
+            access,
+            job: matches!(kind, Kind::Job | Kind::ReadJob),
+            writes: matches!(kind, Kind::Write | Kind::Job),
+        });
+        self
+    }
+}
+
+use Role::*;
+
+/// Reads of people: everyone but banks.
+const READ_PEOPLE: &[Role] = &[Officer, Maker, Checker, Auditor];
+/// Reads of finance: batches, payouts, breaks.
+const READ_FINANCE: &[Role] = &[Maker, Checker, Auditor];
+/// Reads of the chain and reference data: everyone but banks.
+const READ_ALL: &[Role] = &[Officer, Maker, Checker, Auditor, Admin];
+const OFFICER: &[Role] = &[Officer];
+const MAKER: &[Role] = &[Maker];
+const CHECKER: &[Role] = &[Checker];
+const MAKER_CHECKER: &[Role] = &[Maker, Checker];
+const AUDITOR: &[Role] = &[Auditor];
+const ADMIN: &[Role] = &[Admin];
+/// Files: finance, auditors, and banks (their own only).
+const FILES: &[Role] = &[Maker, Checker, Auditor, Bank];
+/// Status uploads: banks (their own payments only) and the checker (any channel, cash agents).
+const STATUS_UPLOAD: &[Role] = &[Checker, Bank];
+
+fn build(limits: &Limits) -> Api {
+    use Kind::*;
+    let api = Api {
+        router: Router::new(),
+        routes: Vec::new(),
+    };
+    let (get, post, delete) = (Method::GET, Method::POST, Method::DELETE);
+    let r = |roles| Access::Roles(roles);
+    api
+        // Operations.
+        .add(get.clone(), "/healthz", Access::Public, Read, chain::healthz)
+        .add(get.clone(), "/readyz", Access::Public, Read, chain::readyz)
+        .add(get.clone(), "/metrics", Access::Public, Read, chain::metrics)
+        .add(get.clone(), "/v1/openapi.json", Access::Public, Read, openapi::serve)
+        // Beneficiaries.
+        .add(post.clone(), "/v1/beneficiaries", r(OFFICER), Write, beneficiaries::enrol)
+        .add(get.clone(), "/v1/beneficiaries", r(READ_PEOPLE), Read, beneficiaries::search)
+        .add(get.clone(), "/v1/beneficiaries/{id}", r(READ_PEOPLE), Read, beneficiaries::show)
+        .add(post.clone(), "/v1/beneficiaries/{id}/corrections", r(OFFICER), Write, beneficiaries::correct)
+        .add(post.clone(), "/v1/beneficiaries/{id}/route", r(OFFICER), Write, beneficiaries::set_route)
+        .add(post.clone(), "/v1/beneficiaries/{id}/death", r(OFFICER), Write, beneficiaries::record_death)
+        .add(post.clone(), "/v1/beneficiaries/{id}/hold", r(OFFICER), Write, beneficiaries::hold)
+        .add(post.clone(), "/v1/beneficiaries/{id}/hold/clear", r(OFFICER), Write, beneficiaries::clear_hold)
+        .add(post.clone(), "/v1/beneficiaries/{id}/erasure", r(OFFICER), Write, beneficiaries::erase)
+        .add(get.clone(), "/v1/beneficiaries/{id}/due", r(READ_PEOPLE), Read, beneficiaries::due)
+        // Entitlement decisions.
+        .add(post.clone(), "/v1/beneficiaries/{id}/entitlements", r(OFFICER), Write, beneficiaries::grant)
+        .add(get.clone(), "/v1/entitlements/{id}", r(READ_PEOPLE), Read, beneficiaries::entitlement)
+        .add(post.clone(), "/v1/entitlements/{id}/adjustments", r(OFFICER), Write, beneficiaries::adjust)
+        .add(post.clone(), "/v1/entitlements/{id}/suspensions", r(OFFICER), Write, beneficiaries::suspend)
+        .add(post.clone(), "/v1/entitlements/{id}/resumptions", r(OFFICER), Write, beneficiaries::resume)
+        .add(post.clone(), "/v1/entitlements/{id}/terminations", r(OFFICER), Write, beneficiaries::terminate)
+        // Rate schedules.
+        .add(get.clone(), "/v1/rate-schedules", r(READ_ALL), Read, chain::rate_schedules)
+        .add(post.clone(), "/v1/rate-schedules", r(ADMIN), Write, chain::enact_rate_schedule)
+        // Batches.
+        .add(post.clone(), "/v1/batches", r(MAKER), Write, batches::open)
+        .add(get.clone(), "/v1/batches", r(READ_FINANCE), Read, batches::list)
+        .add(get.clone(), "/v1/batches/{id}", r(READ_FINANCE), Read, batches::show)
+        .add(post.clone(), "/v1/batches/{id}/compute", r(MAKER), Job, batches::compute)
+        .add(get.clone(), "/v1/batches/{id}/review", r(READ_FINANCE), Read, batches::review)
+        .add(post.clone(), "/v1/batches/{id}/approve", r(CHECKER), Write, batches::approve)
+        .add(post.clone(), "/v1/batches/{id}/release", r(CHECKER), Job, batches::release)
+        .add(post.clone(), "/v1/batches/{id}/cancel", r(MAKER_CHECKER), Write, batches::cancel)
+        .add(post.clone(), "/v1/batches/{id}/close", r(CHECKER), Write, batches::close)
+        .add(get.clone(), "/v1/batches/{id}/reconciliation", r(READ_FINANCE), Read, batches::reconciliation)
+        .add(get.clone(), "/v1/batches/{id}/files", r(FILES), Read, files::of_batch)
+        .add(get.clone(), "/v1/breaks", r(READ_FINANCE), Read, batches::breaks)
+        .add(post.clone(), "/v1/breaks/{seq}/resolve", r(CHECKER), Write, batches::resolve_break)
+        // Payment files and bank status.
+        .add(get.clone(), "/v1/files", r(FILES), Read, files::list)
+        .add(get.clone(), "/v1/files/{id}", r(FILES), Read, files::show)
+        .add(get.clone(), "/v1/files/{id}/content", r(FILES), Write, files::download)
+        .add_with_body_limit(
+            post.clone(),
+            "/v1/status-reports",
+            r(STATUS_UPLOAD),
+            Job,
+            limits.status_report_bytes_max,
+            files::upload_status,
+        )
+        // Payout projections.
+        .add(get.clone(), "/v1/payouts", r(READ_FINANCE), Read, batches::payouts)
+        // The chain.
+        .add(get.clone(), "/v1/chain", r(READ_ALL), Read, chain::status)
+        .add(post.clone(), "/v1/chain/verify", r(AUDITOR), ReadJob, chain::verify)
+        .add(get.clone(), "/v1/chain/export", r(AUDITOR), ReadJob, chain::export)
+        // Tokens.
+        .add(get.clone(), "/v1/tokens", r(ADMIN), Read, chain::list_tokens)
+        .add(post.clone(), "/v1/tokens", r(ADMIN), Read, chain::add_token)
+        .add(delete, "/v1/tokens/{principal}", r(ADMIN), Read, chain::revoke_token)
+}
+
+/// Every route the API serves, with who may call it.
+pub fn routes() -> Vec<RouteInfo> {
+    build(&Limits::default()).routes
+}
+
+/// The whole API.
+pub fn app(state: AppState) -> Router {
+    let Api { router, routes } = build(&state.limits);
+    let table: Arc<HashMap<(Method, &'static str), RouteInfo>> = Arc::new(
+        routes
+            .into_iter()
+            .map(|r| ((r.method.clone(), r.path), r))
+            .collect(),
+    );
+    router
+        .route_layer(middleware::from_fn_with_state(
+            (state.clone(), table),
+            guard,
+        ))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.limits.request_body_bytes_max))
+        .layer(middleware::from_fn_with_state(state.clone(), edge))
+        .with_state(state)
+}
+
+async fn not_found() -> Problem {
+    Problem::not_found("no such route (the API lives under /v1)")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "the path exists but not with this method",
+    )
+}
+
+/// The principal of a request, on its response, for the request log.
+#[derive(Clone)]
+struct LoggedPrincipal(String);
+
+/// Outermost: the header limits, then metrics and the request log (route, status, latency and
+/// principal; never a token, a citizen ID or an account number, so never the URI's query).
+async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let headers = req.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len())
+        .sum();
+    let res = if header_bytes > state.limits.request_headers_bytes_max
+        || headers.len() > state.limits.request_headers_count_max
+    {
+        Problem::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers-too-large",
+            format!(
+                "the request's headers exceed request_headers_bytes_max ({} bytes) or request_headers_count_max ({})",
+                state.limits.request_headers_bytes_max, state.limits.request_headers_count_max
+            ),
+        )
+        .into_response()
+    } else {
+        next.run(req).await
+    };
+    let latency = started.elapsed();
+    let route = res
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .or(route)
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let status = res.status().as_u16();
+    state
+        .metrics
+        .observe(method.as_str(), &route, status, latency);
+    let principal = res
+        .extensions()
+        .get::<LoggedPrincipal>()
+        .map_or("-", |p| p.0.as_str());
+    let problem = res
+        .extensions()
+        .get::<problem::ProblemCode>()
+        .map_or("", |p| p.0.as_str());
+    tracing::info!(
+        target: "chitra::http::request",
+        method = %method,
+        route = %route,
+        status,
+        latency_ms = latency.as_secs_f64() * 1e3,
+        principal,
+        problem,
+        "request"
+    );
+    res
+}
+
+/// After routing: authenticates and authorises by the route's `Access`, and bounds its time.
+async fn guard(
+    State((state, table)): State<(AppState, Arc<HashMap<(Method, &'static str), RouteInfo>>)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let matched = req
+        .extensions()
+        .get::<MatchedPath>()
+        .cloned()
+        .expect("route_layer runs on matched routes");
+    let Some(info) = table.get(&(req.method().clone(), matched.as_str())) else {
+        // A route added without an entry would be a bug; refuse rather than serve it open.
+        return with_path(Problem::forbidden("any").into_response(), matched);
+    };
+    let mut principal = None;
+    if let Access::Roles(_) = info.access {
+        let caller = match req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(auth::bearer)
+            .and_then(|t| state.tokens.authenticate(t))
+        {
+            Some(c) => c,
+            None => {
+                let mut res = Problem::unauthenticated().into_response();
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"chitra\""),
+                );
+                return with_path(res, matched);
+            }
+        };
+        principal = Some(caller.principal.to_string());
+        if !info.access.allows(caller.role) {
+            let mut res = Problem::forbidden(caller.role.name()).into_response();
+            res.extensions_mut()
+                .insert(LoggedPrincipal(caller.principal.to_string()));
+            return with_path(res, matched);
+        }
+        req.extensions_mut().insert(caller);
+    }
+    let (limit_name, ms) = if info.job {
+        ("job_timeout_ms", state.limits.job_timeout_ms)
+    } else {
+        ("request_timeout_ms", state.limits.request_timeout_ms)
+    };
+    let mut res = match tokio::time::timeout(Duration::from_millis(ms), next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => Problem::timeout(limit_name, ms).into_response(),
+    };
+    if let Some(p) = principal {
+        res.extensions_mut().insert(LoggedPrincipal(p));
+    }
+    with_path(res, matched)
+}
+
+fn with_path(mut res: Response, matched: MatchedPath) -> Response {
+    res.extensions_mut().insert(matched);
+    res
+}

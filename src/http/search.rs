@@ -1,0 +1,262 @@
+//! Search over beneficiaries by citizen ID (the state's own index), by name and by commune.
+//!
+//! The name and commune index is the HTTP layer's own projection: built from the state on first
+//! use, then brought up to date before each search from the records appended since (only
+//! enrolments, corrections and erasures change it). Names are matched by whole words, ignoring
+//! case and Vietnamese diacritics ("nguyen thi" finds "Nguyễn Thị Hoa").
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use super::Problem;
+use crate::domain::event::Event;
+use crate::domain::state::{Beneficiary, State};
+use crate::domain::types::{BeneficiaryId, CitizenId, CommuneCode, Programme};
+use crate::ledger::Ledger;
+
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub citizen: Option<CitizenId>,
+    pub name: Option<String>,
+    pub commune: Option<CommuneCode>,
+    pub after: BeneficiaryId,
+    pub limit: usize,
+}
+
+/// One hit: enough to pick the person; the full view is `GET /v1/beneficiaries/{id}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub id: BeneficiaryId,
+    pub full_name: Option<String>,
+    pub programme: Programme,
+    pub commune: CommuneCode,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Found {
+    pub items: Vec<Hit>,
+    /// Pass as `after` for the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+#[derive(Default)]
+struct Data {
+    built: bool,
+    /// Records the index has seen.
+    upto_seq: u64,
+    words: HashMap<String, Vec<u64>>,
+    communes: HashMap<CommuneCode, Vec<u64>>,
+    /// What each beneficiary is indexed under, to take it out again on a change.
+    indexed: HashMap<u64, (Vec<String>, CommuneCode)>,
+}
+
+#[derive(Default)]
+pub struct Index {
+    data: Mutex<Data>,
+}
+
+/// Lower case without diacritics, for matching Vietnamese names typed without them.
+pub fn fold(text: &str) -> String {
+    text.chars().flat_map(char::to_lowercase).map(base_letter).collect()
+}
+
+fn base_letter(c: char) -> char {
+    const GROUPS: &[(&str, char)] = &[
+        ("àáảãạăằắẳẵặâầấẩẫậ", 'a'),
+        ("èéẻẽẹêềếểễệ", 'e'),
+        ("ìíỉĩị", 'i'),
+        ("òóỏõọôồốổỗộơờớởỡợ", 'o'),
+        ("ùúủũụưừứửữự", 'u'),
+        ("ỳýỷỹỵ", 'y'),
+        ("đ", 'd'),
+    ];
+    if c.is_ascii() {
+        return c;
+    }
+    GROUPS
+        .iter()
+        .find(|(set, _)| set.contains(c))
+        .map_or(c, |(_, base)| *base)
+}
+
+fn words(name: &str) -> Vec<String> {
+    let mut w: Vec<String> = fold(name)
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    w.sort();
+    w.dedup();
+    w
+}
+
+impl Data {
+    fn remove(&mut self, id: u64) {
+        if let Some((ws, commune)) = self.indexed.remove(&id) {
+            for w in ws {
+                if let Some(list) = self.words.get_mut(&w) {
+                    if let Ok(i) = list.binary_search(&id) {
+                        list.remove(i);
+                    }
+                }
+            }
+            if let Some(list) = self.communes.get_mut(&commune) {
+                if let Ok(i) = list.binary_search(&id) {
+                    list.remove(i);
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, b: &Beneficiary) {
+        let id = b.id.0;
+        self.remove(id);
+        let ws = b.identity.known().map_or_else(Vec::new, |i| words(&i.full_name));
+        for w in &ws {
+            insert_sorted(self.words.entry(w.clone()).or_default(), id);
+        }
+        insert_sorted(self.communes.entry(b.commune).or_default(), id);
+        self.indexed.insert(id, (ws, b.commune));
+    }
+}
+
+fn insert_sorted(list: &mut Vec<u64>, id: u64) {
+    match list.last() {
+        Some(&last) if last < id => list.push(id),
+        None => list.push(id),
+        _ => {
+            if let Err(i) = list.binary_search(&id) {
+                list.insert(i, id);
+            }
+        }
+    }
+}
+
+impl Index {
+    /// Searches, first catching the index up with the chain. Returns the hits and the number of
+    /// records the answer reflects (the caller waits until they are durable).
+    pub fn search(&self, ledger: &Ledger, q: &Query) -> Result<(Found, u64), Problem> {
+        let mut data = self.data.lock().expect("search index lock");
+        let state = ledger.state();
+        self.catch_up(&mut data, ledger, &state)?;
+        let hit = |id: u64| -> Option<Hit> {
+            let b = state.beneficiary(BeneficiaryId(id))?;
+            Some(Hit {
+                id: b.id,
+                full_name: b.identity.known().map(|i| i.full_name.clone()),
+                programme: b.programme,
+                commune: b.commune,
+            })
+        };
+        // Candidate lists, each ascending; the answer is their intersection.
+        let mut lists: Vec<Vec<u64>> = Vec::new();
+        if let Some(c) = &q.citizen {
+            lists.push(state.by_citizen(c).map(|b| vec![b.0]).unwrap_or_default());
+        }
+        if let Some(name) = &q.name {
+            let ws = words(name);
+            if ws.is_empty() {
+                return Err(Problem::bad_request("name has no letters or digits"));
+            }
+            for w in ws {
+                lists.push(data.words.get(&w).cloned().unwrap_or_default());
+            }
+        }
+        if let Some(c) = q.commune {
+            lists.push(data.communes.get(&c).cloned().unwrap_or_default());
+        }
+        let after = q.after.0;
+        let mut items = Vec::with_capacity(q.limit);
+        let mut more = false;
+        let mut push = |id: u64, items: &mut Vec<Hit>| -> bool {
+            if items.len() == q.limit {
+                more = true;
+                return false;
+            }
+            if let Some(h) = hit(id) {
+                items.push(h);
+            }
+            true
+        };
+        if lists.is_empty() {
+            // Everyone, in id order.
+            for id in after + 1..=state.beneficiary_count() as u64 {
+                if !push(id, &mut items) {
+                    break;
+                }
+            }
+        } else {
+            lists.sort_by_key(Vec::len);
+            let (first, rest) = lists.split_first().expect("not empty");
+            let start = first.partition_point(|&id| id <= after);
+            for &id in &first[start..] {
+                if rest.iter().all(|l| l.binary_search(&id).is_ok()) && !push(id, &mut items) {
+                    break;
+                }
+            }
+        }
+        let next = (more && !items.is_empty()).then(|| items.last().expect("not empty").id.to_string());
+        Ok((Found { items, next }, state.applied()))
+    }
+
+    fn catch_up(&self, data: &mut Data, ledger: &Ledger, state: &State) -> Result<(), Problem> {
+        let applied = state.applied();
+        if !data.built {
+            for b in state.beneficiaries().iter() {
+                data.insert(b);
+            }
+            data.built = true;
+            data.upto_seq = applied;
+            return Ok(());
+        }
+        if data.upto_seq >= applied {
+            return Ok(());
+        }
+        // Only what is durable is in the store; the rest is read next time.
+        let to = ledger.durable_records().min(applied);
+        let mut changed = Vec::new();
+        for r in ledger.records(data.upto_seq, to) {
+            let r = r.map_err(|e| Problem::unavailable(&e))?;
+            let view = crate::chain::record::parse_record(&r.bytes)
+                .map_err(|e| Problem::unavailable(&e))?;
+            // Only these change a name or a commune; skip decoding anything else cheaply.
+            if let Ok(event) = crate::codec::decode_event(view.header.payload_version, view.payload)
+            {
+                match event {
+                    Event::BeneficiaryEnrolled(e) => changed.push(e.beneficiary),
+                    Event::BeneficiaryDetailsCorrected(e) => changed.push(e.beneficiary),
+                    Event::PersonalDataErased(e) => changed.push(e.beneficiary),
+                    _ => {}
+                }
+            }
+        }
+        for id in changed {
+            if let Some(b) = state.beneficiary(id) {
+                data.insert(b);
+            }
+        }
+        data.upto_seq = to;
+        // Records applied but not yet durable are read on the next search; people they enrol
+        // are in the state already, so index them now (they are re-indexed then).
+        for id in (data.indexed.len() as u64 + 1)..=state.beneficiary_count() as u64 {
+            if let Some(b) = state.beneficiary(BeneficiaryId(id)) {
+                data.insert(b);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_drops_diacritics_and_case() {
+        assert_eq!(fold("Nguyễn Thị Hoà"), "nguyen thi hoa");
+        assert_eq!(fold("ĐẶNG Văn Ước"), "dang van uoc");
+        assert_eq!(words("  Lê  Thị-Lan "), vec!["lan", "le", "thi"]);
+    }
+}
