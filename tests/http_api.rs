@@ -26,7 +26,10 @@ async fn a_month_is_paid_reconciled_and_closed_through_the_api() {
     let list = api.get("/v1/files", Role::Bank).await.json();
     let items = list["items"].as_array().unwrap();
     assert!(!items.is_empty());
-    assert!(items.iter().all(|f| f["channel"]["bin"] == "970436"), "{list}");
+    assert!(
+        items.iter().all(|f| f["channel"]["bin"] == "970436"),
+        "{list}"
+    );
     let before = api.records();
     let dl = api
         .get(&format!("/v1/files/{}/content", paid.file_bank), Role::Bank)
@@ -44,11 +47,10 @@ async fn a_month_is_paid_reconciled_and_closed_through_the_api() {
 
     // The bank posts back a pain.002: everything settled.
     let created = chitra::files::IsoDateTime::parse("2024-06-05T10:00:00+07:00").unwrap();
-    let (report, lines) =
-        chitra::files::simulate_for_pain001(&dl.body, "STS-1", created, |_| {
-            chitra::files::Outcome::Settled
-        })
-        .unwrap();
+    let (report, lines) = chitra::files::simulate_for_pain001(&dl.body, "STS-1", created, |_| {
+        chitra::files::Outcome::Settled
+    })
+    .unwrap();
     let xml = chitra::files::simulate_pain002(&report, &lines);
     let up = api
         .send(
@@ -61,7 +63,11 @@ async fn a_month_is_paid_reconciled_and_closed_through_the_api() {
         )
         .await;
     assert_eq!(up.status, StatusCode::OK, "{}", up.text());
-    assert_eq!(up.json()["receipt"]["count"], 2, "report + one settled payment");
+    assert_eq!(
+        up.json()["receipt"]["count"],
+        2,
+        "report + one settled payment"
+    );
     // The other bank may not post a report about this bank's file, and learns nothing from
     // the refusal.
     let other = api
@@ -78,7 +84,10 @@ async fn a_month_is_paid_reconciled_and_closed_through_the_api() {
     assert_eq!(other.code(), "unknown-report");
 
     let rec = api
-        .get(&format!("/v1/batches/{}/reconciliation", paid.batch), Role::Auditor)
+        .get(
+            &format!("/v1/batches/{}/reconciliation", paid.batch),
+            Role::Auditor,
+        )
         .await
         .json();
     assert_eq!(rec["reconciliation"]["settled"]["count"], 1, "{rec}");
@@ -86,7 +95,11 @@ async fn a_month_is_paid_reconciled_and_closed_through_the_api() {
 
     // Closing is refused while payments are outstanding.
     let close = api
-        .post(&format!("/v1/batches/{}/close", paid.batch), Role::Checker, json!({}))
+        .post(
+            &format!("/v1/batches/{}/close", paid.batch),
+            Role::Checker,
+            json!({}),
+        )
         .await;
     assert_eq!(close.status, StatusCode::CONFLICT);
     assert_eq!(close.code(), "conflict");
@@ -101,7 +114,10 @@ async fn beneficiaries_are_found_shown_and_due_is_explained() {
     let api = Api::new();
     let paid = paid_month(&api).await;
     let show = api
-        .get(&format!("/v1/beneficiaries/{}", paid.beneficiary), Role::Officer)
+        .get(
+            &format!("/v1/beneficiaries/{}", paid.beneficiary),
+            Role::Officer,
+        )
         .await;
     assert_eq!(show.status, StatusCode::OK, "{}", show.text());
     let v = show.json();
@@ -115,7 +131,10 @@ async fn beneficiaries_are_found_shown_and_due_is_explained() {
         .json();
     assert_eq!(by_id["items"].as_array().unwrap().len(), 1, "{by_id}");
     let by_name = api
-        .get("/v1/beneficiaries?name=nguyen%20thi%20thu&limit=2", Role::Officer)
+        .get(
+            "/v1/beneficiaries?name=nguyen%20thi%20thu&limit=2",
+            Role::Officer,
+        )
         .await
         .json();
     assert_eq!(by_name["items"].as_array().unwrap().len(), 2, "{by_name}");
@@ -153,17 +172,19 @@ async fn beneficiaries_are_found_shown_and_due_is_explained() {
     assert_eq!(due.status, StatusCode::OK, "{}", due.text());
     assert!(due.json()["total"].as_i64().unwrap() > 0);
 
-    let too_big = api.get("/v1/beneficiaries?limit=100000", Role::Officer).await;
+    let too_big = api
+        .get("/v1/beneficiaries?limit=100000", Role::Officer)
+        .await;
     assert_eq!(too_big.status, StatusCode::BAD_REQUEST);
     let unknown = api.get("/v1/beneficiaries/B999", Role::Officer).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     assert_eq!(unknown.code(), "unknown-beneficiary");
-    assert_eq!(
-        unknown.headers["content-type"],
-        "application/problem+json"
-    );
+    assert_eq!(unknown.headers["content-type"], "application/problem+json");
     let ent = api
-        .get(&format!("/v1/entitlements/{}", paid.entitlement), Role::Auditor)
+        .get(
+            &format!("/v1/entitlements/{}", paid.entitlement),
+            Role::Auditor,
+        )
         .await;
     assert_eq!(ent.status, StatusCode::OK, "{}", ent.text());
 }
@@ -176,7 +197,10 @@ async fn writes_return_receipts_and_metrics_count_requests() {
         .post(
             "/v1/beneficiaries",
             Role::Officer,
-            http_support::enrol_body("001185000009", http_support::bank_route("970436", "99887766")),
+            http_support::enrol_body(
+                "001185000009",
+                http_support::bank_route("970436", "99887766"),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED);
@@ -190,7 +214,14 @@ async fn writes_return_receipts_and_metrics_count_requests() {
     assert_eq!(head["head_hash"], v["receipt"]["hash"]);
 
     let m = api
-        .send(Method::GET, "/metrics", None, None, axum::body::Body::empty(), None)
+        .send(
+            Method::GET,
+            "/metrics",
+            None,
+            None,
+            axum::body::Body::empty(),
+            None,
+        )
         .await;
     assert_eq!(m.status, StatusCode::OK);
     let text = m.text();
@@ -203,11 +234,25 @@ async fn writes_return_receipts_and_metrics_count_requests() {
     );
     assert!(text.contains("chitra_http_request_duration_seconds_bucket"));
     let health = api
-        .send(Method::GET, "/healthz", None, None, axum::body::Body::empty(), None)
+        .send(
+            Method::GET,
+            "/healthz",
+            None,
+            None,
+            axum::body::Body::empty(),
+            None,
+        )
         .await;
     assert_eq!(health.status, StatusCode::OK);
     let ready = api
-        .send(Method::GET, "/readyz", None, None, axum::body::Body::empty(), None)
+        .send(
+            Method::GET,
+            "/readyz",
+            None,
+            None,
+            axum::body::Body::empty(),
+            None,
+        )
         .await;
     assert_eq!(ready.status, StatusCode::OK);
 

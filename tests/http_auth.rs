@@ -72,7 +72,12 @@ async fn every_route_against_every_role_no_token_and_a_wrong_token() {
             let before = api.records();
             let r = api.request(req.body(body).unwrap()).await;
             let after = api.records();
-            let what = format!("{} {path} as {caller:?}: {} {}", route.method, r.status, r.text());
+            let what = format!(
+                "{} {path} as {caller:?}: {} {}",
+                route.method,
+                r.status,
+                r.text()
+            );
             match (route.access, caller) {
                 (Access::Public, _) => {
                     assert!(r.status.is_success(), "{what}");
@@ -139,7 +144,10 @@ async fn a_bank_sees_only_its_own_files() {
     let not_there = get("/v1/files/F999".into(), bank).await;
     let theirs = get(format!("/v1/files/{}", paid.file_bank2), bank).await;
     assert_eq!(
-        not_there.json()["detail"].as_str().unwrap().replace("F999", "?"),
+        not_there.json()["detail"]
+            .as_str()
+            .unwrap()
+            .replace("F999", "?"),
         theirs.json()["detail"]
             .as_str()
             .unwrap()
@@ -149,19 +157,42 @@ async fn a_bank_sees_only_its_own_files() {
     // Listings are filtered.
     let mine = get("/v1/files".into(), bank).await.json();
     let theirs = get("/v1/files".into(), other).await.json();
-    assert!(mine["items"].as_array().unwrap().iter().all(|f| f["channel"]["bin"] == "970436"));
-    assert!(theirs["items"].as_array().unwrap().iter().all(|f| f["channel"]["bin"] == "970418"));
-    let of_batch = get(format!("/v1/batches/{}/files", paid.batch), bank).await.json();
-    assert_eq!(of_batch["items"].as_array().unwrap().len(), 2, "pain.001 and CSV: {of_batch}");
+    assert!(mine["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["channel"]["bin"] == "970436"));
+    assert!(theirs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["channel"]["bin"] == "970418"));
+    let of_batch = get(format!("/v1/batches/{}/files", paid.batch), bank)
+        .await
+        .json();
+    assert_eq!(
+        of_batch["items"].as_array().unwrap().len(),
+        2,
+        "pain.001 and CSV: {of_batch}"
+    );
     // The download is recorded with the bank as principal; an auditor's is not recorded.
     let before = api.records();
     let r = get(format!("/v1/files/{}/content", paid.file_bank), bank).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(api.records(), before + 1);
-    let last = api.ledger.records(before, before + 1).next().unwrap().unwrap();
+    let last = api
+        .ledger
+        .records(before, before + 1)
+        .next()
+        .unwrap()
+        .unwrap();
     let view = chitra::chain::record::parse_record(&last.bytes).unwrap();
     assert_eq!(view.header.principal, "bank:970436");
-    let r = get(format!("/v1/files/{}/content", paid.file_bank2), Some(token(Role::Auditor))).await;
+    let r = get(
+        format!("/v1/files/{}/content", paid.file_bank2),
+        Some(token(Role::Auditor)),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(api.records(), before + 1, "an auditor writes nothing");
 }

@@ -17,7 +17,11 @@ fn token_add(tokens: &Path, role: &str, name: &str) -> String {
         .arg(tokens)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert!(token.starts_with("chitra_"), "{token}");
     let file = std::fs::read_to_string(tokens).unwrap();
@@ -55,10 +59,19 @@ impl Server {
     }
 
     /// One request on its own connection; returns the status, the head and the body.
-    fn call(&self, method: &str, path: &str, token: &str, key: Option<&str>, body: &str) -> (u16, String, String) {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        key: Option<&str>,
+        body: &str,
+    ) -> (u16, String, String) {
         let mut s = TcpStream::connect(&self.addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let key = key.map(|k| format!("Idempotency-Key: {k}\r\n")).unwrap_or_default();
+        let key = key
+            .map(|k| format!("Idempotency-Key: {k}\r\n"))
+            .unwrap_or_default();
         let req = format!(
             "{method} {path} HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\n{key}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
@@ -74,17 +87,29 @@ impl Server {
     /// SIGTERM, and the exit status and log.
     fn stop(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
-        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
         let status = self.child.wait().unwrap();
         let mut log = String::new();
-        self.child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
         (status, log)
     }
 }
 
 /// The body of a chunked or plain HTTP/1.1 response (hyper chunks large bodies).
 fn dechunk(head: &str, body: &str) -> String {
-    if !head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if !head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         return body.to_owned();
     }
     let mut out = String::new();
@@ -114,7 +139,8 @@ fn the_binary_serves_enrols_stops_gracefully_and_remembers_keys() {
     let (status, _, body) = server.call("GET", "/v1/chain", "chitra_wrong", None, "");
     assert_eq!(status, 401, "{body}");
     let enrol = r#"{"citizen_id":"001185000031","full_name":"Phạm Thị Lan","birth_date":"1985-03-01","sex":"F","commune":"00004","programme":"BTXH","route":{"kind":"cash","pay_point":"00004"}}"#;
-    let (status, head, body) = server.call("POST", "/v1/beneficiaries", &officer, Some("e2e-1"), enrol);
+    let (status, head, body) =
+        server.call("POST", "/v1/beneficiaries", &officer, Some("e2e-1"), enrol);
     assert_eq!(status, 201, "{head}\n{body}");
     let original = dechunk(&head, &body);
     let v: serde_json::Value = serde_json::from_str(&original).unwrap();
@@ -129,16 +155,24 @@ fn the_binary_serves_enrols_stops_gracefully_and_remembers_keys() {
     let (exit, log) = server.stop();
     assert!(exit.success(), "graceful exit on SIGTERM: {exit:?}\n{log}");
     assert!(log.contains("shutting down"), "{log}");
-    assert!(log.contains("principal=\"officer:lan\"") || log.contains("principal=officer:lan"), "{log}");
+    assert!(
+        log.contains("principal=\"officer:lan\"") || log.contains("principal=officer:lan"),
+        "{log}"
+    );
     for secret in [officer.as_str(), auditor.as_str(), "001185000031"] {
         assert!(!log.contains(secret), "the log leaks {secret}");
     }
 
     // Restarted: the same key gets the original response and appends nothing.
     let server = Server::start(&data, &tokens);
-    let (status, head, body) = server.call("POST", "/v1/beneficiaries", &officer, Some("e2e-1"), enrol);
+    let (status, head, body) =
+        server.call("POST", "/v1/beneficiaries", &officer, Some("e2e-1"), enrol);
     assert_eq!(status, 201, "{body}");
-    assert!(head.to_ascii_lowercase().contains("idempotent-replayed: true"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("idempotent-replayed: true"),
+        "{head}"
+    );
     assert_eq!(dechunk(&head, &body), original);
     let (status, head, body) = server.call("GET", "/v1/chain", &auditor, None, "");
     assert_eq!(status, 200);

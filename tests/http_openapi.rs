@@ -32,8 +32,14 @@ fn every_route_is_documented_and_every_documented_operation_is_a_route() {
         .collect();
     let undocumented: Vec<_> = served.difference(&documented).collect();
     let unserved: Vec<_> = documented.difference(&served).collect();
-    assert!(undocumented.is_empty(), "served but not documented: {undocumented:?}");
-    assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
+    assert!(
+        undocumented.is_empty(),
+        "served but not documented: {undocumented:?}"
+    );
+    assert!(
+        unserved.is_empty(),
+        "documented but not served: {unserved:?}"
+    );
     assert_eq!(served.len(), routes().len(), "no route is declared twice");
 
     for r in routes() {
@@ -59,7 +65,9 @@ fn every_route_is_documented_and_every_documented_operation_is_a_route() {
         if r.method == Method::POST && r.writes {
             let params = op["parameters"].as_array().unwrap();
             assert!(
-                params.iter().any(|p| p["$ref"] == "#/components/parameters/IdempotencyKey"),
+                params
+                    .iter()
+                    .any(|p| p["$ref"] == "#/components/parameters/IdempotencyKey"),
                 "{} {} takes an Idempotency-Key",
                 r.method,
                 r.path
@@ -97,14 +105,32 @@ async fn every_documented_path_answers_and_the_served_document_is_this_one() {
         for method in ops.as_object().unwrap().keys() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let r = api
-                .send(m, &concrete, None, Some("application/json"), Body::from("{}"), None)
+                .send(
+                    m,
+                    &concrete,
+                    None,
+                    Some("application/json"),
+                    Body::from("{}"),
+                    None,
+                )
                 .await;
-            assert_ne!(r.status, StatusCode::NOT_FOUND, "{method} {path} is not served");
+            assert_ne!(
+                r.status,
+                StatusCode::NOT_FOUND,
+                "{method} {path} is not served"
+            );
             assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
         }
     }
     let served = api
-        .send(Method::GET, "/v1/openapi.json", None, None, Body::empty(), None)
+        .send(
+            Method::GET,
+            "/v1/openapi.json",
+            None,
+            None,
+            Body::empty(),
+            None,
+        )
         .await;
     assert_eq!(served.status, StatusCode::OK);
     assert_eq!(served.json(), doc);

@@ -8,7 +8,12 @@ use anyhow::Context as _;
 use crate::domain::types::BankBin;
 use crate::http::auth::{principal_for, Role, Tokens};
 
-pub fn add(file: &Path, role: &str, name: Option<&str>, bin: Option<&str>) -> anyhow::Result<ExitCode> {
+pub fn add(
+    file: &Path,
+    role: &str,
+    name: Option<&str>,
+    bin: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let role = Role::parse(role).map_err(anyhow::Error::msg)?;
     let bin = bin
         .map(BankBin::parse)

@@ -296,7 +296,11 @@ fn parse_entries(entries: Vec<TokenEntry>) -> Result<Vec<(blake3::Hash, TokenEnt
 
 /// The principal name for a role and a name: `maker:hoa`; a bank's is `bank:<BIN>` (and
 /// `bank:<BIN>:<name>` when a name is given).
-pub fn principal_for(role: Role, name: Option<&str>, bin: Option<BankBin>) -> Result<Principal, String> {
+pub fn principal_for(
+    role: Role,
+    name: Option<&str>,
+    bin: Option<BankBin>,
+) -> Result<Principal, String> {
     let text = match (role, name, bin) {
         (Role::Bank, None, Some(b)) => format!("bank:{b}"),
         (Role::Bank, Some(n), Some(b)) => format!("bank:{b}:{n}"),

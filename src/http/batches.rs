@@ -55,9 +55,16 @@ impl<T: serde::de::DeserializeOwned + Default, S: Send + Sync> axum::extract::Fr
             .headers()
             .get(axum::http::header::CONTENT_LENGTH)
             .is_some_and(|v| v == "0")
-            || (req.headers().get(axum::http::header::CONTENT_TYPE).is_none()
-                && !req.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
-                && !req.headers().contains_key(axum::http::header::CONTENT_LENGTH));
+            || (req
+                .headers()
+                .get(axum::http::header::CONTENT_TYPE)
+                .is_none()
+                && !req
+                    .headers()
+                    .contains_key(axum::http::header::TRANSFER_ENCODING)
+                && !req
+                    .headers()
+                    .contains_key(axum::http::header::CONTENT_LENGTH));
         if empty {
             return Ok(MaybeJson(T::default()));
         }
@@ -218,7 +225,9 @@ pub async fn reconciliation(
     })
     .await?;
     let r = r.ok_or_else(|| no_batch(id))?;
-    Ok(ok(serde_json::json!({ "batch": id, "reconciliation": r, "breaks": breaks })))
+    Ok(ok(
+        serde_json::json!({ "batch": id, "reconciliation": r, "breaks": breaks }),
+    ))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -281,7 +290,11 @@ pub async fn breaks(
         (items, it.next().is_some())
     })
     .await?;
-    let next = if more { items.last().map(|b| b.seq) } else { None };
+    let next = if more {
+        items.last().map(|b| b.seq)
+    } else {
+        None
+    };
     Ok(ok(serde_json::json!({ "items": items, "next": next })))
 }
 
@@ -406,7 +419,10 @@ fn receipt_if_ours(
     let view =
         crate::chain::record::parse_record(&first.bytes).map_err(|e| Problem::unavailable(&e))?;
     let ours = view.header.principal == who.principal.as_str()
-        && view.header.idempotency.is_some_and(|i| i.key == key.as_bytes());
+        && view
+            .header
+            .idempotency
+            .is_some_and(|i| i.key == key.as_bytes());
     if !ours {
         return Ok(None);
     }
@@ -483,7 +499,10 @@ fn compute_blocking(
     let (target, mut plan) = {
         let state = ledger.state();
         let target = Target::of(&state, batch).ok_or_else(|| no_batch(batch))?;
-        if state.batch(batch).is_some_and(|b| b.status != BatchStatus::Open) {
+        if state
+            .batch(batch)
+            .is_some_and(|b| b.status != BatchStatus::Open)
+        {
             // Let the ledger say why, without computing for nothing.
             (target, Default::default())
         } else {
@@ -667,5 +686,7 @@ pub async fn payouts(
         return Err(Problem::bad_request("from is after to"));
     }
     let payout = read(&state, move |s| crate::views::payout(s, from, to)).await?;
-    Ok(ok(serde_json::json!({ "from": from, "to": to, "payout": payout })))
+    Ok(ok(
+        serde_json::json!({ "from": from, "to": to, "payout": payout }),
+    ))
 }

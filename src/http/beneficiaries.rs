@@ -239,7 +239,10 @@ pub async fn hold(
     JsonBody(b): JsonBody<HoldBody>,
 ) -> Result<Response, Problem> {
     if b.note.trim().is_empty() {
-        return Err(Problem::invalid_body("note", "note: say why the person is held"));
+        return Err(Problem::invalid_body(
+            "note",
+            "note: say why the person is held",
+        ));
     }
     let command = Command::HoldForReview(cmd::HoldForReview {
         beneficiary: beneficiary_id(&id)?,
@@ -507,8 +510,7 @@ pub async fn due(
     StrictQuery(q): StrictQuery<DueQuery>,
 ) -> Result<Response, Problem> {
     let id = beneficiary_id(&id)?;
-    let month =
-        Month::parse(&q.month).map_err(|e| Problem::bad_request(format!("month: {e}")))?;
+    let month = Month::parse(&q.month).map_err(|e| Problem::bad_request(format!("month: {e}")))?;
     let exists = read(&state, move |s| s.beneficiary(id).is_some()).await?;
     if !exists {
         return Err(Problem::from_rejection(
@@ -525,7 +527,10 @@ pub async fn entitlement(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let id = entitlement_id(&id)?;
-    let owner = read(&state, move |s| s.entitlement(id).map(|e| e.grant.beneficiary)).await?;
+    let owner = read(&state, move |s| {
+        s.entitlement(id).map(|e| e.grant.beneficiary)
+    })
+    .await?;
     let ledger = state.ledger().clone();
     let found = match owner {
         Some(b) => support::blocking(move || crate::views::beneficiary(&ledger, b))

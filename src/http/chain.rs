@@ -102,7 +102,10 @@ pub async fn verify(
         .as_deref()
         .map(|t| {
             crate::chain::Anchor::parse(t).ok_or_else(|| {
-                Problem::invalid_body("expect_head", "expect_head: is not SEQ:HASH (64 hex digits)")
+                Problem::invalid_body(
+                    "expect_head",
+                    "expect_head: is not SEQ:HASH (64 hex digits)",
+                )
             })
         })
         .transpose()?;
@@ -111,9 +114,7 @@ pub async fn verify(
         let r = crate::verify::verify_store(ledger.store(), trusted, |_| {});
         if let Ok(report) = &r {
             let now = (crate::ledger::system_clock())();
-            let _ = ledger
-                .store()
-                .record_verified(now, report.verified.records);
+            let _ = ledger.store().record_verified(now, report.verified.records);
         }
         r
     })
@@ -345,13 +346,18 @@ pub async fn add_token(
     IdemKey(key): IdemKey,
     JsonBody(b): JsonBody<TokenBody>,
 ) -> Result<Response, Problem> {
-    let role = Role::parse(&b.role).map_err(|e| Problem::invalid_body("role", format!("role: {e}")))?;
+    let role =
+        Role::parse(&b.role).map_err(|e| Problem::invalid_body("role", format!("role: {e}")))?;
     let principal = auth::principal_for(role, b.name.as_deref(), b.bin)
         .map_err(|e| Problem::invalid_body("name", e))?;
     let request = key.as_ref().map(|k| {
         let digest = blake3::hash(&serde_json::to_vec(&b).unwrap_or_default());
         (
-            format!("{}:{}", who.principal, String::from_utf8_lossy(k.as_bytes())),
+            format!(
+                "{}:{}",
+                who.principal,
+                String::from_utf8_lossy(k.as_bytes())
+            ),
             digest.to_hex().to_string(),
         )
     });
@@ -383,11 +389,14 @@ pub async fn add_token(
     let st = state.clone();
     let (p2, bin) = (principal.clone(), b.bin);
     let token = support::blocking(move || {
-        st.tokens.add(p2, role, bin, (crate::ledger::system_clock())(), request)
+        st.tokens
+            .add(p2, role, bin, (crate::ledger::system_clock())(), request)
     })
     .await?
     .map_err(|e| match e {
-        auth::TokenError::Invalid(m) => Problem::from_rejection(&crate::domain::Rejection::conflict(m)),
+        auth::TokenError::Invalid(m) => {
+            Problem::from_rejection(&crate::domain::Rejection::conflict(m))
+        }
         other => Problem::unavailable(&other),
     })?;
     tracing::info!(principal = %principal, role = role.name(), by = %who.principal, "token added");
@@ -419,4 +428,3 @@ pub async fn revoke_token(
     tracing::info!(principal = %principal, by = %who.principal, "token revoked");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
-

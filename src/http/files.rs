@@ -20,7 +20,9 @@ use crate::ledger::{IdempotencyKey, Ledger};
 /// True when the caller may see this file: banks only their own BIN's files.
 fn visible(caller: &Caller, f: &IssuedFile) -> bool {
     match caller.role {
-        Role::Bank => caller.bin.is_some_and(|bin| f.issued.channel == Channel::Bank(bin)),
+        Role::Bank => caller
+            .bin
+            .is_some_and(|bin| f.issued.channel == Channel::Bank(bin)),
         _ => true,
     }
 }

@@ -63,9 +63,18 @@ impl Limits {
     pub fn table(&self) -> Vec<(&'static str, u64)> {
         vec![
             ("request_body_bytes_max", self.request_body_bytes_max as u64),
-            ("status_report_bytes_max", self.status_report_bytes_max as u64),
-            ("request_headers_bytes_max", self.request_headers_bytes_max as u64),
-            ("request_headers_count_max", self.request_headers_count_max as u64),
+            (
+                "status_report_bytes_max",
+                self.status_report_bytes_max as u64,
+            ),
+            (
+                "request_headers_bytes_max",
+                self.request_headers_bytes_max as u64,
+            ),
+            (
+                "request_headers_count_max",
+                self.request_headers_count_max as u64,
+            ),
             ("request_timeout_ms", self.request_timeout_ms),
             ("job_timeout_ms", self.job_timeout_ms),
             ("request_head_timeout_ms", self.request_head_timeout_ms),

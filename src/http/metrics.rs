@@ -48,22 +48,70 @@ impl HttpMetrics {
         let mut out = String::with_capacity(8 << 10);
         let m = ledger.metrics();
         let counter = |out: &mut String, name: &str, help: &str, v: f64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
+            );
         };
         let gauge = |out: &mut String, name: &str, help: &str, v: f64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {v}");
         };
-        counter(&mut out, "chitra_writer_groups_total", "Group commits written (one flush each).", m.groups as f64);
-        counter(&mut out, "chitra_writer_commands_total", "Commands the writer decided.", m.commands as f64);
-        counter(&mut out, "chitra_writer_records_total", "Records appended (records/groups is the mean group size).", m.records as f64);
-        counter(&mut out, "chitra_writer_decide_seconds_total", "Time spent deciding, applying and encoding.", m.decide_nanos as f64 / 1e9);
-        counter(&mut out, "chitra_writer_flush_seconds_total", "Time spent writing groups and flushing (divide by groups for the mean flush latency).", m.store_nanos as f64 / 1e9);
-        gauge(&mut out, "chitra_writer_flush_seconds_max", "The slowest group write-and-flush so far.", m.store_nanos_max as f64 / 1e9);
-        gauge(&mut out, "chitra_writer_stopped", "1 once the writer stopped (a failed flush); nothing more is acknowledged.", f64::from(u8::from(ledger.is_stopped())));
-        gauge(&mut out, "chitra_chain_records_durable", "Records durable in the chain.", ledger.durable_records() as f64);
+        counter(
+            &mut out,
+            "chitra_writer_groups_total",
+            "Group commits written (one flush each).",
+            m.groups as f64,
+        );
+        counter(
+            &mut out,
+            "chitra_writer_commands_total",
+            "Commands the writer decided.",
+            m.commands as f64,
+        );
+        counter(
+            &mut out,
+            "chitra_writer_records_total",
+            "Records appended (records/groups is the mean group size).",
+            m.records as f64,
+        );
+        counter(
+            &mut out,
+            "chitra_writer_decide_seconds_total",
+            "Time spent deciding, applying and encoding.",
+            m.decide_nanos as f64 / 1e9,
+        );
+        counter(
+            &mut out,
+            "chitra_writer_flush_seconds_total",
+            "Time spent writing groups and flushing (divide by groups for the mean flush latency).",
+            m.store_nanos as f64 / 1e9,
+        );
+        gauge(
+            &mut out,
+            "chitra_writer_flush_seconds_max",
+            "The slowest group write-and-flush so far.",
+            m.store_nanos_max as f64 / 1e9,
+        );
+        gauge(
+            &mut out,
+            "chitra_writer_stopped",
+            "1 once the writer stopped (a failed flush); nothing more is acknowledged.",
+            f64::from(u8::from(ledger.is_stopped())),
+        );
+        gauge(
+            &mut out,
+            "chitra_chain_records_durable",
+            "Records durable in the chain.",
+            ledger.durable_records() as f64,
+        );
         {
             let state = ledger.state();
-            gauge(&mut out, "chitra_beneficiaries", "Beneficiaries enrolled.", state.beneficiary_count() as f64);
+            gauge(
+                &mut out,
+                "chitra_beneficiaries",
+                "Beneficiaries enrolled.",
+                state.beneficiary_count() as f64,
+            );
             let _ = writeln!(out, "# HELP chitra_batch_payments Payment lines of each batch, by status.\n# TYPE chitra_batch_payments gauge");
             for b in state.batches() {
                 let _ = writeln!(
@@ -95,9 +143,21 @@ impl HttpMetrics {
                 cumulative += n;
                 let _ = writeln!(out, "chitra_http_request_duration_seconds_bucket{{{labels},le=\"{b}\"}} {cumulative}");
             }
-            let _ = writeln!(out, "chitra_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", r.count);
-            let _ = writeln!(out, "chitra_http_request_duration_seconds_sum{{{labels}}} {}", r.sum_s);
-            let _ = writeln!(out, "chitra_http_request_duration_seconds_count{{{labels}}} {}", r.count);
+            let _ = writeln!(
+                out,
+                "chitra_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                r.count
+            );
+            let _ = writeln!(
+                out,
+                "chitra_http_request_duration_seconds_sum{{{labels}}} {}",
+                r.sum_s
+            );
+            let _ = writeln!(
+                out,
+                "chitra_http_request_duration_seconds_count{{{labels}}} {}",
+                r.count
+            );
         }
         out
     }

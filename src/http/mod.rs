@@ -12,8 +12,8 @@
 //! Only this module (and the CLI) knows axum.
 
 pub mod auth;
-mod beneficiaries;
 mod batches;
+mod beneficiaries;
 mod chain;
 mod files;
 pub mod limits;
@@ -42,6 +42,12 @@ pub use problem::Problem;
 
 use crate::ledger::Ledger;
 
+/// A lock per (principal, Idempotency-Key) of a heavy job.
+type JobKeys = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
+
+/// Routes by method and path, as the guard looks them up.
+type RouteTable = Arc<HashMap<(Method, &'static str), RouteInfo>>;
+
 /// Everything the handlers share. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -55,7 +61,7 @@ pub struct Inner {
     jobs: Arc<tokio::sync::Semaphore>,
     /// One lock per (principal, Idempotency-Key) of a heavy job in progress, so that concurrent
     /// retries of the same job wait for the first instead of computing it again.
-    job_keys: std::sync::Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    job_keys: std::sync::Mutex<JobKeys>,
 }
 
 impl AppState {
@@ -211,49 +217,253 @@ fn build(limits: &Limits) -> Api {
     let r = |roles| Access::Roles(roles);
     api
         // Operations.
-        .add(get.clone(), "/healthz", Access::Public, Read, chain::healthz)
+        .add(
+            get.clone(),
+            "/healthz",
+            Access::Public,
+            Read,
+            chain::healthz,
+        )
         .add(get.clone(), "/readyz", Access::Public, Read, chain::readyz)
-        .add(get.clone(), "/metrics", Access::Public, Read, chain::metrics)
-        .add(get.clone(), "/v1/openapi.json", Access::Public, Read, openapi::serve)
+        .add(
+            get.clone(),
+            "/metrics",
+            Access::Public,
+            Read,
+            chain::metrics,
+        )
+        .add(
+            get.clone(),
+            "/v1/openapi.json",
+            Access::Public,
+            Read,
+            openapi::serve,
+        )
         // Beneficiaries.
-        .add(post.clone(), "/v1/beneficiaries", r(OFFICER), Write, beneficiaries::enrol)
-        .add(get.clone(), "/v1/beneficiaries", r(READ_PEOPLE), Read, beneficiaries::search)
-        .add(get.clone(), "/v1/beneficiaries/{id}", r(READ_PEOPLE), Read, beneficiaries::show)
-        .add(post.clone(), "/v1/beneficiaries/{id}/corrections", r(OFFICER), Write, beneficiaries::correct)
-        .add(post.clone(), "/v1/beneficiaries/{id}/route", r(OFFICER), Write, beneficiaries::set_route)
-        .add(post.clone(), "/v1/beneficiaries/{id}/death", r(OFFICER), Write, beneficiaries::record_death)
-        .add(post.clone(), "/v1/beneficiaries/{id}/hold", r(OFFICER), Write, beneficiaries::hold)
-        .add(post.clone(), "/v1/beneficiaries/{id}/hold/clear", r(OFFICER), Write, beneficiaries::clear_hold)
-        .add(post.clone(), "/v1/beneficiaries/{id}/erasure", r(OFFICER), Write, beneficiaries::erase)
-        .add(get.clone(), "/v1/beneficiaries/{id}/due", r(READ_PEOPLE), Read, beneficiaries::due)
+        .add(
+            post.clone(),
+            "/v1/beneficiaries",
+            r(OFFICER),
+            Write,
+            beneficiaries::enrol,
+        )
+        .add(
+            get.clone(),
+            "/v1/beneficiaries",
+            r(READ_PEOPLE),
+            Read,
+            beneficiaries::search,
+        )
+        .add(
+            get.clone(),
+            "/v1/beneficiaries/{id}",
+            r(READ_PEOPLE),
+            Read,
+            beneficiaries::show,
+        )
+        .add(
+            post.clone(),
+            "/v1/beneficiaries/{id}/corrections",
+            r(OFFICER),
+            Write,
+            beneficiaries::correct,
+        )
+        .add(
+            post.clone(),
+            "/v1/beneficiaries/{id}/route",
+            r(OFFICER),
+            Write,
+            beneficiaries::set_route,
+        )
+        .add(
+            post.clone(),
+            "/v1/beneficiaries/{id}/death",
+            r(OFFICER),
+            Write,
+            beneficiaries::record_death,
+        )
+        .add(
+            post.clone(),
+            "/v1/beneficiaries/{id}/hold",
+            r(OFFICER),
+            Write,
+            beneficiaries::hold,
+        )
+        .add(
+            post.clone(),
+            "/v1/beneficiaries/{id}/hold/clear",
+            r(OFFICER),
+            Write,
+            beneficiaries::clear_hold,
+        )
+        .add(
+            post.clone(),
+            "/v1/beneficiaries/{id}/erasure",
+            r(OFFICER),
+            Write,
+            beneficiaries::erase,
+        )
+        .add(
+            get.clone(),
+            "/v1/beneficiaries/{id}/due",
+            r(READ_PEOPLE),
+            Read,
+            beneficiaries::due,
+        )
         // Entitlement decisions.
-        .add(post.clone(), "/v1/beneficiaries/{id}/entitlements", r(OFFICER), Write, beneficiaries::grant)
-        .add(get.clone(), "/v1/entitlements/{id}", r(READ_PEOPLE), Read, beneficiaries::entitlement)
-        .add(post.clone(), "/v1/entitlements/{id}/adjustments", r(OFFICER), Write, beneficiaries::adjust)
-        .add(post.clone(), "/v1/entitlements/{id}/suspensions", r(OFFICER), Write, beneficiaries::suspend)
-        .add(post.clone(), "/v1/entitlements/{id}/resumptions", r(OFFICER), Write, beneficiaries::resume)
-        .add(post.clone(), "/v1/entitlements/{id}/terminations", r(OFFICER), Write, beneficiaries::terminate)
+        .add(
+            post.clone(),
+            "/v1/beneficiaries/{id}/entitlements",
+            r(OFFICER),
+            Write,
+            beneficiaries::grant,
+        )
+        .add(
+            get.clone(),
+            "/v1/entitlements/{id}",
+            r(READ_PEOPLE),
+            Read,
+            beneficiaries::entitlement,
+        )
+        .add(
+            post.clone(),
+            "/v1/entitlements/{id}/adjustments",
+            r(OFFICER),
+            Write,
+            beneficiaries::adjust,
+        )
+        .add(
+            post.clone(),
+            "/v1/entitlements/{id}/suspensions",
+            r(OFFICER),
+            Write,
+            beneficiaries::suspend,
+        )
+        .add(
+            post.clone(),
+            "/v1/entitlements/{id}/resumptions",
+            r(OFFICER),
+            Write,
+            beneficiaries::resume,
+        )
+        .add(
+            post.clone(),
+            "/v1/entitlements/{id}/terminations",
+            r(OFFICER),
+            Write,
+            beneficiaries::terminate,
+        )
         // Rate schedules.
-        .add(get.clone(), "/v1/rate-schedules", r(READ_ALL), Read, chain::rate_schedules)
-        .add(post.clone(), "/v1/rate-schedules", r(ADMIN), Write, chain::enact_rate_schedule)
+        .add(
+            get.clone(),
+            "/v1/rate-schedules",
+            r(READ_ALL),
+            Read,
+            chain::rate_schedules,
+        )
+        .add(
+            post.clone(),
+            "/v1/rate-schedules",
+            r(ADMIN),
+            Write,
+            chain::enact_rate_schedule,
+        )
         // Batches.
         .add(post.clone(), "/v1/batches", r(MAKER), Write, batches::open)
-        .add(get.clone(), "/v1/batches", r(READ_FINANCE), Read, batches::list)
-        .add(get.clone(), "/v1/batches/{id}", r(READ_FINANCE), Read, batches::show)
-        .add(post.clone(), "/v1/batches/{id}/compute", r(MAKER), Job, batches::compute)
-        .add(get.clone(), "/v1/batches/{id}/review", r(READ_FINANCE), Read, batches::review)
-        .add(post.clone(), "/v1/batches/{id}/approve", r(CHECKER), Write, batches::approve)
-        .add(post.clone(), "/v1/batches/{id}/release", r(CHECKER), Job, batches::release)
-        .add(post.clone(), "/v1/batches/{id}/cancel", r(MAKER_CHECKER), Write, batches::cancel)
-        .add(post.clone(), "/v1/batches/{id}/close", r(CHECKER), Write, batches::close)
-        .add(get.clone(), "/v1/batches/{id}/reconciliation", r(READ_FINANCE), Read, batches::reconciliation)
-        .add(get.clone(), "/v1/batches/{id}/files", r(FILES), Read, files::of_batch)
-        .add(get.clone(), "/v1/breaks", r(READ_FINANCE), Read, batches::breaks)
-        .add(post.clone(), "/v1/breaks/{seq}/resolve", r(CHECKER), Write, batches::resolve_break)
+        .add(
+            get.clone(),
+            "/v1/batches",
+            r(READ_FINANCE),
+            Read,
+            batches::list,
+        )
+        .add(
+            get.clone(),
+            "/v1/batches/{id}",
+            r(READ_FINANCE),
+            Read,
+            batches::show,
+        )
+        .add(
+            post.clone(),
+            "/v1/batches/{id}/compute",
+            r(MAKER),
+            Job,
+            batches::compute,
+        )
+        .add(
+            get.clone(),
+            "/v1/batches/{id}/review",
+            r(READ_FINANCE),
+            Read,
+            batches::review,
+        )
+        .add(
+            post.clone(),
+            "/v1/batches/{id}/approve",
+            r(CHECKER),
+            Write,
+            batches::approve,
+        )
+        .add(
+            post.clone(),
+            "/v1/batches/{id}/release",
+            r(CHECKER),
+            Job,
+            batches::release,
+        )
+        .add(
+            post.clone(),
+            "/v1/batches/{id}/cancel",
+            r(MAKER_CHECKER),
+            Write,
+            batches::cancel,
+        )
+        .add(
+            post.clone(),
+            "/v1/batches/{id}/close",
+            r(CHECKER),
+            Write,
+            batches::close,
+        )
+        .add(
+            get.clone(),
+            "/v1/batches/{id}/reconciliation",
+            r(READ_FINANCE),
+            Read,
+            batches::reconciliation,
+        )
+        .add(
+            get.clone(),
+            "/v1/batches/{id}/files",
+            r(FILES),
+            Read,
+            files::of_batch,
+        )
+        .add(
+            get.clone(),
+            "/v1/breaks",
+            r(READ_FINANCE),
+            Read,
+            batches::breaks,
+        )
+        .add(
+            post.clone(),
+            "/v1/breaks/{seq}/resolve",
+            r(CHECKER),
+            Write,
+            batches::resolve_break,
+        )
         // Payment files and bank status.
         .add(get.clone(), "/v1/files", r(FILES), Read, files::list)
         .add(get.clone(), "/v1/files/{id}", r(FILES), Read, files::show)
-        .add(get.clone(), "/v1/files/{id}/content", r(FILES), Write, files::download)
+        .add(
+            get.clone(),
+            "/v1/files/{id}/content",
+            r(FILES),
+            Write,
+            files::download,
+        )
         .add_with_body_limit(
             post.clone(),
             "/v1/status-reports",
@@ -263,15 +473,45 @@ fn build(limits: &Limits) -> Api {
             files::upload_status,
         )
         // Payout projections.
-        .add(get.clone(), "/v1/payouts", r(READ_FINANCE), Read, batches::payouts)
+        .add(
+            get.clone(),
+            "/v1/payouts",
+            r(READ_FINANCE),
+            Read,
+            batches::payouts,
+        )
         // The chain.
         .add(get.clone(), "/v1/chain", r(READ_ALL), Read, chain::status)
-        .add(post.clone(), "/v1/chain/verify", r(AUDITOR), ReadJob, chain::verify)
-        .add(get.clone(), "/v1/chain/export", r(AUDITOR), ReadJob, chain::export)
+        .add(
+            post.clone(),
+            "/v1/chain/verify",
+            r(AUDITOR),
+            ReadJob,
+            chain::verify,
+        )
+        .add(
+            get.clone(),
+            "/v1/chain/export",
+            r(AUDITOR),
+            ReadJob,
+            chain::export,
+        )
         // Tokens.
-        .add(get.clone(), "/v1/tokens", r(ADMIN), Read, chain::list_tokens)
+        .add(
+            get.clone(),
+            "/v1/tokens",
+            r(ADMIN),
+            Read,
+            chain::list_tokens,
+        )
         .add(post.clone(), "/v1/tokens", r(ADMIN), Read, chain::add_token)
-        .add(delete, "/v1/tokens/{principal}", r(ADMIN), Read, chain::revoke_token)
+        .add(
+            delete,
+            "/v1/tokens/{principal}",
+            r(ADMIN),
+            Read,
+            chain::revoke_token,
+        )
 }
 
 /// Every route the API serves, with who may call it.
@@ -282,7 +522,7 @@ pub fn routes() -> Vec<RouteInfo> {
 /// The whole API.
 pub fn app(state: AppState) -> Router {
     let Api { router, routes } = build(&state.limits);
-    let table: Arc<HashMap<(Method, &'static str), RouteInfo>> = Arc::new(
+    let table: RouteTable = Arc::new(
         routes
             .into_iter()
             .map(|r| ((r.method.clone(), r.path), r))
@@ -379,7 +619,7 @@ async fn edge(State(state): State<AppState>, req: Request, next: Next) -> Respon
 
 /// After routing: authenticates and authorises by the route's `Access`, and bounds its time.
 async fn guard(
-    State((state, table)): State<(AppState, Arc<HashMap<(Method, &'static str), RouteInfo>>)>,
+    State((state, table)): State<(AppState, RouteTable)>,
     mut req: Request,
     next: Next,
 ) -> Response {

@@ -40,7 +40,12 @@ const READ_ALL: &[&str] = &["officer", "maker", "checker", "auditor", "admin"];
 const FILES: &[&str] = &["maker", "checker", "auditor", "bank"];
 const PAGE: (&str, &str, bool) = ("limit", "page size (at most page_size_max)", false);
 
-const fn op(method: &'static str, path: &'static str, summary: &'static str, roles: &'static [&'static str]) -> Op {
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    roles: &'static [&'static str],
+) -> Op {
     Op {
         method,
         path,
@@ -53,7 +58,12 @@ const fn op(method: &'static str, path: &'static str, summary: &'static str, rol
     }
 }
 
-const fn write(path: &'static str, summary: &'static str, roles: &'static [&'static str], body: &'static str) -> Op {
+const fn write(
+    path: &'static str,
+    summary: &'static str,
+    roles: &'static [&'static str],
+    body: &'static str,
+) -> Op {
     Op {
         method: "post",
         path,
@@ -192,7 +202,10 @@ fn operation(o: &Op) -> Value {
     }
     responses.insert(status.to_string(), success);
     if !o.roles.is_empty() {
-        responses.insert("401".into(), problem_response("no token or an unknown token"));
+        responses.insert(
+            "401".into(),
+            problem_response("no token or an unknown token"),
+        );
         responses.insert("403".into(), problem_response("the role may not do this"));
     }
     if o.path.contains('{') {
@@ -200,12 +213,23 @@ fn operation(o: &Op) -> Value {
     }
     if !matches!(o.body, Body::None) {
         responses.insert("400".into(), problem_response("malformed request"));
-        responses.insert("409".into(), problem_response("conflict with the ledger, or an Idempotency-Key reused for another request"));
+        responses.insert(
+            "409".into(),
+            problem_response(
+                "conflict with the ledger, or an Idempotency-Key reused for another request",
+            ),
+        );
         responses.insert("413".into(), problem_response("body too large"));
         responses.insert("415".into(), problem_response("wrong Content-Type"));
-        responses.insert("422".into(), problem_response("the body does not fit the schema or the ledger refuses a value"));
+        responses.insert(
+            "422".into(),
+            problem_response("the body does not fit the schema or the ledger refuses a value"),
+        );
     }
-    responses.insert("503".into(), problem_response("the ledger is unavailable or the request timed out"));
+    responses.insert(
+        "503".into(),
+        problem_response("the ledger is unavailable or the request timed out"),
+    );
     let mut v = json!({
         "summary": o.summary,
         "operationId": format!("{}{}", o.method, o.path.replace(['/', '{', '}', '-', '.'], "_")),
@@ -219,11 +243,16 @@ fn operation(o: &Op) -> Value {
     match &o.body {
         Body::None => {}
         Body::Json(s) => v["requestBody"] = json!({ "required": true, "content": content_for(s) }),
-        Body::OptionalJson(s) => v["requestBody"] = json!({ "required": false, "content": content_for(s) }),
+        Body::OptionalJson(s) => {
+            v["requestBody"] = json!({ "required": false, "content": content_for(s) })
+        }
         Body::Raw(types) => {
             let mut c = Map::new();
             for t in *types {
-                c.insert((*t).into(), json!({ "schema": { "type": "string", "format": "binary" } }));
+                c.insert(
+                    (*t).into(),
+                    json!({ "schema": { "type": "string", "format": "binary" } }),
+                );
             }
             v["requestBody"] = json!({ "required": true, "content": c });
         }
@@ -242,7 +271,10 @@ fn obj(required: &[&str], props: Value) -> Value {
 fn schemas() -> Value {
     let month = json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$" });
     let date = json!({ "type": "string", "format": "date" });
-    let decision = obj(&["number", "date", "signer"], json!({ "number": s("string"), "date": date, "signer": s("string") }));
+    let decision = obj(
+        &["number", "date", "signer"],
+        json!({ "number": s("string"), "date": date, "signer": s("string") }),
+    );
     let route = json!({
         "oneOf": [
             obj(&["kind", "bin", "account_number", "holder_name"], json!({
@@ -251,15 +283,18 @@ fn schemas() -> Value {
             obj(&["kind", "pay_point"], json!({ "kind": { "enum": ["cash"] }, "pay_point": { "type": "string", "pattern": "^[0-9]{5}$" } })),
         ]
     });
-    let entitlement = obj(&["programme", "scheme", "kind", "effective_from", "decision"], json!({
-        "programme": { "enum": ["NCC", "BTXH", "HTXH"] },
-        "scheme": s("string"),
-        "params": { "type": "array", "items": { "type": "object", "description": "{\"param\": \"injury_rate_pct\", \"value\": 61} and the like" } },
-        "kind": { "type": "object", "description": "{\"kind\": \"monthly\"} or {\"kind\": \"one_off\", \"month\": \"YYYY-MM\"}" },
-        "effective_from": month,
-        "decision": schema_ref("Decision"),
-        "payee": { "type": "integer", "description": "beneficiary number of a carer or guardian" },
-    }));
+    let entitlement = obj(
+        &["programme", "scheme", "kind", "effective_from", "decision"],
+        json!({
+            "programme": { "enum": ["NCC", "BTXH", "HTXH"] },
+            "scheme": s("string"),
+            "params": { "type": "array", "items": { "type": "object", "description": "{\"param\": \"injury_rate_pct\", \"value\": 61} and the like" } },
+            "kind": { "type": "object", "description": "{\"kind\": \"monthly\"} or {\"kind\": \"one_off\", \"month\": \"YYYY-MM\"}" },
+            "effective_from": month,
+            "decision": schema_ref("Decision"),
+            "payee": { "type": "integer", "description": "beneficiary number of a carer or guardian" },
+        }),
+    );
     let codes: Vec<Value> = EDGE_CODES
         .iter()
         .chain(REJECTION_CODES)

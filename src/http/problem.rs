@@ -39,17 +39,37 @@ pub const EDGE_CODES: &[(&str, u16, &str)] = &[
 
 /// Codes of the domain's refusals, with the status each maps to.
 pub const REJECTION_CODES: &[(&str, u16, &str)] = &[
-    ("already-enrolled", 409, "the citizen ID is already enrolled"),
+    (
+        "already-enrolled",
+        409,
+        "the citizen ID is already enrolled",
+    ),
     ("unknown-beneficiary", 404, "no such beneficiary"),
     ("unknown-entitlement", 404, "no such entitlement"),
-    ("invalid", 422, "a value is invalid for the ledger (field named in `field`)"),
-    ("conflict", 409, "the request conflicts with the ledger's state"),
-    ("not-allowed", 403, "the ledger's rules do not allow it (for example the maker approving)"),
+    (
+        "invalid",
+        422,
+        "a value is invalid for the ledger (field named in `field`)",
+    ),
+    (
+        "conflict",
+        409,
+        "the request conflicts with the ledger's state",
+    ),
+    (
+        "not-allowed",
+        403,
+        "the ledger's rules do not allow it (for example the maker approving)",
+    ),
 ];
 
-/// A problem response.
+/// A problem response (boxed: it travels in every `Result` of the handlers).
+#[derive(Debug, Clone)]
+pub struct Problem(Box<ProblemBody>);
+
+/// The members of a problem document.
 #[derive(Debug, Clone, Serialize)]
-pub struct Problem {
+pub struct ProblemBody {
     #[serde(rename = "type")]
     pub type_uri: String,
     pub title: String,
@@ -68,7 +88,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
-        Problem {
+        Problem(Box::new(ProblemBody {
             type_uri: format!("{PROBLEM_BASE}{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
@@ -76,20 +96,24 @@ impl Problem {
             instance: None,
             field: None,
             retry_after_s: None,
-        }
+        }))
+    }
+
+    pub fn body(&self) -> &ProblemBody {
+        &self.0
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Problem {
         let f = field.into();
         if !f.is_empty() {
-            self.field = Some(f);
+            self.0.field = Some(f);
         }
         self
     }
 
     /// The code at the end of the type URI.
     pub fn code(&self) -> &str {
-        self.type_uri.strip_prefix(PROBLEM_BASE).unwrap_or("")
+        self.0.type_uri.strip_prefix(PROBLEM_BASE).unwrap_or("")
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Problem {
@@ -134,7 +158,7 @@ impl Problem {
             "busy",
             "too many heavy jobs are running; retry later with the same Idempotency-Key",
         );
-        p.retry_after_s = Some(retry_after_s);
+        p.0.retry_after_s = Some(retry_after_s);
         p
     }
 
@@ -147,7 +171,7 @@ impl Problem {
             "unavailable",
             "the ledger cannot serve this request now; the incident id is in the server log",
         );
-        p.instance = Some(format!("urn:chitra:incident:{id}"));
+        p.0.instance = Some(format!("urn:chitra:incident:{id}"));
         p
     }
 
@@ -210,19 +234,20 @@ impl From<Rejection> for Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status =
-            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&*self.0).unwrap_or_default();
         let mut res = (status, body).into_response();
         let h = res.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let Some(s) = self.retry_after_s {
+        if let Some(s) = self.0.retry_after_s {
             h.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         // Handlers and middleware read the code back for metrics and logs.
-        res.extensions_mut().insert(ProblemCode(self.code().to_owned()));
+        res.extensions_mut()
+            .insert(ProblemCode(self.code().to_owned()));
         res
     }
 }

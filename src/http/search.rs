@@ -59,7 +59,10 @@ pub struct Index {
 
 /// Lower case without diacritics, for matching Vietnamese names typed without them.
 pub fn fold(text: &str) -> String {
-    text.chars().flat_map(char::to_lowercase).map(base_letter).collect()
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(base_letter)
+        .collect()
 }
 
 fn base_letter(c: char) -> char {
@@ -113,7 +116,10 @@ impl Data {
     fn insert(&mut self, b: &Beneficiary) {
         let id = b.id.0;
         self.remove(id);
-        let ws = b.identity.known().map_or_else(Vec::new, |i| words(&i.full_name));
+        let ws = b
+            .identity
+            .known()
+            .map_or_else(Vec::new, |i| words(&i.full_name));
         for w in &ws {
             insert_sorted(self.words.entry(w.clone()).or_default(), id);
         }
@@ -197,7 +203,8 @@ impl Index {
                 }
             }
         }
-        let next = (more && !items.is_empty()).then(|| items.last().expect("not empty").id.to_string());
+        let next =
+            (more && !items.is_empty()).then(|| items.last().expect("not empty").id.to_string());
         Ok((Found { items, next }, state.applied()))
     }
 

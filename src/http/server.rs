@@ -30,9 +30,7 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(limits.request_head_timeout_ms))
-        .max_buf_size(
-            (limits.request_headers_bytes_max + 4096).max(HYPER_BUF_BYTES_MIN),
-        )
+        .max_buf_size((limits.request_headers_bytes_max + 4096).max(HYPER_BUF_BYTES_MIN))
         .max_headers(limits.request_headers_count_max + 1);
     tokio::pin!(shutdown);
     loop {

@@ -118,11 +118,12 @@ impl<S: Send + Sync> FromRequestParts<S> for IdemKey {
         let Some(v) = parts.headers.get("idempotency-key") else {
             return Ok(IdemKey(None));
         };
-        let bad = |why: String| {
-            Problem::new(StatusCode::BAD_REQUEST, "invalid-idempotency-key", why)
-        };
+        let bad =
+            |why: String| Problem::new(StatusCode::BAD_REQUEST, "invalid-idempotency-key", why);
         let text = v.to_str().map_err(|_| bad("not visible ASCII".into()))?;
-        IdempotencyKey::parse(text).map(|k| IdemKey(Some(k))).map_err(bad)
+        IdempotencyKey::parse(text)
+            .map(|k| IdemKey(Some(k)))
+            .map_err(bad)
     }
 }
 
@@ -256,7 +257,10 @@ pub async fn appended(state: &AppState, receipt: &Receipt) -> Result<Vec<Appende
         return Ok(Vec::new());
     }
     let ledger = state.ledger().clone();
-    let (from, to) = (receipt.first_seq, receipt.first_seq + u64::from(receipt.count));
+    let (from, to) = (
+        receipt.first_seq,
+        receipt.first_seq + u64::from(receipt.count),
+    );
     blocking(move || -> Result<Vec<Appended>, Problem> {
         let mut out = Vec::new();
         for r in ledger.records(from, to) {
@@ -387,11 +391,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for StrictQuery<T>
 
 fn serde_urlencoded_deserializer<T: DeserializeOwned>(q: &str) -> Result<T, String> {
     // axum's Query extractor uses serde_urlencoded; reuse it through axum.
-    axum::extract::Query::<T>::try_from_uri(
-        &format!("/?{q}").parse().map_err(|e| format!("{e}"))?,
-    )
-    .map(|axum::extract::Query(v)| v)
-    .map_err(|e| e.body_text())
+    axum::extract::Query::<T>::try_from_uri(&format!("/?{q}").parse().map_err(|e| format!("{e}"))?)
+        .map(|axum::extract::Query(v)| v)
+        .map_err(|e| e.body_text())
 }
 
 /// A JSON 200 response.

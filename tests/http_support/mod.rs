@@ -28,7 +28,11 @@ pub const TOKENS: &[(&str, &str, Role, Option<&str>)] = &[
 ];
 
 pub fn token(role: Role) -> &'static str {
-    TOKENS.iter().find(|t| t.2 == role).expect("a token per role").0
+    TOKENS
+        .iter()
+        .find(|t| t.2 == role)
+        .expect("a token per role")
+        .0
 }
 
 pub fn tokens() -> Tokens {
@@ -92,7 +96,10 @@ impl Api {
     pub fn with_limits(limits: Limits) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let ledger = common::open(dir.path());
-        let ids: Vec<String> = common::schedules().into_iter().map(|s| s.schedule).collect();
+        let ids: Vec<String> = common::schedules()
+            .into_iter()
+            .map(|s| s.schedule)
+            .collect();
         let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
         // Blocking submissions, off the test's async runtime.
         std::thread::scope(|s| s.spawn(|| common::enact(&ledger, &ids)).join().unwrap());
@@ -148,8 +155,15 @@ impl Api {
     }
 
     pub async fn get(&self, path: &str, role: Role) -> Resp {
-        self.send(Method::GET, path, Some(token(role)), None, Body::empty(), None)
-            .await
+        self.send(
+            Method::GET,
+            path,
+            Some(token(role)),
+            None,
+            Body::empty(),
+            None,
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, role: Role, body: Value) -> Resp {
@@ -225,7 +239,9 @@ pub async fn paid_month(api: &Api) -> Paid {
     let beneficiary = r.json()["id"].as_str().unwrap().to_owned();
     let entitlement = format!(
         "E{}",
-        r.json()["events"][1]["event"]["entitlement"].as_u64().unwrap()
+        r.json()["events"][1]["event"]["entitlement"]
+            .as_u64()
+            .unwrap()
     );
     let r = api
         .post(
@@ -239,7 +255,10 @@ pub async fn paid_month(api: &Api) -> Paid {
         .post(
             "/v1/beneficiaries",
             Role::Officer,
-            enrol_body("001185000005", json!({ "kind": "cash", "pay_point": "00004" })),
+            enrol_body(
+                "001185000005",
+                json!({ "kind": "cash", "pay_point": "00004" }),
+            ),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
@@ -253,10 +272,17 @@ pub async fn paid_month(api: &Api) -> Paid {
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let batch = r.json()["id"].as_str().unwrap().to_owned();
     let r = api
-        .post(&format!("/v1/batches/{batch}/compute"), Role::Maker, json!({}))
+        .post(
+            &format!("/v1/batches/{batch}/compute"),
+            Role::Maker,
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let view = api.get(&format!("/v1/batches/{batch}"), Role::Checker).await.json();
+    let view = api
+        .get(&format!("/v1/batches/{batch}"), Role::Checker)
+        .await
+        .json();
     let r = api
         .post(
             &format!("/v1/batches/{batch}/approve"),
@@ -266,7 +292,11 @@ pub async fn paid_month(api: &Api) -> Paid {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let r = api
-        .post(&format!("/v1/batches/{batch}/release"), Role::Checker, json!({}))
+        .post(
+            &format!("/v1/batches/{batch}/release"),
+            Role::Checker,
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let files = r.json()["files"].as_array().unwrap().clone();
