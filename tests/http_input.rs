@@ -443,3 +443,19 @@ async fn status_reports_headers_and_keys_are_bounded() {
     assert_eq!(r.code(), "method-not-allowed");
     assert_eq!(api.records(), before);
 }
+
+#[tokio::test]
+async fn a_request_that_takes_too_long_is_a_503_problem() {
+    let api = Api::with_limits(Limits {
+        request_timeout_ms: 0,
+        ..Limits::default()
+    });
+    let r = api.get("/v1/chain", Role::Auditor).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
+    assert_eq!(r.code(), "timeout");
+    // Health does not wait on the ledger.
+    let r = api
+        .send(Method::GET, "/healthz", None, None, Body::empty(), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
