@@ -419,23 +419,92 @@ pub async fn terminate(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-/// A beneficiary with entitlements and history (the shared view of `views::beneficiary`, read
-/// on the blocking pool: it waits for durability and reads the stored records it names).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowQuery {
+    /// Include every record that touches the person (read from the store).
+    #[serde(default)]
+    pub history: Option<bool>,
+}
+
+/// A beneficiary with entitlements (from the state); with `?history=true` also every record
+/// that touches them, read from the store (the shared view of `views::beneficiary`).
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    StrictQuery(q): StrictQuery<ShowQuery>,
 ) -> Result<Response, Problem> {
     let id = beneficiary_id(&id)?;
-    let ledger = state.ledger().clone();
-    let view = support::blocking(move || crate::views::beneficiary(&ledger, id)).await?;
-    if state.ledger().is_stopped() {
-        return Err(Problem::unavailable(&"the writer stopped"));
-    }
+    let view = if q.history.unwrap_or(false) {
+        let ledger = state.ledger().clone();
+        let view = support::blocking(move || crate::views::beneficiary(&ledger, id)).await?;
+        if state.ledger().is_stopped() {
+            return Err(Problem::unavailable(&"the writer stopped"));
+        }
+        view
+    } else {
+        read(&state, move |s| s.beneficiary(id).map(|b| profile(s, b))).await?
+    };
     match view {
         Some(v) => Ok(ok(v)),
         None => Err(Problem::from_rejection(
             &crate::domain::Rejection::UnknownBeneficiary(id),
         )),
+    }
+}
+
+/// The profile part of `views::beneficiary` (which is private there), from the state alone.
+fn profile(
+    state: &crate::domain::state::State,
+    b: &crate::domain::state::Beneficiary,
+) -> crate::views::BeneficiaryView {
+    use crate::domain::state::{EntitlementChange, PersonalState};
+    use crate::views::{BeneficiaryView, ChangeView, EntitlementView};
+    let change = |seq: u64, c: &EntitlementChange| {
+        let (change, from, decision) = match c {
+            EntitlementChange::Adjusted(a) => ("adjusted", a.effective_from, &a.decision),
+            EntitlementChange::Suspended(s) => ("suspended", s.from, &s.decision),
+            EntitlementChange::Resumed(r) => ("resumed", r.from, &r.decision),
+            EntitlementChange::Terminated(t) => ("terminated after", t.last_month, &t.decision),
+        };
+        ChangeView {
+            seq,
+            change: change.into(),
+            from,
+            decision: decision.number.clone(),
+        }
+    };
+    BeneficiaryView {
+        id: b.id,
+        programme: b.programme,
+        commune: b.commune,
+        identity: b.identity.known().cloned(),
+        route: b.route,
+        account: b.account.as_ref().map(|a| match a {
+            PersonalState::Known(a) => a.account_number.masked(),
+            PersonalState::Erased => "(erased)".into(),
+        }),
+        warnings: b.warnings.clone(),
+        date_of_death: b.date_of_death,
+        held_for_review: b.hold.clone(),
+        entitlements: b
+            .entitlements
+            .iter()
+            .filter_map(|e| state.entitlement(*e))
+            .map(|e| EntitlementView {
+                id: e.id(),
+                programme: e.grant.programme,
+                scheme: e.grant.scheme.clone(),
+                params: e.grant.params.clone(),
+                kind: e.grant.kind,
+                effective_from: e.grant.effective_from,
+                decision: e.grant.decision.clone(),
+                payee: e.grant.payee,
+                changes: e.changes.iter().map(|(seq, c)| change(*seq, c)).collect(),
+                paid: e.paid.clone(),
+            })
+            .collect(),
+        history: Vec::new(),
     }
 }
 
@@ -527,23 +596,16 @@ pub async fn entitlement(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let id = entitlement_id(&id)?;
-    let owner = read(&state, move |s| {
-        s.entitlement(id).map(|e| e.grant.beneficiary)
+    let found = read(&state, move |s| {
+        let e = s.entitlement(id)?;
+        let b = s.beneficiary(e.grant.beneficiary)?;
+        profile(s, b)
+            .entitlements
+            .into_iter()
+            .find(|v| v.id == id)
+            .map(|v| (b.id, v))
     })
     .await?;
-    let ledger = state.ledger().clone();
-    let found = match owner {
-        Some(b) => support::blocking(move || crate::views::beneficiary(&ledger, b))
-            .await?
-            .and_then(|v| {
-                let beneficiary = v.id;
-                v.entitlements
-                    .into_iter()
-                    .find(|e| e.id == id)
-                    .map(|e| (beneficiary, e))
-            }),
-        None => None,
-    };
     match found {
         Some((beneficiary, view)) => Ok(ok(serde_json::json!({
             "beneficiary": beneficiary,

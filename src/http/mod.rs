@@ -20,6 +20,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+mod reader;
 pub mod search;
 pub mod server;
 mod support;
@@ -42,6 +43,9 @@ pub use problem::Problem;
 
 use crate::ledger::Ledger;
 
+/// Threads that serve state reads in batches (one lock acquisition for many requests).
+const READER_THREADS: usize = 1;
+
 /// A lock per (principal, Idempotency-Key) of a heavy job.
 type JobKeys = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
@@ -58,6 +62,7 @@ pub struct Inner {
     pub limits: Limits,
     pub metrics: metrics::HttpMetrics,
     pub search: search::Index,
+    readers: reader::Readers,
     jobs: Arc<tokio::sync::Semaphore>,
     /// One lock per (principal, Idempotency-Key) of a heavy job in progress, so that concurrent
     /// retries of the same job wait for the first instead of computing it again.
@@ -66,11 +71,13 @@ pub struct Inner {
 
 impl AppState {
     pub fn new(ledger: Ledger, tokens: Tokens, limits: Limits) -> AppState {
+        let readers = reader::Readers::start(&ledger, READER_THREADS);
         AppState(Arc::new(Inner {
             ledger,
             tokens,
             metrics: metrics::HttpMetrics::default(),
             search: search::Index::default(),
+            readers,
             jobs: Arc::new(tokio::sync::Semaphore::new(limits.jobs_concurrent_max)),
             job_keys: std::sync::Mutex::new(HashMap::new()),
             limits,

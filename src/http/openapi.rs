@@ -94,7 +94,11 @@ fn ops() -> Vec<Op> {
             ok: (200, "SearchPage"),
             ..op("get", "/v1/beneficiaries", "Search beneficiaries by citizen ID, name and commune", READ_PEOPLE)
         },
-        Op { ok: (200, "Beneficiary"), ..op("get", "/v1/beneficiaries/{id}", "A beneficiary with entitlements and history", READ_PEOPLE) },
+        Op {
+            ok: (200, "Beneficiary"),
+            query: &[("history", "true: include every record that touches the person", false)],
+            ..op("get", "/v1/beneficiaries/{id}", "A beneficiary with entitlements (and with ?history=true its records)", READ_PEOPLE)
+        },
         write("/v1/beneficiaries/{id}/corrections", "Correct details", OFFICER, "CorrectBody"),
         write("/v1/beneficiaries/{id}/route", "Set the payment route", OFFICER, "SetRouteBody"),
         write("/v1/beneficiaries/{id}/death", "Record a death", OFFICER, "DeathBody"),

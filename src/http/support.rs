@@ -149,13 +149,11 @@ pub async fn read<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&State) -> T + Send + 'static,
 ) -> Result<T, Problem> {
-    let ledger = state.ledger().clone();
-    let (value, applied) = tokio::task::spawn_blocking(move || {
-        let s = ledger.state();
-        (f(&s), s.applied())
-    })
-    .await
-    .map_err(|e| Problem::unavailable(&e))?;
+    let (value, applied) = state
+        .readers
+        .read(f)
+        .await
+        .ok_or_else(|| Problem::unavailable(&"the reader threads stopped"))?;
     wait_durable(state, applied).await?;
     Ok(value)
 }
