@@ -113,9 +113,18 @@ async fn a_month_is_paid_reconciled_and_closed_through_the_api() {
 async fn beneficiaries_are_found_shown_and_due_is_explained() {
     let api = Api::new();
     let paid = paid_month(&api).await;
-    let show = api
+    let plain = api
         .get(
             &format!("/v1/beneficiaries/{}", paid.beneficiary),
+            Role::Officer,
+        )
+        .await;
+    assert_eq!(plain.status, StatusCode::OK, "{}", plain.text());
+    assert_eq!(plain.json()["history"], serde_json::json!([]));
+    assert_eq!(plain.json()["entitlements"][0]["paid"][0][0], "2024-06");
+    let show = api
+        .get(
+            &format!("/v1/beneficiaries/{}?history=true", paid.beneficiary),
             Role::Officer,
         )
         .await;
