@@ -447,10 +447,20 @@ async fn status_reports_headers_and_keys_are_bounded() {
 #[tokio::test]
 async fn a_request_that_takes_too_long_is_a_503_problem() {
     let api = Api::with_limits(Limits {
-        request_timeout_ms: 0,
+        request_timeout_ms: 200,
         ..Limits::default()
     });
-    let r = api.get("/v1/chain", Role::Auditor).await;
+    // Hold the state while a writer waits for it: readers queue behind the writer.
+    let guard = api.ledger.state();
+    let ledger = api.ledger.clone();
+    let writer = std::thread::spawn(move || {
+        ledger.submit(common::submission(
+            "admin:thu",
+            chitra::domain::Command::EnactRateSchedule(common::schedules()[0].clone()),
+        ))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let r = api.get("/v1/rate-schedules", Role::Auditor).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text());
     assert_eq!(r.code(), "timeout");
     // Health does not wait on the ledger.
@@ -458,4 +468,6 @@ async fn a_request_that_takes_too_long_is_a_503_problem() {
         .send(Method::GET, "/healthz", None, None, Body::empty(), None)
         .await;
     assert_eq!(r.status, StatusCode::OK);
+    drop(guard);
+    writer.join().unwrap().unwrap();
 }
