@@ -54,6 +54,9 @@ done
 echo "== lookups alone: GET /v1/beneficiaries/B<random> (wrk -t2 -c$CONNECTIONS -d${DURATION}s)"
 CHITRA_TOKEN=$(tok auditor) wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s tools/wrk/lookup.lua "http://$ADDR" | tee "$WORK/lookup-alone.txt"
 
+echo "== lookups with history: GET /v1/beneficiaries/B<random>?history=true (reads the person's records from the store)"
+CHITRA_QUERY='?history=true' CHITRA_TOKEN=$(tok auditor) wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s tools/wrk/lookup.lua "http://$ADDR" | tee "$WORK/lookup-history.txt"
+
 echo "== lookups while the month's batches are computed"
 MONTH=${CHITRA_BENCH_MONTH:-2025-08}
 BATCHES=()

@@ -337,12 +337,38 @@ pub async fn job<T: Send + 'static>(
         Some(l) => Some(l.lock().await),
         None => None,
     };
-    let _permit = state
+    let permit = state
         .jobs
         .clone()
         .try_acquire_owned()
         .map_err(|_| Problem::busy(5))?;
-    blocking(f).await
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // A thread of its own, at a lower CPU priority (threads it starts inherit it), so that the
+    // job does not take the cores from interactive requests. It keeps its permit until it ends,
+    // even when the request that started it timed out.
+    std::thread::Builder::new()
+        .name("chitra-job".into())
+        .spawn(move || {
+            let _permit = permit;
+            lower_priority();
+            let _ = tx.send(f());
+        })
+        .map_err(|e| Problem::unavailable(&e))?;
+    rx.await
+        .map_err(|_| Problem::unavailable(&"a heavy job panicked"))
+}
+
+/// Niceness of heavy jobs' threads (0 is normal, 19 the lowest priority).
+pub const JOB_NICE: i32 = 10;
+
+/// Lowers the calling thread's CPU priority to `JOB_NICE` (Linux: niceness is per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority only read their integer arguments.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, JOB_NICE);
+    }
 }
 
 /// A path id in its displayed form (`B12`) or as a bare number.

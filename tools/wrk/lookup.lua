@@ -1,7 +1,9 @@
 -- wrk script: GET /v1/beneficiaries/B<n> for random n in 1..N, with a bearer token.
--- Environment: CHITRA_TOKEN (required), CHITRA_N (beneficiaries, default 1000000).
+-- Environment: CHITRA_TOKEN (required), CHITRA_N (beneficiaries, default 1000000), CHITRA_QUERY.
 local token = os.getenv("CHITRA_TOKEN")
 local n = tonumber(os.getenv("CHITRA_N") or "1000000")
+-- CHITRA_QUERY: appended to the path, e.g. "?history=true".
+local query = os.getenv("CHITRA_QUERY") or ""
 local counter = 0
 
 function setup(thread)
@@ -15,7 +17,7 @@ end
 
 function request()
   local id = math.random(1, n)
-  return wrk.format("GET", "/v1/beneficiaries/B" .. id, { ["Authorization"] = "Bearer " .. token })
+  return wrk.format("GET", "/v1/beneficiaries/B" .. id .. query, { ["Authorization"] = "Bearer " .. token })
 end
 
 function done(summary, latency, requests)
