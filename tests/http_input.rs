@@ -445,6 +445,8 @@ async fn status_reports_headers_and_keys_are_bounded() {
 }
 
 #[tokio::test]
+// Holding the state across the request is the point: it makes the request wait.
+#[allow(clippy::await_holding_lock)]
 async fn a_request_that_takes_too_long_is_a_503_problem() {
     let api = Api::with_limits(Limits {
         request_timeout_ms: 200,
