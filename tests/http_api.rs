@@ -273,3 +273,64 @@ async fn writes_return_receipts_and_metrics_count_requests() {
     let summary = chitra::verify::verify_export(&export.body[..], None, None, |_| {}).unwrap();
     assert_eq!(summary.verified.records, api.records());
 }
+
+#[tokio::test]
+async fn a_roster_is_enrolled_row_by_row_and_a_retry_appends_nothing() {
+    let api = Api::new();
+    let mut csv = Vec::new();
+    chitra::synth::write_roster_csv(&mut csv, 5, 20, chitra::synth::Province::hanoi()).unwrap();
+    let post = |body: Vec<u8>, key: Option<&'static str>| {
+        let api = &api;
+        async move {
+            api.send(
+                Method::POST,
+                "/v1/rosters",
+                Some(http_support::token(Role::Officer)),
+                Some("text/csv"),
+                body,
+                key,
+            )
+            .await
+        }
+    };
+    let r = post(csv.clone(), Some("roster-1")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let first = r.json();
+    assert_eq!(first["rows"], 20);
+    assert_eq!(first["enrolled"], 20, "{first}");
+    assert_eq!(first["refused_count"], 0);
+    let records = api.records();
+    assert_eq!(first["last_seq"], records - 1);
+    // The same key: every row replays, the same answer, nothing appended.
+    let again = post(csv.clone(), Some("roster-1")).await;
+    assert_eq!(again.json(), first);
+    assert_eq!(api.records(), records);
+    // Without a key the people are refused row by row as already enrolled.
+    let dup = post(csv, None).await.json();
+    assert_eq!(dup["refused_count"], 20, "{dup}");
+    assert_eq!(dup["refused"][0]["code"], "already-enrolled");
+    assert_eq!(api.records(), records);
+    // A broken file is refused whole, with every problem listed.
+    let bad = post(b"not,a,roster\n1,2,3\n".to_vec(), None).await;
+    assert_eq!(
+        bad.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad.text()
+    );
+    assert_eq!(bad.code(), "invalid-roster");
+    assert!(!bad.json()["errors"].as_array().unwrap().is_empty());
+    assert_eq!(api.records(), records);
+}
+
+#[tokio::test]
+async fn heavy_jobs_beyond_the_limit_get_429() {
+    let api = Api::with_limits(chitra::http::Limits {
+        jobs_concurrent_max: 0,
+        ..chitra::http::Limits::default()
+    });
+    let r = api.post("/v1/chain/verify", Role::Auditor, json!({})).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.code(), "busy");
+    assert_eq!(r.headers["retry-after"], "5");
+}

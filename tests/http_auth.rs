@@ -53,13 +53,14 @@ async fn every_route_against_every_role_no_token_and_a_wrong_token() {
                 Caller::NotBearer => Some(format!("Basic {}", token(Role::Admin))),
                 Caller::Role(r) => Some(format!("Bearer {}", token(*r))),
             };
-            let (content_type, body) = if route.path == "/v1/status-reports" {
-                ("text/csv", Body::from("not,a,report\n"))
-            } else if route.method == Method::POST {
-                ("application/json", Body::from("{}"))
-            } else {
-                ("application/json", Body::empty())
-            };
+            let (content_type, body) =
+                if route.path == "/v1/status-reports" || route.path == "/v1/rosters" {
+                    ("text/csv", Body::from("not,a,report\n"))
+                } else if route.method == Method::POST {
+                    ("application/json", Body::from("{}"))
+                } else {
+                    ("application/json", Body::empty())
+                };
             let mut req = axum::http::Request::builder()
                 .method(route.method.clone())
                 .uri(&path);

@@ -18,6 +18,7 @@ fn api() -> Api {
     Api::with_limits(Limits {
         request_body_bytes_max: BODY_BYTES_MAX,
         status_report_bytes_max: 16 << 10,
+        roster_bytes_max: 16 << 10,
         ..Limits::default()
     })
 }
@@ -127,7 +128,10 @@ async fn every_write_route_refuses_bad_json_with_a_problem_and_appends_nothing()
     let paid = paid_month(&api).await;
     let mut checked = 0;
     for route in routes() {
-        if route.method != Method::POST || route.path == "/v1/status-reports" {
+        if route.method != Method::POST
+            || route.path == "/v1/status-reports"
+            || route.path == "/v1/rosters"
+        {
             continue;
         }
         let (role, template) = template(route.path, &paid);
@@ -399,6 +403,22 @@ async fn status_reports_headers_and_keys_are_bounded() {
     .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
     assert_eq!(r.code(), "body-too-large");
+
+    // Rosters: CSV only, bounded, and refused whole when any row is wrong.
+    let officer = Role::Officer;
+    let r = send(&api, "/v1/rosters", officer, "application/json", "{}").await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let r = send(
+        &api,
+        "/v1/rosters",
+        officer,
+        "text/csv",
+        vec![b'a'; 17 << 10],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text());
+    let r = send(&api, "/v1/rosters", officer, "text/csv", "").await;
+    assert_eq!(r.code(), "invalid-roster", "{}", r.text());
 
     let long_key = "k".repeat(129);
     let r = api

@@ -616,3 +616,176 @@ pub async fn entitlement(
         )),
     }
 }
+
+/// Rows submitted to the writer per job when a roster is enrolled.
+const ROSTER_ROWS_PER_JOB: usize = 1024;
+/// Most warnings and refusals listed in a roster's answer (all are counted).
+const ROSTER_LISTED_MAX: usize = 100;
+
+#[derive(Debug, serde::Serialize)]
+pub struct RosterResult {
+    pub rows: usize,
+    /// Rows enrolled (by this request, or by the earlier one with the same Idempotency-Key).
+    pub enrolled: usize,
+    /// Rows the ledger refused (already enrolled, ...), with the reason.
+    pub refused: Vec<RefusedRow>,
+    pub refused_count: usize,
+    /// Where the enrolled rows' records start and end, and the last one's hash.
+    pub first_seq: Option<u64>,
+    pub last_seq: Option<u64>,
+    pub hash: Option<String>,
+    pub warnings: usize,
+    pub warnings_shown: Vec<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct RefusedRow {
+    pub line: u64,
+    pub code: String,
+    pub detail: String,
+}
+
+/// Enrols every row of a roster (the CSV of `docs/roster-csv.md`). The whole file is checked
+/// first and refused with every problem listed (422 `invalid-roster`) if any row is wrong;
+/// otherwise each row is submitted, with the Idempotency-Key `<key>#<line>` when the request has
+/// a key, so a retry replays every row it enrolled and appends nothing.
+pub async fn roster(
+    State(state): State<AppState>,
+    Who(who): Who,
+    IdemKey(key): IdemKey,
+    req: axum::extract::Request,
+) -> Result<Response, Problem> {
+    let media = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if media != "text/csv" {
+        return Err(Problem::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the roster as text/csv (docs/roster-csv.md)",
+        ));
+    }
+    if let Some(k) = &key {
+        let max = crate::chain::record::IDEMPOTENCY_KEY_BYTES_MAX - 8;
+        if k.as_bytes().len() > max {
+            return Err(Problem::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "invalid-idempotency-key",
+                format!(
+                    "a roster's Idempotency-Key may be at most {max} bytes (each row adds #<line>)"
+                ),
+            ));
+        }
+    }
+    let bytes = support::body_bytes(req, &(), "roster_bytes_max").await?;
+    let ledger = state.ledger().clone();
+    let (who2, key2) = (who.clone(), key.clone());
+    let result = support::job(&state, &who, key.as_ref(), move || {
+        enrol_roster(&ledger, &who2, key2, &bytes)
+    })
+    .await??;
+    Ok(ok(result))
+}
+
+fn enrol_roster(
+    ledger: &crate::ledger::Ledger,
+    who: &super::Caller,
+    key: Option<crate::ledger::IdempotencyKey>,
+    bytes: &[u8],
+) -> Result<RosterResult, Problem> {
+    /// Vietnam's civil time is UTC+7 all year.
+    const LOCAL_OFFSET_MS: i64 = 7 * 3600 * 1000;
+    let now = (crate::ledger::system_clock())();
+    let today = Date::from_days_since_epoch((now + LOCAL_OFFSET_MS).div_euclid(86_400_000));
+    let roster = crate::roster::parse_roster(bytes, crate::reference::Reference::embedded(), today)
+        .map_err(|rejected| {
+            Problem::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-roster",
+                format!(
+                    "the roster was refused: {} problem(s), nothing was enrolled",
+                    rejected.errors.len()
+                ),
+            )
+            .with_errors(
+                rejected
+                    .errors
+                    .iter()
+                    .take(ROSTER_LISTED_MAX)
+                    .map(ToString::to_string)
+                    .collect(),
+            )
+        })?;
+    let warnings = roster.warnings.len();
+    let warnings_shown = roster
+        .warnings
+        .iter()
+        .take(ROSTER_LISTED_MAX)
+        .map(ToString::to_string)
+        .collect();
+    let rows = roster.rows.len();
+    let mut out = RosterResult {
+        rows,
+        enrolled: 0,
+        refused: Vec::new(),
+        refused_count: 0,
+        first_seq: None,
+        last_seq: None,
+        hash: None,
+        warnings,
+        warnings_shown,
+    };
+    let mut pending = roster.rows.into_iter().peekable();
+    while pending.peek().is_some() {
+        let chunk: Vec<crate::roster::RosterRow> =
+            pending.by_ref().take(ROSTER_ROWS_PER_JOB).collect();
+        let lines: Vec<u64> = chunk.iter().map(|r| r.line).collect();
+        let submissions = chunk
+            .into_iter()
+            .map(|row| {
+                let idempotency_key = key.as_ref().map(|k| {
+                    let text = format!("{}#{}", String::from_utf8_lossy(k.as_bytes()), row.line);
+                    crate::ledger::IdempotencyKey::parse(&text).expect("checked length, ASCII")
+                });
+                crate::ledger::Submission {
+                    principal: who.principal.clone(),
+                    idempotency_key,
+                    command: Command::Enrol(row.enrol),
+                }
+            })
+            .collect();
+        for (line, result) in lines.into_iter().zip(ledger.submit_many(submissions)) {
+            match result {
+                Ok(r) => {
+                    out.enrolled += 1;
+                    if let Some(last) = r.last_seq() {
+                        out.first_seq.get_or_insert(r.first_seq);
+                        out.last_seq = Some(out.last_seq.map_or(last, |l: u64| l.max(last)));
+                        if out.last_seq == Some(last) {
+                            out.hash = Some(crate::chain::hex(&r.hash));
+                        }
+                    }
+                }
+                Err(crate::ledger::SubmitError::Unavailable(reason)) => {
+                    return Err(Problem::unavailable(&reason))
+                }
+                Err(e) => {
+                    out.refused_count += 1;
+                    if out.refused.len() < ROSTER_LISTED_MAX {
+                        let p = Problem::from_submit(&e);
+                        out.refused.push(RefusedRow {
+                            line,
+                            code: p.code().to_owned(),
+                            detail: p.body().detail.clone().unwrap_or_default(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}

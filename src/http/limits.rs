@@ -12,6 +12,9 @@ pub struct Limits {
     /// Largest bank status report upload accepted (413 above it); a million-line pain.002 is
     /// about 250 MiB.
     pub status_report_bytes_max: usize,
+    /// Largest roster (CSV of enrolments) upload accepted (413 above it); the parser's own
+    /// limit, `roster::ROSTER_BYTES_MAX`, is the same.
+    pub roster_bytes_max: usize,
     /// Largest sum of header names and values of one request (431 above it). hyper's own read
     /// buffer is sized from it too, so a larger head is cut off before it is parsed in full.
     pub request_headers_bytes_max: usize,
@@ -43,6 +46,7 @@ impl Default for Limits {
         Limits {
             request_body_bytes_max: 1 << 20,
             status_report_bytes_max: 512 << 20,
+            roster_bytes_max: crate::roster::ROSTER_BYTES_MAX,
             request_headers_bytes_max: 16 << 10,
             request_headers_count_max: 64,
             request_timeout_ms: 30_000,

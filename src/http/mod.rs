@@ -261,6 +261,14 @@ fn build(limits: &Limits) -> Api {
             Read,
             beneficiaries::search,
         )
+        .add_with_body_limit(
+            post.clone(),
+            "/v1/rosters",
+            r(OFFICER),
+            Job,
+            limits.roster_bytes_max,
+            beneficiaries::roster,
+        )
         .add(
             get.clone(),
             "/v1/beneficiaries/{id}",

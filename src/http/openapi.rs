@@ -84,6 +84,11 @@ fn ops() -> Vec<Op> {
         op("get", "/v1/openapi.json", "This document", &[]),
         Op { ok: (201, "Written"), ..write("/v1/beneficiaries", "Enrol a beneficiary (with route and entitlements)", OFFICER, "EnrolBody") },
         Op {
+            body: Body::Raw(&["text/csv"]),
+            ok: (200, "RosterResult"),
+            ..write("/v1/rosters", "Enrol every row of a roster CSV (docs/roster-csv.md; heavy job)", OFFICER, "")
+        },
+        Op {
             query: &[
                 ("citizen_id", "12-digit citizen ID (exact)", false),
                 ("name", "words of the name, case and diacritics ignored", false),
@@ -326,6 +331,11 @@ fn schemas() -> Value {
             "events": { "type": "array", "items": { "type": "object", "properties": { "seq": s("integer"), "hash": s("string"), "event": s("object") } } },
             "events_listed": s("boolean") } },
         "Released": { "type": "object", "properties": { "receipt": schema_ref("Receipt"), "events": s("array"), "files": s("array") } },
+        "RosterResult": { "type": "object", "properties": {
+            "rows": s("integer"), "enrolled": s("integer"),
+            "refused": { "type": "array", "items": { "type": "object", "properties": { "line": s("integer"), "code": s("string"), "detail": s("string") } } },
+            "first_seq": s("integer"), "last_seq": s("integer"), "hash": s("string"),
+            "warnings": s("integer"), "warnings_shown": { "type": "array", "items": s("string") } } },
         "SearchPage": { "type": "object", "properties": { "items": s("array"), "next": s("string") } },
         "Beneficiary": s("object"),
         "Decision": decision,

@@ -29,6 +29,7 @@ pub const EDGE_CODES: &[(&str, u16, &str)] = &[
     ("body-too-large", 413, "the body is larger than the route accepts"),
     ("unsupported-media-type", 415, "the body's Content-Type is not what the route accepts"),
     ("invalid-body", 422, "the JSON does not fit the route's schema (field named in `field`)"),
+    ("invalid-roster", 422, "the roster CSV was refused; `errors` lists every problem with its line and column"),
     ("invalid-status-report", 422, "the uploaded status report cannot be read"),
     ("unknown-report", 422, "the status report refers to no payment file of the caller"),
     ("busy", 429, "too many heavy jobs are running; retry after `Retry-After` seconds"),
@@ -82,6 +83,9 @@ pub struct ProblemBody {
     /// The offending field, when one is known (`entitlements[0].effective_from`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Every problem found, when there are several (a roster's rows).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
     #[serde(skip)]
     pub retry_after_s: Option<u64>,
 }
@@ -95,6 +99,7 @@ impl Problem {
             detail: Some(detail.into()),
             instance: None,
             field: None,
+            errors: Vec::new(),
             retry_after_s: None,
         }))
     }
@@ -108,6 +113,11 @@ impl Problem {
         if !f.is_empty() {
             self.0.field = Some(f);
         }
+        self
+    }
+
+    pub fn with_errors(mut self, errors: Vec<String>) -> Problem {
+        self.0.errors = errors;
         self
     }
 
