@@ -51,25 +51,34 @@ impl<T: serde::de::DeserializeOwned + Default, S: Send + Sync> axum::extract::Fr
     type Rejection = Problem;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Problem> {
-        let empty = req
+        let json = req
             .headers()
-            .get(axum::http::header::CONTENT_LENGTH)
-            .is_some_and(|v| v == "0")
-            || (req
-                .headers()
-                .get(axum::http::header::CONTENT_TYPE)
-                .is_none()
-                && !req
-                    .headers()
-                    .contains_key(axum::http::header::TRANSFER_ENCODING)
-                && !req
-                    .headers()
-                    .contains_key(axum::http::header::CONTENT_LENGTH));
-        if empty {
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_none_or(|v| v == "application/json" || v.ends_with("+json"));
+        let bytes = support::body_bytes(req, state, "request_body_bytes_max").await?;
+        if bytes.is_empty() {
             return Ok(MaybeJson(T::default()));
         }
-        let JsonBody(v) = JsonBody::<T>::from_request(req, state).await?;
-        Ok(MaybeJson(v))
+        if !json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "send the body as `Content-Type: application/json`",
+            ));
+        }
+        support::parse_json(&bytes).map(MaybeJson)
+    }
+}
+
+/// 404 unless the batch exists (the ledger would say 422 `invalid` for a batch it does not know).
+async fn require_batch(state: &AppState, id: BatchId) -> Result<(), Problem> {
+    if read(state, move |s| s.batch(id).is_some()).await? {
+        Ok(())
+    } else {
+        Err(no_batch(id))
     }
 }
 
@@ -314,6 +323,9 @@ pub async fn resolve_break(
     let seq: u64 = seq
         .parse()
         .map_err(|_| Problem::not_found(format!("no break at {seq:?}")))?;
+    if !read(&state, move |s| s.breaks().iter().any(|b| b.seq == seq)).await? {
+        return Err(Problem::not_found(format!("no break at seq {seq}")));
+    }
     let command = Command::ResolveBreak(cmd::ResolveBreak {
         break_seq: seq,
         note: b.note,
@@ -347,6 +359,7 @@ pub async fn approve(
     JsonBody(b): JsonBody<ApproveBody>,
 ) -> Result<Response, Problem> {
     let batch = batch_id(&id)?;
+    require_batch(&state, batch).await?;
     let hash = blake3::Hash::from_hex(b.content_hash.trim()).map_err(|_| {
         Problem::invalid_body("content_hash", "content_hash: must be 64 hex digits")
     })?;
@@ -380,8 +393,10 @@ pub async fn cancel(
     Path(id): Path<String>,
     JsonBody(b): JsonBody<CancelBody>,
 ) -> Result<Response, Problem> {
+    let batch = batch_id(&id)?;
+    require_batch(&state, batch).await?;
     let command = Command::CancelBatch(cmd::CancelBatch {
-        batch: batch_id(&id)?,
+        batch,
         reason: b.reason,
     });
     written(&state, submit(&state, &who, key, command).await?).await
@@ -394,9 +409,9 @@ pub async fn close(
     Path(id): Path<String>,
     MaybeJson(NoFields {}): MaybeJson<NoFields>,
 ) -> Result<Response, Problem> {
-    let command = Command::CloseBatch(cmd::CloseBatch {
-        batch: batch_id(&id)?,
-    });
+    let batch = batch_id(&id)?;
+    require_batch(&state, batch).await?;
+    let command = Command::CloseBatch(cmd::CloseBatch { batch });
     written(&state, submit(&state, &who, key, command).await?).await
 }
 

@@ -145,8 +145,15 @@ impl Index {
     /// records the answer reflects (the caller waits until they are durable).
     pub fn search(&self, ledger: &Ledger, q: &Query) -> Result<(Found, u64), Problem> {
         let mut data = self.data.lock().expect("search index lock");
+        // The records since the last search are read without the state's lock, so that a
+        // long catch-up does not hold up the writer (and every reader queued behind it).
+        let changed = if data.built {
+            self.changed_since(&mut data, ledger)?
+        } else {
+            Vec::new()
+        };
         let state = ledger.state();
-        self.catch_up(&mut data, ledger, &state)?;
+        self.catch_up(&mut data, &state, changed);
         let hit = |id: u64| -> Option<Hit> {
             let b = state.beneficiary(BeneficiaryId(id))?;
             Some(Hit {
@@ -208,27 +215,22 @@ impl Index {
         Ok((Found { items, next }, state.applied()))
     }
 
-    fn catch_up(&self, data: &mut Data, ledger: &Ledger, state: &State) -> Result<(), Problem> {
-        let applied = state.applied();
-        if !data.built {
-            for b in state.beneficiaries().iter() {
-                data.insert(b);
-            }
-            data.built = true;
-            data.upto_seq = applied;
-            return Ok(());
-        }
-        if data.upto_seq >= applied {
-            return Ok(());
-        }
-        // Only what is durable is in the store; the rest is read next time.
-        let to = ledger.durable_records().min(applied);
+    /// The beneficiaries whose name or commune changed in the durable records the index has not
+    /// seen yet; moves the index's mark to the durable frontier.
+    fn changed_since(
+        &self,
+        data: &mut Data,
+        ledger: &Ledger,
+    ) -> Result<Vec<BeneficiaryId>, Problem> {
+        let to = ledger.durable_records();
         let mut changed = Vec::new();
+        if data.upto_seq >= to {
+            return Ok(changed);
+        }
         for r in ledger.records(data.upto_seq, to) {
             let r = r.map_err(|e| Problem::unavailable(&e))?;
             let view = crate::chain::record::parse_record(&r.bytes)
                 .map_err(|e| Problem::unavailable(&e))?;
-            // Only these change a name or a commune; skip decoding anything else cheaply.
             if let Ok(event) = crate::codec::decode_event(view.header.payload_version, view.payload)
             {
                 match event {
@@ -239,20 +241,31 @@ impl Index {
                 }
             }
         }
+        data.upto_seq = to;
+        Ok(changed)
+    }
+
+    fn catch_up(&self, data: &mut Data, state: &State, changed: Vec<BeneficiaryId>) {
+        if !data.built {
+            for b in state.beneficiaries().iter() {
+                data.insert(b);
+            }
+            data.built = true;
+            data.upto_seq = state.applied();
+            return;
+        }
         for id in changed {
             if let Some(b) = state.beneficiary(id) {
                 data.insert(b);
             }
         }
-        data.upto_seq = to;
-        // Records applied but not yet durable are read on the next search; people they enrol
-        // are in the state already, so index them now (they are re-indexed then).
+        // People enrolled by records not yet durable (or not yet read) are in the state
+        // already: index them now; the records re-index them when they are read.
         for id in (data.indexed.len() as u64 + 1)..=state.beneficiary_count() as u64 {
             if let Some(b) = state.beneficiary(BeneficiaryId(id)) {
                 data.insert(b);
             }
         }
-        Ok(())
     }
 }
 
