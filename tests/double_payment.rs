@@ -150,8 +150,12 @@ fn apply(l: &Ledger, op: &Op) {
                     }),
                 )
                 .unwrap();
-                // Refused when a route changed or a hold came after the computation.
-                let _ = batches::release(l, &checker, b);
+                match batches::release(l, &checker, b) {
+                    Ok(_) => {}
+                    // Refused when a route changed or a hold came after the computation.
+                    Err(batches::BatchError::Submit(chitra::ledger::SubmitError::Rejected(_))) => {}
+                    Err(e) => panic!("release failed after the batch was released: {e}"),
+                }
             }
         }
         Op::Cancel => {
