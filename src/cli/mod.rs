@@ -243,6 +243,14 @@ pub enum BenchCommand {
     },
     /// Verify the whole chain in the data directory and report records per second.
     Verify,
+    /// A monthly run: enrol N people, compute, approve and release one batch with its files,
+    /// then ingest the banks' status reports (1% returned). Use an empty data directory.
+    Batch {
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// Exit code when verification finds a fault (distinct from usage and IO errors).
@@ -314,6 +322,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Commands::Bench(BenchCommand::Verify) => chain::bench_verify(&dir),
+        Commands::Bench(BenchCommand::Batch { persons, seed }) => {
+            chain::bench_batch(&s, persons, seed)
+        }
     }
 }
 

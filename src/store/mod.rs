@@ -9,8 +9,13 @@
 //! - `m:verified` → the last `chitra verify` result (u64 LE unix ms + u64 LE records)
 //! - `f` + 32-byte blake3 digest → the bytes of an issued payment file
 //!
+//! - `m:pending` → u64 LE first seq of a large group being written in several batches
+//!
 //! One group commit is one `apply_batch` on this tree followed by `flush()`: sled applies a
-//! batch atomically, so a crash leaves either all of a group or none of it.
+//! batch atomically, so a crash leaves either all of a group or none of it. A very large group
+//! (a national batch is a million records) is written as several batches, the first ones marked
+//! in progress; only the last writes the head anchor and flushes, and opening discards the
+//! blocks of a group that never got there.
 
 use std::path::Path;
 
@@ -22,6 +27,8 @@ use crate::chain::Anchor;
 const TREE: &str = "log";
 const HEAD_KEY: &[u8] = b"m:head";
 const VERIFIED_KEY: &[u8] = b"m:verified";
+/// Present while a large group is being written in several batches: its first seq.
+const PENDING_KEY: &[u8] = b"m:pending";
 
 /// How long opening waits for another handle's file lock to be released.
 const OPEN_LOCK_WAIT_MS_MAX: u64 = 3_000;
@@ -113,20 +120,58 @@ impl Store {
         Ok(Store { db, log })
     }
 
+    /// Writes the first blocks of a large group ahead of its end, without flushing, and marks
+    /// the group as in progress from `group_first_seq`. Nothing here is acknowledged: if the
+    /// process dies before `append_group` finishes the group, opening the store discards these
+    /// blocks (`discard_interrupted_group`).
+    pub fn append_partial(
+        &self,
+        blocks: Vec<PendingBlock>,
+        group_first_seq: u64,
+    ) -> Result<(), StoreError> {
+        let mut batch = blocks_batch(blocks);
+        batch.insert(PENDING_KEY, group_first_seq.to_le_bytes().to_vec());
+        self.log.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Removes the blocks of a group whose writing was interrupted (its head anchor was never
+    /// written, so none of it was acknowledged). Returns the number of blocks removed. Blocks
+    /// beyond the head anchor without the in-progress marker are not touched: that is
+    /// tampering, which verification reports.
+    pub fn discard_interrupted_group(&self) -> Result<usize, StoreError> {
+        let Some(v) = self.log.get(PENDING_KEY)? else {
+            return Ok(0);
+        };
+        let first: [u8; 8] = v
+            .as_ref()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("bad in-progress marker".into()))?;
+        let first = u64::from_le_bytes(first);
+        let mut batch = Batch::default();
+        let mut removed = 0;
+        for prefix in [b'c', b'p'] {
+            for item in self
+                .log
+                .range(block_key(prefix, first)..=block_key(prefix, u64::MAX))
+            {
+                let (k, _) = item?;
+                batch.remove(k);
+                removed += usize::from(prefix == b'c');
+            }
+        }
+        batch.remove(PENDING_KEY);
+        self.log.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(removed)
+    }
+
     /// Writes a group of blocks and the new head anchor atomically, then flushes. Returns only
     /// after sled's `flush()` returned Ok; any error means nothing may be acknowledged.
     pub fn append_group(&self, blocks: Vec<PendingBlock>, head: Anchor) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
-        for b in blocks {
-            if !b.personal.is_empty() {
-                batch.insert(
-                    &block_key(b'p', b.first_seq),
-                    encode_personal_block(&b.personal),
-                );
-            }
-            batch.insert(&block_key(b'c', b.first_seq), b.records);
-        }
+        let mut batch = blocks_batch(blocks);
         batch.insert(HEAD_KEY, encode_anchor(head).to_vec());
+        batch.remove(PENDING_KEY);
         self.log.apply_batch(batch)?;
         self.db.flush()?;
         Ok(())
@@ -236,6 +281,17 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps several files' bytes with one flush.
+    pub fn put_files(&self, files: &[(&[u8; 32], &[u8])]) -> Result<(), StoreError> {
+        let mut batch = Batch::default();
+        for (digest, bytes) in files {
+            batch.insert(&file_key(digest)[..], *bytes);
+        }
+        self.log.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(())
+    }
+
     pub fn get_file(&self, digest: &[u8; 32]) -> Result<Option<IVec>, StoreError> {
         Ok(self.log.get(file_key(digest))?)
     }
@@ -264,6 +320,20 @@ impl Store {
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }
+}
+
+fn blocks_batch(blocks: Vec<PendingBlock>) -> Batch {
+    let mut batch = Batch::default();
+    for b in blocks {
+        if !b.personal.is_empty() {
+            batch.insert(
+                &block_key(b'p', b.first_seq),
+                encode_personal_block(&b.personal),
+            );
+        }
+        batch.insert(&block_key(b'c', b.first_seq), b.records);
+    }
+    batch
 }
 
 fn encode_anchor(a: Anchor) -> [u8; 40] {
