@@ -180,10 +180,21 @@ pub fn issue_files(
 ) -> Result<Vec<IssuedSummary>, BatchError> {
     let created_at = released_at(ledger, batch)?;
     let files = ledger.read(|s| build_files(s, batch, created_at))??;
+    // Every file's bytes are durable (one flush) before any is recorded as issued, and all the
+    // records go in one group commit.
+    let digests: Vec<Hash> = files
+        .iter()
+        .map(|f| *blake3::hash(&f.bytes).as_bytes())
+        .collect();
+    let kept: Vec<(&Hash, &[u8])> = digests
+        .iter()
+        .zip(&files)
+        .map(|(d, f)| (d, f.bytes.as_slice()))
+        .collect();
+    ledger.store().put_files(&kept)?;
     let mut out = Vec::with_capacity(files.len());
-    for f in files {
-        let digest = *blake3::hash(&f.bytes).as_bytes();
-        ledger.store().put_file(&digest, &f.bytes)?;
+    let mut commands = Vec::with_capacity(files.len());
+    for (f, digest) in files.into_iter().zip(digests) {
         let summary = IssuedSummary {
             name: f.name.clone(),
             channel: f.channel,
@@ -192,10 +203,10 @@ pub fn issue_files(
             bytes: f.bytes.len() as u64,
             totals: f.totals,
         };
-        submit(
-            ledger,
-            who,
-            Command::IssuePaymentFile(IssuePaymentFile {
+        commands.push(Submission {
+            principal: who.clone(),
+            idempotency_key: None,
+            command: Command::IssuePaymentFile(IssuePaymentFile {
                 batch,
                 channel: f.channel,
                 pay_point: f.pay_point,
@@ -205,8 +216,11 @@ pub fn issue_files(
                 bytes: summary.bytes,
                 totals: f.totals,
             }),
-        )?;
+        });
         out.push(summary);
+    }
+    for r in ledger.submit_many(commands) {
+        r?;
     }
     Ok(out)
 }
@@ -313,44 +327,56 @@ fn build_files(
         }
     }
     let dept = department(programme);
-    let mut out = Vec::new();
-    for (bin, lines) in banks {
-        let id = message_id(programme, month, batch, &bin.to_string());
-        let spec = PaymentFileSpec {
-            message_id: id.clone(),
-            created_at,
-            debtor: Debtor {
-                name: dept.name.to_owned(),
-                budget_unit_code: dept.budget_unit_code.to_owned(),
-                funding_account: AccountNumber::parse(&b.opened.funding_account)
-                    .map_err(|e| BatchError::State(format!("funding account: {e}")))?,
-                bank_bin: BankBin::parse(dept.bank_bin).expect("a valid BIN"),
-                bank_bic: None,
-            },
-            requested_execution_date: month.first_day().max(created_at.date()),
-            batch,
-            programme,
-            month,
+    let funding_account = AccountNumber::parse(&b.opened.funding_account)
+        .map_err(|e| BatchError::State(format!("funding account: {e}")))?;
+    let bank_file =
+        |(bin, lines): (BankBin, Vec<PaymentLine>)| -> Result<[BuiltFile; 2], BatchError> {
+            let id = message_id(programme, month, batch, &bin.to_string());
+            let spec = PaymentFileSpec {
+                message_id: id.clone(),
+                created_at,
+                debtor: Debtor {
+                    name: dept.name.to_owned(),
+                    budget_unit_code: dept.budget_unit_code.to_owned(),
+                    funding_account: funding_account.clone(),
+                    bank_bin: BankBin::parse(dept.bank_bin).expect("a valid BIN"),
+                    bank_bic: None,
+                },
+                requested_execution_date: month.first_day().max(created_at.date()),
+                batch,
+                programme,
+                month,
+            };
+            let (xml, summary) = files::pain001_bytes(&spec, &lines)?;
+            let (csv, _) = files::payments_csv_bytes(&spec, &lines)?;
+            let channel = Channel::Bank(bin);
+            let file = |name: String, format, bytes| BuiltFile {
+                name,
+                channel,
+                pay_point: None,
+                format,
+                bytes,
+                totals: summary.totals,
+            };
+            Ok([
+                file(format!("{id}.xml"), FileFormat::Pain001V09, xml),
+                file(format!("{id}.csv"), FileFormat::Csv, csv),
+            ])
         };
-        let (xml, summary) = files::pain001_bytes(&spec, &lines)?;
-        let (csv, _) = files::payments_csv_bytes(&spec, &lines)?;
-        let channel = Channel::Bank(bin);
-        out.push(BuiltFile {
-            name: format!("{id}.xml"),
-            channel,
-            pay_point: None,
-            format: FileFormat::Pain001V09,
-            bytes: xml,
-            totals: summary.totals,
-        });
-        out.push(BuiltFile {
-            name: format!("{id}.csv"),
-            channel,
-            pay_point: None,
-            format: FileFormat::Csv,
-            bytes: csv,
-            totals: summary.totals,
-        });
+    // One bank's files per thread: a national batch writes hundreds of megabytes of XML.
+    let built: Vec<Result<[BuiltFile; 2], BatchError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = banks
+            .into_iter()
+            .map(|bank| s.spawn(|| bank_file(bank)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("file thread"))
+            .collect()
+    });
+    let mut out = Vec::new();
+    for files in built {
+        out.extend(files?);
     }
     for (pay_point, lines) in files::split_by_pay_point(&cash) {
         let id = message_id(programme, month, batch, &format!("CASH-{pay_point}"));

@@ -120,3 +120,172 @@ pub fn append(
         peak_rss_bytes: peak_rss_bytes(),
     })
 }
+
+/// Phases of the monthly-run benchmark and how long each took.
+#[derive(Debug, Clone, Default)]
+pub struct BatchReport {
+    pub persons: u64,
+    pub payments: u64,
+    pub enrol: Duration,
+    pub compute: Duration,
+    pub append: Duration,
+    pub approve: Duration,
+    pub release_and_files: Duration,
+    pub files: usize,
+    pub file_bytes: u64,
+    pub status_lines: u64,
+    pub status: Duration,
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// "A national monthly run" on this machine: enrol `persons` BTXH beneficiaries, then compute,
+/// approve and release one monthly batch with its files for every bank, then ingest the banks'
+/// status reports with 1% returned. Timed phase by phase.
+pub fn monthly_run(
+    ledger: &Ledger,
+    persons: u64,
+    seed: u64,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<BatchReport> {
+    use crate::domain::command::*;
+    use crate::domain::event::*;
+    use crate::domain::types::*;
+    let month = Month::parse("2024-08").expect("valid");
+    let p = |s: &str| Principal::parse(s).expect("valid principal");
+    let (admin, officer, maker, checker, bank) = (
+        p("admin:bench"),
+        p("officer:bench"),
+        p("maker:bench"),
+        p("checker:bench"),
+        p("bank:bench"),
+    );
+    let submit = |who: &Principal, command: Command| -> anyhow::Result<crate::ledger::Receipt> {
+        Ok(ledger.submit(Submission {
+            principal: who.clone(),
+            idempotency_key: None,
+            command,
+        })?)
+    };
+    let mut report = BatchReport {
+        persons,
+        ..BatchReport::default()
+    };
+    progress("loading rate schedules");
+    for s in crate::reference::rates::load_dir(std::path::Path::new("ledger-data/rates"))? {
+        submit(&admin, Command::EnactRateSchedule(s))?;
+    }
+    progress("enrolling");
+    let started = Instant::now();
+    let start = ledger.state().beneficiary_count() as u64;
+    let chunk = 2048u64;
+    for from in (0..persons).step_by(chunk as usize) {
+        let subs = (from..(from + chunk).min(persons))
+            .map(|i| {
+                let mut e = crate::synth::person(seed, start + i);
+                e.programme = Programme::Btxh;
+                for ent in &mut e.entitlements {
+                    ent.programme = Programme::Btxh;
+                    ent.scheme = "btxh.disability_severe".into();
+                    ent.params = vec![];
+                    ent.effective_from = month;
+                    ent.decision.date = ent.decision.date.min(month.first_day());
+                }
+                Submission {
+                    principal: officer.clone(),
+                    idempotency_key: None,
+                    command: Command::Enrol(e),
+                }
+            })
+            .collect();
+        for r in ledger.submit_many(subs) {
+            match r {
+                Ok(_) | Err(SubmitError::Rejected(Rejection::AlreadyEnrolled { .. })) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    report.enrol = started.elapsed();
+    submit(
+        &maker,
+        Command::OpenBatch(OpenBatch {
+            programme: Programme::Btxh,
+            month,
+            funding_account: "3761000000002".into(),
+            kind: BatchKind::Regular,
+        }),
+    )?;
+    let batch = ledger.read(|s| BatchId(s.next_batch_id().0 - 1))?;
+    progress("computing");
+    let started = Instant::now();
+    let (target, mut plan) = {
+        let state = ledger.state();
+        let target = crate::domain::batch::compute::Target::of(&state, batch).expect("opened");
+        (target, crate::batches::compute_parallel(&state, target))
+    };
+    report.compute = started.elapsed();
+    let payments = std::mem::take(&mut plan.payments);
+    report.payments = payments.len() as u64;
+    progress("appending the payment lines");
+    let started = Instant::now();
+    let before = ledger.metrics();
+    submit(
+        &maker,
+        Command::ComputeBatch(ComputeBatch {
+            batch,
+            basis_seq: target.known_at,
+            payments,
+        }),
+    )?;
+    report.append = started.elapsed();
+    let after = ledger.metrics();
+    progress(&format!(
+        "  append: decide+apply+encode {:.2} s, store write+flush {:.2} s",
+        (after.decide_nanos - before.decide_nanos) as f64 / 1e9,
+        (after.store_nanos - before.store_nanos) as f64 / 1e9
+    ));
+    let started = Instant::now();
+    let c = ledger
+        .read(|s| s.batch(batch).and_then(|b| b.computed.clone()))?
+        .expect("computed");
+    submit(
+        &checker,
+        Command::ApproveBatch(ApproveBatch {
+            batch,
+            content_hash: c.content_hash,
+            totals: c.totals,
+        }),
+    )?;
+    report.approve = started.elapsed();
+    progress("releasing and writing the payment files");
+    let started = Instant::now();
+    let files = crate::batches::release(ledger, &checker, batch)?;
+    report.release_and_files = started.elapsed();
+    report.files = files.len();
+    report.file_bytes = files.iter().map(|f| f.bytes).sum();
+    progress("ingesting bank status");
+    let created = crate::files::IsoDateTime::parse("2024-08-05T16:00:00+07:00").expect("valid");
+    let mut reports = Vec::new();
+    for f in files.iter().filter(|f| f.format == FileFormat::Pain001V09) {
+        let bytes = ledger.store().get_file(&f.digest)?.expect("kept");
+        let (r, lines) =
+            crate::files::simulate_for_pain001(&bytes, &format!("STS-{}", f.name), created, |tx| {
+                if blake3::hash(tx.end_to_end_id.as_bytes()).as_bytes()[0] < 3 {
+                    crate::files::Outcome::Rejected {
+                        reason_code: "AC04".into(),
+                    }
+                } else {
+                    crate::files::Outcome::Settled
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        report.status_lines += lines.len() as u64;
+        reports.push(crate::files::simulate_pain002(&r, &lines));
+    }
+    let started = Instant::now();
+    for r in &reports {
+        crate::batches::ingest_status(ledger, &bank, r, None)?;
+    }
+    report.status = started.elapsed();
+    report.peak_rss_bytes = peak_rss_bytes();
+    Ok(report)
+}

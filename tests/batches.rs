@@ -722,3 +722,69 @@ fn issued_files_validate_and_their_hashes_are_in_the_chain() {
     batches::issue_files(&l, &p("checker:tuan"), batch).unwrap();
     assert_eq!(l.head().unwrap().records, before);
 }
+
+#[test]
+fn release_is_refused_when_a_route_changed_after_the_computation() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = common::open(dir.path());
+    common::enact(&l, common::BEFORE_JULY_2024);
+    let who = enrol(
+        &l,
+        "001185000001",
+        "1985-03-01",
+        Programme::Btxh,
+        "btxh.disability_severe",
+        vec![],
+        bank("970405", "1500200000001"),
+    );
+    run(
+        &l,
+        "maker:hoa",
+        Command::OpenBatch(OpenBatch {
+            programme: Programme::Btxh,
+            month: m("2024-06"),
+            funding_account: "9527111222333".into(),
+            kind: BatchKind::Regular,
+        }),
+    )
+    .unwrap();
+    batches::compute(&l, &p("maker:hoa"), BatchId(1)).unwrap();
+    let c = l
+        .state()
+        .batch(BatchId(1))
+        .unwrap()
+        .computed
+        .clone()
+        .unwrap();
+    run(
+        &l,
+        "checker:tuan",
+        Command::ApproveBatch(ApproveBatch {
+            batch: BatchId(1),
+            content_hash: c.content_hash,
+            totals: c.totals,
+        }),
+    )
+    .unwrap();
+    // A new account at the same bank, just before the money goes out.
+    run(
+        &l,
+        "officer:lan",
+        Command::SetPaymentRoute(SetPaymentRoute {
+            beneficiary: who,
+            route: bank("970405", "1500209999999"),
+            reason: "new account".into(),
+        }),
+    )
+    .unwrap();
+    match batches::release(&l, &p("checker:tuan"), BatchId(1)) {
+        Err(batches::BatchError::Submit(SubmitError::Rejected(Rejection::Conflict { reason }))) => {
+            assert!(reason.contains("route changed"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(
+        l.state().batch(BatchId(1)).unwrap().status,
+        BatchStatus::Approved
+    );
+}

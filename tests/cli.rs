@@ -131,3 +131,143 @@ fn commands_on_a_missing_ledger_say_so() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no ledger in"));
 }
+
+#[test]
+fn the_demo_pays_three_months_and_is_safe_to_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_chitra"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["demo", "--persons", "150"])
+            .output()
+            .unwrap()
+    };
+    let first = run();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = stdout(&first);
+    assert!(text.contains("== 2024-08"), "{text}");
+    assert!(text.contains("verified the whole chain"), "{text}");
+    let records = |d: &Path| {
+        let out = chitra(d, &["status", "--json"]);
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["records"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = records(&data);
+    let second = run();
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    assert!(stdout(&second).contains("already enrolled"));
+    assert_eq!(
+        records(&data),
+        before,
+        "a second run appends nothing and pays no one twice"
+    );
+    assert!(dir.path().join("payment-files").read_dir().unwrap().count() > 0);
+}
+
+#[test]
+fn the_maker_checker_rule_holds_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    let ok = |args: &[&str]| {
+        let out = chitra(&data, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}",
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout(&out)
+    };
+    let roster = dir.path().join("roster.csv");
+    let mut f = std::fs::File::create(&roster).unwrap();
+    chitra::synth::write_roster_csv(&mut f, 4, 30, chitra::synth::Province::hanoi()).unwrap();
+    drop(f);
+    ok(&[
+        "--as",
+        "admin:thu",
+        "rates",
+        "load",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/ledger-data/rates"),
+    ]);
+    ok(&[
+        "--as",
+        "officer:lan",
+        "beneficiaries",
+        "import",
+        roster.to_str().unwrap(),
+    ]);
+    ok(&[
+        "--as",
+        "maker:hoa",
+        "batch",
+        "open",
+        "--programme",
+        "BTXH",
+        "--month",
+        "2026-10",
+        "--funding-account",
+        "3761000000002",
+    ]);
+    ok(&["--as", "maker:hoa", "batch", "compute", "BATCH1"]);
+    let review: serde_json::Value =
+        serde_json::from_str(&ok(&["batch", "review", "BATCH1", "--json"])).unwrap();
+    let hash = review["batch"]["content_hash"].as_str().unwrap().to_owned();
+    let own = chitra(
+        &data,
+        &[
+            "--as",
+            "maker:hoa",
+            "batch",
+            "approve",
+            "BATCH1",
+            "--content-hash",
+            &hash,
+        ],
+    );
+    assert!(!own.status.success());
+    assert!(String::from_utf8_lossy(&own.stderr).contains("a different person must approve"));
+    let wrong = chitra(
+        &data,
+        &[
+            "--as",
+            "checker:tuan",
+            "batch",
+            "approve",
+            "BATCH1",
+            "--content-hash",
+            "00000000000000000000",
+        ],
+    );
+    assert!(!wrong.status.success());
+    ok(&[
+        "--as",
+        "checker:tuan",
+        "batch",
+        "approve",
+        "BATCH1",
+        "--content-hash",
+        &hash[..16],
+    ]);
+    let released = ok(&["--as", "checker:tuan", "batch", "release", "BATCH1"]);
+    assert!(released.contains("payment files issued"), "{released}");
+    let files: serde_json::Value =
+        serde_json::from_str(&ok(&["--as", "bank:970405", "files", "list", "--json"])).unwrap();
+    for f in files.as_array().unwrap() {
+        assert_eq!(
+            f["channel"]["bin"], "970405",
+            "a bank sees only its own files"
+        );
+    }
+}

@@ -109,3 +109,53 @@ fn check(dir: &std::path::Path, acked: &[(u64, [u8; 32])], round: usize) {
         );
     }
 }
+
+/// A group too large for one write goes to the store in several batches; a crash before its
+/// last batch (which writes the head anchor and flushes) leaves blocks nobody was told about.
+/// Opening discards exactly those; blocks beyond the anchor without the in-progress marker are
+/// tampering and stop the ledger from opening.
+#[test]
+fn an_interrupted_large_group_is_discarded_and_a_forged_tail_is_not() {
+    use chitra::chain::block::BlockWriter;
+    use chitra::store::{PendingBlock, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let head = {
+        let l = common::open(dir.path());
+        common::enrol(&l, 0, 10);
+        l.head().unwrap()
+    };
+    let records = common::raw_records(dir.path());
+    let block = |first: u64| {
+        let mut w = BlockWriter::new();
+        w.push_with(|b| b.extend_from_slice(&records[3]));
+        PendingBlock {
+            first_seq: first,
+            records: w.finish(),
+            personal: vec![],
+        }
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .append_partial(
+                vec![block(head.records), block(head.records + 1)],
+                head.records,
+            )
+            .unwrap();
+    }
+    let l = common::open(dir.path());
+    assert_eq!(l.head().unwrap(), head, "the interrupted group is gone");
+    let next = common::enrol(&l, 10, 1);
+    assert_eq!(next[0].first_seq, head.records);
+    drop(l);
+    // The same blocks without the marker: a forged tail.
+    {
+        let db = common::raw_open(dir.path());
+        let tree = db.open_tree("log").unwrap();
+        let mut key = vec![b'c'];
+        key.extend_from_slice(&(head.records + 2).to_be_bytes());
+        tree.insert(key, block(head.records + 2).records).unwrap();
+        db.flush().unwrap();
+    }
+    assert!(chitra::ledger::Ledger::open(chitra::ledger::Config::new(dir.path())).is_err());
+}

@@ -99,3 +99,47 @@ fn structure_mismatches_are_warnings_not_errors() {
         "{w:?}"
     );
 }
+
+#[test]
+fn a_roster_imports_every_row_or_none() {
+    use chitra::domain::command::ImportRoster;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::open(dir.path());
+    let rows: Vec<(u64, chitra::domain::command::Enrol)> =
+        (0..20).map(|i| (i + 2, person(100 + i))).collect();
+    let receipt = ledger
+        .submit(common::submission(
+            "officer:lan",
+            Command::ImportRoster(ImportRoster { rows: rows.clone() }),
+        ))
+        .unwrap();
+    assert_eq!(receipt.count, 40);
+    // The same file again: the first row already enrolled refuses the whole file, naming its line.
+    let mut again = rows.clone();
+    again.push((22, person(500)));
+    let before = ledger.head().unwrap().records;
+    match ledger.submit(common::submission(
+        "officer:lan",
+        Command::ImportRoster(ImportRoster { rows: again }),
+    )) {
+        Err(SubmitError::Rejected(Rejection::Invalid { field, reason })) => {
+            assert_eq!(field, "line 2");
+            assert!(reason.contains("already enrolled"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // A bad row in the middle of a new file: nothing from that file is appended.
+    let mut bad: Vec<_> = (0..5).map(|i| (i + 2, person(600 + i))).collect();
+    bad[3].1.commune = CommuneCode::parse("99999").unwrap();
+    match ledger.submit(common::submission(
+        "officer:lan",
+        Command::ImportRoster(ImportRoster { rows: bad }),
+    )) {
+        Err(SubmitError::Rejected(Rejection::Invalid { field, .. })) => {
+            assert_eq!(field, "line 5: commune")
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(ledger.head().unwrap().records, before);
+    assert_eq!(ledger.state().beneficiary_count(), 20);
+}

@@ -257,3 +257,52 @@ pub fn bench_verify(dir: &Path) -> anyhow::Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+pub fn bench_batch(s: &super::Session, persons: u64, seed: u64) -> anyhow::Result<ExitCode> {
+    let ledger = super::open_ledger(s)?;
+    let r = crate::bench::monthly_run(&ledger, persons, seed, &|phase| eprintln!("{phase}..."))?;
+    let rate = |n: u64, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
+    println!(
+        "enrolled {} people in {:.2} s ({:.0} people/s, {:.0} events/s)",
+        r.persons,
+        r.enrol.as_secs_f64(),
+        rate(r.persons, r.enrol),
+        rate(2 * r.persons, r.enrol)
+    );
+    println!(
+        "compute (rules, all cores):      {:.2} s for {} payments ({:.0}/s)",
+        r.compute.as_secs_f64(),
+        r.payments,
+        rate(r.payments, r.compute)
+    );
+    println!(
+        "append the payment lines:        {:.2} s ({:.0} events/s, durable)",
+        r.append.as_secs_f64(),
+        rate(r.payments, r.append)
+    );
+    println!(
+        "approve:                         {:.3} s",
+        r.approve.as_secs_f64()
+    );
+    println!(
+        "release + {} files ({}):   {:.2} s ({:.0} lines/s)",
+        r.files,
+        mib(r.file_bytes),
+        r.release_and_files.as_secs_f64(),
+        rate(r.payments, r.release_and_files)
+    );
+    let total = r.compute + r.append + r.approve + r.release_and_files;
+    println!(
+        "compute + approve + release:     {:.2} s end to end: {:.0} payments/s",
+        total.as_secs_f64(),
+        rate(r.payments, total)
+    );
+    println!(
+        "status ingestion:                {:.2} s for {} lines ({:.0} lines/s)",
+        r.status.as_secs_f64(),
+        r.status_lines,
+        rate(r.status_lines, r.status)
+    );
+    println!("peak memory {}", mib(r.peak_rss_bytes.unwrap_or(0)));
+    Ok(ExitCode::SUCCESS)
+}

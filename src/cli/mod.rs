@@ -2,14 +2,22 @@
 //! Human-readable summaries by default; errors name what was wrong. `anyhow` lives here, at
 //! the edge, and nowhere below.
 
+mod batch;
 mod chain;
+mod demo;
+mod people;
 mod serve;
 mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+
+use crate::domain::types::{BatchId, FileId, Month, Principal, Programme};
+use crate::domain::Command;
+use crate::ledger::{Ledger, Receipt, Submission};
 
 /// Default data directory, relative to where chitra runs (git-ignored under `ledger-data/`).
 pub const DEFAULT_DATA_DIR: &str = "ledger-data/db";
@@ -24,6 +32,15 @@ pub struct Cli {
     /// The ledger's data directory.
     #[arg(long, global = true, env = "CHITRA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
+
+    /// Who is acting, recorded with every event: `role:name`, e.g. `maker:hoa`, `checker:tuan`,
+    /// `officer:lan`, `bank:970436`.
+    #[arg(long = "as", global = true, env = "CHITRA_PRINCIPAL", default_value = "operator:cli", value_parser = parse_principal)]
+    pub principal: Principal,
+
+    /// Print machine-readable JSON instead of a summary (for the commands that have one).
+    #[arg(long, global = true)]
+    pub json: bool,
 
     #[command(subcommand)]
     pub command: Commands,
@@ -59,9 +76,41 @@ pub enum Commands {
         personal: Option<PathBuf>,
     },
     /// Number of records, head sequence number and hash, and the last verification.
-    Status {
-        #[arg(long)]
-        json: bool,
+    Status,
+    /// Rate schedules: load the versioned files (loading twice appends nothing).
+    #[command(subcommand)]
+    Rates(RatesCommand),
+    /// Beneficiaries: import a roster CSV (all rows or none).
+    #[command(subcommand)]
+    Beneficiaries(BeneficiariesCommand),
+    /// One beneficiary (by citizen ID or B<n>): details, entitlements and history.
+    #[command(subcommand)]
+    Beneficiary(BeneficiaryCommand),
+    /// What is due to a beneficiary for a month, itemised, with the rule behind each line.
+    Due {
+        /// Citizen ID or B<n>.
+        who: String,
+        #[arg(long, value_parser = parse_month)]
+        month: Month,
+    },
+    /// Monthly disbursement batches.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+    /// Payment files of released batches.
+    #[command(subcommand)]
+    Files(FilesCommand),
+    /// Bank status reports (pain.002.001.10 or the status CSV).
+    #[command(subcommand)]
+    BankStatus(BankStatusCommand),
+    /// Build a synthetic province and run June-August 2024 across the July 2024 rate change.
+    Demo {
+        #[arg(long, default_value_t = 3000)]
+        persons: u64,
+        /// The 2-digit 2025 province code of the synthetic province.
+        #[arg(long, default_value = "01")]
+        province: String,
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
     },
     /// Benchmarks: append and verify throughput with peak memory.
     #[command(subcommand)]
@@ -108,6 +157,114 @@ pub enum TokenCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum RatesCommand {
+    /// Enact every schedule file in DIR as rate-schedule events.
+    Load {
+        #[arg(default_value = people::DEFAULT_RATES_DIR)]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BeneficiariesCommand {
+    /// Import a roster CSV (format: docs/roster-csv.md). Any bad row refuses the whole file.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BeneficiaryCommand {
+    /// Show a beneficiary by citizen ID or B<n>.
+    Show { who: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BatchCommand {
+    /// Open a batch for a programme and month (as a maker).
+    Open {
+        #[arg(long, value_parser = parse_programme)]
+        programme: Programme,
+        #[arg(long, value_parser = parse_month)]
+        month: Month,
+        /// The programme's funding account.
+        #[arg(long)]
+        funding_account: String,
+        /// Open a supplementary batch for late additions to this released batch.
+        #[arg(long, value_parser = parse_batch)]
+        supplementary_of: Option<BatchId>,
+    },
+    /// Compute the payment lines (as the maker).
+    Compute {
+        #[arg(value_parser = parse_batch)]
+        batch: BatchId,
+    },
+    /// Control totals, changes since last month with reasons, and anomalies.
+    Review {
+        #[arg(value_parser = parse_batch)]
+        batch: BatchId,
+    },
+    /// Approve the content you reviewed (as a checker who did not compute it).
+    Approve {
+        #[arg(value_parser = parse_batch)]
+        batch: BatchId,
+        /// The content hash shown by `batch review` (at least 16 hex digits).
+        #[arg(long)]
+        content_hash: String,
+    },
+    /// Release an approved batch and issue its payment files (as a checker).
+    Release {
+        #[arg(value_parser = parse_batch)]
+        batch: BatchId,
+    },
+    /// Batches with their status and reconciliation.
+    Status {
+        #[arg(value_parser = parse_batch)]
+        batch: Option<BatchId>,
+    },
+    /// Close a released batch once every payment is settled or returned and every break is
+    /// explained.
+    Close {
+        #[arg(value_parser = parse_batch)]
+        batch: BatchId,
+    },
+    /// Cancel a batch before release; its lines are given back.
+    Cancel {
+        #[arg(value_parser = parse_batch)]
+        batch: BatchId,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record how a reconciliation break was explained.
+    ResolveBreak {
+        /// The sequence number of the break's record.
+        seq: u64,
+        #[arg(long)]
+        note: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FilesCommand {
+    /// Issued payment files (a bank sees only its own).
+    List {
+        #[arg(long, value_parser = parse_batch)]
+        batch: Option<BatchId>,
+    },
+    /// Download a file (checked against its recorded hash; the download is recorded).
+    Get {
+        #[arg(value_parser = parse_file)]
+        file: FileId,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BankStatusCommand {
+    /// Ingest a bank's status report; a file ingested before appends nothing.
+    Ingest { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
 pub enum BenchCommand {
     /// Append N synthetic events (enrolments with entitlement grants) through the writer.
     Append {
@@ -127,6 +284,14 @@ pub enum BenchCommand {
     },
     /// Verify the whole chain in the data directory and report records per second.
     Verify,
+    /// A monthly run: enrol N people, compute, approve and release one batch with its files,
+    /// then ingest the banks' status reports (1% returned). Use an empty data directory.
+    Batch {
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// Exit code when verification finds a fault (distinct from usage and IO errors).
@@ -145,8 +310,20 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Who acts and how to answer, for the commands that touch the ledger.
+pub struct Session {
+    pub data_dir: PathBuf,
+    pub principal: Principal,
+    pub json: bool,
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let dir = cli.data_dir;
+    let s = Session {
+        data_dir: cli.data_dir,
+        principal: cli.principal,
+        json: cli.json,
+    };
+    let dir = s.data_dir.clone();
     match cli.command {
         Commands::Verify {
             export,
@@ -155,7 +332,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head),
         Commands::Export { file, no_personal } => chain::export(&dir, &file, !no_personal),
         Commands::Import { file, personal } => chain::import(&dir, &file, personal),
-        Commands::Status { json } => chain::status(&dir, json),
+        Commands::Status => chain::status(&dir, s.json),
+        Commands::Rates(RatesCommand::Load { dir }) => people::rates_load(&s, &dir),
+        Commands::Beneficiaries(BeneficiariesCommand::Import { file }) => people::import(&s, &file),
+        Commands::Beneficiary(BeneficiaryCommand::Show { who }) => people::show(&s, &who),
+        Commands::Due { who, month } => people::due(&s, &who, month),
+        Commands::Batch(c) => run_batch(&s, c),
+        Commands::Files(FilesCommand::List { batch }) => batch::files_list(&s, batch),
+        Commands::Files(FilesCommand::Get { file, out }) => batch::files_get(&s, file, &out),
+        Commands::BankStatus(BankStatusCommand::Ingest { file }) => batch::ingest(&s, &file),
+        Commands::Demo {
+            persons,
+            province,
+            seed,
+        } => demo::run(&s, persons, &province, seed),
         Commands::Bench(BenchCommand::Append {
             events,
             submitters,
@@ -173,6 +363,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Commands::Bench(BenchCommand::Verify) => chain::bench_verify(&dir),
+        Commands::Bench(BenchCommand::Batch { persons, seed }) => {
+            chain::bench_batch(&s, persons, seed)
+        }
         Commands::Serve { addr, tokens } => serve::run(&dir, &addr, &tokens),
         Commands::Token(TokenCommand::Add {
             role,
@@ -187,9 +380,88 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+fn run_batch(s: &Session, c: BatchCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        BatchCommand::Open {
+            programme,
+            month,
+            funding_account,
+            supplementary_of,
+        } => batch::open(s, programme, month, funding_account, supplementary_of),
+        BatchCommand::Compute { batch } => batch::compute(s, batch),
+        BatchCommand::Review { batch } => batch::show_review(s, batch),
+        BatchCommand::Approve {
+            batch,
+            content_hash,
+        } => batch::approve(s, batch, &content_hash),
+        BatchCommand::Release { batch } => batch::release(s, batch),
+        BatchCommand::Status { batch } => batch::status(s, batch),
+        BatchCommand::Close { batch } => batch::simple(
+            s,
+            Command::CloseBatch(crate::domain::command::CloseBatch { batch }),
+            &format!("closed {batch}"),
+        ),
+        BatchCommand::Cancel { batch, reason } => batch::simple(
+            s,
+            Command::CancelBatch(crate::domain::command::CancelBatch { batch, reason }),
+            &format!("cancelled {batch}"),
+        ),
+        BatchCommand::ResolveBreak { seq, note } => batch::simple(
+            s,
+            Command::ResolveBreak(crate::domain::command::ResolveBreak {
+                break_seq: seq,
+                note,
+            }),
+            &format!("resolved the break at seq {seq}"),
+        ),
+    }
+}
+
+/// Opens the ledger of the session's data directory.
+pub(crate) fn open_ledger(s: &Session) -> anyhow::Result<Ledger> {
+    Ledger::open(crate::ledger::Config::new(&s.data_dir))
+        .with_context(|| format!("opening the ledger in {}", s.data_dir.display()))
+}
+
+/// Submits one command as the session's principal; a refusal becomes an error naming why.
+pub(crate) fn submit(ledger: &Ledger, s: &Session, command: Command) -> anyhow::Result<Receipt> {
+    ledger
+        .submit(Submission {
+            principal: s.principal.clone(),
+            idempotency_key: None,
+            command,
+        })
+        .map_err(|e| anyhow::anyhow!("refused: {e}"))
+}
+
+pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
 fn parse_anchor(text: &str) -> Result<crate::chain::Anchor, String> {
     crate::chain::Anchor::parse(text)
         .ok_or_else(|| format!("{text:?} is not SEQ:HASH (64 hex digits)"))
+}
+
+fn parse_principal(text: &str) -> Result<Principal, String> {
+    Principal::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_month(text: &str) -> Result<Month, String> {
+    Month::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_programme(text: &str) -> Result<Programme, String> {
+    Programme::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_batch(text: &str) -> Result<BatchId, String> {
+    BatchId::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_file(text: &str) -> Result<FileId, String> {
+    FileId::parse(text).map_err(|e| e.to_string())
 }
 
 /// A progress bar on stderr that hides itself when stderr is not a terminal.

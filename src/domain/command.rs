@@ -41,6 +41,7 @@ pub enum Command {
     RecordFileDownload(RecordFileDownload),
     IngestStatusReport(IngestStatusReport),
     ResolveBreak(ResolveBreak),
+    ImportRoster(ImportRoster),
 }
 
 impl Command {
@@ -69,6 +70,7 @@ impl Command {
             Command::RecordFileDownload(_) => "record_file_download",
             Command::IngestStatusReport(_) => "ingest_status_report",
             Command::ResolveBreak(_) => "resolve_break",
+            Command::ImportRoster(_) => "import_roster",
         }
     }
 }
@@ -330,6 +332,12 @@ pub struct IngestStatusReport {
 pub struct ResolveBreak {
     pub break_seq: u64,
     pub note: String,
+}
+
+/// A roster file's rows, each with its line number: enrolled all together or not at all.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct ImportRoster {
+    pub rows: Vec<(u64, Enrol)>,
 }
 
 /// Why a command was refused. Each variant has a stable `code()` that the HTTP layer turns into

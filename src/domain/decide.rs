@@ -63,6 +63,7 @@ pub fn decide(
 ) -> Result<Vec<Emitted>, Rejection> {
     match command {
         Command::Enrol(c) => enrol(state, ctx, c),
+        Command::ImportRoster(c) => import_roster(state, ctx, c),
         Command::CorrectDetails(c) => correct_details(state, ctx, c),
         Command::SetPaymentRoute(c) => set_route(state, ctx, c),
         Command::RecordDeath(c) => record_death(state, ctx, c),
@@ -155,6 +156,59 @@ fn one(event: Event) -> Result<Vec<Emitted>, Rejection> {
 }
 
 fn enrol(state: &State, ctx: &Context<'_>, c: Enrol) -> Result<Vec<Emitted>, Rejection> {
+    let ids = (state.next_beneficiary_id(), state.next_entitlement_id());
+    enrol_as(state, ctx, c, ids)
+}
+
+/// A whole roster in one command: every row is checked, and the first bad row (named by its
+/// line) refuses the whole file, so an import appends all of its people or none.
+fn import_roster(
+    state: &State,
+    ctx: &Context<'_>,
+    c: ImportRoster,
+) -> Result<Vec<Emitted>, Rejection> {
+    if c.rows.len() > ROSTER_ROWS_MAX {
+        return Err(Rejection::invalid(
+            "rows",
+            format!("more than {ROSTER_ROWS_MAX} rows"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(c.rows.len());
+    let (mut beneficiary, mut entitlement) =
+        (state.next_beneficiary_id(), state.next_entitlement_id());
+    let mut out = Vec::with_capacity(c.rows.len() * 2);
+    for (line, row) in c.rows {
+        if !seen.insert(row.citizen_id) {
+            return Err(Rejection::invalid(
+                format!("line {line}"),
+                "the citizen ID appears twice in the file",
+            ));
+        }
+        let grants = row.entitlements.len() as u64;
+        let events =
+            enrol_as(state, ctx, row, (beneficiary, entitlement)).map_err(|e| match e {
+                Rejection::Invalid { field, reason } => {
+                    Rejection::invalid(format!("line {line}: {field}"), reason)
+                }
+                other => Rejection::invalid(format!("line {line}"), other.to_string()),
+            })?;
+        out.extend(events);
+        beneficiary.0 += 1;
+        entitlement.0 += grants;
+    }
+    Ok(out)
+}
+
+/// The most rows one roster import may carry.
+pub const ROSTER_ROWS_MAX: usize = 250_000;
+
+/// Enrols with the given ids for the person and their first entitlement.
+fn enrol_as(
+    state: &State,
+    ctx: &Context<'_>,
+    c: Enrol,
+    (beneficiary, first_entitlement): (BeneficiaryId, EntitlementId),
+) -> Result<Vec<Emitted>, Rejection> {
     if let Some(existing) = state.by_citizen(&c.citizen_id) {
         return Err(Rejection::AlreadyEnrolled {
             citizen: c.citizen_id.masked(),
@@ -174,7 +228,6 @@ fn enrol(state: &State, ctx: &Context<'_>, c: Enrol) -> Result<Vec<Emitted>, Rej
     for spec in &c.entitlements {
         new_entitlement(ctx, spec, None)?;
     }
-    let beneficiary = state.next_beneficiary_id();
     let mut warnings = citizen_id_warnings(&c.citizen_id, c.birth_date, c.sex);
     warnings.extend(ctx.registry.citizen_id_prefix_warning(&c.citizen_id));
     warnings.extend(mapped);
@@ -203,7 +256,7 @@ fn enrol(state: &State, ctx: &Context<'_>, c: Enrol) -> Result<Vec<Emitted>, Rej
             account,
         }),
     });
-    let first = state.next_entitlement_id().0;
+    let first = first_entitlement.0;
     for (i, spec) in c.entitlements.into_iter().enumerate() {
         let id = EntitlementId(first + i as u64);
         out.push(Emitted::plain(Event::EntitlementGranted(granted(

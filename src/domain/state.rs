@@ -55,6 +55,9 @@ pub struct Beneficiary {
     pub date_of_death: Option<Date>,
     pub hold: Option<HoldReason>,
     pub enrolled_seq: u64,
+    /// The record that last set the payment route or account (a release checks that no
+    /// payment's route changed after its batch was computed).
+    pub route_seq: u64,
     /// Records that touch this person, in order (for `beneficiary show`).
     pub history: Vec<u64>,
     /// Records whose personal-data attachment is about this person (for erasure).
@@ -540,6 +543,7 @@ impl State {
             date_of_death: None,
             hold: None,
             enrolled_seq: seq,
+            route_seq: seq,
             history: vec![seq],
             personal_records: vec![seq],
         });
@@ -606,6 +610,7 @@ impl State {
         }
         b.route = Some(e.route);
         b.account = account;
+        b.route_seq = seq;
         Ok(())
     }
 

@@ -10,6 +10,8 @@ mod open;
 pub mod read;
 mod writer;
 
+pub use writer::local_date;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

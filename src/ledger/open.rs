@@ -51,6 +51,8 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         source,
     })?;
     let store = Store::open(&config.dir)?;
+    // A large group cut short by a crash left blocks nobody was told about: drop them.
+    store.discard_interrupted_group()?;
     let anchor = store.head_anchor()?;
     let mut state = State::new();
     let (replayed, verified) = replay_and_verify(&store, anchor, &mut state)?;

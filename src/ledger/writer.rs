@@ -65,9 +65,23 @@ pub(super) struct Writer {
     pub idempotency: IdempotencyIndex,
     pub registry: &'static dyn crate::domain::decide::Registry,
     payload: Vec<u8>,
-    commits: crossbeam_channel::Sender<Commit>,
+    commits: crossbeam_channel::Sender<ToCommit>,
     committer: Option<std::thread::JoinHandle<()>>,
 }
+
+/// What the writer hands the committer: the leading blocks of a large group (written ahead,
+/// acknowledged by nobody), or a whole group's end.
+enum ToCommit {
+    Partial {
+        blocks: Vec<PendingBlock>,
+        group_first_seq: u64,
+    },
+    Group(Commit),
+}
+
+/// A group this large (in blocks) starts going to the store before it is fully decided, so
+/// that writing overlaps deciding even for one command of a million records.
+const PARTIAL_COMMIT_BLOCKS: usize = 256;
 
 /// One decided group on its way to the store.
 struct Commit {
@@ -85,8 +99,29 @@ const COMMITS_IN_FLIGHT_MAX: usize = 2;
 
 /// The committer: writes each decided group to the store, flushes, publishes the new durable
 /// frontier and only then answers the group's callers. A failed write stops everything.
-fn run_committer(shared: Arc<Shared>, commits: Receiver<Commit>) {
+fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>) {
     for c in commits {
+        let c = match c {
+            ToCommit::Group(c) => c,
+            ToCommit::Partial {
+                blocks,
+                group_first_seq,
+            } => {
+                if !shared.stopped.load(std::sync::atomic::Ordering::Acquire) {
+                    let started = Instant::now();
+                    if let Err(e) = shared.store.append_partial(blocks, group_first_seq) {
+                        shared.stop(format!(
+                            "a write to the store failed at seq {group_first_seq}: {e}"
+                        ));
+                    }
+                    shared
+                        .metrics
+                        .store_nanos
+                        .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
+                }
+                continue;
+            }
+        };
         if shared.stopped.load(std::sync::atomic::Ordering::Acquire) {
             reply_unavailable(c.replies, "the writer has stopped");
             continue;
@@ -120,6 +155,8 @@ fn run_committer(shared: Arc<Shared>, commits: Receiver<Commit>) {
 
 /// The blocks of one group commit being built.
 struct Group {
+    /// The group's first sequence number.
+    first_seq: u64,
     done: Vec<PendingBlock>,
     current: BlockWriter,
     current_first: u64,
@@ -129,6 +166,7 @@ struct Group {
 impl Group {
     fn new(first_seq: u64) -> Group {
         Group {
+            first_seq,
             done: Vec::new(),
             current: BlockWriter::new(),
             current_first: first_seq,
@@ -327,7 +365,9 @@ impl Writer {
         };
         // Every group goes through the committer, even one that appends nothing, so that
         // callers are answered in order and never before what they saw is durable.
-        if let Err(crossbeam_channel::SendError(c)) = self.commits.send(commit) {
+        if let Err(crossbeam_channel::SendError(ToCommit::Group(c))) =
+            self.commits.send(ToCommit::Group(commit))
+        {
             reply_unavailable(c.replies, "the committer has stopped");
         }
     }
@@ -476,6 +516,15 @@ impl Writer {
             .apply(seq, principal, emitted.event, attachment)
             .map_err(|e| Fatal(format!("decided event does not apply (a bug): {e}")))?;
         group.maybe_cut(seq + 1);
+        if group.done.len() >= PARTIAL_COMMIT_BLOCKS {
+            let blocks = std::mem::take(&mut group.done);
+            let group_first_seq = group.first_seq;
+            // A send fails only when the committer is gone, which the group's end reports.
+            let _ = self.commits.send(ToCommit::Partial {
+                blocks,
+                group_first_seq,
+            });
+        }
         Ok(())
     }
 }

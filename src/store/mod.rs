@@ -1,16 +1,21 @@
 //! The one module that knows sled. It persists opaque blocks of chain records, their
-//! personal-data blocks, a head anchor and payment-file bodies, and makes a group of them
-//! durable with one flush. Nothing here parses an event.
+//! personal-data blocks and a head anchor, and makes a group of them durable with one flush;
+//! and it keeps payment-file bodies as plain files named by their digest
+//! (`<data dir>/payment-files/<blake3 hex>`). Nothing here parses an event.
 //!
 //! Keys of the single `log` tree (big-endian, so sled's order is sequence order):
 //! - `c` + u64 first seq → record block (`chain::block`)
 //! - `p` + u64 first seq → personal block of the same records, when any record has one
 //! - `m:head` → u64 LE seq + 32-byte hash of the last record (the head anchor)
 //! - `m:verified` → the last `chitra verify` result (u64 LE unix ms + u64 LE records)
-//! - `f` + 32-byte blake3 digest → the bytes of an issued payment file
+//!
+//! - `m:pending` → u64 LE first seq of a large group being written in several batches
 //!
 //! One group commit is one `apply_batch` on this tree followed by `flush()`: sled applies a
-//! batch atomically, so a crash leaves either all of a group or none of it.
+//! batch atomically, so a crash leaves either all of a group or none of it. A very large group
+//! (a national batch is a million records) is written as several batches, the first ones marked
+//! in progress; only the last writes the head anchor and flushes, and opening discards the
+//! blocks of a group that never got there.
 
 use std::path::Path;
 
@@ -20,8 +25,12 @@ use crate::chain::block::{decode_personal_block, encode_personal_block, Personal
 use crate::chain::Anchor;
 
 const TREE: &str = "log";
+/// Where payment files are kept, inside the data directory.
+const FILES_DIR: &str = "payment-files";
 const HEAD_KEY: &[u8] = b"m:head";
 const VERIFIED_KEY: &[u8] = b"m:verified";
+/// Present while a large group is being written in several batches: its first seq.
+const PENDING_KEY: &[u8] = b"m:pending";
 
 /// How long opening waits for another handle's file lock to be released.
 const OPEN_LOCK_WAIT_MS_MAX: u64 = 3_000;
@@ -38,6 +47,11 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("the store is corrupt: {0}")]
     Corrupt(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// One block ready to be written: its first sequence number, record block bytes and the
@@ -59,6 +73,9 @@ pub struct StoredBlock {
 pub struct Store {
     db: sled::Db,
     log: Tree,
+    /// Payment files, one plain file per blake3 digest: large immutable blobs that sled would
+    /// only copy around.
+    files_dir: std::path::PathBuf,
 }
 
 fn block_key(prefix: u8, seq: u64) -> [u8; 9] {
@@ -68,11 +85,11 @@ fn block_key(prefix: u8, seq: u64) -> [u8; 9] {
     k
 }
 
-fn file_key(digest: &[u8; 32]) -> [u8; 33] {
-    let mut k = [0u8; 33];
-    k[0] = b'f';
-    k[1..].copy_from_slice(digest);
-    k
+fn io_error(path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 fn key_seq(key: &[u8]) -> Result<u64, StoreError> {
@@ -110,23 +127,65 @@ impl Store {
             }
         };
         let log = db.open_tree(TREE)?;
-        Ok(Store { db, log })
+        Ok(Store {
+            db,
+            log,
+            files_dir: dir.join(FILES_DIR),
+        })
+    }
+
+    /// Writes the first blocks of a large group ahead of its end, without flushing, and marks
+    /// the group as in progress from `group_first_seq`. Nothing here is acknowledged: if the
+    /// process dies before `append_group` finishes the group, opening the store discards these
+    /// blocks (`discard_interrupted_group`).
+    pub fn append_partial(
+        &self,
+        blocks: Vec<PendingBlock>,
+        group_first_seq: u64,
+    ) -> Result<(), StoreError> {
+        let mut batch = blocks_batch(blocks);
+        batch.insert(PENDING_KEY, group_first_seq.to_le_bytes().to_vec());
+        self.log.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Removes the blocks of a group whose writing was interrupted (its head anchor was never
+    /// written, so none of it was acknowledged). Returns the number of blocks removed. Blocks
+    /// beyond the head anchor without the in-progress marker are not touched: that is
+    /// tampering, which verification reports.
+    pub fn discard_interrupted_group(&self) -> Result<usize, StoreError> {
+        let Some(v) = self.log.get(PENDING_KEY)? else {
+            return Ok(0);
+        };
+        let first: [u8; 8] = v
+            .as_ref()
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("bad in-progress marker".into()))?;
+        let first = u64::from_le_bytes(first);
+        let mut batch = Batch::default();
+        let mut removed = 0;
+        for prefix in [b'c', b'p'] {
+            for item in self
+                .log
+                .range(block_key(prefix, first)..=block_key(prefix, u64::MAX))
+            {
+                let (k, _) = item?;
+                batch.remove(k);
+                removed += usize::from(prefix == b'c');
+            }
+        }
+        batch.remove(PENDING_KEY);
+        self.log.apply_batch(batch)?;
+        self.db.flush()?;
+        Ok(removed)
     }
 
     /// Writes a group of blocks and the new head anchor atomically, then flushes. Returns only
     /// after sled's `flush()` returned Ok; any error means nothing may be acknowledged.
     pub fn append_group(&self, blocks: Vec<PendingBlock>, head: Anchor) -> Result<(), StoreError> {
-        let mut batch = Batch::default();
-        for b in blocks {
-            if !b.personal.is_empty() {
-                batch.insert(
-                    &block_key(b'p', b.first_seq),
-                    encode_personal_block(&b.personal),
-                );
-            }
-            batch.insert(&block_key(b'c', b.first_seq), b.records);
-        }
+        let mut batch = blocks_batch(blocks);
         batch.insert(HEAD_KEY, encode_anchor(head).to_vec());
+        batch.remove(PENDING_KEY);
         self.log.apply_batch(batch)?;
         self.db.flush()?;
         Ok(())
@@ -228,16 +287,51 @@ impl Store {
         Ok(erased)
     }
 
-    /// Keeps a payment file's bytes under their blake3 digest, durably, before the chain
-    /// records that the file was issued (so an issued file is never missing).
-    pub fn put_file(&self, digest: &[u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
-        self.log.insert(file_key(digest), bytes)?;
-        self.db.flush()?;
-        Ok(())
+    /// Keeps payment files' bytes under their blake3 digests, durably (each file and the
+    /// directory fsynced), before the chain records that they were issued, so an issued file
+    /// is never missing. Files are written in parallel; a file already kept is left alone.
+    pub fn put_files(&self, files: &[(&[u8; 32], &[u8])]) -> Result<(), StoreError> {
+        std::fs::create_dir_all(&self.files_dir).map_err(|e| io_error(&self.files_dir, e))?;
+        let results: Vec<Result<(), StoreError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = files
+                .iter()
+                .map(|(digest, bytes)| s.spawn(move || self.write_file(digest, bytes)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("file writer"))
+                .collect()
+        });
+        results.into_iter().collect::<Result<(), _>>()?;
+        std::fs::File::open(&self.files_dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| io_error(&self.files_dir, e))
     }
 
-    pub fn get_file(&self, digest: &[u8; 32]) -> Result<Option<IVec>, StoreError> {
-        Ok(self.log.get(file_key(digest))?)
+    fn write_file(&self, digest: &[u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
+        use std::io::Write as _;
+        let path = self.files_dir.join(crate::chain::hex(digest));
+        if path.exists() {
+            return Ok(());
+        }
+        let tmp = path.with_extension("tmp");
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| io_error(&path, e))
+    }
+
+    /// A kept payment file's bytes (the caller checks them against the recorded digest).
+    pub fn get_file(&self, digest: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.files_dir.join(crate::chain::hex(digest));
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error(&path, e)),
+        }
     }
 
     pub fn record_verified(&self, at_ms: i64, records: u64) -> Result<(), StoreError> {
@@ -264,6 +358,20 @@ impl Store {
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }
+}
+
+fn blocks_batch(blocks: Vec<PendingBlock>) -> Batch {
+    let mut batch = Batch::default();
+    for b in blocks {
+        if !b.personal.is_empty() {
+            batch.insert(
+                &block_key(b'p', b.first_seq),
+                encode_personal_block(&b.personal),
+            );
+        }
+        batch.insert(&block_key(b'c', b.first_seq), b.records);
+    }
+    batch
 }
 
 fn encode_anchor(a: Anchor) -> [u8; 40] {

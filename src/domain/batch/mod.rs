@@ -327,10 +327,34 @@ pub fn release(state: &State, c: ReleaseBatch) -> Result<Vec<Emitted>, Rejection
             c.batch
         )));
     }
+    unchanged_since_computed(state, b, computed.basis_seq)?;
     Ok(vec![emit(Event::BatchReleased(BatchReleased {
         batch: c.batch,
         content_hash: computed.content_hash,
     }))])
+}
+
+/// Money must not go to a route or account that changed after the computation, nor to a person
+/// held for review since: the batch is cancelled and computed again instead.
+fn unchanged_since_computed(state: &State, b: &Batch, basis_seq: u64) -> Result<(), Rejection> {
+    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
+        let who = p.scheduled.beneficiary;
+        let person = state
+            .beneficiary(who)
+            .expect("a payment's beneficiary exists");
+        let batch = b.opened.batch;
+        if person.route_seq >= basis_seq || person.route != Some(p.scheduled.route) {
+            return Err(Rejection::conflict(format!(
+                "{who}'s payment route changed after {batch} was computed; cancel it and compute again"
+            )));
+        }
+        if person.hold.is_some() {
+            return Err(Rejection::conflict(format!(
+                "{who} was held for review after {batch} was computed; cancel it and compute again"
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub fn cancel(state: &State, c: CancelBatch) -> Result<Vec<Emitted>, Rejection> {

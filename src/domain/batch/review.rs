@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::domain::event::{Channel, ControlTotals, ItemKind, PaymentScheduled, Route};
 use crate::domain::rules::lifecycle::latest_terms;
 use crate::domain::state::{BatchStatus, PaymentStatus, State};
-use crate::domain::types::{BatchId, BeneficiaryId, CommuneCode, Vnd};
+use crate::domain::types::{AccountNumber, BatchId, BeneficiaryId, CommuneCode, Vnd};
 
 use super::channel;
 
@@ -320,8 +320,10 @@ fn why_stopped(state: &State, id: BeneficiaryId) -> String {
 
 /// Several recipients paid into one account.
 fn shared_accounts(state: &State, payments: &[&PaymentScheduled]) -> Vec<Anomaly> {
-    let mut by_account: HashMap<(crate::domain::types::BankBin, &str), Vec<BeneficiaryId>> =
-        HashMap::new();
+    let mut by_account: HashMap<
+        (crate::domain::types::BankBin, &AccountNumber),
+        Vec<BeneficiaryId>,
+    > = HashMap::new();
     for p in payments {
         let Route::Bank { bin } = p.route else {
             continue;
@@ -330,7 +332,7 @@ fn shared_accounts(state: &State, payments: &[&PaymentScheduled]) -> Vec<Anomaly
             .beneficiary(p.beneficiary)
             .and_then(|b| b.account.as_ref())
             .and_then(|a| a.known())
-            .map(|a| a.account_number.expose());
+            .map(|a| &a.account_number);
         if let Some(account) = account {
             by_account
                 .entry((bin, account))
@@ -338,28 +340,19 @@ fn shared_accounts(state: &State, payments: &[&PaymentScheduled]) -> Vec<Anomaly
                 .push(p.beneficiary);
         }
     }
-    let mut out: Vec<Anomaly> = by_account
+    let mut out: Vec<(BeneficiaryId, Anomaly)> = by_account
         .into_iter()
         .filter(|(_, who)| who.len() > 1)
         .map(|((bin, account), mut who)| {
             who.sort();
-            let tail: String = account
-                .chars()
-                .rev()
-                .take(3)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            Anomaly::SharedAccount {
-                account: format!("{bin}/****{tail}"),
+            let first = who[0];
+            let anomaly = Anomaly::SharedAccount {
+                account: format!("{bin}/{}", account.masked()),
                 beneficiaries: who,
-            }
+            };
+            (first, anomaly)
         })
         .collect();
-    out.sort_by_key(|a| match a {
-        Anomaly::SharedAccount { beneficiaries, .. } => beneficiaries[0],
-        _ => BeneficiaryId(0),
-    });
-    out
+    out.sort_by_key(|(first, _)| *first);
+    out.into_iter().map(|(_, a)| a).collect()
 }

@@ -1,0 +1,453 @@
+//! `chitra demo`: a synthetic province paid for June, July and August 2024 across the July
+//! 2024 rate change, with the new decrees loaded only after July was paid, so August carries
+//! July's arrears. Every step goes through the same commands staff use: a roster import, rate
+//! loading, batches computed by a maker and approved by a checker, payment files, simulated bank
+//! status with a few returns (including a "deceased" one), reconciliation and closing, and a
+//! final verification of the whole chain. Running it again on the same data directory continues
+//! where it stopped and never pays anyone twice.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::{open_ledger, Session};
+use crate::batches;
+use crate::domain::batch::reconciliation;
+use crate::domain::command::*;
+use crate::domain::event::*;
+use crate::domain::state::{BatchStatus, PaymentStatus};
+use crate::domain::types::*;
+use crate::domain::Command;
+use crate::files::{self, IsoDateTime};
+use crate::ledger::{Ledger, Submission};
+
+const MONTHS: [&str; 3] = ["2024-06", "2024-07", "2024-08"];
+const PROGRAMMES: [Programme; 2] = [Programme::Ncc, Programme::Btxh];
+const JULY_2024_SCHEDULES: [&str; 3] = [
+    "btxh-nd76-2024",
+    "ncc-nd77-2024",
+    "ncc-base-salary-nd73-2024",
+];
+/// Funding accounts of the demo departments (illustrative).
+const FUNDING: [(Programme, &str); 2] = [
+    (Programme::Ncc, "3761000000001"),
+    (Programme::Btxh, "3761000000002"),
+];
+
+struct Actors {
+    officer: Principal,
+    admin: Principal,
+    maker: Principal,
+    checker: Principal,
+}
+
+fn actors() -> Actors {
+    let p = |s: &str| Principal::parse(s).expect("valid principal");
+    Actors {
+        officer: p("officer:demo-lan"),
+        admin: p("admin:demo-thu"),
+        maker: p("maker:demo-hoa"),
+        checker: p("checker:demo-tuan"),
+    }
+}
+
+fn submit(
+    ledger: &Ledger,
+    who: &Principal,
+    command: Command,
+) -> anyhow::Result<crate::ledger::Receipt> {
+    ledger
+        .submit(Submission {
+            principal: who.clone(),
+            idempotency_key: None,
+            command,
+        })
+        .map_err(|e| anyhow::anyhow!("refused: {e}"))
+}
+
+pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let ledger = open_ledger(s)?;
+    let who = actors();
+    let files_dir = files_dir(&s.data_dir);
+    println!(
+        "chitra demo in {} (payment files in {})",
+        s.data_dir.display(),
+        files_dir.display()
+    );
+    enrol_province(&ledger, &who, persons, province, seed)?;
+    load_rates(&ledger, &who, false)?;
+    for month in MONTHS {
+        let month = Month::parse(month).expect("valid month");
+        if month == Month::parse("2024-08").expect("valid") {
+            // The July 2024 decrees (ND 76/2024, ND 77/2024) reach the ledger only now, after
+            // July was paid at the old rates: August must carry July's arrears.
+            load_rates(&ledger, &who, true)?;
+        }
+        for programme in PROGRAMMES {
+            pay(&ledger, &who, programme, month, &files_dir)?;
+        }
+        report(&ledger, month)?;
+        fix_returns(&ledger, &who, month)?;
+    }
+    let report = crate::verify::verify_store(ledger.store(), None, |_| {})
+        .map_err(|e| anyhow::anyhow!("the chain does not verify: {e}"))?;
+    let head = report.verified.head.expect("the demo appended records");
+    println!(
+        "\nverified the whole chain: {} records, head seq {} hash {} ({:.1} s in all)",
+        report.verified.records,
+        head.seq,
+        crate::chain::hex(&head.hash),
+        started.elapsed().as_secs_f64()
+    );
+    println!("try: chitra batch status | chitra batch review BATCH3 | chitra beneficiary show B1 | chitra verify");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Payment files are copied next to the data directory for people to open.
+fn files_dir(data_dir: &Path) -> PathBuf {
+    let parent = data_dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    parent.join("payment-files")
+}
+
+fn enrol_province(
+    ledger: &Ledger,
+    who: &Actors,
+    persons: u64,
+    province: &str,
+    seed: u64,
+) -> anyhow::Result<()> {
+    if ledger.read(|s| s.beneficiary_count())? > 0 {
+        println!(
+            "the province is already enrolled ({} beneficiaries): continuing",
+            ledger.read(|s| s.beneficiary_count())?
+        );
+        return Ok(());
+    }
+    let code = ProvinceCode::parse(province)?;
+    let p = crate::synth::Province::select(crate::reference::Reference::embedded(), code)?;
+    let june = Month::parse("2024-06").expect("valid");
+    let may_end = Date::parse("2024-05-31").expect("valid");
+    // The ledger starts in June 2024: the months before were paid by the system it replaces,
+    // so every NCC and BTXH entitlement is taken on from June (with its decision dated by
+    // then). The social pension (HTXH) only exists from July 2025 and keeps its own dates.
+    let rows: Vec<(u64, Enrol)> = p
+        .persons(seed, persons)
+        .enumerate()
+        .map(|(i, mut e)| {
+            for ent in e
+                .entitlements
+                .iter_mut()
+                .filter(|x| x.programme != Programme::Htxh)
+            {
+                ent.effective_from = june;
+                ent.decision.date = ent.decision.date.min(may_end);
+            }
+            if let Some(d) = &mut e.decision {
+                d.date = d.date.min(may_end);
+            }
+            (i as u64 + 2, e)
+        })
+        .collect();
+    let receipt = submit(
+        ledger,
+        &who.officer,
+        Command::ImportRoster(ImportRoster { rows }),
+    )?;
+    println!(
+        "enrolled {persons} synthetic beneficiaries of province {province} ({} records)",
+        receipt.count
+    );
+    Ok(())
+}
+
+fn load_rates(ledger: &Ledger, who: &Actors, july_2024: bool) -> anyhow::Result<()> {
+    let dir = Path::new(super::people::DEFAULT_RATES_DIR);
+    let all = crate::reference::rates::load_dir(dir)
+        .with_context(|| format!("loading {}", dir.display()))?;
+    for schedule in all {
+        if JULY_2024_SCHEDULES.contains(&schedule.schedule.as_str()) != july_2024 {
+            continue;
+        }
+        let id = schedule.schedule.clone();
+        if submit(ledger, &who.admin, Command::EnactRateSchedule(schedule))?.count > 0 {
+            println!("enacted rate schedule {id}");
+        }
+    }
+    Ok(())
+}
+
+/// Takes one programme's batch for a month as far as it can go: open, compute, approve,
+/// release with files, bank status, close. Steps already done are skipped.
+fn pay(
+    ledger: &Ledger,
+    who: &Actors,
+    programme: Programme,
+    month: Month,
+    files_dir: &Path,
+) -> anyhow::Result<()> {
+    let batch = match regular_batch(ledger, programme, month)? {
+        Some(b) => b,
+        None => {
+            let funding = FUNDING
+                .iter()
+                .find(|(p, _)| *p == programme)
+                .expect("a funding account")
+                .1;
+            submit(
+                ledger,
+                &who.maker,
+                Command::OpenBatch(OpenBatch {
+                    programme,
+                    month,
+                    funding_account: funding.into(),
+                    kind: BatchKind::Regular,
+                }),
+            )?;
+            regular_batch(ledger, programme, month)?.expect("just opened")
+        }
+    };
+    let status = |l: &Ledger| l.read(|s| s.batch(batch).map(|b| b.status)).ok().flatten();
+    if status(ledger) == Some(BatchStatus::Open) {
+        let done = batches::compute(ledger, &who.maker, batch)?;
+        if !done.plan.not_computable.is_empty() {
+            println!(
+                "  {batch}: {} people could not be priced (e.g. {:?})",
+                done.plan.not_computable.len(),
+                done.plan.not_computable.first()
+            );
+        }
+    }
+    if status(ledger) == Some(BatchStatus::Computed) {
+        let c = ledger
+            .read(|s| s.batch(batch).and_then(|b| b.computed.clone()))?
+            .expect("computed");
+        submit(
+            ledger,
+            &who.checker,
+            Command::ApproveBatch(ApproveBatch {
+                batch,
+                content_hash: c.content_hash,
+                totals: c.totals,
+            }),
+        )?;
+    }
+    if status(ledger) == Some(BatchStatus::Approved)
+        || status(ledger) == Some(BatchStatus::Released)
+    {
+        let issued = batches::release(ledger, &who.checker, batch)?;
+        write_files(ledger, &issued, files_dir)?;
+        play_the_banks(ledger, batch)?;
+    }
+    if status(ledger) == Some(BatchStatus::Released) {
+        let r = ledger
+            .read(|s| reconciliation(s, batch))?
+            .expect("released");
+        if r.outstanding.count == 0 && r.breaks_open == 0 {
+            submit(
+                ledger,
+                &who.checker,
+                Command::CloseBatch(CloseBatch { batch }),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn regular_batch(
+    ledger: &Ledger,
+    programme: Programme,
+    month: Month,
+) -> anyhow::Result<Option<BatchId>> {
+    Ok(ledger.read(|s| {
+        s.batches_of(programme, month).iter().copied().find(|id| {
+            s.batch(*id).is_some_and(|b| {
+                b.opened.kind == BatchKind::Regular && b.status != BatchStatus::Cancelled
+            })
+        })
+    })?)
+}
+
+fn write_files(
+    ledger: &Ledger,
+    issued: &[batches::IssuedSummary],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for f in issued {
+        let bytes = ledger
+            .store()
+            .get_file(&f.digest)?
+            .context("an issued file's bytes are kept")?;
+        std::fs::write(dir.join(&f.name), &bytes)?;
+    }
+    Ok(())
+}
+
+/// Which payments the simulated banks return, and why: about 2% with a wrong or closed account
+/// (AC01, AC04), and the first payment of the July batch of each programme as "beneficiary
+/// deceased" (MD07). Deterministic, so a rerun returns the same payments.
+fn return_reason(payment: PaymentId, month: Month, first_of_batch: bool) -> Option<&'static str> {
+    if first_of_batch && month == Month::parse("2024-07").expect("valid") {
+        return Some("MD07");
+    }
+    match blake3::hash(&payment.0.to_le_bytes()).as_bytes()[0] {
+        0..=2 => Some("AC01"),
+        3..=5 => Some("AC04"),
+        _ => None,
+    }
+}
+
+/// The banks report on their files (pain.002.001.10) and the pay points on their cash lists
+/// (status CSV); a report ingested before appends nothing.
+fn play_the_banks(ledger: &Ledger, batch: BatchId) -> anyhow::Result<()> {
+    let (month, files, first) = ledger.read(|s| {
+        let b = s.batch(batch).expect("released");
+        let files: Vec<PaymentFileIssued> = b
+            .files
+            .iter()
+            .filter_map(|f| s.file(*f))
+            .map(|f| f.issued.clone())
+            .collect();
+        (b.opened.month, files, b.payments.first().copied())
+    })?;
+    let created = IsoDateTime::parse(&format!("{}-05T16:00:00+07:00", month)).expect("valid time");
+    let bank = Principal::parse("bank:simulated").expect("valid");
+    for f in files.iter().filter(|f| f.format == FileFormat::Pain001V09) {
+        let (_, bytes) = batches::download(ledger, &bank, f.file)?;
+        let (report, lines) = files::simulate_for_pain001(
+            &bytes,
+            &format!("STS-{}", f.name.trim_end_matches(".xml")),
+            created,
+            |tx| {
+                let id = PaymentId::parse(&tx.end_to_end_id).expect("our EndToEndIds");
+                match return_reason(id, month, Some(id) == first) {
+                    Some(code) => files::Outcome::Rejected {
+                        reason_code: code.into(),
+                    },
+                    None => files::Outcome::Settled,
+                }
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("a payment file does not check: {e:?}"))?;
+        batches::ingest_status(
+            ledger,
+            &bank,
+            &files::simulate_pain002(&report, &lines),
+            None,
+        )?;
+    }
+    for f in files.iter().filter(|f| f.format == FileFormat::CashList) {
+        let lines: Vec<files::SimulatedLine> = ledger.read(|s| {
+            let b = s.batch(batch).expect("released");
+            b.payments
+                .iter()
+                .filter_map(|id| s.payment(*id))
+                .filter(|p| matches!(p.scheduled.route, Route::Cash { pay_point } if Some(pay_point) == f.pay_point))
+                .map(|p| files::SimulatedLine {
+                    end_to_end_id: p.scheduled.payment.to_string(),
+                    amount: p.scheduled.amount,
+                    outcome: files::Outcome::Settled,
+                })
+                .collect()
+        })?;
+        let report = files::SimulatedReport {
+            message_id: format!("STS-{}", f.name.trim_end_matches(".csv")),
+            created_at: created,
+            original_message_id: f.name.trim_end_matches(".csv").to_owned(),
+            original_payment_info_id: String::new(),
+            debtor_agent_bic: None,
+        };
+        batches::ingest_status(
+            ledger,
+            &bank,
+            &files::simulate_status_csv(&report, &lines),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
+/// After a month's reports: an officer moves people whose account was closed or wrong to cash
+/// at their commune's pay point, so next month pays them (with this month's money) by cash.
+fn fix_returns(ledger: &Ledger, who: &Actors, month: Month) -> anyhow::Result<()> {
+    let to_fix: Vec<(BeneficiaryId, CommuneCode)> = ledger.read(|s| {
+        let mut out = Vec::new();
+        for p in PROGRAMMES {
+            for b in s.batches_of(p, month).iter().filter_map(|id| s.batch(*id)) {
+                for pay in b.payments.iter().filter_map(|id| s.payment(*id)) {
+                    let bad_account = matches!(pay.return_reason.as_deref(), Some("AC01" | "AC04"));
+                    let person = s.beneficiary(pay.scheduled.beneficiary);
+                    let still_bank =
+                        person.is_some_and(|b| matches!(b.route, Some(Route::Bank { .. })));
+                    if pay.status == PaymentStatus::Returned && bad_account && still_bank {
+                        out.push((pay.scheduled.beneficiary, person.expect("exists").commune));
+                    }
+                }
+            }
+        }
+        out
+    })?;
+    for (beneficiary, commune) in &to_fix {
+        submit(
+            ledger,
+            &who.officer,
+            Command::SetPaymentRoute(SetPaymentRoute {
+                beneficiary: *beneficiary,
+                route: RouteRequest::Cash {
+                    pay_point: *commune,
+                },
+                reason: format!("bank returned the {month} payment (wrong or closed account)"),
+            }),
+        )?;
+    }
+    if !to_fix.is_empty() {
+        println!(
+            "  {} people with returned bank payments moved to cash at their commune",
+            to_fix.len()
+        );
+    }
+    Ok(())
+}
+
+fn report(ledger: &Ledger, month: Month) -> anyhow::Result<()> {
+    ledger.read(|s| {
+        println!("\n== {month}");
+        for p in PROGRAMMES {
+            for b in s.batches_of(p, month).iter().filter_map(|id| s.batch(*id)) {
+                let Some(c) = &b.computed else { continue };
+                let mut arrears = ControlTotals::default();
+                for pay in b.payments.iter().filter_map(|id| s.payment(*id)) {
+                    for item in pay.scheduled.items.iter().filter(|i| i.kind == ItemKind::Arrears) {
+                        arrears.add(item.amount);
+                    }
+                }
+                let r = reconciliation(s, b.opened.batch).unwrap_or_default();
+                let breaks = s.breaks().iter().filter(|x| x.recorded.batch == Some(b.opened.batch)).count();
+                println!(
+                    "{} {p}: {:?}, {} persons paid, {} VND; arrears {} items {} VND; returned {} ({} VND); breaks {breaks}",
+                    b.opened.batch, b.status, c.totals.count, c.totals.sum, arrears.count, arrears.sum, r.returned.count, r.returned.sum
+                );
+                for (channel, t) in &c.by_channel {
+                    let name = match channel {
+                        Channel::Bank(bin) => crate::reference::Reference::embedded().bank(*bin).map_or(bin.to_string(), |k| k.short_name.clone()),
+                        Channel::Cash => "cash".into(),
+                    };
+                    println!("    {name:<24} {:>6} payments {:>16} VND", t.count, t.sum.to_string());
+                }
+                for f in b.files.iter().filter_map(|f| s.file(*f)).take(1) {
+                    println!("    files: {} of them, e.g. {}", b.files.len(), f.issued.name);
+                }
+            }
+        }
+        let held = s.beneficiaries().iter().filter(|b| b.hold.is_some()).count();
+        if held > 0 {
+            println!("held for review after a 'deceased' return: {held}");
+        }
+    })?;
+    Ok(())
+}
