@@ -10,13 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${1:-/tmp/chitra-bench-http}
 BIN=${CHITRA_BIN:-${CARGO_TARGET_DIR:-target}/release/chitra}
+LOAD=${CHITRA_LOAD_BIN:-${CARGO_TARGET_DIR:-target}/release/chitra-http-load}
 ADDR=127.0.0.1:${CHITRA_BENCH_PORT:-18080}
 DURATION=${CHITRA_BENCH_SECONDS:-30}
 CONNECTIONS=${CHITRA_BENCH_CONNECTIONS:-64}
 DATA=$WORK/db
 TOKENS=$WORK/tokens.json
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 2; }
-[ -x "$BIN" ] || { echo "no release binary at $BIN: cargo build --release" >&2; exit 2; }
+[ -x "$BIN" ] && [ -x "$LOAD" ] || { echo "no release binaries at $BIN and $LOAD: cargo build --release" >&2; exit 2; }
 
 if [ "${CHITRA_BENCH_REUSE:-0}" != 1 ] || [ ! -d "$DATA" ]; then
   rm -rf "$WORK"; mkdir -p "$WORK"
@@ -51,11 +52,19 @@ for f in ledger-data/rates/*.csv; do
   post /v1/rate-schedules "$(tok admin)" "$body" | jq -c '{id: .id, count: .receipt.count}'
 done
 
+lookups() { # name [extra chitra-http-load options]
+  local name=$1
+  shift
+  "$LOAD" --addr "$ADDR" --token "$(tok auditor)" --connections "$CONNECTIONS" --seconds "$DURATION" "$@" | tee "$WORK/$name.txt"
+}
+
 echo "== lookups alone: GET /v1/beneficiaries/B<random> (wrk -t2 -c$CONNECTIONS -d${DURATION}s)"
-CHITRA_TOKEN=$(tok auditor) wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s tools/wrk/lookup.lua "http://$ADDR" | tee "$WORK/lookup-alone.txt"
+CHITRA_TOKEN=$(tok auditor) wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s tools/wrk/lookup.lua "http://$ADDR" | tee "$WORK/lookup-alone-wrk.txt"
+echo "== the same with chitra-http-load ($CONNECTIONS connections, every latency kept)"
+lookups lookup-alone
 
 echo "== lookups with history: GET /v1/beneficiaries/B<random>?history=true (reads the person's records from the store)"
-CHITRA_QUERY='?history=true' CHITRA_TOKEN=$(tok auditor) wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s tools/wrk/lookup.lua "http://$ADDR" | tee "$WORK/lookup-history.txt"
+lookups lookup-history --query '?history=true'
 
 echo "== lookups while the month's batches are computed"
 MONTH=${CHITRA_BENCH_MONTH:-2025-08}
@@ -75,8 +84,8 @@ done
   echo "all batches computed in $(echo "$(date +%s.%N) - $start" | bc) s"
 ) > "$WORK/compute.txt" 2>&1 &
 COMPUTE=$!
-sleep 1
-CHITRA_TOKEN=$(tok auditor) wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s tools/wrk/lookup.lua "http://$ADDR" | tee "$WORK/lookup-compute.txt"
+# Measured exactly while the computations run (the load stops when they are done).
+lookups lookup-compute --seconds 600 --while-pid "$COMPUTE"
 wait $COMPUTE
 cat "$WORK/compute.txt"
 for b in "${BATCHES[@]}"; do
