@@ -108,7 +108,11 @@ fn connection(o: &Options, seed: u64, until: Instant) -> Tally {
                     break;
                 }
                 if status == 0 {
-                    status = l.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                    status = l
+                        .split(' ')
+                        .nth(1)
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0);
                 } else if let Some((name, value)) = l.split_once(':') {
                     if name.eq_ignore_ascii_case("content-length") {
                         length = value.trim().parse().unwrap_or(0);
@@ -151,10 +155,16 @@ fn main() {
                 s.spawn(move || connection(o, i as u64 + 1, until))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("a connection thread")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a connection thread"))
+            .collect()
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let mut all: Vec<u32> = tallies.iter().flat_map(|t| t.latencies_us.iter().copied()).collect();
+    let mut all: Vec<u32> = tallies
+        .iter()
+        .flat_map(|t| t.latencies_us.iter().copied())
+        .collect();
     all.sort_unstable();
     let n = all.len();
     let pct = |p: f64| -> f64 {
