@@ -349,9 +349,12 @@ pub async fn job<T: Send + 'static>(
     std::thread::Builder::new()
         .name("chitra-job".into())
         .spawn(move || {
-            let _permit = permit;
             lower_priority();
-            let _ = tx.send(f());
+            let value = f();
+            // Give the permit back before answering, so that a client who sends its next job
+            // as soon as it has the answer does not find the slot still taken.
+            drop(permit);
+            let _ = tx.send(value);
         })
         .map_err(|e| Problem::unavailable(&e))?;
     rx.await
