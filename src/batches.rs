@@ -95,11 +95,7 @@ pub struct Computed {
 
 /// Computes the batch on all cores from one consistent state and submits its lines.
 pub fn compute(ledger: &Ledger, who: &Principal, batch: BatchId) -> Result<Computed, BatchError> {
-    let (target, mut plan) = {
-        let state = ledger.state();
-        let target = Target::of(&state, batch).ok_or(BatchError::NoBatch(batch))?;
-        (target, compute_parallel(&state, target))
-    };
+    let (target, mut plan) = compute_consistent(ledger, batch)?;
     let payments = std::mem::take(&mut plan.payments);
     let count = payments.len();
     let receipt = submit(
@@ -116,6 +112,66 @@ pub fn compute(ledger: &Ledger, who: &Principal, batch: BatchId) -> Result<Compu
         plan,
         payments: count,
     })
+}
+
+/// Optimistic attempts before a computation holds the read lock from start to end.
+const COMPUTE_OPTIMISTIC_ATTEMPTS: usize = 2;
+/// Beneficiaries computed under one hold of the read lock.
+const COMPUTE_CHUNK_PERSONS: usize = 16_384;
+
+/// Computes a batch from one consistent state without holding the state for the whole
+/// computation: chunk by chunk, letting readers and the writer in between, then checking that
+/// nothing a computation reads changed meanwhile (`State::money_seq`). If something did, it
+/// tries again, and on a busy ledger finally holds the read lock throughout.
+pub fn compute_consistent(
+    ledger: &Ledger,
+    batch: BatchId,
+) -> Result<(Target, BatchPlan), BatchError> {
+    for _ in 0..COMPUTE_OPTIMISTIC_ATTEMPTS {
+        let (target, money, n) = {
+            let s = ledger.state();
+            let target = Target::of(&s, batch).ok_or(BatchError::NoBatch(batch))?;
+            (target, s.money_seq(), s.beneficiary_count())
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .clamp(1, 8);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let parts: Vec<Vec<(usize, BatchPlan)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let from = next.fetch_add(
+                                COMPUTE_CHUNK_PERSONS,
+                                std::sync::atomic::Ordering::Relaxed,
+                            );
+                            if from >= n {
+                                return mine;
+                            }
+                            let state = ledger.state();
+                            let rates = RateBook::new(state.schedules());
+                            let to = (from + COMPUTE_CHUNK_PERSONS).min(n);
+                            mine.push((from, compute_range(&state, &rates, target, from..to)));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("compute thread"))
+                .collect()
+        });
+        if ledger.state().money_seq() == money {
+            let mut parts: Vec<(usize, BatchPlan)> = parts.into_iter().flatten().collect();
+            parts.sort_by_key(|(from, _)| *from);
+            return Ok((target, merge(parts.into_iter().map(|(_, p)| p).collect())));
+        }
+    }
+    let state = ledger.state();
+    let target = Target::of(&state, batch).ok_or(BatchError::NoBatch(batch))?;
+    Ok((target, compute_parallel(&state, target)))
 }
 
 /// The computation split over the machine's cores by beneficiary ranges, merged in order:

@@ -217,11 +217,7 @@ pub fn monthly_run(
     let batch = ledger.read(|s| BatchId(s.next_batch_id().0 - 1))?;
     progress("computing");
     let started = Instant::now();
-    let (target, mut plan) = {
-        let state = ledger.state();
-        let target = crate::domain::batch::compute::Target::of(&state, batch).expect("opened");
-        (target, crate::batches::compute_parallel(&state, target))
-    };
+    let (target, mut plan) = crate::batches::compute_consistent(ledger, batch)?;
     report.compute = started.elapsed();
     let payments = std::mem::take(&mut plan.payments);
     report.payments = payments.len() as u64;

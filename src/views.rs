@@ -77,7 +77,8 @@ pub fn beneficiary(ledger: &Ledger, id: BeneficiaryId) -> Option<BeneficiaryView
     Some(view)
 }
 
-fn profile(state: &State, b: &Beneficiary) -> BeneficiaryView {
+/// A beneficiary from the state alone, without the history (which needs the store).
+pub fn profile(state: &State, b: &Beneficiary) -> BeneficiaryView {
     BeneficiaryView {
         id: b.id,
         programme: b.programme,

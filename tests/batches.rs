@@ -788,3 +788,37 @@ fn release_is_refused_when_a_route_changed_after_the_computation() {
         BatchStatus::Approved
     );
 }
+
+#[test]
+fn computing_in_chunks_on_all_cores_gives_the_single_thread_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = common::open(dir.path());
+    common::enact(&l, common::BEFORE_JULY_2024);
+    common::enact(&l, common::JULY_2024);
+    let rows: Vec<(u64, Enrol)> = (0..40_000u64)
+        .map(|i| (i + 2, chitra::synth::person(31, i)))
+        .collect();
+    run(
+        &l,
+        "officer:lan",
+        Command::ImportRoster(ImportRoster { rows }),
+    )
+    .unwrap();
+    run(
+        &l,
+        "maker:hoa",
+        Command::OpenBatch(OpenBatch {
+            programme: Programme::Btxh,
+            month: m("2026-01"),
+            funding_account: "3761000000002".into(),
+            kind: BatchKind::Regular,
+        }),
+    )
+    .unwrap();
+    let (target, chunked) = batches::compute_consistent(&l, BatchId(1)).unwrap();
+    let single = chitra::domain::batch::compute(&l.state(), target);
+    assert!(chunked.payments.len() > 1000, "{}", chunked.payments.len());
+    assert_eq!(chunked.payments, single.payments);
+    assert_eq!(chunked.held, single.held);
+    assert_eq!(chunked.not_computable, single.not_computable);
+}

@@ -45,6 +45,14 @@ pub enum Command {
 }
 
 impl Command {
+    /// Commands that can carry a million lines (a batch's payments, a roster, a bank report).
+    pub fn is_bulk(&self) -> bool {
+        matches!(
+            self,
+            Command::ComputeBatch(_) | Command::ImportRoster(_) | Command::IngestStatusReport(_)
+        )
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Command::Enrol(_) => "enrol",

@@ -207,6 +207,10 @@ pub struct State {
     erased_records: Vec<u64>,
     /// Records applied so far; the next record's sequence number.
     applied: u64,
+    /// The last record that could change what a batch computes (entitlements, rates, people,
+    /// routes, holds, payments): a computation that saw this value at its start and at its end
+    /// saw one consistent state even if it let the writer run in between.
+    money_seq: u64,
 }
 
 impl State {
@@ -217,6 +221,11 @@ impl State {
     /// Number of records applied (the next sequence number).
     pub fn applied(&self) -> u64 {
         self.applied
+    }
+
+    /// See the field: changes whenever something a batch computation reads changes.
+    pub fn money_seq(&self) -> u64 {
+        self.money_seq
     }
 
     pub fn beneficiary_count(&self) -> usize {
@@ -329,6 +338,9 @@ impl State {
     ) -> Result<(), Inconsistency> {
         if seq != self.applied {
             return Err(inconsistent(seq, format!("expected seq {}", self.applied)));
+        }
+        if affects_money(&event) {
+            self.money_seq = seq;
         }
         self.apply_event(seq, principal, event, attachment)
             .map_err(|reason| inconsistent(seq, reason))?;
@@ -737,6 +749,25 @@ fn route_account(
             account.is_some()
         )),
     }
+}
+
+/// Whether an event can change what a batch computation reads. Files, bank settlements, breaks
+/// and the batch steps after computing do not.
+fn affects_money(event: &Event) -> bool {
+    !matches!(
+        event,
+        Event::CheckpointRecorded(_)
+            | Event::PaymentFileIssued(_)
+            | Event::PaymentFileDownloaded(_)
+            | Event::StatusReportIngested(_)
+            | Event::PaymentSettled(_)
+            | Event::ReconciliationBreakRecorded(_)
+            | Event::ReconciliationBreakResolved(_)
+            | Event::BatchOpened(_)
+            | Event::BatchApproved(_)
+            | Event::BatchReleased(_)
+            | Event::BatchClosed(_)
+    )
 }
 
 fn inconsistent(seq: u64, reason: String) -> Inconsistency {

@@ -511,18 +511,23 @@ fn compute_blocking(
             }
         }
     }
-    let (target, mut plan) = {
+    let open = {
+        let state = ledger.state();
+        Target::of(&state, batch).ok_or_else(|| no_batch(batch))?;
+        state
+            .batch(batch)
+            .is_some_and(|b| b.status == BatchStatus::Open)
+    };
+    let (target, mut plan) = if open {
+        crate::batches::compute_consistent(ledger, batch).map_err(|e| match e {
+            crate::batches::BatchError::NoBatch(b) => no_batch(b),
+            other => Problem::unavailable(&other),
+        })?
+    } else {
+        // Let the ledger say why, without computing for nothing.
         let state = ledger.state();
         let target = Target::of(&state, batch).ok_or_else(|| no_batch(batch))?;
-        if state
-            .batch(batch)
-            .is_some_and(|b| b.status != BatchStatus::Open)
-        {
-            // Let the ledger say why, without computing for nothing.
-            (target, Default::default())
-        } else {
-            (target, crate::batches::compute_parallel(&state, target))
-        }
+        (target, Default::default())
     };
     let payments = std::mem::take(&mut plan.payments);
     let submission = crate::ledger::Submission {

@@ -443,68 +443,16 @@ pub async fn show(
         }
         view
     } else {
-        read(&state, move |s| s.beneficiary(id).map(|b| profile(s, b))).await?
+        read(&state, move |s| {
+            s.beneficiary(id).map(|b| crate::views::profile(s, b))
+        })
+        .await?
     };
     match view {
         Some(v) => Ok(ok(v)),
         None => Err(Problem::from_rejection(
             &crate::domain::Rejection::UnknownBeneficiary(id),
         )),
-    }
-}
-
-/// The profile part of `views::beneficiary` (which is private there), from the state alone.
-fn profile(
-    state: &crate::domain::state::State,
-    b: &crate::domain::state::Beneficiary,
-) -> crate::views::BeneficiaryView {
-    use crate::domain::state::{EntitlementChange, PersonalState};
-    use crate::views::{BeneficiaryView, ChangeView, EntitlementView};
-    let change = |seq: u64, c: &EntitlementChange| {
-        let (change, from, decision) = match c {
-            EntitlementChange::Adjusted(a) => ("adjusted", a.effective_from, &a.decision),
-            EntitlementChange::Suspended(s) => ("suspended", s.from, &s.decision),
-            EntitlementChange::Resumed(r) => ("resumed", r.from, &r.decision),
-            EntitlementChange::Terminated(t) => ("terminated after", t.last_month, &t.decision),
-        };
-        ChangeView {
-            seq,
-            change: change.into(),
-            from,
-            decision: decision.number.clone(),
-        }
-    };
-    BeneficiaryView {
-        id: b.id,
-        programme: b.programme,
-        commune: b.commune,
-        identity: b.identity.known().cloned(),
-        route: b.route,
-        account: b.account.as_ref().map(|a| match a {
-            PersonalState::Known(a) => a.account_number.masked(),
-            PersonalState::Erased => "(erased)".into(),
-        }),
-        warnings: b.warnings.clone(),
-        date_of_death: b.date_of_death,
-        held_for_review: b.hold.clone(),
-        entitlements: b
-            .entitlements
-            .iter()
-            .filter_map(|e| state.entitlement(*e))
-            .map(|e| EntitlementView {
-                id: e.id(),
-                programme: e.grant.programme,
-                scheme: e.grant.scheme.clone(),
-                params: e.grant.params.clone(),
-                kind: e.grant.kind,
-                effective_from: e.grant.effective_from,
-                decision: e.grant.decision.clone(),
-                payee: e.grant.payee,
-                changes: e.changes.iter().map(|(seq, c)| change(*seq, c)).collect(),
-                paid: e.paid.clone(),
-            })
-            .collect(),
-        history: Vec::new(),
     }
 }
 
@@ -599,7 +547,7 @@ pub async fn entitlement(
     let found = read(&state, move |s| {
         let e = s.entitlement(id)?;
         let b = s.beneficiary(e.grant.beneficiary)?;
-        profile(s, b)
+        crate::views::profile(s, b)
             .entitlements
             .into_iter()
             .find(|v| v.id == id)
@@ -617,8 +565,6 @@ pub async fn entitlement(
     }
 }
 
-/// Rows submitted to the writer per job when a roster is enrolled.
-const ROSTER_ROWS_PER_JOB: usize = 1024;
 /// Most warnings and refusals listed in a roster's answer (all are counted).
 const ROSTER_LISTED_MAX: usize = 100;
 
@@ -627,9 +573,6 @@ pub struct RosterResult {
     pub rows: usize,
     /// Rows enrolled (by this request, or by the earlier one with the same Idempotency-Key).
     pub enrolled: usize,
-    /// Rows the ledger refused (already enrolled, ...), with the reason.
-    pub refused: Vec<RefusedRow>,
-    pub refused_count: usize,
     /// Where the enrolled rows' records start and end, and the last one's hash.
     pub first_seq: Option<u64>,
     pub last_seq: Option<u64>,
@@ -638,17 +581,11 @@ pub struct RosterResult {
     pub warnings_shown: Vec<String>,
 }
 
-#[derive(Debug, serde::Serialize)]
-pub struct RefusedRow {
-    pub line: u64,
-    pub code: String,
-    pub detail: String,
-}
-
-/// Enrols every row of a roster (the CSV of `docs/roster-csv.md`). The whole file is checked
-/// first and refused with every problem listed (422 `invalid-roster`) if any row is wrong;
-/// otherwise each row is submitted, with the Idempotency-Key `<key>#<line>` when the request has
-/// a key, so a retry replays every row it enrolled and appends nothing.
+/// Enrols every row of a roster (the CSV of `docs/roster-csv.md`), all or none. The file is
+/// checked first and refused with every problem listed (422 `invalid-roster`) if any row is
+/// wrong; then all rows go to the ledger as one command, which refuses the whole file if any
+/// row conflicts with the ledger (a person already enrolled, naming the line). A retry with the
+/// same Idempotency-Key replays the answer and appends nothing.
 pub async fn roster(
     State(state): State<AppState>,
     Who(who): Who,
@@ -669,18 +606,6 @@ pub async fn roster(
             "send the roster as text/csv (docs/roster-csv.md)",
         ));
     }
-    if let Some(k) = &key {
-        let max = crate::chain::record::IDEMPOTENCY_KEY_BYTES_MAX - 8;
-        if k.as_bytes().len() > max {
-            return Err(Problem::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "invalid-idempotency-key",
-                format!(
-                    "a roster's Idempotency-Key may be at most {max} bytes (each row adds #<line>)"
-                ),
-            ));
-        }
-    }
     let bytes = support::body_bytes(req, &(), "roster_bytes_max").await?;
     let ledger = state.ledger().clone();
     let (who2, key2) = (who.clone(), key.clone());
@@ -697,10 +622,7 @@ fn enrol_roster(
     key: Option<crate::ledger::IdempotencyKey>,
     bytes: &[u8],
 ) -> Result<RosterResult, Problem> {
-    /// Vietnam's civil time is UTC+7 all year.
-    const LOCAL_OFFSET_MS: i64 = 7 * 3600 * 1000;
-    let now = (crate::ledger::system_clock())();
-    let today = Date::from_days_since_epoch((now + LOCAL_OFFSET_MS).div_euclid(86_400_000));
+    let today = crate::ledger::local_date((crate::ledger::system_clock())());
     let roster = crate::roster::parse_roster(bytes, crate::reference::Reference::embedded(), today)
         .map_err(|rejected| {
             Problem::new(
@@ -727,65 +649,23 @@ fn enrol_roster(
         .take(ROSTER_LISTED_MAX)
         .map(ToString::to_string)
         .collect();
-    let rows = roster.rows.len();
-    let mut out = RosterResult {
-        rows,
-        enrolled: 0,
-        refused: Vec::new(),
-        refused_count: 0,
-        first_seq: None,
-        last_seq: None,
-        hash: None,
+    let rows: Vec<(u64, crate::domain::command::Enrol)> =
+        roster.rows.into_iter().map(|r| (r.line, r.enrol)).collect();
+    let n = rows.len();
+    let receipt = ledger
+        .submit(crate::ledger::Submission {
+            principal: who.principal.clone(),
+            idempotency_key: key,
+            command: Command::ImportRoster(crate::domain::command::ImportRoster { rows }),
+        })
+        .map_err(|e| Problem::from_submit(&e))?;
+    Ok(RosterResult {
+        rows: n,
+        enrolled: n,
+        first_seq: receipt.last_seq().map(|_| receipt.first_seq),
+        last_seq: receipt.last_seq(),
+        hash: receipt.last_seq().map(|_| crate::chain::hex(&receipt.hash)),
         warnings,
         warnings_shown,
-    };
-    let mut pending = roster.rows.into_iter().peekable();
-    while pending.peek().is_some() {
-        let chunk: Vec<crate::roster::RosterRow> =
-            pending.by_ref().take(ROSTER_ROWS_PER_JOB).collect();
-        let lines: Vec<u64> = chunk.iter().map(|r| r.line).collect();
-        let submissions = chunk
-            .into_iter()
-            .map(|row| {
-                let idempotency_key = key.as_ref().map(|k| {
-                    let text = format!("{}#{}", String::from_utf8_lossy(k.as_bytes()), row.line);
-                    crate::ledger::IdempotencyKey::parse(&text).expect("checked length, ASCII")
-                });
-                crate::ledger::Submission {
-                    principal: who.principal.clone(),
-                    idempotency_key,
-                    command: Command::Enrol(row.enrol),
-                }
-            })
-            .collect();
-        for (line, result) in lines.into_iter().zip(ledger.submit_many(submissions)) {
-            match result {
-                Ok(r) => {
-                    out.enrolled += 1;
-                    if let Some(last) = r.last_seq() {
-                        out.first_seq.get_or_insert(r.first_seq);
-                        out.last_seq = Some(out.last_seq.map_or(last, |l: u64| l.max(last)));
-                        if out.last_seq == Some(last) {
-                            out.hash = Some(crate::chain::hex(&r.hash));
-                        }
-                    }
-                }
-                Err(crate::ledger::SubmitError::Unavailable(reason)) => {
-                    return Err(Problem::unavailable(&reason))
-                }
-                Err(e) => {
-                    out.refused_count += 1;
-                    if out.refused.len() < ROSTER_LISTED_MAX {
-                        let p = Problem::from_submit(&e);
-                        out.refused.push(RefusedRow {
-                            line,
-                            code: p.code().to_owned(),
-                            detail: p.body().detail.clone().unwrap_or_default(),
-                        });
-                    }
-                }
-            }
-        }
-    }
-    Ok(out)
+    })
 }

@@ -201,6 +201,49 @@ impl Group {
     }
 }
 
+/// Events applied under one hold of the write lock before readers get a turn.
+const APPLY_EVENTS_PER_HOLD_MAX: usize = 4096;
+
+/// The writer's hold on the state: the write lock while it decides and applies, given up every
+/// `APPLY_EVENTS_PER_HOLD_MAX` events and while a bulk command is decided, so that readers are
+/// never held up for long. Only the writer changes the state, so what it decided stays true
+/// while readers look in (they may see a long command half applied; they wait for durability
+/// before answering anyway).
+struct StateAccess<'a> {
+    lock: &'a std::sync::RwLock<State>,
+    guard: Option<std::sync::RwLockWriteGuard<'a, State>>,
+    applied: usize,
+}
+
+impl<'a> StateAccess<'a> {
+    fn new(lock: &'a std::sync::RwLock<State>) -> StateAccess<'a> {
+        StateAccess {
+            lock,
+            guard: None,
+            applied: 0,
+        }
+    }
+
+    fn write(&mut self) -> &mut State {
+        let lock = self.lock;
+        self.guard
+            .get_or_insert_with(|| lock.write().expect("state lock poisoned"))
+    }
+
+    fn read<T>(&mut self, f: impl FnOnce(&State) -> T) -> T {
+        self.guard = None;
+        f(&self.lock.read().expect("state lock poisoned"))
+    }
+
+    fn applied_one(&mut self) {
+        self.applied += 1;
+        if self.applied >= APPLY_EVENTS_PER_HOLD_MAX {
+            self.applied = 0;
+            self.guard = None;
+        }
+    }
+}
+
 /// A failure that stops the writer.
 struct Fatal(String);
 
@@ -329,7 +372,7 @@ impl Writer {
         let shared = Arc::clone(&self.shared);
         let decide_started = Instant::now();
         let fatal = {
-            let mut state = shared.state.write().expect("state lock poisoned");
+            let mut state = StateAccess::new(&shared.state);
             let mut fatal = None;
             'jobs: for submissions in batches {
                 let mut job_results = Vec::with_capacity(submissions.len());
@@ -376,7 +419,7 @@ impl Writer {
     /// `Err(Fatal)` stops the writer.
     fn process(
         &mut self,
-        state: &mut State,
+        state: &mut StateAccess<'_>,
         group: &mut Group,
         sub: Submission,
         now: i64,
@@ -409,7 +452,14 @@ impl Writer {
             today: local_date(now),
             registry: self.registry,
         };
-        let emitted = match decide(state, &ctx, command) {
+        // A bulk command (a whole batch, a roster, a bank report) is decided under a read lock,
+        // so readers are not held up while a million lines are checked.
+        let decided = if command.is_bulk() {
+            state.read(|s| decide(s, &ctx, command))
+        } else {
+            decide(state.write(), &ctx, command)
+        };
+        let emitted = match decided {
             Ok(e) => e,
             Err(rejection) => return Ok(Err(rejection.into())),
         };
@@ -474,7 +524,7 @@ impl Writer {
     #[allow(clippy::too_many_arguments)]
     fn append(
         &mut self,
-        state: &mut State,
+        state: &mut StateAccess<'_>,
         group: &mut Group,
         principal: &str,
         idempotency: Option<Idempotency<'_>>,
@@ -513,8 +563,10 @@ impl Writer {
             None => Attachment::None,
         };
         state
+            .write()
             .apply(seq, principal, emitted.event, attachment)
             .map_err(|e| Fatal(format!("decided event does not apply (a bug): {e}")))?;
+        state.applied_one();
         group.maybe_cut(seq + 1);
         if group.done.len() >= PARTIAL_COMMIT_BLOCKS {
             let blocks = std::mem::take(&mut group.done);
