@@ -464,14 +464,18 @@ impl State {
                 Ok(())
             }
             Event::PaymentSettled(e) => {
-                self.payment_mut(e.payment)?.status = PaymentStatus::Settled;
+                let p = self.payment_mut(e.payment)?;
+                p.status = PaymentStatus::Settled;
+                let who = p.scheduled.beneficiary;
+                self.beneficiary_mut(who, seq)?;
                 Ok(())
             }
             Event::PaymentReturned(e) => {
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Returned;
                 p.return_reason = Some(e.reason_code);
-                let items = p.scheduled.items.clone();
+                let (who, items) = (p.scheduled.beneficiary, p.scheduled.items.clone());
+                self.beneficiary_mut(who, seq)?;
                 self.unclaim(&items)
             }
             Event::ReconciliationBreakRecorded(e) => {
@@ -698,7 +702,11 @@ impl State {
         for p in payments {
             let payment = self.payment_mut(p)?;
             payment.status = PaymentStatus::Cancelled;
-            let items = payment.scheduled.items.clone();
+            let (who, items) = (
+                payment.scheduled.beneficiary,
+                payment.scheduled.items.clone(),
+            );
+            self.beneficiary_mut(who, seq)?;
             self.unclaim(&items)?;
         }
         Ok(())

@@ -443,8 +443,14 @@ pub async fn show(
         }
         view
     } else {
-        read(&state, move |s| {
-            s.beneficiary(id).map(|b| crate::views::profile(s, b))
+        support::read_needing(&state, move |s| match s.beneficiary(id) {
+            // Everything the profile shows comes from records that touch the person, so a
+            // lookup need not wait for a long command that does not concern them.
+            Some(b) => (
+                Some(crate::views::profile(s, b)),
+                b.history.last().map_or(0, |l| l + 1),
+            ),
+            None => (None, s.applied()),
         })
         .await?
     };

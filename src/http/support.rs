@@ -158,6 +158,22 @@ pub async fn read<T: Send + 'static>(
     Ok(value)
 }
 
+/// Like `read`, for a view that names the records it depends on: `f` returns the value and how
+/// many records must be durable for it (for a beneficiary, up to the last record that touches
+/// them). A lookup then does not wait for a long command that does not concern it.
+pub async fn read_needing<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&State) -> (T, u64) + Send + 'static,
+) -> Result<T, Problem> {
+    let ((value, needed), applied) = state
+        .readers
+        .read(f)
+        .await
+        .ok_or_else(|| Problem::unavailable(&"the reader threads stopped"))?;
+    wait_durable(state, needed.min(applied)).await?;
+    Ok(value)
+}
+
 /// Waits until `records` records are durable, without blocking a worker thread.
 pub async fn wait_durable(state: &AppState, records: u64) -> Result<(), Problem> {
     let ledger = state.ledger();
