@@ -19,6 +19,16 @@ pub const PERSONAL_VERSION_CURRENT: u8 = 1;
 
 const CONFIG: Configuration = config::standard();
 
+/// The most memory one decoded payload may claim, in bytes. bincode preallocates a list from
+/// its length prefix; without a limit, a damaged or hostile length would ask for petabytes.
+pub const DECODE_CLAIM_BYTES_MAX: usize = 16 << 20;
+
+const DECODE_CONFIG: Configuration<
+    config::LittleEndian,
+    config::Varint,
+    config::Limit<DECODE_CLAIM_BYTES_MAX>,
+> = config::standard().with_limit::<DECODE_CLAIM_BYTES_MAX>();
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
     #[error("unknown payload version {0}")]
@@ -74,8 +84,8 @@ pub fn canonical_bytes<T: bincode::Encode>(value: &T) -> Vec<u8> {
 }
 
 fn decode_exact<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used) =
-        bincode::decode_from_slice(bytes, CONFIG).map_err(|e| CodecError::Decode(e.to_string()))?;
+    let (value, used) = bincode::decode_from_slice(bytes, DECODE_CONFIG)
+        .map_err(|e| CodecError::Decode(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len() - used));
     }

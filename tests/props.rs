@@ -133,3 +133,17 @@ fn the_golden_export_has_the_length_the_mutation_test_assumes() {
     let mut buf = Vec::new();
     while reader.next_record(&mut buf).unwrap() {}
 }
+
+/// A length prefix that claims petabytes is refused, not allocated (found by the fuzz test
+/// above on a CI run: the process aborted).
+#[test]
+fn a_hostile_length_prefix_is_refused_without_allocating() {
+    // Variant 26 (personal_data_erased): beneficiary 1, then a record list claiming 2^60 items.
+    let mut bytes = vec![26u8, 1, 253];
+    bytes.extend_from_slice(&(1u64 << 60).to_le_bytes());
+    assert!(decode_event(1, &bytes).is_err());
+    let mut personal = vec![1u8, 1, b'0'];
+    personal.extend_from_slice(&[253]);
+    personal.extend_from_slice(&(1u64 << 60).to_le_bytes());
+    assert!(decode_personal(&personal).is_err());
+}
