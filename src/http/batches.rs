@@ -147,22 +147,10 @@ pub async fn list(
     StrictQuery(q): StrictQuery<ListQuery>,
 ) -> Result<Response, Problem> {
     let page = support::page(&state, q.limit)?;
-    let programme = q
-        .programme
-        .as_deref()
-        .map(|p| Programme::parse(p).map_err(|e| Problem::bad_request(format!("programme: {e}"))))
-        .transpose()?;
-    let month = q
-        .month
-        .as_deref()
-        .map(|m| Month::parse(m).map_err(|e| Problem::bad_request(format!("month: {e}"))))
-        .transpose()?;
-    let after = q
-        .after
-        .as_deref()
-        .map(|a| BatchId::parse(a).map_err(|e| Problem::bad_request(format!("after: {e}"))))
-        .transpose()?
-        .unwrap_or(BatchId(0));
+    let programme = support::optional("programme", q.programme.as_deref(), Programme::parse)?;
+    let month = support::optional("month", q.month.as_deref(), Month::parse)?;
+    let after =
+        support::optional("after", q.after.as_deref(), BatchId::parse)?.unwrap_or(BatchId(0));
     let limit = page.limit;
     let (items, more) = read(&state, move |s| {
         let mut it = s
@@ -279,11 +267,7 @@ pub async fn breaks(
     StrictQuery(q): StrictQuery<BreaksQuery>,
 ) -> Result<Response, Problem> {
     let page = support::page(&state, q.limit)?;
-    let batch = q
-        .batch
-        .as_deref()
-        .map(|b| BatchId::parse(b).map_err(|e| Problem::bad_request(format!("batch: {e}"))))
-        .transpose()?;
+    let batch = support::optional("batch", q.batch.as_deref(), BatchId::parse)?;
     let only_open = q.open.unwrap_or(false);
     let after = q.after;
     let limit = page.limit;

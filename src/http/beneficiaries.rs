@@ -483,22 +483,10 @@ pub async fn search(
     StrictQuery(q): StrictQuery<SearchQuery>,
 ) -> Result<Response, Problem> {
     let page = support::page(&state, q.limit)?;
-    let after = q
-        .after
-        .as_deref()
-        .map(|a| BeneficiaryId::parse(a).map_err(|e| Problem::bad_request(format!("after: {e}"))))
-        .transpose()?
+    let after = support::optional("after", q.after.as_deref(), BeneficiaryId::parse)?
         .unwrap_or(BeneficiaryId(0));
-    let citizen = q
-        .citizen_id
-        .as_deref()
-        .map(|c| CitizenId::parse(c).map_err(|e| Problem::bad_request(format!("citizen_id: {e}"))))
-        .transpose()?;
-    let commune = q
-        .commune
-        .as_deref()
-        .map(|c| CommuneCode::parse(c).map_err(|e| Problem::bad_request(format!("commune: {e}"))))
-        .transpose()?;
+    let citizen = support::optional("citizen_id", q.citizen_id.as_deref(), CitizenId::parse)?;
+    let commune = support::optional("commune", q.commune.as_deref(), CommuneCode::parse)?;
     if let Some(n) = &q.name {
         if n.chars().count() > state.limits.search_text_chars_max {
             return Err(Problem::bad_request(format!(

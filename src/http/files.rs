@@ -48,17 +48,8 @@ pub async fn list(
     StrictQuery(q): StrictQuery<FilesQuery>,
 ) -> Result<Response, Problem> {
     let page = support::page(&state, q.limit)?;
-    let batch = q
-        .batch
-        .as_deref()
-        .map(|b| BatchId::parse(b).map_err(|e| Problem::bad_request(format!("batch: {e}"))))
-        .transpose()?;
-    let after = q
-        .after
-        .as_deref()
-        .map(|a| FileId::parse(a).map_err(|e| Problem::bad_request(format!("after: {e}"))))
-        .transpose()?
-        .unwrap_or(FileId(0));
+    let batch = support::optional("batch", q.batch.as_deref(), BatchId::parse)?;
+    let after = support::optional("after", q.after.as_deref(), FileId::parse)?.unwrap_or(FileId(0));
     let limit = page.limit;
     let (items, more) = read(&state, move |s| {
         let mut it = s

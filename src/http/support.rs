@@ -174,6 +174,18 @@ pub async fn read_needing<T: Send + 'static>(
     Ok(value)
 }
 
+/// An optional query parameter parsed by its type's `parse`; a bad value is a 400 naming the
+/// parameter.
+pub fn optional<T, E: std::fmt::Display>(
+    name: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, E>,
+) -> Result<Option<T>, Problem> {
+    value
+        .map(|v| parse(v).map_err(|e| Problem::bad_request(format!("{name}: {e}"))))
+        .transpose()
+}
+
 /// Waits until `records` records are durable, without blocking a worker thread.
 pub async fn wait_durable(state: &AppState, records: u64) -> Result<(), Problem> {
     let ledger = state.ledger();
