@@ -87,8 +87,13 @@ fn cash() -> RouteRequest {
     }
 }
 
-/// Opens, computes (as the maker), approves (as the checker) and releases a batch.
-fn pay_month(l: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> BatchId {
+/// Opens a batch as the maker.
+fn open_batch(
+    l: &Ledger,
+    programme: Programme,
+    month: &str,
+    kind: BatchKind,
+) -> Result<chitra::ledger::Receipt, SubmitError> {
     run(
         l,
         "maker:hoa",
@@ -99,7 +104,11 @@ fn pay_month(l: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> 
             kind,
         }),
     )
-    .unwrap();
+}
+
+/// Opens, computes (as the maker), approves (as the checker) and releases a batch.
+fn pay_month(l: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> BatchId {
+    open_batch(l, programme, month, kind).unwrap();
     let batch = l.state().next_batch_id();
     let batch = BatchId(batch.0 - 1);
     batches::compute(l, &p("maker:hoa"), batch).unwrap();
@@ -469,17 +478,7 @@ fn the_maker_cannot_approve_and_approval_binds_the_reviewed_content() {
         vec![],
         cash(),
     );
-    run(
-        &l,
-        "maker:hoa",
-        Command::OpenBatch(OpenBatch {
-            programme: Programme::Btxh,
-            month: m("2024-06"),
-            funding_account: "9527111222333".into(),
-            kind: BatchKind::Regular,
-        }),
-    )
-    .unwrap();
+    open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
     let b1 = BatchId(1);
     batches::compute(&l, &p("maker:hoa"), b1).unwrap();
     let c1 = l.state().batch(b1).unwrap().computed.clone().unwrap();
@@ -520,17 +519,7 @@ fn the_maker_cannot_approve_and_approval_binds_the_reviewed_content() {
         vec![],
         cash(),
     );
-    run(
-        &l,
-        "maker:hoa",
-        Command::OpenBatch(OpenBatch {
-            programme: Programme::Btxh,
-            month: m("2024-06"),
-            funding_account: "9527111222333".into(),
-            kind: BatchKind::Regular,
-        }),
-    )
-    .unwrap();
+    open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
     let b2 = BatchId(2);
     batches::compute(&l, &p("maker:hoa"), b2).unwrap();
     let stale = approve("checker:tuan", b2, &c1);
@@ -569,30 +558,17 @@ fn computing_twice_or_a_second_regular_batch_never_pays_a_month_twice() {
         batches::compute(&l, &p("maker:hoa"), june).is_err(),
         "a released batch cannot be recomputed"
     );
-    let second = run(
-        &l,
-        "maker:hoa",
-        Command::OpenBatch(OpenBatch {
-            programme: Programme::Btxh,
-            month: m("2024-06"),
-            funding_account: "9527111222333".into(),
-            kind: BatchKind::Regular,
-        }),
-    );
+    let second = open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
     assert!(matches!(
         second,
         Err(SubmitError::Rejected(Rejection::Conflict { .. }))
     ));
     // A supplementary batch for June finds nothing left to pay.
-    run(
+    open_batch(
         &l,
-        "maker:hoa",
-        Command::OpenBatch(OpenBatch {
-            programme: Programme::Btxh,
-            month: m("2024-06"),
-            funding_account: "9527111222333".into(),
-            kind: BatchKind::Supplementary { of: june },
-        }),
+        Programme::Btxh,
+        "2024-06",
+        BatchKind::Supplementary { of: june },
     )
     .unwrap();
     let supp = BatchId(2);
@@ -626,15 +602,11 @@ fn computing_twice_or_a_second_regular_batch_never_pays_a_month_twice() {
         }),
     )
     .unwrap();
-    run(
+    open_batch(
         &l,
-        "maker:hoa",
-        Command::OpenBatch(OpenBatch {
-            programme: Programme::Btxh,
-            month: m("2024-06"),
-            funding_account: "9527111222333".into(),
-            kind: BatchKind::Supplementary { of: june },
-        }),
+        Programme::Btxh,
+        "2024-06",
+        BatchKind::Supplementary { of: june },
     )
     .unwrap();
     let basis_seq = l.state().applied();
@@ -737,17 +709,7 @@ fn release_is_refused_when_a_route_changed_after_the_computation() {
         vec![],
         bank("970405", "1500200000001"),
     );
-    run(
-        &l,
-        "maker:hoa",
-        Command::OpenBatch(OpenBatch {
-            programme: Programme::Btxh,
-            month: m("2024-06"),
-            funding_account: "9527111222333".into(),
-            kind: BatchKind::Regular,
-        }),
-    )
-    .unwrap();
+    open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
     batches::compute(&l, &p("maker:hoa"), BatchId(1)).unwrap();
     let c = l
         .state()
