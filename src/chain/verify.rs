@@ -196,11 +196,6 @@ impl Verifier {
         self.expected + self.window.len() as u64
     }
 
-    /// The first fault found so far.
-    pub fn fault(&self) -> Option<&Fault> {
-        self.fault.as_ref()
-    }
-
     /// Feeds one record's bytes and its hash (`record_hash(bytes)`). Returns the fault once
     /// one is known; later records are ignored.
     pub fn push(&mut self, bytes: &[u8], hash: Hash) -> Result<(), Fault> {
@@ -394,18 +389,6 @@ impl Verifier {
             self.fail(cur.seq, FaultKind::LinkBroken)
         }
     }
-}
-
-/// Verifies a whole in-memory sequence of records (used by tests and small exports).
-pub fn verify_all<'a>(
-    records: impl IntoIterator<Item = &'a [u8]>,
-    anchor: Option<Anchor>,
-) -> Result<Verified, Fault> {
-    let mut v = Verifier::new(anchor);
-    for r in records {
-        v.push(r, super::record::record_hash(r))?;
-    }
-    v.finish()
 }
 
 impl fmt::Display for Anchor {

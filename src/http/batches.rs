@@ -153,7 +153,7 @@ pub async fn list(
         support::optional("after", q.after.as_deref(), BatchId::parse)?.unwrap_or(BatchId(0));
     let limit = page.limit;
     let (items, more) = read(&state, move |s| {
-        let mut it = s
+        let it = s
             .batches()
             .iter()
             .filter(|b| b.opened.batch > after)
@@ -170,17 +170,10 @@ pub async fn list(
                 content_hash: b.computed.as_ref().map(|c| hex(&c.content_hash)),
                 opened_by: b.opened_by.clone(),
             });
-        let items: Vec<BatchSummary> = it.by_ref().take(limit).collect();
-        let more = it.next().is_some();
-        (items, more)
+        support::take_page(it, limit)
     })
     .await?;
-    let next = if more {
-        items.last().map(|b| b.id.to_string())
-    } else {
-        None
-    };
-    Ok(ok(serde_json::json!({ "items": items, "next": next })))
+    Ok(support::page_response(items, more, |b| b.id.to_string()))
 }
 
 pub async fn show(
@@ -272,23 +265,17 @@ pub async fn breaks(
     let after = q.after;
     let limit = page.limit;
     let (items, more) = read(&state, move |s| {
-        let mut it = s
+        let it = s
             .breaks()
             .iter()
             .filter(|b| after.is_none_or(|a| b.seq > a))
             .filter(|b| batch.is_none_or(|id| b.recorded.batch == Some(id)))
             .filter(|b| !only_open || b.resolved.is_none())
             .map(BreakView::of);
-        let items: Vec<BreakView> = it.by_ref().take(limit).collect();
-        (items, it.next().is_some())
+        support::take_page(it, limit)
     })
     .await?;
-    let next = if more {
-        items.last().map(|b| b.seq)
-    } else {
-        None
-    };
-    Ok(ok(serde_json::json!({ "items": items, "next": next })))
+    Ok(support::page_response(items, more, |b| b.seq))
 }
 
 #[derive(Debug, Deserialize)]

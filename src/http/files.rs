@@ -52,23 +52,17 @@ pub async fn list(
     let after = support::optional("after", q.after.as_deref(), FileId::parse)?.unwrap_or(FileId(0));
     let limit = page.limit;
     let (items, more) = read(&state, move |s| {
-        let mut it = s
+        let it = s
             .files()
             .iter()
             .filter(|f| f.issued.file > after)
             .filter(|f| batch.is_none_or(|b| f.issued.batch == b))
             .filter(|f| visible(&who, f))
             .filter_map(|f| crate::views::file(s, f.issued.file));
-        let items: Vec<_> = it.by_ref().take(limit).collect();
-        (items, it.next().is_some())
+        support::take_page(it, limit)
     })
     .await?;
-    let next = if more {
-        items.last().map(|f| f.id.to_string())
-    } else {
-        None
-    };
-    Ok(ok(serde_json::json!({ "items": items, "next": next })))
+    Ok(support::page_response(items, more, |f| f.id.to_string()))
 }
 
 pub async fn of_batch(

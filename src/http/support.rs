@@ -174,6 +174,23 @@ pub async fn read_needing<T: Send + 'static>(
     Ok(value)
 }
 
+/// The first `limit` items and whether more follow.
+pub fn take_page<T>(mut items: impl Iterator<Item = T>, limit: usize) -> (Vec<T>, bool) {
+    let page: Vec<T> = items.by_ref().take(limit).collect();
+    (page, items.next().is_some())
+}
+
+/// A page as the list routes answer it: the items, and the cursor to ask for the next page
+/// (the last item's) when more follow.
+pub fn page_response<T: serde::Serialize, C: serde::Serialize>(
+    items: Vec<T>,
+    more: bool,
+    cursor: impl Fn(&T) -> C,
+) -> axum::response::Response {
+    let next = if more { items.last().map(cursor) } else { None };
+    ok(serde_json::json!({ "items": items, "next": next }))
+}
+
 /// An optional query parameter parsed by its type's `parse`; a bad value is a 400 naming the
 /// parameter.
 pub fn optional<T, E: std::fmt::Display>(
