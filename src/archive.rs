@@ -7,8 +7,6 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::Path;
 
-use anyhow::{bail, Context as _};
-
 use crate::chain::block::{decode_personal_block, for_each_record, BlockWriter, PersonalEntry};
 use crate::chain::export::{
     read_personal_export, write_personal_entry, ChainExportReader, ChainExportWriter,
@@ -18,6 +16,36 @@ use crate::chain::record::{parse_record, record_hash};
 use crate::chain::Anchor;
 use crate::ledger::BLOCK_BYTES_MAX;
 use crate::store::{PendingBlock, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("{path}: {source}")]
+    File {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("the data directory already holds a ledger; import only into an empty one")]
+    NotEmpty,
+    #[error("the export does not verify, nothing was imported: {0}")]
+    DoesNotVerify(crate::verify::VerifyError),
+    #[error(transparent)]
+    Export(#[from] crate::chain::export::ExportError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Block(#[from] crate::chain::block::BlockError),
+    #[error(transparent)]
+    Record(#[from] crate::chain::record::FormatError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> ArchiveError + '_ {
+    move |source| ArchiveError::File {
+        path: path.display().to_string(),
+        source,
+    }
+}
 
 /// Blocks written per flush during import.
 const IMPORT_GROUP_BLOCKS: usize = 64;
@@ -34,15 +62,12 @@ pub fn export(
     store: &Store,
     chain_path: &Path,
     personal_path: Option<&Path>,
-) -> anyhow::Result<ExportSummary> {
-    let file =
-        File::create(chain_path).with_context(|| format!("creating {}", chain_path.display()))?;
+) -> Result<ExportSummary, ArchiveError> {
+    let file = File::create(chain_path).map_err(file_error(chain_path))?;
     let mut chain = ChainExportWriter::new(BufWriter::new(file))?;
     let mut personal = match personal_path {
         Some(p) => {
-            let mut w = BufWriter::new(
-                File::create(p).with_context(|| format!("creating {}", p.display()))?,
-            );
+            let mut w = BufWriter::new(File::create(p).map_err(file_error(p))?);
             std::io::Write::write_all(&mut w, PERSONAL_EXPORT_MAGIC)?;
             Some(w)
         }
@@ -91,23 +116,21 @@ pub fn import(
     store: &Store,
     chain_path: &Path,
     personal_path: Option<&Path>,
-) -> anyhow::Result<ExportSummary> {
+) -> Result<ExportSummary, ArchiveError> {
     if !store.is_empty()? {
-        bail!("the data directory already holds a ledger; import only into an empty one");
+        return Err(ArchiveError::NotEmpty);
     }
     let personal = match personal_path {
-        Some(p) => read_personal_export(BufReader::new(
-            File::open(p).with_context(|| format!("opening {}", p.display()))?,
-        ))?,
+        Some(p) => read_personal_export(BufReader::new(File::open(p).map_err(file_error(p))?))?,
         None => Vec::new(),
     };
-    let open = || -> anyhow::Result<BufReader<File>> {
-        Ok(BufReader::new(File::open(chain_path).with_context(
-            || format!("opening {}", chain_path.display()),
-        )?))
+    let open = || -> Result<BufReader<File>, ArchiveError> {
+        Ok(BufReader::new(
+            File::open(chain_path).map_err(file_error(chain_path))?,
+        ))
     };
     let report = crate::verify::verify_export(open()?, Some(&personal), None, |_| {})
-        .map_err(|e| anyhow::anyhow!("the export does not verify, nothing was imported: {e}"))?;
+        .map_err(ArchiveError::DoesNotVerify)?;
     let mut by_seq: BTreeMap<u64, PersonalEntry> =
         personal.into_iter().map(|e| (e.seq, e)).collect();
     let mut reader = ChainExportReader::new(open()?)?;
