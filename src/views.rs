@@ -67,11 +67,11 @@ pub struct HistoryEntry {
 }
 
 pub fn beneficiary(ledger: &Ledger, id: BeneficiaryId) -> Option<BeneficiaryView> {
-    let mut view = ledger
-        .read(|s| s.beneficiary(id).map(|b| profile(s, b)))
-        .ok()??;
-    let seqs: Vec<u64> = ledger
-        .read(|s| s.beneficiary(id).map(|b| b.history.clone()))
+    let (mut view, seqs) = ledger
+        .read(|s| {
+            s.beneficiary(id)
+                .map(|b| (profile(s, b), b.history.clone()))
+        })
         .ok()??;
     view.history = history(ledger, &seqs);
     Some(view)
