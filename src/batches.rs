@@ -1,11 +1,12 @@
 //! The finance workflow around batches where one step takes more than one command or touches
-//! files: computing a batch on all cores and submitting its lines, releasing it and issuing its
-//! payment files (bytes kept by the store, hashes recorded in the chain), downloading a file
-//! (recorded with who downloaded it), and ingesting a bank status report.
+//! files: computing a batch on all cores and submitting its lines, releasing it with its
+//! payment files (bytes kept by the store, then the release and every file's hash recorded in
+//! one command), downloading a file (recorded with who downloaded it), and ingesting a bank
+//! status report. Each step has this one implementation, which the CLI and the HTTP API call.
 //!
-//! Every step is safe to repeat: computing an already computed batch is refused by `decide`,
-//! issuing a file that was issued with the same bytes appends nothing, and a status report
-//! already ingested appends nothing.
+//! Every step is safe to repeat: a retry with the same idempotency key gets the first
+//! attempt's receipt, computing an already computed batch is refused by `decide`, a release
+//! either happened whole or not at all, and a status report already ingested appends nothing.
 
 use std::collections::BTreeMap;
 
@@ -20,7 +21,7 @@ use crate::domain::Command;
 use crate::files::{
     self, CashLine, CashListSpec, Debtor, IsoDateTime, PaymentFileSpec, PaymentLine,
 };
-use crate::ledger::{Ledger, Receipt, Submission, SubmitError};
+use crate::ledger::{IdempotencyKey, Ledger, Receipt, Submission, SubmitError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
@@ -30,16 +31,23 @@ pub enum BatchError {
     NoBatch(BatchId),
     #[error("no file {0}")]
     NoFile(FileId),
-    #[error("{0}")]
-    State(String),
+    #[error("{batch} was already released (seq {seq}); its files are listed by `files list --batch {batch}`")]
+    AlreadyReleased { batch: BatchId, seq: u64 },
+    #[error("the personal data of {0} was erased; it cannot be paid")]
+    Erased(crate::domain::types::BeneficiaryId),
+    #[error("{0} has a bank route but no account details")]
+    NoAccount(crate::domain::types::BeneficiaryId),
+    #[error("the bytes of {0} are missing from the store")]
+    MissingBytes(FileId),
+    /// The store and the state disagree: a fault of the machine or a bug, never the caller's.
+    #[error("the ledger is inconsistent: {0}")]
+    Inconsistent(String),
     #[error("writing a payment file: {0}")]
     File(#[from] files::SpecError),
     #[error("the status report cannot be read: {0}")]
     Status(#[from] files::StatusError),
     #[error("the status report is about {0:?}, which is none of our payment files")]
     UnknownReport(String),
-    #[error("the status report is about another bank's payments")]
-    WrongBank,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -76,10 +84,15 @@ pub fn department(programme: Programme) -> Department {
     }
 }
 
-fn submit(ledger: &Ledger, who: &Principal, command: Command) -> Result<Receipt, SubmitError> {
+fn submit(
+    ledger: &Ledger,
+    who: &Principal,
+    key: Option<IdempotencyKey>,
+    command: Command,
+) -> Result<Receipt, SubmitError> {
     ledger.submit(Submission {
         principal: who.clone(),
-        idempotency_key: None,
+        idempotency_key: key,
         command,
     })
 }
@@ -88,19 +101,57 @@ fn submit(ledger: &Ledger, who: &Principal, command: Command) -> Result<Receipt,
 #[derive(Debug)]
 pub struct Computed {
     pub receipt: Receipt,
-    /// Everyone left out and why (`payments` is empty: they went into the chain).
+    /// Everyone left out and why (`payments` is empty: they went into the chain). Empty on a
+    /// replay.
     pub plan: BatchPlan,
     pub payments: usize,
 }
 
-/// Computes the batch on all cores from one consistent state and submits its lines.
-pub fn compute(ledger: &Ledger, who: &Principal, batch: BatchId) -> Result<Computed, BatchError> {
-    let (target, mut plan) = compute_consistent(ledger, batch)?;
+/// Computes the batch on all cores from one consistent state and submits its lines. A retry
+/// under the same idempotency key after the computation was recorded gets its receipt back
+/// (marked replayed) instead of a refusal.
+pub fn compute(
+    ledger: &Ledger,
+    who: &Principal,
+    key: Option<IdempotencyKey>,
+    batch: BatchId,
+) -> Result<Computed, BatchError> {
+    let found = ledger.read(|s| {
+        s.batch(batch).map(|b| {
+            (
+                b.status,
+                b.computed.as_ref().map(|c| c.basis_seq),
+                b.payments.len(),
+            )
+        })
+    })?;
+    let (status, basis, payments) = found.ok_or(BatchError::NoBatch(batch))?;
+    if let (Some(key), Some(basis), false) = (&key, basis, status == BatchStatus::Open) {
+        if let Some(first) = find_computation(ledger, batch, basis)? {
+            let count = u32::try_from(payments + 1).unwrap_or(u32::MAX);
+            if let Some(receipt) = receipt_if_ours(ledger, who, key, first, count)? {
+                return Ok(Computed {
+                    receipt,
+                    plan: BatchPlan::default(),
+                    payments,
+                });
+            }
+        }
+    }
+    let (target, mut plan) = if status == BatchStatus::Open {
+        compute_consistent(ledger, batch)?
+    } else {
+        // Let the ledger say why, without computing for nothing.
+        let state = ledger.state();
+        let target = Target::of(&state, batch).ok_or(BatchError::NoBatch(batch))?;
+        (target, BatchPlan::default())
+    };
     let payments = std::mem::take(&mut plan.payments);
     let count = payments.len();
     let receipt = submit(
         ledger,
         who,
+        key,
         Command::ComputeBatch(ComputeBatch {
             batch,
             basis_seq: target.known_at,
@@ -112,6 +163,78 @@ pub fn compute(ledger: &Ledger, who: &Principal, batch: BatchId) -> Result<Compu
         plan,
         payments: count,
     })
+}
+
+/// The receipt of the `count` records from `first_seq`, as a replay, when `who` appended them
+/// under `key`.
+fn receipt_if_ours(
+    ledger: &Ledger,
+    who: &Principal,
+    key: &IdempotencyKey,
+    first_seq: u64,
+    count: u32,
+) -> Result<Option<Receipt>, BatchError> {
+    let Some(first) = ledger
+        .records(first_seq, first_seq + 1)
+        .next()
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let view = crate::chain::record::parse_record(&first.bytes)
+        .map_err(|e| BatchError::Inconsistent(format!("record {first_seq}: {e}")))?;
+    let ours = view.header.principal == who.as_str()
+        && view
+            .header
+            .idempotency
+            .is_some_and(|i| i.key == key.as_bytes());
+    if !ours {
+        return Ok(None);
+    }
+    let last = first_seq + u64::from(count) - 1;
+    let hash = match last == first_seq {
+        true => first.hash,
+        false => {
+            ledger
+                .records(last, last + 1)
+                .next()
+                .transpose()?
+                .ok_or_else(|| BatchError::Inconsistent(format!("record {last} is missing")))?
+                .hash
+        }
+    };
+    Ok(Some(Receipt {
+        first_seq,
+        count,
+        hash,
+        replayed: true,
+    }))
+}
+
+/// Records after a computation's basis that are searched for its first record.
+const COMPUTE_SEARCH_RECORDS_MAX: u64 = 100_000;
+
+/// Where the records of a batch's computation start: the first `PaymentScheduled` (or, for an
+/// empty batch, the `BatchComputed`) of the batch at or after its basis.
+fn find_computation(
+    ledger: &Ledger,
+    batch: BatchId,
+    basis: u64,
+) -> Result<Option<u64>, BatchError> {
+    use crate::domain::event::Event;
+    for r in ledger.records(basis, basis + COMPUTE_SEARCH_RECORDS_MAX) {
+        let r = r?;
+        let bad = |e: String| BatchError::Inconsistent(format!("record {}: {e}", r.seq));
+        let view = crate::chain::record::parse_record(&r.bytes).map_err(|e| bad(e.to_string()))?;
+        let event = crate::codec::decode_event(view.header.payload_version, view.payload)
+            .map_err(|e| bad(e.to_string()))?;
+        match event {
+            Event::PaymentScheduled(p) if p.batch == batch => return Ok(Some(r.seq)),
+            Event::BatchComputed(c) if c.batch == batch => return Ok(Some(r.seq)),
+            _ => {}
+        }
+    }
+    Ok(None)
 }
 
 /// Optimistic attempts before a computation holds the read lock from start to end.
@@ -211,89 +334,122 @@ pub struct IssuedSummary {
     pub totals: crate::domain::event::ControlTotals,
 }
 
-/// Releases an approved batch and issues its payment files; on a released batch, issues any
-/// file not yet issued (after a crash between the two).
+/// What releasing a batch did: the receipt of the release and its files' records, and the
+/// files.
+#[derive(Debug)]
+pub struct Released {
+    pub receipt: Receipt,
+    pub files: Vec<IssuedSummary>,
+}
+
+/// Releases an approved batch with all its payment files, in one step: every file is built
+/// from the state and its bytes made durable, then one command releases the batch and records
+/// every file's hash. If a file cannot be built, or any payee's route, account or identity
+/// changed since the computation, nothing is recorded and the batch stays approved (and can be
+/// cancelled). A retry under the same idempotency key gets the first release's receipt; any
+/// other attempt on a released batch is refused.
 pub fn release(
     ledger: &Ledger,
     who: &Principal,
+    key: Option<IdempotencyKey>,
     batch: BatchId,
-) -> Result<Vec<IssuedSummary>, BatchError> {
-    let status = ledger
-        .read(|s| s.batch(batch).map(|b| b.status))?
-        .ok_or(BatchError::NoBatch(batch))?;
-    if status != BatchStatus::Released {
-        // `decide` refuses anything but an approved batch, and says why.
-        submit(ledger, who, Command::ReleaseBatch(ReleaseBatch { batch }))?;
+) -> Result<Released, BatchError> {
+    let found = ledger.read(|s| {
+        s.batch(batch)
+            .map(|b| (b.status, b.released_seq, b.files.len()))
+    })?;
+    let (status, released_seq, files) = found.ok_or(BatchError::NoBatch(batch))?;
+    if let Some(seq) = released_seq {
+        let count = u32::try_from(files + 1).unwrap_or(u32::MAX);
+        let replay = match &key {
+            Some(key) => receipt_if_ours(ledger, who, key, seq, count)?,
+            None => None,
+        };
+        return match replay {
+            Some(receipt) => Ok(Released {
+                receipt,
+                files: ledger.read(|s| issued_summaries(s, batch))?,
+            }),
+            None => Err(BatchError::AlreadyReleased { batch, seq }),
+        };
     }
-    issue_files(ledger, who, batch)
-}
-
-/// Builds every file of a released batch, keeps the bytes, and records each file's hash.
-pub fn issue_files(
-    ledger: &Ledger,
-    who: &Principal,
-    batch: BatchId,
-) -> Result<Vec<IssuedSummary>, BatchError> {
-    let created_at = released_at(ledger, batch)?;
-    let files = ledger.read(|s| build_files(s, batch, created_at))??;
-    // Every file's bytes are durable (one flush) before any is recorded as issued, and all the
-    // records go in one group commit.
-    let digests: Vec<Hash> = files
+    // Only an approved batch gets files built; for any other the ledger says why it cannot
+    // be released.
+    let built = match status {
+        BatchStatus::Approved => {
+            let created_at = local_time(ledger.now_ms());
+            // The ledger's own check first, so a changed route is refused as such rather
+            // than met as a missing account while the files are built.
+            ledger.read(|s| {
+                crate::domain::batch::releasable(s, batch)
+                    .map_err(|r| BatchError::Submit(r.into()))?;
+                build_files(s, batch, created_at)
+            })??
+        }
+        _ => Vec::new(),
+    };
+    let digests: Vec<Hash> = built
         .iter()
         .map(|f| *blake3::hash(&f.bytes).as_bytes())
         .collect();
     let kept: Vec<(&Hash, &[u8])> = digests
         .iter()
-        .zip(&files)
+        .zip(&built)
         .map(|(d, f)| (d, f.bytes.as_slice()))
         .collect();
+    // The bytes are durable before any record names them; a crash in between leaves only
+    // unreferenced files, named by their digest.
     ledger.store().put_files(&kept)?;
-    let mut out = Vec::with_capacity(files.len());
-    let mut commands = Vec::with_capacity(files.len());
-    for (f, digest) in files.into_iter().zip(digests) {
-        let summary = IssuedSummary {
+    let mut summaries = Vec::with_capacity(built.len());
+    let mut files = Vec::with_capacity(built.len());
+    for (f, digest) in built.into_iter().zip(digests) {
+        summaries.push(IssuedSummary {
             name: f.name.clone(),
             channel: f.channel,
             format: f.format,
             digest,
             bytes: f.bytes.len() as u64,
             totals: f.totals,
-        };
-        commands.push(Submission {
-            principal: who.clone(),
-            idempotency_key: None,
-            command: Command::IssuePaymentFile(IssuePaymentFile {
-                batch,
-                channel: f.channel,
-                pay_point: f.pay_point,
-                format: f.format,
-                name: f.name,
-                digest,
-                bytes: summary.bytes,
-                totals: f.totals,
-            }),
         });
-        out.push(summary);
+        files.push(NewPaymentFile {
+            channel: f.channel,
+            pay_point: f.pay_point,
+            format: f.format,
+            name: f.name,
+            digest,
+            bytes: f.bytes.len() as u64,
+            totals: f.totals,
+        });
     }
-    for r in ledger.submit_many(commands) {
-        r?;
-    }
-    Ok(out)
+    let receipt = submit(
+        ledger,
+        who,
+        key,
+        Command::ReleaseBatch(ReleaseBatch { batch, files }),
+    )?;
+    Ok(Released {
+        receipt,
+        files: summaries,
+    })
 }
 
-/// The release record's time, which dates the files so that rebuilding them gives the same
-/// bytes.
-fn released_at(ledger: &Ledger, batch: BatchId) -> Result<IsoDateTime, BatchError> {
-    let seq = ledger
-        .read(|s| s.batch(batch).and_then(|b| b.released_seq))?
-        .ok_or_else(|| BatchError::State(format!("{batch} is not released")))?;
-    let record = ledger
-        .records(seq, seq + 1)
-        .next()
-        .ok_or_else(|| BatchError::State(format!("the release record {seq} is missing")))??;
-    let view = crate::chain::record::parse_record(&record.bytes)
-        .map_err(|e| BatchError::State(format!("release record: {e}")))?;
-    Ok(local_time(view.header.recorded_at_ms))
+/// The files recorded for a batch, as a release reports them.
+fn issued_summaries(state: &State, batch: BatchId) -> Vec<IssuedSummary> {
+    let Some(b) = state.batch(batch) else {
+        return Vec::new();
+    };
+    b.files
+        .iter()
+        .filter_map(|f| state.file(*f))
+        .map(|f| IssuedSummary {
+            name: f.issued.name.clone(),
+            channel: f.issued.channel,
+            format: f.issued.format,
+            digest: f.issued.digest,
+            bytes: f.issued.bytes,
+            totals: f.issued.totals,
+        })
+        .collect()
 }
 
 /// A Unix-millisecond time as Vietnam's local time (UTC+7).
@@ -350,19 +506,18 @@ fn build_files(
         let p = &p.scheduled;
         let who = state
             .beneficiary(p.beneficiary)
-            .ok_or_else(|| BatchError::State(format!("no beneficiary {}", p.beneficiary)))?;
-        let identity = who.identity.known().ok_or_else(|| {
-            BatchError::State(format!("personal data of {} was erased", p.beneficiary))
-        })?;
+            .ok_or_else(|| BatchError::Inconsistent(format!("no beneficiary {}", p.beneficiary)))?;
+        let identity = who
+            .identity
+            .known()
+            .ok_or(BatchError::Erased(p.beneficiary))?;
         match p.route {
             Route::Bank { bin } => {
                 let account = who
                     .account
                     .as_ref()
                     .and_then(|a| a.known())
-                    .ok_or_else(|| {
-                        BatchError::State(format!("{} has no account details", p.beneficiary))
-                    })?;
+                    .ok_or(BatchError::NoAccount(p.beneficiary))?;
                 banks.entry(bin).or_default().push(PaymentLine {
                     payment: p.payment,
                     amount: p.amount,
@@ -383,8 +538,10 @@ fn build_files(
         }
     }
     let dept = department(programme);
+    // `decide` parsed it when the batch was opened; a batch opened before that check may
+    // still carry one no file can.
     let funding_account = AccountNumber::parse(&b.opened.funding_account)
-        .map_err(|e| BatchError::State(format!("funding account: {e}")))?;
+        .map_err(|e| BatchError::File(files::SpecError::BadFundingAccount(e.to_string())))?;
     let bank_file =
         |(bin, lines): (BankBin, Vec<PaymentLine>)| -> Result<[BuiltFile; 2], BatchError> {
             let id = message_id(programme, month, batch, &bin.to_string());
@@ -471,13 +628,12 @@ pub fn download(
     let bytes = ledger
         .store()
         .get_file(&issued.issued.digest)?
-        .ok_or_else(|| {
-            BatchError::State(format!("the bytes of {file} are missing from the store"))
-        })?;
+        .ok_or(BatchError::MissingBytes(file))?;
     let digest = *blake3::hash(&bytes).as_bytes();
     submit(
         ledger,
         who,
+        None,
         Command::RecordFileDownload(RecordFileDownload { file, digest }),
     )?;
     Ok((issued, bytes.to_vec()))
@@ -491,32 +647,41 @@ pub struct Ingested {
     pub channel: Channel,
     /// False when the same file was ingested before (nothing appended).
     pub new: bool,
+    /// Reconciliation breaks the report opened.
+    pub breaks: usize,
 }
 
+/// The reason recorded for each payment of a file rejected as a whole without a reason code:
+/// ISO's "narrative" code, since the bank gave no other.
+pub const WHOLE_FILE_REASON_DEFAULT: &str = "NARR";
+
 /// Parses a bank status report (pain.002.001.10 or the status CSV), finds which of our files it
-/// reports on, and submits its lines. `only_channel` is a bank's own BIN when a bank uploads:
-/// a report about another bank's file is refused.
+/// reports on, and submits its lines. The ledger checks that the report touches only payments
+/// of that file's bank, and that a bank reports only on its own files.
 pub fn ingest_status(
     ledger: &Ledger,
     who: &Principal,
+    key: Option<IdempotencyKey>,
     bytes: &[u8],
-    only_channel: Option<Channel>,
 ) -> Result<Ingested, BatchError> {
     let report = files::parse_status_report(bytes, &files::StatusLimits::default())?;
     let original = report.original_message_id.clone();
-    let channel = ledger
+    let (file, channel) = ledger
         .read(|s| {
             s.files()
                 .iter()
                 .find(|f| {
                     f.issued.name.rsplit_once('.').map(|(stem, _)| stem) == Some(original.as_str())
                 })
-                .map(|f| f.issued.channel)
+                .map(|f| (f.issued.file, f.issued.channel))
         })?
         .ok_or(BatchError::UnknownReport(original))?;
-    if only_channel.is_some_and(|c| c != channel) {
-        return Err(BatchError::WrongBank);
-    }
+    let file_rejected = (report.group_status.as_deref() == Some("RJCT")).then(|| {
+        report
+            .group_reason_code
+            .clone()
+            .unwrap_or_else(|| WHOLE_FILE_REASON_DEFAULT.to_owned())
+    });
     let lines: Vec<ReportedLine> = report
         .lines
         .iter()
@@ -536,18 +701,28 @@ pub fn ingest_status(
     let receipt = submit(
         ledger,
         who,
+        key,
         Command::IngestStatusReport(IngestStatusReport {
-            channel,
+            file,
             format: report.format,
             digest: *blake3::hash(bytes).as_bytes(),
             message_id: report.message_id,
+            file_rejected,
             lines,
         }),
     )?;
+    let breaks = ledger.read(|s| {
+        s.breaks()
+            .iter()
+            .filter(|b| receipt.count > 0 && b.seq >= receipt.first_seq)
+            .filter(|b| b.seq < receipt.first_seq + u64::from(receipt.count))
+            .count()
+    })?;
     Ok(Ingested {
         receipt,
         lines: n,
         channel,
         new: receipt.count > 0,
+        breaks,
     })
 }

@@ -52,7 +52,7 @@ pub fn append(
 ) -> anyhow::Result<AppendReport> {
     let persons = opts.events.div_ceil(2);
     let start = ledger.state().beneficiary_count() as u64;
-    let principal = Principal::parse("bench").expect("valid principal");
+    let principal = Principal::parse("officer:bench").expect("valid principal");
     let chunk = opts.chunk.max(1) as u64;
     let jobs: Vec<Vec<Submission>> = (0..persons.div_ceil(chunk))
         .map(|j| {
@@ -152,12 +152,11 @@ pub fn monthly_run(
     use crate::domain::types::*;
     let month = Month::parse("2024-08").expect("valid");
     let p = |s: &str| Principal::parse(s).expect("valid principal");
-    let (admin, officer, maker, checker, bank) = (
+    let (admin, officer, maker, checker) = (
         p("admin:bench"),
         p("officer:bench"),
         p("maker:bench"),
         p("checker:bench"),
-        p("bank:bench"),
     );
     let submit = |who: &Principal, command: Command| -> anyhow::Result<crate::ledger::Receipt> {
         Ok(ledger.submit(Submission {
@@ -181,7 +180,8 @@ pub fn monthly_run(
     for from in (0..persons).step_by(chunk as usize) {
         let subs = (from..(from + chunk).min(persons))
             .map(|i| {
-                let mut e = crate::synth::person(seed, start + i);
+                // Born by the month before the batch, so the decision never predates a birth.
+                let mut e = crate::synth::person_as_of(seed, start + i, month.prev());
                 e.programme = Programme::Btxh;
                 for ent in &mut e.entitlements {
                     ent.programme = Programme::Btxh;
@@ -254,7 +254,7 @@ pub fn monthly_run(
     report.approve = started.elapsed();
     progress("releasing and writing the payment files");
     let started = Instant::now();
-    let files = crate::batches::release(ledger, &checker, batch)?;
+    let files = crate::batches::release(ledger, &checker, None, batch)?.files;
     report.release_and_files = started.elapsed();
     report.files = files.len();
     report.file_bytes = files.iter().map(|f| f.bytes).sum();
@@ -275,11 +275,18 @@ pub fn monthly_run(
             })
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         report.status_lines += lines.len() as u64;
-        reports.push(crate::files::simulate_pain002(&r, &lines));
+        // Each bank reports on its own file, as itself.
+        let crate::domain::event::Channel::Bank(bin) = f.channel else {
+            continue;
+        };
+        reports.push((
+            p(&format!("bank:{bin}")),
+            crate::files::simulate_pain002(&r, &lines),
+        ));
     }
     let started = Instant::now();
-    for r in &reports {
-        crate::batches::ingest_status(ledger, &bank, r, None)?;
+    for (bank, r) in &reports {
+        crate::batches::ingest_status(ledger, bank, None, r)?;
     }
     report.status = started.elapsed();
     report.peak_rss_bytes = peak_rss_bytes();

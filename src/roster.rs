@@ -443,6 +443,10 @@ pub enum Problem {
     TooLong { max: usize },
     #[error("contains control characters")]
     ControlCharacters,
+    /// What the ledger refuses in any free text (`domain::text`): noncharacters,
+    /// bidirectional controls, line separators, nothing visible.
+    #[error("{0}")]
+    Text(crate::domain::text::TextProblem),
     #[error("{reason}")]
     Invalid { reason: String },
     #[error("is later than today ({today})")]
@@ -887,20 +891,19 @@ impl<'a> RowParser<'a> {
         } else {
             self.get(column)
         };
-        if text.chars().count() > TEXT_CHARS_MAX {
-            self.error(
-                column,
-                Problem::TooLong {
-                    max: TEXT_CHARS_MAX,
-                },
-            );
-            return None;
-        }
-        if text.chars().any(char::is_control) {
-            self.error(column, Problem::ControlCharacters);
-            return None;
-        }
-        Some(text.to_owned())
+        // The ledger's own validator, so a row the parser passes is one `decide` accepts and
+        // every payment file can carry.
+        use crate::domain::text::{check, TextProblem};
+        let problem = match check(text, usize::from(required)) {
+            Ok(()) => return Some(text.to_owned()),
+            Err(TextProblem::TooLong) => Problem::TooLong {
+                max: TEXT_CHARS_MAX,
+            },
+            Err(TextProblem::Control) => Problem::ControlCharacters,
+            Err(other) => Problem::Text(other),
+        };
+        self.error(column, problem);
+        None
     }
 
     fn invalid<T>(&mut self, column: Column, reason: impl Into<String>) -> Option<T> {

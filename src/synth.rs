@@ -442,7 +442,25 @@ impl Province {
 
     /// The enrolment, with its route and one entitlement, of synthetic person `i`.
     pub fn person(&self, seed: u64, i: u64) -> Enrol {
-        Draw { seed, i }.enrol(self)
+        Draw {
+            seed,
+            i,
+            as_of: AS_OF,
+        }
+        .enrol(self)
+    }
+
+    /// Person `i` as the province's files stood in `as_of`: born by then, old enough for
+    /// their scheme then, with a decision effective by then (from 2024-01; the social pension
+    /// from 2025-07). A ledger started in `as_of` takes them on without paying anyone for a
+    /// month before their birth.
+    pub fn person_as_of(&self, seed: u64, i: u64, as_of: Month) -> Enrol {
+        Draw {
+            seed,
+            i,
+            as_of: (as_of.year(), as_of.month()),
+        }
+        .enrol(self)
     }
 
     /// Persons `0..n`.
@@ -517,6 +535,11 @@ pub fn person(seed: u64, i: u64) -> Enrol {
     Province::hanoi().person(seed, i)
 }
 
+/// Person `i` of Hà Nội as of `as_of` (see `Province::person_as_of`).
+pub fn person_as_of(seed: u64, i: u64, as_of: Month) -> Enrol {
+    Province::hanoi().person_as_of(seed, i, as_of)
+}
+
 /// Writes persons `0..n` of `province` as a roster in the documented CSV format
 /// (`docs/roster-csv.md`).
 pub fn write_roster_csv<W: io::Write>(
@@ -539,6 +562,8 @@ pub fn write_roster_csv<W: io::Write>(
 struct Draw {
     seed: u64,
     i: u64,
+    /// The month ages are counted at and the last effective month drawn.
+    as_of: (u16, u8),
 }
 
 /// Field numbers of the draws.
@@ -620,7 +645,7 @@ impl Draw {
         let years = u32::from(from) + self.below(field::AGE_YEARS, u64::from(to - from) + 1) as u32;
         let months = years * 12 + self.below(field::AGE_MONTHS, 12) as u32;
         let age = months.max(profile.qualifies.0);
-        let month = month_at(month_index(AS_OF) - age);
+        let month = month_at(month_index(self.as_of) - age);
         let day = 1 + self.below(field::BIRTH_DAY, u64::from(days_in_month(month))) as u8;
         Date::new(month.year(), month.month(), day).expect("a day of the month")
     }
@@ -634,8 +659,8 @@ impl Draw {
         let birth = month_index((birth.year(), birth.month_number()));
         let (min_age, max_age) = profile.qualifies;
         let lo = month_index(first).max(birth + min_age);
-        let hi = max_age.map_or(month_index(AS_OF), |max| {
-            month_index(AS_OF).min(birth + max - 1)
+        let hi = max_age.map_or(month_index(self.as_of), |max| {
+            month_index(self.as_of).min(birth + max - 1)
         });
         month_at(lo + self.below(field::EFFECTIVE, u64::from(hi.saturating_sub(lo)) + 1) as u32)
     }
@@ -746,7 +771,7 @@ impl Draw {
             width = (digits - 1) as usize
         );
         let child =
-            month_index(AS_OF) - month_index((birth.year(), birth.month_number())) < years(16);
+            month_index(self.as_of) - month_index((birth.year(), birth.month_number())) < years(16);
         let holder = if child {
             let sex = if self.below(field::GUARDIAN_SEX, 4) == 0 {
                 Sex::Male

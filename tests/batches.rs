@@ -111,7 +111,7 @@ fn pay_month(l: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> 
     open_batch(l, programme, month, kind).unwrap();
     let batch = l.state().next_batch_id();
     let batch = BatchId(batch.0 - 1);
-    batches::compute(l, &p("maker:hoa"), batch).unwrap();
+    batches::compute(l, &p("maker:hoa"), None, batch).unwrap();
     let computed = l.state().batch(batch).unwrap().computed.clone().unwrap();
     run(
         l,
@@ -123,7 +123,7 @@ fn pay_month(l: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> 
         }),
     )
     .unwrap();
-    batches::release(l, &p("checker:tuan"), batch).unwrap();
+    batches::release(l, &p("checker:tuan"), None, batch).unwrap();
     batch
 }
 
@@ -153,7 +153,11 @@ fn bank_reports(l: &Ledger, batch: BatchId, rejections: &[(PaymentId, &str)]) {
         })
         .unwrap();
     for f in files.iter().filter(|f| f.format == FileFormat::Pain001V09) {
-        let (_, bytes) = batches::download(l, &p("bank:x"), f.file).unwrap();
+        let Channel::Bank(bin) = f.channel else {
+            unreachable!("a pain.001 goes to a bank")
+        };
+        let bank = p(&format!("bank:{bin}"));
+        let (_, bytes) = batches::download(l, &bank, f.file).unwrap();
         let created = IsoDateTime::parse("2024-08-05T10:00:00+07:00").unwrap();
         let (report, lines) =
             files::simulate_for_pain001(&bytes, &format!("STS-{}", f.file), created, |tx| {
@@ -169,7 +173,7 @@ fn bank_reports(l: &Ledger, batch: BatchId, rejections: &[(PaymentId, &str)]) {
             })
             .unwrap();
         let xml = files::simulate_pain002(&report, &lines);
-        batches::ingest_status(l, &p("bank:x"), &xml, None).unwrap();
+        batches::ingest_status(l, &bank, None, &xml).unwrap();
     }
     // Cash lists: the pay point reports every line collected.
     for f in files.iter().filter(|f| f.format == FileFormat::CashList) {
@@ -196,9 +200,10 @@ fn bank_reports(l: &Ledger, batch: BatchId, rejections: &[(PaymentId, &str)]) {
             .collect();
         run(
             l,
-            "bank:vnpost",
+            "checker:tuan",
             Command::IngestStatusReport(IngestStatusReport {
-                channel: Channel::Cash,
+                file: f.file,
+                file_rejected: None,
                 format: StatusFormat::Csv,
                 digest: *blake3::hash(f.name.as_bytes()).as_bytes(),
                 message_id: format!("CASH-{}", f.file),
@@ -480,7 +485,7 @@ fn the_maker_cannot_approve_and_approval_binds_the_reviewed_content() {
     );
     open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
     let b1 = BatchId(1);
-    batches::compute(&l, &p("maker:hoa"), b1).unwrap();
+    batches::compute(&l, &p("maker:hoa"), None, b1).unwrap();
     let c1 = l.state().batch(b1).unwrap().computed.clone().unwrap();
     let approve = |who: &str, b: BatchId, c: &BatchComputed| {
         run(
@@ -498,7 +503,7 @@ fn the_maker_cannot_approve_and_approval_binds_the_reviewed_content() {
         Err(SubmitError::Rejected(Rejection::NotAllowed { .. }))
     ));
     // Release before approval is refused.
-    assert!(batches::release(&l, &p("checker:tuan"), b1).is_err());
+    assert!(batches::release(&l, &p("checker:tuan"), None, b1).is_err());
     // The maker cancels, a person is added, the batch is recomputed: the old review no longer
     // approves the new content.
     run(
@@ -521,7 +526,7 @@ fn the_maker_cannot_approve_and_approval_binds_the_reviewed_content() {
     );
     open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
     let b2 = BatchId(2);
-    batches::compute(&l, &p("maker:hoa"), b2).unwrap();
+    batches::compute(&l, &p("maker:hoa"), None, b2).unwrap();
     let stale = approve("checker:tuan", b2, &c1);
     assert!(
         matches!(
@@ -555,7 +560,7 @@ fn computing_twice_or_a_second_regular_batch_never_pays_a_month_twice() {
     }
     let june = pay_month(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
     assert!(
-        batches::compute(&l, &p("maker:hoa"), june).is_err(),
+        batches::compute(&l, &p("maker:hoa"), None, june).is_err(),
         "a released batch cannot be recomputed"
     );
     let second = open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
@@ -572,7 +577,7 @@ fn computing_twice_or_a_second_regular_batch_never_pays_a_month_twice() {
     )
     .unwrap();
     let supp = BatchId(2);
-    batches::compute(&l, &p("maker:hoa"), supp).unwrap();
+    batches::compute(&l, &p("maker:hoa"), None, supp).unwrap();
     assert_eq!(l.state().batch(supp).unwrap().payments.len(), 0);
     // Replaying the June lines into a new batch by hand is refused by the ledger itself.
     let june_lines: Vec<NewPayment> = l
@@ -689,9 +694,12 @@ fn issued_files_validate_and_their_hashes_are_in_the_chain() {
             .totals
             .sum
     );
-    // Issuing again appends nothing.
+    // Releasing again appends nothing and is refused.
     let before = l.head().unwrap().records;
-    batches::issue_files(&l, &p("checker:tuan"), batch).unwrap();
+    assert!(matches!(
+        batches::release(&l, &p("checker:tuan"), None, batch),
+        Err(batches::BatchError::AlreadyReleased { .. })
+    ));
     assert_eq!(l.head().unwrap().records, before);
 }
 
@@ -710,7 +718,7 @@ fn release_is_refused_when_a_route_changed_after_the_computation() {
         bank("970405", "1500200000001"),
     );
     open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
-    batches::compute(&l, &p("maker:hoa"), BatchId(1)).unwrap();
+    batches::compute(&l, &p("maker:hoa"), None, BatchId(1)).unwrap();
     let c = l
         .state()
         .batch(BatchId(1))
@@ -739,7 +747,7 @@ fn release_is_refused_when_a_route_changed_after_the_computation() {
         }),
     )
     .unwrap();
-    match batches::release(&l, &p("checker:tuan"), BatchId(1)) {
+    match batches::release(&l, &p("checker:tuan"), None, BatchId(1)) {
         Err(batches::BatchError::Submit(SubmitError::Rejected(Rejection::Conflict { reason }))) => {
             assert!(reason.contains("route changed"), "{reason}")
         }

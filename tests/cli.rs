@@ -237,7 +237,27 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
         ],
     );
     assert!(!own.status.success());
-    assert!(String::from_utf8_lossy(&own.stderr).contains("a different person must approve"));
+    let own = String::from_utf8_lossy(&own.stderr).into_owned();
+    assert!(own.contains("only a checker may approve batch"), "{own}");
+    // The same person with a checker's role is still the maker: four eyes compares persons.
+    let same_person = chitra(
+        &data,
+        &[
+            "--as",
+            "checker:hoa",
+            "batch",
+            "approve",
+            "BATCH1",
+            "--content-hash",
+            &hash,
+        ],
+    );
+    assert!(!same_person.status.success());
+    let same_person = String::from_utf8_lossy(&same_person.stderr).into_owned();
+    assert!(
+        same_person.contains("a different person must approve"),
+        "{same_person}"
+    );
     let wrong = chitra(
         &data,
         &[
@@ -251,6 +271,10 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
         ],
     );
     assert!(!wrong.status.success());
+    // The refusal does not give the right hash away.
+    let wrong = String::from_utf8_lossy(&wrong.stderr).into_owned();
+    assert!(!wrong.contains(&hash[..16]), "{wrong}");
+    assert!(wrong.contains("not what you reviewed"), "{wrong}");
     ok(&[
         "--as",
         "checker:tuan",

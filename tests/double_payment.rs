@@ -127,7 +127,7 @@ fn apply(l: &Ledger, op: &Op) {
             .is_ok()
             {
                 let b = l.read(|s| BatchId(s.next_batch_id().0 - 1)).unwrap();
-                let _ = batches::compute(l, &maker, b);
+                let _ = batches::compute(l, &maker, None, b);
             }
         }
         Op::Release => {
@@ -150,7 +150,7 @@ fn apply(l: &Ledger, op: &Op) {
                     }),
                 )
                 .unwrap();
-                match batches::release(l, &checker, b) {
+                match batches::release(l, &checker, None, b) {
                     Ok(_) => {}
                     // Refused when a route changed or a hold came after the computation.
                     Err(batches::BatchError::Submit(chitra::ledger::SubmitError::Rejected(_))) => {}
@@ -196,14 +196,21 @@ fn apply(l: &Ledger, op: &Op) {
                         .collect();
                     (!released.is_empty()).then(|| {
                         let id = released[*n as usize % released.len()];
-                        (
-                            id,
-                            chitra::domain::batch::channel(&s.payment(id).unwrap().scheduled.route),
-                        )
+                        let scheduled = &s.payment(id).unwrap().scheduled;
+                        let channel = chitra::domain::batch::channel(&scheduled.route);
+                        let file = s
+                            .batch(scheduled.batch)
+                            .unwrap()
+                            .files
+                            .iter()
+                            .copied()
+                            .find(|f| s.file(*f).unwrap().issued.channel == channel)
+                            .expect("a released payment is in a file");
+                        (id, file)
                     })
                 })
                 .unwrap();
-            if let Some((id, channel)) = target {
+            if let Some((id, file)) = target {
                 let outcome = match op {
                     Op::Return(_, deceased) => ReportedOutcome::Rejected {
                         reason_code: if *deceased { "MD07" } else { "AC04" }.into(),
@@ -212,9 +219,10 @@ fn apply(l: &Ledger, op: &Op) {
                 };
                 let tag = format!("{op:?}-{id}-{}", l.head().unwrap().records);
                 submit(
-                    &p("bank:x"),
+                    &p("checker:tuan"),
                     Command::IngestStatusReport(IngestStatusReport {
-                        channel,
+                        file,
+                        file_rejected: None,
                         format: StatusFormat::Csv,
                         digest: *blake3::hash(tag.as_bytes()).as_bytes(),
                         message_id: tag,

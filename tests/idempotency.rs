@@ -9,9 +9,11 @@ use chitra::domain::types::{Date, Month, Programme, Vnd};
 use chitra::domain::Command;
 use chitra::ledger::{IdempotencyKey, Ledger, Submission, SubmitError};
 
+/// A keyed submission by lan, in the role the command needs.
 fn keyed(key: &str, command: Command) -> Submission {
+    let role = chitra::domain::access::roles_for(&command)[0];
     Submission {
-        principal: common::principal("officer:lan"),
+        principal: common::principal(&format!("{role}:lan")),
         idempotency_key: Some(IdempotencyKey::parse(key).unwrap()),
         command,
     }

@@ -140,7 +140,7 @@ fn other_provinces_take_their_prefixes_and_hamlets() {
 fn the_ledger_accepts_every_generated_row() {
     let roster = parse(&roster_bytes(9, 2_000, Province::hanoi()));
     let ctx = Context {
-        principal: "officer",
+        principal: &chitra::domain::types::Principal::parse("officer:lan").unwrap(),
         today: today(),
         registry: chitra::reference::Reference::embedded(),
     };

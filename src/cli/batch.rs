@@ -51,7 +51,7 @@ pub fn open(
 pub fn compute(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(s)?;
     let started = std::time::Instant::now();
-    let done = batches::compute(&ledger, &s.principal, batch)?;
+    let done = batches::compute(&ledger, s.who()?, None, batch)?;
     let view = ledger
         .read(|st| views::batch(st, batch))?
         .context("batch vanished")?;
@@ -222,8 +222,15 @@ pub fn approve(s: &Session, batch: BatchId, content_hash: &str) -> anyhow::Resul
         bail!("{batch} is not computed yet");
     };
     let given = content_hash.trim().to_ascii_lowercase();
-    if given.len() < 16 || !hash.starts_with(&given) {
-        bail!("{batch}'s content hash is {hash}; approve only what you reviewed (give at least 16 hex digits)");
+    if given.len() < 16 || !given.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("give at least the first 16 hex digits of the content hash you reviewed");
+    }
+    // Never say what the right hash is: approval binds what the checker read in the review.
+    if !hash.starts_with(&given) {
+        bail!(
+            "{batch}'s content is not what you reviewed (the content hash differs); \
+             review it again with `chitra batch review {batch}`"
+        );
     }
     let digest = parse_hash_hex(&hash).expect("a hash we printed parses");
     let receipt = submit(
@@ -240,7 +247,10 @@ pub fn approve(s: &Session, batch: BatchId, content_hash: &str) -> anyhow::Resul
     } else {
         println!(
             "approved {batch} ({} payments, {} VND) as {}, seq {}",
-            totals.count, totals.sum, s.principal, receipt.first_seq
+            totals.count,
+            totals.sum,
+            s.who()?,
+            receipt.first_seq
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -248,7 +258,8 @@ pub fn approve(s: &Session, batch: BatchId, content_hash: &str) -> anyhow::Resul
 
 pub fn release(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(s)?;
-    let files = batches::release(&ledger, &s.principal, batch)?;
+    let released = batches::release(&ledger, s.who()?, None, batch)?;
+    let files = released.files;
     if s.json {
         let v = ledger.read(|st| views::batch(st, batch))?;
         print_json(&v)?;
@@ -360,7 +371,7 @@ pub fn files_get(s: &Session, file: FileId, out: &Path) -> anyhow::Result<ExitCo
             bail!("no file {file}");
         }
     }
-    let (issued, bytes) = batches::download(&ledger, &s.principal, file)?;
+    let (issued, bytes) = batches::download(&ledger, s.who()?, file)?;
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     println!(
         "wrote {} ({}, {} bytes, blake3 {}); the download is recorded in the chain as {}",
@@ -368,7 +379,7 @@ pub fn files_get(s: &Session, file: FileId, out: &Path) -> anyhow::Result<ExitCo
         issued.issued.name,
         bytes.len(),
         hex(&issued.issued.digest),
-        s.principal
+        s.who()?
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -376,18 +387,21 @@ pub fn files_get(s: &Session, file: FileId, out: &Path) -> anyhow::Result<ExitCo
 pub fn ingest(s: &Session, file: &Path) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let ledger = open_ledger(s)?;
-    let only = s.bank_bin().map(Channel::Bank);
-    let done = batches::ingest_status(&ledger, &s.principal, &bytes, only)?;
+    let done = batches::ingest_status(&ledger, s.who()?, None, &bytes)?;
     if s.json {
-        print_json(
-            &serde_json::json!({ "lines": done.lines, "new": done.new, "receipt": done.receipt }),
-        )?;
+        print_json(&serde_json::json!({
+            "lines": done.lines,
+            "new": done.new,
+            "breaks": done.breaks,
+            "receipt": done.receipt,
+        }))?;
     } else if done.new {
         println!(
-            "ingested {} status lines from {} ({} records appended)",
+            "ingested {} status lines from {} ({} records appended, {} reconciliation breaks opened)",
             done.lines,
             file.display(),
-            done.receipt.count
+            done.receipt.count,
+            done.breaks
         );
     } else {
         println!("{} was ingested before; nothing appended", file.display());
@@ -398,8 +412,6 @@ pub fn ingest(s: &Session, file: &Path) -> anyhow::Result<ExitCode> {
 impl Session {
     /// The BIN of a bank principal (`bank:970436`), whose view is limited to its own files.
     pub fn bank_bin(&self) -> Option<BankBin> {
-        let name = self.principal.as_str();
-        name.strip_prefix("bank:")
-            .and_then(|b| BankBin::parse(b).ok())
+        self.principal.as_ref().and_then(|p| p.bank_bin())
     }
 }

@@ -135,8 +135,11 @@ fn enrol_province(
     // The ledger starts in June 2024: the months before were paid by the system it replaces,
     // so every NCC and BTXH entitlement is taken on from June (with its decision dated by
     // then). The social pension (HTXH) only exists from July 2025 and keeps its own dates.
-    let rows: Vec<(u64, Enrol)> = p
-        .persons(seed, persons)
+    // People as the province's files stood in May 2024, so nobody is taken on from June for
+    // a month before they were born.
+    let may = Month::parse("2024-05").expect("valid");
+    let rows: Vec<(u64, Enrol)> = (0..persons)
+        .map(|i| p.person_as_of(seed, i, may))
         .enumerate()
         .map(|(i, mut e)| {
             for ent in e
@@ -213,7 +216,7 @@ fn pay(
     };
     let status = |l: &Ledger| l.read(|s| s.batch(batch).map(|b| b.status)).ok().flatten();
     if status(ledger) == Some(BatchStatus::Open) {
-        let done = batches::compute(ledger, &who.maker, batch)?;
+        let done = batches::compute(ledger, &who.maker, None, batch)?;
         if !done.plan.not_computable.is_empty() {
             println!(
                 "  {batch}: {} people could not be priced (e.g. {:?})",
@@ -236,12 +239,14 @@ fn pay(
             }),
         )?;
     }
-    if status(ledger) == Some(BatchStatus::Approved)
-        || status(ledger) == Some(BatchStatus::Released)
-    {
-        let issued = batches::release(ledger, &who.checker, batch)?;
-        write_files(ledger, &issued, files_dir)?;
-        play_the_banks(ledger, batch)?;
+    if status(ledger) == Some(BatchStatus::Approved) {
+        let released = batches::release(ledger, &who.checker, None, batch)?;
+        write_files(ledger, &released.files, files_dir)?;
+    }
+    // A run interrupted after the release continues here: reports already ingested append
+    // nothing.
+    if status(ledger) == Some(BatchStatus::Released) {
+        play_the_banks(ledger, &who.checker, batch)?;
     }
     if status(ledger) == Some(BatchStatus::Released) {
         let r = ledger
@@ -304,7 +309,7 @@ fn return_reason(payment: PaymentId, month: Month, first_of_batch: bool) -> Opti
 
 /// The banks report on their files (pain.002.001.10) and the pay points on their cash lists
 /// (status CSV); a report ingested before appends nothing.
-fn play_the_banks(ledger: &Ledger, batch: BatchId) -> anyhow::Result<()> {
+fn play_the_banks(ledger: &Ledger, checker: &Principal, batch: BatchId) -> anyhow::Result<()> {
     let (month, files, first) = ledger.read(|s| {
         let b = s.batch(batch).expect("released");
         let files: Vec<PaymentFileIssued> = b
@@ -316,8 +321,12 @@ fn play_the_banks(ledger: &Ledger, batch: BatchId) -> anyhow::Result<()> {
         (b.opened.month, files, b.payments.first().copied())
     })?;
     let created = IsoDateTime::parse(&format!("{}-05T16:00:00+07:00", month)).expect("valid time");
-    let bank = Principal::parse("bank:simulated").expect("valid");
     for f in files.iter().filter(|f| f.format == FileFormat::Pain001V09) {
+        // Each bank downloads and reports on its own file, as itself.
+        let Channel::Bank(bin) = f.channel else {
+            continue;
+        };
+        let bank = Principal::parse(&format!("bank:{bin}")).expect("a BIN makes a principal");
         let (_, bytes) = batches::download(ledger, &bank, f.file)?;
         let (report, lines) = files::simulate_for_pain001(
             &bytes,
@@ -337,8 +346,8 @@ fn play_the_banks(ledger: &Ledger, batch: BatchId) -> anyhow::Result<()> {
         batches::ingest_status(
             ledger,
             &bank,
-            &files::simulate_pain002(&report, &lines),
             None,
+            &files::simulate_pain002(&report, &lines),
         )?;
     }
     for f in files.iter().filter(|f| f.format == FileFormat::CashList) {
@@ -362,11 +371,12 @@ fn play_the_banks(ledger: &Ledger, batch: BatchId) -> anyhow::Result<()> {
             original_payment_info_id: String::new(),
             debtor_agent_bic: None,
         };
+        // Pay points report to the finance office, whose checker records it.
         batches::ingest_status(
             ledger,
-            &bank,
-            &files::simulate_status_csv(&report, &lines),
+            checker,
             None,
+            &files::simulate_status_csv(&report, &lines),
         )?;
     }
     Ok(())

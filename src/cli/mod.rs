@@ -34,9 +34,10 @@ pub struct Cli {
     pub data_dir: PathBuf,
 
     /// Who is acting, recorded with every event: `role:name`, e.g. `maker:hoa`, `checker:tuan`,
-    /// `officer:lan`, `bank:970436`.
-    #[arg(long = "as", global = true, env = "CHITRA_PRINCIPAL", default_value = "operator:cli", value_parser = parse_principal)]
-    pub principal: Principal,
+    /// `officer:lan`, `admin:thu`, `bank:970436`. Every command that writes needs it; the
+    /// ledger decides by the role what may be done, and four eyes by the name.
+    #[arg(long = "as", global = true, env = "CHITRA_PRINCIPAL", value_parser = parse_principal)]
+    pub principal: Option<Principal>,
 
     /// Print machine-readable JSON instead of a summary (for the commands that have one).
     #[arg(long, global = true)]
@@ -313,8 +314,20 @@ pub fn main() -> ExitCode {
 /// Who acts and how to answer, for the commands that touch the ledger.
 pub struct Session {
     pub data_dir: PathBuf,
-    pub principal: Principal,
+    pub principal: Option<Principal>,
     pub json: bool,
+}
+
+impl Session {
+    /// Who acts, for a command that writes.
+    pub fn who(&self) -> anyhow::Result<&Principal> {
+        self.principal.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "say who acts with --as ROLE:NAME (e.g. --as maker:hoa; roles: officer, maker, \
+                 checker, auditor, bank, admin); it is recorded with every event"
+            )
+        })
+    }
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -427,7 +440,7 @@ pub(crate) fn open_ledger(s: &Session) -> anyhow::Result<Ledger> {
 pub(crate) fn submit(ledger: &Ledger, s: &Session, command: Command) -> anyhow::Result<Receipt> {
     ledger
         .submit(Submission {
-            principal: s.principal.clone(),
+            principal: s.who()?.clone(),
             idempotency_key: None,
             command,
         })

@@ -37,7 +37,6 @@ pub enum Command {
     ReleaseBatch(ReleaseBatch),
     CancelBatch(CancelBatch),
     CloseBatch(CloseBatch),
-    IssuePaymentFile(IssuePaymentFile),
     RecordFileDownload(RecordFileDownload),
     IngestStatusReport(IngestStatusReport),
     ResolveBreak(ResolveBreak),
@@ -74,7 +73,6 @@ impl Command {
             Command::ReleaseBatch(_) => "release_batch",
             Command::CancelBatch(_) => "cancel_batch",
             Command::CloseBatch(_) => "close_batch",
-            Command::IssuePaymentFile(_) => "issue_payment_file",
             Command::RecordFileDownload(_) => "record_file_download",
             Command::IngestStatusReport(_) => "ingest_status_report",
             Command::ResolveBreak(_) => "resolve_break",
@@ -272,9 +270,14 @@ pub struct ApproveBatch {
     pub totals: ControlTotals,
 }
 
+/// Releases an approved batch together with every payment file it needs, in one step: the
+/// files' bytes are kept by the store before this command is submitted, and the batch is
+/// released and every file recorded as issued in one group commit, or nothing is recorded and
+/// the batch stays approved.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct ReleaseBatch {
     pub batch: BatchId,
+    pub files: Vec<NewPaymentFile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
@@ -288,10 +291,9 @@ pub struct CloseBatch {
     pub batch: BatchId,
 }
 
-/// Records a payment file generated for a released batch (its bytes are kept by the store).
+/// One payment file of a release (its bytes are kept by the store under `digest`).
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
-pub struct IssuePaymentFile {
-    pub batch: BatchId,
+pub struct NewPaymentFile {
     pub channel: Channel,
     pub pay_point: Option<CommuneCode>,
     pub format: FileFormat,
@@ -326,13 +328,19 @@ pub struct ReportedLine {
     pub amount: Option<Vnd>,
 }
 
-/// A parsed bank status report (pain.002 or CSV), with the digest of the file it came from.
+/// A parsed bank status report (pain.002 or CSV) about one of our payment files, with the
+/// digest of the report's bytes. A bank's report may touch only payments in files issued to
+/// that bank.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct IngestStatusReport {
-    pub channel: Channel,
+    /// The payment file the report answers (its original message id).
+    pub file: FileId,
     pub format: StatusFormat,
     pub digest: Digest,
     pub message_id: String,
+    /// The whole file was rejected (`GrpSts` RJCT) with this reason code, and no line is
+    /// listed: every payment of the file comes back.
+    pub file_rejected: Option<String>,
     pub lines: Vec<ReportedLine>,
 }
 
@@ -368,6 +376,10 @@ pub enum Rejection {
     Conflict { reason: String },
     #[error("not allowed: {reason}")]
     NotAllowed { reason: String },
+    /// A status report about a file that is not the caller's: the same answer as for a file
+    /// that does not exist, so a bank learns nothing about other banks' files.
+    #[error("the status report refers to none of your payment files")]
+    UnknownReport,
 }
 
 impl Rejection {
@@ -380,6 +392,7 @@ impl Rejection {
             Rejection::Invalid { .. } => "invalid",
             Rejection::Conflict { .. } => "conflict",
             Rejection::NotAllowed { .. } => "not-allowed",
+            Rejection::UnknownReport => "unknown-report",
         }
     }
 

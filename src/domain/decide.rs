@@ -8,13 +8,16 @@ use super::event::*;
 use super::rules;
 use super::state::{Beneficiary, Entitlement, State};
 use super::types::{
-    BankBin, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, Month, Sex,
+    BankBin, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, Month, Principal, Sex,
 };
+
+pub use super::text::TEXT_CHARS_MAX;
 
 /// What the writer knows about a command besides its content.
 #[derive(Clone, Copy)]
 pub struct Context<'a> {
-    pub principal: &'a str,
+    /// Who acts: a person in a role, which decides what they may do.
+    pub principal: &'a Principal,
     /// Today's date by the writer's clock, for checks such as "no decision dated in the future".
     pub today: Date,
     /// The official codes commands are checked against.
@@ -53,14 +56,23 @@ impl Emitted {
     }
 }
 
-/// The longest free-text field accepted (names, reasons, decision numbers).
-pub const TEXT_CHARS_MAX: usize = 200;
-
+/// The events `command` appends, or why it may not. The acting role is checked first, against
+/// the one table in `access`, so every interface refuses the same commands.
 pub fn decide(
     state: &State,
     ctx: &Context<'_>,
     command: Command,
 ) -> Result<Vec<Emitted>, Rejection> {
+    if !super::access::roles_for(&command).contains(&ctx.principal.role()) {
+        return Err(Rejection::NotAllowed {
+            reason: format!(
+                "{} acts as {}; {}",
+                ctx.principal,
+                ctx.principal.role(),
+                super::access::who_may(&command)
+            ),
+        });
+    }
     match command {
         Command::Enrol(c) => enrol(state, ctx, c),
         Command::ImportRoster(c) => import_roster(state, ctx, c),
@@ -122,15 +134,14 @@ pub fn decide(
             }))
         }
         Command::ErasePersonalData(c) => erase(state, c),
-        Command::OpenBatch(c) => batch::open(state, c),
+        Command::OpenBatch(c) => batch::open(state, ctx, c),
         Command::ComputeBatch(c) => batch::compute_batch(state, c),
         Command::ApproveBatch(c) => batch::approve(state, ctx, c),
-        Command::ReleaseBatch(c) => batch::release(state, c),
+        Command::ReleaseBatch(c) => batch::release(state, ctx, c),
         Command::CancelBatch(c) => batch::cancel(state, c),
         Command::CloseBatch(c) => batch::close(state, c),
-        Command::IssuePaymentFile(c) => batch::issue_file(state, c),
-        Command::RecordFileDownload(c) => batch::record_download(state, c),
-        Command::IngestStatusReport(c) => batch::reconcile::ingest(state, c),
+        Command::RecordFileDownload(c) => batch::record_download(state, ctx, c),
+        Command::IngestStatusReport(c) => batch::reconcile::ingest(state, ctx, c),
         Command::ResolveBreak(c) => batch::resolve_break(state, c),
         Command::TerminateEntitlement(c) => {
             let ent = known_entitlement(state, c.entitlement)?;
@@ -226,7 +237,7 @@ fn enrol_as(
     let (commune, mapped) = commune(ctx, "commune", c.commune)?;
     let route = c.route.map(|r| route_request(ctx, r)).transpose()?;
     for spec in &c.entitlements {
-        new_entitlement(ctx, spec, None)?;
+        new_entitlement(ctx, spec, Some(c.birth_date), None)?;
     }
     let mut warnings = citizen_id_warnings(&c.citizen_id, c.birth_date, c.sex);
     warnings.extend(ctx.registry.citizen_id_prefix_warning(&c.citizen_id));
@@ -286,15 +297,29 @@ fn granted(
     }
 }
 
-/// Checks an entitlement decision; `died` is the beneficiary's date of death, if recorded.
+/// Checks an entitlement decision for a person born on `born` (unknown once erased) and who
+/// died on `died`, if recorded. Nobody is owed anything for a month before they were born.
 fn new_entitlement(
     ctx: &Context<'_>,
     spec: &NewEntitlement,
+    born: Option<Date>,
     died: Option<Date>,
 ) -> Result<(), Rejection> {
     text("scheme", &spec.scheme, 1)?;
     rules::validate(spec.programme, &spec.scheme, &spec.params, spec.kind)?;
     decision(ctx, &spec.decision)?;
+    if let Some(birth) = born {
+        if spec.effective_from < birth.month() {
+            return Err(Rejection::invalid(
+                "effective_from",
+                format!(
+                    "{} is before the beneficiary was born ({})",
+                    spec.effective_from,
+                    birth.month()
+                ),
+            ));
+        }
+    }
     if let (Some(death), EntitlementKind::Monthly) = (died, spec.kind) {
         if spec.effective_from > death.month() {
             return Err(Rejection::invalid(
@@ -356,6 +381,9 @@ fn correct_details(
         };
         text("full_name", &identity.full_name, 1)?;
         text("address_line", &identity.address_line, 0)?;
+        if c.birth_date.is_some() {
+            born_before_decisions(state, b, identity.birth_date, ctx.today)?;
+        }
         warnings = citizen_id_warnings(&identity.citizen_id, identity.birth_date, identity.sex);
         warnings.extend(ctx.registry.citizen_id_prefix_warning(&identity.citizen_id));
         Some(PersonalData {
@@ -377,6 +405,32 @@ fn correct_details(
         }),
         personal,
     }])
+}
+
+/// A corrected birth date must not be in the future nor after the month any of the person's
+/// decisions takes effect from: nobody is owed anything for a month before their birth.
+fn born_before_decisions(
+    state: &State,
+    b: &Beneficiary,
+    birth: Date,
+    today: Date,
+) -> Result<(), Rejection> {
+    if birth > today {
+        return Err(Rejection::invalid("birth_date", "is in the future"));
+    }
+    let earliest = b
+        .entitlements
+        .iter()
+        .filter_map(|e| state.entitlement(*e))
+        .map(|e| e.grant.effective_from)
+        .min();
+    match earliest {
+        Some(from) if from < birth.month() => Err(Rejection::invalid(
+            "birth_date",
+            format!("is after {from}, from which a decision already pays this person"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn set_route(
@@ -501,7 +555,8 @@ fn grant(state: &State, ctx: &Context<'_>, c: GrantEntitlement) -> Result<Vec<Em
     if let Some(payee) = c.entitlement.payee {
         beneficiary_alive(state, payee)?;
     }
-    new_entitlement(ctx, &c.entitlement, b.date_of_death)?;
+    let born = b.identity.known().map(|i| i.birth_date);
+    new_entitlement(ctx, &c.entitlement, born, b.date_of_death)?;
     one(Event::EntitlementGranted(granted(
         state.next_entitlement_id(),
         c.beneficiary,
@@ -601,43 +656,5 @@ fn decision(ctx: &Context<'_>, d: &Decision) -> Result<(), Rejection> {
 }
 
 fn text(field: &str, value: &str, min_chars: usize) -> Result<(), Rejection> {
-    if value.chars().take(min_chars).count() < min_chars {
-        return Err(Rejection::invalid(field, "must not be empty"));
-    }
-    // Byte length bounds the character count from above, so most values skip the count.
-    if value.len() > TEXT_CHARS_MAX && value.chars().count() > TEXT_CHARS_MAX {
-        return Err(Rejection::invalid(
-            field,
-            format!("is longer than {TEXT_CHARS_MAX} characters"),
-        ));
-    }
-    if has_control(value.as_bytes()) {
-        return Err(Rejection::invalid(field, "contains control characters"));
-    }
-    Ok(())
-}
-
-/// True when the UTF-8 text holds a control character: C0 (below 0x20), DEL, or C1 (U+0080 to
-/// U+009F, encoded 0xC2 0x80-0x9F). One pass over the bytes; names are checked millions of
-/// times on the write path.
-fn has_control(bytes: &[u8]) -> bool {
-    bytes.iter().enumerate().any(|(i, &b)| {
-        b < 0x20
-            || b == 0x7f
-            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::has_control;
-
-    #[test]
-    fn control_characters_are_found_in_every_range() {
-        assert!(!has_control("Nguyễn Thị Hoa, số 12".as_bytes()));
-        assert!(has_control(b"a\tb"));
-        assert!(has_control(b"a\x7fb"));
-        assert!(has_control("a\u{85}b".as_bytes()));
-        assert!(!has_control("à".as_bytes()));
-    }
+    super::text::check(value, min_chars).map_err(|p| Rejection::invalid(field, p.to_string()))
 }

@@ -489,7 +489,9 @@ pub struct BatchClosed {
     pub returned: ControlTotals,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
     /// ISO 20022 pain.001.001.09 customer credit transfer initiation.

@@ -1,6 +1,7 @@
 //! The domain core: value types, events, commands, state, `decide` and `apply`.
 //! Pure by rule: nothing under `domain` does IO, reads a clock or draws a random number.
 
+pub mod access;
 pub mod batch;
 pub mod command;
 pub mod decide;
@@ -8,6 +9,7 @@ pub mod event;
 pub mod rules;
 pub mod slab;
 pub mod state;
+pub mod text;
 pub mod types;
 
 pub use command::{Command, Rejection};

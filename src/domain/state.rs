@@ -55,8 +55,9 @@ pub struct Beneficiary {
     pub date_of_death: Option<Date>,
     pub hold: Option<HoldReason>,
     pub enrolled_seq: u64,
-    /// The record that last set the payment route or account (a release checks that no
-    /// payment's route changed after its batch was computed).
+    /// The record that last changed what a payment file says about this person: the route,
+    /// the account, or the identity (a cash list names the person). A release checks that none
+    /// of this changed after its batch was computed.
     pub route_seq: u64,
     /// Records that touch this person, in order (for `beneficiary show`).
     pub history: Vec<u64>,
@@ -199,6 +200,8 @@ pub struct State {
     payments: Slab<Payment>,
     files: Vec<IssuedFile>,
     status_reports: HashSet<Digest>,
+    /// Each ingested report by its bank (channel) and its own message id.
+    status_report_ids: HashMap<(Channel, String), Digest>,
     breaks: Vec<Break>,
     /// Regular and supplementary batches of each programme and month, in opening order.
     batches_by_month: HashMap<(Programme, Month), Vec<BatchId>>,
@@ -307,6 +310,12 @@ impl State {
 
     pub fn has_status_report(&self, digest: &Digest) -> bool {
         self.status_reports.contains(digest)
+    }
+
+    /// The digest of the report a bank sent under `message_id`, if one was ingested.
+    pub fn status_report_id(&self, channel: Channel, message_id: &str) -> Option<&Digest> {
+        self.status_report_ids
+            .get(&(channel, message_id.to_owned()))
     }
 
     pub fn breaks(&self) -> &[Break] {
@@ -461,6 +470,8 @@ impl State {
             }
             Event::StatusReportIngested(e) => {
                 self.status_reports.insert(e.digest);
+                self.status_report_ids
+                    .insert((e.channel, e.message_id), e.digest);
                 Ok(())
             }
             Event::PaymentSettled(e) => {
@@ -583,6 +594,7 @@ impl State {
                 account: None,
             }) => {
                 b.personal_records.push(seq);
+                b.route_seq = seq;
                 let old = b.identity.known().map(|i| i.citizen_id);
                 let new = identity.citizen_id;
                 b.identity = PersonalState::Known(identity);

@@ -738,11 +738,16 @@ impl From<ProvinceCode> for String {
     }
 }
 
-/// The name of an acting principal (a person or a bank's system), as the access layer
-/// authenticated it. Bounded so the record header stays small.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize)]
+/// Who acts: a person (or a bank's system) in one role, written `role:name` (`maker:hoa`,
+/// `checker:tuan`); a bank's is `bank:<BIN>` or `bank:<BIN>:<name>`, so every record a bank
+/// appends names the bank. Parsed once at the edge; `decide` asks it for the role (what may be
+/// done) and the person (four eyes). Bounded so the record header stays small.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct Principal(String);
+pub struct Principal {
+    text: String,
+    role: super::access::Role,
+}
 
 /// The longest principal name a record can carry (the header stores its length in one byte).
 pub const PRINCIPAL_BYTES_MAX: usize = 64;
@@ -764,23 +769,68 @@ impl Principal {
                 "may contain only letters, digits and - _ . : @",
             ));
         }
-        Ok(Principal(text.to_owned()))
+        let (role, name) = text.split_once(':').ok_or_else(|| {
+            parse_error(
+                "principal",
+                format!("{text:?} is not ROLE:NAME (e.g. maker:hoa, bank:970436)"),
+            )
+        })?;
+        let role = super::access::Role::parse(role).map_err(|e| parse_error("principal", e))?;
+        if name.is_empty() || name.ends_with(':') {
+            return Err(parse_error("principal", "the name after the role is empty"));
+        }
+        if role == super::access::Role::Bank {
+            let bin = name.split(':').next().unwrap_or_default();
+            BankBin::parse(bin).map_err(|_| {
+                parse_error(
+                    "principal",
+                    format!("a bank acts as bank:<BIN>[:<name>]; {bin:?} is not a NAPAS BIN"),
+                )
+            })?;
+        }
+        Ok(Principal {
+            text: text.to_owned(),
+            role,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
+
+    pub fn role(&self) -> super::access::Role {
+        self.role
+    }
+
+    /// The person behind the role: `hoa` for both `maker:hoa` and `checker:hoa`.
+    pub fn person(&self) -> &str {
+        person_of(&self.text)
+    }
+
+    /// The bank a `bank:` principal acts for.
+    pub fn bank_bin(&self) -> Option<BankBin> {
+        if self.role != super::access::Role::Bank {
+            return None;
+        }
+        BankBin::parse(self.person().split(':').next()?).ok()
+    }
+}
+
+/// The person of a principal as recorded in the chain (records keep the text). Records older
+/// than roles may name no role; then the whole text is the person.
+pub fn person_of(principal: &str) -> &str {
+    principal.split_once(':').map_or(principal, |(_, p)| p)
 }
 
 impl fmt::Display for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
 impl fmt::Debug for Principal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Principal({})", self.0)
+        write!(f, "Principal({})", self.text)
     }
 }
 
@@ -793,7 +843,7 @@ impl TryFrom<String> for Principal {
 
 impl From<Principal> for String {
     fn from(p: Principal) -> String {
-        p.0
+        p.text
     }
 }
 

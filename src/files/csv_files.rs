@@ -21,7 +21,7 @@ use super::spec::{
     prepare, prepare_cash, CashLine, CashListSpec, FileSummary, PaymentFileSpec, PaymentLine,
     PreparedCash, SpecError,
 };
-use super::text::{push_csv_field, push_i64, push_u64};
+use super::text::{push_csv_cell, push_i64, push_u64};
 
 /// Format tags in the header lines; bumped when columns change.
 pub const PAYMENTS_CSV_TAG: &str = "chitra-payments-v1";
@@ -32,7 +32,7 @@ fn fields(out: &mut Vec<u8>, record: &[&str]) {
         if i > 0 {
             out.push(b',');
         }
-        push_csv_field(out, f);
+        push_csv_cell(out, f);
     }
     out.extend_from_slice(b"\r\n");
 }

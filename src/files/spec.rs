@@ -120,6 +120,8 @@ pub enum SpecError {
     NonPositiveAmount { payment: PaymentId, amount: Vnd },
     #[error("payment {payment} appears twice")]
     DuplicatePayment { payment: PaymentId },
+    #[error("the funding account cannot go in a file: {0}")]
+    BadFundingAccount(String),
     #[error("the control sum exceeds {CONTROL_SUM_VND_MAX} VND (18 digits)")]
     SumTooLarge,
     #[error("payment {payment} is for pay point {found}, not this list's {expected}")]
@@ -318,8 +320,7 @@ impl std::fmt::Display for TextProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             TextProblem::Empty => "is empty",
-            TextProblem::ForbiddenCharacter => "contains a control character XML cannot carry",
-            TextProblem::FormulaLike => "starts with = + - or @ (a spreadsheet formula)",
+            TextProblem::ForbiddenCharacter => "contains a character no payment file may carry",
         })
     }
 }

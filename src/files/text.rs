@@ -18,12 +18,10 @@ pub const MAX105_CHARS: usize = 105;
 pub enum TextProblem {
     /// Empty, or only whitespace (every `MaxNNText` has `minLength` 1).
     Empty,
-    /// A character XML 1.0 cannot carry at all (C0 controls other than tab/LF/CR, U+FFFE,
-    /// U+FFFF). Such text cannot be put in a file, so it is refused rather than dropped.
+    /// A character no file may carry: what XML 1.0 cannot hold, and what the ledger itself
+    /// refuses in free text (`domain::text`: controls, noncharacters, bidirectional controls,
+    /// line separators). The ledger never accepts such text, so a release never meets it.
     ForbiddenCharacter,
-    /// Starts with `=`, `+`, `-` or `@`: a spreadsheet opening the CSV or cash list would
-    /// run it as a formula. Real names and remittance texts never start so; refused.
-    FormulaLike,
 }
 
 /// Free text made fit for a file: whitespace runs (including tabs and line breaks) collapsed
@@ -37,15 +35,12 @@ pub fn normalize_free_text(
     raw: &str,
     max_chars: usize,
 ) -> Result<(Cow<'_, str>, bool), TextProblem> {
-    if raw.chars().any(forbidden_in_xml) {
+    if raw.chars().any(forbidden) {
         return Err(TextProblem::ForbiddenCharacter);
     }
     let collapsed = collapse_whitespace(raw);
-    if collapsed.is_empty() {
+    if collapsed.is_empty() || !collapsed.chars().any(|c| !c.is_whitespace()) {
         return Err(TextProblem::Empty);
-    }
-    if collapsed.starts_with(['=', '+', '-', '@']) {
-        return Err(TextProblem::FormulaLike);
     }
     match cut_index(&collapsed, max_chars) {
         None => Ok((collapsed, false)),
@@ -59,9 +54,11 @@ pub fn normalize_free_text(
     }
 }
 
-/// XML 1.0 `Char` excludes these; Rust strings cannot hold surrogates.
-fn forbidden_in_xml(c: char) -> bool {
-    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
+/// What no file carries. Whitespace controls are allowed here because they are collapsed to a
+/// space; everything else the ledger's own validator refuses is refused (it covers XML 1.0's
+/// exclusions: C0 controls, U+FFFE and U+FFFF; Rust strings cannot hold surrogates).
+fn forbidden(c: char) -> bool {
+    !matches!(c, '\t' | '\n' | '\r') && crate::domain::text::char_problem(c).is_some()
 }
 
 fn collapse_whitespace(raw: &str) -> Cow<'_, str> {
@@ -136,6 +133,19 @@ pub fn push_xml_escaped(out: &mut Vec<u8>, text: &str) {
         start = i + 1;
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Appends one CSV field of a file a person may open in a spreadsheet: a field that starts
+/// with `=`, `+`, `-`, `@`, a tab or a CR, which a spreadsheet would run as a formula, gets
+/// a leading apostrophe (the OWASP "CSV injection" defence) instead of being refused; a name
+/// the ledger accepted is never a reason for a release to fail.
+pub fn push_csv_cell(out: &mut Vec<u8>, text: &str) {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        let neutral = format!("'{text}");
+        push_csv_field(out, &neutral);
+    } else {
+        push_csv_field(out, text);
+    }
 }
 
 /// Appends one CSV field (RFC 4180): quoted, with quotes doubled, when it contains a comma,
@@ -224,17 +234,33 @@ mod tests {
     }
 
     #[test]
-    fn refuses_controls_empty_and_formulas() {
-        assert_eq!(
-            norm("A\u{0007}B", 140),
-            Err(TextProblem::ForbiddenCharacter)
-        );
+    fn refuses_controls_and_empty_and_keeps_formulas_for_the_csv_writer() {
+        for bad in [
+            "A\u{0007}B",
+            "A\u{202e}B",
+            "A\u{2028}B",
+            "A\u{fdd0}B",
+            "A\u{ffff}B",
+        ] {
+            assert_eq!(
+                norm(bad, 140),
+                Err(TextProblem::ForbiddenCharacter),
+                "{bad:?}"
+            );
+        }
         assert_eq!(norm(" \t ", 140), Err(TextProblem::Empty));
         assert_eq!(
-            norm("=HYPERLINK(\"x\")", 140),
-            Err(TextProblem::FormulaLike)
+            norm("=HYPERLINK(\"x\")", 140).unwrap().0,
+            "=HYPERLINK(\"x\")"
         );
-        assert_eq!(norm("@SUM(A1)", 140), Err(TextProblem::FormulaLike));
+        let mut csv = Vec::new();
+        push_csv_cell(&mut csv, "=HYPERLINK(\"x\")");
+        assert_eq!(csv, b"\"'=HYPERLINK(\"\"x\"\")\"");
+        for formula in ["+1", "-1", "@SUM(A1)"] {
+            let mut csv = Vec::new();
+            push_csv_cell(&mut csv, formula);
+            assert_eq!(csv, format!("'{formula}").as_bytes());
+        }
     }
 
     #[test]

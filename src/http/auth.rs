@@ -16,54 +16,7 @@ use crate::domain::types::{BankBin, Principal};
 /// Default token file, beside the default data directory.
 pub const DEFAULT_TOKENS_FILE: &str = "ledger-data/tokens.json";
 
-/// What a principal may do. See the routes table in `docs/http.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Enrolment, corrections, routes and entitlement decisions.
-    Officer,
-    /// Batches up to compute.
-    Maker,
-    /// Approve, release, close.
-    Checker,
-    /// Reads everything, verifies and exports; writes nothing.
-    Auditor,
-    /// One bank: its own files and its own payments' status.
-    Bank,
-    /// Tokens and rate schedules.
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Officer,
-        Role::Maker,
-        Role::Checker,
-        Role::Auditor,
-        Role::Bank,
-        Role::Admin,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Officer => "officer",
-            Role::Maker => "maker",
-            Role::Checker => "checker",
-            Role::Auditor => "auditor",
-            Role::Bank => "bank",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Role, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.name() == text)
-            .ok_or_else(|| {
-                format!("{text:?} is not a role (officer, maker, checker, auditor, bank, admin)")
-            })
-    }
-}
+pub use crate::domain::access::Role;
 
 /// One stored token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,6 +217,15 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 fn check_entry(principal: &Principal, role: Role, bin: Option<BankBin>) -> Result<(), TokenError> {
+    // The principal names its role (and a bank's BIN), and the ledger decides by it: a token
+    // whose stored role or BIN disagree with its principal would authorise one thing at the
+    // route and another in the ledger.
+    if principal.role() != role || principal.bank_bin() != bin {
+        return Err(TokenError::Invalid(format!(
+            "{principal}: its role and BIN must agree with the principal (role {role}, BIN {})",
+            bin.map_or("none".to_owned(), |b| b.to_string())
+        )));
+    }
     match (role, bin) {
         (Role::Bank, None) => Err(TokenError::Invalid(format!(
             "{principal}: a bank token needs the bank's BIN"

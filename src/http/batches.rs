@@ -19,15 +19,13 @@ use serde::{Deserialize, Serialize};
 use super::support::{
     self, job, ok, path_id, read, submit, written, IdemKey, JsonBody, StrictQuery, Who,
 };
-use super::{AppState, Caller, Problem};
+use super::{AppState, Problem};
 use crate::chain::hex;
-use crate::domain::batch::compute::Target;
 use crate::domain::command::{self as cmd};
-use crate::domain::event::{BatchKind, ControlTotals, Event};
+use crate::domain::event::{BatchKind, ControlTotals};
 use crate::domain::state::BatchStatus;
 use crate::domain::types::*;
 use crate::domain::{Command, Rejection};
-use crate::ledger::{IdempotencyKey, Ledger, Receipt};
 
 fn batch_id(text: &str) -> Result<BatchId, Problem> {
     path_id(text, BatchId::parse)
@@ -386,133 +384,6 @@ pub async fn close(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-/// Reads the record at `seq` and returns its receipt (as a replay) when it was appended by
-/// `who` under `key`.
-fn receipt_if_ours(
-    ledger: &Ledger,
-    who: &Caller,
-    key: &IdempotencyKey,
-    first_seq: u64,
-    count: u32,
-) -> Result<Option<Receipt>, Problem> {
-    let last = first_seq + u64::from(count) - 1;
-    let first = ledger
-        .records(first_seq, first_seq + 1)
-        .next()
-        .transpose()
-        .map_err(|e| Problem::unavailable(&e))?;
-    let Some(first) = first else { return Ok(None) };
-    let view =
-        crate::chain::record::parse_record(&first.bytes).map_err(|e| Problem::unavailable(&e))?;
-    let ours = view.header.principal == who.principal.as_str()
-        && view
-            .header
-            .idempotency
-            .is_some_and(|i| i.key == key.as_bytes());
-    if !ours {
-        return Ok(None);
-    }
-    let hash = if last == first_seq {
-        first.hash
-    } else {
-        ledger
-            .records(last, last + 1)
-            .next()
-            .transpose()
-            .map_err(|e| Problem::unavailable(&e))?
-            .ok_or_else(|| Problem::unavailable(&format!("record {last} is missing")))?
-            .hash
-    };
-    Ok(Some(Receipt {
-        first_seq,
-        count,
-        hash,
-        replayed: true,
-    }))
-}
-
-/// Records after a computation's basis that are searched for its first record.
-const COMPUTE_SEARCH_RECORDS_MAX: u64 = 100_000;
-
-/// Where the records of a batch's computation start: the first `PaymentScheduled` (or, for an
-/// empty batch, the `BatchComputed`) of the batch at or after its basis.
-fn find_computation(ledger: &Ledger, batch: BatchId, basis: u64) -> Result<Option<u64>, Problem> {
-    for r in ledger.records(basis, basis + COMPUTE_SEARCH_RECORDS_MAX) {
-        let r = r.map_err(|e| Problem::unavailable(&e))?;
-        let view =
-            crate::chain::record::parse_record(&r.bytes).map_err(|e| Problem::unavailable(&e))?;
-        let event = crate::codec::decode_event(view.header.payload_version, view.payload)
-            .map_err(|e| Problem::unavailable(&e))?;
-        match event {
-            Event::PaymentScheduled(p) if p.batch == batch => return Ok(Some(r.seq)),
-            Event::BatchComputed(c) if c.batch == batch => return Ok(Some(r.seq)),
-            _ => {}
-        }
-    }
-    Ok(None)
-}
-
-fn compute_blocking(
-    ledger: &Ledger,
-    who: &Caller,
-    key: Option<IdempotencyKey>,
-    batch: BatchId,
-) -> Result<Receipt, Problem> {
-    let found = ledger
-        .read(|s| {
-            s.batch(batch).map(|b| {
-                (
-                    b.status,
-                    b.computed.as_ref().map(|c| c.basis_seq),
-                    b.payments.len(),
-                )
-            })
-        })
-        .map_err(Problem::from)?;
-    let Some((status, basis, payments)) = found else {
-        return Err(no_batch(batch));
-    };
-    if let (Some(key), Some(basis)) = (&key, basis) {
-        if status != BatchStatus::Open {
-            if let Some(first) = find_computation(ledger, batch, basis)? {
-                let count = u32::try_from(payments + 1).unwrap_or(u32::MAX);
-                if let Some(r) = receipt_if_ours(ledger, who, key, first, count)? {
-                    return Ok(r);
-                }
-            }
-        }
-    }
-    let open = {
-        let state = ledger.state();
-        Target::of(&state, batch).ok_or_else(|| no_batch(batch))?;
-        state
-            .batch(batch)
-            .is_some_and(|b| b.status == BatchStatus::Open)
-    };
-    let (target, mut plan) = if open {
-        crate::batches::compute_consistent(ledger, batch).map_err(|e| match e {
-            crate::batches::BatchError::NoBatch(b) => no_batch(b),
-            other => Problem::unavailable(&other),
-        })?
-    } else {
-        // Let the ledger say why, without computing for nothing.
-        let state = ledger.state();
-        let target = Target::of(&state, batch).ok_or_else(|| no_batch(batch))?;
-        (target, Default::default())
-    };
-    let payments = std::mem::take(&mut plan.payments);
-    let submission = crate::ledger::Submission {
-        principal: who.principal.clone(),
-        idempotency_key: key,
-        command: Command::ComputeBatch(cmd::ComputeBatch {
-            batch,
-            basis_seq: target.known_at,
-            payments,
-        }),
-    };
-    ledger.submit(submission).map_err(Problem::from)
-}
-
 pub async fn compute(
     State(state): State<AppState>,
     Who(who): Who,
@@ -524,49 +395,12 @@ pub async fn compute(
     let ledger = state.ledger().clone();
     let (who2, key2) = (who.clone(), key.clone());
     let receipt = job(&state, &who, key.as_ref(), move || {
-        compute_blocking(&ledger, &who2, key2, batch)
+        crate::batches::compute(&ledger, &who2.principal, key2, batch)
+            .map(|c| c.receipt)
+            .map_err(batch_error)
     })
     .await??;
     written(&state, receipt).await
-}
-
-fn release_blocking(
-    ledger: &Ledger,
-    who: &Caller,
-    key: Option<IdempotencyKey>,
-    batch: BatchId,
-) -> Result<Receipt, Problem> {
-    let found = ledger
-        .read(|s| s.batch(batch).map(|b| (b.status, b.released_seq)))
-        .map_err(Problem::from)?;
-    let Some((status, released_seq)) = found else {
-        return Err(no_batch(batch));
-    };
-    let receipt = match (status, released_seq) {
-        (BatchStatus::Released | BatchStatus::Closed, Some(seq)) => {
-            let r = ledger
-                .records(seq, seq + 1)
-                .next()
-                .transpose()
-                .map_err(|e| Problem::unavailable(&e))?
-                .ok_or_else(|| Problem::unavailable(&format!("record {seq} is missing")))?;
-            Receipt {
-                first_seq: seq,
-                count: 1,
-                hash: r.hash,
-                replayed: true,
-            }
-        }
-        _ => ledger
-            .submit(crate::ledger::Submission {
-                principal: who.principal.clone(),
-                idempotency_key: key,
-                command: Command::ReleaseBatch(cmd::ReleaseBatch { batch }),
-            })
-            .map_err(Problem::from)?,
-    };
-    crate::batches::issue_files(ledger, &who.principal, batch).map_err(batch_error)?;
-    Ok(receipt)
 }
 
 /// A workflow error as a problem; store failures are 503s with the cause in the log only.
@@ -575,17 +409,24 @@ pub fn batch_error(e: crate::batches::BatchError) -> Problem {
     match e {
         E::Submit(s) => Problem::from(s),
         E::NoBatch(id) => no_batch(id),
-        E::NoFile(id) => Problem::not_found(format!("no file {id}")),
         E::Status(s) => Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-status-report",
             s.to_string(),
         ),
-        E::UnknownReport(_) | E::WrongBank => unknown_report(),
+        E::UnknownReport(_) => unknown_report(),
+        E::AlreadyReleased { .. } => Problem::from_rejection(&Rejection::conflict(e.to_string())),
+        // The batch stays approved: cancel it, correct the data, compute again.
         E::File(e) => Problem::from_rejection(&Rejection::conflict(format!(
-            "a payment file cannot be written: {e}"
+            "a payment file cannot be written, nothing was released: {e}"
         ))),
-        other => Problem::unavailable(&other),
+        E::Erased(_) | E::NoAccount(_) => {
+            Problem::from_rejection(&Rejection::conflict(e.to_string()))
+        }
+        E::NoFile(id) => Problem::not_found(format!("no file {id}")),
+        other @ (E::Store(_) | E::Inconsistent(_) | E::MissingBytes(_)) => {
+            Problem::unavailable(&other)
+        }
     }
 }
 
@@ -610,7 +451,9 @@ pub async fn release(
     let ledger = state.ledger().clone();
     let (who2, key2) = (who.clone(), key.clone());
     let receipt = job(&state, &who, key.as_ref(), move || {
-        release_blocking(&ledger, &who2, key2, batch)
+        crate::batches::release(&ledger, &who2.principal, key2, batch)
+            .map(|r| r.receipt)
+            .map_err(batch_error)
     })
     .await??;
     let events = support::appended(&state, &receipt).await?;

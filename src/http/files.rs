@@ -7,15 +7,13 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::batches::{batch_error, unknown_report};
+use super::batches::batch_error;
 use super::support::{self, job, ok, path_id, read, written, IdemKey, StrictQuery, Who};
 use super::{AppState, Caller, Problem, Role};
-use crate::domain::command::{IngestStatusReport, ReportedLine, ReportedOutcome};
 use crate::domain::event::{Channel, FileFormat};
 use crate::domain::state::IssuedFile;
 use crate::domain::types::{BatchId, FileId};
-use crate::domain::Command;
-use crate::ledger::{IdempotencyKey, Ledger};
+use crate::ledger::Ledger;
 
 /// True when the caller may see this file: banks only their own BIN's files.
 fn visible(caller: &Caller, f: &IssuedFile) -> bool {
@@ -174,61 +172,6 @@ fn read_only_download(ledger: &Ledger, file: FileId) -> Result<(IssuedFile, Vec<
 
 /// Parses a status report, finds which of our files it reports on, and submits its lines with
 /// the request's Idempotency-Key. A bank may report only on its own files.
-fn ingest_blocking(
-    ledger: &Ledger,
-    who: &Caller,
-    key: Option<IdempotencyKey>,
-    bytes: &[u8],
-) -> Result<(crate::ledger::Receipt, usize, Channel), Problem> {
-    let report = crate::files::parse_status_report(bytes, &crate::files::StatusLimits::default())
-        .map_err(|e| batch_error(crate::batches::BatchError::Status(e)))?;
-    let original = report.original_message_id.clone();
-    let channel = ledger
-        .read(|s| {
-            s.files()
-                .iter()
-                .find(|f| {
-                    f.issued.name.rsplit_once('.').map(|(stem, _)| stem) == Some(original.as_str())
-                })
-                .map(|f| f.issued.channel)
-        })
-        .map_err(Problem::from)?
-        .ok_or_else(unknown_report)?;
-    if who.role == Role::Bank && who.bin.map(Channel::Bank) != Some(channel) {
-        return Err(unknown_report());
-    }
-    let lines: Vec<ReportedLine> = report
-        .lines
-        .iter()
-        .map(|l| ReportedLine {
-            end_to_end_id: l.end_to_end_id.clone(),
-            outcome: match &l.outcome {
-                crate::files::Outcome::Settled => ReportedOutcome::Settled,
-                crate::files::Outcome::Pending => ReportedOutcome::Pending,
-                crate::files::Outcome::Rejected { reason_code } => ReportedOutcome::Rejected {
-                    reason_code: reason_code.clone(),
-                },
-            },
-            amount: l.amount,
-        })
-        .collect();
-    let n = lines.len();
-    let receipt = ledger
-        .submit(crate::ledger::Submission {
-            principal: who.principal.clone(),
-            idempotency_key: key,
-            command: Command::IngestStatusReport(IngestStatusReport {
-                channel,
-                format: report.format,
-                digest: *blake3::hash(bytes).as_bytes(),
-                message_id: report.message_id,
-                lines,
-            }),
-        })
-        .map_err(Problem::from)?;
-    Ok((receipt, n, channel))
-}
-
 /// A bank status report (pain.002.001.10 XML or the status CSV) as the request body.
 pub async fn upload_status(
     State(state): State<AppState>,
@@ -263,8 +206,10 @@ pub async fn upload_status(
     }
     let ledger = state.ledger().clone();
     let (who2, key2) = (who.clone(), key.clone());
-    let (receipt, _lines, _channel) = job(&state, &who, key.as_ref(), move || {
-        ingest_blocking(&ledger, &who2, key2, &bytes)
+    let receipt = job(&state, &who, key.as_ref(), move || {
+        crate::batches::ingest_status(&ledger, &who2.principal, key2, &bytes)
+            .map(|i| i.receipt)
+            .map_err(batch_error)
     })
     .await??;
     written(&state, receipt).await

@@ -62,6 +62,11 @@ pub const REJECTION_CODES: &[(&str, u16, &str)] = &[
         403,
         "the ledger's rules do not allow it (for example the maker approving)",
     ),
+    (
+        "unknown-report",
+        422,
+        "the status report refers to none of the caller's payment files",
+    ),
 ];
 
 /// A problem response (boxed: it travels in every `Result` of the handlers).

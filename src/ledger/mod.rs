@@ -151,6 +151,8 @@ struct Durable {
 
 struct Shared {
     dir: PathBuf,
+    /// The writer's clock, for workflow steps that date what they build (payment files).
+    clock: Clock,
     store: Store,
     state: RwLock<State>,
     durable: Durable,
@@ -231,6 +233,11 @@ impl Ledger {
     /// Opens (or creates) the ledger in `config.dir`, verifying and replaying the whole chain.
     pub fn open(config: Config) -> Result<Ledger, OpenError> {
         open::open(config)
+    }
+
+    /// Now, by the ledger's clock (the writer's), in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        (self.shared.clock)()
     }
 
     /// The data directory this ledger lives in.

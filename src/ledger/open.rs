@@ -65,6 +65,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     let (tx, rx) = crossbeam_channel::bounded(QUEUE_JOBS_MAX);
     let shared = Arc::new(Shared {
         dir: config.dir.clone(),
+        clock: Arc::clone(&config.clock),
         store,
         state: RwLock::new(state),
         durable: Durable {

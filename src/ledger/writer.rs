@@ -429,6 +429,7 @@ impl Writer {
             idempotency_key,
             command,
         } = sub;
+        let acting = &principal;
         let principal = principal.as_str();
         let command_bytes = idempotency_key
             .as_ref()
@@ -448,7 +449,7 @@ impl Writer {
             }
         }
         let ctx = Context {
-            principal,
+            principal: acting,
             today: local_date(now),
             registry: self.registry,
         };

@@ -12,13 +12,14 @@ pub mod compute;
 pub mod reconcile;
 pub mod review;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
+use super::access::Role;
 use super::command::*;
 use super::decide::{Context, Emitted};
 use super::event::*;
 use super::state::{Batch, BatchStatus, State};
-use super::types::{BatchId, Vnd};
+use super::types::{person_of, AccountNumber, BatchId, CommuneCode, FileId, Principal, Vnd};
 
 pub use compute::{compute, BatchPlan};
 pub use reconcile::{reconciliation, Reconciliation};
@@ -63,11 +64,21 @@ fn in_status(b: &Batch, allowed: &[BatchStatus], doing: &str) -> Result<(), Reje
     )))
 }
 
-pub fn open(state: &State, c: OpenBatch) -> Result<Vec<Emitted>, Rejection> {
-    if c.funding_account.trim().is_empty() || c.funding_account.len() > 64 {
+pub fn open(state: &State, ctx: &Context<'_>, c: OpenBatch) -> Result<Vec<Emitted>, Rejection> {
+    // The funding account is the debtor account of every bank file: refuse here what a file
+    // could not carry, not at release.
+    let funding_account = AccountNumber::parse(&c.funding_account)
+        .map_err(|e| Rejection::invalid("funding_account", e.reason))?;
+    // A list is drawn up at most a month ahead (for month M by the 25th of M-1); a batch for a
+    // later month would pay from decisions and rates nobody has made yet.
+    let latest = ctx.today.month().next();
+    if c.month > latest {
         return Err(Rejection::invalid(
-            "funding_account",
-            "must be 1-64 characters",
+            "month",
+            format!(
+                "{} is too far ahead: a batch can be opened for {latest} at the latest",
+                c.month
+            ),
         ));
     }
     let live = |id: &BatchId| {
@@ -117,7 +128,7 @@ pub fn open(state: &State, c: OpenBatch) -> Result<Vec<Emitted>, Rejection> {
         batch: state.next_batch_id(),
         programme: c.programme,
         month: c.month,
-        funding_account: c.funding_account,
+        funding_account: funding_account.expose().to_owned(),
         kind: c.kind,
     }))])
 }
@@ -288,11 +299,13 @@ pub fn approve(
 ) -> Result<Vec<Emitted>, Rejection> {
     let b = known_batch(state, c.batch)?;
     in_status(b, &[BatchStatus::Computed], "approve")?;
-    if b.computed_by.as_deref() == Some(ctx.principal) {
+    if computed_by_same_person(b, ctx) {
         return Err(Rejection::NotAllowed {
             reason: format!(
-                "{} computed {}; a different person must approve it",
-                ctx.principal, c.batch
+                "{} computed {} (as {}); a different person must approve it",
+                ctx.principal.person(),
+                c.batch,
+                b.computed_by.as_deref().unwrap_or_default()
             ),
         });
     }
@@ -313,8 +326,121 @@ pub fn approve(
     }))])
 }
 
-pub fn release(state: &State, c: ReleaseBatch) -> Result<Vec<Emitted>, Rejection> {
-    let b = known_batch(state, c.batch)?;
+/// Four eyes compares persons: `maker:hoa` and `checker:hoa` are the same person.
+fn computed_by_same_person(b: &Batch, ctx: &Context<'_>) -> bool {
+    b.computed_by
+        .as_deref()
+        .is_some_and(|maker| person_of(maker) == ctx.principal.person())
+}
+
+/// Releases the batch and records every one of its payment files, in one step. The files must
+/// carry exactly what was approved: one pain.001 and one CSV per bank and one cash list per
+/// pay point, each with the control totals of its share of the batch.
+pub fn release(
+    state: &State,
+    ctx: &Context<'_>,
+    c: ReleaseBatch,
+) -> Result<Vec<Emitted>, Rejection> {
+    let b = releasable(state, c.batch)?;
+    if computed_by_same_person(b, ctx) {
+        return Err(Rejection::NotAllowed {
+            reason: format!(
+                "{} computed {}; a different person must release it",
+                ctx.principal.person(),
+                c.batch
+            ),
+        });
+    }
+    let computed = b.computed.as_ref().expect("an approved batch was computed");
+    files_cover_the_batch(state, b, &c.files)?;
+    let mut out = Vec::with_capacity(1 + c.files.len());
+    out.push(emit(Event::BatchReleased(BatchReleased {
+        batch: c.batch,
+        content_hash: computed.content_hash,
+    })));
+    let first = state.next_file_id().0;
+    for (id, f) in (first..).zip(c.files) {
+        out.push(emit(Event::PaymentFileIssued(PaymentFileIssued {
+            file: FileId(id),
+            batch: c.batch,
+            channel: f.channel,
+            pay_point: f.pay_point,
+            format: f.format,
+            name: f.name,
+            digest: f.digest,
+            bytes: f.bytes,
+            totals: f.totals,
+        })));
+    }
+    Ok(out)
+}
+
+/// Where one file's lines go: a bank with a format, or a pay point's cash list.
+type FileSlot = (Channel, Option<CommuneCode>, FileFormat);
+
+/// The files a release needs, each with the totals it must carry: per bank a pain.001 and a
+/// CSV of the same lines, per pay point a cash list.
+fn expected_files(state: &State, b: &Batch) -> BTreeMap<FileSlot, ControlTotals> {
+    let mut out = BTreeMap::new();
+    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
+        let slots: &[FileSlot] = &match p.scheduled.route {
+            Route::Bank { bin } => [
+                (Channel::Bank(bin), None, FileFormat::Pain001V09),
+                (Channel::Bank(bin), None, FileFormat::Csv),
+            ],
+            Route::Cash { pay_point } => [
+                (Channel::Cash, Some(pay_point), FileFormat::CashList),
+                (Channel::Cash, Some(pay_point), FileFormat::CashList),
+            ],
+        };
+        let distinct = if slots[0] == slots[1] { 1 } else { 2 };
+        for slot in &slots[..distinct] {
+            out.entry(*slot)
+                .or_insert_with(ControlTotals::default)
+                .add(p.scheduled.amount);
+        }
+    }
+    out
+}
+
+fn files_cover_the_batch(
+    state: &State,
+    b: &Batch,
+    files: &[NewPaymentFile],
+) -> Result<(), Rejection> {
+    let mut expected = expected_files(state, b);
+    let mut names = HashSet::new();
+    for f in files {
+        let slot = (f.channel, f.pay_point, f.format);
+        let bad = |reason: String| Err(Rejection::invalid("files", reason));
+        if f.name.is_empty() || !names.insert(f.name.as_str()) {
+            return bad(format!("file name {:?} is empty or repeated", f.name));
+        }
+        match expected.remove(&slot) {
+            None => return bad(format!("{} is not a file this batch needs", f.name)),
+            Some(t) if t != f.totals => {
+                return bad(format!(
+                    "{} carries {} payments of {} VND; its share of the batch is {} of {} VND",
+                    f.name, f.totals.count, f.totals.sum, t.count, t.sum
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(((channel, pay_point, format), _)) = expected.into_iter().next() {
+        return Err(Rejection::invalid(
+            "files",
+            format!("the {format:?} file for {channel:?} {pay_point:?} is missing"),
+        ));
+    }
+    Ok(())
+}
+
+/// The batch, when it may be released now: approved, its approval still covering what was
+/// computed, and no payee's route, account or identity changed (nor a hold placed) since the
+/// computation. The workflow asks this before building files; `release` asks it again.
+pub fn releasable(state: &State, batch: BatchId) -> Result<&Batch, Rejection> {
+    let b = known_batch(state, batch)?;
     in_status(b, &[BatchStatus::Approved], "release")?;
     let computed = b.computed.as_ref().expect("an approved batch was computed");
     let approved = b
@@ -323,15 +449,11 @@ pub fn release(state: &State, c: ReleaseBatch) -> Result<Vec<Emitted>, Rejection
         .expect("an approved batch has its approval");
     if approved.content_hash != computed.content_hash || approved.totals != computed.totals {
         return Err(Rejection::conflict(format!(
-            "{} changed after its approval",
-            c.batch
+            "{batch} changed after its approval"
         )));
     }
     unchanged_since_computed(state, b, computed.basis_seq)?;
-    Ok(vec![emit(Event::BatchReleased(BatchReleased {
-        batch: c.batch,
-        content_hash: computed.content_hash,
-    }))])
+    Ok(b)
 }
 
 /// Money must not go to a route or account that changed after the computation, nor to a person
@@ -359,12 +481,16 @@ fn unchanged_since_computed(state: &State, b: &Batch, basis_seq: u64) -> Result<
 
 pub fn cancel(state: &State, c: CancelBatch) -> Result<Vec<Emitted>, Rejection> {
     let b = known_batch(state, c.batch)?;
-    let allowed = [
-        BatchStatus::Open,
-        BatchStatus::Computed,
-        BatchStatus::Approved,
-    ];
-    in_status(b, &allowed, "cancel (only before release)")?;
+    // A batch recorded as released without any file (possible before release and its files
+    // became one step) never reached a bank, so it may still be cancelled.
+    if !(b.status == BatchStatus::Released && b.files.is_empty()) {
+        let allowed = [
+            BatchStatus::Open,
+            BatchStatus::Computed,
+            BatchStatus::Approved,
+        ];
+        in_status(b, &allowed, "cancel (only before release)")?;
+    }
     if c.reason.trim().is_empty() {
         return Err(Rejection::invalid("reason", "must not be empty"));
     }
@@ -392,43 +518,12 @@ pub fn close(state: &State, c: CloseBatch) -> Result<Vec<Emitted>, Rejection> {
     }))])
 }
 
-pub fn issue_file(state: &State, c: IssuePaymentFile) -> Result<Vec<Emitted>, Rejection> {
-    let b = known_batch(state, c.batch)?;
-    in_status(
-        b,
-        &[BatchStatus::Released, BatchStatus::Closed],
-        "issue files for",
-    )?;
-    let same = b.files.iter().filter_map(|f| state.file(*f)).find(|f| {
-        let i = &f.issued;
-        i.channel == c.channel && i.pay_point == c.pay_point && i.format == c.format
-    });
-    if let Some(existing) = same {
-        return if existing.issued.digest == c.digest {
-            Ok(Vec::new())
-        } else {
-            Err(Rejection::conflict(format!(
-                "{} was already issued for this bank and format with other content",
-                existing.issued.file
-            )))
-        };
-    }
-    Ok(vec![emit(Event::PaymentFileIssued(PaymentFileIssued {
-        file: state.next_file_id(),
-        batch: c.batch,
-        channel: c.channel,
-        pay_point: c.pay_point,
-        format: c.format,
-        name: c.name,
-        digest: c.digest,
-        bytes: c.bytes,
-        totals: c.totals,
-    }))])
-}
-
-pub fn record_download(state: &State, c: RecordFileDownload) -> Result<Vec<Emitted>, Rejection> {
-    let f = state
-        .file(c.file)
+pub fn record_download(
+    state: &State,
+    ctx: &Context<'_>,
+    c: RecordFileDownload,
+) -> Result<Vec<Emitted>, Rejection> {
+    let f = file_for(state, ctx.principal, c.file)
         .ok_or_else(|| Rejection::invalid("file", format!("no file {}", c.file)))?;
     if f.issued.digest != c.digest {
         return Err(Rejection::conflict(format!(
@@ -442,6 +537,25 @@ pub fn record_download(state: &State, c: RecordFileDownload) -> Result<Vec<Emitt
             digest: c.digest,
         },
     ))])
+}
+
+/// A payment file, if `who` may see it (a bank sees only its own).
+pub fn file_for<'s>(
+    state: &'s State,
+    who: &Principal,
+    file: FileId,
+) -> Option<&'s crate::domain::state::IssuedFile> {
+    state
+        .file(file)
+        .filter(|f| visible_to(who, f.issued.channel))
+}
+
+/// A bank sees only what goes through it; everyone else who may act on files sees them all.
+pub fn visible_to(who: &Principal, channel: Channel) -> bool {
+    match who.role() {
+        Role::Bank => who.bank_bin().map(Channel::Bank) == Some(channel),
+        _ => true,
+    }
 }
 
 pub fn resolve_break(state: &State, c: ResolveBreak) -> Result<Vec<Emitted>, Rejection> {

@@ -1,17 +1,20 @@
 //! Bank status and reconciliation. Every line of a status report becomes a settled or returned
 //! event, or a typed reconciliation break; nothing is silently ignored. A report already
-//! ingested (same file digest) appends nothing. A "beneficiary deceased" return (MD07) holds the
+//! ingested (same file digest) appends nothing; a report reusing an ingested message id with
+//! other content is refused. A report can touch only payments of the bank whose file it
+//! answers: any other line refuses the whole report. A "beneficiary deceased" return (MD07) holds the
 //! person for review, which keeps them out of the next batch until a decision clears the hold.
 
 use std::collections::HashMap;
 
+use crate::domain::access::Role;
 use crate::domain::command::{IngestStatusReport, Rejection, ReportedLine, ReportedOutcome};
-use crate::domain::decide::Emitted;
+use crate::domain::decide::{Context, Emitted};
 use crate::domain::event::*;
-use crate::domain::state::{BatchStatus, Payment, PaymentStatus, State};
+use crate::domain::state::{BatchStatus, IssuedFile, Payment, PaymentStatus, State};
 use crate::domain::types::{BatchId, PaymentId};
 
-use super::{channel, emit};
+use super::{emit, file_for};
 
 /// The ISO 20022 reason code for "end customer deceased".
 pub const REASON_DECEASED: &str = "MD07";
@@ -19,9 +22,22 @@ pub const REASON_DECEASED: &str = "MD07";
 /// The most lines one status report may carry.
 pub const STATUS_REPORT_LINES_MAX: usize = 2_000_000;
 
-pub fn ingest(state: &State, c: IngestStatusReport) -> Result<Vec<Emitted>, Rejection> {
+pub fn ingest(
+    state: &State,
+    ctx: &Context<'_>,
+    c: IngestStatusReport,
+) -> Result<Vec<Emitted>, Rejection> {
+    let file = file_for(state, ctx.principal, c.file).ok_or(Rejection::UnknownReport)?;
+    let channel = file.issued.channel;
     if state.has_status_report(&c.digest) {
         return Ok(Vec::new());
+    }
+    if state.status_report_id(channel, &c.message_id).is_some() {
+        return Err(Rejection::conflict(format!(
+            "status report {:?} was already ingested with other content; a corrected report \
+             needs a new message id",
+            c.message_id
+        )));
     }
     if c.lines.len() > STATUS_REPORT_LINES_MAX {
         return Err(Rejection::invalid(
@@ -29,27 +45,110 @@ pub fn ingest(state: &State, c: IngestStatusReport) -> Result<Vec<Emitted>, Reje
             format!("more than {STATUS_REPORT_LINES_MAX} lines"),
         ));
     }
-    let mut out = Vec::with_capacity(c.lines.len() + 1);
+    let lines = match (&c.file_rejected, c.lines.is_empty()) {
+        (Some(reason), true) => whole_file_rejected(state, file, reason),
+        _ => c.lines,
+    };
+    // Every line is checked before anything is decided: one line about a payment that is not
+    // this bank's refuses the whole report, which then appends nothing.
+    let targets = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| target(state, ctx, channel, i, line))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(lines.len() + 1);
     out.push(emit(Event::StatusReportIngested(StatusReportIngested {
         digest: c.digest,
-        channel: c.channel,
+        channel,
         format: c.format,
         message_id: c.message_id,
-        lines: c.lines.len() as u64,
+        lines: lines.len() as u64,
     })));
     // Outcomes decided earlier in this same report, so a payment reported twice is caught.
     let mut seen: HashMap<PaymentId, &ReportedOutcome> = HashMap::new();
-    for line in &c.lines {
-        line_events(state, c.channel, c.digest, line, &mut seen, &mut out);
+    for (line, found) in lines.iter().zip(targets) {
+        line_events(state, c.digest, line, found, &mut seen, &mut out);
     }
     Ok(out)
 }
 
+/// A whole file rejected (`GrpSts` RJCT, no line listed): every payment it carried comes back
+/// with the group's reason.
+fn whole_file_rejected(state: &State, file: &IssuedFile, reason: &str) -> Vec<ReportedLine> {
+    let Some(batch) = state.batch(file.issued.batch) else {
+        return Vec::new();
+    };
+    batch
+        .payments
+        .iter()
+        .filter_map(|id| state.payment(*id).map(|p| (*id, p)))
+        .filter(|(_, p)| in_file(p, file))
+        .map(|(id, _)| ReportedLine {
+            end_to_end_id: id.to_string(),
+            outcome: ReportedOutcome::Rejected {
+                reason_code: reason.to_owned(),
+            },
+            amount: None,
+        })
+        .collect()
+}
+
+/// Whether a payment is one of the lines of a file.
+fn in_file(p: &Payment, file: &IssuedFile) -> bool {
+    match p.scheduled.route {
+        Route::Bank { bin } => file.issued.channel == Channel::Bank(bin),
+        Route::Cash { pay_point } => {
+            file.issued.channel == Channel::Cash && file.issued.pay_point == Some(pay_point)
+        }
+    }
+}
+
+/// What one line is about: one of the report's bank's payments, or (for a report not uploaded
+/// by a bank) an id the ledger does not know, which becomes a break. A line about another
+/// bank's payment refuses the report; a bank is told the same for an id that does not exist
+/// or is not yet released, so it learns nothing about payments that are not its own.
+fn target<'s>(
+    state: &'s State,
+    ctx: &Context<'_>,
+    channel: Channel,
+    index: usize,
+    line: &ReportedLine,
+) -> Result<Option<(PaymentId, &'s Payment)>, Rejection> {
+    let found = PaymentId::parse(&line.end_to_end_id)
+        .ok()
+        .and_then(|id| state.payment(id).map(|p| (id, p)));
+    let ours = found.is_some_and(|(_, p)| super::channel(&p.scheduled.route) == channel);
+    let issued = found.is_some_and(|(_, p)| {
+        state
+            .batch(p.scheduled.batch)
+            .is_some_and(|b| !b.files.is_empty())
+    });
+    let by_bank = ctx.principal.role() == Role::Bank;
+    if (found.is_some() && !ours) || (by_bank && !(ours && issued)) {
+        return Err(Rejection::invalid(
+            format!("lines[{index}]"),
+            format!(
+                "{:?} is not a payment in a file issued to {}",
+                line.end_to_end_id.chars().take(35).collect::<String>(),
+                channel_name(channel)
+            ),
+        ));
+    }
+    Ok(found)
+}
+
+fn channel_name(channel: Channel) -> String {
+    match channel {
+        Channel::Bank(bin) => format!("bank {bin}"),
+        Channel::Cash => "the cash pay points".to_owned(),
+    }
+}
+
 fn line_events<'a>(
     state: &State,
-    report_channel: Channel,
     report: Digest,
     line: &'a ReportedLine,
+    found: Option<(PaymentId, &Payment)>,
     seen: &mut HashMap<PaymentId, &'a ReportedOutcome>,
     out: &mut Vec<Emitted>,
 ) {
@@ -62,9 +161,6 @@ fn line_events<'a>(
             },
         ))
     };
-    let found = PaymentId::parse(&line.end_to_end_id)
-        .ok()
-        .and_then(|id| state.payment(id).map(|p| (id, p)));
     let Some((id, p)) = found else {
         out.push(brk(
             None,
@@ -75,7 +171,7 @@ fn line_events<'a>(
         return;
     };
     let batch = Some(p.scheduled.batch);
-    if let Some(kind) = mismatch(state, report_channel, id, p, line) {
+    if let Some(kind) = mismatch(state, id, p, line) {
         out.push(brk(batch, kind));
         return;
     }
@@ -93,7 +189,12 @@ fn line_events<'a>(
                 report,
             })));
         }
-        (ReportedOutcome::Rejected { reason_code }, PaymentStatus::Scheduled) => {
+        // A payment the bank settled and later sent back is returned: the money is not with
+        // the person, and the month must become payable again.
+        (
+            ReportedOutcome::Rejected { reason_code },
+            PaymentStatus::Scheduled | PaymentStatus::Settled,
+        ) => {
             returned(state, id, p, reason_code, report, out);
         }
         // Reported again, the same way, in another file: nothing new.
@@ -104,26 +205,13 @@ fn line_events<'a>(
     }
 }
 
-/// A line that does not fit the payment it names.
-fn mismatch(
-    state: &State,
-    report_channel: Channel,
-    id: PaymentId,
-    p: &Payment,
-    line: &ReportedLine,
-) -> Option<BreakKind> {
+/// A line that does not fit the payment it names (the payment is the report's bank's).
+fn mismatch(state: &State, id: PaymentId, p: &Payment, line: &ReportedLine) -> Option<BreakKind> {
     let released = state
         .batch(p.scheduled.batch)
         .is_some_and(|b| matches!(b.status, BatchStatus::Released | BatchStatus::Closed));
     if !released || p.status == PaymentStatus::Cancelled {
         return Some(BreakKind::NotReleased { payment: id });
-    }
-    let payment_channel = channel(&p.scheduled.route);
-    if payment_channel != report_channel {
-        return Some(BreakKind::WrongBank {
-            payment: id,
-            payment_bank: payment_channel,
-        });
     }
     match line.amount {
         Some(reported) if reported != p.scheduled.amount => Some(BreakKind::AmountMismatch {

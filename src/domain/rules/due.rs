@@ -56,13 +56,18 @@ impl Active<'_> {
 }
 
 /// Everything due to `person` for `month` as known at `known_at` (only records with seq <
-/// `known_at` count), itemised; lines in entitlement order. Amounts are never negative.
+/// `known_at` count), itemised; lines in entitlement order. Amounts are never negative, and
+/// nothing is due for a month before the person's birth.
 pub fn due(
     person: &Person<'_>,
     rates: &RateBook<'_>,
     month: Month,
     known_at: u64,
 ) -> Result<Vec<DueLine>, RuleError> {
+    // Nobody is owed anything for a month before they were born, whatever a decision says.
+    if person.birth_date.is_some_and(|b| month < b.month()) {
+        return Ok(Vec::new());
+    }
     let at = At {
         month,
         known_at,

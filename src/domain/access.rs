@@ -1,0 +1,111 @@
+//! Who may do what. A principal is a person (or a bank's system) acting in one role; this module
+//! owns the roles and the one table of which role may issue which command. `decide` consults it
+//! before anything else, so the command line, the HTTP API and any later interface obey the same
+//! table (`docs/http.md` prints it) and none of them can forget a check.
+//!
+//! Four eyes compares persons, not role labels: `maker:hoa` and `checker:hoa` are one person.
+
+use serde::{Deserialize, Serialize};
+
+use super::command::Command;
+
+/// What a principal may do. See the routes table in `docs/http.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Enrolment, corrections, routes and entitlement decisions.
+    Officer,
+    /// Batches up to compute.
+    Maker,
+    /// Approve, release, close.
+    Checker,
+    /// Reads everything, verifies and exports; writes nothing.
+    Auditor,
+    /// One bank: its own files and its own payments' status.
+    Bank,
+    /// Tokens, rate schedules and erasure after the retention period.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Officer,
+        Role::Maker,
+        Role::Checker,
+        Role::Auditor,
+        Role::Bank,
+        Role::Admin,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Maker => "maker",
+            Role::Checker => "checker",
+            Role::Auditor => "auditor",
+            Role::Bank => "bank",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.name() == text)
+            .ok_or_else(|| {
+                format!("{text:?} is not a role (officer, maker, checker, auditor, bank, admin)")
+            })
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+use Role::*;
+
+/// The roles that may issue a command: the write half of the table in `docs/http.md`.
+pub fn roles_for(command: &Command) -> &'static [Role] {
+    match command {
+        Command::Enrol(_)
+        | Command::ImportRoster(_)
+        | Command::CorrectDetails(_)
+        | Command::SetPaymentRoute(_)
+        | Command::RecordDeath(_)
+        | Command::HoldForReview(_)
+        | Command::ClearReview(_)
+        | Command::GrantEntitlement(_)
+        | Command::AdjustEntitlement(_)
+        | Command::SuspendEntitlement(_)
+        | Command::ResumeEntitlement(_)
+        | Command::TerminateEntitlement(_) => &[Officer],
+        // Erasure ends a retention period: the case officer or the data-protection admin.
+        Command::ErasePersonalData(_) => &[Officer, Admin],
+        Command::EnactRateSchedule(_) => &[Admin],
+        Command::OpenBatch(_) | Command::ComputeBatch(_) => &[Maker],
+        Command::CancelBatch(_) => &[Maker, Checker],
+        Command::ApproveBatch(_)
+        | Command::ReleaseBatch(_)
+        | Command::CloseBatch(_)
+        | Command::ResolveBreak(_) => &[Checker],
+        // An auditor's download is a read and records nothing.
+        Command::RecordFileDownload(_) => &[Maker, Checker, Bank],
+        Command::IngestStatusReport(_) => &[Checker, Bank],
+    }
+}
+
+/// What a refusal says: "only a checker may approve_batch".
+pub fn who_may(command: &Command) -> String {
+    let names: Vec<&str> = roles_for(command).iter().map(|r| r.name()).collect();
+    let article = |name: &str| match name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        true => "an",
+        false => "a",
+    };
+    let who = match names.as_slice() {
+        [] => "nobody".to_owned(),
+        [first, ..] => format!("{} {}", article(first), names.join(" or ")),
+    };
+    format!("only {who} may {}", command.name().replace('_', " "))
+}
