@@ -160,6 +160,32 @@ fn the_demo_pays_three_months_and_is_safe_to_run_again() {
             .as_u64()
             .unwrap()
     };
+    // Nobody was paid for a month before they were born.
+    {
+        let ledger = chitra::ledger::Ledger::open(chitra::ledger::Config::new(&data)).unwrap();
+        ledger
+            .read(|s| {
+                for b in s.batches() {
+                    for p in b
+                        .payments
+                        .iter()
+                        .map(|id| &s.payment(*id).unwrap().scheduled)
+                    {
+                        let who = s.beneficiary(p.beneficiary).unwrap();
+                        let born = who.identity.known().unwrap().birth_date.month();
+                        for item in &p.items {
+                            assert!(
+                                item.source_month >= born,
+                                "{} paid for {} but born {born}",
+                                p.beneficiary,
+                                item.source_month
+                            );
+                        }
+                    }
+                }
+            })
+            .unwrap();
+    }
     let before = records(&data);
     let second = run();
     assert!(
@@ -271,6 +297,31 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
         ],
     );
     assert!(!wrong.status.success());
+    // A bank's principal cannot approve, and a write without --as says who must act.
+    let bank = chitra(
+        &data,
+        &[
+            "--as",
+            "bank:970436",
+            "batch",
+            "approve",
+            "BATCH1",
+            "--content-hash",
+            &hash,
+        ],
+    );
+    assert!(!bank.status.success());
+    assert!(
+        String::from_utf8_lossy(&bank.stderr).contains("only a checker may approve batch"),
+        "{}",
+        String::from_utf8_lossy(&bank.stderr)
+    );
+    let nobody = chitra(
+        &data,
+        &["batch", "approve", "BATCH1", "--content-hash", &hash],
+    );
+    assert!(!nobody.status.success());
+    assert!(String::from_utf8_lossy(&nobody.stderr).contains("--as ROLE:NAME"));
     // The refusal does not give the right hash away.
     let wrong = String::from_utf8_lossy(&wrong.stderr).into_owned();
     assert!(!wrong.contains(&hash[..16]), "{wrong}");

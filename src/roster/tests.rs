@@ -819,3 +819,44 @@ proptest! {
         let _ = parse(&file(&[row]));
     }
 }
+
+#[test]
+fn text_no_payment_file_may_carry_is_refused_with_its_line_and_column() {
+    use crate::domain::text::TextProblem;
+    let rows = [
+        with(good(), Column::FullName, "Nguyễn\u{202e}Hoa"),
+        with(good(), Column::FullName, "\u{200b}\u{200b}"),
+        with(good(), Column::AddressLine, "Số 5\u{2028}ngõ 12"),
+        with(good(), Column::FullName, "Hoa\u{fffe}"),
+    ];
+    let errs = errors(&file(&rows));
+    let found: Vec<_> = errs
+        .iter()
+        .filter(|e| !matches!(e.problem, Problem::DuplicateCitizenId { .. }))
+        .map(|e| (e.line, e.column, e.problem.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (2, Some(Column::FullName), Problem::Text(TextProblem::Bidi)),
+            (
+                3,
+                Some(Column::FullName),
+                Problem::Text(TextProblem::Invisible)
+            ),
+            (
+                4,
+                Some(Column::AddressLine),
+                Problem::Text(TextProblem::LineSeparator)
+            ),
+            (
+                5,
+                Some(Column::FullName),
+                Problem::Text(TextProblem::Noncharacter)
+            ),
+        ]
+    );
+    // A name that looks like a formula is a name: the CSV writers neutralise it.
+    let roster = parse(&file(&[with(good(), Column::FullName, "=Hoa")])).unwrap();
+    assert_eq!(roster.rows[0].enrol.full_name, "=Hoa");
+}

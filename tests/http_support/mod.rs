@@ -25,6 +25,8 @@ pub const TOKENS: &[(&str, &str, Role, Option<&str>)] = &[
     ("tok-bank", "bank:970436", Role::Bank, Some("970436")),
     ("tok-admin", "admin:thu", Role::Admin, None),
     ("tok-bank2", "bank:970418", Role::Bank, Some("970418")),
+    // The maker's own checker token: one person, two roles (four eyes must still refuse).
+    ("tok-checker-hoa", "checker:hoa", Role::Checker, None),
 ];
 
 pub fn token(role: Role) -> &'static str {
