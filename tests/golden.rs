@@ -8,10 +8,11 @@
 //! (`CHITRA_BLESS=1 cargo test --test golden`) is only for adding fixtures.
 
 mod common;
+mod export_support;
 
 use std::path::{Path, PathBuf};
 
-use chitra::chain::export::{read_personal_export, ChainExportReader};
+use chitra::chain::export::read_personal_export;
 use chitra::chain::hex;
 use chitra::chain::record::{parse_record, record_hash};
 use chitra::codec::{decode_event, event_bytes};
@@ -281,16 +282,6 @@ fn build(dir: &Path, out: &Path) -> (PathBuf, PathBuf) {
     (chain, personal)
 }
 
-fn read_records(bytes: &[u8]) -> Vec<Vec<u8>> {
-    let mut reader = ChainExportReader::new(bytes).unwrap();
-    let mut buf = Vec::new();
-    let mut out = Vec::new();
-    while reader.next_record(&mut buf).unwrap() {
-        out.push(buf.clone());
-    }
-    out
-}
-
 #[test]
 fn the_chain_format_has_not_drifted() {
     let dir = tempfile::tempdir().unwrap();
@@ -301,7 +292,7 @@ fn the_chain_format_has_not_drifted() {
         std::fs::create_dir_all(&golden).unwrap();
         std::fs::copy(&chain, golden.join("chain.export")).unwrap();
         std::fs::copy(&personal, golden.join("chain.export.personal")).unwrap();
-        let hashes: String = read_records(&std::fs::read(&chain).unwrap())
+        let hashes: String = export_support::records(&std::fs::read(&chain).unwrap())
             .iter()
             .map(|r| {
                 format!(
@@ -337,7 +328,7 @@ fn golden_records_hash_to_the_listed_values_and_verify() {
             (seq.parse().unwrap(), hash.to_owned())
         })
         .collect();
-    let records = read_records(&bytes);
+    let records = export_support::records(&bytes);
     assert_eq!(records.len(), listed.len());
     for (r, (seq, hash)) in records.iter().zip(&listed) {
         let view = parse_record(r).unwrap();

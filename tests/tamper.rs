@@ -3,6 +3,7 @@
 //! cut-off tail.
 
 mod common;
+mod export_support;
 
 use std::path::Path;
 
@@ -149,7 +150,7 @@ fn tampering_with_an_export_is_detected_at_the_first_bad_seq() {
         let tampered = apply(&records, &t);
         // The attacker keeps the original trailer (count and head hash), as a file copied from
         // the genuine export and edited in place would.
-        let bytes = export_with_trailer(
+        let bytes = export_support::with_trailer(
             &tampered,
             records.len() as u64,
             record_hash(records.last().unwrap()),
@@ -170,7 +171,7 @@ fn the_independent_verifier_agrees_on_every_tampering() {
     let records = ledger(dir.path());
     for (what, t) in cases() {
         let tampered = apply(&records, &t);
-        let bytes = export_with_trailer(
+        let bytes = export_support::with_trailer(
             &tampered,
             records.len() as u64,
             record_hash(records.last().unwrap()),
@@ -305,14 +306,259 @@ fn export_bytes(records: &[Vec<u8>], _trailer: bool) -> Vec<u8> {
     w.finish().unwrap()
 }
 
-fn export_with_trailer(records: &[Vec<u8>], count: u64, head: [u8; 32]) -> Vec<u8> {
-    let mut out = chitra::chain::export::CHAIN_EXPORT_MAGIC.to_vec();
-    for r in records {
-        out.extend_from_slice(&(r.len() as u32).to_le_bytes());
-        out.extend_from_slice(r);
+// ---- every ending of an export file (docs/chain-format.md §6, "Framing") ------------------
+
+/// A real export (chain and personal data) of a small ledger: 6 records, 3 personal entries.
+fn small_export(dir: &Path) -> (Vec<u8>, Vec<u8>) {
+    let l = common::open(&dir.join("db"));
+    common::enrol(&l, 0, 3);
+    let chain = dir.join("small.export");
+    let personal = dir.join("small.export.personal");
+    chitra::archive::export(l.store(), &chain, Some(&personal)).unwrap();
+    (
+        std::fs::read(chain).unwrap(),
+        std::fs::read(personal).unwrap(),
+    )
+}
+
+/// What `chitra verify --export` finds, as `seq N: <kind>`, or `ok`, or `error` (not an export).
+fn rust_verdict(chain: &[u8], personal: Option<&[u8]>) -> String {
+    let personal = match personal.map(chitra::chain::export::read_personal_export) {
+        Some(Err(_)) => return "error".into(),
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
+    match verify_export(chain, personal.as_ref(), None, |_| {}) {
+        Ok(_) => "ok".into(),
+        Err(e) if e.is_tampering() => e.to_string().split(" (").next().unwrap().to_owned(),
+        Err(_) => "error".into(),
     }
-    out.extend_from_slice(&u32::MAX.to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&head);
-    out
+}
+
+/// Runs `tools/verify_export.py` (its own `main`, one Python process for all cases) on each
+/// (chain, personal) pair of files; returns each verdict as `rust_verdict` words it.
+fn python_verdicts(cases: &[(std::path::PathBuf, Option<std::path::PathBuf>)]) -> Vec<String> {
+    use std::io::Write as _;
+    const DRIVER: &str = r#"
+import contextlib, importlib.util, io, sys
+spec = importlib.util.spec_from_file_location("verify_export", sys.argv[1])
+m = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+for line in sys.stdin:
+    args = line.rstrip("\n").split("\t")
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = m.main(args)
+    first = (out.getvalue() or err.getvalue()).strip().splitlines()
+    print(f"{code}\t{first[0] if first else ''}", flush=True)
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", DRIVER])
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tools/verify_export.py"
+        ))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs (CI installs it with the blake3 package)");
+    let mut input = String::new();
+    for (chain, personal) in cases {
+        input.push_str(chain.to_str().unwrap());
+        if let Some(p) = personal {
+            input.push_str("\t--personal\t");
+            input.push_str(p.to_str().unwrap());
+        }
+        input.push('\n');
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    assert!(out.status.success(), "the Python driver failed");
+    let verdicts: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (code, text) = l.split_once('\t').unwrap();
+            match code {
+                "0" => "ok".to_owned(),
+                "1" => {
+                    let t = text.strip_prefix("TAMPERED: ").unwrap_or(text);
+                    t.split(" (").next().unwrap().to_owned()
+                }
+                _ => "error".to_owned(),
+            }
+        })
+        .collect();
+    assert_eq!(verdicts.len(), cases.len(), "one verdict per case");
+    verdicts
+}
+
+/// Where the frames of a chain export end: the end offset of each complete frame, the offset
+/// of the trailer mark and the file length.
+fn frame_ends(bytes: &[u8]) -> (Vec<usize>, usize) {
+    let mut at = 8;
+    let mut ends = Vec::new();
+    loop {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+        if len == u32::MAX {
+            return (ends, at);
+        }
+        at += 4 + len as usize;
+        ends.push(at);
+    }
+}
+
+/// §6's table, as the spec words it, for a chain export cut to its first `cut` bytes.
+fn expected_for_cut(ends: &[usize], trailer_at: usize, total: usize, cut: usize) -> String {
+    let n = ends.len();
+    if cut < 8 {
+        "error".into()
+    } else if cut == total {
+        "ok".into()
+    } else if cut >= trailer_at {
+        format!("seq {n}: truncated")
+    } else {
+        let complete = ends.iter().filter(|&&e| e <= cut).count();
+        format!("seq {complete}: truncated")
+    }
+}
+
+/// Every byte offset at which a real export can end, bytes after its trailer, and frame lengths
+/// out of range: `chitra`'s verifier, the independent one and `docs/chain-format.md` §6 agree on
+/// each (before, a file ending inside a frame length or the trailer mark was an error in Rust and
+/// `truncated` in the spec and in Python).
+#[test]
+fn every_ending_of_a_chain_export_has_the_finding_of_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bytes, _) = small_export(dir.path());
+    let (ends, trailer_at) = frame_ends(&bytes);
+    let n = ends.len();
+    assert_eq!(n, 6);
+    let mut cases: Vec<(String, Vec<u8>, String)> = (0..=bytes.len())
+        .map(|cut| {
+            let want = expected_for_cut(&ends, trailer_at, bytes.len(), cut);
+            (format!("cut at byte {cut}"), bytes[..cut].to_vec(), want)
+        })
+        .collect();
+    let trailer = bytes[trailer_at..].to_vec();
+    for garbage in [vec![0], vec![0xff; 3], vec![0xff; 4], vec![0; 40], trailer] {
+        let mut b = bytes.clone();
+        b.extend_from_slice(&garbage);
+        let what = format!("{} bytes after the trailer", garbage.len());
+        cases.push((what, b, format!("seq {n}: malformed framing")));
+    }
+    for (k, len) in [(0usize, 0u32), (3, 0), (5, 1_052_673), (2, u32::MAX - 1)] {
+        let mut b = bytes.clone();
+        let at = if k == 0 { 8 } else { ends[k - 1] };
+        b[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        let what = format!("frame {k} with length {len}");
+        cases.push((what, b, format!("seq {k}: malformed framing")));
+    }
+    let mut files = Vec::new();
+    for (i, (what, b, want)) in cases.iter().enumerate() {
+        assert_eq!(&rust_verdict(b, None), want, "chitra, {what}");
+        let path = dir.path().join(format!("case-{i}.export"));
+        std::fs::write(&path, b).unwrap();
+        files.push((path, None));
+    }
+    for ((what, _, want), python) in cases.iter().zip(python_verdicts(&files)) {
+        assert_eq!(&python, want, "tools/verify_export.py, {what}");
+    }
+}
+
+/// Every byte offset at which a personal-data export can end: between entries it is complete
+/// (fewer entries read as erased), inside an entry it is `personal data malformed` at that
+/// entry's seq (or, inside its seq field, at the one after the last complete entry), as §6 says.
+#[test]
+fn every_ending_of_a_personal_data_export_has_the_finding_of_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let (chain, personal) = small_export(dir.path());
+    let chain_path = dir.path().join("chain.export");
+    std::fs::write(&chain_path, &chain).unwrap();
+    let mut entries = Vec::new(); // (start, seq, end)
+    let mut at = 8;
+    while at < personal.len() {
+        let seq = u64::from_le_bytes(personal[at..at + 8].try_into().unwrap());
+        let len = u32::from_le_bytes(personal[at + 24..at + 28].try_into().unwrap()) as usize;
+        entries.push((at, seq, at + 28 + len));
+        at += 28 + len;
+    }
+    assert_eq!(entries.len(), 3);
+    let expected = |cut: usize| -> String {
+        if cut < 8 {
+            return "error".into();
+        }
+        match entries
+            .iter()
+            .position(|&(start, _, end)| start < cut && cut < end)
+        {
+            None => "ok".into(),
+            Some(i) if cut - entries[i].0 >= 8 => {
+                format!("seq {}: personal data malformed", entries[i].1)
+            }
+            Some(i) => {
+                let seq = if i == 0 { 0 } else { entries[i - 1].1 + 1 };
+                format!("seq {seq}: personal data malformed")
+            }
+        }
+    };
+    let mut files = Vec::new();
+    let mut wants = Vec::new();
+    for cut in 0..=personal.len() {
+        let want = expected(cut);
+        assert_eq!(
+            rust_verdict(&chain, Some(&personal[..cut])),
+            want,
+            "chitra, personal file cut at byte {cut}"
+        );
+        let path = dir.path().join(format!("cut-{cut}.personal"));
+        std::fs::write(&path, &personal[..cut]).unwrap();
+        files.push((chain_path.clone(), Some(path)));
+        wants.push(want);
+    }
+    // An entry longer than any payload is malformed at its seq.
+    let mut long = personal.clone();
+    let (start, seq, _) = entries[1];
+    long[start + 24..start + 28].copy_from_slice(&(1u32 << 21).to_le_bytes());
+    let want = format!("seq {seq}: personal data malformed");
+    assert_eq!(
+        rust_verdict(&chain, Some(&long)),
+        want,
+        "chitra, long entry"
+    );
+    let path = dir.path().join("long.personal");
+    std::fs::write(&path, &long).unwrap();
+    files.push((chain_path.clone(), Some(path)));
+    wants.push(want);
+    for (i, (python, want)) in python_verdicts(&files).iter().zip(&wants).enumerate() {
+        assert_eq!(python, want, "tools/verify_export.py, case {i}");
+    }
+}
+
+/// §6: the record before malformed framing is judged with an unreadable successor, which
+/// vouches for nothing: its own broken link is reported, not its predecessor as altered. (The
+/// independent verifier judged it with no successor.)
+#[test]
+fn the_record_before_malformed_framing_is_judged_alike_by_both_verifiers() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = ledger(dir.path());
+    let mut r = records[..10].to_vec();
+    r[9][20] ^= 0x80;
+    let mut garbage_after_trailer = export_bytes(&r, true);
+    garbage_after_trailer.push(0);
+    let mut bad_frame_after = export_support::frames(&r);
+    bad_frame_after.extend_from_slice(&0u32.to_le_bytes());
+    let want = "seq 9: link broken";
+    let mut files = Vec::new();
+    for (i, b) in [garbage_after_trailer, bad_frame_after].iter().enumerate() {
+        assert_eq!(rust_verdict(b, None), want, "chitra, case {i}");
+        let path = dir.path().join(format!("framing-{i}.export"));
+        std::fs::write(&path, b).unwrap();
+        files.push((path, None));
+    }
+    for (i, python) in python_verdicts(&files).iter().enumerate() {
+        assert_eq!(python, want, "tools/verify_export.py, case {i}");
+    }
 }

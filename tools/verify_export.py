@@ -130,14 +130,17 @@ def read_exact(f, n):
 def read_export(f):
     """Walk the §3.2 framing. Yields ("record", bytes) per frame, then exactly one of
     ("trailer", count, head_hash) or ("fault", kind, detail) for a framing fault at the
-    position of the next record."""
+    position of the next record. §6 "How an export file can end" lists every case."""
     if f.read(8) != CHAIN_MAGIC:
+        # §6: a file that does not begin with the whole magic (including one cut inside it)
+        # is not an export at all.
         raise NotAnExport("not a chitra chain export (magic is not CHITRAX1)")
     while True:
         head = read_exact(f, 4)
         if head is None:
-            # §6: a file that ends without its trailer is truncated where the next record
-            # should have started.
+            # §6: a file that ends without its trailer (at a frame boundary, or inside a frame
+            # length or the trailer mark, which are the same four bytes) is truncated where the
+            # next record should have started.
             yield ("fault", TRUNCATED, "file ends before the trailer")
             return
         (length,) = struct.unpack("<I", head)
@@ -182,7 +185,11 @@ def verify_chain(f, hashes_out):
         # One record of look-ahead: §6 steps 2 and 3 consult "the next record".
         nxt_item = next(items)
         nxt, nxt_err = try_parse(nxt_item[1]) if nxt_item[0] == "record" else (None, None)
-        has_successor = nxt_item[0] == "record"
+        # §6 Framing: malformed framing after this record is an unreadable successor (it exists
+        # but vouches for nothing); a file cut short leaves it no successor at all.
+        has_successor = nxt_item[0] == "record" or (
+            nxt_item[0] == "fault" and nxt_item[1] == MALFORMED_FRAMING
+        )
 
         # Step 1: parse by §1.
         if cur is None:
@@ -281,6 +288,8 @@ def verify_personal(f, n, commitments):
         if rest is None:
             raise Tampered(seq, PERSONAL_MALFORMED, "file ends inside an entry header")
         salt, (length,) = rest[:16], struct.unpack("<I", rest[16:])
+        if length > MAX_PAYLOAD:  # §6: an entry longer than any payload is malformed
+            raise Tampered(seq, PERSONAL_MALFORMED, f"entry length {length} > {MAX_PAYLOAD}")
         data = read_exact(f, length)
         if data is None:
             raise Tampered(seq, PERSONAL_MALFORMED, "file ends inside an entry's bytes")

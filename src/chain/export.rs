@@ -90,13 +90,16 @@ impl<R: Read> ChainExportReader<R> {
         })
     }
 
-    /// Reads the next record into `buf`; `Ok(false)` after the trailer.
+    /// Reads the next record into `buf`; `Ok(false)` after the trailer. A file that ends
+    /// anywhere before the end of the trailer (inside a frame length, a frame, the trailer mark
+    /// or the trailer) is `NoTrailer` or `TruncatedFrame`, never a bare end-of-file error, so
+    /// that verification reports it as truncated (`docs/chain-format.md` §6).
     pub fn next_record(&mut self, buf: &mut Vec<u8>) -> Result<bool, ExportError> {
         if self.trailer.is_some() {
             return Ok(false);
         }
         let mut len_bytes = [0u8; 4];
-        if !read_full_or_eof(&mut self.input, &mut len_bytes)? {
+        if read_up_to(&mut self.input, &mut len_bytes)? < len_bytes.len() {
             return Err(ExportError::NoTrailer {
                 frames: self.frames,
             });
@@ -113,20 +116,20 @@ impl<R: Read> ChainExportReader<R> {
         }
         buf.clear();
         buf.resize(len as usize, 0);
-        self.input
-            .read_exact(buf)
-            .map_err(|_| ExportError::TruncatedFrame { index: self.frames })?;
+        if read_up_to(&mut self.input, buf)? < buf.len() {
+            return Err(ExportError::TruncatedFrame { index: self.frames });
+        }
         self.frames += 1;
         Ok(true)
     }
 
     fn read_trailer(&mut self) -> Result<(), ExportError> {
         let mut rest = [0u8; 40];
-        self.input
-            .read_exact(&mut rest)
-            .map_err(|_| ExportError::NoTrailer {
+        if read_up_to(&mut self.input, &mut rest)? < rest.len() {
+            return Err(ExportError::NoTrailer {
                 frames: self.frames,
-            })?;
+            });
+        }
         let count = u64::from_le_bytes(rest[..8].try_into().expect("8 bytes"));
         let head: Hash = rest[8..].try_into().expect("32 bytes");
         let mut extra = Vec::new();
@@ -157,18 +160,19 @@ impl<R: Read> ChainExportReader<R> {
     }
 }
 
-fn read_full_or_eof(input: &mut impl Read, buf: &mut [u8]) -> io::Result<bool> {
+/// Fills `buf` as far as the input goes; returns how many bytes were read (fewer than
+/// `buf.len()` only at the end of the input).
+fn read_up_to(input: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(&mut buf[filled..]) {
-            Ok(0) if filled == 0 => return Ok(false),
-            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(true)
+    Ok(filled)
 }
 
 pub fn write_personal_export(mut out: impl Write, entries: &[PersonalEntry]) -> io::Result<()> {
@@ -186,35 +190,45 @@ pub fn write_personal_entry(out: &mut impl Write, e: &PersonalEntry) -> io::Resu
     out.write_all(&e.bytes)
 }
 
-pub fn read_personal_export(mut input: impl Read) -> Result<Vec<PersonalEntry>, ExportError> {
+/// A personal-data export as read: its entries in file order, and where it stops making sense
+/// if it does (`docs/chain-format.md` §6: a file cut inside an entry is *personal data
+/// malformed*, reported after the chain and after the entries before it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonalExport {
+    pub entries: Vec<PersonalEntry>,
+    /// The seq a malformed entry is reported at: the entry's own once its 8-byte seq was read,
+    /// otherwise the seq after the last complete entry's (0 when there is none).
+    pub malformed_at: Option<u64>,
+}
+
+/// Reads a personal-data export. Only a file that is not one (bad magic) or cannot be read is
+/// an error; a damaged entry ends the reading and is recorded in `malformed_at`.
+pub fn read_personal_export(mut input: impl Read) -> Result<PersonalExport, ExportError> {
     let mut magic = [0u8; 8];
-    input
-        .read_exact(&mut magic)
-        .map_err(|_| ExportError::BadMagic)?;
-    if &magic != PERSONAL_EXPORT_MAGIC {
+    if read_up_to(&mut input, &mut magic)? < magic.len() || &magic != PERSONAL_EXPORT_MAGIC {
         return Err(ExportError::BadMagic);
     }
-    let mut out = Vec::new();
+    let mut out = PersonalExport::default();
     let mut head = [0u8; 28];
     loop {
-        if !read_full_or_eof(&mut input, &mut head)? {
+        let got = read_up_to(&mut input, &mut head)?;
+        if got == 0 {
             return Ok(out);
         }
-        let len = u32::from_le_bytes(head[24..28].try_into().expect("4 bytes"));
-        if len as usize > PAYLOAD_BYTES_MAX {
-            return Err(ExportError::BadLength {
-                index: out.len() as u64,
-                len,
-            });
+        if got < 8 {
+            out.malformed_at = Some(out.entries.last().map_or(0, |e| e.seq + 1));
+            return Ok(out);
         }
-        let mut bytes = vec![0u8; len as usize];
-        input
-            .read_exact(&mut bytes)
-            .map_err(|_| ExportError::TruncatedFrame {
-                index: out.len() as u64,
-            })?;
-        out.push(PersonalEntry {
-            seq: u64::from_le_bytes(head[..8].try_into().expect("8 bytes")),
+        let seq = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
+        let len = u32::from_le_bytes(head[24..28].try_into().expect("4 bytes")) as usize;
+        let mut bytes = vec![0u8; len.min(PAYLOAD_BYTES_MAX)];
+        if got < head.len() || len > PAYLOAD_BYTES_MAX || read_up_to(&mut input, &mut bytes)? < len
+        {
+            out.malformed_at = Some(seq);
+            return Ok(out);
+        }
+        out.entries.push(PersonalEntry {
+            seq,
             salt: head[8..24].try_into().expect("16 bytes"),
             bytes,
         });

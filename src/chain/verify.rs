@@ -54,8 +54,10 @@ pub enum FaultKind {
     TimeReversed,
     /// The chain ends before the anchor says it does (`None`: an export without its trailer).
     Truncated { anchor_seq: Option<u64> },
-    /// The chain holds records after the anchor (the anchor is stale or the tail was forged).
-    BeyondAnchor { anchor_seq: u64 },
+    /// The chain holds records after the anchor (the anchor is stale or the tail was forged);
+    /// `None`: the anchor says the chain is empty (an export trailer counting 0 records, or a
+    /// store without a head anchor).
+    BeyondAnchor { anchor_seq: Option<u64> },
     /// The record at a trusted head kept elsewhere (`--expect-head`) has another hash: the
     /// history up to it was rewritten consistently, which only an outside anchor can reveal.
     DiffersFromTrustedHead,
@@ -116,12 +118,13 @@ impl fmt::Display for Fault {
                     "seq {seq}: truncated (the export ends without its trailer)"
                 )
             }
-            FaultKind::BeyondAnchor { anchor_seq } => {
-                write!(
-                    f,
-                    "seq {seq}: beyond the anchor (the anchor is at seq {anchor_seq})"
-                )
-            }
+            FaultKind::BeyondAnchor {
+                anchor_seq: Some(a),
+            } => write!(f, "seq {seq}: beyond the anchor (the anchor is at seq {a})"),
+            FaultKind::BeyondAnchor { anchor_seq: None } => write!(
+                f,
+                "seq {seq}: beyond the anchor (the anchor says the chain is empty)"
+            ),
             FaultKind::DiffersFromTrustedHead => write!(
                 f,
                 "seq {seq}: differs from the trusted head (the history up to it was rewritten)"
@@ -315,7 +318,7 @@ impl Verifier {
                     return fault(
                         anchor.seq + 1,
                         FaultKind::BeyondAnchor {
-                            anchor_seq: anchor.seq,
+                            anchor_seq: Some(anchor.seq),
                         },
                     )
                 }

@@ -11,7 +11,7 @@ use crate::chain::hex;
 use crate::chain::Anchor;
 use crate::ledger::{Config, Ledger};
 use crate::store::Store;
-use crate::verify::{verify_export, verify_store};
+use crate::verify::{verify_export, verify_store, ChainView, Extent};
 
 fn now_ms() -> i64 {
     (crate::ledger::system_clock())()
@@ -38,7 +38,7 @@ pub fn verify(
             let bar = progress_bar(size / 150, "verifying");
             let r = verify_export(
                 std::io::BufReader::new(input),
-                personal.as_deref(),
+                personal.as_ref(),
                 trusted,
                 |n| bar.set_position(n),
             );
@@ -47,7 +47,7 @@ pub fn verify(
         }
         None => {
             let store = open_existing_store(dir)?;
-            let total = store.head_anchor()?.map_or(0, |a| a.seq + 1);
+            let total = ChainView::of(&store, Extent::Store)?.records();
             let bar = progress_bar(total, "verifying");
             let r = verify_store(&store, trusted, |n| bar.set_position(n));
             bar.finish_and_clear();
@@ -69,6 +69,9 @@ pub fn verify(
                 head,
                 report.personal_entries
             );
+            if let Some(i) = report.interrupted {
+                println!("note: {i}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) if e.is_tampering() => {
@@ -94,6 +97,9 @@ pub fn export(dir: &Path, file: &Path, with_personal: bool) -> anyhow::Result<Ex
     let personal_path = with_personal.then(|| personal_path_for(file));
     let summary = crate::archive::export(&store, file, personal_path.as_deref())?;
     println!("exported {} records to {}", summary.records, file.display());
+    if let Some(i) = summary.interrupted {
+        println!("left out: {i}");
+    }
     if let Some(p) = personal_path {
         println!(
             "exported {} personal-data entries to {}",
@@ -113,33 +119,22 @@ fn personal_path_for(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-pub fn import(dir: &Path, file: &Path, personal: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+pub fn import(
+    dir: &Path,
+    file: &Path,
+    personal: Option<PathBuf>,
+    expect_head: Option<Anchor>,
+) -> anyhow::Result<ExitCode> {
     let personal = personal.or_else(|| Some(personal_path_for(file)).filter(|p| p.exists()));
-    if !crate::ledger::is_empty_dir(dir) {
-        anyhow::bail!(
-            "{} is not empty; import only into an empty data directory",
-            dir.display()
-        );
-    }
-    std::fs::create_dir_all(dir)?;
-    let store = Store::open(dir)?;
-    let summary = crate::archive::import(&store, file, personal.as_deref())?;
-    drop(store);
-    // Open the ledger to prove the imported chain replays, and compare heads.
-    let ledger = Ledger::open(Config::new(dir))?;
-    let head = ledger.head()?.last;
-    anyhow::ensure!(
-        head == summary.head,
-        "imported head {head:?} differs from the export's {:?}",
-        summary.head
-    );
+    let summary = crate::archive::import_dir(dir, file, personal.as_deref(), expect_head)
+        .with_context(|| format!("importing {} into {}", file.display(), dir.display()))?;
     println!(
         "imported {} records and {} personal-data entries into {}",
         summary.records,
         summary.personal_entries,
         dir.display()
     );
-    if let Some(h) = head {
+    if let Some(h) = summary.head {
         println!(
             "head seq {} hash {} (same as the export)",
             h.seq,
@@ -151,14 +146,17 @@ pub fn import(dir: &Path, file: &Path, personal: Option<PathBuf>) -> anyhow::Res
 
 pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let store = open_existing_store(dir)?;
-    let head = store.head_anchor()?;
+    let view = ChainView::of(&store, Extent::Store)?;
+    let head = view.anchor;
     let verified = store.last_verified()?;
     if json {
         let v = serde_json::json!({
             "data_dir": dir.display().to_string(),
-            "records": head.map_or(0, |h| h.seq + 1),
+            "records": view.records(),
             "head_seq": head.map(|h| h.seq),
             "head_hash": head.map(|h| hex(&h.hash)),
+            "interrupted_first_seq": view.interrupted.map(|i| i.first_seq),
+            "interrupted_records": view.interrupted.map(|i| i.records),
             "last_verified_unix_ms": verified.map(|v| v.0),
             "last_verified_records": verified.map(|v| v.1),
             "size_on_disk_bytes": store.size_on_disk(),
@@ -174,6 +172,9 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
             println!("head hash:     {}", hex(&h.hash));
         }
         None => println!("records:       0 (empty chain)"),
+    }
+    if let Some(i) = view.interrupted {
+        println!("interrupted:   {i}");
     }
     match verified {
         Some((at, n)) => println!("last verified: {} UTC ({} records)", format_ms(at), n),

@@ -69,12 +69,17 @@ pub enum Commands {
         #[arg(long)]
         no_personal: bool,
     },
-    /// Load an export into an empty data directory, refusing it unless it verifies.
+    /// Load an export into an empty data directory, all or nothing, refusing it unless it
+    /// verifies and replays.
     Import {
         file: PathBuf,
         /// The personal-data export (default FILE.personal when it exists).
         #[arg(long)]
         personal: Option<PathBuf>,
+        /// The head the export must end at, as SEQ:HASH (hash in hex), e.g. what the exporter's
+        /// `chitra status` printed: any other export is refused before anything is written.
+        #[arg(long, value_parser = parse_anchor)]
+        expect_head: Option<crate::chain::Anchor>,
     },
     /// Number of records, head sequence number and hash, and the last verification.
     Status,
@@ -344,7 +349,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             expect_head,
         } => chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head),
         Commands::Export { file, no_personal } => chain::export(&dir, &file, !no_personal),
-        Commands::Import { file, personal } => chain::import(&dir, &file, personal),
+        Commands::Import {
+            file,
+            personal,
+            expect_head,
+        } => chain::import(&dir, &file, personal, expect_head),
         Commands::Status => chain::status(&dir, s.json),
         Commands::Rates(RatesCommand::Load { dir }) => people::rates_load(&s, &dir),
         Commands::Beneficiaries(BeneficiariesCommand::Import { file }) => people::import(&s, &file),

@@ -111,7 +111,9 @@ pub async fn verify(
         .transpose()?;
     let ledger = state.ledger().clone();
     let result = support::job(&state, &who, None, move || {
-        let r = crate::verify::verify_store(ledger.store(), trusted, |_| {});
+        // The chain up to the durable head: later records are still being written.
+        let extent = crate::verify::Extent::UpTo(ledger.head()?.last);
+        let r = crate::verify::verify_chain(ledger.store(), extent, trusted, |_| {});
         if let Ok(report) = &r {
             let now = (crate::ledger::system_clock())();
             let _ = ledger.store().record_verified(now, report.verified.records);
@@ -172,52 +174,46 @@ impl std::io::Write for ChunkSender {
 }
 
 /// The chain as stored, byte for byte, in the export format of `docs/chain-format.md`,
-/// streamed (without personal data). Verify it offline with `chitra verify --export`.
+/// streamed (without personal data), up to the durable head. Verify it offline with
+/// `chitra verify --export`. It is the CLI's export workflow (`archive::export_chain`), which
+/// checks the chain as it goes and writes the trailer only if all of it verified: a fault found
+/// before the first chunk is a 503 with nothing sent; one found later ends the body without its
+/// trailer, which every verifier reports as truncated.
 pub async fn export(State(state): State<AppState>, Who(_who): Who) -> Result<Response, Problem> {
     let permit = state
         .jobs
         .clone()
         .try_acquire_owned()
         .map_err(|_| Problem::busy(5))?;
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
     let ledger = state.ledger().clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let err_tx = tx.clone();
-        let run = || -> Result<(), String> {
-            let sink = ChunkSender {
-                buf: Vec::with_capacity(EXPORT_CHUNK_BYTES),
-                tx,
-            };
-            let mut w =
-                crate::chain::export::ChainExportWriter::new(sink).map_err(|e| e.to_string())?;
-            for block in ledger.store().blocks() {
-                let block = block.map_err(|e| e.to_string())?;
-                let mut failed = None;
-                crate::chain::block::for_each_record(&block.records, |r| {
-                    if failed.is_none() {
-                        if let Err(e) = w.record(r, crate::chain::record::record_hash(r)) {
-                            failed = Some(e.to_string());
-                        }
-                    }
-                })
-                .map_err(|e| e.to_string())?;
-                if let Some(e) = failed {
-                    return Err(e);
-                }
-            }
-            let mut sink = w.finish().map_err(|e| e.to_string())?;
-            std::io::Write::flush(&mut sink).map_err(|e| e.to_string())
+        let sink = ChunkSender {
+            buf: Vec::with_capacity(EXPORT_CHUNK_BYTES),
+            tx,
         };
-        if let Err(e) = run() {
-            // The client sees a cut body (no trailer), which the verifier reports.
-            tracing::error!("export failed: {e}");
-            let _ = err_tx.blocking_send(Err(std::io::Error::other("export failed")));
+        let exported = ledger.head().map_err(Into::into).and_then(|head| {
+            let extent = crate::archive::Extent::UpTo(head.last);
+            crate::archive::export_chain(ledger.store(), extent, sink, None)
+        });
+        if let Err(e) = exported {
+            let _ = err_tx.blocking_send(Err(std::io::Error::other(e.to_string())));
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+    // The answer's status waits for the first chunk, so that a refusal found before it (a
+    // small chain, or damage near its start) is an error status, not a cut body.
+    let first = match rx.recv().await {
+        Some(Ok(bytes)) => bytes,
+        Some(Err(e)) => return Err(Problem::unavailable(&e)),
+        None => return Err(Problem::unavailable(&"the export stopped")),
+    };
+    let rest = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
     });
+    let stream =
+        futures_util::StreamExt::chain(futures_util::stream::once(async move { Ok(first) }), rest);
     let mut res = Body::from_stream(stream).into_response();
     let h = res.headers_mut();
     h.insert(

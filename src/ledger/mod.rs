@@ -59,6 +59,11 @@ pub struct Config {
     /// The official codes commands are checked against (default: the reference data compiled
     /// into the binary from `ledger-data/reference/`).
     pub registry: &'static dyn Registry,
+    /// Fault injection, for tests only (`None` otherwise): once this many groups were written,
+    /// the committer reports the next group's write as failed after the store applied it, as
+    /// when sled's `flush()` fails after its batch went into memory. The writer then stops as
+    /// on a real storage error, so tests can check what readers report afterwards.
+    pub fail_after_groups: Option<u64>,
 }
 
 impl Config {
@@ -68,6 +73,7 @@ impl Config {
             clock: system_clock(),
             salt_seed: None,
             registry: crate::reference::Reference::embedded(),
+            fail_after_groups: None,
         }
     }
 }
@@ -145,6 +151,8 @@ type IdempotencyIndex = HashMap<(String, Vec<u8>), IdempotencyEntry>;
 /// The durable frontier: records below it are flushed.
 struct Durable {
     records: Mutex<u64>,
+    /// The last durable record (the last acknowledged one), or `None` for an empty chain.
+    head: Mutex<Option<Anchor>>,
     changed: Condvar,
     watch: tokio::sync::watch::Sender<u64>,
 }
@@ -363,8 +371,12 @@ impl Ledger {
         *self.shared.durable.records.lock().expect("durable lock")
     }
 
+    /// The head of the chain as readers may report it: the last acknowledged record, its seq
+    /// and hash (the durable frontier). Not the store's anchor, which already holds a group
+    /// whose flush is under way, or failed and stopped the writer. Never fails; the `Result`
+    /// keeps callers ready for a head read from storage.
     pub fn head(&self) -> Result<Head, StoreError> {
-        let last = self.shared.store.head_anchor()?;
+        let last = *self.shared.durable.head.lock().expect("durable head lock");
         Ok(Head {
             records: last.map_or(0, |a| a.seq + 1),
             last,
@@ -396,7 +408,8 @@ impl Ledger {
 }
 
 impl Shared {
-    fn publish_durable(&self, records: u64) {
+    fn publish_durable(&self, records: u64, head: Option<Anchor>) {
+        *self.durable.head.lock().expect("durable head lock") = head;
         *self.durable.records.lock().expect("durable lock") = records;
         self.durable.changed.notify_all();
         self.durable.watch.send_replace(records);

@@ -70,6 +70,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         state: RwLock::new(state),
         durable: Durable {
             records: Mutex::new(records),
+            head: Mutex::new(head),
             changed: Condvar::new(),
             watch: tokio::sync::watch::Sender::new(records),
         },
@@ -97,15 +98,25 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     })
 }
 
+/// Blocks as the replay hands them to the verifier thread.
+type VerifyChunk = Vec<(sled::IVec, Option<sled::IVec>)>;
+
 /// Replays the chain into `state` on this thread while a second thread hashes and verifies it.
+///
+/// The verifier thread only checks what it is given; whether the chain has ended is decided
+/// here. When replay stops on an error, the channel closes early, and finishing the verifier
+/// then would report an artefact (`truncated` where replay stopped) instead of the damage. So
+/// the verifier finishes (the anchor check) only after a complete replay; after a failed one,
+/// the first error wins: the verifier's fault if it is at or before the replay's seq (damage
+/// explains a replay error), otherwise the replay's own.
 fn replay_and_verify(
     store: &Store,
     anchor: Option<Anchor>,
     state: &mut State,
 ) -> Result<(Replayed, Option<Anchor>), OpenError> {
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<(sled::IVec, Option<sled::IVec>)>>(8);
+    let (tx, rx) = crossbeam_channel::bounded::<VerifyChunk>(8);
     std::thread::scope(|scope| {
-        let verifier = scope.spawn(move || -> Result<Option<Anchor>, OpenError> {
+        let verifier = scope.spawn(move || -> Result<Verifier, OpenError> {
             let mut v = Verifier::new(anchor);
             for chunk in rx {
                 for (records, personal) in chunk {
@@ -120,21 +131,43 @@ fn replay_and_verify(
                     }
                 }
             }
-            Ok(v.finish().map_err(OpenError::Tampered)?.head)
+            Ok(v)
         });
         let replayed = replay(store, state, &tx);
         drop(tx);
         let verified = verifier.join().expect("verifier thread panicked");
-        // A verification fault explains any replay error, so it is reported first.
-        let head = verified?;
+        let replayed = match replayed {
+            Ok(r) => r,
+            Err(e) => return Err(first_error(e, verified.err())),
+        };
+        let head = verified?.finish().map_err(OpenError::Tampered)?.head;
         if anchor.is_none() && head.is_some() {
             return Err(OpenError::Corrupt {
                 seq: 0,
                 reason: "records exist but the head anchor is missing".into(),
             });
         }
-        Ok((replayed?, head))
+        Ok((replayed, head))
     })
+}
+
+/// The seq an error names, if any.
+fn error_seq(e: &OpenError) -> Option<u64> {
+    match e {
+        OpenError::Tampered(f) => Some(f.seq),
+        OpenError::Corrupt { seq, .. } => Some(*seq),
+        OpenError::Inconsistent(i) => Some(i.seq),
+        OpenError::CreateDir { .. } | OpenError::Store(_) => None,
+    }
+}
+
+/// Of a replay error and the verifier's (if it found one), the one at the lower seq; the
+/// verifier's on a tie, since damage explains a replay error.
+fn first_error(replay: OpenError, verifier: Option<OpenError>) -> OpenError {
+    match verifier {
+        Some(v) if error_seq(&v) <= error_seq(&replay).or(Some(u64::MAX)) => v,
+        _ => replay,
+    }
 }
 
 /// Blocks handed to the verifier thread at a time (one channel message).
@@ -143,20 +176,48 @@ const VERIFY_CHUNK_BLOCKS: usize = 128;
 fn replay(
     store: &Store,
     state: &mut State,
-    to_verifier: &crossbeam_channel::Sender<Vec<(sled::IVec, Option<sled::IVec>)>>,
+    to_verifier: &crossbeam_channel::Sender<VerifyChunk>,
+) -> Result<Replayed, OpenError> {
+    let mut chunk = Vec::with_capacity(VERIFY_CHUNK_BLOCKS);
+    let mut blocks = store.blocks();
+    let replayed = replay_blocks(&mut blocks, state, &mut chunk, to_verifier);
+    if let Err(e) = &replayed {
+        // The verifier judges a record's link when it sees the next one, and names an altered
+        // record from the two after it: hand it the blocks up to two records past the failure,
+        // so that damage there is named rather than the place where reading stopped.
+        if let Some(failed_at) = error_seq(e) {
+            for block in blocks.by_ref() {
+                let Ok(block) = block else { break };
+                let first_seq = block.first_seq;
+                chunk.push((block.records, block.personal));
+                if first_seq > failed_at.saturating_add(1) {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = to_verifier.send(chunk);
+    replayed
+}
+
+/// Replays every block from `blocks`, putting each in `chunk` for the verifier first.
+fn replay_blocks(
+    blocks: &mut impl Iterator<Item = Result<crate::store::StoredBlock, StoreError>>,
+    state: &mut State,
+    chunk: &mut VerifyChunk,
+    to_verifier: &crossbeam_channel::Sender<VerifyChunk>,
 ) -> Result<Replayed, OpenError> {
     let mut out = Replayed {
         last_ms: 0,
         idempotency: IdempotencyIndex::new(),
     };
     let mut run: KeyRun = None;
-    let mut chunk = Vec::with_capacity(VERIFY_CHUNK_BLOCKS);
-    for block in store.blocks() {
+    for block in blocks {
         let block = block?;
         chunk.push((block.records.clone(), block.personal.clone()));
         if chunk.len() == VERIFY_CHUNK_BLOCKS {
             let _ = to_verifier.send(std::mem::replace(
-                &mut chunk,
+                chunk,
                 Vec::with_capacity(VERIFY_CHUNK_BLOCKS),
             ));
         }
@@ -201,7 +262,6 @@ fn replay(
             });
         }
     }
-    let _ = to_verifier.send(chunk);
     if let Some((key, entry, _)) = run.take() {
         out.idempotency.insert(key, entry);
     }

@@ -99,7 +99,9 @@ const COMMITS_IN_FLIGHT_MAX: usize = 2;
 
 /// The committer: writes each decided group to the store, flushes, publishes the new durable
 /// frontier and only then answers the group's callers. A failed write stops everything.
-fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>) {
+/// `fail_after_groups` is the test-only fault injection of `Config`.
+fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>, fail_after_groups: Option<u64>) {
+    let mut groups_written = 0u64;
     for c in commits {
         let c = match c {
             ToCommit::Group(c) => c,
@@ -129,7 +131,14 @@ fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>) {
         if c.end_seq > c.start_seq {
             let head = c.head.expect("records were appended");
             let started = Instant::now();
-            let written = shared.store.append_group(c.blocks, head);
+            let mut written = shared.store.append_group(c.blocks, head);
+            if written.is_ok() && fail_after_groups.is_some_and(|n| groups_written >= n) {
+                written = Err(crate::store::StoreError::Io {
+                    path: shared.dir.display().to_string(),
+                    source: std::io::Error::other("flush failed (injected by a test)"),
+                });
+            }
+            groups_written += 1;
             let nanos = started.elapsed().as_nanos() as u64;
             let m = &shared.metrics;
             m.store_nanos.fetch_add(nanos, Relaxed);
@@ -145,7 +154,7 @@ fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>) {
                 reply_unavailable(c.replies, &reason);
                 continue;
             }
-            shared.publish_durable(c.end_seq);
+            shared.publish_durable(c.end_seq, c.head);
         }
         for ((reply, _), r) in c.replies.into_iter().zip(c.results) {
             let _ = reply.send(r);
@@ -302,9 +311,10 @@ impl Writer {
     ) -> Writer {
         let (commits, commit_rx) = crossbeam_channel::bounded(COMMITS_IN_FLIGHT_MAX);
         let committer_shared = Arc::clone(&shared);
+        let fail_after_groups = config.fail_after_groups;
         let committer = std::thread::Builder::new()
             .name("chitra-committer".into())
-            .spawn(move || run_committer(committer_shared, commit_rx))
+            .spawn(move || run_committer(committer_shared, commit_rx, fail_after_groups))
             .expect("spawning the committer thread");
         Writer {
             shared,

@@ -180,6 +180,20 @@ impl Store {
         Ok(removed)
     }
 
+    /// The first seq of a group whose writing was interrupted (its blocks are in the store but
+    /// were never acknowledged), if any. Read-only: readers that run without the writer
+    /// (`chitra verify`, `export`, `status`) stop before it, as opening would discard it.
+    pub fn interrupted_group(&self) -> Result<Option<u64>, StoreError> {
+        self.log
+            .get(PENDING_KEY)?
+            .map(|v| {
+                <[u8; 8]>::try_from(v.as_ref())
+                    .map(u64::from_le_bytes)
+                    .map_err(|_| StoreError::Corrupt("bad in-progress marker".into()))
+            })
+            .transpose()
+    }
+
     /// Writes a group of blocks and the new head anchor atomically, then flushes. Returns only
     /// after sled's `flush()` returned Ok; any error means nothing may be acknowledged.
     pub fn append_group(&self, blocks: Vec<PendingBlock>, head: Anchor) -> Result<(), StoreError> {
