@@ -1,9 +1,10 @@
 //! The HTTP API (`chitra serve`): axum over the same writer and projections as the command line.
 //!
 //! `app(state)` is the whole API as one `Router`, which tests drive in-process and `server`
-//! serves on a socket. Every route is declared once, in `routes()`, with its method, path and
-//! who may call it; a guard applied after routing authenticates the bearer token, checks the
-//! role, and bounds the request's time. Handlers live in one file per resource group.
+//! serves on a socket. Every route is declared once, in `routes()`, with its method, path, body
+//! limit and who may call it; a guard applied after routing authenticates the bearer token,
+//! checks the role, refuses a declared body above the route's limit before any of it is read,
+//! and bounds the request's time. Handlers live in one file per resource group.
 //!
 //! Reads never block the async workers: the state is read on the blocking pool and the answer
 //! waits (asynchronously) until what it saw is durable. Writes go to the writer with
@@ -38,7 +39,7 @@ use axum::routing::{on, MethodFilter};
 use axum::Router;
 
 pub use auth::{Caller, Role, Tokens};
-pub use limits::Limits;
+pub use limits::{BodyLimit, Limits};
 pub use problem::Problem;
 
 use crate::ledger::Ledger;
@@ -124,11 +125,16 @@ pub struct RouteInfo {
     pub job: bool,
     /// True when the route appends to the chain (a write, for the matrix test).
     pub writes: bool,
+    /// The largest body the route takes: a declared `Content-Length` above it is refused (413)
+    /// before the body is read, and a body without one is cut off when it grows beyond it.
+    pub body: BodyLimit,
 }
 
 struct Api {
     router: Router<AppState>,
     routes: Vec<RouteInfo>,
+    /// The body limit of routes added without their own.
+    json_body: BodyLimit,
 }
 
 #[derive(Clone, Copy)]
@@ -141,8 +147,9 @@ enum Kind {
 }
 
 impl Api {
+    /// A route whose body is JSON (or nothing), up to `request_body_bytes_max`.
     fn add<H, T>(
-        mut self,
+        self,
         method: Method,
         path: &'static str,
         access: Access,
@@ -153,26 +160,18 @@ impl Api {
         H: Handler<T, AppState>,
         T: 'static,
     {
-        let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
-        self.router = self.router.route(path, on(filter, handler));
-        self.routes.push(RouteInfo {
-            method,
-            path,
-            access,
-            job: matches!(kind, Kind::Job | Kind::ReadJob),
-            writes: matches!(kind, Kind::Write | Kind::Job),
-        });
-        self
+        let body = self.json_body;
+        self.add_with_body_limit(method, path, access, kind, body, handler)
     }
 
-    /// Like `add`, with its own body limit (status report uploads).
+    /// Like `add`, with its own body limit (roster and status report uploads).
     fn add_with_body_limit<H, T>(
         mut self,
         method: Method,
         path: &'static str,
         access: Access,
         kind: Kind,
-        body_bytes_max: usize,
+        body: BodyLimit,
         handler: H,
     ) -> Api
     where
@@ -180,9 +179,11 @@ impl Api {
         T: 'static,
     {
         let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+        // The guard refuses a declared length above the limit; this layer makes axum's body
+        // extractors cut off a body sent without one (chunked) at the same limit.
         self.router = self.router.route(
             path,
-            on(filter, handler).layer(DefaultBodyLimit::max(body_bytes_max)),
+            on(filter, handler).layer(DefaultBodyLimit::max(body.bytes_max)),
         );
         self.routes.push(RouteInfo {
             method,
@@ -190,6 +191,7 @@ impl Api {
             access,
             job: matches!(kind, Kind::Job | Kind::ReadJob),
             writes: matches!(kind, Kind::Write | Kind::Job),
+            body,
         });
         self
     }
@@ -219,6 +221,7 @@ fn build(limits: &Limits) -> Api {
     let api = Api {
         router: Router::new(),
         routes: Vec::new(),
+        json_body: limits.json_body(),
     };
     let (get, post, delete) = (Method::GET, Method::POST, Method::DELETE);
     let r = |roles| Access::Roles(roles);
@@ -266,7 +269,7 @@ fn build(limits: &Limits) -> Api {
             "/v1/rosters",
             r(OFFICER),
             Job,
-            limits.roster_bytes_max,
+            limits.roster_body(),
             beneficiaries::roster,
         )
         .add(
@@ -484,7 +487,7 @@ fn build(limits: &Limits) -> Api {
             "/v1/status-reports",
             r(STATUS_UPLOAD),
             Job,
-            limits.status_report_bytes_max,
+            limits.status_report_body(),
             files::upload_status,
         )
         // Payout projections.
@@ -536,7 +539,7 @@ pub fn routes() -> Vec<RouteInfo> {
 
 /// The whole API.
 pub fn app(state: AppState) -> Router {
-    let Api { router, routes } = build(&state.limits);
+    let Api { router, routes, .. } = build(&state.limits);
     let table: RouteTable = Arc::new(
         routes
             .into_iter()
@@ -550,7 +553,6 @@ pub fn app(state: AppState) -> Router {
         ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.limits.request_body_bytes_max))
         .layer(middleware::from_fn_with_state(state.clone(), edge))
         .with_state(state)
 }
@@ -675,6 +677,18 @@ async fn guard(
         }
         req.extensions_mut().insert(caller);
     }
+    // Before the body is read and before a job slot is taken: a client that declares more than
+    // the route takes is answered now, not after waiting for bytes it may never send (hyper
+    // then closes the connection instead of reading the body, and sends no 100 Continue).
+    if let Some(declared) = declared_length(&req) {
+        if declared > info.body.bytes_max as u64 {
+            let mut res = Problem::too_large(info.body.name, info.body.bytes_max).into_response();
+            if let Some(p) = principal {
+                res.extensions_mut().insert(LoggedPrincipal(p));
+            }
+            return with_path(res, matched);
+        }
+    }
     let (limit_name, ms) = if info.job {
         ("job_timeout_ms", state.limits.job_timeout_ms)
     } else {
@@ -688,6 +702,17 @@ async fn guard(
         res.extensions_mut().insert(LoggedPrincipal(p));
     }
     with_path(res, matched)
+}
+
+/// The request's `Content-Length`, when it declares one (hyper has refused an invalid one).
+fn declared_length(req: &Request) -> Option<u64> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn with_path(mut res: Response, matched: MatchedPath) -> Response {

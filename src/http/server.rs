@@ -1,6 +1,11 @@
 //! Serving `app()` on a socket: hyper's HTTP/1.1 connection builder (so the head's size and
 //! read time are bounded before a request reaches the router), at most `connections_max`
 //! connections at once, and a graceful shutdown that lets in-flight requests finish.
+//!
+//! hyper is told to parse as many headers as its read buffer can hold
+//! (`head_headers_count_parse_max`), not `request_headers_count_max`: hyper's own refusal is a
+//! 431 without a body, so the count is enforced by the edge middleware, whose refusal is a
+//! problem document.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,9 +17,6 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use super::{app, AppState};
-
-/// hyper's smallest read buffer.
-const HYPER_BUF_BYTES_MIN: usize = 8192;
 
 /// Serves until `shutdown` completes, then stops accepting, waits up to `shutdown_grace_ms` for
 /// open requests to finish, and returns. The ledger flushes everything it acknowledged anyway.
@@ -30,8 +32,8 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(limits.request_head_timeout_ms))
-        .max_buf_size((limits.request_headers_bytes_max + 4096).max(HYPER_BUF_BYTES_MIN))
-        .max_headers(limits.request_headers_count_max + 1);
+        .max_buf_size(limits.head_read_buffer_bytes_max())
+        .max_headers(limits.head_headers_count_parse_max());
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
