@@ -205,16 +205,16 @@ const READ_PEOPLE: &[Role] = &[Officer, Maker, Checker, Auditor];
 const READ_FINANCE: &[Role] = &[Maker, Checker, Auditor];
 /// Reads of the chain and reference data: everyone but banks.
 const READ_ALL: &[Role] = &[Officer, Maker, Checker, Auditor, Admin];
-const OFFICER: &[Role] = &[Officer];
-const MAKER: &[Role] = &[Maker];
-const CHECKER: &[Role] = &[Checker];
-const MAKER_CHECKER: &[Role] = &[Maker, Checker];
 const AUDITOR: &[Role] = &[Auditor];
 const ADMIN: &[Role] = &[Admin];
 /// Files: finance, auditors, and banks (their own only).
 const FILES: &[Role] = &[Maker, Checker, Auditor, Bank];
-/// Status uploads: banks (their own payments only) and the checker (any channel, cash agents).
-const STATUS_UPLOAD: &[Role] = &[Checker, Bank];
+
+/// A route that submits the named command may be called by exactly the roles the ledger lets
+/// issue it (`domain::access`), so the edge and the ledger cannot disagree.
+fn writes(command: &'static str) -> Access {
+    Access::Roles(crate::domain::access::roles_for_name(command))
+}
 
 fn build(limits: &Limits) -> Api {
     use Kind::*;
@@ -253,7 +253,7 @@ fn build(limits: &Limits) -> Api {
         .add(
             post.clone(),
             "/v1/beneficiaries",
-            r(OFFICER),
+            writes("enrol"),
             Write,
             beneficiaries::enrol,
         )
@@ -267,7 +267,7 @@ fn build(limits: &Limits) -> Api {
         .add_with_body_limit(
             post.clone(),
             "/v1/rosters",
-            r(OFFICER),
+            writes("import_roster"),
             Job,
             limits.roster_body(),
             beneficiaries::roster,
@@ -282,42 +282,42 @@ fn build(limits: &Limits) -> Api {
         .add(
             post.clone(),
             "/v1/beneficiaries/{id}/corrections",
-            r(OFFICER),
+            writes("correct_details"),
             Write,
             beneficiaries::correct,
         )
         .add(
             post.clone(),
             "/v1/beneficiaries/{id}/route",
-            r(OFFICER),
+            writes("set_payment_route"),
             Write,
             beneficiaries::set_route,
         )
         .add(
             post.clone(),
             "/v1/beneficiaries/{id}/death",
-            r(OFFICER),
+            writes("record_death"),
             Write,
             beneficiaries::record_death,
         )
         .add(
             post.clone(),
             "/v1/beneficiaries/{id}/hold",
-            r(OFFICER),
+            writes("hold_for_review"),
             Write,
             beneficiaries::hold,
         )
         .add(
             post.clone(),
             "/v1/beneficiaries/{id}/hold/clear",
-            r(OFFICER),
+            writes("clear_review"),
             Write,
             beneficiaries::clear_hold,
         )
         .add(
             post.clone(),
             "/v1/beneficiaries/{id}/erasure",
-            r(OFFICER),
+            writes("erase_personal_data"),
             Write,
             beneficiaries::erase,
         )
@@ -332,7 +332,7 @@ fn build(limits: &Limits) -> Api {
         .add(
             post.clone(),
             "/v1/beneficiaries/{id}/entitlements",
-            r(OFFICER),
+            writes("grant_entitlement"),
             Write,
             beneficiaries::grant,
         )
@@ -346,28 +346,28 @@ fn build(limits: &Limits) -> Api {
         .add(
             post.clone(),
             "/v1/entitlements/{id}/adjustments",
-            r(OFFICER),
+            writes("adjust_entitlement"),
             Write,
             beneficiaries::adjust,
         )
         .add(
             post.clone(),
             "/v1/entitlements/{id}/suspensions",
-            r(OFFICER),
+            writes("suspend_entitlement"),
             Write,
             beneficiaries::suspend,
         )
         .add(
             post.clone(),
             "/v1/entitlements/{id}/resumptions",
-            r(OFFICER),
+            writes("resume_entitlement"),
             Write,
             beneficiaries::resume,
         )
         .add(
             post.clone(),
             "/v1/entitlements/{id}/terminations",
-            r(OFFICER),
+            writes("terminate_entitlement"),
             Write,
             beneficiaries::terminate,
         )
@@ -382,12 +382,18 @@ fn build(limits: &Limits) -> Api {
         .add(
             post.clone(),
             "/v1/rate-schedules",
-            r(ADMIN),
+            writes("enact_rate_schedule"),
             Write,
             chain::enact_rate_schedule,
         )
         // Batches.
-        .add(post.clone(), "/v1/batches", r(MAKER), Write, batches::open)
+        .add(
+            post.clone(),
+            "/v1/batches",
+            writes("open_batch"),
+            Write,
+            batches::open,
+        )
         .add(
             get.clone(),
             "/v1/batches",
@@ -405,7 +411,7 @@ fn build(limits: &Limits) -> Api {
         .add(
             post.clone(),
             "/v1/batches/{id}/compute",
-            r(MAKER),
+            writes("compute_batch"),
             Job,
             batches::compute,
         )
@@ -419,28 +425,28 @@ fn build(limits: &Limits) -> Api {
         .add(
             post.clone(),
             "/v1/batches/{id}/approve",
-            r(CHECKER),
+            writes("approve_batch"),
             Write,
             batches::approve,
         )
         .add(
             post.clone(),
             "/v1/batches/{id}/release",
-            r(CHECKER),
+            writes("release_batch"),
             Job,
             batches::release,
         )
         .add(
             post.clone(),
             "/v1/batches/{id}/cancel",
-            r(MAKER_CHECKER),
+            writes("cancel_batch"),
             Write,
             batches::cancel,
         )
         .add(
             post.clone(),
             "/v1/batches/{id}/close",
-            r(CHECKER),
+            writes("close_batch"),
             Write,
             batches::close,
         )
@@ -468,7 +474,7 @@ fn build(limits: &Limits) -> Api {
         .add(
             post.clone(),
             "/v1/breaks/{seq}/resolve",
-            r(CHECKER),
+            writes("resolve_break"),
             Write,
             batches::resolve_break,
         )
@@ -485,7 +491,7 @@ fn build(limits: &Limits) -> Api {
         .add_with_body_limit(
             post.clone(),
             "/v1/status-reports",
-            r(STATUS_UPLOAD),
+            writes("ingest_status_report"),
             Job,
             limits.status_report_body(),
             files::upload_status,
