@@ -35,7 +35,7 @@ pub struct CrashOptions {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Events each child is asked to append (it is killed long before it is done).
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = 400_000)]
     pub events: u64,
     /// Concurrent submitting threads in each child.
     #[arg(long, default_value_t = 3)]

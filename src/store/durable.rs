@@ -117,9 +117,9 @@ impl Durability {
         }
         // The first sweep syncs every blob and, its list of names being new, the directory.
         d.sync_locked(&mut seen)?;
-        if let Some(parent) = d.dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_path(parent)?;
-        }
+        // The data directory's own name, in case it was just created.
+        let parent = d.dir.parent().filter(|p| !p.as_os_str().is_empty());
+        sync_path(parent.unwrap_or(Path::new(".")))?;
         drop(seen);
         Ok(d)
     }
