@@ -2,6 +2,8 @@
 //! with concurrent submitters, and whole-chain verification. They print events per second and
 //! peak memory; figures go in issue notes, never into test assertions.
 
+pub mod crash;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -27,6 +29,9 @@ pub struct AppendOptions {
     pub seed: u64,
     /// Print `ack <last seq> <hash>` for every acknowledged command (crash tests read it).
     pub print_acks: bool,
+    /// Also import one roster of this many new people, as one command, alongside the
+    /// enrolments (its acknowledgement ends with ` roster`); 0 for none.
+    pub roster_rows: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +70,24 @@ pub fn append(
                 .collect()
         })
         .collect();
+    let mut jobs = jobs;
+    if opts.roster_rows > 0 {
+        // People after the enrolments' range: `start` counts everyone enrolled, so with the
+        // same --events every run these were never enrolled, whatever an interrupted run did.
+        let first = start + persons;
+        let rows = (first..first + opts.roster_rows)
+            .map(|i| (i - first + 2, crate::synth::person(opts.seed, i)))
+            .collect();
+        let roster = Submission {
+            principal: principal.clone(),
+            idempotency_key: None,
+            command: Command::ImportRoster(crate::domain::command::ImportRoster { rows }),
+        };
+        // After a few enrolments, so that acknowledgements are flowing when it starts (the
+        // crash loop kills at a random moment after the first one).
+        let at = jobs.len().min(opts.submitters.max(1) * 2);
+        jobs.insert(at, vec![roster]);
+    }
     let jobs = std::sync::Mutex::new(jobs.into_iter());
     let appended = AtomicU64::new(0);
     let commands = AtomicU64::new(0);
@@ -81,20 +104,29 @@ pub fn append(
                         commands.fetch_add(subs.len() as u64, Ordering::Relaxed);
                         let mut events = 0;
                         let mut acks = String::new();
+                        let roster = subs
+                            .first()
+                            .is_some_and(|s| matches!(s.command, Command::ImportRoster(_)));
                         for r in ledger.submit_many(subs) {
-                            // A person enrolled by an earlier, interrupted run is skipped.
+                            // A person enrolled by an earlier, interrupted run is skipped, and
+                            // so is a roster naming one.
                             let receipt = match r {
                                 Err(SubmitError::Rejected(Rejection::AlreadyEnrolled {
                                     ..
                                 })) => continue,
+                                Err(SubmitError::Rejected(e)) if roster => {
+                                    eprintln!("the roster was refused: {e}");
+                                    continue;
+                                }
                                 other => other?,
                             };
                             events += u64::from(receipt.count);
                             if opts.print_acks {
                                 let last = receipt.last_seq().unwrap_or(receipt.first_seq);
                                 acks.push_str(&format!(
-                                    "ack {last} {}\n",
-                                    crate::chain::hex(&receipt.hash)
+                                    "ack {last} {}{}\n",
+                                    crate::chain::hex(&receipt.hash),
+                                    if roster { " roster" } else { "" }
                                 ));
                             }
                         }

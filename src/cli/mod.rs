@@ -287,9 +287,16 @@ pub enum BenchCommand {
         /// Print `ack <seq> <hash>` for every acknowledged command.
         #[arg(long)]
         print_acks: bool,
+        /// Also import one roster of N new people alongside, as one command.
+        #[arg(long, default_value_t = 0)]
+        roster_rows: u64,
     },
     /// Verify the whole chain in the data directory and report records per second.
     Verify,
+    /// The kill -9 loop: append with concurrent writers (sometimes a large roster), SIGKILL at
+    /// a random moment, reopen, verify, check every acknowledged write. Uses scratch stores,
+    /// never --data-dir.
+    Crash(crate::bench::crash::CrashOptions),
     /// A monthly run: enrol N people, compute, approve and release one batch with its files,
     /// then ingest the banks' status reports (1% returned). Use an empty data directory.
     Batch {
@@ -374,6 +381,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             chunk,
             seed,
             print_acks,
+            roster_rows,
         }) => chain::bench_append(
             &dir,
             &crate::bench::AppendOptions {
@@ -382,9 +390,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 chunk,
                 seed,
                 print_acks,
+                roster_rows,
             },
         ),
         Commands::Bench(BenchCommand::Verify) => chain::bench_verify(&dir),
+        Commands::Bench(BenchCommand::Crash(opts)) => crate::bench::crash::command(&opts, s.json),
         Commands::Bench(BenchCommand::Batch { persons, seed }) => {
             chain::bench_batch(&s, persons, seed)
         }

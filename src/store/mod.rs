@@ -11,13 +11,17 @@
 //!
 //! - `m:pending` → u64 LE first seq of a large group being written in several batches
 //!
-//! One group commit is one `apply_batch` on this tree followed by `flush()`: sled applies a
-//! batch atomically, so a crash leaves either all of a group or none of it. A very large group
+//! One group commit is one `apply_batch` on this tree followed by `flush()` and a sync of the
+//! files sled wrote (`durable`: sled's flush alone does not survive a crash of the machine):
+//! sled applies a batch atomically, so a crash leaves either all of a group or none of it. A very large group
 //! (a national batch is a million records) is written as several batches, the first ones marked
 //! in progress; only the last writes the head anchor and flushes, and opening discards the
 //! blocks of a group that never got there.
 
+mod durable;
+
 use std::path::Path;
+use std::sync::Arc;
 
 use sled::{Batch, IVec, Tree};
 
@@ -47,6 +51,8 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("the store is corrupt: {0}")]
     Corrupt(String),
+    #[error("the store could not make a write durable earlier and acknowledges nothing more until it is reopened: {0}")]
+    SyncFailed(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -76,6 +82,8 @@ pub struct Store {
     /// Payment files, one plain file per blake3 digest: large immutable blobs that sled would
     /// only copy around.
     files_dir: std::path::PathBuf,
+    /// Syncs what sled wrote after each flush.
+    durability: Arc<durable::Durability>,
 }
 
 fn block_key(prefix: u8, seq: u64) -> [u8; 9] {
@@ -127,17 +135,20 @@ impl Store {
             }
         };
         let log = db.open_tree(TREE)?;
+        let durability = Arc::new(durable::Durability::open(dir)?);
         Ok(Store {
             db,
             log,
             files_dir: dir.join(FILES_DIR),
+            durability,
         })
     }
 
     /// Writes the first blocks of a large group ahead of its end, without flushing, and marks
-    /// the group as in progress from `group_first_seq`. Nothing here is acknowledged: if the
-    /// process dies before `append_group` finishes the group, opening the store discards these
-    /// blocks (`discard_interrupted_group`).
+    /// the group as in progress from `group_first_seq`. Nothing here is acknowledged, so it
+    /// needs no flush or sync (`append_group`'s sync covers these writes too): if the process
+    /// or the machine stops before `append_group` finishes the group, opening the store
+    /// discards these blocks (`discard_interrupted_group`).
     pub fn append_partial(
         &self,
         blocks: Vec<PendingBlock>,
@@ -176,7 +187,7 @@ impl Store {
         }
         batch.remove(PENDING_KEY);
         self.log.apply_batch(batch)?;
-        self.db.flush()?;
+        self.flush()?;
         Ok(removed)
     }
 
@@ -194,15 +205,22 @@ impl Store {
             .transpose()
     }
 
-    /// Writes a group of blocks and the new head anchor atomically, then flushes. Returns only
-    /// after sled's `flush()` returned Ok; any error means nothing may be acknowledged.
+    /// Writes a group of blocks and the new head anchor atomically, then makes it durable.
+    /// Returns only after sled's `flush()` and the sync of what it wrote returned Ok; any error
+    /// means nothing may be acknowledged.
     pub fn append_group(&self, blocks: Vec<PendingBlock>, head: Anchor) -> Result<(), StoreError> {
         let mut batch = blocks_batch(blocks);
         batch.insert(HEAD_KEY, encode_anchor(head).to_vec());
         batch.remove(PENDING_KEY);
         self.log.apply_batch(batch)?;
+        self.flush()
+    }
+
+    /// sled's `flush()`, then the sync that makes it survive a crash of the machine
+    /// (`durable`). Every write that is reported as done goes through here.
+    fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
-        Ok(())
+        self.durability.sync()
     }
 
     pub fn head_anchor(&self) -> Result<Option<Anchor>, StoreError> {
@@ -263,7 +281,7 @@ impl Store {
         }
     }
 
-    /// Removes the personal-data entries of the given records and flushes. The chain records
+    /// Removes the personal-data entries of the given records and makes that durable. The chain records
     /// themselves are untouched, so they still verify.
     pub fn erase_personal(&self, seqs: &[u64]) -> Result<usize, StoreError> {
         let mut erased = 0;
@@ -296,7 +314,7 @@ impl Store {
         }
         if erased > 0 {
             self.log.apply_batch(batch)?;
-            self.db.flush()?;
+            self.flush()?;
         }
         Ok(erased)
     }
@@ -305,7 +323,12 @@ impl Store {
     /// directory fsynced), before the chain records that they were issued, so an issued file
     /// is never missing. Files are written in parallel; a file already kept is left alone.
     pub fn put_files(&self, files: &[(&[u8; 32], &[u8])]) -> Result<(), StoreError> {
-        std::fs::create_dir_all(&self.files_dir).map_err(|e| io_error(&self.files_dir, e))?;
+        match std::fs::create_dir(&self.files_dir) {
+            // The new directory's name is durable only once the data directory is synced.
+            Ok(()) => self.durability.created_dir()?,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_error(&self.files_dir, e)),
+        }
         let results: Vec<Result<(), StoreError>> = std::thread::scope(|s| {
             let handles: Vec<_> = files
                 .iter()
@@ -353,8 +376,7 @@ impl Store {
         v.extend_from_slice(&at_ms.to_le_bytes());
         v.extend_from_slice(&records.to_le_bytes());
         self.log.insert(VERIFIED_KEY, v)?;
-        self.db.flush()?;
-        Ok(())
+        self.flush()
     }
 
     pub fn last_verified(&self) -> Result<Option<(i64, u64)>, StoreError> {

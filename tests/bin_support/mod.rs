@@ -1,0 +1,48 @@
+//! Helpers for tests that run the real `chitra` binary: a token made by `chitra token add`, and
+//! `chitra serve` started on a free loopback port.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_chitra");
+
+/// `chitra token add` for `role:name` into `tokens`: the token it printed.
+pub fn token_add(tokens: &Path, role: &str, name: &str) -> String {
+    let out = Command::new(BIN)
+        .args(["token", "add", "--role", role, "--name", name, "--tokens"])
+        .arg(tokens)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `chitra serve --addr 127.0.0.1:0` on `data` with `tokens`, logging at `log` to `stderr`:
+/// the child and the address it said it listens on.
+pub fn serve(data: &Path, tokens: &Path, log: &str, stderr: Stdio) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(data)
+        .arg("--tokens")
+        .arg(tokens)
+        .env("CHITRA_LOG", log)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, addr)
+}
