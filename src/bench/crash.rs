@@ -374,7 +374,7 @@ mod tests {
             for i in 0..3 {
                 let r = ledger
                     .submit(Submission {
-                        principal: Principal::parse("bench").unwrap(),
+                        principal: Principal::parse("officer:bench").unwrap(),
                         idempotency_key: None,
                         command: Command::Enrol(crate::synth::person(1, i)),
                     })

@@ -109,7 +109,7 @@ fn ops() -> Vec<Op> {
         write("/v1/beneficiaries/{id}/death", "Record a death", OFFICER, "DeathBody"),
         write("/v1/beneficiaries/{id}/hold", "Hold for review (out of batches)", OFFICER, "HoldBody"),
         write("/v1/beneficiaries/{id}/hold/clear", "Clear a review hold", OFFICER, "ClearBody"),
-        write("/v1/beneficiaries/{id}/erasure", "Erase personal data (retention ended)", OFFICER, "EraseBody"),
+        write("/v1/beneficiaries/{id}/erasure", "Erase personal data (retention ended)", &["officer", "admin"], "EraseBody"),
         Op {
             query: &[("month", "YYYY-MM", true)],
             ..op("get", "/v1/beneficiaries/{id}/due", "What is due for a month, line by line, and the next payment", READ_PEOPLE)
