@@ -11,7 +11,7 @@ use chitra::domain::event::{EntitlementGranted, RateScheduleEnacted};
 use chitra::domain::rules::{self, Paid, Person, RateBook};
 use chitra::domain::state::Entitlement;
 use chitra::domain::types::{BeneficiaryId, Date, EntitlementId, Month, Vnd};
-use chitra::reference::rates::load_dir;
+use chitra::formats::reference::rates::load_dir;
 
 struct Synthetic {
     birth: Date,
@@ -21,7 +21,7 @@ struct Synthetic {
 fn population(n: u64) -> Vec<Synthetic> {
     (0..n)
         .map(|i| {
-            let enrol = chitra::synth::person(7, i);
+            let enrol = chitra::dev::synth::person(7, i);
             let spec = &enrol.entitlements[0];
             Synthetic {
                 birth: enrol.birth_date,

@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use chitra::domain::types::Vnd;
-use chitra::files::example::{example_lines, example_spec};
-use chitra::files::{
+use chitra::formats::bank::example::{example_lines, example_spec};
+use chitra::formats::bank::{
     check_pain001, parse_pain002, parse_status_csv, payments_csv_bytes, simulate_pain002,
     simulate_status_csv, write_pain001, IsoDateTime, Outcome, SimulatedLine, SimulatedReport,
     StatusLimits,
@@ -90,7 +90,7 @@ fn main() {
     }
 }
 
-fn generation(spec: &chitra::files::PaymentFileSpec) {
+fn generation(spec: &chitra::formats::bank::PaymentFileSpec) {
     let lines = example_lines(PAIN001_LINES);
     let mut out = Vec::with_capacity(1 << 30);
     let t = best(|| {
@@ -110,7 +110,7 @@ fn generation(spec: &chitra::files::PaymentFileSpec) {
     report("payments CSV generate", PAIN001_LINES, csv.len(), t);
 }
 
-fn parsing(spec: &chitra::files::PaymentFileSpec) {
+fn parsing(spec: &chitra::formats::bank::PaymentFileSpec) {
     let header = SimulatedReport {
         message_id: "BANK-PSR-1".into(),
         created_at: IsoDateTime::parse("2024-08-23T16:00:00+07:00").expect("valid"),

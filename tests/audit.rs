@@ -166,9 +166,13 @@ fn an_interrupted_group_after_an_intact_chain_is_left_out_and_not_called_tamperi
         "{}",
         stdout(&out)
     );
-    let report =
-        chitra::verify::verify_export(std::fs::File::open(&file).unwrap(), None, None, |_| {})
-            .unwrap();
+    let report = chitra::ledger::verify::verify_export(
+        std::fs::File::open(&file).unwrap(),
+        None,
+        None,
+        |_| {},
+    )
+    .unwrap();
     assert_eq!(report.verified.records, 20);
     let py = python_verifier(&file);
     assert!(stdout(&py).starts_with("OK: 20 records"), "{}", stdout(&py));
@@ -351,7 +355,7 @@ fn import_with_an_expected_head_refuses_an_export_that_ends_elsewhere() {
     common::enrol(&l, 0, 30);
     let head = l.head().unwrap().last.unwrap();
     let file = dir.path().join("chain.export");
-    chitra::archive::export(l.store(), &file, None).unwrap();
+    chitra::ledger::archive::export(l.store(), &file, None).unwrap();
     drop(l);
 
     let copy = dir.path().join("copy");

@@ -5,14 +5,14 @@
 
 mod common;
 
-use chitra::batches;
+use chitra::app::batches;
 use chitra::domain::batch::reconciliation;
 use chitra::domain::command::*;
 use chitra::domain::event::*;
 use chitra::domain::state::BatchStatus;
 use chitra::domain::types::*;
 use chitra::domain::{Command, Rejection};
-use chitra::files::{self, IsoDateTime};
+use chitra::formats::bank::{self as files, IsoDateTime};
 use chitra::ledger::{Ledger, SubmitError};
 
 fn p(name: &str) -> Principal {
@@ -332,7 +332,7 @@ fn three_months_across_the_july_2024_rate_change_with_a_late_schedule() {
         )
         .unwrap();
     }
-    let report = chitra::verify::verify_store(l.store(), None, |_| {}).unwrap();
+    let report = chitra::ledger::verify::verify_store(l.store(), None, |_| {}).unwrap();
     assert_eq!(report.verified.records, l.head().unwrap().records);
 }
 
@@ -639,7 +639,7 @@ fn issued_files_validate_and_their_hashes_are_in_the_chain() {
     common::enact(&l, common::BEFORE_JULY_2024);
     common::enact(&l, common::JULY_2024);
     for i in 0..40u64 {
-        let mut e = chitra::synth::person(9, i);
+        let mut e = chitra::dev::synth::person(9, i);
         for ent in &mut e.entitlements {
             ent.effective_from = m("2024-08");
         }
@@ -766,7 +766,7 @@ fn computing_in_chunks_on_all_cores_gives_the_single_thread_result() {
     common::enact(&l, common::BEFORE_JULY_2024);
     common::enact(&l, common::JULY_2024);
     let rows: Vec<(u64, Enrol)> = (0..40_000u64)
-        .map(|i| (i + 2, chitra::synth::person(31, i)))
+        .map(|i| (i + 2, chitra::dev::synth::person(31, i)))
         .collect();
     run(
         &l,

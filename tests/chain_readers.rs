@@ -30,7 +30,7 @@ async fn after_a_storage_error_the_head_is_the_last_acknowledged_record() {
     let (acked, failed) = std::thread::scope(|s| {
         s.spawn(|| {
             let acked = common::enrol(&ledger, 0, 3);
-            let person = chitra::synth::person(3, 3);
+            let person = chitra::dev::synth::person(3, 3);
             let failed = ledger.submit(common::submission("officer:lan", Command::Enrol(person)));
             (acked, failed)
         })
@@ -68,7 +68,8 @@ async fn after_a_storage_error_the_head_is_the_last_acknowledged_record() {
     // The export (the CLI's workflow) and the verification end at the same record.
     let export = api.get("/v1/chain/export", Role::Auditor).await;
     assert_eq!(export.status, StatusCode::OK, "{}", export.text());
-    let report = chitra::verify::verify_export(&export.body[..], None, None, |_| {}).unwrap();
+    let report =
+        chitra::ledger::verify::verify_export(&export.body[..], None, None, |_| {}).unwrap();
     assert_eq!(report.verified.records, 6);
     assert_eq!(report.verified.head, Some(last));
     let verify = api.post("/v1/chain/verify", Role::Auditor, json!({})).await;

@@ -218,7 +218,8 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
     };
     let roster = dir.path().join("roster.csv");
     let mut f = std::fs::File::create(&roster).unwrap();
-    chitra::synth::write_roster_csv(&mut f, 4, 30, chitra::synth::Province::hanoi()).unwrap();
+    chitra::dev::synth::write_roster_csv(&mut f, 4, 30, chitra::dev::synth::Province::hanoi())
+        .unwrap();
     drop(f);
     ok(&[
         "--as",

@@ -19,7 +19,7 @@ fn concurrent_submitters_get_receipts_matching_one_linear_chain() {
                 s.spawn(move || {
                     (0..EACH)
                         .map(|i| {
-                            let person = chitra::synth::person(11, t * EACH + i);
+                            let person = chitra::dev::synth::person(11, t * EACH + i);
                             ledger
                                 .submit(common::submission("officer:lan", Command::Enrol(person)))
                                 .unwrap()
@@ -55,7 +55,7 @@ fn concurrent_submitters_get_receipts_matching_one_linear_chain() {
             "receipt hash differs from the stored record"
         );
     }
-    let report = chitra::verify::verify_store(ledger.store(), None, |_| {}).unwrap();
+    let report = chitra::ledger::verify::verify_store(ledger.store(), None, |_| {}).unwrap();
     assert_eq!(report.verified.records, next);
     assert_eq!(ledger.state().beneficiary_count() as u64, THREADS * EACH);
 }
@@ -86,7 +86,7 @@ fn state_after_reopening_equals_state_before() {
     let b = s
         .beneficiary(chitra::domain::types::BeneficiaryId(7))
         .unwrap();
-    let enrol = chitra::synth::person(3, 6);
+    let enrol = chitra::dev::synth::person(3, 6);
     assert_eq!(b.identity.known().unwrap().citizen_id, enrol.citizen_id);
     assert_eq!(s.by_citizen(&enrol.citizen_id), Some(b.id));
 }

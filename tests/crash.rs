@@ -53,7 +53,7 @@ fn sigkill_never_loses_an_acknowledged_record() {
     // The last store, checked here too: it opens (verifying and replaying) and verifies.
     let store = work.join(format!("store-{}", report["stores"]));
     let ledger = Ledger::open(Config::new(&store)).unwrap();
-    let verified = chitra::verify::verify_store(ledger.store(), None, |_| {}).unwrap();
+    let verified = chitra::ledger::verify::verify_store(ledger.store(), None, |_| {}).unwrap();
     assert!(verified.verified.records > 0);
 }
 

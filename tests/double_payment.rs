@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use chitra::batches;
+use chitra::app::batches;
 use chitra::domain::command::*;
 use chitra::domain::event::*;
 use chitra::domain::state::{BatchStatus, PaymentStatus, State};
@@ -48,7 +48,7 @@ fn setup(dir: &std::path::Path) -> Ledger {
     common::enact(&l, common::BEFORE_JULY_2024);
     common::enact(&l, common::JULY_2024);
     for i in 0..4 {
-        let mut e = chitra::synth::person(23, i);
+        let mut e = chitra::dev::synth::person(23, i);
         e.programme = Programme::Btxh;
         e.entitlements = vec![NewEntitlement {
             programme: Programme::Btxh,

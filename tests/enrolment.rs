@@ -11,7 +11,7 @@ use chitra::domain::{Command, Rejection};
 use chitra::ledger::SubmitError;
 
 fn person(i: u64) -> chitra::domain::command::Enrol {
-    chitra::synth::person(21, i)
+    chitra::dev::synth::person(21, i)
 }
 
 #[test]

@@ -15,7 +15,7 @@ fn erased_personal_data_leaves_a_verifiable_chain() {
     let ledger = common::open(dir.path());
     common::enrol(&ledger, 0, 10);
     let who = BeneficiaryId(4);
-    let citizen = chitra::synth::person(3, 3).citizen_id;
+    let citizen = chitra::dev::synth::person(3, 3).citizen_id;
     let erase = || {
         common::submission(
             "admin:thu",
@@ -46,7 +46,7 @@ fn erased_personal_data_leaves_a_verifiable_chain() {
         assert!(s.beneficiary(who).unwrap().identity.known().is_none());
         assert_eq!(s.by_citizen(&citizen), None);
     }
-    let report = chitra::verify::verify_store(ledger.store(), None, |_| {}).unwrap();
+    let report = chitra::ledger::verify::verify_store(ledger.store(), None, |_| {}).unwrap();
     assert_eq!(
         report.personal_entries, 9,
         "one of ten enrolments lost its personal data"
@@ -54,7 +54,7 @@ fn erased_personal_data_leaves_a_verifiable_chain() {
     drop(ledger);
 
     // The raw store no longer holds the person's name anywhere.
-    let name = chitra::synth::person(3, 3).full_name;
+    let name = chitra::dev::synth::person(3, 3).full_name;
     let db = common::raw_open(dir.path());
     for item in db.open_tree("log").unwrap().iter() {
         let (_, v) = item.unwrap();
@@ -75,10 +75,10 @@ fn erased_personal_data_leaves_a_verifiable_chain() {
         .is_none());
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("chain.export");
-    chitra::archive::export(ledger.store(), &file, None).unwrap();
+    chitra::ledger::archive::export(ledger.store(), &file, None).unwrap();
     let f = std::fs::File::open(&file).unwrap();
     assert_eq!(
-        chitra::verify::verify_export(f, None, None, |_| {})
+        chitra::ledger::verify::verify_export(f, None, None, |_| {})
             .unwrap()
             .verified
             .records,
@@ -95,12 +95,12 @@ fn export_and_import_reproduce_the_head_with_and_without_personal_data() {
     let out = tempfile::tempdir().unwrap();
     let chain = out.path().join("chain.export");
     let personal = out.path().join("chain.export.personal");
-    let summary = chitra::archive::export(ledger.store(), &chain, Some(&personal)).unwrap();
+    let summary = chitra::ledger::archive::export(ledger.store(), &chain, Some(&personal)).unwrap();
     assert_eq!((summary.records, summary.personal_entries), (600, 300));
 
     let copy = tempfile::tempdir().unwrap();
     let store = chitra::store::Store::open(copy.path()).unwrap();
-    chitra::archive::import(&store, &chain, Some(&personal)).unwrap();
+    chitra::ledger::archive::import(&store, &chain, Some(&personal)).unwrap();
     drop(store);
     let imported = common::open(copy.path());
     assert_eq!(imported.head().unwrap().last, head);
@@ -116,7 +116,7 @@ fn export_and_import_reproduce_the_head_with_and_without_personal_data() {
     // An auditor's copy without personal data still opens; people show as erased.
     let bare = tempfile::tempdir().unwrap();
     let store = chitra::store::Store::open(bare.path()).unwrap();
-    chitra::archive::import(&store, &chain, None).unwrap();
+    chitra::ledger::archive::import(&store, &chain, None).unwrap();
     drop(store);
     let imported = common::open(bare.path());
     assert_eq!(imported.head().unwrap().last, head);
@@ -135,6 +135,6 @@ fn export_and_import_reproduce_the_head_with_and_without_personal_data() {
     std::fs::write(&personal, bytes).unwrap();
     let refused = tempfile::tempdir().unwrap();
     let store = chitra::store::Store::open(refused.path()).unwrap();
-    assert!(chitra::archive::import(&store, &chain, Some(&personal)).is_err());
+    assert!(chitra::ledger::archive::import(&store, &chain, Some(&personal)).is_err());
     assert!(store.is_empty().unwrap());
 }

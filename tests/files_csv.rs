@@ -2,8 +2,10 @@
 //! up, RFC 4180 quoting, deterministic bytes.
 
 use chitra::domain::types::{CommuneCode, PaymentId, Vnd};
-use chitra::files::example::{example_cash_lines, example_cash_spec, example_lines, example_spec};
-use chitra::files::{
+use chitra::formats::bank::example::{
+    example_cash_lines, example_cash_spec, example_lines, example_spec,
+};
+use chitra::formats::bank::{
     cash_list_bytes, check_pain001, pain001_bytes, payments_csv_bytes, split_by_pay_point,
     SpecError,
 };

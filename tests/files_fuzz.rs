@@ -4,7 +4,7 @@
 mod files_support;
 
 use chitra::domain::types::Vnd;
-use chitra::files::{
+use chitra::formats::bank::{
     check_pain001, parse_pain002, parse_status_csv, simulate_pain002, simulate_status_csv,
     IsoDateTime, Outcome, SimulatedLine, SimulatedReport, StatusLimits,
 };

@@ -4,10 +4,10 @@
 mod files_support;
 
 use chitra::domain::types::{BankBin, PaymentId, Vnd};
-use chitra::files::check::{CheckError, Level};
-use chitra::files::example::{example_line, example_lines, example_spec};
-use chitra::files::text::TextProblem;
-use chitra::files::{check_pain001, pain001_bytes, write_pain001, PaymentLine, SpecError};
+use chitra::formats::bank::check::{CheckError, Level};
+use chitra::formats::bank::example::{example_line, example_lines, example_spec};
+use chitra::formats::bank::text::TextProblem;
+use chitra::formats::bank::{check_pain001, pain001_bytes, write_pain001, PaymentLine, SpecError};
 use files_support::{read_reference, replace_nth, replace_once, xmllint};
 
 const XSD: &str = "pain.001.001.09.xsd";
@@ -315,7 +315,7 @@ fn refuses_bad_input_before_writing() {
     assert!(String::from_utf8(xml)
         .unwrap()
         .contains("<Nm>=cmd|' /C calc'!A0</Nm>"));
-    let (csv, _) = chitra::files::payments_csv_bytes(&spec, &lines).unwrap();
+    let (csv, _) = chitra::formats::bank::payments_csv_bytes(&spec, &lines).unwrap();
     let csv = String::from_utf8(csv).unwrap();
     assert!(csv.contains(",'=cmd|' /C calc'!A0,"), "{csv}");
     assert!(!csv.contains(",=cmd"), "{csv}");

@@ -6,16 +6,16 @@ mod files_support;
 
 use chitra::domain::event::StatusFormat;
 use chitra::domain::types::Vnd;
-use chitra::files::amount::AmountProblem;
-use chitra::files::example::{example_lines, example_spec};
-use chitra::files::{
+use chitra::formats::bank::amount::AmountProblem;
+use chitra::formats::bank::example::{example_lines, example_spec};
+use chitra::formats::bank::{
     pain001_bytes, parse_pain002, parse_status_csv, simulate_for_pain001, simulate_pain002,
     simulate_status_csv, IsoDateTime, Location, Outcome, SimulatedLine, SimulatedReport,
     StatusError, StatusLimits, TxStatus, XmlError,
 };
 use files_support::{read_reference, replace_once, xmllint};
 
-fn parse(bytes: &[u8]) -> Result<chitra::files::StatusReport, StatusError> {
+fn parse(bytes: &[u8]) -> Result<chitra::formats::bank::StatusReport, StatusError> {
     parse_pain002(bytes, &StatusLimits::default())
 }
 
@@ -163,17 +163,17 @@ fn the_simulator_plays_the_bank_for_a_generated_file() {
     let from_csv = parse_status_csv(&csv, &StatusLimits::default()).unwrap();
     let limits = StatusLimits::default();
     assert_eq!(
-        chitra::files::parse_status_report(&csv, &limits).unwrap(),
+        chitra::formats::bank::parse_status_report(&csv, &limits).unwrap(),
         from_csv
     );
     assert_eq!(
-        chitra::files::parse_status_report(&xml, &limits).unwrap(),
+        chitra::formats::bank::parse_status_report(&xml, &limits).unwrap(),
         report
     );
     assert_eq!(from_csv.format, StatusFormat::Csv);
     assert_eq!(from_csv.message_id, report.message_id);
     assert_eq!(from_csv.original_message_id, report.original_message_id);
-    let strip = |r: &chitra::files::StatusReport| {
+    let strip = |r: &chitra::formats::bank::StatusReport| {
         r.lines
             .iter()
             .map(|l| {
@@ -588,7 +588,7 @@ fn a_whole_file_rejection_without_lines_is_reported_as_such() {
 
 // ---- Status CSV ----
 
-fn csv_parse(text: &str) -> Result<chitra::files::StatusReport, StatusError> {
+fn csv_parse(text: &str) -> Result<chitra::formats::bank::StatusReport, StatusError> {
     parse_status_csv(text.as_bytes(), &StatusLimits::default())
 }
 

@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use chitra::chain::export::read_personal_export;
 use chitra::chain::hex;
 use chitra::chain::record::{parse_record, record_hash};
-use chitra::codec::{decode_event, event_bytes};
 use chitra::domain::command::*;
 use chitra::domain::event::*;
 use chitra::domain::types::*;
 use chitra::domain::Command;
+use chitra::ledger::codec::{decode_event, event_bytes};
 use chitra::ledger::{IdempotencyKey, Ledger, Submission};
 
 fn golden_dir() -> PathBuf {
@@ -278,7 +278,7 @@ fn build(dir: &Path, out: &Path) -> (PathBuf, PathBuf) {
         .unwrap();
     let chain = out.join("chain.export");
     let personal = out.join("chain.export.personal");
-    chitra::archive::export(ledger.store(), &chain, Some(&personal)).unwrap();
+    chitra::ledger::archive::export(ledger.store(), &chain, Some(&personal)).unwrap();
     (chain, personal)
 }
 
@@ -340,7 +340,8 @@ fn golden_records_hash_to_the_listed_values_and_verify() {
     let personal =
         read_personal_export(&std::fs::read(golden.join("chain.export.personal")).unwrap()[..])
             .unwrap();
-    let report = chitra::verify::verify_export(&bytes[..], Some(&personal), None, |_| {}).unwrap();
+    let report =
+        chitra::ledger::verify::verify_export(&bytes[..], Some(&personal), None, |_| {}).unwrap();
     assert_eq!(report.verified.records as usize, records.len());
     // The second person's data was erased: two of the attachments are gone.
     let with_commitment = records
@@ -361,7 +362,7 @@ fn the_golden_chain_imports_into_a_ledger_with_the_same_head() {
     let golden = golden_dir();
     let dir = tempfile::tempdir().unwrap();
     let store = chitra::store::Store::open(dir.path()).unwrap();
-    let summary = chitra::archive::import(
+    let summary = chitra::ledger::archive::import(
         &store,
         &golden.join("chain.export"),
         Some(&golden.join("chain.export.personal")),

@@ -46,12 +46,13 @@ async fn a_month_is_paid_reconciled_and_closed_through_the_api() {
     assert_eq!(meta["downloads"], 1);
 
     // The bank posts back a pain.002: everything settled.
-    let created = chitra::files::IsoDateTime::parse("2024-06-05T10:00:00+07:00").unwrap();
-    let (report, lines) = chitra::files::simulate_for_pain001(&dl.body, "STS-1", created, |_| {
-        chitra::files::Outcome::Settled
-    })
-    .unwrap();
-    let xml = chitra::files::simulate_pain002(&report, &lines);
+    let created = chitra::formats::bank::IsoDateTime::parse("2024-06-05T10:00:00+07:00").unwrap();
+    let (report, lines) =
+        chitra::formats::bank::simulate_for_pain001(&dl.body, "STS-1", created, |_| {
+            chitra::formats::bank::Outcome::Settled
+        })
+        .unwrap();
+    let xml = chitra::formats::bank::simulate_pain002(&report, &lines);
     let up = api
         .send(
             Method::POST,
@@ -270,7 +271,8 @@ async fn writes_return_receipts_and_metrics_count_requests() {
     assert_eq!(verify.json()["ok"], true);
     let export = api.get("/v1/chain/export", Role::Auditor).await;
     assert_eq!(export.status, StatusCode::OK);
-    let summary = chitra::verify::verify_export(&export.body[..], None, None, |_| {}).unwrap();
+    let summary =
+        chitra::ledger::verify::verify_export(&export.body[..], None, None, |_| {}).unwrap();
     assert_eq!(summary.verified.records, api.records());
 }
 
@@ -278,7 +280,8 @@ async fn writes_return_receipts_and_metrics_count_requests() {
 async fn a_roster_is_enrolled_row_by_row_and_a_retry_appends_nothing() {
     let api = Api::new();
     let mut csv = Vec::new();
-    chitra::synth::write_roster_csv(&mut csv, 5, 20, chitra::synth::Province::hanoi()).unwrap();
+    chitra::dev::synth::write_roster_csv(&mut csv, 5, 20, chitra::dev::synth::Province::hanoi())
+        .unwrap();
     let post = |body: Vec<u8>, key: Option<&'static str>| {
         let api = &api;
         async move {

@@ -160,23 +160,23 @@ async fn a_bank_report_listing_another_banks_payments_is_422_and_appends_nothing
     assert_eq!(dl.status, StatusCode::OK);
     // The other bank's payment ids, as a snooping bank would guess them (they are sequential).
     let theirs: Vec<String> = (1..=3).map(|n| format!("P{n}")).collect();
-    let created = chitra::files::IsoDateTime::parse("2024-06-05T10:00:00+07:00").unwrap();
+    let created = chitra::formats::bank::IsoDateTime::parse("2024-06-05T10:00:00+07:00").unwrap();
     let (report, mut lines) =
-        chitra::files::simulate_for_pain001(&dl.body, "STS-SNOOP", created, |_| {
-            chitra::files::Outcome::Settled
+        chitra::formats::bank::simulate_for_pain001(&dl.body, "STS-SNOOP", created, |_| {
+            chitra::formats::bank::Outcome::Settled
         })
         .unwrap();
     let own: Vec<String> = lines.iter().map(|l| l.end_to_end_id.clone()).collect();
     for id in theirs.iter().filter(|id| !own.contains(id)) {
-        lines.push(chitra::files::SimulatedLine {
+        lines.push(chitra::formats::bank::SimulatedLine {
             end_to_end_id: id.clone(),
             amount: chitra::domain::types::Vnd(2_000_000),
-            outcome: chitra::files::Outcome::Rejected {
+            outcome: chitra::formats::bank::Outcome::Rejected {
                 reason_code: "AC04".into(),
             },
         });
     }
-    let xml = chitra::files::simulate_pain002(&report, &lines);
+    let xml = chitra::formats::bank::simulate_pain002(&report, &lines);
     let before = api.records();
     let r = api
         .send(

@@ -20,7 +20,7 @@ fn keyed(key: &str, command: Command) -> Submission {
 }
 
 fn enrol(i: u64) -> Command {
-    Command::Enrol(chitra::synth::person(5, i))
+    Command::Enrol(chitra::dev::synth::person(5, i))
 }
 
 fn schedule() -> Command {

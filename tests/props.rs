@@ -3,9 +3,9 @@
 
 use chitra::chain::export::ChainExportReader;
 use chitra::chain::record::{encode_record, parse_record, Idempotency, RecordHeader};
-use chitra::codec::{decode_event, decode_personal, encode_personal, event_bytes};
 use chitra::domain::event::*;
 use chitra::domain::types::*;
+use chitra::ledger::codec::{decode_event, decode_personal, encode_personal, event_bytes};
 use proptest::prelude::*;
 
 fn golden_export() -> Vec<u8> {
@@ -54,7 +54,7 @@ proptest! {
         let _ = decode_personal(&bytes);
         let _ = chitra::chain::block::records(&bytes);
         let _ = chitra::chain::block::decode_personal_block(&bytes);
-        let _ = chitra::verify::verify_export(&bytes[..], None, None, |_| {});
+        let _ = chitra::ledger::verify::verify_export(&bytes[..], None, None, |_| {});
     }
 
     #[test]
@@ -62,7 +62,7 @@ proptest! {
         let mut bytes = golden_export();
         prop_assume!(at < bytes.len());
         bytes[at] ^= 1 << bit;
-        let verified = chitra::verify::verify_export(&bytes[..], None, None, |_| {});
+        let verified = chitra::ledger::verify::verify_export(&bytes[..], None, None, |_| {});
         prop_assert!(verified.is_err(), "flipping bit {} of byte {} went unnoticed", bit, at);
     }
 

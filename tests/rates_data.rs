@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use chitra::domain::event::{RateScheduleEnacted, RateValue};
 use chitra::domain::types::{Date, Month};
-use chitra::reference::rates::{load_dir, load_dir_with, parse_coefficient_milli, LoadOptions};
+use chitra::formats::reference::rates::{
+    load_dir, load_dir_with, parse_coefficient_milli, LoadOptions,
+};
 
 fn reference_dir() -> PathBuf {
     let dir = std::env::var_os("CHITRA_REFERENCE_DIR")

@@ -4,7 +4,7 @@
 
 mod common;
 
-use chitra::batches;
+use chitra::app::batches;
 use chitra::domain::batch::reconciliation;
 use chitra::domain::command::*;
 use chitra::domain::event::*;
@@ -25,7 +25,7 @@ fn released(dir: &std::path::Path, n: u64) -> (Ledger, BatchId) {
     let l = common::open(dir);
     common::enact(&l, common::BEFORE_JULY_2024);
     for i in 0..n {
-        let mut e = chitra::synth::person(17, i);
+        let mut e = chitra::dev::synth::person(17, i);
         e.programme = Programme::Btxh;
         e.entitlements = vec![NewEntitlement {
             programme: Programme::Btxh,
@@ -448,12 +448,13 @@ fn hostile_or_foreign_status_files_are_refused_and_append_nothing() {
         })
         .map(|(c, f)| (c, batches::download(&l, &p(&reporter(c)), f).unwrap().1))
         .unwrap();
-    let created = chitra::files::IsoDateTime::parse("2024-06-05T10:00:00+07:00").unwrap();
-    let (rep, lines) = chitra::files::simulate_for_pain001(&bytes, "STS-X", created, |_| {
-        chitra::files::Outcome::Settled
-    })
-    .unwrap();
-    let xml = chitra::files::simulate_pain002(&rep, &lines);
+    let created = chitra::formats::bank::IsoDateTime::parse("2024-06-05T10:00:00+07:00").unwrap();
+    let (rep, lines) =
+        chitra::formats::bank::simulate_for_pain001(&bytes, "STS-X", created, |_| {
+            chitra::formats::bank::Outcome::Settled
+        })
+        .unwrap();
+    let xml = chitra::formats::bank::simulate_pain002(&rep, &lines);
     let before = l.head().unwrap().records;
     let other = Channel::Bank(
         BankBin::parse(

@@ -4,13 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chitra::dev::synth::{self, Province};
 use chitra::domain::command::RouteRequest;
 use chitra::domain::state::Attachment;
 use chitra::domain::types::{Date, ProvinceCode};
 use chitra::domain::{decide, Command, Context, State};
-use chitra::reference::Reference;
-use chitra::roster::{self, parse_roster, Roster};
-use chitra::synth::{self, Province};
+use chitra::formats::reference::Reference;
+use chitra::formats::roster::{self, parse_roster, Roster};
 
 const PERSONS: u64 = 10_000;
 const SEED: u64 = 20_251_201;
@@ -142,7 +142,7 @@ fn the_ledger_accepts_every_generated_row() {
     let ctx = Context {
         principal: &chitra::domain::types::Principal::parse("officer:lan").unwrap(),
         today: today(),
-        registry: chitra::reference::Reference::embedded(),
+        registry: chitra::formats::reference::Reference::embedded(),
     };
     let mut state = State::new();
     for (row, enrol) in roster.rows.into_iter().map(|r| (r.line, r.enrol)) {

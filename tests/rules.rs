@@ -11,7 +11,7 @@ use chitra::domain::rules::{self, DueLine, Paid, PaymentDue, Person, RateBook};
 use chitra::domain::state::{Attachment, State};
 use chitra::domain::types::*;
 use chitra::domain::{decide, Context};
-use chitra::reference::rates::load_dir;
+use chitra::formats::reference::rates::load_dir;
 
 fn m(s: &str) -> Month {
     Month::parse(s).unwrap()
@@ -74,7 +74,7 @@ impl Ledger {
         let ctx = Context {
             principal: &who,
             today: d("2026-06-30"),
-            registry: chitra::reference::Reference::embedded(),
+            registry: chitra::formats::reference::Reference::embedded(),
         };
         for e in decide(&self.state, &ctx, c)? {
             let seq = self.state.applied();

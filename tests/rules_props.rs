@@ -8,7 +8,7 @@ use chitra::domain::event::*;
 use chitra::domain::rules::{self, Paid, Person, RateBook};
 use chitra::domain::state::{Entitlement, EntitlementChange};
 use chitra::domain::types::*;
-use chitra::reference::rates::load_dir;
+use chitra::formats::reference::rates::load_dir;
 use proptest::prelude::*;
 
 fn schedules() -> Vec<RateScheduleEnacted> {

@@ -249,9 +249,12 @@ fn post_until_stopped(
 /// A roster CSV of synthetic people `first..first + ROSTER_ROWS` of `ROSTER_PROVINCE`.
 fn roster(first: u64) -> String {
     let code = chitra::domain::types::ProvinceCode::parse(ROSTER_PROVINCE).unwrap();
-    let province =
-        chitra::synth::Province::select(chitra::reference::Reference::embedded(), code).unwrap();
-    let mut w = chitra::roster::RosterWriter::new(Vec::new()).unwrap();
+    let province = chitra::dev::synth::Province::select(
+        chitra::formats::reference::Reference::embedded(),
+        code,
+    )
+    .unwrap();
+    let mut w = chitra::formats::roster::RosterWriter::new(Vec::new()).unwrap();
     for i in first..first + ROSTER_ROWS {
         w.write(&province.person(1, i)).unwrap();
     }

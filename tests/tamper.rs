@@ -10,8 +10,8 @@ use std::path::Path;
 use chitra::chain::export::{ChainExportReader, ChainExportWriter};
 use chitra::chain::record::{record_hash, RECORD_FORMAT_V1};
 use chitra::chain::{Fault, FaultKind};
+use chitra::ledger::verify::{verify_export, verify_store, VerifyError};
 use chitra::store::Store;
-use chitra::verify::{verify_export, verify_store, VerifyError};
 
 const PERSONS: u64 = 40;
 const K: usize = 37;
@@ -314,7 +314,7 @@ fn small_export(dir: &Path) -> (Vec<u8>, Vec<u8>) {
     common::enrol(&l, 0, 3);
     let chain = dir.join("small.export");
     let personal = dir.join("small.export.personal");
-    chitra::archive::export(l.store(), &chain, Some(&personal)).unwrap();
+    chitra::ledger::archive::export(l.store(), &chain, Some(&personal)).unwrap();
     (
         std::fs::read(chain).unwrap(),
         std::fs::read(personal).unwrap(),

@@ -6,13 +6,13 @@
 
 mod common;
 
-use chitra::batches::{self, BatchError};
+use chitra::app::batches::{self, BatchError};
 use chitra::domain::command::*;
 use chitra::domain::event::*;
 use chitra::domain::state::BatchStatus;
 use chitra::domain::types::*;
 use chitra::domain::{Command, Rejection};
-use chitra::files::{self, IsoDateTime};
+use chitra::formats::bank::{self as files, IsoDateTime};
 use chitra::ledger::{IdempotencyKey, Ledger, Receipt, SubmitError};
 
 fn p(name: &str) -> Principal {
@@ -999,7 +999,7 @@ fn the_due_function_pays_nothing_before_birth_even_on_an_old_decision() {
 fn synthetic_people_taken_on_in_a_month_were_born_by_then() {
     let may = m("2024-05");
     for i in 0..5_000 {
-        let e = chitra::synth::person_as_of(11, i, may);
+        let e = chitra::dev::synth::person_as_of(11, i, may);
         assert!(e.birth_date.month() <= may, "{i}: born {}", e.birth_date);
         for ent in &e.entitlements {
             assert!(ent.effective_from >= e.birth_date.month(), "{i}");

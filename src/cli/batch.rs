@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 
 use super::{mib, open_ledger, print_json, submit, Session};
-use crate::batches;
+use crate::app::batches;
+use crate::app::views;
 use crate::chain::hex;
 use crate::chain::record::parse_hash_hex;
 use crate::domain::batch::review::{review, Anomaly, Reason};
@@ -15,7 +16,6 @@ use crate::domain::command::*;
 use crate::domain::event::{BatchKind, Channel};
 use crate::domain::types::{BankBin, BatchId, FileId, Month, Programme};
 use crate::domain::Command;
-use crate::views;
 
 pub fn open(
     s: &Session,
@@ -100,7 +100,7 @@ pub fn compute(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
 fn print_channels(by_channel: &[(Channel, crate::domain::event::ControlTotals)]) {
     for (channel, t) in by_channel {
         let name = match channel {
-            Channel::Bank(bin) => crate::reference::Reference::embedded()
+            Channel::Bank(bin) => crate::formats::reference::Reference::embedded()
                 .bank(*bin)
                 .map_or(bin.to_string(), |b| format!("{} ({bin})", b.short_name)),
             Channel::Cash => "cash at pay points".into(),

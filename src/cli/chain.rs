@@ -9,9 +9,9 @@ use super::{mib, progress_bar, EXIT_TAMPERED};
 use crate::chain::export::read_personal_export;
 use crate::chain::hex;
 use crate::chain::Anchor;
+use crate::ledger::verify::{verify_export, verify_store, ChainView, Extent};
 use crate::ledger::{Config, Ledger};
 use crate::store::Store;
-use crate::verify::{verify_export, verify_store, ChainView, Extent};
 
 fn now_ms() -> i64 {
     (crate::ledger::system_clock())()
@@ -95,7 +95,7 @@ fn open_existing_store(dir: &Path) -> anyhow::Result<Store> {
 pub fn export(dir: &Path, file: &Path, with_personal: bool) -> anyhow::Result<ExitCode> {
     let store = open_existing_store(dir)?;
     let personal_path = with_personal.then(|| personal_path_for(file));
-    let summary = crate::archive::export(&store, file, personal_path.as_deref())?;
+    let summary = crate::ledger::archive::export(&store, file, personal_path.as_deref())?;
     println!("exported {} records to {}", summary.records, file.display());
     if let Some(i) = summary.interrupted {
         println!("left out: {i}");
@@ -126,8 +126,9 @@ pub fn import(
     expect_head: Option<Anchor>,
 ) -> anyhow::Result<ExitCode> {
     let personal = personal.or_else(|| Some(personal_path_for(file)).filter(|p| p.exists()));
-    let summary = crate::archive::import_dir(dir, file, personal.as_deref(), expect_head)
-        .with_context(|| format!("importing {} into {}", file.display(), dir.display()))?;
+    let summary =
+        crate::ledger::archive::import_dir(dir, file, personal.as_deref(), expect_head)
+            .with_context(|| format!("importing {} into {}", file.display(), dir.display()))?;
     println!(
         "imported {} records and {} personal-data entries into {}",
         summary.records,
@@ -197,7 +198,10 @@ pub(crate) fn format_ms(ms: i64) -> String {
     )
 }
 
-pub fn bench_append(dir: &Path, opts: &crate::bench::AppendOptions) -> anyhow::Result<ExitCode> {
+pub fn bench_append(
+    dir: &Path,
+    opts: &crate::dev::bench::AppendOptions,
+) -> anyhow::Result<ExitCode> {
     let opened = std::time::Instant::now();
     let ledger = Ledger::open(Config::new(dir))?;
     let before = ledger.state().applied();
@@ -213,7 +217,7 @@ pub fn bench_append(dir: &Path, opts: &crate::bench::AppendOptions) -> anyhow::R
     if opts.print_acks {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let report = crate::bench::append(&ledger, opts, &|n| bar.set_position(n))?;
+    let report = crate::dev::bench::append(&ledger, opts, &|n| bar.set_position(n))?;
     bar.finish_and_clear();
     if !opts.print_acks {
         let rss = report.peak_rss_bytes.unwrap_or(0);
@@ -254,14 +258,15 @@ pub fn bench_verify(dir: &Path) -> anyhow::Result<ExitCode> {
         n,
         report.elapsed.as_secs_f64(),
         n as f64 / report.elapsed.as_secs_f64().max(1e-9),
-        mib(crate::bench::peak_rss_bytes().unwrap_or(0))
+        mib(crate::dev::bench::peak_rss_bytes().unwrap_or(0))
     );
     Ok(ExitCode::SUCCESS)
 }
 
 pub fn bench_batch(s: &super::Session, persons: u64, seed: u64) -> anyhow::Result<ExitCode> {
     let ledger = super::open_ledger(s)?;
-    let r = crate::bench::monthly_run(&ledger, persons, seed, &|phase| eprintln!("{phase}..."))?;
+    let r =
+        crate::dev::bench::monthly_run(&ledger, persons, seed, &|phase| eprintln!("{phase}..."))?;
     let rate = |n: u64, d: std::time::Duration| n as f64 / d.as_secs_f64().max(1e-9);
     println!(
         "enrolled {} people in {:.2} s ({:.0} people/s, {:.0} events/s)",

@@ -12,14 +12,14 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 
 use super::{open_ledger, Session};
-use crate::batches;
+use crate::app::batches;
 use crate::domain::batch::reconciliation;
 use crate::domain::command::*;
 use crate::domain::event::*;
 use crate::domain::state::{BatchStatus, PaymentStatus};
 use crate::domain::types::*;
 use crate::domain::Command;
-use crate::files::{self, IsoDateTime};
+use crate::formats::bank::{self as files, IsoDateTime};
 use crate::ledger::{Ledger, Submission};
 
 const MONTHS: [&str; 3] = ["2024-06", "2024-07", "2024-08"];
@@ -91,7 +91,7 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         report(&ledger, month)?;
         fix_returns(&ledger, &who, month)?;
     }
-    let report = crate::verify::verify_store(ledger.store(), None, |_| {})
+    let report = crate::ledger::verify::verify_store(ledger.store(), None, |_| {})
         .map_err(|e| anyhow::anyhow!("the chain does not verify: {e}"))?;
     let head = report.verified.head.expect("the demo appended records");
     println!(
@@ -129,7 +129,10 @@ fn enrol_province(
         return Ok(());
     }
     let code = ProvinceCode::parse(province)?;
-    let p = crate::synth::Province::select(crate::reference::Reference::embedded(), code)?;
+    let p = crate::dev::synth::Province::select(
+        crate::formats::reference::Reference::embedded(),
+        code,
+    )?;
     let june = Month::parse("2024-06").expect("valid");
     let may_end = Date::parse("2024-05-31").expect("valid");
     // The ledger starts in June 2024: the months before were paid by the system it replaces,
@@ -170,7 +173,7 @@ fn enrol_province(
 
 fn load_rates(ledger: &Ledger, who: &Actors, july_2024: bool) -> anyhow::Result<()> {
     let dir = Path::new(super::people::DEFAULT_RATES_DIR);
-    let all = crate::reference::rates::load_dir(dir)
+    let all = crate::formats::reference::rates::load_dir(dir)
         .with_context(|| format!("loading {}", dir.display()))?;
     for schedule in all {
         if JULY_2024_SCHEDULES.contains(&schedule.schedule.as_str()) != july_2024 {
@@ -444,7 +447,7 @@ fn report(ledger: &Ledger, month: Month) -> anyhow::Result<()> {
                 );
                 for (channel, t) in &c.by_channel {
                     let name = match channel {
-                        Channel::Bank(bin) => crate::reference::Reference::embedded().bank(*bin).map_or(bin.to_string(), |k| k.short_name.clone()),
+                        Channel::Bank(bin) => crate::formats::reference::Reference::embedded().bank(*bin).map_or(bin.to_string(), |k| k.short_name.clone()),
                         Channel::Cash => "cash".into(),
                     };
                     println!("    {name:<24} {:>6} payments {:>16} VND", t.count, t.sum.to_string());

@@ -296,7 +296,7 @@ pub enum BenchCommand {
     /// The kill -9 loop: append with concurrent writers (sometimes a large roster), SIGKILL at
     /// a random moment, reopen, verify, check every acknowledged write. Uses scratch stores,
     /// never --data-dir.
-    Crash(crate::bench::crash::CrashOptions),
+    Crash(crate::dev::bench::crash::CrashOptions),
     /// A monthly run: enrol N people, compute, approve and release one batch with its files,
     /// then ingest the banks' status reports (1% returned). Use an empty data directory.
     Batch {
@@ -384,7 +384,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             roster_rows,
         }) => chain::bench_append(
             &dir,
-            &crate::bench::AppendOptions {
+            &crate::dev::bench::AppendOptions {
                 events,
                 submitters,
                 chunk,
@@ -394,7 +394,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             },
         ),
         Commands::Bench(BenchCommand::Verify) => chain::bench_verify(&dir),
-        Commands::Bench(BenchCommand::Crash(opts)) => crate::bench::crash::command(&opts, s.json),
+        Commands::Bench(BenchCommand::Crash(opts)) => {
+            crate::dev::bench::crash::command(&opts, s.json)
+        }
         Commands::Bench(BenchCommand::Batch { persons, seed }) => {
             chain::bench_batch(&s, persons, seed)
         }

@@ -16,7 +16,7 @@ use crate::ledger::Ledger;
 pub const DEFAULT_RATES_DIR: &str = "ledger-data/rates";
 
 pub fn rates_load(s: &Session, dir: &Path) -> anyhow::Result<ExitCode> {
-    let schedules = crate::reference::rates::load_dir(dir)?;
+    let schedules = crate::formats::reference::rates::load_dir(dir)?;
     let ledger = open_ledger(s)?;
     let (mut added, mut known) = (0, 0);
     for schedule in schedules {
@@ -42,23 +42,26 @@ pub fn rates_load(s: &Session, dir: &Path) -> anyhow::Result<ExitCode> {
 pub fn import(s: &Session, file: &Path) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let today = crate::ledger::local_date((crate::ledger::system_clock())());
-    let roster =
-        match crate::roster::parse_roster(&bytes, crate::reference::Reference::embedded(), today) {
-            Ok(r) => r,
-            Err(rejected) => {
-                eprintln!(
-                    "{}: the roster was refused, nothing was imported:",
-                    file.display()
-                );
-                for e in &rejected.errors {
-                    eprintln!("  {e}");
-                }
-                for w in &rejected.warnings {
-                    eprintln!("  warning: line {}: {w}", w.line);
-                }
-                return Ok(ExitCode::from(super::EXIT_FAILURE));
+    let roster = match crate::formats::roster::parse_roster(
+        &bytes,
+        crate::formats::reference::Reference::embedded(),
+        today,
+    ) {
+        Ok(r) => r,
+        Err(rejected) => {
+            eprintln!(
+                "{}: the roster was refused, nothing was imported:",
+                file.display()
+            );
+            for e in &rejected.errors {
+                eprintln!("  {e}");
             }
-        };
+            for w in &rejected.warnings {
+                eprintln!("  warning: line {}: {w}", w.line);
+            }
+            return Ok(ExitCode::from(super::EXIT_FAILURE));
+        }
+    };
     for w in &roster.warnings {
         eprintln!("warning: line {}: {w}", w.line);
     }
@@ -106,7 +109,7 @@ pub fn find(ledger: &Ledger, who: &str) -> anyhow::Result<BeneficiaryId> {
 pub fn show(s: &Session, who: &str) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(s)?;
     let id = find(&ledger, who)?;
-    let Some(v) = crate::views::beneficiary(&ledger, id) else {
+    let Some(v) = crate::app::views::beneficiary(&ledger, id) else {
         bail!("no beneficiary {id}");
     };
     if s.json {
@@ -168,7 +171,7 @@ pub fn due(s: &Session, who: &str, month: Month) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(s)?;
     let id = find(&ledger, who)?;
     let view = ledger
-        .read(|st| crate::views::due(st, id, month))?
+        .read(|st| crate::app::views::due(st, id, month))?
         .map_err(anyhow::Error::msg)?;
     if s.json {
         print_json(&view)?;

@@ -7,7 +7,7 @@
 //! "Personal data"). Events refer to people by `BeneficiaryId`.
 //!
 //! Stored payloads are versioned: the chain records `payload_version` with every record, and
-//! `crate::codec` decodes each version it has ever written. This enum is the *current* version
+//! `crate::ledger::codec` decodes each version it has ever written. This enum is the *current* version
 //! (1). Changing a variant's fields means freezing this enum as `EventV1` in `codec` and bumping
 //! the version; appending a new variant at the end does not (bincode numbers variants in order).
 

@@ -231,7 +231,7 @@ fn check_entry(principal: &Principal, role: Role, bin: Option<BankBin>) -> Resul
             "{principal}: a bank token needs the bank's BIN"
         ))),
         (Role::Bank, Some(b)) => {
-            crate::reference::Reference::embedded()
+            crate::formats::reference::Reference::embedded()
                 .bank(b)
                 .map_err(|e| TokenError::Invalid(e.to_string()))?;
             Ok(())

@@ -179,7 +179,7 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
     let id = batch_id(&id)?;
-    read(&state, move |s| crate::views::batch(s, id))
+    read(&state, move |s| crate::app::views::batch(s, id))
         .await?
         .map(ok)
         .ok_or_else(|| no_batch(id))
@@ -395,7 +395,7 @@ pub async fn compute(
     let ledger = state.ledger().clone();
     let (who2, key2) = (who.clone(), key.clone());
     let receipt = job(&state, &who, key.as_ref(), move || {
-        crate::batches::compute(&ledger, &who2.principal, key2, batch)
+        crate::app::batches::compute(&ledger, &who2.principal, key2, batch)
             .map(|c| c.receipt)
             .map_err(batch_error)
     })
@@ -404,8 +404,8 @@ pub async fn compute(
 }
 
 /// A workflow error as a problem; store failures are 503s with the cause in the log only.
-pub fn batch_error(e: crate::batches::BatchError) -> Problem {
-    use crate::batches::BatchError as E;
+pub fn batch_error(e: crate::app::batches::BatchError) -> Problem {
+    use crate::app::batches::BatchError as E;
     match e {
         E::Submit(s) => Problem::from(s),
         E::NoBatch(id) => no_batch(id),
@@ -451,7 +451,7 @@ pub async fn release(
     let ledger = state.ledger().clone();
     let (who2, key2) = (who.clone(), key.clone());
     let receipt = job(&state, &who, key.as_ref(), move || {
-        crate::batches::release(&ledger, &who2.principal, key2, batch)
+        crate::app::batches::release(&ledger, &who2.principal, key2, batch)
             .map(|r| r.receipt)
             .map_err(batch_error)
     })
@@ -462,7 +462,7 @@ pub async fn release(
             .map(|b| {
                 b.files
                     .iter()
-                    .filter_map(|f| crate::views::file(s, *f))
+                    .filter_map(|f| crate::app::views::file(s, *f))
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default()
@@ -519,7 +519,7 @@ pub async fn payouts(
     if from > to {
         return Err(Problem::bad_request("from is after to"));
     }
-    let payout = read(&state, move |s| crate::views::payout(s, from, to)).await?;
+    let payout = read(&state, move |s| crate::app::views::payout(s, from, to)).await?;
     Ok(ok(
         serde_json::json!({ "from": from, "to": to, "payout": payout }),
     ))

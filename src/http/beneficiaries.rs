@@ -437,7 +437,7 @@ pub async fn show(
     let id = beneficiary_id(&id)?;
     let view = if q.history.unwrap_or(false) {
         let ledger = state.ledger().clone();
-        let view = support::blocking(move || crate::views::beneficiary(&ledger, id)).await?;
+        let view = support::blocking(move || crate::app::views::beneficiary(&ledger, id)).await?;
         if state.ledger().is_stopped() {
             return Err(Problem::unavailable(&"the writer stopped"));
         }
@@ -447,7 +447,7 @@ pub async fn show(
             // Everything the profile shows comes from records that touch the person, so a
             // lookup need not wait for a long command that does not concern them.
             Some(b) => (
-                Some(crate::views::profile(s, b)),
+                Some(crate::app::views::profile(s, b)),
                 b.history.last().map_or(0, |l| l + 1),
             ),
             None => (None, s.applied()),
@@ -528,7 +528,7 @@ pub async fn due(
             &crate::domain::Rejection::UnknownBeneficiary(id),
         ));
     }
-    let view = read(&state, move |s| crate::views::due(s, id, month)).await?;
+    let view = read(&state, move |s| crate::app::views::due(s, id, month)).await?;
     view.map(ok)
         .map_err(|e| Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid", e))
 }
@@ -541,7 +541,7 @@ pub async fn entitlement(
     let found = read(&state, move |s| {
         let e = s.entitlement(id)?;
         let b = s.beneficiary(e.grant.beneficiary)?;
-        crate::views::profile(s, b)
+        crate::app::views::profile(s, b)
             .entitlements
             .into_iter()
             .find(|v| v.id == id)
@@ -617,25 +617,29 @@ fn enrol_roster(
     bytes: &[u8],
 ) -> Result<RosterResult, Problem> {
     let today = crate::ledger::local_date((crate::ledger::system_clock())());
-    let roster = crate::roster::parse_roster(bytes, crate::reference::Reference::embedded(), today)
-        .map_err(|rejected| {
-            Problem::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-roster",
-                format!(
-                    "the roster was refused: {} problem(s), nothing was enrolled",
-                    rejected.errors.len()
-                ),
-            )
-            .with_errors(
-                rejected
-                    .errors
-                    .iter()
-                    .take(ROSTER_LISTED_MAX)
-                    .map(ToString::to_string)
-                    .collect(),
-            )
-        })?;
+    let roster = crate::formats::roster::parse_roster(
+        bytes,
+        crate::formats::reference::Reference::embedded(),
+        today,
+    )
+    .map_err(|rejected| {
+        Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-roster",
+            format!(
+                "the roster was refused: {} problem(s), nothing was enrolled",
+                rejected.errors.len()
+            ),
+        )
+        .with_errors(
+            rejected
+                .errors
+                .iter()
+                .take(ROSTER_LISTED_MAX)
+                .map(ToString::to_string)
+                .collect(),
+        )
+    })?;
     let warnings = roster.warnings.len();
     let warnings_shown = roster
         .warnings

@@ -112,8 +112,8 @@ pub async fn verify(
     let ledger = state.ledger().clone();
     let result = support::job(&state, &who, None, move || {
         // The chain up to the durable head: later records are still being written.
-        let extent = crate::verify::Extent::UpTo(ledger.head()?.last);
-        let r = crate::verify::verify_chain(ledger.store(), extent, trusted, |_| {});
+        let extent = crate::ledger::verify::Extent::UpTo(ledger.head()?.last);
+        let r = crate::ledger::verify::verify_chain(ledger.store(), extent, trusted, |_| {});
         if let Ok(report) = &r {
             let now = (crate::ledger::system_clock())();
             let _ = ledger.store().record_verified(now, report.verified.records);
@@ -195,8 +195,8 @@ pub async fn export(State(state): State<AppState>, Who(_who): Who) -> Result<Res
             tx,
         };
         let exported = ledger.head().map_err(Into::into).and_then(|head| {
-            let extent = crate::archive::Extent::UpTo(head.last);
-            crate::archive::export_chain(ledger.store(), extent, sink, None)
+            let extent = crate::ledger::archive::Extent::UpTo(head.last);
+            crate::ledger::archive::export_chain(ledger.store(), extent, sink, None)
         });
         if let Err(e) = exported {
             let _ = err_tx.blocking_send(Err(std::io::Error::other(e.to_string())));
@@ -289,11 +289,11 @@ pub async fn enact_rate_schedule(
             "file_name: must be <schedule id>.csv",
         ));
     };
-    let schedule = crate::reference::rates::parse(
+    let schedule = crate::formats::reference::rates::parse(
         std::path::Path::new(name),
         stem,
         b.content.as_bytes(),
-        crate::reference::rates::LoadOptions::default(),
+        crate::formats::reference::rates::LoadOptions::default(),
     )
     .map_err(|e| Problem::invalid_body("content", format!("content: {e}")))?;
     let receipt = submit(&state, &who, key, Command::EnactRateSchedule(schedule)).await?;

@@ -56,7 +56,7 @@ pub async fn list(
             .filter(|f| f.issued.file > after)
             .filter(|f| batch.is_none_or(|b| f.issued.batch == b))
             .filter(|f| visible(&who, f))
-            .filter_map(|f| crate::views::file(s, f.issued.file));
+            .filter_map(|f| crate::app::views::file(s, f.issued.file));
         support::take_page(it, limit)
     })
     .await?;
@@ -77,7 +77,7 @@ pub async fn of_batch(
             .iter()
             .filter_map(|f| s.file(*f))
             .filter(|f| visible(&who, f))
-            .filter_map(|f| crate::views::file(s, f.issued.file))
+            .filter_map(|f| crate::app::views::file(s, f.issued.file))
             .collect();
         // A bank with no file in the batch learns nothing about it.
         (!bank || !files.is_empty()).then_some(files)
@@ -96,7 +96,7 @@ pub async fn show(
     read(&state, move |s| {
         s.file(file)
             .filter(|f| visible(&who, f))
-            .and_then(|_| crate::views::file(s, file))
+            .and_then(|_| crate::app::views::file(s, file))
     })
     .await?
     .map(ok)
@@ -125,7 +125,7 @@ pub async fn download(
         if who.role == Role::Auditor {
             read_only_download(&ledger, file)
         } else {
-            crate::batches::download(&ledger, &who.principal, file).map_err(batch_error)
+            crate::app::batches::download(&ledger, &who.principal, file).map_err(batch_error)
         }
     })
     .await??;
@@ -207,7 +207,7 @@ pub async fn upload_status(
     let ledger = state.ledger().clone();
     let (who2, key2) = (who.clone(), key.clone());
     let receipt = job(&state, &who, key.as_ref(), move || {
-        crate::batches::ingest_status(&ledger, &who2.principal, key2, &bytes)
+        crate::app::batches::ingest_status(&ledger, &who2.principal, key2, &bytes)
             .map(|i| i.receipt)
             .map_err(batch_error)
     })

@@ -48,7 +48,7 @@ impl Default for Limits {
         Limits {
             request_body_bytes_max: 1 << 20,
             status_report_bytes_max: 512 << 20,
-            roster_bytes_max: crate::roster::ROSTER_BYTES_MAX,
+            roster_bytes_max: crate::formats::roster::ROSTER_BYTES_MAX,
             request_headers_bytes_max: 16 << 10,
             request_headers_count_max: 64,
             request_timeout_ms: 30_000,

@@ -231,7 +231,8 @@ impl Index {
             let r = r.map_err(|e| Problem::unavailable(&e))?;
             let view = crate::chain::record::parse_record(&r.bytes)
                 .map_err(|e| Problem::unavailable(&e))?;
-            if let Ok(event) = crate::codec::decode_event(view.header.payload_version, view.payload)
+            if let Ok(event) =
+                crate::ledger::codec::decode_event(view.header.payload_version, view.payload)
             {
                 match event {
                     Event::BeneficiaryEnrolled(e) => changed.push(e.beneficiary),

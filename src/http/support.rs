@@ -310,8 +310,9 @@ pub async fn appended(state: &AppState, receipt: &Receipt) -> Result<Vec<Appende
             let r = r.map_err(|e| Problem::unavailable(&e))?;
             let view = crate::chain::record::parse_record(&r.bytes)
                 .map_err(|e| Problem::unavailable(&e))?;
-            let event = crate::codec::decode_event(view.header.payload_version, view.payload)
-                .map_err(|e| Problem::unavailable(&e))?;
+            let event =
+                crate::ledger::codec::decode_event(view.header.payload_version, view.payload)
+                    .map_err(|e| Problem::unavailable(&e))?;
             out.push(Appended {
                 seq: r.seq,
                 hash: hex(&r.hash),

@@ -6,8 +6,11 @@
 //! (`writer.rs`), which decides commands in arrival order, appends them in groups and answers
 //! each caller only after the group's flush.
 
+pub mod archive;
+pub mod codec;
 mod open;
 pub mod read;
+pub mod verify;
 mod writer;
 
 pub use writer::local_date;
@@ -72,7 +75,7 @@ impl Config {
             dir: dir.into(),
             clock: system_clock(),
             salt_seed: None,
-            registry: crate::reference::Reference::embedded(),
+            registry: crate::formats::reference::Reference::embedded(),
             fail_after_groups: None,
         }
     }

@@ -13,9 +13,9 @@ use super::{
 use crate::chain::block::{decode_personal_block, for_each_record, PersonalEntry};
 use crate::chain::record::{parse_record, record_hash, RecordView};
 use crate::chain::{Anchor, Fault, Verifier};
-use crate::codec;
 use crate::domain::state::{Attachment, Inconsistency};
 use crate::domain::State;
+use crate::ledger::codec;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -122,7 +122,7 @@ fn replay_and_verify(
                 for (records, personal) in chunk {
                     v.push_block(&records).map_err(OpenError::Tampered)?;
                     if let Some(p) = personal {
-                        crate::verify::check_personal_block(&records, &p).map_err(|e| {
+                        crate::ledger::verify::check_personal_block(&records, &p).map_err(|e| {
                             OpenError::Corrupt {
                                 seq: v.next_seq(),
                                 reason: e.to_string(),

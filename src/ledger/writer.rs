@@ -23,10 +23,10 @@ use crate::chain::record::{
     PERSONAL_SALT_BYTES,
 };
 use crate::chain::{Anchor, Hash};
-use crate::codec;
 use crate::domain::state::Attachment;
 use crate::domain::types::Date;
 use crate::domain::{decide, Context, Emitted, State};
+use crate::ledger::codec;
 use crate::store::PendingBlock;
 
 /// blake3 `derive_key` context of the request digest stored beside an idempotency key.

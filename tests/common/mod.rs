@@ -57,7 +57,7 @@ pub fn enrol(ledger: &Ledger, from: u64, n: u64) -> Vec<Receipt> {
             ledger
                 .submit(submission(
                     "officer:lan",
-                    Command::Enrol(chitra::synth::person(3, i)),
+                    Command::Enrol(chitra::dev::synth::person(3, i)),
                 ))
                 .expect("enrolment accepted")
         })
@@ -125,7 +125,7 @@ pub fn payload_range(record: &[u8]) -> std::ops::Range<usize> {
 
 /// The rate schedules of `ledger-data/rates/`, by id.
 pub fn schedules() -> Vec<chitra::domain::event::RateScheduleEnacted> {
-    chitra::reference::rates::load_dir(
+    chitra::formats::reference::rates::load_dir(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("ledger-data/rates"),
     )
     .expect("rate files load")

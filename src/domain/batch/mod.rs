@@ -35,7 +35,7 @@ pub fn content_hash<'a>(payments: impl IntoIterator<Item = &'a PaymentScheduled>
     let mut buf = Vec::with_capacity(256);
     for p in payments {
         buf.clear();
-        crate::codec::encode_value(p, &mut buf);
+        crate::ledger::codec::encode_value(p, &mut buf);
         h.update(&buf);
     }
     *h.finalize().as_bytes()

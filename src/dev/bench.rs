@@ -65,7 +65,7 @@ pub fn append(
                 .map(|i| Submission {
                     principal: principal.clone(),
                     idempotency_key: None,
-                    command: Command::Enrol(crate::synth::person(opts.seed, start + i)),
+                    command: Command::Enrol(crate::dev::synth::person(opts.seed, start + i)),
                 })
                 .collect()
         })
@@ -76,7 +76,7 @@ pub fn append(
         // same --events every run these were never enrolled, whatever an interrupted run did.
         let first = start + persons;
         let rows = (first..first + opts.roster_rows)
-            .map(|i| (i - first + 2, crate::synth::person(opts.seed, i)))
+            .map(|i| (i - first + 2, crate::dev::synth::person(opts.seed, i)))
             .collect();
         let roster = Submission {
             principal: principal.clone(),
@@ -202,7 +202,8 @@ pub fn monthly_run(
         ..BatchReport::default()
     };
     progress("loading rate schedules");
-    for s in crate::reference::rates::load_dir(std::path::Path::new("ledger-data/rates"))? {
+    for s in crate::formats::reference::rates::load_dir(std::path::Path::new("ledger-data/rates"))?
+    {
         submit(&admin, Command::EnactRateSchedule(s))?;
     }
     progress("enrolling");
@@ -213,7 +214,7 @@ pub fn monthly_run(
         let subs = (from..(from + chunk).min(persons))
             .map(|i| {
                 // Born by the month before the batch, so the decision never predates a birth.
-                let mut e = crate::synth::person_as_of(seed, start + i, month.prev());
+                let mut e = crate::dev::synth::person_as_of(seed, start + i, month.prev());
                 e.programme = Programme::Btxh;
                 for ent in &mut e.entitlements {
                     ent.programme = Programme::Btxh;
@@ -249,7 +250,7 @@ pub fn monthly_run(
     let batch = ledger.read(|s| BatchId(s.next_batch_id().0 - 1))?;
     progress("computing");
     let started = Instant::now();
-    let (target, mut plan) = crate::batches::compute_consistent(ledger, batch)?;
+    let (target, mut plan) = crate::app::batches::compute_consistent(ledger, batch)?;
     report.compute = started.elapsed();
     let payments = std::mem::take(&mut plan.payments);
     report.payments = payments.len() as u64;
@@ -286,26 +287,31 @@ pub fn monthly_run(
     report.approve = started.elapsed();
     progress("releasing and writing the payment files");
     let started = Instant::now();
-    let files = crate::batches::release(ledger, &checker, None, batch)?.files;
+    let files = crate::app::batches::release(ledger, &checker, None, batch)?.files;
     report.release_and_files = started.elapsed();
     report.files = files.len();
     report.file_bytes = files.iter().map(|f| f.bytes).sum();
     progress("ingesting bank status");
-    let created = crate::files::IsoDateTime::parse("2024-08-05T16:00:00+07:00").expect("valid");
+    let created =
+        crate::formats::bank::IsoDateTime::parse("2024-08-05T16:00:00+07:00").expect("valid");
     let mut reports = Vec::new();
     for f in files.iter().filter(|f| f.format == FileFormat::Pain001V09) {
         let bytes = ledger.store().get_file(&f.digest)?.expect("kept");
-        let (r, lines) =
-            crate::files::simulate_for_pain001(&bytes, &format!("STS-{}", f.name), created, |tx| {
+        let (r, lines) = crate::formats::bank::simulate_for_pain001(
+            &bytes,
+            &format!("STS-{}", f.name),
+            created,
+            |tx| {
                 if blake3::hash(tx.end_to_end_id.as_bytes()).as_bytes()[0] < 3 {
-                    crate::files::Outcome::Rejected {
+                    crate::formats::bank::Outcome::Rejected {
                         reason_code: "AC04".into(),
                     }
                 } else {
-                    crate::files::Outcome::Settled
+                    crate::formats::bank::Outcome::Settled
                 }
-            })
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            },
+        )
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         report.status_lines += lines.len() as u64;
         // Each bank reports on its own file, as itself.
         let crate::domain::event::Channel::Bank(bin) = f.channel else {
@@ -313,12 +319,12 @@ pub fn monthly_run(
         };
         reports.push((
             p(&format!("bank:{bin}")),
-            crate::files::simulate_pain002(&r, &lines),
+            crate::formats::bank::simulate_pain002(&r, &lines),
         ));
     }
     let started = Instant::now();
     for (bank, r) in &reports {
-        crate::batches::ingest_status(ledger, bank, None, r)?;
+        crate::app::batches::ingest_status(ledger, bank, None, r)?;
     }
     report.status = started.elapsed();
     report.peak_rss_bytes = peak_rss_bytes();

@@ -161,7 +161,7 @@ fn bank(r: Record) -> Result<Bank, ReferenceError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::Reference;
+    use crate::formats::reference::Reference;
 
     fn bin(text: &str) -> BankBin {
         BankBin::parse(text).unwrap()

@@ -135,7 +135,8 @@ pub fn history(ledger: &Ledger, seqs: &[u64]) -> Vec<HistoryEntry> {
         .filter_map(|r| {
             let view = parse_record(&r.bytes).ok()?;
             let event =
-                crate::codec::decode_event(view.header.payload_version, view.payload).ok()?;
+                crate::ledger::codec::decode_event(view.header.payload_version, view.payload)
+                    .ok()?;
             Some(HistoryEntry {
                 seq: r.seq,
                 recorded_at_ms: view.header.recorded_at_ms,

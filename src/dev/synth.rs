@@ -18,8 +18,8 @@ use crate::domain::types::{
     days_in_month, AccountNumber, BankBin, CitizenId, CommuneCode, Date, Month, Programme,
     ProvinceCode, Sex,
 };
-use crate::reference::Reference;
-use crate::roster::{RosterWriteError, RosterWriter};
+use crate::formats::reference::Reference;
+use crate::formats::roster::{RosterWriteError, RosterWriter};
 
 /// The province `person` draws from: Hà Nội.
 pub const DEFAULT_PROVINCE: &str = "01";

@@ -54,11 +54,11 @@ pub struct Reference {
 
 /// The reference files, as compiled into the binary from `ledger-data/reference/`.
 const EMBEDDED_ADMIN_2025: &str =
-    include_str!("../../ledger-data/reference/vn-admin-2025-34prov.thanglequoc-v4.2.0.json");
+    include_str!("../../../ledger-data/reference/vn-admin-2025-34prov.thanglequoc-v4.2.0.json");
 const EMBEDDED_ADMIN_PRE2025: &str =
-    include_str!("../../ledger-data/reference/vn-admin-pre2025-63prov.thanglequoc-v2.4.1.json");
-const EMBEDDED_BANKS: &str = include_str!("../../ledger-data/reference/vn-banks.json");
-const EMBEDDED_CCCD: &str = include_str!("../../ledger-data/reference/cccd-province-codes.csv");
+    include_str!("../../../ledger-data/reference/vn-admin-pre2025-63prov.thanglequoc-v2.4.1.json");
+const EMBEDDED_BANKS: &str = include_str!("../../../ledger-data/reference/vn-banks.json");
+const EMBEDDED_CCCD: &str = include_str!("../../../ledger-data/reference/cccd-province-codes.csv");
 
 impl Reference {
     /// Builds the reference from the texts of its four files.

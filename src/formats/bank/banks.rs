@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::domain::types::BankBin;
 
-const VN_BANKS_JSON: &str = include_str!("../../ledger-data/reference/vn-banks.json");
+const VN_BANKS_JSON: &str = include_str!("../../../ledger-data/reference/vn-banks.json");
 
 #[derive(Deserialize)]
 struct BankRecord {

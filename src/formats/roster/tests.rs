@@ -165,7 +165,7 @@ fn a_good_file_parses_to_the_expected_commands() {
 
 #[test]
 fn the_documented_example_parses() {
-    let doc = include_str!("../../docs/roster-csv.md");
+    let doc = include_str!("../../../docs/roster-csv.md");
     let example = doc.split("## Example").nth(1).unwrap();
     let csv_text = example.split("```").nth(1).unwrap().trim_start();
     let roster = parse(csv_text.as_bytes()).unwrap();

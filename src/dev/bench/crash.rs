@@ -334,7 +334,7 @@ struct Checked {
 fn check(store: &Path, acked: &BTreeMap<u64, Hash>) -> Result<Checked, String> {
     let ledger =
         Ledger::open(Config::new(store)).map_err(|e| format!("the ledger does not open: {e}"))?;
-    let report = crate::verify::verify_store(ledger.store(), None, |_| {})
+    let report = crate::ledger::verify::verify_store(ledger.store(), None, |_| {})
         .map_err(|e| format!("the store does not verify: {e}"))?;
     let records = report.verified.records;
     let mut lost = Vec::new();
@@ -376,7 +376,7 @@ mod tests {
                     .submit(Submission {
                         principal: Principal::parse("officer:bench").unwrap(),
                         idempotency_key: None,
-                        command: Command::Enrol(crate::synth::person(1, i)),
+                        command: Command::Enrol(crate::dev::synth::person(1, i)),
                     })
                     .unwrap();
                 acked.insert(r.last_seq().unwrap(), r.hash);

@@ -577,7 +577,7 @@ struct JsonPreWard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::Reference;
+    use crate::formats::reference::Reference;
 
     fn code(text: &str) -> CommuneCode {
         CommuneCode::parse(text).unwrap()

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 const STATUS_REASON_JSON: &str =
-    include_str!("../../ledger-data/reference/iso20022/external_status_reason_code.json");
+    include_str!("../../../ledger-data/reference/iso20022/external_status_reason_code.json");
 
 #[derive(Deserialize)]
 struct CodeSet {

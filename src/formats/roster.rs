@@ -21,9 +21,9 @@ use crate::domain::event::{Decision, EnrolmentWarning, EntitlementKind, SchemePa
 use crate::domain::types::{
     AccountNumber, BankBin, BeneficiaryId, CitizenId, CommuneCode, Date, Month, Programme, Sex,
 };
-use crate::reference::admin::CommuneError;
-use crate::reference::banks::UnknownBin;
-use crate::reference::Reference;
+use crate::formats::reference::admin::CommuneError;
+use crate::formats::reference::banks::UnknownBin;
+use crate::formats::reference::Reference;
 
 /// The largest roster file accepted, in bytes (a province's whole caseload is ~10^5 rows of
 /// ~300 bytes).

@@ -18,8 +18,8 @@ use crate::domain::rules::RateBook;
 use crate::domain::state::{BatchStatus, IssuedFile, State};
 use crate::domain::types::{AccountNumber, BankBin, BatchId, FileId, Principal, Programme};
 use crate::domain::Command;
-use crate::files::{
-    self, CashLine, CashListSpec, Debtor, IsoDateTime, PaymentFileSpec, PaymentLine,
+use crate::formats::bank::{
+    self as files, CashLine, CashListSpec, Debtor, IsoDateTime, PaymentFileSpec, PaymentLine,
 };
 use crate::ledger::{IdempotencyKey, Ledger, Receipt, Submission, SubmitError};
 
@@ -226,7 +226,7 @@ fn find_computation(
         let r = r?;
         let bad = |e: String| BatchError::Inconsistent(format!("record {}: {e}", r.seq));
         let view = crate::chain::record::parse_record(&r.bytes).map_err(|e| bad(e.to_string()))?;
-        let event = crate::codec::decode_event(view.header.payload_version, view.payload)
+        let event = crate::ledger::codec::decode_event(view.header.payload_version, view.payload)
             .map_err(|e| bad(e.to_string()))?;
         match event {
             Event::PaymentScheduled(p) if p.batch == batch => return Ok(Some(r.seq)),

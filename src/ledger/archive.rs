@@ -22,11 +22,11 @@ use crate::chain::export::{
 };
 use crate::chain::record::{parse_record, record_hash};
 use crate::chain::Anchor;
+use crate::ledger::verify::{walk_chain, ChainBlock, ChainView, Interrupted, VerifyError};
 use crate::ledger::BLOCK_BYTES_MAX;
 use crate::store::{PendingBlock, Store};
-use crate::verify::{walk_chain, ChainBlock, ChainView, Interrupted, VerifyError};
 
-pub use crate::verify::Extent;
+pub use crate::ledger::verify::Extent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -332,7 +332,7 @@ fn import_expecting(
             File::open(chain_path).map_err(file_error(chain_path))?,
         ))
     };
-    let report = crate::verify::verify_export(open()?, Some(&personal), None, |_| {})
+    let report = crate::ledger::verify::verify_export(open()?, Some(&personal), None, |_| {})
         .map_err(ArchiveError::DoesNotVerify)?;
     if let Some(expected) = expect_head {
         if report.verified.head != Some(expected) {

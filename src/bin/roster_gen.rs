@@ -1,6 +1,6 @@
 //! `chitra-roster-gen`: writes a realistic synthetic roster of one province in the roster CSV
 //! import format (`docs/roster-csv.md`), deterministic from the seed. The people are made by
-//! `chitra::synth`; this binary only parses arguments and opens the output.
+//! `chitra::dev::synth`; this binary only parses arguments and opens the output.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -10,9 +10,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
+use chitra::dev::synth::{self, Province};
 use chitra::domain::types::ProvinceCode;
-use chitra::reference::Reference;
-use chitra::synth::{self, Province};
+use chitra::formats::reference::Reference;
 
 #[derive(Parser, Debug)]
 #[command(

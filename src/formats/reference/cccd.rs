@@ -137,7 +137,7 @@ fn row(record: &csv::StringRecord) -> Result<CccdPrefix, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::Reference;
+    use crate::formats::reference::Reference;
 
     #[test]
     fn the_table_has_63_prefixes_into_34_provinces() {
