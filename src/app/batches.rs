@@ -49,7 +49,9 @@ pub enum BatchError {
     #[error("the status report is about {0:?}, which is none of our payment files")]
     UnknownReport(String),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] crate::ledger::StoreError),
+    #[error(transparent)]
+    Read(#[from] crate::ledger::ReadError),
 }
 
 /// The paying department of a programme: the debtor of its bank files.
@@ -127,23 +129,22 @@ pub fn compute(
     })?;
     let (status, basis, payments) = found.ok_or(BatchError::NoBatch(batch))?;
     if let (Some(key), Some(basis), false) = (&key, basis, status == BatchStatus::Open) {
-        if let Some(first) = find_computation(ledger, batch, basis)? {
-            let count = u32::try_from(payments + 1).unwrap_or(u32::MAX);
-            if let Some(receipt) = receipt_if_ours(ledger, who, key, first, count)? {
-                return Ok(Computed {
-                    receipt,
-                    plan: BatchPlan::default(),
-                    payments,
-                });
-            }
+        if let Some(receipt) = earlier_computation(ledger, who, key, batch, basis, payments)? {
+            return Ok(Computed {
+                receipt,
+                plan: BatchPlan::default(),
+                payments,
+            });
         }
     }
     let (target, mut plan) = if status == BatchStatus::Open {
         compute_consistent(ledger, batch)?
     } else {
         // Let the ledger say why, without computing for nothing.
-        let state = ledger.state();
-        let target = Target::of(&state, batch).ok_or(BatchError::NoBatch(batch))?;
+        let target = ledger
+            .read_unconfirmed(|s| Target::of(s, batch))
+            .into_basis()
+            .ok_or(BatchError::NoBatch(batch))?;
         (target, BatchPlan::default())
     };
     let payments = std::mem::take(&mut plan.payments);
@@ -165,76 +166,29 @@ pub fn compute(
     })
 }
 
-/// The receipt of the `count` records from `first_seq`, as a replay, when `who` appended them
-/// under `key`.
-fn receipt_if_ours(
-    ledger: &Ledger,
-    who: &Principal,
-    key: &IdempotencyKey,
-    first_seq: u64,
-    count: u32,
-) -> Result<Option<Receipt>, BatchError> {
-    let Some(first) = ledger
-        .records(first_seq, first_seq + 1)
-        .next()
-        .transpose()?
-    else {
-        return Ok(None);
-    };
-    let view = crate::chain::record::parse_record(&first.bytes)
-        .map_err(|e| BatchError::Inconsistent(format!("record {first_seq}: {e}")))?;
-    let ours = view.header.principal == who.as_str()
-        && view
-            .header
-            .idempotency
-            .is_some_and(|i| i.key == key.as_bytes());
-    if !ours {
-        return Ok(None);
-    }
-    let last = first_seq + u64::from(count) - 1;
-    let hash = match last == first_seq {
-        true => first.hash,
-        false => {
-            ledger
-                .records(last, last + 1)
-                .next()
-                .transpose()?
-                .ok_or_else(|| BatchError::Inconsistent(format!("record {last} is missing")))?
-                .hash
-        }
-    };
-    Ok(Some(Receipt {
-        first_seq,
-        count,
-        hash,
-        replayed: true,
-    }))
-}
-
 /// Records after a computation's basis that are searched for its first record.
 const COMPUTE_SEARCH_RECORDS_MAX: u64 = 100_000;
 
-/// Where the records of a batch's computation start: the first `PaymentScheduled` (or, for an
-/// empty batch, the `BatchComputed`) of the batch at or after its basis.
-fn find_computation(
+/// The receipt of this batch's computation when `who` recorded it under `key`: where its
+/// records start (the first `PaymentScheduled`, or the `BatchComputed` of an empty batch, at or
+/// after its basis) and that they carry the key.
+fn earlier_computation(
     ledger: &Ledger,
+    who: &Principal,
+    key: &IdempotencyKey,
     batch: BatchId,
     basis: u64,
-) -> Result<Option<u64>, BatchError> {
+    payments: usize,
+) -> Result<Option<Receipt>, BatchError> {
     use crate::domain::event::Event;
-    for r in ledger.records(basis, basis + COMPUTE_SEARCH_RECORDS_MAX) {
-        let r = r?;
-        let bad = |e: String| BatchError::Inconsistent(format!("record {}: {e}", r.seq));
-        let view = crate::chain::record::parse_record(&r.bytes).map_err(|e| bad(e.to_string()))?;
-        let event = crate::ledger::codec::decode_event(view.header.payload_version, view.payload)
-            .map_err(|e| bad(e.to_string()))?;
-        match event {
-            Event::PaymentScheduled(p) if p.batch == batch => return Ok(Some(r.seq)),
-            Event::BatchComputed(c) if c.batch == batch => return Ok(Some(r.seq)),
-            _ => {}
-        }
-    }
-    Ok(None)
+    let first = ledger.find_event(basis, basis + COMPUTE_SEARCH_RECORDS_MAX, |e| match e {
+        Event::PaymentScheduled(p) => p.batch == batch,
+        Event::BatchComputed(c) => c.batch == batch,
+        _ => false,
+    })?;
+    let Some(first) = first else { return Ok(None) };
+    let count = u32::try_from(payments + 1).unwrap_or(u32::MAX);
+    Ok(ledger.receipt_of(first.seq, count, who, key)?)
 }
 
 /// Optimistic attempts before a computation holds the read lock from start to end.
@@ -245,56 +199,64 @@ const COMPUTE_CHUNK_PERSONS: usize = 16_384;
 /// Computes a batch from one consistent state without holding the state for the whole
 /// computation: chunk by chunk, letting readers and the writer in between, then checking that
 /// nothing a computation reads changed meanwhile (`State::money_seq`). If something did, it
-/// tries again, and on a busy ledger finally holds the read lock throughout.
+/// tries again, and on a busy ledger finally holds the read lock throughout. The state is read
+/// as the writer applied it: the computation is a command's basis, which the writer checks.
 pub fn compute_consistent(
     ledger: &Ledger,
     batch: BatchId,
 ) -> Result<(Target, BatchPlan), BatchError> {
     for _ in 0..COMPUTE_OPTIMISTIC_ATTEMPTS {
-        let (target, money, n) = {
-            let s = ledger.state();
-            let target = Target::of(&s, batch).ok_or(BatchError::NoBatch(batch))?;
-            (target, s.money_seq(), s.beneficiary_count())
-        };
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |t| t.get())
-            .clamp(1, 8);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let parts: Vec<Vec<(usize, BatchPlan)>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let from = next.fetch_add(
-                                COMPUTE_CHUNK_PERSONS,
-                                std::sync::atomic::Ordering::Relaxed,
-                            );
-                            if from >= n {
-                                return mine;
-                            }
-                            let state = ledger.state();
-                            let rates = RateBook::new(state.schedules());
-                            let to = (from + COMPUTE_CHUNK_PERSONS).min(n);
-                            mine.push((from, compute_range(&state, &rates, target, from..to)));
-                        }
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("compute thread"))
-                .collect()
-        });
-        if ledger.state().money_seq() == money {
-            let mut parts: Vec<(usize, BatchPlan)> = parts.into_iter().flatten().collect();
-            parts.sort_by_key(|(from, _)| *from);
-            return Ok((target, merge(parts.into_iter().map(|(_, p)| p).collect())));
+        let (target, money, n) = ledger
+            .read_unconfirmed(|s| {
+                Target::of(s, batch).map(|t| (t, s.money_seq(), s.beneficiary_count()))
+            })
+            .into_basis()
+            .ok_or(BatchError::NoBatch(batch))?;
+        let parts = compute_in_chunks(ledger, target, n);
+        if ledger.read_unconfirmed(|s| s.money_seq()).into_basis() == money {
+            return Ok((target, merge(parts)));
         }
     }
-    let state = ledger.state();
-    let target = Target::of(&state, batch).ok_or(BatchError::NoBatch(batch))?;
-    Ok((target, compute_parallel(&state, target)))
+    ledger
+        .read_unconfirmed(|state| {
+            let target = Target::of(state, batch).ok_or(BatchError::NoBatch(batch))?;
+            Ok((target, compute_parallel(state, target)))
+        })
+        .into_basis()
+}
+
+/// Every beneficiary `0..n` computed on all cores, `COMPUTE_CHUNK_PERSONS` under one hold of
+/// the read lock at a time; the parts in beneficiary order.
+fn compute_in_chunks(ledger: &Ledger, target: Target, n: usize) -> Vec<BatchPlan> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .clamp(1, 8);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let chunk = || {
+        let mut mine = Vec::new();
+        loop {
+            let from = next.fetch_add(COMPUTE_CHUNK_PERSONS, std::sync::atomic::Ordering::Relaxed);
+            if from >= n {
+                return mine;
+            }
+            let to = (from + COMPUTE_CHUNK_PERSONS).min(n);
+            let part = ledger
+                .read_unconfirmed(|state| {
+                    compute_range(state, &RateBook::new(state.schedules()), target, from..to)
+                })
+                .into_basis();
+            mine.push((from, part));
+        }
+    };
+    let mut parts: Vec<(usize, BatchPlan)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads).map(|_| s.spawn(chunk)).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("compute thread"))
+            .collect()
+    });
+    parts.sort_by_key(|(from, _)| *from);
+    parts.into_iter().map(|(_, p)| p).collect()
 }
 
 /// The computation split over the machine's cores by beneficiary ranges, merged in order:
@@ -362,7 +324,7 @@ pub fn release(
     if let Some(seq) = released_seq {
         let count = u32::try_from(files + 1).unwrap_or(u32::MAX);
         let replay = match &key {
-            Some(key) => receipt_if_ours(ledger, who, key, seq, count)?,
+            Some(key) => ledger.receipt_of(seq, count, who, key)?,
             None => None,
         };
         return match replay {
@@ -399,7 +361,7 @@ pub fn release(
         .collect();
     // The bytes are durable before any record names them; a crash in between leaves only
     // unreferenced files, named by their digest.
-    ledger.store().put_files(&kept)?;
+    ledger.keep_files(&kept)?;
     let mut summaries = Vec::with_capacity(built.len());
     let mut files = Vec::with_capacity(built.len());
     for (f, digest) in built.into_iter().zip(digests) {
@@ -626,8 +588,7 @@ pub fn download(
         .read(|s| s.file(file).cloned())?
         .ok_or(BatchError::NoFile(file))?;
     let bytes = ledger
-        .store()
-        .get_file(&issued.issued.digest)?
+        .file_bytes(&issued.issued.digest)?
         .ok_or(BatchError::MissingBytes(file))?;
     let digest = *blake3::hash(&bytes).as_bytes();
     submit(

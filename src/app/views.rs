@@ -6,7 +6,6 @@
 use serde::Serialize;
 
 use crate::chain::hex;
-use crate::chain::record::parse_record;
 use crate::domain::batch::{reconciliation, Reconciliation};
 use crate::domain::event::*;
 use crate::domain::rules::{self, DueLine, Person, RateBook};
@@ -14,7 +13,7 @@ use crate::domain::state::{
     BatchStatus, Beneficiary, EntitlementChange, PaymentStatus, PersonalState, State,
 };
 use crate::domain::types::*;
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, ReadError, Recorded};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BeneficiaryView {
@@ -66,15 +65,21 @@ pub struct HistoryEntry {
     pub event: Event,
 }
 
-pub fn beneficiary(ledger: &Ledger, id: BeneficiaryId) -> Option<BeneficiaryView> {
-    let (mut view, seqs) = ledger
-        .read(|s| {
-            s.beneficiary(id)
-                .map(|b| (profile(s, b), b.history.clone()))
-        })
-        .ok()??;
-    view.history = history(ledger, &seqs);
-    Some(view)
+/// A beneficiary with every record that touches them. A record of the history that cannot be
+/// read is an error: an audit trail never skips what it cannot decode.
+pub fn beneficiary(
+    ledger: &Ledger,
+    id: BeneficiaryId,
+) -> Result<Option<BeneficiaryView>, ReadError> {
+    let Some(mut view) = ledger.read(|s| s.beneficiary(id).map(|b| profile(s, b)))? else {
+        return Ok(None);
+    };
+    view.history = ledger
+        .history(id)?
+        .into_iter()
+        .map(HistoryEntry::from)
+        .collect();
+    Ok(Some(view))
 }
 
 /// A beneficiary from the state alone, without the history (which needs the store).
@@ -128,24 +133,16 @@ fn change(seq: u64, c: &EntitlementChange) -> ChangeView {
     }
 }
 
-/// The records at `seqs`, decoded, with their time, principal and hash.
-pub fn history(ledger: &Ledger, seqs: &[u64]) -> Vec<HistoryEntry> {
-    seqs.iter()
-        .filter_map(|&seq| ledger.records(seq, seq + 1).next()?.ok())
-        .filter_map(|r| {
-            let view = parse_record(&r.bytes).ok()?;
-            let event =
-                crate::ledger::codec::decode_event(view.header.payload_version, view.payload)
-                    .ok()?;
-            Some(HistoryEntry {
-                seq: r.seq,
-                recorded_at_ms: view.header.recorded_at_ms,
-                principal: view.header.principal.to_owned(),
-                hash: hex(&r.hash),
-                event,
-            })
-        })
-        .collect()
+impl From<Recorded> for HistoryEntry {
+    fn from(r: Recorded) -> HistoryEntry {
+        HistoryEntry {
+            seq: r.seq,
+            recorded_at_ms: r.recorded_at_ms,
+            principal: r.principal,
+            hash: hex(&r.hash),
+            event: r.event,
+        }
+    }
 }
 
 /// What is due to a beneficiary for a month as the ledger knows it now, line by line with the

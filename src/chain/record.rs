@@ -26,8 +26,9 @@ pub const PERSONAL_SALT_BYTES: usize = 16;
 /// The longest idempotency key a record can carry.
 pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
 
-/// The longest principal a record can carry.
-pub const PRINCIPAL_BYTES_MAX: usize = 64;
+/// The longest principal a record can carry: the domain's limit, which `Principal::parse`
+/// enforces, defined once there (the header's length byte could hold more).
+pub use crate::domain::types::PRINCIPAL_BYTES_MAX;
 
 /// The largest payload a record can carry (a payment line with many arrears items is a few KiB).
 pub const PAYLOAD_BYTES_MAX: usize = 1 << 20;

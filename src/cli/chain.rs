@@ -9,9 +9,8 @@ use super::{mib, progress_bar, EXIT_TAMPERED};
 use crate::chain::export::read_personal_export;
 use crate::chain::hex;
 use crate::chain::Anchor;
-use crate::ledger::verify::{verify_export, verify_store, ChainView, Extent};
-use crate::ledger::{Config, Ledger};
-use crate::store::Store;
+use crate::ledger::verify::verify_export;
+use crate::ledger::{Config, Ledger, Offline};
 
 fn now_ms() -> i64 {
     (crate::ledger::system_clock())()
@@ -46,14 +45,10 @@ pub fn verify(
             r
         }
         None => {
-            let store = open_existing_store(dir)?;
-            let total = ChainView::of(&store, Extent::Store)?.records();
-            let bar = progress_bar(total, "verifying");
-            let r = verify_store(&store, trusted, |n| bar.set_position(n));
+            let offline = Offline::open(dir)?;
+            let bar = progress_bar(offline.view()?.records(), "verifying");
+            let r = offline.verify(trusted, now_ms(), |n| bar.set_position(n));
             bar.finish_and_clear();
-            if let Ok(report) = &r {
-                store.record_verified(now_ms(), report.verified.records)?;
-            }
             r
         }
     };
@@ -82,20 +77,10 @@ pub fn verify(
     }
 }
 
-fn open_existing_store(dir: &Path) -> anyhow::Result<Store> {
-    if crate::ledger::is_empty_dir(dir) {
-        anyhow::bail!(
-            "no ledger in {} (use --data-dir or CHITRA_DATA_DIR)",
-            dir.display()
-        );
-    }
-    Ok(Store::open(dir)?)
-}
-
 pub fn export(dir: &Path, file: &Path, with_personal: bool) -> anyhow::Result<ExitCode> {
-    let store = open_existing_store(dir)?;
+    let offline = Offline::open(dir)?;
     let personal_path = with_personal.then(|| personal_path_for(file));
-    let summary = crate::ledger::archive::export(&store, file, personal_path.as_deref())?;
+    let summary = offline.export(file, personal_path.as_deref())?;
     println!("exported {} records to {}", summary.records, file.display());
     if let Some(i) = summary.interrupted {
         println!("left out: {i}");
@@ -146,10 +131,10 @@ pub fn import(
 }
 
 pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let store = open_existing_store(dir)?;
-    let view = ChainView::of(&store, Extent::Store)?;
+    let offline = Offline::open(dir)?;
+    let view = offline.view()?;
     let head = view.anchor;
-    let verified = store.last_verified()?;
+    let verified = offline.last_verified()?;
     if json {
         let v = serde_json::json!({
             "data_dir": dir.display().to_string(),
@@ -160,7 +145,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "interrupted_records": view.interrupted.map(|i| i.records),
             "last_verified_unix_ms": verified.map(|v| v.0),
             "last_verified_records": verified.map(|v| v.1),
-            "size_on_disk_bytes": store.size_on_disk(),
+            "size_on_disk_bytes": offline.size_on_disk(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -181,7 +166,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
         Some((at, n)) => println!("last verified: {} UTC ({} records)", format_ms(at), n),
         None => println!("last verified: never (run `chitra verify`)"),
     }
-    println!("size on disk:  {}", mib(store.size_on_disk()));
+    println!("size on disk:  {}", mib(offline.size_on_disk()));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -204,7 +189,7 @@ pub fn bench_append(
 ) -> anyhow::Result<ExitCode> {
     let opened = std::time::Instant::now();
     let ledger = Ledger::open(Config::new(dir))?;
-    let before = ledger.state().applied();
+    let before = ledger.durable_records();
     if !opts.print_acks {
         eprintln!(
             "opened {} ({} records) in {:.2} s",
@@ -250,8 +235,10 @@ pub fn bench_append(
 }
 
 pub fn bench_verify(dir: &Path) -> anyhow::Result<ExitCode> {
-    let store = open_existing_store(dir)?;
-    let report = verify_store(&store, None, |_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let offline = Offline::open(dir)?;
+    let report = offline
+        .verify(None, now_ms(), |_| {})
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let n = report.verified.records;
     println!(
         "verified {} records in {:.2} s: {:.0} records/s; peak memory {}",

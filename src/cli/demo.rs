@@ -91,7 +91,8 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         report(&ledger, month)?;
         fix_returns(&ledger, &who, month)?;
     }
-    let report = crate::ledger::verify::verify_store(ledger.store(), None, |_| {})
+    let report = ledger
+        .verify(None, |_| {})
         .map_err(|e| anyhow::anyhow!("the chain does not verify: {e}"))?;
     let head = report.verified.head.expect("the demo appended records");
     println!(
@@ -288,8 +289,7 @@ fn write_files(
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for f in issued {
         let bytes = ledger
-            .store()
-            .get_file(&f.digest)?
+            .file_bytes(&f.digest)?
             .context("an issued file's bytes are kept")?;
         std::fs::write(dir.join(&f.name), &bytes)?;
     }

@@ -109,7 +109,7 @@ pub fn find(ledger: &Ledger, who: &str) -> anyhow::Result<BeneficiaryId> {
 pub fn show(s: &Session, who: &str) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(s)?;
     let id = find(&ledger, who)?;
-    let Some(v) = crate::app::views::beneficiary(&ledger, id) else {
+    let Some(v) = crate::app::views::beneficiary(&ledger, id)? else {
         bail!("no beneficiary {id}");
     };
     if s.json {

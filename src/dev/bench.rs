@@ -56,7 +56,7 @@ pub fn append(
     progress: &(dyn Fn(u64) + Sync),
 ) -> anyhow::Result<AppendReport> {
     let persons = opts.events.div_ceil(2);
-    let start = ledger.state().beneficiary_count() as u64;
+    let start = ledger.read(|s| s.beneficiary_count())? as u64;
     let principal = Principal::parse("officer:bench").expect("valid principal");
     let chunk = opts.chunk.max(1) as u64;
     let jobs: Vec<Vec<Submission>> = (0..persons.div_ceil(chunk))
@@ -208,7 +208,7 @@ pub fn monthly_run(
     }
     progress("enrolling");
     let started = Instant::now();
-    let start = ledger.state().beneficiary_count() as u64;
+    let start = ledger.read(|s| s.beneficiary_count())? as u64;
     let chunk = 2048u64;
     for from in (0..persons).step_by(chunk as usize) {
         let subs = (from..(from + chunk).min(persons))
@@ -296,7 +296,7 @@ pub fn monthly_run(
         crate::formats::bank::IsoDateTime::parse("2024-08-05T16:00:00+07:00").expect("valid");
     let mut reports = Vec::new();
     for f in files.iter().filter(|f| f.format == FileFormat::Pain001V09) {
-        let bytes = ledger.store().get_file(&f.digest)?.expect("kept");
+        let bytes = ledger.file_bytes(&f.digest)?.expect("kept");
         let (r, lines) = crate::formats::bank::simulate_for_pain001(
             &bytes,
             &format!("STS-{}", f.name),

@@ -5,64 +5,9 @@
 //!
 //! Four eyes compares persons, not role labels: `maker:hoa` and `checker:hoa` are one person.
 
-use serde::{Deserialize, Serialize};
-
 use super::command::Command;
 
-/// What a principal may do. See the routes table in `docs/http.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Enrolment, corrections, routes and entitlement decisions.
-    Officer,
-    /// Batches up to compute.
-    Maker,
-    /// Approve, release, close.
-    Checker,
-    /// Reads everything, verifies and exports; writes nothing.
-    Auditor,
-    /// One bank: its own files and its own payments' status.
-    Bank,
-    /// Tokens, rate schedules and erasure after the retention period.
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Officer,
-        Role::Maker,
-        Role::Checker,
-        Role::Auditor,
-        Role::Bank,
-        Role::Admin,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Officer => "officer",
-            Role::Maker => "maker",
-            Role::Checker => "checker",
-            Role::Auditor => "auditor",
-            Role::Bank => "bank",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Role, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.name() == text)
-            .ok_or_else(|| {
-                format!("{text:?} is not a role (officer, maker, checker, auditor, bank, admin)")
-            })
-    }
-}
-
-impl std::fmt::Display for Role {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use super::types::Role;
 
 use Role::*;
 

@@ -7,54 +7,11 @@ use super::command::*;
 use super::event::*;
 use super::rules;
 use super::state::{Beneficiary, Entitlement, State};
-use super::types::{
-    BankBin, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, Month, Principal, Sex,
-};
+use super::types::{BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, Month, Sex};
+
+pub use super::context::{Context, Emitted, Registry};
 
 pub use super::text::TEXT_CHARS_MAX;
-
-/// What the writer knows about a command besides its content.
-#[derive(Clone, Copy)]
-pub struct Context<'a> {
-    /// Who acts: a person in a role, which decides what they may do.
-    pub principal: &'a Principal,
-    /// Today's date by the writer's clock, for checks such as "no decision dated in the future".
-    pub today: Date,
-    /// The official codes commands are checked against.
-    pub registry: &'a dyn Registry,
-}
-
-/// Official reference data as `decide` needs it: administrative units, banks and citizen-ID
-/// prefixes. Implemented by `reference::Reference`, which loads it at the edge; `decide` only
-/// looks things up.
-pub trait Registry: Sync {
-    /// The 2025 code of a commune given by its 2025 or pre-2025 code, with a warning when a
-    /// pre-2025 code was mapped; an error message when the code is unknown or cannot be mapped.
-    fn resolve_commune(
-        &self,
-        code: CommuneCode,
-    ) -> Result<(CommuneCode, Option<EnrolmentWarning>), String>;
-    /// An error message when no bank has this NAPAS BIN.
-    fn check_bank(&self, bin: BankBin) -> Result<(), String>;
-    /// A warning when the citizen ID's province prefix is unknown.
-    fn citizen_id_prefix_warning(&self, id: &CitizenId) -> Option<EnrolmentWarning>;
-}
-
-/// One event to append, with its personal-data attachment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Emitted {
-    pub event: Event,
-    pub personal: Option<PersonalData>,
-}
-
-impl Emitted {
-    fn plain(event: Event) -> Emitted {
-        Emitted {
-            event,
-            personal: None,
-        }
-    }
-}
 
 /// The events `command` appends, or why it may not. The acting role is checked first, against
 /// the one table in `access`, so every interface refuses the same commands.

@@ -4,7 +4,9 @@
 pub mod access;
 pub mod batch;
 pub mod command;
+pub mod context;
 pub mod decide;
+pub mod encoding;
 pub mod event;
 pub mod rules;
 pub mod slab;
@@ -13,6 +15,7 @@ pub mod text;
 pub mod types;
 
 pub use command::{Command, Rejection};
-pub use decide::{decide, Context, Emitted};
+pub use context::{Context, Emitted, Registry};
+pub use decide::decide;
 pub use event::{Event, PersonalData};
 pub use state::{Attachment, State};

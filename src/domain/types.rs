@@ -203,6 +203,10 @@ pub struct Date {
     day: u8,
 }
 
+/// Vietnam's civil time is UTC+7 all year (no daylight saving): decisions, batches and payment
+/// files are dated in it. Defined once, here.
+pub const VIETNAM_OFFSET_MINUTES: i16 = 7 * 60;
+
 impl Date {
     pub fn new(year: u16, month: u8, day: u8) -> Result<Date, ParseError> {
         let m = Month::new(year, month)?;
@@ -738,6 +742,61 @@ impl From<ProvinceCode> for String {
     }
 }
 
+/// What a principal may do. See the routes table in `docs/http.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Enrolment, corrections, routes and entitlement decisions.
+    Officer,
+    /// Batches up to compute.
+    Maker,
+    /// Approve, release, close.
+    Checker,
+    /// Reads everything, verifies and exports; writes nothing.
+    Auditor,
+    /// One bank: its own files and its own payments' status.
+    Bank,
+    /// Tokens, rate schedules and erasure after the retention period.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Officer,
+        Role::Maker,
+        Role::Checker,
+        Role::Auditor,
+        Role::Bank,
+        Role::Admin,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Officer => "officer",
+            Role::Maker => "maker",
+            Role::Checker => "checker",
+            Role::Auditor => "auditor",
+            Role::Bank => "bank",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.name() == text)
+            .ok_or_else(|| {
+                format!("{text:?} is not a role (officer, maker, checker, auditor, bank, admin)")
+            })
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Who acts: a person (or a bank's system) in one role, written `role:name` (`maker:hoa`,
 /// `checker:tuan`); a bank's is `bank:<BIN>` or `bank:<BIN>:<name>`, so every record a bank
 /// appends names the bank. Parsed once at the edge; `decide` asks it for the role (what may be
@@ -746,7 +805,7 @@ impl From<ProvinceCode> for String {
 #[serde(try_from = "String", into = "String")]
 pub struct Principal {
     text: String,
-    role: super::access::Role,
+    role: Role,
 }
 
 /// The longest principal name a record can carry (the header stores its length in one byte).
@@ -775,11 +834,11 @@ impl Principal {
                 format!("{text:?} is not ROLE:NAME (e.g. maker:hoa, bank:970436)"),
             )
         })?;
-        let role = super::access::Role::parse(role).map_err(|e| parse_error("principal", e))?;
+        let role = Role::parse(role).map_err(|e| parse_error("principal", e))?;
         if name.is_empty() || name.ends_with(':') {
             return Err(parse_error("principal", "the name after the role is empty"));
         }
-        if role == super::access::Role::Bank {
+        if role == Role::Bank {
             let bin = name.split(':').next().unwrap_or_default();
             BankBin::parse(bin).map_err(|_| {
                 parse_error(
@@ -798,7 +857,7 @@ impl Principal {
         &self.text
     }
 
-    pub fn role(&self) -> super::access::Role {
+    pub fn role(&self) -> Role {
         self.role
     }
 
@@ -809,7 +868,7 @@ impl Principal {
 
     /// The bank a `bank:` principal acts for.
     pub fn bank_bin(&self) -> Option<BankBin> {
-        if self.role != super::access::Role::Bank {
+        if self.role != Role::Bank {
             return None;
         }
         BankBin::parse(self.person().split(':').next()?).ok()

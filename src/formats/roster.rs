@@ -28,8 +28,8 @@ use crate::formats::reference::Reference;
 /// The largest roster file accepted, in bytes (a province's whole caseload is ~10^5 rows of
 /// ~300 bytes).
 pub const ROSTER_BYTES_MAX: usize = 128 * 1024 * 1024;
-/// The most data rows accepted in one roster file.
-pub const ROSTER_ROWS_MAX: usize = 250_000;
+/// The most data rows accepted in one roster file: what one import command may carry.
+pub use crate::domain::decide::ROSTER_ROWS_MAX;
 /// The largest `martyrs=` count (3 or more share one rate; more than 10 is a typing error).
 pub const MARTYRS_MAX: u8 = 10;
 /// The largest `children=` count of the single-parent allowance.

@@ -424,7 +424,7 @@ pub fn batch_error(e: crate::app::batches::BatchError) -> Problem {
             Problem::from_rejection(&Rejection::conflict(e.to_string()))
         }
         E::NoFile(id) => Problem::not_found(format!("no file {id}")),
-        other @ (E::Store(_) | E::Inconsistent(_) | E::MissingBytes(_)) => {
+        other @ (E::Store(_) | E::Read(_) | E::Inconsistent(_) | E::MissingBytes(_)) => {
             Problem::unavailable(&other)
         }
     }

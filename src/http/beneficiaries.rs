@@ -437,7 +437,9 @@ pub async fn show(
     let id = beneficiary_id(&id)?;
     let view = if q.history.unwrap_or(false) {
         let ledger = state.ledger().clone();
-        let view = support::blocking(move || crate::app::views::beneficiary(&ledger, id)).await?;
+        let view = support::blocking(move || crate::app::views::beneficiary(&ledger, id))
+            .await?
+            .map_err(|e| Problem::unavailable(&e))?;
         if state.ledger().is_stopped() {
             return Err(Problem::unavailable(&"the writer stopped"));
         }
@@ -559,8 +561,7 @@ pub async fn entitlement(
     }
 }
 
-/// Most warnings and refusals listed in a roster's answer (all are counted).
-const ROSTER_LISTED_MAX: usize = 100;
+use super::limits::ROSTER_LISTED_MAX;
 
 #[derive(Debug, serde::Serialize)]
 pub struct RosterResult {

@@ -55,7 +55,8 @@ pub struct ChainStatus {
     pub last_verified_unix_ms: Option<i64>,
     pub last_verified_records: Option<u64>,
     pub size_on_disk_bytes: u64,
-    pub beneficiaries: usize,
+    /// `null` after the writer stopped (the state then holds records that are not durable).
+    pub beneficiaries: Option<usize>,
     pub writer_stopped: bool,
 }
 
@@ -64,17 +65,19 @@ pub async fn status(State(state): State<AppState>) -> Result<Response, Problem> 
     let s = support::blocking(move || -> Result<ChainStatus, Problem> {
         let head = ledger.head().map_err(|e| Problem::unavailable(&e))?;
         let verified = ledger
-            .store()
             .last_verified()
             .map_err(|e| Problem::unavailable(&e))?;
+        // Counted as of the durable head, like the head itself; unknown once the writer
+        // stopped with records applied that never became durable.
+        let beneficiaries = ledger.read(|s| s.beneficiary_count()).ok();
         Ok(ChainStatus {
             records: head.records,
             head_seq: head.last.map(|a| a.seq),
             head_hash: head.last.map(|a| hex(&a.hash)),
             last_verified_unix_ms: verified.map(|v| v.0),
             last_verified_records: verified.map(|v| v.1),
-            size_on_disk_bytes: ledger.store().size_on_disk(),
-            beneficiaries: ledger.state().beneficiary_count(),
+            size_on_disk_bytes: ledger.size_on_disk(),
+            beneficiaries,
             writer_stopped: ledger.is_stopped(),
         })
     })
@@ -112,13 +115,7 @@ pub async fn verify(
     let ledger = state.ledger().clone();
     let result = support::job(&state, &who, None, move || {
         // The chain up to the durable head: later records are still being written.
-        let extent = crate::ledger::verify::Extent::UpTo(ledger.head()?.last);
-        let r = crate::ledger::verify::verify_chain(ledger.store(), extent, trusted, |_| {});
-        if let Ok(report) = &r {
-            let now = (crate::ledger::system_clock())();
-            let _ = ledger.store().record_verified(now, report.verified.records);
-        }
-        r
+        ledger.verify(trusted, |_| {})
     })
     .await?;
     match result {
@@ -194,10 +191,7 @@ pub async fn export(State(state): State<AppState>, Who(_who): Who) -> Result<Res
             buf: Vec::with_capacity(EXPORT_CHUNK_BYTES),
             tx,
         };
-        let exported = ledger.head().map_err(Into::into).and_then(|head| {
-            let extent = crate::ledger::archive::Extent::UpTo(head.last);
-            crate::ledger::archive::export_chain(ledger.store(), extent, sink, None)
-        });
+        let exported = ledger.export_to(sink, None);
         if let Err(e) = exported {
             let _ = err_tx.blocking_send(Err(std::io::Error::other(e.to_string())));
         }

@@ -156,8 +156,7 @@ fn read_only_download(ledger: &Ledger, file: FileId) -> Result<(IssuedFile, Vec<
         .map_err(Problem::from)?
         .ok_or_else(|| no_file(&file.to_string()))?;
     let bytes = ledger
-        .store()
-        .get_file(&issued.issued.digest)
+        .file_bytes(&issued.issued.digest)
         .map_err(|e| Problem::unavailable(&e))?
         .ok_or_else(|| Problem::unavailable(&format!("the bytes of {file} are missing")))?;
     if *blake3::hash(&bytes).as_bytes() != issued.issued.digest {

@@ -4,6 +4,14 @@
 //! update syntax. Limits of the library itself (text lengths, status report parsing, group sizes)
 //! stay where they are enforced and are listed in `docs/http.md`.
 
+/// Most read requests served under one acquisition of the state lock (`reader`).
+pub const READ_BATCH_REQUESTS_MAX: usize = 256;
+/// Most records a write response lists; a larger write (a batch computation) lists none and
+/// says how many there were.
+pub const RESPONSE_EVENTS_MAX: u32 = 100;
+/// Most warnings and refusals listed in a roster's answer (all are counted).
+pub const ROSTER_LISTED_MAX: usize = 100;
+
 /// The limits of one server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {

@@ -104,8 +104,8 @@ impl HttpMetrics {
             "Records durable in the chain.",
             ledger.durable_records() as f64,
         );
-        {
-            let state = ledger.state();
+        // A gauge, not an answer about anyone: the state as applied, durable or not.
+        ledger.read_unconfirmed(|state| {
             gauge(
                 &mut out,
                 "chitra_beneficiaries",
@@ -124,7 +124,8 @@ impl HttpMetrics {
                     b.payments.len()
                 );
             }
-        }
+        })
+        .into_basis();
         let routes = self.routes.lock().expect("metrics lock");
         let _ = writeln!(out, "# HELP chitra_http_requests_total Requests answered, by route, method and status.\n# TYPE chitra_http_requests_total counter");
         for ((route, method), r) in routes.iter() {

@@ -11,8 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::domain::state::State;
 use crate::ledger::Ledger;
 
-/// Most read requests served under one acquisition of the state lock.
-pub const READ_BATCH_REQUESTS_MAX: usize = 256;
+use super::limits::READ_BATCH_REQUESTS_MAX;
 
 type Job = Box<dyn FnOnce(&State) + Send>;
 
@@ -64,10 +63,15 @@ fn run(ledger: &Ledger, rx: &Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let state = ledger.state();
-        for job in jobs.drain(..) {
-            job(&state);
-        }
+        // Each job answers with the records the state reflected; the async side waits for
+        // them to be durable before it replies (`support::read`).
+        let () = ledger
+            .read_unconfirmed(|state| {
+                for job in jobs.drain(..) {
+                    job(state);
+                }
+            })
+            .into_basis();
     }
 }
 

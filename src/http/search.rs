@@ -152,67 +152,14 @@ impl Index {
         } else {
             Vec::new()
         };
-        let state = ledger.state();
-        self.catch_up(&mut data, &state, changed);
-        let hit = |id: u64| -> Option<Hit> {
-            let b = state.beneficiary(BeneficiaryId(id))?;
-            Some(Hit {
-                id: b.id,
-                full_name: b.identity.known().map(|i| i.full_name.clone()),
-                programme: b.programme,
-                commune: b.commune,
+        // The state as applied: the caller waits until the records it reflects are durable.
+        let (found, applied) = ledger
+            .read_unconfirmed(|state| {
+                self.catch_up(&mut data, state, changed);
+                find(&data, state, q)
             })
-        };
-        // Candidate lists, each ascending; the answer is their intersection.
-        let mut lists: Vec<Vec<u64>> = Vec::new();
-        if let Some(c) = &q.citizen {
-            lists.push(state.by_citizen(c).map(|b| vec![b.0]).unwrap_or_default());
-        }
-        if let Some(name) = &q.name {
-            let ws = words(name);
-            if ws.is_empty() {
-                return Err(Problem::bad_request("name has no letters or digits"));
-            }
-            for w in ws {
-                lists.push(data.words.get(&w).cloned().unwrap_or_default());
-            }
-        }
-        if let Some(c) = q.commune {
-            lists.push(data.communes.get(&c).cloned().unwrap_or_default());
-        }
-        let after = q.after.0;
-        let mut items = Vec::with_capacity(q.limit);
-        let mut more = false;
-        let mut push = |id: u64, items: &mut Vec<Hit>| -> bool {
-            if items.len() == q.limit {
-                more = true;
-                return false;
-            }
-            if let Some(h) = hit(id) {
-                items.push(h);
-            }
-            true
-        };
-        if lists.is_empty() {
-            // Everyone, in id order.
-            for id in after + 1..=state.beneficiary_count() as u64 {
-                if !push(id, &mut items) {
-                    break;
-                }
-            }
-        } else {
-            lists.sort_by_key(Vec::len);
-            let (first, rest) = lists.split_first().expect("not empty");
-            let start = first.partition_point(|&id| id <= after);
-            for &id in &first[start..] {
-                if rest.iter().all(|l| l.binary_search(&id).is_ok()) && !push(id, &mut items) {
-                    break;
-                }
-            }
-        }
-        let next =
-            (more && !items.is_empty()).then(|| items.last().expect("not empty").id.to_string());
-        Ok((Found { items, next }, state.applied()))
+            .into_parts();
+        Ok((found?, applied))
     }
 
     /// The beneficiaries whose name or commune changed in the durable records the index has not
@@ -227,19 +174,12 @@ impl Index {
         if data.upto_seq >= to {
             return Ok(changed);
         }
-        for r in ledger.records(data.upto_seq, to) {
-            let r = r.map_err(|e| Problem::unavailable(&e))?;
-            let view = crate::chain::record::parse_record(&r.bytes)
-                .map_err(|e| Problem::unavailable(&e))?;
-            if let Ok(event) =
-                crate::ledger::codec::decode_event(view.header.payload_version, view.payload)
-            {
-                match event {
-                    Event::BeneficiaryEnrolled(e) => changed.push(e.beneficiary),
-                    Event::BeneficiaryDetailsCorrected(e) => changed.push(e.beneficiary),
-                    Event::PersonalDataErased(e) => changed.push(e.beneficiary),
-                    _ => {}
-                }
+        for r in ledger.events(data.upto_seq, to) {
+            match r.map_err(|e| Problem::unavailable(&e))?.event {
+                Event::BeneficiaryEnrolled(e) => changed.push(e.beneficiary),
+                Event::BeneficiaryDetailsCorrected(e) => changed.push(e.beneficiary),
+                Event::PersonalDataErased(e) => changed.push(e.beneficiary),
+                _ => {}
             }
         }
         data.upto_seq = to;
@@ -268,6 +208,68 @@ impl Index {
             }
         }
     }
+}
+
+/// The hits of `q` in the index and the state.
+fn find(data: &Data, state: &State, q: &Query) -> Result<Found, Problem> {
+    let hit = |id: u64| -> Option<Hit> {
+        let b = state.beneficiary(BeneficiaryId(id))?;
+        Some(Hit {
+            id: b.id,
+            full_name: b.identity.known().map(|i| i.full_name.clone()),
+            programme: b.programme,
+            commune: b.commune,
+        })
+    };
+    // Candidate lists, each ascending; the answer is their intersection.
+    let mut lists: Vec<Vec<u64>> = Vec::new();
+    if let Some(c) = &q.citizen {
+        lists.push(state.by_citizen(c).map(|b| vec![b.0]).unwrap_or_default());
+    }
+    if let Some(name) = &q.name {
+        let ws = words(name);
+        if ws.is_empty() {
+            return Err(Problem::bad_request("name has no letters or digits"));
+        }
+        for w in ws {
+            lists.push(data.words.get(&w).cloned().unwrap_or_default());
+        }
+    }
+    if let Some(c) = q.commune {
+        lists.push(data.communes.get(&c).cloned().unwrap_or_default());
+    }
+    let after = q.after.0;
+    let mut items = Vec::with_capacity(q.limit);
+    let mut more = false;
+    let mut push = |id: u64, items: &mut Vec<Hit>| -> bool {
+        if items.len() == q.limit {
+            more = true;
+            return false;
+        }
+        if let Some(h) = hit(id) {
+            items.push(h);
+        }
+        true
+    };
+    if lists.is_empty() {
+        // Everyone, in id order.
+        for id in after + 1..=state.beneficiary_count() as u64 {
+            if !push(id, &mut items) {
+                break;
+            }
+        }
+    } else {
+        lists.sort_by_key(Vec::len);
+        let (first, rest) = lists.split_first().expect("not empty");
+        let start = first.partition_point(|&id| id <= after);
+        for &id in &first[start..] {
+            if rest.iter().all(|l| l.binary_search(&id).is_ok()) && !push(id, &mut items) {
+                break;
+            }
+        }
+    }
+    let next = (more && !items.is_empty()).then(|| items.last().expect("not empty").id.to_string());
+    Ok(Found { items, next })
 }
 
 #[cfg(test)]

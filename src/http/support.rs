@@ -278,9 +278,7 @@ pub struct Appended {
     pub event: Event,
 }
 
-/// Most records a write response lists; a larger write (a batch computation) lists none and says
-/// how many there were.
-pub const RESPONSE_EVENTS_MAX: u32 = 100;
+use super::limits::RESPONSE_EVENTS_MAX;
 
 /// The body of every write: the id of what it created (if it created something), its receipt,
 /// and the events it appended. Built from the receipt and the stored records only, so that a
@@ -306,17 +304,12 @@ pub async fn appended(state: &AppState, receipt: &Receipt) -> Result<Vec<Appende
     );
     blocking(move || -> Result<Vec<Appended>, Problem> {
         let mut out = Vec::new();
-        for r in ledger.records(from, to) {
+        for r in ledger.events(from, to) {
             let r = r.map_err(|e| Problem::unavailable(&e))?;
-            let view = crate::chain::record::parse_record(&r.bytes)
-                .map_err(|e| Problem::unavailable(&e))?;
-            let event =
-                crate::ledger::codec::decode_event(view.header.payload_version, view.payload)
-                    .map_err(|e| Problem::unavailable(&e))?;
             out.push(Appended {
                 seq: r.seq,
                 hash: hex(&r.hash),
-                event,
+                event: r.event,
             });
         }
         Ok(out)

@@ -17,7 +17,7 @@ pub const PAYLOAD_VERSION_CURRENT: u16 = 1;
 /// The personal-data encoding this build writes (first byte of every attachment).
 pub const PERSONAL_VERSION_CURRENT: u8 = 1;
 
-const CONFIG: Configuration = config::standard();
+const CONFIG: Configuration = crate::domain::encoding::CANONICAL;
 
 /// The most memory one decoded payload may claim, in bytes. bincode preallocates a list from
 /// its length prefix; without a limit, a damaged or hostile length would ask for petabytes.
@@ -73,15 +73,7 @@ pub fn decode_personal(bytes: &[u8]) -> Result<PersonalData, CodecError> {
     }
 }
 
-/// Appends the canonical encoding of any value (the same encoding payloads use).
-pub fn encode_value<T: bincode::Encode>(value: &T, out: &mut Vec<u8>) {
-    bincode::encode_into_std_write(value, out, CONFIG).expect("writing to a Vec cannot fail");
-}
-
-/// Canonical bytes of any bincode-encodable value (request digests, batch content hashes).
-pub fn canonical_bytes<T: bincode::Encode>(value: &T) -> Vec<u8> {
-    bincode::encode_to_vec(value, CONFIG).expect("encoding to a Vec cannot fail")
-}
+pub use crate::domain::encoding::{encode_into as encode_value, to_bytes as canonical_bytes};
 
 fn decode_exact<T: bincode::Decode<()>>(bytes: &[u8]) -> Result<T, CodecError> {
     let (value, used) = bincode::decode_from_slice(bytes, DECODE_CONFIG)

@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod codec;
+pub mod offline;
 mod open;
 pub mod read;
 pub mod verify;
@@ -18,7 +19,7 @@ pub use writer::local_date;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::Sender;
@@ -27,9 +28,12 @@ use crate::chain::{Anchor, Hash};
 use crate::domain::decide::Registry;
 use crate::domain::types::Principal;
 use crate::domain::{Command, Rejection, State};
-use crate::store::{Store, StoreError};
+use crate::store::Store;
+pub use crate::store::StoreError;
 
+pub use offline::{Offline, OfflineError};
 pub use open::OpenError;
+pub use read::{ReadError, Recorded, Unconfirmed};
 
 /// A clock reading milliseconds since the Unix epoch (UTC). Injected so tests are repeatable.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -290,7 +294,9 @@ impl Ledger {
             return Err(Rejection::invalid("command", "not an erasure").into());
         }
         let receipt = self.submit(submission)?;
-        let records = self.state().erased_records().to_vec();
+        let records = self
+            .read_unconfirmed(|s| s.erased_records().to_vec())
+            .into_basis();
         self.shared
             .store
             .erase_personal(&records)
@@ -334,18 +340,19 @@ impl Ledger {
     /// Runs `f` over the state once everything it can see is durable, so a reader never reports
     /// something that a crash could still take back.
     pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> Result<T, SubmitError> {
-        let (value, applied) = {
-            let state = self.state();
-            (f(&state), state.applied())
-        };
-        self.wait_durable(applied)?;
-        Ok(value)
+        self.read_unconfirmed(f).wait(self)
     }
 
-    /// The state as the writer sees it (possibly including a group being flushed). Prefer
-    /// `read`, which waits for durability.
-    pub fn state(&self) -> RwLockReadGuard<'_, State> {
-        self.shared.state.read().expect("state lock poisoned")
+    /// Runs `f` over the state as the writer has applied it now, which may include a group
+    /// still being flushed. The answer is `Unconfirmed` until its records are durable: wait for
+    /// them before showing it to anyone (`Unconfirmed::wait`), or use it only to build a command
+    /// that the writer checks again (`Unconfirmed::into_basis`).
+    pub fn read_unconfirmed<T>(&self, f: impl FnOnce(&State) -> T) -> Unconfirmed<T> {
+        let state = self.shared.state.read().expect("state lock poisoned");
+        Unconfirmed {
+            value: f(&state),
+            applied: state.applied(),
+        }
     }
 
     /// Blocks until `records` records are durable.
@@ -386,15 +393,27 @@ impl Ledger {
         })
     }
 
-    /// Stored records with `from <= seq < to`, in order.
+    /// Stored records with `from <= seq < to`, in order, as stored (bytes and hash), up to the
+    /// durable frontier: what a reader may hand on for anyone to verify.
     pub fn records(
         &self,
         from: u64,
         to: u64,
     ) -> impl Iterator<Item = Result<read::StoredRecord, StoreError>> + '_ {
-        read::records(&self.shared.store, from, to)
+        read::records(&self.shared.store, from, to.min(self.durable_records()))
     }
 
+    /// The state as the writer has applied it, locked for reading. For tests that inspect the
+    /// ledger directly; the product reads through `read` or `read_unconfirmed`, which say when
+    /// what they saw is durable (`tests/architecture.rs` keeps it out of `src/`).
+    #[doc(hidden)]
+    pub fn state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.shared.state.read().expect("state lock poisoned")
+    }
+
+    /// The store underneath, for tests that play the attacker or the storage; nothing in
+    /// `src/` outside `ledger/` may use it (`tests/architecture.rs`).
+    #[doc(hidden)]
     pub fn store(&self) -> &Store {
         &self.shared.store
     }

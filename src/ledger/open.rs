@@ -16,7 +16,7 @@ use crate::chain::{Anchor, Fault, Verifier};
 use crate::domain::state::{Attachment, Inconsistency};
 use crate::domain::State;
 use crate::ledger::codec;
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoredBytes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -99,7 +99,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
 }
 
 /// Blocks as the replay hands them to the verifier thread.
-type VerifyChunk = Vec<(sled::IVec, Option<sled::IVec>)>;
+type VerifyChunk = Vec<(StoredBytes, Option<StoredBytes>)>;
 
 /// Replays the chain into `state` on this thread while a second thread hashes and verifies it.
 ///

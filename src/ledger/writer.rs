@@ -33,7 +33,7 @@ use crate::store::PendingBlock;
 pub const REQUEST_DIGEST_CONTEXT: &str = "chitra 2026-11-22 request digest v1";
 
 /// Vietnam's civil time is UTC+7 all year; decisions are dated in it.
-const LOCAL_OFFSET_MS: i64 = 7 * 3600 * 1000;
+const LOCAL_OFFSET_MS: i64 = crate::domain::types::VIETNAM_OFFSET_MINUTES as i64 * 60_000;
 
 /// Where a job's results go, and how many it expects.
 type Reply = (

@@ -68,6 +68,9 @@ pub struct PendingBlock {
     pub personal: Vec<PersonalEntry>,
 }
 
+/// Bytes as the store hands them back (shared, not copied).
+pub type StoredBytes = IVec;
+
 /// A stored block as read back.
 pub struct StoredBlock {
     pub first_seq: u64,

@@ -334,7 +334,8 @@ struct Checked {
 fn check(store: &Path, acked: &BTreeMap<u64, Hash>) -> Result<Checked, String> {
     let ledger =
         Ledger::open(Config::new(store)).map_err(|e| format!("the ledger does not open: {e}"))?;
-    let report = crate::ledger::verify::verify_store(ledger.store(), None, |_| {})
+    let report = ledger
+        .verify(None, |_| {})
         .map_err(|e| format!("the store does not verify: {e}"))?;
     let records = report.verified.records;
     let mut lost = Vec::new();

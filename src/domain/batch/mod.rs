@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::access::Role;
 use super::command::*;
-use super::decide::{Context, Emitted};
+use super::context::{Context, Emitted};
 use super::event::*;
 use super::state::{Batch, BatchStatus, State};
 use super::types::{person_of, AccountNumber, BatchId, CommuneCode, FileId, Principal, Vnd};
@@ -35,7 +35,7 @@ pub fn content_hash<'a>(payments: impl IntoIterator<Item = &'a PaymentScheduled>
     let mut buf = Vec::with_capacity(256);
     for p in payments {
         buf.clear();
-        crate::ledger::codec::encode_value(p, &mut buf);
+        super::encoding::encode_into(p, &mut buf);
         h.update(&buf);
     }
     *h.finalize().as_bytes()

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use crate::domain::access::Role;
 use crate::domain::command::{IngestStatusReport, Rejection, ReportedLine, ReportedOutcome};
-use crate::domain::decide::{Context, Emitted};
+use crate::domain::context::{Context, Emitted};
 use crate::domain::event::*;
 use crate::domain::state::{BatchStatus, IssuedFile, Payment, PaymentStatus, State};
 use crate::domain::types::{BatchId, PaymentId};

@@ -17,7 +17,7 @@
 use crate::domain::event::{ItemKind, SchemeParam};
 use crate::domain::types::{Date, Month, Vnd};
 
-use super::due::Active;
+use super::active::Active;
 use super::rates::{scale, At, RateBook};
 use super::{DueLine, RuleError};
 

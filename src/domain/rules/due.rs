@@ -7,53 +7,13 @@
 //! through the month of death). One-offs are due once, in their month; those caused by a death
 //! are priced at the rates of the month of death.
 
-use crate::domain::event::ItemKind;
-use crate::domain::state::Entitlement;
-use crate::domain::types::{Month, Vnd};
+use crate::domain::types::Month;
 
-use super::catalogue::{self, Scheme};
-use super::lifecycle::{terms_at, Terms};
+use super::active::Active;
+use super::catalogue;
+use super::lifecycle::terms_at;
 use super::rates::{At, RateBook};
 use super::{btxh, ncc, DueLine, Person, RuleError};
-
-/// An entitlement in force in the month being computed, with its terms and scheme.
-pub(super) struct Active<'a> {
-    pub ent: &'a Entitlement,
-    pub terms: Terms<'a>,
-    pub scheme: &'static Scheme,
-}
-
-impl Active<'_> {
-    pub fn line(
-        &self,
-        amount: Vnd,
-        kind: ItemKind,
-        month: Month,
-        rule: String,
-        schedule: &str,
-    ) -> DueLine {
-        DueLine {
-            entitlement: self.ent.id(),
-            programme: self.scheme.programme,
-            scheme: self.scheme.code.to_owned(),
-            source_month: month,
-            kind,
-            amount,
-            rule,
-            clause: self.scheme.clause,
-            schedule: schedule.to_owned(),
-            decision: self.terms.decision.to_owned(),
-        }
-    }
-
-    pub fn missing(&self, param: &'static str) -> RuleError {
-        RuleError::MissingParam {
-            entitlement: self.ent.id(),
-            scheme: self.scheme.code.to_owned(),
-            param,
-        }
-    }
-}
 
 /// Everything due to `person` for `month` as known at `known_at` (only records with seq <
 /// `known_at` count), itemised; lines in entitlement order. Amounts are never negative, and

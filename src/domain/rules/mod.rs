@@ -8,6 +8,7 @@
 //! names the rule, the rate entries and schedules, and the decision behind it.
 //! Sources and interpretations: `docs/rules.md`.
 
+mod active;
 mod arrears;
 mod btxh;
 pub mod catalogue;

@@ -14,7 +14,7 @@
 use crate::domain::event::{ItemKind, SchemeParam};
 use crate::domain::types::{Month, Vnd};
 
-use super::due::Active;
+use super::active::Active;
 use super::rates::{scale, At, Rate, RateBook};
 use super::{DueLine, RuleError};
 

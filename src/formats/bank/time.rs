@@ -30,7 +30,7 @@ pub struct DateTimeError {
 }
 
 /// Vietnam's offset from UTC (Indochina Time, no daylight saving), in minutes.
-pub const VIETNAM_OFFSET_MINUTES: i16 = 7 * 60;
+pub use crate::domain::types::VIETNAM_OFFSET_MINUTES;
 
 impl IsoDateTime {
     /// A whole-second timestamp at a fixed offset (minutes east of UTC).
