@@ -83,7 +83,7 @@ fn names_are_escaped_and_truncated_at_character_boundaries() {
     let lines = awkward_lines();
     let (bytes, summary) = pain001_bytes(&example_spec(), &lines).unwrap();
     let text = String::from_utf8(bytes).unwrap();
-    assert!(text.contains("<Nm>Công ty A &amp; B &lt;Chi nhánh&gt; &quot;Hà Nội&quot; ]]&gt;</Nm>"));
+    assert!(text.contains("<Nm>Công ty A &amp; B &lt;Chi nhánh&gt; \"Hà Nội\" ]]&gt;</Nm>"));
     assert_eq!(summary.truncated.len(), 1);
     assert_eq!(summary.truncated[0].payment, Some(lines[1].payment));
     let long = text

@@ -182,7 +182,7 @@ fn a_name_that_looks_like_a_formula_is_paid_and_neutralised_in_the_csv_files() {
         match f.format {
             FileFormat::Pain001V09 => {
                 assert!(
-                    text.contains("<Nm>=HYPERLINK(&quot;http://x&quot;)</Nm>"),
+                    text.contains("<Nm>=HYPERLINK(\"http://x\")</Nm>"),
                     "{text}"
                 )
             }

@@ -8,19 +8,15 @@
 //! attempt's receipt, computing an already computed batch is refused by `decide`, a release
 //! either happened whole or not at all, and a status report already ingested appends nothing.
 
-use std::collections::BTreeMap;
-
 use crate::chain::Hash;
 use crate::domain::batch::compute::{compute_range, merge, BatchPlan, Target};
 use crate::domain::command::*;
-use crate::domain::event::{Channel, FileFormat, Route};
+use crate::domain::event::{Channel, FileFormat};
 use crate::domain::rules::RateBook;
 use crate::domain::state::{BatchStatus, IssuedFile, State};
-use crate::domain::types::{AccountNumber, BankBin, BatchId, FileId, Principal, Programme};
+use crate::domain::types::{BatchId, FileId, Principal};
 use crate::domain::Command;
-use crate::formats::bank::{
-    self as files, CashLine, CashListSpec, Debtor, IsoDateTime, PaymentFileSpec, PaymentLine,
-};
+use crate::formats::bank::{self as files};
 use crate::ledger::{IdempotencyKey, Ledger, Receipt, Submission, SubmitError};
 
 #[derive(Debug, thiserror::Error)]
@@ -52,38 +48,6 @@ pub enum BatchError {
     Store(#[from] crate::ledger::StoreError),
     #[error(transparent)]
     Read(#[from] crate::ledger::ReadError),
-}
-
-/// The paying department of a programme: the debtor of its bank files.
-#[derive(Debug, Clone)]
-pub struct Department {
-    pub name: &'static str,
-    pub budget_unit_code: &'static str,
-    /// Where the programme's funding account is held.
-    pub bank_bin: &'static str,
-}
-
-/// Illustrative departments of a province (Hà Nội), as the 2025 reorganisation assigns them:
-/// NCC to the Department of Home Affairs, BTXH to the Department of Health, the social pension
-/// to the commune. Budget-unit codes are placeholders to be replaced by the real ones.
-pub fn department(programme: Programme) -> Department {
-    match programme {
-        Programme::Ncc => Department {
-            name: "Sở Nội vụ thành phố Hà Nội",
-            budget_unit_code: "DVQHNS-NCC-01",
-            bank_bin: "970418",
-        },
-        Programme::Btxh => Department {
-            name: "Sở Y tế thành phố Hà Nội",
-            budget_unit_code: "DVQHNS-BTXH-01",
-            bank_bin: "970418",
-        },
-        Programme::Htxh => Department {
-            name: "UBND phường Ba Đình",
-            budget_unit_code: "DVQHNS-HTXH-01",
-            bank_bin: "970405",
-        },
-    }
 }
 
 fn submit(
@@ -322,67 +286,15 @@ pub fn release(
     })?;
     let (status, released_seq, files) = found.ok_or(BatchError::NoBatch(batch))?;
     if let Some(seq) = released_seq {
-        let count = u32::try_from(files + 1).unwrap_or(u32::MAX);
-        let replay = match &key {
-            Some(key) => ledger.receipt_of(seq, count, who, key)?,
-            None => None,
-        };
-        return match replay {
-            Some(receipt) => Ok(Released {
-                receipt,
-                files: ledger.read(|s| issued_summaries(s, batch))?,
-            }),
-            None => Err(BatchError::AlreadyReleased { batch, seq }),
-        };
+        return already_released(ledger, who, key.as_ref(), batch, seq, files);
     }
     // Only an approved batch gets files built; for any other the ledger says why it cannot
     // be released.
     let built = match status {
-        BatchStatus::Approved => {
-            let created_at = local_time(ledger.now_ms());
-            // The ledger's own check first, so a changed route is refused as such rather
-            // than met as a missing account while the files are built.
-            ledger.read(|s| {
-                crate::domain::batch::releasable(s, batch)
-                    .map_err(|r| BatchError::Submit(r.into()))?;
-                build_files(s, batch, created_at)
-            })??
-        }
+        BatchStatus::Approved => build_files(ledger, batch)?,
         _ => Vec::new(),
     };
-    let digests: Vec<Hash> = built
-        .iter()
-        .map(|f| *blake3::hash(&f.bytes).as_bytes())
-        .collect();
-    let kept: Vec<(&Hash, &[u8])> = digests
-        .iter()
-        .zip(&built)
-        .map(|(d, f)| (d, f.bytes.as_slice()))
-        .collect();
-    // The bytes are durable before any record names them; a crash in between leaves only
-    // unreferenced files, named by their digest.
-    ledger.keep_files(&kept)?;
-    let mut summaries = Vec::with_capacity(built.len());
-    let mut files = Vec::with_capacity(built.len());
-    for (f, digest) in built.into_iter().zip(digests) {
-        summaries.push(IssuedSummary {
-            name: f.name.clone(),
-            channel: f.channel,
-            format: f.format,
-            digest,
-            bytes: f.bytes.len() as u64,
-            totals: f.totals,
-        });
-        files.push(NewPaymentFile {
-            channel: f.channel,
-            pay_point: f.pay_point,
-            format: f.format,
-            name: f.name,
-            digest,
-            bytes: f.bytes.len() as u64,
-            totals: f.totals,
-        });
-    }
+    let (summaries, files) = keep_files(ledger, built)?;
     let receipt = submit(
         ledger,
         who,
@@ -393,6 +305,84 @@ pub fn release(
         receipt,
         files: summaries,
     })
+}
+
+/// A released batch: the first release's receipt for a retry under its key, else a refusal.
+fn already_released(
+    ledger: &Ledger,
+    who: &Principal,
+    key: Option<&IdempotencyKey>,
+    batch: BatchId,
+    seq: u64,
+    files: usize,
+) -> Result<Released, BatchError> {
+    let count = u32::try_from(files + 1).unwrap_or(u32::MAX);
+    let replay = match key {
+        Some(key) => ledger.receipt_of(seq, count, who, key)?,
+        None => None,
+    };
+    match replay {
+        Some(receipt) => Ok(Released {
+            receipt,
+            files: ledger.read(|s| issued_summaries(s, batch))?,
+        }),
+        None => Err(BatchError::AlreadyReleased { batch, seq }),
+    }
+}
+
+/// Every file of an approved batch, built from the state when the ledger's own check says the
+/// batch may be released now (so a changed route is refused as such rather than met as a
+/// missing account while the files are built).
+fn build_files(
+    ledger: &Ledger,
+    batch: BatchId,
+) -> Result<Vec<super::payment_files::BuiltFile>, BatchError> {
+    let created_at = super::payment_files::local_time(ledger.now_ms());
+    ledger.read(|s| {
+        crate::domain::batch::releasable(s, batch).map_err(|r| BatchError::Submit(r.into()))?;
+        super::payment_files::build(s, batch, created_at)
+    })?
+}
+
+/// Keeps the files' bytes durably, before any record names them (a crash in between leaves
+/// only unreferenced files, named by their digest), and describes them for the release command.
+fn keep_files(
+    ledger: &Ledger,
+    built: Vec<super::payment_files::BuiltFile>,
+) -> Result<(Vec<IssuedSummary>, Vec<NewPaymentFile>), BatchError> {
+    let digests: Vec<Hash> = built
+        .iter()
+        .map(|f| *blake3::hash(&f.bytes).as_bytes())
+        .collect();
+    let kept: Vec<(&Hash, &[u8])> = digests
+        .iter()
+        .zip(&built)
+        .map(|(d, f)| (d, f.bytes.as_slice()))
+        .collect();
+    ledger.keep_files(&kept)?;
+    let mut summaries = Vec::with_capacity(built.len());
+    let mut files = Vec::with_capacity(built.len());
+    for (f, digest) in built.into_iter().zip(digests) {
+        let bytes = f.bytes.len() as u64;
+        summaries.push(IssuedSummary {
+            name: f.name.clone(),
+            channel: f.channel,
+            format: f.format,
+            digest,
+            bytes,
+            totals: f.totals,
+        });
+        files.push(NewPaymentFile {
+            channel: f.channel,
+            pay_point: f.pay_point,
+            format: f.format,
+            name: f.name,
+            digest,
+            bytes,
+            totals: f.totals,
+        });
+    }
+    Ok((summaries, files))
 }
 
 /// The files recorded for a batch, as a release reports them.
@@ -412,169 +402,6 @@ fn issued_summaries(state: &State, batch: BatchId) -> Vec<IssuedSummary> {
             totals: f.issued.totals,
         })
         .collect()
-}
-
-/// A Unix-millisecond time as Vietnam's local time (UTC+7).
-pub fn local_time(ms: i64) -> IsoDateTime {
-    let offset = i64::from(files::time::VIETNAM_OFFSET_MINUTES) * 60;
-    let secs = ms.div_euclid(1000) + offset;
-    let date = crate::domain::types::Date::from_days_since_epoch(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    IsoDateTime::new(
-        date,
-        (rem / 3600) as u8,
-        (rem % 3600 / 60) as u8,
-        (rem % 60) as u8,
-        files::time::VIETNAM_OFFSET_MINUTES,
-    )
-    .expect("a computed time of day is in range")
-}
-
-struct BuiltFile {
-    name: String,
-    channel: Channel,
-    pay_point: Option<crate::domain::types::CommuneCode>,
-    format: FileFormat,
-    bytes: Vec<u8>,
-    totals: crate::domain::event::ControlTotals,
-}
-
-/// The message id of a batch's file for one bank (also its file name without extension):
-/// `NCC202408-B3-970436`. Bank reports refer back to it.
-pub fn message_id(
-    programme: Programme,
-    month: crate::domain::types::Month,
-    batch: BatchId,
-    tail: &str,
-) -> String {
-    format!(
-        "{programme}{:04}{:02}-B{}-{tail}",
-        month.year(),
-        month.month(),
-        batch.0
-    )
-}
-
-fn build_files(
-    state: &State,
-    batch: BatchId,
-    created_at: IsoDateTime,
-) -> Result<Vec<BuiltFile>, BatchError> {
-    let b = state.batch(batch).ok_or(BatchError::NoBatch(batch))?;
-    let (programme, month) = (b.opened.programme, b.opened.month);
-    let mut banks: BTreeMap<BankBin, Vec<PaymentLine>> = BTreeMap::new();
-    let mut cash: Vec<CashLine> = Vec::new();
-    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-        let p = &p.scheduled;
-        let who = state
-            .beneficiary(p.beneficiary)
-            .ok_or_else(|| BatchError::Inconsistent(format!("no beneficiary {}", p.beneficiary)))?;
-        let identity = who
-            .identity
-            .known()
-            .ok_or(BatchError::Erased(p.beneficiary))?;
-        match p.route {
-            Route::Bank { bin } => {
-                let account = who
-                    .account
-                    .as_ref()
-                    .and_then(|a| a.known())
-                    .ok_or(BatchError::NoAccount(p.beneficiary))?;
-                banks.entry(bin).or_default().push(PaymentLine {
-                    payment: p.payment,
-                    amount: p.amount,
-                    creditor_name: account.holder_name.clone(),
-                    citizen_id: identity.citizen_id,
-                    account: account.account_number.clone(),
-                    bank_bin: bin,
-                    remittance: files::remittance_text(programme, month),
-                });
-            }
-            Route::Cash { pay_point } => cash.push(CashLine {
-                payment: p.payment,
-                pay_point,
-                name: identity.full_name.clone(),
-                citizen_id: identity.citizen_id,
-                amount: p.amount,
-            }),
-        }
-    }
-    let dept = department(programme);
-    // `decide` parsed it when the batch was opened; a batch opened before that check may
-    // still carry one no file can.
-    let funding_account = AccountNumber::parse(&b.opened.funding_account)
-        .map_err(|e| BatchError::File(files::SpecError::BadFundingAccount(e.to_string())))?;
-    let bank_file =
-        |(bin, lines): (BankBin, Vec<PaymentLine>)| -> Result<[BuiltFile; 2], BatchError> {
-            let id = message_id(programme, month, batch, &bin.to_string());
-            let spec = PaymentFileSpec {
-                message_id: id.clone(),
-                created_at,
-                debtor: Debtor {
-                    name: dept.name.to_owned(),
-                    budget_unit_code: dept.budget_unit_code.to_owned(),
-                    funding_account: funding_account.clone(),
-                    bank_bin: BankBin::parse(dept.bank_bin).expect("a valid BIN"),
-                    bank_bic: None,
-                },
-                requested_execution_date: month.first_day().max(created_at.date()),
-                batch,
-                programme,
-                month,
-            };
-            let (xml, summary) = files::pain001_bytes(&spec, &lines)?;
-            let (csv, _) = files::payments_csv_bytes(&spec, &lines)?;
-            let channel = Channel::Bank(bin);
-            let file = |name: String, format, bytes| BuiltFile {
-                name,
-                channel,
-                pay_point: None,
-                format,
-                bytes,
-                totals: summary.totals,
-            };
-            Ok([
-                file(format!("{id}.xml"), FileFormat::Pain001V09, xml),
-                file(format!("{id}.csv"), FileFormat::Csv, csv),
-            ])
-        };
-    // One bank's files per thread: a national batch writes hundreds of megabytes of XML.
-    let built: Vec<Result<[BuiltFile; 2], BatchError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = banks
-            .into_iter()
-            .map(|bank| s.spawn(|| bank_file(bank)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("file thread"))
-            .collect()
-    });
-    let mut out = Vec::new();
-    for files in built {
-        out.extend(files?);
-    }
-    for (pay_point, lines) in files::split_by_pay_point(&cash) {
-        let id = message_id(programme, month, batch, &format!("CASH-{pay_point}"));
-        let spec = CashListSpec {
-            list_id: id.clone(),
-            created_at,
-            batch,
-            programme,
-            month,
-            pay_point,
-            pay_point_name: format!("Điểm chi trả xã/phường {pay_point}"),
-        };
-        let (bytes, summary) = files::cash_list_bytes(&spec, &lines)?;
-        out.push(BuiltFile {
-            name: format!("{id}.csv"),
-            channel: Channel::Cash,
-            pay_point: Some(pay_point),
-            format: FileFormat::CashList,
-            bytes,
-            totals: summary.totals,
-        });
-    }
-    Ok(out)
 }
 
 /// A file's bytes, checked against the hash the chain recorded, with the download recorded

@@ -5,4 +5,5 @@
 //! knows nothing of sled, axum or the command line.
 
 pub mod batches;
+pub mod payment_files;
 pub mod views;

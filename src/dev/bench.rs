@@ -3,6 +3,7 @@
 //! peak memory; figures go in issue notes, never into test assertions.
 
 pub mod crash;
+pub mod monthly;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -172,99 +173,35 @@ pub struct BatchReport {
 
 /// "A national monthly run" on this machine: enrol `persons` BTXH beneficiaries, then compute,
 /// approve and release one monthly batch with its files for every bank, then ingest the banks'
-/// status reports with 1% returned. Timed phase by phase.
+/// status reports with 1% returned. Timed phase by phase (`monthly::Run` does each phase).
 pub fn monthly_run(
     ledger: &Ledger,
     persons: u64,
     seed: u64,
     progress: &dyn Fn(&str),
 ) -> anyhow::Result<BatchReport> {
-    use crate::domain::command::*;
-    use crate::domain::event::*;
-    use crate::domain::types::*;
-    let month = Month::parse("2024-08").expect("valid");
-    let p = |s: &str| Principal::parse(s).expect("valid principal");
-    let (admin, officer, maker, checker) = (
-        p("admin:bench"),
-        p("officer:bench"),
-        p("maker:bench"),
-        p("checker:bench"),
-    );
-    let submit = |who: &Principal, command: Command| -> anyhow::Result<crate::ledger::Receipt> {
-        Ok(ledger.submit(Submission {
-            principal: who.clone(),
-            idempotency_key: None,
-            command,
-        })?)
-    };
+    let run = monthly::Run::new(ledger);
+    let month = crate::domain::types::Month::parse("2024-08").expect("valid");
     let mut report = BatchReport {
         persons,
         ..BatchReport::default()
     };
     progress("loading rate schedules");
-    for s in crate::formats::reference::rates::load_dir(std::path::Path::new("ledger-data/rates"))?
-    {
-        submit(&admin, Command::EnactRateSchedule(s))?;
-    }
+    run.load_rates()?;
     progress("enrolling");
     let started = Instant::now();
-    let start = ledger.read(|s| s.beneficiary_count())? as u64;
-    let chunk = 2048u64;
-    for from in (0..persons).step_by(chunk as usize) {
-        let subs = (from..(from + chunk).min(persons))
-            .map(|i| {
-                // Born by the month before the batch, so the decision never predates a birth.
-                let mut e = crate::dev::synth::person_as_of(seed, start + i, month.prev());
-                e.programme = Programme::Btxh;
-                for ent in &mut e.entitlements {
-                    ent.programme = Programme::Btxh;
-                    ent.scheme = "btxh.disability_severe".into();
-                    ent.params = vec![];
-                    ent.effective_from = month;
-                    ent.decision.date = ent.decision.date.min(month.first_day());
-                }
-                Submission {
-                    principal: officer.clone(),
-                    idempotency_key: None,
-                    command: Command::Enrol(e),
-                }
-            })
-            .collect();
-        for r in ledger.submit_many(subs) {
-            match r {
-                Ok(_) | Err(SubmitError::Rejected(Rejection::AlreadyEnrolled { .. })) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
+    run.enrol(persons, seed, month)?;
     report.enrol = started.elapsed();
-    submit(
-        &maker,
-        Command::OpenBatch(OpenBatch {
-            programme: Programme::Btxh,
-            month,
-            funding_account: "3761000000002".into(),
-            kind: BatchKind::Regular,
-        }),
-    )?;
-    let batch = ledger.read(|s| BatchId(s.next_batch_id().0 - 1))?;
+    let batch = run.open(month)?;
     progress("computing");
     let started = Instant::now();
-    let (target, mut plan) = crate::app::batches::compute_consistent(ledger, batch)?;
+    let (target, payments) = run.compute(batch)?;
     report.compute = started.elapsed();
-    let payments = std::mem::take(&mut plan.payments);
     report.payments = payments.len() as u64;
     progress("appending the payment lines");
     let started = Instant::now();
     let before = ledger.metrics();
-    submit(
-        &maker,
-        Command::ComputeBatch(ComputeBatch {
-            batch,
-            basis_seq: target.known_at,
-            payments,
-        }),
-    )?;
+    run.append(batch, target, payments)?;
     report.append = started.elapsed();
     let after = ledger.metrics();
     progress(&format!(
@@ -273,59 +210,19 @@ pub fn monthly_run(
         (after.store_nanos - before.store_nanos) as f64 / 1e9
     ));
     let started = Instant::now();
-    let c = ledger
-        .read(|s| s.batch(batch).and_then(|b| b.computed.clone()))?
-        .expect("computed");
-    submit(
-        &checker,
-        Command::ApproveBatch(ApproveBatch {
-            batch,
-            content_hash: c.content_hash,
-            totals: c.totals,
-        }),
-    )?;
+    run.approve(batch)?;
     report.approve = started.elapsed();
     progress("releasing and writing the payment files");
     let started = Instant::now();
-    let files = crate::app::batches::release(ledger, &checker, None, batch)?.files;
+    let files = run.release(batch)?;
     report.release_and_files = started.elapsed();
     report.files = files.len();
     report.file_bytes = files.iter().map(|f| f.bytes).sum();
     progress("ingesting bank status");
-    let created =
-        crate::formats::bank::IsoDateTime::parse("2024-08-05T16:00:00+07:00").expect("valid");
-    let mut reports = Vec::new();
-    for f in files.iter().filter(|f| f.format == FileFormat::Pain001V09) {
-        let bytes = ledger.file_bytes(&f.digest)?.expect("kept");
-        let (r, lines) = crate::formats::bank::simulate_for_pain001(
-            &bytes,
-            &format!("STS-{}", f.name),
-            created,
-            |tx| {
-                if blake3::hash(tx.end_to_end_id.as_bytes()).as_bytes()[0] < 3 {
-                    crate::formats::bank::Outcome::Rejected {
-                        reason_code: "AC04".into(),
-                    }
-                } else {
-                    crate::formats::bank::Outcome::Settled
-                }
-            },
-        )
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        report.status_lines += lines.len() as u64;
-        // Each bank reports on its own file, as itself.
-        let crate::domain::event::Channel::Bank(bin) = f.channel else {
-            continue;
-        };
-        reports.push((
-            p(&format!("bank:{bin}")),
-            crate::formats::bank::simulate_pain002(&r, &lines),
-        ));
-    }
+    let reports = run.bank_reports(&files)?;
+    report.status_lines = reports.iter().map(|r| r.lines).sum();
     let started = Instant::now();
-    for (bank, r) in &reports {
-        crate::app::batches::ingest_status(ledger, bank, None, r)?;
-    }
+    run.ingest(&reports)?;
     report.status = started.elapsed();
     report.peak_rss_bytes = peak_rss_bytes();
     Ok(report)

@@ -36,61 +36,15 @@ pub fn decide(
         Command::CorrectDetails(c) => correct_details(state, ctx, c),
         Command::SetPaymentRoute(c) => set_route(state, ctx, c),
         Command::RecordDeath(c) => record_death(state, ctx, c),
-        Command::HoldForReview(c) => {
-            known_beneficiary(state, c.beneficiary)?;
-            one(Event::BeneficiaryHeldForReview(BeneficiaryHeldForReview {
-                beneficiary: c.beneficiary,
-                reason: c.reason,
-            }))
-        }
+        Command::HoldForReview(c) => hold(state, c),
         Command::ClearReview(c) => clear_review(state, ctx, c),
+        Command::ErasePersonalData(c) => erase(state, c),
         Command::EnactRateSchedule(c) => enact_schedule(state, c),
         Command::GrantEntitlement(c) => grant(state, ctx, c),
-        Command::AdjustEntitlement(c) => {
-            let ent = known_entitlement(state, c.entitlement)?;
-            not_terminated_before(ent, c.effective_from)?;
-            decision(ctx, &c.decision)?;
-            if let Some(s) = &c.scheme {
-                text("scheme", s, 1)?;
-            }
-            adjusted_terms_valid(ent, &c)?;
-            one(Event::EntitlementAdjusted(EntitlementAdjusted {
-                entitlement: c.entitlement,
-                effective_from: c.effective_from,
-                scheme: c.scheme,
-                params: c.params,
-                decision: c.decision,
-            }))
-        }
-        Command::SuspendEntitlement(c) => {
-            let ent = known_entitlement(state, c.entitlement)?;
-            not_terminated_before(ent, c.from)?;
-            decision(ctx, &c.decision)?;
-            one(Event::EntitlementSuspended(EntitlementSuspended {
-                entitlement: c.entitlement,
-                from: c.from,
-                reason: c.reason,
-                decision: c.decision,
-            }))
-        }
-        Command::ResumeEntitlement(c) => {
-            let ent = known_entitlement(state, c.entitlement)?;
-            not_terminated_before(ent, c.from)?;
-            decision(ctx, &c.decision)?;
-            if c.back_pay_from.is_some_and(|m| m > c.from) {
-                return Err(Rejection::invalid(
-                    "back_pay_from",
-                    "back pay must start no later than the resumption",
-                ));
-            }
-            one(Event::EntitlementResumed(EntitlementResumed {
-                entitlement: c.entitlement,
-                from: c.from,
-                back_pay_from: c.back_pay_from,
-                decision: c.decision,
-            }))
-        }
-        Command::ErasePersonalData(c) => erase(state, c),
+        Command::AdjustEntitlement(c) => adjust(state, ctx, c),
+        Command::SuspendEntitlement(c) => suspend(state, ctx, c),
+        Command::ResumeEntitlement(c) => resume(state, ctx, c),
+        Command::TerminateEntitlement(c) => terminate(state, ctx, c),
         Command::OpenBatch(c) => batch::open(state, ctx, c),
         Command::ComputeBatch(c) => batch::compute_batch(state, c),
         Command::ApproveBatch(c) => batch::approve(state, ctx, c),
@@ -100,23 +54,95 @@ pub fn decide(
         Command::RecordFileDownload(c) => batch::record_download(state, ctx, c),
         Command::IngestStatusReport(c) => batch::reconcile::ingest(state, ctx, c),
         Command::ResolveBreak(c) => batch::resolve_break(state, c),
-        Command::TerminateEntitlement(c) => {
-            let ent = known_entitlement(state, c.entitlement)?;
-            if let Some(t) = ent.terminated() {
-                return Err(Rejection::conflict(format!(
-                    "{} was already terminated after {}",
-                    c.entitlement, t.last_month
-                )));
-            }
-            decision(ctx, &c.decision)?;
-            one(Event::EntitlementTerminated(EntitlementTerminated {
-                entitlement: c.entitlement,
-                last_month: c.last_month,
-                reason: c.reason,
-                decision: c.decision,
-            }))
-        }
     }
+}
+
+fn hold(state: &State, c: HoldForReview) -> Result<Vec<Emitted>, Rejection> {
+    known_beneficiary(state, c.beneficiary)?;
+    one(Event::BeneficiaryHeldForReview(BeneficiaryHeldForReview {
+        beneficiary: c.beneficiary,
+        reason: c.reason,
+    }))
+}
+
+fn adjust(
+    state: &State,
+    ctx: &Context<'_>,
+    c: AdjustEntitlement,
+) -> Result<Vec<Emitted>, Rejection> {
+    let ent = known_entitlement(state, c.entitlement)?;
+    not_terminated_before(ent, c.effective_from)?;
+    decision(ctx, &c.decision)?;
+    if let Some(s) = &c.scheme {
+        text("scheme", s, 1)?;
+    }
+    adjusted_terms_valid(ent, &c)?;
+    one(Event::EntitlementAdjusted(EntitlementAdjusted {
+        entitlement: c.entitlement,
+        effective_from: c.effective_from,
+        scheme: c.scheme,
+        params: c.params,
+        decision: c.decision,
+    }))
+}
+
+fn suspend(
+    state: &State,
+    ctx: &Context<'_>,
+    c: SuspendEntitlement,
+) -> Result<Vec<Emitted>, Rejection> {
+    let ent = known_entitlement(state, c.entitlement)?;
+    not_terminated_before(ent, c.from)?;
+    decision(ctx, &c.decision)?;
+    one(Event::EntitlementSuspended(EntitlementSuspended {
+        entitlement: c.entitlement,
+        from: c.from,
+        reason: c.reason,
+        decision: c.decision,
+    }))
+}
+
+fn resume(
+    state: &State,
+    ctx: &Context<'_>,
+    c: ResumeEntitlement,
+) -> Result<Vec<Emitted>, Rejection> {
+    let ent = known_entitlement(state, c.entitlement)?;
+    not_terminated_before(ent, c.from)?;
+    decision(ctx, &c.decision)?;
+    if c.back_pay_from.is_some_and(|m| m > c.from) {
+        return Err(Rejection::invalid(
+            "back_pay_from",
+            "back pay must start no later than the resumption",
+        ));
+    }
+    one(Event::EntitlementResumed(EntitlementResumed {
+        entitlement: c.entitlement,
+        from: c.from,
+        back_pay_from: c.back_pay_from,
+        decision: c.decision,
+    }))
+}
+
+fn terminate(
+    state: &State,
+    ctx: &Context<'_>,
+    c: TerminateEntitlement,
+) -> Result<Vec<Emitted>, Rejection> {
+    let ent = known_entitlement(state, c.entitlement)?;
+    if let Some(t) = ent.terminated() {
+        return Err(Rejection::conflict(format!(
+            "{} was already terminated after {}",
+            c.entitlement, t.last_month
+        )));
+    }
+    decision(ctx, &c.decision)?;
+    one(Event::EntitlementTerminated(EntitlementTerminated {
+        entitlement: c.entitlement,
+        last_month: c.last_month,
+        reason: c.reason,
+        decision: c.decision,
+    }))
 }
 
 fn one(event: Event) -> Result<Vec<Emitted>, Rejection> {

@@ -357,6 +357,8 @@ impl State {
         Ok(())
     }
 
+    /// Applies one event by what it is about: a person, an entitlement, a batch, the banks'
+    /// answers, or the chain itself.
     fn apply_event(
         &mut self,
         seq: u64,
@@ -369,8 +371,7 @@ impl State {
             Event::BeneficiaryDetailsCorrected(e) => self.details_corrected(seq, e, attachment),
             Event::PaymentRouteSet(e) => self.route_set(seq, e, attachment),
             Event::BeneficiaryDeathRecorded(e) => {
-                let b = self.beneficiary_mut(e.beneficiary, seq)?;
-                b.date_of_death = Some(e.date_of_death);
+                self.beneficiary_mut(e.beneficiary, seq)?.date_of_death = Some(e.date_of_death);
                 Ok(())
             }
             Event::BeneficiaryHeldForReview(e) => {
@@ -381,13 +382,8 @@ impl State {
                 self.beneficiary_mut(e.beneficiary, seq)?.hold = None;
                 Ok(())
             }
-            Event::RateScheduleEnacted(e) => {
-                if !self.schedule_ids.insert(e.schedule.clone()) {
-                    return Err(format!("rate schedule {} enacted twice", e.schedule));
-                }
-                self.schedules.push(RateSchedule { enacted: e, seq });
-                Ok(())
-            }
+            Event::PersonalDataErased(e) => self.personal_data_erased(seq, e),
+            Event::RateScheduleEnacted(e) => self.schedule_enacted(seq, e),
             Event::EntitlementGranted(e) => self.granted(seq, e),
             Event::EntitlementAdjusted(e) => {
                 self.entitlement_changed(seq, e.entitlement, EntitlementChange::Adjusted(e))
@@ -401,28 +397,7 @@ impl State {
             Event::EntitlementTerminated(e) => {
                 self.entitlement_changed(seq, e.entitlement, EntitlementChange::Terminated(e))
             }
-            Event::BatchOpened(e) => {
-                expect_next(e.batch.0, self.batches.len(), "batch")?;
-                self.batches_by_month
-                    .entry((e.programme, e.month))
-                    .or_default()
-                    .push(e.batch);
-                self.batches.push(Batch {
-                    opened: e,
-                    opened_by: principal.to_owned(),
-                    status: BatchStatus::Open,
-                    computed: None,
-                    computed_by: None,
-                    approved: None,
-                    approved_by: None,
-                    released_by: None,
-                    released_seq: None,
-                    payments: Vec::new(),
-                    files: Vec::new(),
-                    last_seq: seq,
-                });
-                Ok(())
-            }
+            Event::BatchOpened(e) => self.batch_opened(seq, principal, e),
             Event::PaymentScheduled(e) => self.payment_scheduled(seq, e),
             Event::BatchComputed(e) => {
                 let b = self.batch_mut(e.batch, seq)?;
@@ -450,6 +425,14 @@ impl State {
                 self.batch_mut(e.batch, seq)?.status = BatchStatus::Closed;
                 Ok(())
             }
+            other => self.apply_bank_event(seq, other),
+        }
+    }
+
+    /// Payment files, their downloads, and what the banks answered: settlements, returns and
+    /// the breaks that did not reconcile; and checkpoints of the chain.
+    fn apply_bank_event(&mut self, seq: u64, event: Event) -> Result<(), String> {
+        match event {
             Event::PaymentFileIssued(e) => {
                 expect_next(e.file.0, self.files.len(), "file")?;
                 self.batch_mut(e.batch, seq)?.files.push(e.file);
@@ -510,21 +493,57 @@ impl State {
                 self.checkpoints.push((seq, e));
                 Ok(())
             }
-            Event::PersonalDataErased(e) => {
-                let b = self.beneficiary_mut(e.beneficiary, seq)?;
-                let citizen = b.identity.known().map(|i| i.citizen_id);
-                if let Some(citizen) = citizen {
-                    self.by_citizen.remove(&citizen);
-                }
-                let b = self.beneficiary_mut(e.beneficiary, seq)?;
-                b.identity = PersonalState::Erased;
-                if b.account.is_some() {
-                    b.account = Some(PersonalState::Erased);
-                }
-                self.erased_records.extend_from_slice(&e.records);
-                Ok(())
-            }
+            other => Err(format!(
+                "{} is not an event of the banks",
+                event_name(&other)
+            )),
         }
+    }
+
+    fn schedule_enacted(&mut self, seq: u64, e: RateScheduleEnacted) -> Result<(), String> {
+        if !self.schedule_ids.insert(e.schedule.clone()) {
+            return Err(format!("rate schedule {} enacted twice", e.schedule));
+        }
+        self.schedules.push(RateSchedule { enacted: e, seq });
+        Ok(())
+    }
+
+    fn batch_opened(&mut self, seq: u64, principal: &str, e: BatchOpened) -> Result<(), String> {
+        expect_next(e.batch.0, self.batches.len(), "batch")?;
+        self.batches_by_month
+            .entry((e.programme, e.month))
+            .or_default()
+            .push(e.batch);
+        self.batches.push(Batch {
+            opened: e,
+            opened_by: principal.to_owned(),
+            status: BatchStatus::Open,
+            computed: None,
+            computed_by: None,
+            approved: None,
+            approved_by: None,
+            released_by: None,
+            released_seq: None,
+            payments: Vec::new(),
+            files: Vec::new(),
+            last_seq: seq,
+        });
+        Ok(())
+    }
+
+    fn personal_data_erased(&mut self, seq: u64, e: PersonalDataErased) -> Result<(), String> {
+        let b = self.beneficiary_mut(e.beneficiary, seq)?;
+        let citizen = b.identity.known().map(|i| i.citizen_id);
+        if let Some(citizen) = citizen {
+            self.by_citizen.remove(&citizen);
+        }
+        let b = self.beneficiary_mut(e.beneficiary, seq)?;
+        b.identity = PersonalState::Erased;
+        if b.account.is_some() {
+            b.account = Some(PersonalState::Erased);
+        }
+        self.erased_records.extend_from_slice(&e.records);
+        Ok(())
     }
 
     fn enrolled(
@@ -788,6 +807,15 @@ fn affects_money(event: &Event) -> bool {
             | Event::BatchReleased(_)
             | Event::BatchClosed(_)
     )
+}
+
+/// The event's type, for a message.
+fn event_name(event: &Event) -> String {
+    format!("{event:?}")
+        .split(['(', ' ', '{'])
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn inconsistent(seq: u64, reason: String) -> Inconsistency {

@@ -14,8 +14,8 @@ use crossbeam_channel::Receiver;
 use rand::{Rng, SeedableRng};
 
 use super::{
-    Clock, IdempotencyEntry, IdempotencyIndex, Receipt, Shared, Submission, SubmitError,
-    BLOCK_BYTES_MAX, GROUP_COMMANDS_MAX,
+    Clock, IdempotencyEntry, IdempotencyIndex, IdempotencyKey, Receipt, Shared, Submission,
+    SubmitError, BLOCK_BYTES_MAX, GROUP_COMMANDS_MAX,
 };
 use crate::chain::block::{BlockWriter, PersonalEntry};
 use crate::chain::record::{
@@ -24,7 +24,7 @@ use crate::chain::record::{
 };
 use crate::chain::{Anchor, Hash};
 use crate::domain::state::Attachment;
-use crate::domain::types::Date;
+use crate::domain::types::{Date, Principal};
 use crate::domain::{decide, Context, Emitted, State};
 use crate::ledger::codec;
 use crate::store::PendingBlock;
@@ -439,38 +439,16 @@ impl Writer {
             idempotency_key,
             command,
         } = sub;
-        let acting = &principal;
-        let principal = principal.as_str();
-        let command_bytes = idempotency_key
-            .as_ref()
-            .map(|_| codec::canonical_bytes(&command));
-        if let Some(key) = &idempotency_key {
-            let index_key = (principal.to_owned(), key.as_bytes().to_vec());
-            if let Some(entry) = self.idempotency.get(&index_key) {
-                let bytes = command_bytes.as_deref().expect("bytes exist with a key");
-                return Ok(if request_digest(&entry.salt, bytes) == entry.digest {
-                    Ok(Receipt {
-                        replayed: true,
-                        ..entry.receipt
-                    })
-                } else {
-                    Err(SubmitError::IdempotencyConflict)
-                });
+        let keyed = idempotency_key.map(|key| {
+            let bytes = codec::canonical_bytes(&command);
+            (key, bytes)
+        });
+        if let Some((key, bytes)) = &keyed {
+            if let Some(answer) = self.replay(&principal, key, bytes) {
+                return Ok(answer);
             }
         }
-        let ctx = Context {
-            principal: acting,
-            today: local_date(now),
-            registry: self.registry,
-        };
-        // A bulk command (a whole batch, a roster, a bank report) is decided under a read lock,
-        // so readers are not held up while a million lines are checked.
-        let decided = if command.is_bulk() {
-            state.read(|s| decide(s, &ctx, command))
-        } else {
-            decide(state.write(), &ctx, command)
-        };
-        let emitted = match decided {
+        let emitted = match self.decide(state, &principal, command, now) {
             Ok(e) => e,
             Err(rejection) => return Ok(Err(rejection.into())),
         };
@@ -482,36 +460,24 @@ impl Writer {
                 replayed: false,
             }));
         }
-        // Salts first: the request digest is salted with the first of them.
         let first_seq = self.next_seq();
-        let salts: Vec<Option<[u8; PERSONAL_SALT_BYTES]>> = emitted
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                e.personal
-                    .as_ref()
-                    .map(|_| self.salts.salt(first_seq + i as u64))
-            })
-            .collect();
+        let salts = self.salts_for(&emitted, first_seq);
+        // The request digest is salted with the first personal-data salt, if any.
         let digest_salt = salts
             .iter()
             .flatten()
             .next()
             .copied()
             .unwrap_or([0; PERSONAL_SALT_BYTES]);
-        let digest = command_bytes
-            .as_deref()
-            .map(|b| request_digest(&digest_salt, b));
-        let idempotency = idempotency_key
-            .as_ref()
-            .zip(digest)
-            .map(|(k, d)| Idempotency {
-                key: k.as_bytes(),
-                request_digest: d,
-            });
+        let keyed = keyed.map(|(key, bytes)| (key, request_digest(&digest_salt, &bytes)));
+        let idempotency = keyed.as_ref().map(|(k, d)| Idempotency {
+            key: k.as_bytes(),
+            request_digest: *d,
+        });
         let count = emitted.len() as u32;
+        let who = principal.as_str();
         for (e, salt) in emitted.into_iter().zip(salts) {
-            self.append(state, group, principal, idempotency, e, salt, now)?;
+            self.append(state, group, who, idempotency, e, salt, now)?;
         }
         let receipt = Receipt {
             first_seq,
@@ -519,17 +485,76 @@ impl Writer {
             hash: self.head.expect("records were appended").hash,
             replayed: false,
         };
-        if let (Some(key), Some(digest)) = (&idempotency_key, digest) {
-            self.idempotency.insert(
-                (principal.to_owned(), key.as_bytes().to_vec()),
-                IdempotencyEntry {
-                    digest,
-                    salt: digest_salt,
-                    receipt,
-                },
-            );
+        if let Some((key, digest)) = keyed {
+            let entry = IdempotencyEntry {
+                digest,
+                salt: digest_salt,
+                receipt,
+            };
+            self.idempotency
+                .insert((who.to_owned(), key.as_bytes().to_vec()), entry);
         }
         Ok(Ok(receipt))
+    }
+
+    /// The answer to a submission whose key this principal used before: the first receipt if
+    /// the request is the same, a conflict if it is not; `None` for a new key.
+    fn replay(
+        &self,
+        principal: &Principal,
+        key: &IdempotencyKey,
+        command_bytes: &[u8],
+    ) -> Option<Result<Receipt, SubmitError>> {
+        let index_key = (principal.as_str().to_owned(), key.as_bytes().to_vec());
+        let entry = self.idempotency.get(&index_key)?;
+        Some(
+            match request_digest(&entry.salt, command_bytes) == entry.digest {
+                true => Ok(Receipt {
+                    replayed: true,
+                    ..entry.receipt
+                }),
+                false => Err(SubmitError::IdempotencyConflict),
+            },
+        )
+    }
+
+    /// Decides one command against the state. A bulk command (a whole batch, a roster, a bank
+    /// report) is decided under a read lock, so readers are not held up while a million lines
+    /// are checked.
+    fn decide(
+        &self,
+        state: &mut StateAccess<'_>,
+        principal: &Principal,
+        command: crate::domain::Command,
+        now: i64,
+    ) -> Result<Vec<Emitted>, crate::domain::Rejection> {
+        let ctx = Context {
+            principal,
+            today: local_date(now),
+            registry: self.registry,
+        };
+        if command.is_bulk() {
+            state.read(|s| decide(s, &ctx, command))
+        } else {
+            decide(state.write(), &ctx, command)
+        }
+    }
+
+    /// A personal-data salt for each event that carries personal data, by its seq.
+    fn salts_for(
+        &mut self,
+        emitted: &[Emitted],
+        first_seq: u64,
+    ) -> Vec<Option<[u8; PERSONAL_SALT_BYTES]>> {
+        emitted
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                e.personal
+                    .as_ref()
+                    .map(|_| self.salts.salt(first_seq + i as u64))
+            })
+            .collect()
     }
 
     #[allow(clippy::too_many_arguments)]

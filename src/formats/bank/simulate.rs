@@ -14,7 +14,7 @@ use super::pain001::PAIN001_MESSAGE_NAME;
 use super::pain002::PAIN002_NAMESPACE;
 use super::status::Outcome;
 use super::status_csv::STATUS_CSV_TAG;
-use super::text::{push_csv_field, push_i64, push_u64, push_xml_escaped};
+use super::text::{push_i64, push_xml_escaped};
 use super::time::IsoDateTime;
 
 /// The report-level facts of a simulated status report.
@@ -182,39 +182,41 @@ fn write_pain002_line(out: &mut Vec<u8>, line: &SimulatedLine) {
     );
 }
 
-/// The same report in the status CSV format (see `status_csv`).
+/// The same report in the status CSV format (see `status_csv`), written by the `csv` crate.
 pub fn simulate_status_csv(report: &SimulatedReport, lines: &[SimulatedLine]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + lines.len() * 40);
-    out.extend_from_slice(b"H,");
-    out.extend_from_slice(STATUS_CSV_TAG.as_bytes());
-    for field in [
-        &report.message_id,
-        &report.original_message_id,
-        &report.created_at.to_string(),
-    ] {
-        out.push(b',');
-        push_csv_field(&mut out, field);
-    }
-    out.extend_from_slice(b"\r\n");
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .terminator(csv::Terminator::CRLF)
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::with_capacity(256 + lines.len() * 40));
+    let write = |w: &mut csv::Writer<Vec<u8>>, record: &[&str]| {
+        w.write_record(record)
+            .expect("writing to a Vec cannot fail");
+    };
+    write(
+        &mut w,
+        &[
+            "H",
+            STATUS_CSV_TAG,
+            &report.message_id,
+            &report.original_message_id,
+            &report.created_at.to_string(),
+        ],
+    );
     let mut sum = 0i64;
     for line in lines {
-        out.extend_from_slice(b"D,");
-        push_csv_field(&mut out, &line.end_to_end_id);
-        out.push(b',');
-        out.extend_from_slice(status_code(&line.outcome).as_bytes());
-        out.push(b',');
-        if let Outcome::Rejected { reason_code } = &line.outcome {
-            push_csv_field(&mut out, reason_code);
-        }
-        out.push(b',');
-        push_i64(&mut out, line.amount.0);
-        out.extend_from_slice(b",\r\n");
+        let reason = match &line.outcome {
+            Outcome::Rejected { reason_code } => reason_code.as_str(),
+            _ => "",
+        };
+        let amount = line.amount.0.to_string();
+        let code = status_code(&line.outcome);
+        write(
+            &mut w,
+            &["D", &line.end_to_end_id, code, reason, &amount, ""],
+        );
         sum = sum.saturating_add(line.amount.0);
     }
-    out.extend_from_slice(b"T,");
-    push_u64(&mut out, lines.len() as u64);
-    out.push(b',');
-    push_i64(&mut out, sum);
-    out.extend_from_slice(b"\r\n");
-    out
+    write(&mut w, &["T", &lines.len().to_string(), &sum.to_string()]);
+    w.into_inner().expect("writing to a Vec cannot fail")
 }

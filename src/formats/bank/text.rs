@@ -115,57 +115,21 @@ pub fn check_identifier(text: &str, max_chars: usize) -> bool {
     !text.is_empty() && text.len() <= max_chars && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Appends `text` to `out` with the XML specials escaped. `>` is escaped too, so `]]>` can
-/// never appear; quotes need no escaping in element content.
+/// Appends `text` to `out` as XML element content, escaped by quick-xml (`&`, `<` and `>`;
+/// quotes need no escaping in element content, and `]]>` can never appear).
 pub fn push_xml_escaped(out: &mut Vec<u8>, text: &str) {
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escaped: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'"' => b"&quot;",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escaped);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
+    out.extend_from_slice(quick_xml::escape::partial_escape(text).as_bytes());
 }
 
-/// Appends one CSV field of a file a person may open in a spreadsheet: a field that starts
-/// with `=`, `+`, `-`, `@`, a tab or a CR, which a spreadsheet would run as a formula, gets
-/// a leading apostrophe (the OWASP "CSV injection" defence) instead of being refused; a name
-/// the ledger accepted is never a reason for a release to fail.
-pub fn push_csv_cell(out: &mut Vec<u8>, text: &str) {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        let neutral = format!("'{text}");
-        push_csv_field(out, &neutral);
-    } else {
-        push_csv_field(out, text);
+/// A CSV cell of a file a person may open in a spreadsheet: a cell that starts with `=`, `+`,
+/// `-`, `@`, a tab or a CR, which a spreadsheet would run as a formula, gets a leading
+/// apostrophe (the OWASP "CSV injection" defence) instead of being refused; a name the ledger
+/// accepted is never a reason for a release to fail.
+pub fn neutral_cell(text: &str) -> Cow<'_, str> {
+    match text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        true => Cow::Owned(format!("'{text}")),
+        false => Cow::Borrowed(text),
     }
-}
-
-/// Appends one CSV field (RFC 4180): quoted, with quotes doubled, when it contains a comma,
-/// quote, CR or LF; as is otherwise.
-pub fn push_csv_field(out: &mut Vec<u8>, text: &str) {
-    if !text
-        .bytes()
-        .any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
-    {
-        out.extend_from_slice(text.as_bytes());
-        return;
-    }
-    out.push(b'"');
-    for part in text.split_inclusive('"') {
-        out.extend_from_slice(part.as_bytes());
-        if part.ends_with('"') {
-            out.push(b'"');
-        }
-    }
-    out.push(b'"');
 }
 
 /// Appends a non-negative or negative integer in decimal without allocating.
@@ -253,24 +217,18 @@ mod tests {
             norm("=HYPERLINK(\"x\")", 140).unwrap().0,
             "=HYPERLINK(\"x\")"
         );
-        let mut csv = Vec::new();
-        push_csv_cell(&mut csv, "=HYPERLINK(\"x\")");
-        assert_eq!(csv, b"\"'=HYPERLINK(\"\"x\"\")\"");
-        for formula in ["+1", "-1", "@SUM(A1)"] {
-            let mut csv = Vec::new();
-            push_csv_cell(&mut csv, formula);
-            assert_eq!(csv, format!("'{formula}").as_bytes());
+        assert_eq!(neutral_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        for formula in ["+1", "-1", "@SUM(A1)", "\tx"] {
+            assert_eq!(neutral_cell(formula), format!("'{formula}"));
         }
+        assert!(matches!(neutral_cell("Hoa"), Cow::Borrowed("Hoa")));
     }
 
     #[test]
     fn escapes_xml_and_csv() {
         let mut out = Vec::new();
         push_xml_escaped(&mut out, "Tom & Jerry <Co> \"x\" ]]>");
-        assert_eq!(out, b"Tom &amp; Jerry &lt;Co&gt; &quot;x&quot; ]]&gt;");
-        let mut csv = Vec::new();
-        push_csv_field(&mut csv, "Lê, \"Bé\" Ba");
-        assert_eq!(csv, "\"Lê, \"\"Bé\"\" Ba\"".as_bytes());
+        assert_eq!(out, b"Tom &amp; Jerry &lt;Co&gt; \"x\" ]]&gt;");
         let mut n = Vec::new();
         push_i64(&mut n, -1_500_000);
         push_u64(&mut n, 0);

@@ -1,0 +1,251 @@
+//! A released batch's payment files, built from the state: per bank a pain.001.001.09 and the
+//! CSV of the same lines, per cash pay point a cash list. Pure over the state (the caller keeps
+//! the bytes and records their hashes); the paying department of each programme is the debtor.
+
+use std::collections::BTreeMap;
+
+use super::batches::BatchError;
+use crate::domain::event::{Channel, ControlTotals, FileFormat, Route};
+use crate::domain::state::{Batch, State};
+use crate::domain::types::{
+    AccountNumber, BankBin, BatchId, CommuneCode, Date, Month, Programme, VIETNAM_OFFSET_MINUTES,
+};
+use crate::formats::bank::{
+    self as files, CashLine, CashListSpec, Debtor, IsoDateTime, PaymentFileSpec, PaymentLine,
+};
+
+/// The paying department of a programme: the debtor of its bank files.
+#[derive(Debug, Clone)]
+pub struct Department {
+    pub name: &'static str,
+    pub budget_unit_code: &'static str,
+    /// Where the programme's funding account is held.
+    pub bank_bin: &'static str,
+}
+
+/// Illustrative departments of a province (Hà Nội), as the 2025 reorganisation assigns them:
+/// NCC to the Department of Home Affairs, BTXH to the Department of Health, the social pension
+/// to the commune. Budget-unit codes are placeholders to be replaced by the real ones.
+pub fn department(programme: Programme) -> Department {
+    match programme {
+        Programme::Ncc => Department {
+            name: "Sở Nội vụ thành phố Hà Nội",
+            budget_unit_code: "DVQHNS-NCC-01",
+            bank_bin: "970418",
+        },
+        Programme::Btxh => Department {
+            name: "Sở Y tế thành phố Hà Nội",
+            budget_unit_code: "DVQHNS-BTXH-01",
+            bank_bin: "970418",
+        },
+        Programme::Htxh => Department {
+            name: "UBND phường Ba Đình",
+            budget_unit_code: "DVQHNS-HTXH-01",
+            bank_bin: "970405",
+        },
+    }
+}
+
+/// One file built for a release.
+pub struct BuiltFile {
+    pub name: String,
+    pub channel: Channel,
+    pub pay_point: Option<CommuneCode>,
+    pub format: FileFormat,
+    pub bytes: Vec<u8>,
+    pub totals: ControlTotals,
+}
+
+/// A Unix-millisecond time as Vietnam's local time (UTC+7).
+pub fn local_time(ms: i64) -> IsoDateTime {
+    let offset = i64::from(VIETNAM_OFFSET_MINUTES) * 60;
+    let secs = ms.div_euclid(1000) + offset;
+    let date = Date::from_days_since_epoch(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    IsoDateTime::new(
+        date,
+        (rem / 3600) as u8,
+        (rem % 3600 / 60) as u8,
+        (rem % 60) as u8,
+        VIETNAM_OFFSET_MINUTES,
+    )
+    .expect("a computed time of day is in range")
+}
+
+/// The message id of a batch's file for one bank (also its file name without extension):
+/// `NCC202408-B3-970436`. Bank reports refer back to it.
+pub fn message_id(programme: Programme, month: Month, batch: BatchId, tail: &str) -> String {
+    format!(
+        "{programme}{:04}{:02}-B{}-{tail}",
+        month.year(),
+        month.month(),
+        batch.0
+    )
+}
+
+/// Every file of the batch, dated `created_at`.
+pub fn build(
+    state: &State,
+    batch: BatchId,
+    created_at: IsoDateTime,
+) -> Result<Vec<BuiltFile>, BatchError> {
+    let b = state.batch(batch).ok_or(BatchError::NoBatch(batch))?;
+    let (banks, cash) = lines(state, b)?;
+    let debtor = debtor(b)?;
+    let mut out = bank_files(b, &debtor, created_at, banks)?;
+    out.extend(cash_lists(b, created_at, &cash)?);
+    Ok(out)
+}
+
+/// A batch's lines for the banks, by BIN, and for the cash pay points.
+type Lines = (BTreeMap<BankBin, Vec<PaymentLine>>, Vec<CashLine>);
+
+/// The batch's lines, per bank and for cash, with the names, IDs and accounts the files carry.
+fn lines(state: &State, b: &Batch) -> Result<Lines, BatchError> {
+    let (programme, month) = (b.opened.programme, b.opened.month);
+    let mut banks: BTreeMap<BankBin, Vec<PaymentLine>> = BTreeMap::new();
+    let mut cash: Vec<CashLine> = Vec::new();
+    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
+        let p = &p.scheduled;
+        let who = state
+            .beneficiary(p.beneficiary)
+            .ok_or_else(|| BatchError::Inconsistent(format!("no beneficiary {}", p.beneficiary)))?;
+        let identity = who
+            .identity
+            .known()
+            .ok_or(BatchError::Erased(p.beneficiary))?;
+        match p.route {
+            Route::Bank { bin } => {
+                let account = who
+                    .account
+                    .as_ref()
+                    .and_then(|a| a.known())
+                    .ok_or(BatchError::NoAccount(p.beneficiary))?;
+                banks.entry(bin).or_default().push(PaymentLine {
+                    payment: p.payment,
+                    amount: p.amount,
+                    creditor_name: account.holder_name.clone(),
+                    citizen_id: identity.citizen_id,
+                    account: account.account_number.clone(),
+                    bank_bin: bin,
+                    remittance: files::remittance_text(programme, month),
+                });
+            }
+            Route::Cash { pay_point } => cash.push(CashLine {
+                payment: p.payment,
+                pay_point,
+                name: identity.full_name.clone(),
+                citizen_id: identity.citizen_id,
+                amount: p.amount,
+            }),
+        }
+    }
+    Ok((banks, cash))
+}
+
+/// The paying department of the batch's programme, paying from the batch's funding account.
+fn debtor(b: &Batch) -> Result<Debtor, BatchError> {
+    let dept = department(b.opened.programme);
+    // `decide` parsed it when the batch was opened; a batch opened before that check may
+    // still carry one no file can.
+    let funding_account = AccountNumber::parse(&b.opened.funding_account)
+        .map_err(|e| BatchError::File(files::SpecError::BadFundingAccount(e.to_string())))?;
+    Ok(Debtor {
+        name: dept.name.to_owned(),
+        budget_unit_code: dept.budget_unit_code.to_owned(),
+        funding_account,
+        bank_bin: BankBin::parse(dept.bank_bin).expect("a valid BIN"),
+        bank_bic: None,
+    })
+}
+
+/// Per bank, its pain.001 and CSV, one bank per thread: a national batch writes hundreds of
+/// megabytes of XML.
+fn bank_files(
+    b: &Batch,
+    debtor: &Debtor,
+    created_at: IsoDateTime,
+    banks: BTreeMap<BankBin, Vec<PaymentLine>>,
+) -> Result<Vec<BuiltFile>, BatchError> {
+    let built: Vec<Result<[BuiltFile; 2], BatchError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = banks
+            .into_iter()
+            .map(|(bin, lines)| s.spawn(move || bank_file(b, debtor, created_at, bin, &lines)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("file thread"))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(built.len() * 2);
+    for files in built {
+        out.extend(files?);
+    }
+    Ok(out)
+}
+
+fn bank_file(
+    b: &Batch,
+    debtor: &Debtor,
+    created_at: IsoDateTime,
+    bin: BankBin,
+    lines: &[PaymentLine],
+) -> Result<[BuiltFile; 2], BatchError> {
+    let (programme, month, batch) = (b.opened.programme, b.opened.month, b.opened.batch);
+    let id = message_id(programme, month, batch, &bin.to_string());
+    let spec = PaymentFileSpec {
+        message_id: id.clone(),
+        created_at,
+        debtor: debtor.clone(),
+        requested_execution_date: month.first_day().max(created_at.date()),
+        batch,
+        programme,
+        month,
+    };
+    let (xml, summary) = files::pain001_bytes(&spec, lines)?;
+    let (csv, _) = files::payments_csv_bytes(&spec, lines)?;
+    let file = |name: String, format, bytes| BuiltFile {
+        name,
+        channel: Channel::Bank(bin),
+        pay_point: None,
+        format,
+        bytes,
+        totals: summary.totals,
+    };
+    Ok([
+        file(format!("{id}.xml"), FileFormat::Pain001V09, xml),
+        file(format!("{id}.csv"), FileFormat::Csv, csv),
+    ])
+}
+
+/// Per cash pay point, its list.
+fn cash_lists(
+    b: &Batch,
+    created_at: IsoDateTime,
+    cash: &[CashLine],
+) -> Result<Vec<BuiltFile>, BatchError> {
+    let (programme, month, batch) = (b.opened.programme, b.opened.month, b.opened.batch);
+    let mut out = Vec::new();
+    for (pay_point, lines) in files::split_by_pay_point(cash) {
+        let id = message_id(programme, month, batch, &format!("CASH-{pay_point}"));
+        let spec = CashListSpec {
+            list_id: id.clone(),
+            created_at,
+            batch,
+            programme,
+            month,
+            pay_point,
+            pay_point_name: format!("Điểm chi trả xã/phường {pay_point}"),
+        };
+        let (bytes, summary) = files::cash_list_bytes(&spec, &lines)?;
+        out.push(BuiltFile {
+            name: format!("{id}.csv"),
+            channel: Channel::Cash,
+            pay_point: Some(pay_point),
+            format: FileFormat::CashList,
+            bytes,
+            totals: summary.totals,
+        });
+    }
+    Ok(out)
+}

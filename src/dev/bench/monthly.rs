@@ -1,0 +1,195 @@
+//! The phases of a monthly run, one function each, shared by the benchmarks that pay months:
+//! load the rate schedules, enrol synthetic people, open, compute, approve and release a batch,
+//! play the banks, and ingest their reports. Every step goes through the same workflow as the
+//! CLI and the API, as the principals the ledger's table requires.
+
+use crate::app::batches::{self, IssuedSummary};
+use crate::domain::batch::compute::Target;
+use crate::domain::command::*;
+use crate::domain::event::{BatchKind, Channel, FileFormat};
+use crate::domain::types::{BatchId, Month, Principal, Programme};
+use crate::domain::{Command, Rejection};
+use crate::formats::bank::{self as files, IsoDateTime, Outcome};
+use crate::ledger::{Ledger, Receipt, Submission, SubmitError};
+
+/// Enrolments per submission job.
+const ENROL_CHUNK_PERSONS: u64 = 2048;
+
+/// One bank's status report on its file, with who posts it.
+pub struct BankReport {
+    pub bank: Principal,
+    pub bytes: Vec<u8>,
+    pub lines: u64,
+}
+
+/// The actors of a monthly run on one ledger.
+pub struct Run<'l> {
+    ledger: &'l Ledger,
+    admin: Principal,
+    officer: Principal,
+    maker: Principal,
+    checker: Principal,
+}
+
+fn principal(text: &str) -> Principal {
+    Principal::parse(text).expect("a valid principal")
+}
+
+impl<'l> Run<'l> {
+    pub fn new(ledger: &'l Ledger) -> Run<'l> {
+        Run {
+            ledger,
+            admin: principal("admin:bench"),
+            officer: principal("officer:bench"),
+            maker: principal("maker:bench"),
+            checker: principal("checker:bench"),
+        }
+    }
+
+    fn submit(&self, who: &Principal, command: Command) -> anyhow::Result<Receipt> {
+        Ok(self.ledger.submit(Submission {
+            principal: who.clone(),
+            idempotency_key: None,
+            command,
+        })?)
+    }
+
+    /// Every rate schedule of `ledger-data/rates/` (loading twice appends nothing).
+    pub fn load_rates(&self) -> anyhow::Result<()> {
+        let dir = std::path::Path::new("ledger-data/rates");
+        for s in crate::formats::reference::rates::load_dir(dir)? {
+            self.submit(&self.admin, Command::EnactRateSchedule(s))?;
+        }
+        Ok(())
+    }
+
+    /// `persons` more synthetic people, each with a severe-disability BTXH allowance from
+    /// `month`; born by the month before, so no decision predates a birth.
+    pub fn enrol(&self, persons: u64, seed: u64, month: Month) -> anyhow::Result<()> {
+        let start = self.ledger.read(|s| s.beneficiary_count())? as u64;
+        for from in (0..persons).step_by(ENROL_CHUNK_PERSONS as usize) {
+            let to = (from + ENROL_CHUNK_PERSONS).min(persons);
+            let subs = (from..to)
+                .map(|i| self.enrolment(seed, start + i, month))
+                .collect();
+            for r in self.ledger.submit_many(subs) {
+                match r {
+                    Ok(_) | Err(SubmitError::Rejected(Rejection::AlreadyEnrolled { .. })) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn enrolment(&self, seed: u64, i: u64, month: Month) -> Submission {
+        let mut e = crate::dev::synth::person_as_of(seed, i, month.prev());
+        e.programme = Programme::Btxh;
+        for ent in &mut e.entitlements {
+            ent.programme = Programme::Btxh;
+            ent.scheme = "btxh.disability_severe".into();
+            ent.params = vec![];
+            ent.effective_from = month;
+            ent.decision.date = ent.decision.date.min(month.first_day());
+        }
+        Submission {
+            principal: self.officer.clone(),
+            idempotency_key: None,
+            command: Command::Enrol(e),
+        }
+    }
+
+    /// Opens the regular BTXH batch of `month`.
+    pub fn open(&self, month: Month) -> anyhow::Result<BatchId> {
+        self.submit(
+            &self.maker,
+            Command::OpenBatch(OpenBatch {
+                programme: Programme::Btxh,
+                month,
+                funding_account: "3761000000002".into(),
+                kind: BatchKind::Regular,
+            }),
+        )?;
+        Ok(self.ledger.read(|s| BatchId(s.next_batch_id().0 - 1))?)
+    }
+
+    /// The batch's lines, computed on all cores (not yet appended).
+    pub fn compute(&self, batch: BatchId) -> anyhow::Result<(Target, Vec<NewPayment>)> {
+        let (target, mut plan) = batches::compute_consistent(self.ledger, batch)?;
+        Ok((target, std::mem::take(&mut plan.payments)))
+    }
+
+    /// Appends the computed lines as the maker.
+    pub fn append(
+        &self,
+        batch: BatchId,
+        target: Target,
+        payments: Vec<NewPayment>,
+    ) -> anyhow::Result<Receipt> {
+        self.submit(
+            &self.maker,
+            Command::ComputeBatch(ComputeBatch {
+                batch,
+                basis_seq: target.known_at,
+                payments,
+            }),
+        )
+    }
+
+    /// Approves what was computed, as the checker.
+    pub fn approve(&self, batch: BatchId) -> anyhow::Result<Receipt> {
+        let c = self
+            .ledger
+            .read(|s| s.batch(batch).and_then(|b| b.computed.clone()))?
+            .ok_or_else(|| anyhow::anyhow!("{batch} is not computed"))?;
+        self.submit(
+            &self.checker,
+            Command::ApproveBatch(ApproveBatch {
+                batch,
+                content_hash: c.content_hash,
+                totals: c.totals,
+            }),
+        )
+    }
+
+    /// Releases the batch with its files, as the checker.
+    pub fn release(&self, batch: BatchId) -> anyhow::Result<Vec<IssuedSummary>> {
+        Ok(batches::release(self.ledger, &self.checker, None, batch)?.files)
+    }
+
+    /// Each bank's answer to its pain.001: about 1% returned (AC04), the rest settled.
+    pub fn bank_reports(&self, issued: &[IssuedSummary]) -> anyhow::Result<Vec<BankReport>> {
+        let created = IsoDateTime::parse("2024-08-05T16:00:00+07:00").expect("valid");
+        let mut out = Vec::new();
+        for f in issued.iter().filter(|f| f.format == FileFormat::Pain001V09) {
+            let Channel::Bank(bin) = f.channel else {
+                continue;
+            };
+            let bytes = self.ledger.file_bytes(&f.digest)?.expect("kept");
+            let (r, lines) =
+                files::simulate_for_pain001(&bytes, &format!("STS-{}", f.name), created, |tx| {
+                    match blake3::hash(tx.end_to_end_id.as_bytes()).as_bytes()[0] < 3 {
+                        true => Outcome::Rejected {
+                            reason_code: "AC04".into(),
+                        },
+                        false => Outcome::Settled,
+                    }
+                })
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            out.push(BankReport {
+                bank: principal(&format!("bank:{bin}")),
+                lines: lines.len() as u64,
+                bytes: files::simulate_pain002(&r, &lines),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Each bank posts its own report, as itself.
+    pub fn ingest(&self, reports: &[BankReport]) -> anyhow::Result<()> {
+        for r in reports {
+            batches::ingest_status(self.ledger, &r.bank, None, &r.bytes)?;
+        }
+        Ok(())
+    }
+}
