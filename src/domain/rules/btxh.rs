@@ -192,10 +192,7 @@ pub(super) fn funeral_support(
     at: At,
     priced_at: Month,
 ) -> Result<DueLine, RuleError> {
-    let priced = At {
-        month: priced_at,
-        ..at
-    };
+    let priced = at.in_month(priced_at);
     let (coef, coef_rate) = rates.coefficient("btxh.coef.funeral_support.any", priced)?;
     let (base, base_rate) = rates.amount("btxh.base", priced)?;
     let amount: Vnd = scale(base, coef, 1)?;

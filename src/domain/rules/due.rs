@@ -105,14 +105,7 @@ fn one_off_lines(
             "btxh.funeral_support" => Some(btxh::funeral_support(a, rates, at, priced_at)?),
             "ncc.funeral" => Some(ncc::funeral(a, rates, at, priced_at)?),
             "ncc.death_lump_sum" => {
-                let at_death = monthly_lines(
-                    person,
-                    rates,
-                    At {
-                        month: priced_at,
-                        ..at
-                    },
-                )?;
+                let at_death = monthly_lines(person, rates, at.in_month(priced_at))?;
                 ncc::death_lump_sum(a, &at_death, at)
             }
             "ncc.convalescence_home" | "ncc.convalescence_centre" => {

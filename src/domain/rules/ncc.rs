@@ -337,10 +337,7 @@ pub(super) fn funeral(
     at: At,
     priced_at: Month,
 ) -> Result<DueLine, RuleError> {
-    let priced = At {
-        month: priced_at,
-        ..at
-    };
+    let priced = at.in_month(priced_at);
     let (multiple, multiple_rate) =
         rates.coefficient("ncc.funeral.base_salary_multiple", priced)?;
     let (salary, salary_rate) = rates.amount("ncc.base_salary", priced)?;

@@ -112,6 +112,14 @@ pub struct At {
     pub province: Option<ProvinceCode>,
 }
 
+impl At {
+    /// The same question about another month: a one-off priced at the rates of the month that
+    /// caused it (a death), as known now.
+    pub fn in_month(self, month: Month) -> At {
+        At { month, ..self }
+    }
+}
+
 impl<'a> RateBook<'a> {
     pub fn rate(&self, key: &str, at: At) -> Result<Rate<'a>, RuleError> {
         self.find(key, at.month, at.known_at, at.province)
