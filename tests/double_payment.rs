@@ -45,8 +45,8 @@ const MONTHS: [&str; 3] = ["2024-06", "2024-07", "2024-08"];
 
 fn setup(dir: &std::path::Path) -> Ledger {
     let l = common::open(dir);
-    common::enact(&l, common::BEFORE_JULY_2024);
-    common::enact(&l, common::JULY_2024);
+    common::enact(&l, common::fixtures::BEFORE_JULY_2024);
+    common::enact(&l, common::fixtures::JULY_2024);
     for i in 0..4 {
         let mut e = chitra::dev::synth::person(23, i);
         e.programme = Programme::Btxh;
