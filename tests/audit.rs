@@ -5,7 +5,8 @@
 //! behind, and `--expect-head` refuses an export that ends elsewhere.
 
 mod common;
-mod export_support;
+
+use common::bin::{chitra, stderr, stdout};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,23 +17,6 @@ use chitra::chain::record::record_hash;
 use chitra::chain::{hex, Anchor};
 use chitra::ledger::{Config, Ledger};
 use chitra::store::{PendingBlock, Store};
-
-fn chitra(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chitra"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run chitra")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn python_verifier(file: &Path) -> Output {
     Command::new("python3")
@@ -293,7 +277,7 @@ fn big_export(dir: &Path) -> (PathBuf, Anchor) {
     let file = dir.join("chain.export");
     let out = chitra(&db, &["export", file.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let records = export_support::records(&std::fs::read(&file).unwrap());
+    let records = common::export::records(&std::fs::read(&file).unwrap());
     assert_eq!(records.len(), 8000);
     let head = Anchor {
         seq: 7999,
@@ -307,11 +291,11 @@ fn a_failed_import_leaves_the_data_directory_as_it_was_and_names_the_real_error(
     let dir = tempfile::tempdir().unwrap();
     let (good, _) = big_export(dir.path());
     // A history rewritten consistently (it verifies) in which record 7000 does not decode.
-    let mut records = export_support::records(&std::fs::read(&good).unwrap());
+    let mut records = common::export::records(&std::fs::read(&good).unwrap());
     undecodable(&mut records[7000]);
     relink(&mut records, 7000);
     let bad = dir.path().join("bad.export");
-    std::fs::write(&bad, export_support::export(&records)).unwrap();
+    std::fs::write(&bad, common::export::export(&records)).unwrap();
     std::fs::copy(
         dir.path().join("chain.export.personal"),
         dir.path().join("bad.export.personal"),

@@ -1,7 +1,8 @@
 //! Monthly batches end to end through the ledger: compute (itemised, arrears by source month),
 //! approve by a second person, release with payment files, bank status, reconciliation and
 //! close; returns re-paid by another route; deceased returns held for review; and the rule that
-//! no month is ever paid twice.
+//! no month is ever paid twice. What `decide` alone refuses runs in the pure harness; the
+//! workflow with payment files and bank files on a ledger.
 
 mod common;
 
@@ -14,117 +15,55 @@ use chitra::domain::types::*;
 use chitra::domain::{Command, Rejection};
 use chitra::formats::bank::{self as files, IsoDateTime};
 use chitra::ledger::{Ledger, SubmitError};
-
-fn p(name: &str) -> Principal {
-    Principal::parse(name).unwrap()
-}
-
-fn m(s: &str) -> Month {
-    Month::parse(s).unwrap()
-}
-
-fn decision(n: &str) -> Decision {
-    Decision {
-        number: n.into(),
-        date: Date::parse("2024-05-20").unwrap(),
-        signer: "Chủ tịch UBND".into(),
-    }
-}
+use common::fixtures::{
+    bank, cash, decision, enrolment, m, monthly, p, BEFORE_JULY_2024, JULY_2024,
+};
+use common::given::World;
 
 fn run(l: &Ledger, who: &str, c: Command) -> Result<chitra::ledger::Receipt, SubmitError> {
-    l.submit(common::submission(who, c))
+    common::submit(l, who, c)
 }
 
 /// A person with one monthly entitlement from June 2024.
+fn person(
+    id: &str,
+    birth: &str,
+    scheme: &str,
+    params: Vec<SchemeParam>,
+    route: RouteRequest,
+) -> Enrol {
+    enrolment(
+        id,
+        "Nguyễn Thị Test",
+        birth,
+        Some(route),
+        vec![monthly(scheme, params, "2024-06")],
+    )
+}
+
 fn enrol(
     l: &Ledger,
     id: &str,
     birth: &str,
-    programme: Programme,
     scheme: &str,
     params: Vec<SchemeParam>,
     route: RouteRequest,
 ) -> BeneficiaryId {
-    let enrol = Enrol {
-        citizen_id: CitizenId::parse(id).unwrap(),
-        full_name: "Nguyễn Thị Test".into(),
-        birth_date: Date::parse(birth).unwrap(),
-        sex: if CitizenId::parse(id).unwrap().century_sex_digit() % 2 == 1 {
-            Sex::Female
-        } else {
-            Sex::Male
-        },
-        address_line: "Số 1".into(),
-        commune: CommuneCode::parse("00004").unwrap(),
-        programme,
-        decision: None,
-        route: Some(route),
-        entitlements: vec![NewEntitlement {
-            programme,
-            scheme: scheme.into(),
-            params,
-            kind: EntitlementKind::Monthly,
-            effective_from: m("2024-06"),
-            decision: decision("12/QĐ"),
-            payee: None,
-        }],
-    };
-    run(l, "officer:lan", Command::Enrol(enrol)).unwrap();
+    run(
+        l,
+        "officer:lan",
+        Command::Enrol(person(id, birth, scheme, params, route)),
+    )
+    .unwrap();
     BeneficiaryId(l.state().beneficiary_count() as u64)
 }
 
-fn bank(bin: &str, account: &str) -> RouteRequest {
-    RouteRequest::Bank {
-        bin: BankBin::parse(bin).unwrap(),
-        account_number: AccountNumber::parse(account).unwrap(),
-        holder_name: "NGUYEN THI TEST".into(),
-    }
+fn account(bin: &str, number: &str) -> RouteRequest {
+    bank(bin, number, "NGUYEN THI TEST")
 }
 
-fn cash() -> RouteRequest {
-    RouteRequest::Cash {
-        pay_point: CommuneCode::parse("00004").unwrap(),
-    }
-}
-
-/// Opens a batch as the maker.
-fn open_batch(
-    l: &Ledger,
-    programme: Programme,
-    month: &str,
-    kind: BatchKind,
-) -> Result<chitra::ledger::Receipt, SubmitError> {
-    run(
-        l,
-        "maker:hoa",
-        Command::OpenBatch(OpenBatch {
-            programme,
-            month: m(month),
-            funding_account: "9527111222333".into(),
-            kind,
-        }),
-    )
-}
-
-/// Opens, computes (as the maker), approves (as the checker) and releases a batch.
 fn pay_month(l: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> BatchId {
-    open_batch(l, programme, month, kind).unwrap();
-    let batch = l.state().next_batch_id();
-    let batch = BatchId(batch.0 - 1);
-    batches::compute(l, &p("maker:hoa"), None, batch).unwrap();
-    let computed = l.state().batch(batch).unwrap().computed.clone().unwrap();
-    run(
-        l,
-        "checker:tuan",
-        Command::ApproveBatch(ApproveBatch {
-            batch,
-            content_hash: computed.content_hash,
-            totals: computed.totals,
-        }),
-    )
-    .unwrap();
-    batches::release(l, &p("checker:tuan"), None, batch).unwrap();
-    batch
+    common::pay_month(l, programme, month, kind)
 }
 
 /// The payment of a beneficiary in a batch.
@@ -225,24 +164,22 @@ fn items(pay: &PaymentScheduled) -> Vec<(String, ItemKind, i64)> {
 fn three_months_across_the_july_2024_rate_change_with_a_late_schedule() {
     let dir = tempfile::tempdir().unwrap();
     let l = common::open(dir.path());
-    common::enact(&l, common::BEFORE_JULY_2024);
+    common::enact(&l, BEFORE_JULY_2024);
     let disabled = enrol(
         &l,
         "001185000001",
         "1985-03-01",
-        Programme::Btxh,
         "btxh.disability_especially_severe",
         vec![],
-        bank("970405", "1500200000001"),
+        account("970405", "1500200000001"),
     );
     let invalid = enrol(
         &l,
         "001052000002",
         "1952-01-01",
-        Programme::Ncc,
         "ncc.war_invalid",
         vec![SchemeParam::InjuryRatePct(61)],
-        bank("970436", "0011000000002"),
+        account("970436", "0011000000002"),
     );
 
     let june_b = pay_month(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
@@ -273,7 +210,7 @@ fn three_months_across_the_july_2024_rate_change_with_a_late_schedule() {
     bank_reports(&l, july_n, &[]);
 
     // The decrees arrive late; August pays the new rate and July's arrears, itemised.
-    common::enact(&l, common::JULY_2024);
+    common::enact(&l, JULY_2024);
     let aug_b = pay_month(&l, Programme::Btxh, "2024-08", BatchKind::Regular);
     let aug_n = pay_month(&l, Programme::Ncc, "2024-08", BatchKind::Regular);
     assert_eq!(
@@ -340,31 +277,28 @@ fn three_months_across_the_july_2024_rate_change_with_a_late_schedule() {
 fn an_ac04_return_is_repaid_next_month_by_cash_and_an_md07_return_is_held() {
     let dir = tempfile::tempdir().unwrap();
     let l = common::open(dir.path());
-    common::enact(&l, common::BEFORE_JULY_2024);
-    common::enact(&l, common::JULY_2024);
+    common::enact(&l, BEFORE_JULY_2024);
+    common::enact(&l, JULY_2024);
     let closed = enrol(
         &l,
         "001150000003",
         "1950-01-01",
-        Programme::Ncc,
         "ncc.war_invalid",
         vec![SchemeParam::InjuryRatePct(41)],
-        bank("970436", "0011000000003"),
+        account("970436", "0011000000003"),
     );
     let deceased = enrol(
         &l,
         "001040000004",
         "1940-01-01",
-        Programme::Ncc,
         "ncc.war_invalid",
         vec![SchemeParam::InjuryRatePct(81)],
-        bank("970405", "1500200000004"),
+        account("970405", "1500200000004"),
     );
     let fine = enrol(
         &l,
         "001160000005",
         "1960-01-01",
-        Programme::Ncc,
         "ncc.war_invalid_b",
         vec![SchemeParam::InjuryRatePct(30)],
         cash(),
@@ -471,173 +405,120 @@ fn an_ac04_return_is_repaid_next_month_by_cash_and_an_md07_return_is_held() {
 
 #[test]
 fn the_maker_cannot_approve_and_approval_binds_the_reviewed_content() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = common::open(dir.path());
-    common::enact(&l, common::BEFORE_JULY_2024);
-    enrol(
-        &l,
-        "001185000001",
-        "1985-03-01",
-        Programme::Btxh,
-        "btxh.disability_severe",
-        vec![],
-        cash(),
-    );
-    open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
-    let b1 = BatchId(1);
-    batches::compute(&l, &p("maker:hoa"), None, b1).unwrap();
-    let c1 = l.state().batch(b1).unwrap().computed.clone().unwrap();
-    let approve = |who: &str, b: BatchId, c: &BatchComputed| {
-        run(
-            &l,
-            who,
-            Command::ApproveBatch(ApproveBatch {
-                batch: b,
-                content_hash: c.content_hash,
-                totals: c.totals,
-            }),
-        )
+    let mut w = World::with_schedules(BEFORE_JULY_2024);
+    let severe =
+        |id: &str, birth: &str| person(id, birth, "btxh.disability_severe", vec![], cash());
+    w.enrol(severe("001185000001", "1985-03-01"));
+    let b1 = w.computed(Programme::Btxh, m("2024-06"));
+    let c1 = w.batch(b1).computed.clone().unwrap();
+    let approve = |b: BatchId, c: &BatchComputed| {
+        Command::ApproveBatch(ApproveBatch {
+            batch: b,
+            content_hash: c.content_hash,
+            totals: c.totals,
+        })
     };
-    assert!(matches!(
-        approve("maker:hoa", b1, &c1),
-        Err(SubmitError::Rejected(Rejection::NotAllowed { .. }))
-    ));
-    // Release before approval is refused.
-    assert!(batches::release(&l, &p("checker:tuan"), None, b1).is_err());
+    let files = w.files_for(b1);
+    let mut w = w
+        .when("maker:hoa", approve(b1, &c1))
+        .then_rejected(|r| matches!(r, Rejection::NotAllowed { .. }))
+        // Release before approval is refused.
+        .when(
+            "checker:tuan",
+            Command::ReleaseBatch(ReleaseBatch { batch: b1, files }),
+        )
+        .then_rejected(
+            |r| matches!(r, Rejection::Conflict { reason } if reason.contains("cannot release")),
+        );
     // The maker cancels, a person is added, the batch is recomputed: the old review no longer
     // approves the new content.
-    run(
-        &l,
-        "maker:hoa",
-        Command::CancelBatch(CancelBatch {
-            batch: b1,
-            reason: "late addition".into(),
-        }),
-    )
-    .unwrap();
-    enrol(
-        &l,
-        "001190000009",
-        "1990-01-01",
-        Programme::Btxh,
-        "btxh.disability_severe",
-        vec![],
-        cash(),
-    );
-    open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
-    let b2 = BatchId(2);
-    batches::compute(&l, &p("maker:hoa"), None, b2).unwrap();
-    let stale = approve("checker:tuan", b2, &c1);
-    assert!(
-        matches!(
-            stale,
-            Err(SubmitError::Rejected(Rejection::Conflict { .. }))
-        ),
-        "{stale:?}"
-    );
-    let c2 = l.state().batch(b2).unwrap().computed.clone().unwrap();
-    approve("checker:tuan", b2, &c2).unwrap();
+    w.run(Command::CancelBatch(CancelBatch {
+        batch: b1,
+        reason: "late addition".into(),
+    }));
+    w.enrol(severe("001190000009", "1990-01-01"));
+    let b2 = w.computed(Programme::Btxh, m("2024-06"));
+    let c2 = w.batch(b2).computed.clone().unwrap();
+    let w = w
+        .when("checker:tuan", approve(b2, &c1))
+        .then_rejected(|r| matches!(r, Rejection::Conflict { .. }))
+        .when("checker:tuan", approve(b2, &c2))
+        .then_accepted(|events| assert!(matches!(events, [Event::BatchApproved(_)])));
     // A cancelled batch gave its claims back, so the new batch pays June for both people.
     assert_eq!(c2.totals.count, 2);
-    assert_eq!(l.state().batch(b1).unwrap().status, BatchStatus::Cancelled);
+    assert_eq!(w.batch(b1).status, BatchStatus::Cancelled);
+    assert_eq!(w.batch(b2).status, BatchStatus::Approved);
 }
 
 #[test]
 fn computing_twice_or_a_second_regular_batch_never_pays_a_month_twice() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = common::open(dir.path());
-    common::enact(&l, common::BEFORE_JULY_2024);
+    let mut w = World::with_schedules(BEFORE_JULY_2024);
     for i in 0..5 {
-        enrol(
-            &l,
+        w.enrol(person(
             &format!("00118500001{i}"),
             "1985-03-01",
-            Programme::Btxh,
             "btxh.disability_severe",
             vec![],
             cash(),
-        );
+        ));
     }
-    let june = pay_month(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
+    let (june, _) = w.pay(Programme::Btxh, m("2024-06"));
+    assert_eq!(w.payments(june).len(), 5);
+    let recompute = w.compute(june);
     assert!(
-        batches::compute(&l, &p("maker:hoa"), None, june).is_err(),
-        "a released batch cannot be recomputed"
+        matches!(&recompute, Err(Rejection::Conflict { reason }) if reason.contains("cannot compute")),
+        "a released batch cannot be recomputed: {recompute:?}"
     );
-    let second = open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
-    assert!(matches!(
-        second,
-        Err(SubmitError::Rejected(Rejection::Conflict { .. }))
-    ));
+    let second = w.open_batch(Programme::Btxh, m("2024-06"), BatchKind::Regular);
+    assert!(
+        matches!(second, Err(Rejection::Conflict { .. })),
+        "{second:?}"
+    );
     // A supplementary batch for June finds nothing left to pay.
-    open_batch(
-        &l,
-        Programme::Btxh,
-        "2024-06",
-        BatchKind::Supplementary { of: june },
-    )
-    .unwrap();
-    let supp = BatchId(2);
-    batches::compute(&l, &p("maker:hoa"), None, supp).unwrap();
-    assert_eq!(l.state().batch(supp).unwrap().payments.len(), 0);
-    // Replaying the June lines into a new batch by hand is refused by the ledger itself.
-    let june_lines: Vec<NewPayment> = l
-        .read(|s| {
-            s.batch(june)
-                .unwrap()
-                .payments
-                .iter()
-                .map(|id| {
-                    let pay = &s.payment(*id).unwrap().scheduled;
-                    NewPayment {
-                        beneficiary: pay.beneficiary,
-                        route: pay.route,
-                        amount: pay.amount,
-                        items: pay.items.clone(),
-                    }
-                })
-                .collect()
-        })
+    let supplementary = BatchKind::Supplementary { of: june };
+    let supp = w
+        .open_batch(Programme::Btxh, m("2024-06"), supplementary)
         .unwrap();
-    run(
-        &l,
-        "maker:hoa",
-        Command::CancelBatch(CancelBatch {
-            batch: supp,
-            reason: "test".into(),
-        }),
-    )
-    .unwrap();
-    open_batch(
-        &l,
-        Programme::Btxh,
-        "2024-06",
-        BatchKind::Supplementary { of: june },
-    )
-    .unwrap();
-    let basis_seq = l.state().applied();
-    let replay = run(
-        &l,
+    w.compute(supp).unwrap();
+    assert_eq!(w.batch(supp).payments.len(), 0);
+    // Replaying the June lines into a new batch by hand is refused by the ledger itself.
+    let june_lines: Vec<NewPayment> = w
+        .payments(june)
+        .into_iter()
+        .map(|pay| NewPayment {
+            beneficiary: pay.beneficiary,
+            route: pay.route,
+            amount: pay.amount,
+            items: pay.items,
+        })
+        .collect();
+    w.run(Command::CancelBatch(CancelBatch {
+        batch: supp,
+        reason: "test".into(),
+    }));
+    let third = w
+        .open_batch(Programme::Btxh, m("2024-06"), supplementary)
+        .unwrap();
+    let basis_seq = w.records();
+    w.when(
         "maker:hoa",
         Command::ComputeBatch(ComputeBatch {
-            batch: BatchId(3),
+            batch: third,
             basis_seq,
             payments: june_lines,
         }),
+    )
+    .then_rejected(
+        |r| matches!(r, Rejection::Conflict { reason } if reason.contains("already paid")),
     );
-    match replay {
-        Err(SubmitError::Rejected(Rejection::Conflict { reason })) => {
-            assert!(reason.contains("already paid"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
 }
 
 #[test]
 fn issued_files_validate_and_their_hashes_are_in_the_chain() {
     let dir = tempfile::tempdir().unwrap();
     let l = common::open(dir.path());
-    common::enact(&l, common::BEFORE_JULY_2024);
-    common::enact(&l, common::JULY_2024);
+    common::enact(&l, BEFORE_JULY_2024);
+    common::enact(&l, JULY_2024);
     for i in 0..40u64 {
         let mut e = chitra::dev::synth::person(9, i);
         for ent in &mut e.entitlements {
@@ -705,66 +586,40 @@ fn issued_files_validate_and_their_hashes_are_in_the_chain() {
 
 #[test]
 fn release_is_refused_when_a_route_changed_after_the_computation() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = common::open(dir.path());
-    common::enact(&l, common::BEFORE_JULY_2024);
-    let who = enrol(
-        &l,
+    let mut w = World::with_schedules(BEFORE_JULY_2024);
+    let who = w.enrol(person(
         "001185000001",
         "1985-03-01",
-        Programme::Btxh,
         "btxh.disability_severe",
         vec![],
-        bank("970405", "1500200000001"),
-    );
-    open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
-    batches::compute(&l, &p("maker:hoa"), None, BatchId(1)).unwrap();
-    let c = l
-        .state()
-        .batch(BatchId(1))
-        .unwrap()
-        .computed
-        .clone()
-        .unwrap();
-    run(
-        &l,
-        "checker:tuan",
-        Command::ApproveBatch(ApproveBatch {
-            batch: BatchId(1),
-            content_hash: c.content_hash,
-            totals: c.totals,
-        }),
-    )
-    .unwrap();
+        account("970405", "1500200000001"),
+    ));
+    let b = w.computed(Programme::Btxh, m("2024-06"));
+    w.approve(b).unwrap();
     // A new account at the same bank, just before the money goes out.
-    run(
-        &l,
-        "officer:lan",
-        Command::SetPaymentRoute(SetPaymentRoute {
-            beneficiary: who,
-            route: bank("970405", "1500209999999"),
-            reason: "new account".into(),
-        }),
-    )
-    .unwrap();
-    match batches::release(&l, &p("checker:tuan"), None, BatchId(1)) {
-        Err(batches::BatchError::Submit(SubmitError::Rejected(Rejection::Conflict { reason }))) => {
-            assert!(reason.contains("route changed"), "{reason}")
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-    assert_eq!(
-        l.state().batch(BatchId(1)).unwrap().status,
-        BatchStatus::Approved
-    );
+    w.run(Command::SetPaymentRoute(SetPaymentRoute {
+        beneficiary: who,
+        route: account("970405", "1500209999999"),
+        reason: "new account".into(),
+    }));
+    let files = w.files_for(b);
+    let w = w
+        .when(
+            "checker:tuan",
+            Command::ReleaseBatch(ReleaseBatch { batch: b, files }),
+        )
+        .then_rejected(
+            |r| matches!(r, Rejection::Conflict { reason } if reason.contains("route changed")),
+        );
+    assert_eq!(w.batch(b).status, BatchStatus::Approved);
 }
 
 #[test]
 fn computing_in_chunks_on_all_cores_gives_the_single_thread_result() {
     let dir = tempfile::tempdir().unwrap();
     let l = common::open(dir.path());
-    common::enact(&l, common::BEFORE_JULY_2024);
-    common::enact(&l, common::JULY_2024);
+    common::enact(&l, BEFORE_JULY_2024);
+    common::enact(&l, JULY_2024);
     let rows: Vec<(u64, Enrol)> = (0..40_000u64)
         .map(|i| (i + 2, chitra::dev::synth::person(31, i)))
         .collect();

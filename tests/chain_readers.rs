@@ -5,8 +5,6 @@
 //! `Config::fail_after_groups`). The HTTP export is the CLI's workflow, with its checks.
 
 mod common;
-mod export_support;
-mod http_support;
 
 use axum::http::StatusCode;
 use chitra::chain::{hex, Anchor};
@@ -56,7 +54,7 @@ async fn after_a_storage_error_the_head_is_the_last_acknowledged_record() {
     let head = ledger.head().unwrap();
     assert_eq!((head.records, head.last), (6, Some(last)));
 
-    let api = http_support::Api::on(dir, ledger, Limits::default());
+    let api = common::http::Api::on(dir, ledger, Limits::default());
     let chain = api.get("/v1/chain", Role::Auditor).await;
     assert_eq!(chain.status, StatusCode::OK, "{}", chain.text());
     let chain = chain.json();
@@ -82,14 +80,14 @@ async fn after_a_storage_error_the_head_is_the_last_acknowledged_record() {
 
 #[tokio::test]
 async fn the_http_export_refuses_a_chain_that_does_not_verify() {
-    let api = http_support::Api::new();
+    let api = common::http::Api::new();
     let records = api.records();
     assert!(records > 3);
     let export = api.get("/v1/chain/export", Role::Auditor).await;
     assert_eq!(export.status, StatusCode::OK);
     // Someone with access to the store replaces the block of record 2 under the running
     // server with an altered copy.
-    let mut record = export_support::records(&export.body)[2].clone();
+    let mut record = common::export::records(&export.body)[2].clone();
     let last = record.len() - 1;
     record[last] ^= 0x01;
     let mut block = chitra::chain::block::BlockWriter::new();

@@ -3,21 +3,10 @@
 
 mod common;
 
+use common::bin::{chitra, stderr, stdout};
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn chitra(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chitra"))
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .expect("run chitra")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use std::process::Command;
 
 #[test]
 fn append_verify_export_import_round_trip() {
@@ -36,11 +25,7 @@ fn append_verify_export_import_round_trip() {
             "16",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("appended 400 events"),
         "{}",
@@ -84,11 +69,7 @@ fn append_verify_export_import_round_trip() {
 
     let copy = dir.path().join("copy");
     let out = chitra(&copy, &["import", export.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains(&head), "{}", stdout(&out));
 
     // Importing into a non-empty directory is refused.
@@ -129,7 +110,7 @@ fn commands_on_a_missing_ledger_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let out = chitra(&dir.path().join("nothing"), &["status"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no ledger in"));
+    assert!(stderr(&out).contains("no ledger in"));
 }
 
 #[test]
@@ -137,7 +118,7 @@ fn the_demo_pays_three_months_and_is_safe_to_run_again() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("db");
     let run = || {
-        Command::new(env!("CARGO_BIN_EXE_chitra"))
+        Command::new(common::bin::BIN)
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .arg("--data-dir")
             .arg(&data)
@@ -146,11 +127,7 @@ fn the_demo_pays_three_months_and_is_safe_to_run_again() {
             .unwrap()
     };
     let first = run();
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    assert!(first.status.success(), "{}", stderr(&first));
     let text = stdout(&first);
     assert!(text.contains("== 2024-08"), "{text}");
     assert!(text.contains("verified the whole chain"), "{text}");
@@ -188,11 +165,7 @@ fn the_demo_pays_three_months_and_is_safe_to_run_again() {
     }
     let before = records(&data);
     let second = run();
-    assert!(
-        second.status.success(),
-        "{}",
-        String::from_utf8_lossy(&second.stderr)
-    );
+    assert!(second.status.success(), "{}", stderr(&second));
     assert!(stdout(&second).contains("already enrolled"));
     assert_eq!(
         records(&data),
@@ -212,7 +185,7 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
             out.status.success(),
             "{args:?}: {}{}",
             stdout(&out),
-            String::from_utf8_lossy(&out.stderr)
+            stderr(&out)
         );
         stdout(&out)
     };
@@ -264,7 +237,7 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
         ],
     );
     assert!(!own.status.success());
-    let own = String::from_utf8_lossy(&own.stderr).into_owned();
+    let own = stderr(&own);
     assert!(own.contains("only a checker may approve batch"), "{own}");
     // The same person with a checker's role is still the maker: four eyes compares persons.
     let same_person = chitra(
@@ -280,7 +253,7 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
         ],
     );
     assert!(!same_person.status.success());
-    let same_person = String::from_utf8_lossy(&same_person.stderr).into_owned();
+    let same_person = stderr(&same_person);
     assert!(
         same_person.contains("a different person must approve"),
         "{same_person}"
@@ -313,18 +286,18 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
     );
     assert!(!bank.status.success());
     assert!(
-        String::from_utf8_lossy(&bank.stderr).contains("only a checker may approve batch"),
+        stderr(&bank).contains("only a checker may approve batch"),
         "{}",
-        String::from_utf8_lossy(&bank.stderr)
+        stderr(&bank)
     );
     let nobody = chitra(
         &data,
         &["batch", "approve", "BATCH1", "--content-hash", &hash],
     );
     assert!(!nobody.status.success());
-    assert!(String::from_utf8_lossy(&nobody.stderr).contains("--as ROLE:NAME"));
+    assert!(stderr(&nobody).contains("--as ROLE:NAME"));
     // The refusal does not give the right hash away.
-    let wrong = String::from_utf8_lossy(&wrong.stderr).into_owned();
+    let wrong = stderr(&wrong);
     assert!(!wrong.contains(&hash[..16]), "{wrong}");
     assert!(wrong.contains("not what you reviewed"), "{wrong}");
     ok(&[

@@ -1,7 +1,7 @@
 //! The parsers of outside input never panic: arbitrary bytes, and arbitrary mutations of the
 //! reference sample and of simulated reports, always give `Ok` or a typed error.
 
-mod files_support;
+mod common;
 
 use chitra::domain::types::Vnd;
 use chitra::formats::bank::{
@@ -11,7 +11,7 @@ use chitra::formats::bank::{
 use proptest::prelude::*;
 
 fn sample() -> Vec<u8> {
-    files_support::read_reference("iso20022/sample-pain002.xml")
+    common::files::read_reference("iso20022/sample-pain002.xml")
 }
 
 fn simulated_csv() -> Vec<u8> {

@@ -1,14 +1,14 @@
 //! pain.001.001.09: generated files are schema-valid (xmllint against the official XSD) and
 //! pass the application checks; the checker catches what the schema lets through.
 
-mod files_support;
+mod common;
 
 use chitra::domain::types::{BankBin, PaymentId, Vnd};
 use chitra::formats::bank::check::{CheckError, Level};
 use chitra::formats::bank::example::{example_line, example_lines, example_spec};
 use chitra::formats::bank::text::TextProblem;
 use chitra::formats::bank::{check_pain001, pain001_bytes, write_pain001, PaymentLine, SpecError};
-use files_support::{read_reference, replace_nth, replace_once, xmllint};
+use common::files::{read_reference, replace_nth, replace_once, xmllint};
 
 const XSD: &str = "pain.001.001.09.xsd";
 

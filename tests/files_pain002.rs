@@ -2,7 +2,7 @@
 //! output must be schema-valid), and every kind of hostile input, each refused with its own
 //! typed error.
 
-mod files_support;
+mod common;
 
 use chitra::domain::event::StatusFormat;
 use chitra::domain::types::Vnd;
@@ -13,7 +13,7 @@ use chitra::formats::bank::{
     simulate_status_csv, IsoDateTime, Location, Outcome, SimulatedLine, SimulatedReport,
     StatusError, StatusLimits, TxStatus, XmlError,
 };
-use files_support::{read_reference, replace_once, xmllint};
+use common::files::{read_reference, replace_once, xmllint};
 
 fn parse(bytes: &[u8]) -> Result<chitra::formats::bank::StatusReport, StatusError> {
     parse_pain002(bytes, &StatusLimits::default())

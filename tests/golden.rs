@@ -8,7 +8,6 @@
 //! (`CHITRA_BLESS=1 cargo test --test golden`) is only for adding fixtures.
 
 mod common;
-mod export_support;
 
 use std::path::{Path, PathBuf};
 
@@ -292,7 +291,7 @@ fn the_chain_format_has_not_drifted() {
         std::fs::create_dir_all(&golden).unwrap();
         std::fs::copy(&chain, golden.join("chain.export")).unwrap();
         std::fs::copy(&personal, golden.join("chain.export.personal")).unwrap();
-        let hashes: String = export_support::records(&std::fs::read(&chain).unwrap())
+        let hashes: String = common::export::records(&std::fs::read(&chain).unwrap())
             .iter()
             .map(|r| {
                 format!(
@@ -328,7 +327,7 @@ fn golden_records_hash_to_the_listed_values_and_verify() {
             (seq.parse().unwrap(), hash.to_owned())
         })
         .collect();
-    let records = export_support::records(&bytes);
+    let records = common::export::records(&bytes);
     assert_eq!(records.len(), listed.len());
     for (r, (seq, hash)) in records.iter().zip(&listed) {
         let view = parse_record(r).unwrap();

@@ -3,11 +3,10 @@
 //! close and payouts; search; the due view; receipts; metrics and problems.
 
 mod common;
-mod http_support;
 
 use axum::http::{Method, StatusCode};
 use chitra::http::Role;
-use http_support::{paid_month, Api};
+use common::http::{paid_month, Api};
 use serde_json::json;
 
 #[tokio::test]
@@ -57,7 +56,7 @@ async fn a_month_is_paid_reconciled_and_closed_through_the_api() {
         .send(
             Method::POST,
             "/v1/status-reports",
-            Some(http_support::token(Role::Bank)),
+            Some(common::http::token(Role::Bank)),
             Some("application/xml"),
             xml.clone(),
             Some("status-1"),
@@ -75,7 +74,7 @@ async fn a_month_is_paid_reconciled_and_closed_through_the_api() {
         .send(
             Method::POST,
             "/v1/status-reports",
-            Some(http_support::token_of("bank:970418")),
+            Some(common::http::token_of("bank:970418")),
             Some("application/xml"),
             xml,
             None,
@@ -207,9 +206,9 @@ async fn writes_return_receipts_and_metrics_count_requests() {
         .post(
             "/v1/beneficiaries",
             Role::Officer,
-            http_support::enrol_body(
+            common::http::enrol_body(
                 "001185000009",
-                http_support::bank_route("970436", "99887766"),
+                common::http::bank_route("970436", "99887766"),
             ),
         )
         .await;
@@ -288,7 +287,7 @@ async fn a_roster_is_enrolled_row_by_row_and_a_retry_appends_nothing() {
             api.send(
                 Method::POST,
                 "/v1/rosters",
-                Some(http_support::token(Role::Officer)),
+                Some(common::http::token(Role::Officer)),
                 Some("text/csv"),
                 body,
                 key,

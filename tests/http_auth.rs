@@ -3,12 +3,11 @@
 //! never refused for access. Banks see only their own files (another bank's is a 404).
 
 mod common;
-mod http_support;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chitra::http::{routes, Access, Role};
-use http_support::{paid_month, token, token_of, Api, Paid};
+use common::http::{paid_month, token, token_of, Api, Paid};
 
 fn concrete(path: &str, paid: &Paid) -> String {
     let id = if path.starts_with("/v1/beneficiaries/") {

@@ -3,26 +3,17 @@
 //! SIGTERM stops the server gracefully, and after a restart the same Idempotency-Key gets the
 //! original response.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_chitra");
-
+/// `chitra token add`, checking that the token is printed once and stored only hashed.
 fn token_add(tokens: &Path, role: &str, name: &str) -> String {
-    let out = Command::new(BIN)
-        .args(["token", "add", "--role", role, "--name", name, "--tokens"])
-        .arg(tokens)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let token = common::bin::token_add(tokens, role, name);
     assert!(token.starts_with("chitra_"), "{token}");
     let file = std::fs::read_to_string(tokens).unwrap();
     assert!(!file.contains(&token), "the token file holds hashes only");
@@ -35,26 +26,9 @@ struct Server {
 }
 
 impl Server {
+    /// `chitra serve`, logging at info level to a pipe the test reads when it stops.
     fn start(data: &Path, tokens: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .arg("--tokens")
-            .arg(tokens)
-            .env("CHITRA_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let (child, addr) = common::bin::serve(data, tokens, "info", Stdio::piped());
         Server { child, addr }
     }
 

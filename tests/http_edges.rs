@@ -8,7 +8,6 @@
 //! waited for a body the client never sends would be caught by them instead of hanging the test.
 
 mod common;
-mod http_support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -16,7 +15,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chitra::http::{routes, server, Access, AppState, Limits, Role};
-use http_support::{token, Api};
+use common::http::{token, Api};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -35,7 +34,7 @@ struct Served {
 
 async fn serve(limits: Limits) -> Served {
     let api = Api::with_limits(limits);
-    let state = AppState::new(api.ledger.clone(), http_support::tokens(), limits);
+    let state = AppState::new(api.ledger.clone(), common::http::tokens(), limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -408,19 +407,6 @@ async fn every_route_refuses_a_declared_length_above_its_limit_before_the_body()
     }
 }
 
-/// `1234567` as `1,234,567`, as docs/http.md writes numbers.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[test]
 fn every_limit_is_in_the_docs_limits_table_with_its_value() {
     let doc =
@@ -443,7 +429,7 @@ fn every_limit_is_in_the_docs_limits_table_with_its_value() {
             .unwrap_or_else(|| panic!("{name} is not in docs/http.md's limits table"));
         let value_cell = row.split('|').nth(2).unwrap_or_default();
         assert!(
-            value_cell.contains(&thousands(*value)),
+            value_cell.contains(&common::fixtures::thousands(*value)),
             "{name} = {value}, docs say {row}"
         );
     }

@@ -3,15 +3,14 @@
 //! Heavy jobs too: concurrent retries of a batch computation compute once.
 
 mod common;
-mod http_support;
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use chitra::http::{Limits, Role};
+use common::http::{bank_route, enrol_body, paid_month, token, Api};
 use http_body_util::BodyExt;
-use http_support::{bank_route, enrol_body, paid_month, token, Api};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 

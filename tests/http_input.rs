@@ -4,12 +4,11 @@
 //! the chain does not grow.
 
 mod common;
-mod http_support;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chitra::http::{routes, Limits, Role};
-use http_support::{bank_route, decision, enrol_body, paid_month, token, Api, Paid};
+use common::http::{bank_route, decision, enrol_body, paid_month, token, Api, Paid};
 use serde_json::{json, Value};
 
 const BODY_BYTES_MAX: usize = 8 << 10;
@@ -110,7 +109,7 @@ async fn send(
     role: Role,
     content_type: &str,
     body: impl Into<Body>,
-) -> http_support::Resp {
+) -> common::http::Resp {
     api.send(
         Method::POST,
         path,
@@ -478,7 +477,7 @@ async fn a_request_that_takes_too_long_is_a_503_problem() {
     let writer = std::thread::spawn(move || {
         ledger.submit(common::submission(
             "admin:thu",
-            chitra::domain::Command::EnactRateSchedule(common::schedules()[0].clone()),
+            chitra::domain::Command::EnactRateSchedule(common::fixtures::schedules()[0].clone()),
         ))
     });
     std::thread::sleep(std::time::Duration::from_millis(100));

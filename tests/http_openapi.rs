@@ -4,14 +4,13 @@
 //! returns.
 
 mod common;
-mod http_support;
 
 use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use chitra::http::{openapi, routes, Access};
-use http_support::Api;
+use common::http::Api;
 
 #[test]
 fn every_route_is_documented_and_every_documented_operation_is_a_route() {

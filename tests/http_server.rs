@@ -2,7 +2,6 @@
 //! at once (the next waits until one closes), and a shutdown lets an open request finish.
 
 mod common;
-mod http_support;
 
 use std::time::Duration;
 
@@ -22,12 +21,12 @@ async fn health(stream: &mut TcpStream) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_limit_wait_and_shutdown_is_graceful() {
-    let api = http_support::Api::new();
+    let api = common::http::Api::new();
     let limits = Limits {
         connections_max: 1,
         ..Limits::default()
     };
-    let state = AppState::new(api.ledger.clone(), http_support::tokens(), limits);
+    let state = AppState::new(api.ledger.clone(), common::http::tokens(), limits);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -5,44 +5,20 @@
 //! the right one.
 
 mod common;
-mod http_support;
 
 use axum::http::{Method, StatusCode};
 use chitra::http::Role;
-use http_support::{bank_route, enrol_body, paid_month, token_of, Api};
+use common::http::{approve_and_release, bank_route, enrol_body, paid_month, token_of, Api};
 use serde_json::json;
 
+/// One person at bank 970436 and the June batch computed.
 async fn computed_batch(api: &Api) -> (String, serde_json::Value) {
-    let r = api
-        .post(
-            "/v1/beneficiaries",
-            Role::Officer,
-            enrol_body("001185000001", bank_route("970436", "1500200000001")),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let r = api
-        .post(
-            "/v1/batches",
-            Role::Maker,
-            json!({ "programme": "BTXH", "month": "2024-06", "funding_account": "9527111222333" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let batch = r.json()["id"].as_str().unwrap().to_owned();
-    let r = api
-        .post(
-            &format!("/v1/batches/{batch}/compute"),
-            Role::Maker,
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let view = api
-        .get(&format!("/v1/batches/{batch}"), Role::Checker)
-        .await
-        .json();
-    (batch, view)
+    api.enrol(enrol_body(
+        "001185000001",
+        bank_route("970436", "1500200000001"),
+    ))
+    .await;
+    common::http::computed_batch(api).await
 }
 
 #[tokio::test]
@@ -53,40 +29,8 @@ async fn a_formula_like_name_is_released_with_every_file() {
     body["route"]["holder_name"] = json!("=NGUYEN THI THU");
     let r = api.post("/v1/beneficiaries", Role::Officer, body).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let r = api
-        .post(
-            "/v1/batches",
-            Role::Maker,
-            json!({ "programme": "BTXH", "month": "2024-06", "funding_account": "9527111222333" }),
-        )
-        .await;
-    let batch = r.json()["id"].as_str().unwrap().to_owned();
-    api.post(
-        &format!("/v1/batches/{batch}/compute"),
-        Role::Maker,
-        json!({}),
-    )
-    .await;
-    let view = api
-        .get(&format!("/v1/batches/{batch}"), Role::Checker)
-        .await
-        .json();
-    let r = api
-        .post(
-            &format!("/v1/batches/{batch}/approve"),
-            Role::Checker,
-            json!({ "content_hash": view["content_hash"], "totals": view["totals"] }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    let r = api
-        .post(
-            &format!("/v1/batches/{batch}/release"),
-            Role::Checker,
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let (batch, view) = common::http::computed_batch(&api).await;
+    let r = approve_and_release(&api, &batch, &view).await;
     assert_eq!(
         r.json()["files"].as_array().unwrap().len(),
         2,
@@ -104,13 +48,7 @@ async fn a_formula_like_name_is_released_with_every_file() {
 async fn a_funding_account_of_two_characters_is_refused_at_open() {
     let api = Api::new();
     let before = api.records();
-    let r = api
-        .post(
-            "/v1/batches",
-            Role::Maker,
-            json!({ "programme": "BTXH", "month": "2024-06", "funding_account": "12" }),
-        )
-        .await;
+    let r = api.open_batch("BTXH", "2024-06", "12").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert_eq!(r.json()["field"], "funding_account", "{}", r.text());
     assert_eq!(api.records(), before);
@@ -182,7 +120,7 @@ async fn a_bank_report_listing_another_banks_payments_is_422_and_appends_nothing
         .send(
             Method::POST,
             "/v1/status-reports",
-            Some(http_support::token(Role::Bank)),
+            Some(common::http::token(Role::Bank)),
             Some("application/xml"),
             xml,
             None,
@@ -198,13 +136,7 @@ async fn a_bank_report_listing_another_banks_payments_is_422_and_appends_nothing
 async fn a_batch_cannot_be_opened_years_ahead() {
     let api = Api::new();
     let before = api.records();
-    let r = api
-        .post(
-            "/v1/batches",
-            Role::Maker,
-            json!({ "programme": "NCC", "month": "2036-01", "funding_account": "9527111222333" }),
-        )
-        .await;
+    let r = api.open_batch("NCC", "2036-01", "9527111222333").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
     assert_eq!(r.json()["field"], "month");
     assert_eq!(api.records(), before);

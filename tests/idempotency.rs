@@ -13,7 +13,7 @@ use chitra::ledger::{IdempotencyKey, Ledger, Submission, SubmitError};
 fn keyed(key: &str, command: Command) -> Submission {
     let role = chitra::domain::access::roles_for(&command)[0];
     Submission {
-        principal: common::principal(&format!("{role}:lan")),
+        principal: common::fixtures::p(&format!("{role}:lan")),
         idempotency_key: Some(IdempotencyKey::parse(key).unwrap()),
         command,
     }
@@ -124,7 +124,7 @@ fn keys_are_scoped_to_their_principal() {
     let ledger = common::open(dir.path());
     ledger.submit(keyed("k", enrol(1))).unwrap();
     let other = Submission {
-        principal: common::principal("officer:minh"),
+        principal: common::fixtures::p("officer:minh"),
         ..keyed("k", enrol(2))
     };
     let r = ledger.submit(other).unwrap();

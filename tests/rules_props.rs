@@ -2,31 +2,19 @@
 //! deterministic; what is due as now known always equals what was paid plus this payment less
 //! the recovery still outstanding; and a payment is never negative.
 
-use std::path::Path;
+mod common;
 
 use chitra::domain::event::*;
 use chitra::domain::rules::{self, Paid, Person, RateBook};
 use chitra::domain::state::{Entitlement, EntitlementChange};
 use chitra::domain::types::*;
-use chitra::formats::reference::rates::load_dir;
+use common::fixtures::{decision, schedules};
 use proptest::prelude::*;
-
-fn schedules() -> Vec<RateScheduleEnacted> {
-    load_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("ledger-data/rates")).unwrap()
-}
 
 const SEQ_SCHEDULES_END: u64 = 100;
 
 fn month(i: u32) -> Month {
     Month::new(2023, 7).unwrap().plus(i)
-}
-
-fn decision() -> Decision {
-    Decision {
-        number: "1/QĐ".into(),
-        date: Date::parse("2023-01-01").unwrap(),
-        signer: "x".into(),
-    }
 }
 
 /// (programme, scheme, params) of decisions the generator draws from.
@@ -122,7 +110,7 @@ fn entitlements(c: &Case) -> (Programme, Vec<Entitlement>) {
                 params,
                 kind: EntitlementKind::Monthly,
                 effective_from: month(from),
-                decision: decision(),
+                decision: decision("1/QĐ"),
                 payee: None,
             },
             granted_seq: SEQ_SCHEDULES_END + i as u64,
@@ -138,7 +126,7 @@ fn suspended(entitlement: EntitlementId, from: Month) -> EntitlementChange {
         entitlement,
         from,
         reason: SuspensionReason::Uncollected,
-        decision: decision(),
+        decision: decision("1/QĐ"),
     })
 }
 
@@ -151,7 +139,7 @@ fn resumed(
         entitlement,
         from,
         back_pay_from,
-        decision: decision(),
+        decision: decision("1/QĐ"),
     })
 }
 
@@ -160,7 +148,7 @@ fn terminated(entitlement: EntitlementId, last_month: Month) -> EntitlementChang
         entitlement,
         last_month,
         reason: TerminationReason::LostEligibility,
-        decision: decision(),
+        decision: decision("1/QĐ"),
     })
 }
 
@@ -199,68 +187,78 @@ fn due_through(person: &Person<'_>, rates: &RateBook<'_>, programme: Programme, 
     total
 }
 
+/// Runs `check` on the case's person (entitlements of one programme), with every schedule
+/// recorded at its position in the rate files, before any decision.
+fn with_person(
+    c: &Case,
+    check: impl FnOnce(
+        Programme,
+        &Person<'_>,
+        &RateBook<'_>,
+        &[&Entitlement],
+    ) -> Result<(), TestCaseError>,
+) -> Result<(), TestCaseError> {
+    let schedules = schedules();
+    let rates = RateBook::from_recorded(schedules.iter().zip(0..));
+    let (programme, owned) = entitlements(c);
+    let ents: Vec<&Entitlement> = owned.iter().collect();
+    prop_assume!(!ents.is_empty());
+    check(programme, &person(c, &ents), &rates, &ents)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
     #[test]
     fn computing_is_deterministic(c in case()) {
-        let schedules = schedules();
-        let rates = RateBook::from_recorded(schedules.iter().zip(0..));
-        let (programme, owned) = entitlements(&c);
-        let ents: Vec<&Entitlement> = owned.iter().collect();
-        prop_assume!(!ents.is_empty());
-        let person = person(&c, &ents);
-        let p = month(c.pay_month);
-        let paid = paid_map(&c, &ents, c.pay_month);
-        let first = rules::payment_due(&person, &rates, programme, p, u64::MAX, &paid).unwrap();
-        let again = rules::payment_due(&person, &rates, programme, p, u64::MAX, &paid).unwrap();
-        prop_assert_eq!(first, again);
-        prop_assert_eq!(rules::due(&person, &rates, p, u64::MAX).unwrap(), rules::due(&person, &rates, p, u64::MAX).unwrap());
+        with_person(&c, |programme, person, rates, ents| {
+            let p = month(c.pay_month);
+            let paid = paid_map(&c, ents, c.pay_month);
+            let first = rules::payment_due(person, rates, programme, p, u64::MAX, &paid).unwrap();
+            let again = rules::payment_due(person, rates, programme, p, u64::MAX, &paid).unwrap();
+            prop_assert_eq!(first, again);
+            prop_assert_eq!(rules::due(person, rates, p, u64::MAX).unwrap(), rules::due(person, rates, p, u64::MAX).unwrap());
+            Ok(())
+        })?;
     }
 
     #[test]
     fn due_equals_paid_plus_payment_less_outstanding_recovery(c in case()) {
-        let schedules = schedules();
-        let rates = RateBook::from_recorded(schedules.iter().zip(0..));
-        let (programme, owned) = entitlements(&c);
-        let ents: Vec<&Entitlement> = owned.iter().collect();
-        prop_assume!(!ents.is_empty());
-        let person = person(&c, &ents);
-        let p = month(c.pay_month);
-        let paid = paid_map(&c, &ents, c.pay_month);
-        let payment = rules::payment_due(&person, &rates, programme, p, u64::MAX, &paid).unwrap();
-        prop_assert!(payment.amount.0 >= 0, "negative payment {:?}", payment);
-        prop_assert!(payment.outstanding_recovery.0 >= 0);
-        prop_assert_eq!(payment.amount, payment.lines.iter().map(|l| l.amount).sum::<Vnd>());
-        let due = due_through(&person, &rates, programme, p);
-        let paid_total: i64 = paid.values().map(|v| v.0).sum();
-        prop_assert_eq!(due, paid_total + payment.amount.0 - payment.outstanding_recovery.0);
+        with_person(&c, |programme, person, rates, ents| {
+            let p = month(c.pay_month);
+            let paid = paid_map(&c, ents, c.pay_month);
+            let payment = rules::payment_due(person, rates, programme, p, u64::MAX, &paid).unwrap();
+            prop_assert!(payment.amount.0 >= 0, "negative payment {:?}", payment);
+            prop_assert!(payment.outstanding_recovery.0 >= 0);
+            prop_assert_eq!(payment.amount, payment.lines.iter().map(|l| l.amount).sum::<Vnd>());
+            let due = due_through(person, rates, programme, p);
+            let paid_total: i64 = paid.values().map(|v| v.0).sum();
+            prop_assert_eq!(due, paid_total + payment.amount.0 - payment.outstanding_recovery.0);
+            Ok(())
+        })?;
     }
 
     #[test]
     fn monthly_payments_through_corrections_are_never_negative(c in case()) {
-        let schedules = schedules();
-        let rates = RateBook::from_recorded(schedules.iter().zip(0..));
-        let (programme, owned) = entitlements(&c);
-        let ents: Vec<&Entitlement> = owned.iter().collect();
-        prop_assume!(!ents.is_empty());
-        let person = person(&c, &ents);
-        let mut paid = Paid::new();
-        let mut outstanding = Vnd::ZERO;
-        // Pay every month as known before the corrections (seq 200+), then keep paying as known
-        // after them: terminations, suspensions and deaths turn into recoveries or arrears.
-        for i in 0..30u32 {
-            let known_at = if i < 15 { 200 } else { u64::MAX };
-            let payment = rules::payment_due(&person, &rates, programme, month(i), known_at, &paid).unwrap();
-            prop_assert!(payment.amount.0 >= 0, "month {}: {:?}", i, payment);
-            for l in &payment.lines {
-                *paid.entry((l.entitlement, l.source_month)).or_default() =
-                    paid.get(&(l.entitlement, l.source_month)).copied().unwrap_or_default() + l.amount;
+        with_person(&c, |programme, person, rates, _| {
+            let mut paid = Paid::new();
+            let mut outstanding = Vnd::ZERO;
+            // Pay every month as known before the corrections (seq 200+), then keep paying as known
+            // after them: terminations, suspensions and deaths turn into recoveries or arrears.
+            for i in 0..30u32 {
+                let known_at = if i < 15 { 200 } else { u64::MAX };
+                let payment = rules::payment_due(person, rates, programme, month(i), known_at, &paid).unwrap();
+                prop_assert!(payment.amount.0 >= 0, "month {}: {:?}", i, payment);
+                for l in &payment.lines {
+                    *paid.entry((l.entitlement, l.source_month)).or_default() =
+                        paid.get(&(l.entitlement, l.source_month)).copied().unwrap_or_default() + l.amount;
+                }
+                outstanding = payment.outstanding_recovery;
             }
-            outstanding = payment.outstanding_recovery;
-        }
-        let due = due_through(&person, &rates, programme, month(29));
-        let paid_total: i64 = paid.values().map(|v| v.0).sum();
-        prop_assert_eq!(due, paid_total - outstanding.0);
+            let due = due_through(person, rates, programme, month(29));
+            let paid_total: i64 = paid.values().map(|v| v.0).sum();
+            prop_assert_eq!(due, paid_total - outstanding.0);
+            Ok(())
+        })?;
     }
 }

@@ -19,7 +19,7 @@
 //! stderr which check it cannot make and fails, unless `CHITRA_STORAGE_CUT=skip` says that the
 //! skip is intended.
 
-mod bin_support;
+mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -33,7 +33,7 @@ use chitra::chain::export::ChainExportReader;
 use chitra::chain::record::{parse_hash_hex, parse_record, record_hash};
 use rand::{Rng, SeedableRng};
 
-use bin_support::BIN;
+use common::bin::BIN;
 
 /// Cuts per run, each at a random moment of a running load.
 const ROUNDS: usize = 8;
@@ -83,7 +83,7 @@ fn a_storage_cut_under_load_loses_no_acknowledged_record() {
     };
     let data = mount.dir.join("db");
     let tokens = tmp.path().join("tokens.json");
-    let token = bin_support::token_add(&tokens, "officer", "lan");
+    let token = common::bin::token_add(&tokens, "officer", "lan");
     let export = tmp.path().join("chain.export");
     let mut rng = rand::rngs::StdRng::seed_from_u64(20261201);
     let serial = Arc::new(AtomicU64::new(0));
@@ -368,7 +368,7 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, tokens: &Path) -> Server {
-        let (child, addr) = bin_support::serve(data, tokens, "warn", Stdio::null());
+        let (child, addr) = common::bin::serve(data, tokens, "warn", Stdio::null());
         Server {
             child,
             addr,

@@ -3,7 +3,6 @@
 //! cut-off tail.
 
 mod common;
-mod export_support;
 
 use std::path::Path;
 
@@ -150,7 +149,7 @@ fn tampering_with_an_export_is_detected_at_the_first_bad_seq() {
         let tampered = apply(&records, &t);
         // The attacker keeps the original trailer (count and head hash), as a file copied from
         // the genuine export and edited in place would.
-        let bytes = export_support::with_trailer(
+        let bytes = common::export::with_trailer(
             &tampered,
             records.len() as u64,
             record_hash(records.last().unwrap()),
@@ -171,7 +170,7 @@ fn the_independent_verifier_agrees_on_every_tampering() {
     let records = ledger(dir.path());
     for (what, t) in cases() {
         let tampered = apply(&records, &t);
-        let bytes = export_support::with_trailer(
+        let bytes = common::export::with_trailer(
             &tampered,
             records.len() as u64,
             record_hash(records.last().unwrap()),
@@ -548,7 +547,7 @@ fn the_record_before_malformed_framing_is_judged_alike_by_both_verifiers() {
     r[9][20] ^= 0x80;
     let mut garbage_after_trailer = export_bytes(&r, true);
     garbage_after_trailer.push(0);
-    let mut bad_frame_after = export_support::frames(&r);
+    let mut bad_frame_after = common::export::frames(&r);
     bad_frame_after.extend_from_slice(&0u32.to_le_bytes());
     let want = "seq 9: link broken";
     let mut files = Vec::new();

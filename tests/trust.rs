@@ -2,7 +2,8 @@
 //! a release that strands a batch and then pays an account no checker approved, one person
 //! passing four eyes, roles not checked where decisions are made, a bank writing into other
 //! banks' reconciliation, and time that cannot be (a batch ten years ahead, payment before
-//! birth). Every refusal here appends nothing.
+//! birth). Every refusal here appends nothing. What `decide` alone refuses runs in the pure
+//! harness; what needs the store (payment files, idempotency keys, bank files) on a ledger.
 
 mod common;
 
@@ -14,67 +15,20 @@ use chitra::domain::types::*;
 use chitra::domain::{Command, Rejection};
 use chitra::formats::bank::{self as files, IsoDateTime};
 use chitra::ledger::{IdempotencyKey, Ledger, Receipt, SubmitError};
+use common::fixtures::{
+    bank, cash, d, decision, enrolment, m, p, severe_disability, BEFORE_JULY_2024, FUNDING_ACCOUNT,
+    JULY_2024,
+};
+use common::given::{due, given, World};
+use common::{approve, records, rejected};
 
-fn p(name: &str) -> Principal {
-    Principal::parse(name).unwrap()
-}
-
-fn m(s: &str) -> Month {
-    Month::parse(s).unwrap()
+/// A BTXH enrolment with one monthly entitlement (severe disability) from June 2024.
+fn person(id: &str, name: &str, birth: &str, route: RouteRequest) -> Enrol {
+    enrolment(id, name, birth, Some(route), vec![severe_disability()])
 }
 
 fn run(l: &Ledger, who: &str, c: Command) -> Result<Receipt, SubmitError> {
-    l.submit(common::submission(who, c))
-}
-
-fn decision() -> Decision {
-    Decision {
-        number: "12/QĐ-UBND".into(),
-        date: Date::parse("2024-05-20").unwrap(),
-        signer: "Chủ tịch UBND".into(),
-    }
-}
-
-fn bank(bin: &str, account: &str, holder: &str) -> RouteRequest {
-    RouteRequest::Bank {
-        bin: BankBin::parse(bin).unwrap(),
-        account_number: AccountNumber::parse(account).unwrap(),
-        holder_name: holder.into(),
-    }
-}
-
-fn cash() -> RouteRequest {
-    RouteRequest::Cash {
-        pay_point: CommuneCode::parse("00004").unwrap(),
-    }
-}
-
-/// A BTXH enrolment with one monthly entitlement from June 2024.
-fn person(id: &str, name: &str, birth: &str, route: RouteRequest) -> Enrol {
-    Enrol {
-        citizen_id: CitizenId::parse(id).unwrap(),
-        full_name: name.into(),
-        birth_date: Date::parse(birth).unwrap(),
-        sex: if CitizenId::parse(id).unwrap().century_sex_digit() % 2 == 1 {
-            Sex::Female
-        } else {
-            Sex::Male
-        },
-        address_line: "Số 1 phố Huế".into(),
-        commune: CommuneCode::parse("00004").unwrap(),
-        programme: Programme::Btxh,
-        decision: None,
-        route: Some(route),
-        entitlements: vec![NewEntitlement {
-            programme: Programme::Btxh,
-            scheme: "btxh.disability_severe".into(),
-            params: vec![],
-            kind: EntitlementKind::Monthly,
-            effective_from: m("2024-06"),
-            decision: decision(),
-            payee: None,
-        }],
-    }
+    common::submit(l, who, c)
 }
 
 fn enrol(l: &Ledger, e: Enrol) -> BeneficiaryId {
@@ -84,58 +38,48 @@ fn enrol(l: &Ledger, e: Enrol) -> BeneficiaryId {
 
 fn ledger(dir: &std::path::Path) -> Ledger {
     let l = common::open(dir);
-    common::enact(&l, common::BEFORE_JULY_2024);
+    common::enact(&l, BEFORE_JULY_2024);
     l
 }
 
-fn open_batch(l: &Ledger, month: &str) -> Result<BatchId, SubmitError> {
-    run(
-        l,
-        "maker:hoa",
-        Command::OpenBatch(OpenBatch {
-            programme: Programme::Btxh,
-            month: m(month),
-            funding_account: "9527111222333".into(),
-            kind: BatchKind::Regular,
-        }),
-    )?;
-    Ok(BatchId(l.state().next_batch_id().0 - 1))
-}
-
-/// Opens, computes (maker:hoa) and approves (checker:tuan) a June 2024 batch.
+/// Opens, computes (maker:hoa) and approves (checker:tuan) a BTXH batch.
 fn approved(l: &Ledger, month: &str) -> BatchId {
-    let b = open_batch(l, month).unwrap();
-    batches::compute(l, &p("maker:hoa"), None, b).unwrap();
-    approve(l, "checker:tuan", b).unwrap();
-    b
+    common::approved(l, Programme::Btxh, month, BatchKind::Regular)
 }
 
-fn approve(l: &Ledger, who: &str, b: BatchId) -> Result<Receipt, SubmitError> {
-    let c = l.state().batch(b).unwrap().computed.clone().unwrap();
-    run(
-        l,
-        who,
-        Command::ApproveBatch(ApproveBatch {
-            batch: b,
-            content_hash: c.content_hash,
-            totals: c.totals,
-        }),
-    )
+/// Hoa, paid through bank 970436, and the June 2024 batch approved.
+fn hoa_approved(dir: &std::path::Path) -> (Ledger, BeneficiaryId, BatchId) {
+    let l = ledger(dir);
+    let who = enrol(
+        &l,
+        person(
+            "001185000001",
+            "Nguyễn Thị Hoa",
+            "1985-03-01",
+            bank("970436", "1500200000001", "NGUYEN THI HOA"),
+        ),
+    );
+    let b = approved(&l, "2024-06");
+    (l, who, b)
 }
 
 fn status(l: &Ledger, b: BatchId) -> BatchStatus {
     l.state().batch(b).unwrap().status
 }
 
-fn records(l: &Ledger) -> u64 {
-    l.head().unwrap().records
+/// A world with the schedules before July 2024 and nobody enrolled.
+fn world() -> World {
+    World::with_schedules(BEFORE_JULY_2024)
 }
 
-fn rejected(r: Result<Receipt, SubmitError>) -> Rejection {
-    match r {
-        Err(SubmitError::Rejected(why)) => why,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+/// A BTXH batch for `month`, as the maker opens it.
+fn open(month: &str, funding_account: &str) -> Command {
+    Command::OpenBatch(OpenBatch {
+        programme: Programme::Btxh,
+        month: m(month),
+        funding_account: funding_account.into(),
+        kind: BatchKind::Regular,
+    })
 }
 
 fn files_of(l: &Ledger, b: BatchId) -> Vec<PaymentFileIssued> {
@@ -200,9 +144,8 @@ fn a_name_that_looks_like_a_formula_is_paid_and_neutralised_in_the_csv_files() {
 
 #[test]
 fn text_no_bank_file_may_carry_is_refused_at_the_edge_and_appends_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = ledger(dir.path());
-    let before = records(&l);
+    let mut w = world();
+    let before = w.records();
     for (name, why) in [
         ("Nguyễn\u{202e}aoH", "bidirectional"),
         ("Nguyễn \u{2066}Hoa", "bidirectional"),
@@ -212,40 +155,33 @@ fn text_no_bank_file_may_carry_is_refused_at_the_edge_and_appends_nothing() {
         ("\u{200b}\u{200c}\u{200d}", "no visible"),
         ("  \u{feff} ", "no visible"),
     ] {
-        let r = run(
-            &l,
-            "officer:lan",
-            Command::Enrol(person("001185000001", name, "1985-03-01", cash())),
+        let named = person("001185000001", name, "1985-03-01", cash());
+        let holder = person(
+            "001185000001",
+            "Nguyễn Thị Hoa",
+            "1985-03-01",
+            bank("970436", "1500200000001", name),
         );
-        match rejected(r) {
-            Rejection::Invalid { field, reason } => {
-                assert_eq!(field, "full_name");
-                assert!(reason.contains(why), "{name:?}: {reason}");
-            }
-            other => panic!("{name:?}: {other:?}"),
-        }
-        let holder = run(
-            &l,
-            "officer:lan",
-            Command::Enrol(person(
-                "001185000001",
-                "Nguyễn Thị Hoa",
-                "1985-03-01",
-                bank("970436", "1500200000001", name),
-            )),
-        );
-        assert!(
-            matches!(rejected(holder), Rejection::Invalid { field, .. } if field == "holder_name")
-        );
+        w = w
+            .when("officer:lan", Command::Enrol(named))
+            .then_rejected(|r| match r {
+                Rejection::Invalid { field, reason } => {
+                    assert!(reason.contains(why), "{name:?}: {reason}");
+                    field == "full_name"
+                }
+                _ => false,
+            })
+            .when("officer:lan", Command::Enrol(holder))
+            .then_rejected(
+                |r| matches!(r, Rejection::Invalid { field, .. } if field == "holder_name"),
+            );
     }
-    assert_eq!(records(&l), before);
+    assert_eq!(w.records(), before);
 }
 
 #[test]
 fn a_funding_account_no_file_can_carry_is_refused_when_the_batch_opens() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = ledger(dir.path());
-    let before = records(&l);
+    let mut w = world();
     for bad in [
         "12",
         "",
@@ -253,22 +189,11 @@ fn a_funding_account_no_file_can_carry_is_refused_when_the_batch_opens() {
         "9527-111-222",
         "952711122233344455566677788899900011",
     ] {
-        let r = run(
-            &l,
-            "maker:hoa",
-            Command::OpenBatch(OpenBatch {
-                programme: Programme::Btxh,
-                month: m("2024-06"),
-                funding_account: bad.into(),
-                kind: BatchKind::Regular,
-            }),
-        );
-        assert!(
-            matches!(rejected(r), Rejection::Invalid { field, .. } if field == "funding_account"),
-            "{bad:?}"
+        w = w.when("maker:hoa", open("2024-06", bad)).then_rejected(
+            |r| matches!(r, Rejection::Invalid { field, .. } if field == "funding_account"),
         );
     }
-    assert_eq!(records(&l), before);
+    assert!(w.state().batches().is_empty());
 }
 
 /// Makes the store unable to keep payment files: the directory it writes them to is a file.
@@ -285,17 +210,7 @@ fn repair_file_storage(dir: &std::path::Path) {
 #[test]
 fn a_failed_release_records_nothing_and_leaves_the_batch_approved_and_cancellable() {
     let dir = tempfile::tempdir().unwrap();
-    let l = ledger(dir.path());
-    enrol(
-        &l,
-        person(
-            "001185000001",
-            "Nguyễn Thị Hoa",
-            "1985-03-01",
-            bank("970436", "1500200000001", "NGUYEN THI HOA"),
-        ),
-    );
-    let b = approved(&l, "2024-06");
+    let (l, _, b) = hoa_approved(dir.path());
     let before = records(&l);
     break_file_storage(dir.path());
     let failed = batches::release(&l, &p("checker:tuan"), None, b);
@@ -318,17 +233,7 @@ fn a_failed_release_records_nothing_and_leaves_the_batch_approved_and_cancellabl
 #[test]
 fn after_a_failed_release_an_account_changed_later_is_never_paid_on_the_old_approval() {
     let dir = tempfile::tempdir().unwrap();
-    let l = ledger(dir.path());
-    let who = enrol(
-        &l,
-        person(
-            "001185000001",
-            "Nguyễn Thị Hoa",
-            "1985-03-01",
-            bank("970436", "1500200000001", "NGUYEN THI HOA"),
-        ),
-    );
-    let b = approved(&l, "2024-06");
+    let (l, who, b) = hoa_approved(dir.path());
     break_file_storage(dir.path());
     assert!(batches::release(&l, &p("checker:tuan"), None, b).is_err());
     repair_file_storage(dir.path());
@@ -375,17 +280,7 @@ fn after_a_failed_release_an_account_changed_later_is_never_paid_on_the_old_appr
 #[test]
 fn a_release_retried_with_its_key_replays_and_any_other_release_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let l = ledger(dir.path());
-    enrol(
-        &l,
-        person(
-            "001185000001",
-            "Nguyễn Thị Hoa",
-            "1985-03-01",
-            bank("970436", "1500200000001", "NGUYEN THI HOA"),
-        ),
-    );
-    let b = approved(&l, "2024-06");
+    let (l, _, b) = hoa_approved(dir.path());
     let key = || Some(IdempotencyKey::parse("release-june").unwrap());
     let first = batches::release(&l, &p("checker:tuan"), key(), b).unwrap();
     assert!(!first.receipt.replayed);
@@ -405,30 +300,22 @@ fn a_release_retried_with_its_key_replays_and_any_other_release_is_refused() {
 
 #[test]
 fn a_release_must_carry_exactly_the_files_of_the_approved_content() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = ledger(dir.path());
-    enrol(
-        &l,
-        person(
-            "001185000001",
-            "Nguyễn Thị Hoa",
-            "1985-03-01",
-            bank("970436", "1500200000001", "NGUYEN THI HOA"),
-        ),
-    );
-    enrol(
-        &l,
-        person("001185000003", "Trần Thị Bình", "1985-03-01", cash()),
-    );
-    let b = approved(&l, "2024-06");
-    let totals = l
-        .state()
-        .batch(b)
-        .unwrap()
-        .computed
-        .clone()
-        .unwrap()
-        .by_channel;
+    let mut w = world();
+    w.enrol(person(
+        "001185000001",
+        "Nguyễn Thị Hoa",
+        "1985-03-01",
+        bank("970436", "1500200000001", "NGUYEN THI HOA"),
+    ));
+    w.enrol(person(
+        "001185000003",
+        "Trần Thị Bình",
+        "1985-03-01",
+        cash(),
+    ));
+    let b = w.computed(Programme::Btxh, m("2024-06"));
+    w.approve(b).unwrap();
+    let totals = w.batch(b).computed.clone().unwrap().by_channel;
     let file = |channel: Channel, pay_point, format, totals| NewPaymentFile {
         channel,
         pay_point,
@@ -446,7 +333,6 @@ fn a_release_must_carry_exactly_the_files_of_the_approved_content() {
         file(bank_channel, None, FileFormat::Csv, bank_totals),
         file(Channel::Cash, pay_point, FileFormat::CashList, cash_totals),
     ];
-    let before = records(&l);
     let mut short = complete.clone();
     short.pop();
     let mut wrong = complete.clone();
@@ -458,25 +344,28 @@ fn a_release_must_carry_exactly_the_files_of_the_approved_content() {
         FileFormat::Csv,
         bank_totals,
     ));
-    for files in [vec![], short, wrong, extra] {
-        let r = run(
-            &l,
-            "checker:tuan",
-            Command::ReleaseBatch(ReleaseBatch { batch: b, files }),
-        );
-        assert!(matches!(rejected(r), Rejection::Invalid { field, .. } if field == "files"));
+    let mut repeated = complete.clone();
+    repeated[1].name = repeated[0].name.clone();
+    for files in [vec![], short, wrong, extra, repeated] {
+        w = w
+            .when(
+                "checker:tuan",
+                Command::ReleaseBatch(ReleaseBatch { batch: b, files }),
+            )
+            .then_rejected(|r| matches!(r, Rejection::Invalid { field, .. } if field == "files"));
     }
-    assert_eq!(records(&l), before);
-    run(
-        &l,
-        "checker:tuan",
-        Command::ReleaseBatch(ReleaseBatch {
-            batch: b,
-            files: complete,
-        }),
-    )
-    .unwrap();
-    assert_eq!(files_of(&l, b).len(), 3);
+    assert_eq!(w.batch(b).status, BatchStatus::Approved);
+    let w = w
+        .when(
+            "checker:tuan",
+            Command::ReleaseBatch(ReleaseBatch {
+                batch: b,
+                files: complete,
+            }),
+        )
+        .then_accepted(|events| assert_eq!(events.len(), 4, "the release and its three files"));
+    assert_eq!(w.batch(b).files.len(), 3);
+    assert_eq!(w.batch(b).status, BatchStatus::Released);
 }
 
 // ---- 3. A principal is a person in a role; the ledger decides by both ----
@@ -489,7 +378,7 @@ fn one_person_cannot_pass_four_eyes_in_two_roles() {
         &l,
         person("001185000001", "Nguyễn Thị Hoa", "1985-03-01", cash()),
     );
-    let b = open_batch(&l, "2024-06").unwrap();
+    let b = common::open_batch(&l, Programme::Btxh, "2024-06", BatchKind::Regular).unwrap();
     batches::compute(&l, &p("maker:hoa"), None, b).unwrap();
     let before = records(&l);
     match rejected(approve(&l, "checker:hoa", b)) {
@@ -520,42 +409,24 @@ fn one_person_cannot_pass_four_eyes_in_two_roles() {
 
 #[test]
 fn every_command_is_refused_to_a_role_that_may_not_issue_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = ledger(dir.path());
-    enrol(
-        &l,
-        person("001185000001", "Nguyễn Thị Hoa", "1985-03-01", cash()),
-    );
-    let b = open_batch(&l, "2024-06").unwrap();
-    batches::compute(&l, &p("maker:hoa"), None, b).unwrap();
-    let c = l.state().batch(b).unwrap().computed.clone().unwrap();
-    let before = records(&l);
+    let mut w = world();
+    w.enrol(person(
+        "001185000001",
+        "Nguyễn Thị Hoa",
+        "1985-03-01",
+        cash(),
+    ));
+    let b = w.computed(Programme::Btxh, m("2024-06"));
+    let c = w.batch(b).computed.clone().unwrap();
+    let approval = Command::ApproveBatch(ApproveBatch {
+        batch: b,
+        content_hash: c.content_hash,
+        totals: c.totals,
+    });
     let cases: Vec<(&str, Command)> = vec![
-        (
-            "bank:970436",
-            Command::ApproveBatch(ApproveBatch {
-                batch: b,
-                content_hash: c.content_hash,
-                totals: c.totals,
-            }),
-        ),
-        (
-            "maker:hoa",
-            Command::ApproveBatch(ApproveBatch {
-                batch: b,
-                content_hash: c.content_hash,
-                totals: c.totals,
-            }),
-        ),
-        (
-            "officer:lan",
-            Command::OpenBatch(OpenBatch {
-                programme: Programme::Btxh,
-                month: m("2024-07"),
-                funding_account: "9527111222333".into(),
-                kind: BatchKind::Regular,
-            }),
-        ),
+        ("bank:970436", approval.clone()),
+        ("maker:hoa", approval),
+        ("officer:lan", open("2024-07", FUNDING_ACCOUNT)),
         (
             "maker:hoa",
             Command::Enrol(person(
@@ -568,7 +439,7 @@ fn every_command_is_refused_to_a_role_that_may_not_issue_it() {
         ("auditor:minh", Command::CloseBatch(CloseBatch { batch: b })),
         (
             "checker:tuan",
-            Command::EnactRateSchedule(common::schedules()[0].clone()),
+            Command::EnactRateSchedule(common::fixtures::schedules()[0].clone()),
         ),
         (
             "bank:970436",
@@ -580,14 +451,15 @@ fn every_command_is_refused_to_a_role_that_may_not_issue_it() {
     ];
     for (who, command) in cases {
         let name = command.name();
-        match rejected(run(&l, who, command)) {
+        w = w.when(who, command).then_rejected(|r| match r {
             Rejection::NotAllowed { reason } => {
-                assert!(reason.contains("only a"), "{who} {name}: {reason}")
+                assert!(reason.contains("only a"), "{who} {name}: {reason}");
+                true
             }
-            other => panic!("{who} {name}: {other:?}"),
-        }
+            _ => false,
+        });
     }
-    assert_eq!(records(&l), before);
+    assert_eq!(w.batch(b).status, BatchStatus::Computed);
 }
 
 #[test]
@@ -702,7 +574,7 @@ fn refusal_of(r: Result<batches::Ingested, BatchError>) -> Rejection {
 fn a_bank_report_naming_other_banks_payments_is_refused_whole() {
     let dir = tempfile::tempdir().unwrap();
     let l = ledger(dir.path());
-    common::enact(&l, common::JULY_2024);
+    common::enact(&l, JULY_2024);
     let (june, july) = two_banks(&l);
     let theirs: Vec<String> = payments_of(&l, june, "970418")
         .into_iter()
@@ -754,7 +626,7 @@ fn a_bank_report_naming_other_banks_payments_is_refused_whole() {
 fn a_bank_cannot_report_on_another_banks_file() {
     let dir = tempfile::tempdir().unwrap();
     let l = ledger(dir.path());
-    common::enact(&l, common::JULY_2024);
+    common::enact(&l, JULY_2024);
     let (_, july) = two_banks(&l);
     let xml = report_bytes(&l, july, "970418", "STS-OTHER", &[]);
     let before = records(&l);
@@ -774,7 +646,7 @@ fn a_bank_cannot_report_on_another_banks_file() {
 fn a_whole_file_rejection_returns_every_payment_of_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let l = ledger(dir.path());
-    common::enact(&l, common::JULY_2024);
+    common::enact(&l, JULY_2024);
     let (_, july) = two_banks(&l);
     let xml = String::from_utf8(report_bytes(&l, july, "970436", "STS-RJCT", &[])).unwrap();
     // The bank rejects the whole file: GrpSts RJCT with a reason, and no transaction listed.
@@ -819,7 +691,7 @@ fn regex_lite<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
 fn a_message_id_ingested_before_with_other_content_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let l = ledger(dir.path());
-    common::enact(&l, common::JULY_2024);
+    common::enact(&l, JULY_2024);
     let (_, july) = two_banks(&l);
     let first = report_bytes(&l, july, "970436", "STS-1", &[]);
     batches::ingest_status(&l, &p("bank:970436"), None, &first).unwrap();
@@ -851,120 +723,105 @@ fn a_message_id_ingested_before_with_other_content_is_refused() {
 // ---- 5. Time that cannot be ----
 
 #[test]
+fn the_harness_and_the_ledger_tests_agree_on_today() {
+    assert_eq!(
+        chitra::ledger::local_date(common::T0_MS),
+        d(common::given::TODAY)
+    );
+}
+
+#[test]
 fn a_batch_can_be_opened_for_next_month_at_the_latest() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = ledger(dir.path());
-    // The test clock says 2026-11-02.
-    let before = records(&l);
+    // The harness's clock says 2026-11-02, as the ledger tests' does.
+    let mut w = world();
     for far in ["2027-01", "2036-01"] {
-        assert!(
-            matches!(rejected(open_batch(&l, far).map(|_| Receipt {
-                first_seq: 0,
-                count: 0,
-                hash: [0; 32],
-                replayed: false
-            })), Rejection::Invalid { field, .. } if field == "month"),
-            "{far}"
-        );
+        w = w
+            .when("maker:hoa", open(far, FUNDING_ACCOUNT))
+            .then_rejected(|r| matches!(r, Rejection::Invalid { field, .. } if field == "month"));
     }
-    assert_eq!(records(&l), before);
-    open_batch(&l, "2026-12").unwrap();
+    let w = w
+        .when("maker:hoa", open("2026-12", FUNDING_ACCOUNT))
+        .then_accepted(|events| assert!(matches!(events, [Event::BatchOpened(_)])));
+    // Measured from today: in mid-January 2027, February is next month.
+    w.today("2027-01-15")
+        .when("maker:hoa", open("2027-02", FUNDING_ACCOUNT))
+        .then_accepted(|events| assert!(matches!(events, [Event::BatchOpened(_)])))
+        .when("maker:hoa", open("2027-03", FUNDING_ACCOUNT))
+        .then_rejected(|r| matches!(r, Rejection::Invalid { field, .. } if field == "month"));
 }
 
 #[test]
 fn nobody_is_owed_anything_for_a_month_before_their_birth() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = ledger(dir.path());
-    let before = records(&l);
     // A child born on 2025-06-30 with a decision effective from 2024-06.
     let child = person("001225000001", "Nguyễn Văn Bé", "2025-06-30", cash());
-    let why = rejected(run(&l, "officer:lan", Command::Enrol(child.clone())));
-    assert!(
-        matches!(&why, Rejection::Invalid { field, reason } if field == "effective_from" && reason.contains("born")),
-        "{why:?}"
-    );
-    assert_eq!(records(&l), before);
-    // Enrolled with a decision from their birth month, a later decision may not reach back.
-    let mut ok = child;
+    let mut ok = child.clone();
     ok.entitlements[0].effective_from = m("2025-06");
-    let who = enrol(&l, ok);
-    let grant = run(
-        &l,
+    let w = world()
+        .when("officer:lan", Command::Enrol(child))
+        .then_rejected(|r| {
+            matches!(r, Rejection::Invalid { field, reason } if field == "effective_from" && reason.contains("born"))
+        })
+        // Enrolled with a decision from their birth month, a later decision may not reach back.
+        .when("officer:lan", Command::Enrol(ok))
+        .then_accepted(|events| assert_eq!(events.len(), 2));
+    let who = BeneficiaryId(1);
+    w.when(
         "officer:lan",
         Command::GrantEntitlement(GrantEntitlement {
             beneficiary: who,
-            entitlement: NewEntitlement {
-                programme: Programme::Btxh,
-                scheme: "btxh.disability_severe".into(),
-                params: vec![],
-                kind: EntitlementKind::Monthly,
-                effective_from: m("2025-05"),
-                decision: decision(),
-                payee: None,
-            },
+            entitlement: common::fixtures::monthly("btxh.disability_severe", vec![], "2025-05"),
         }),
-    );
-    assert!(
-        matches!(rejected(grant), Rejection::Invalid { field, .. } if field == "effective_from")
-    );
+    )
+    .then_rejected(|r| matches!(r, Rejection::Invalid { field, .. } if field == "effective_from"))
     // Nor may a corrected birth date move past a decision already in force.
-    let correction = run(
-        &l,
+    .when(
         "officer:lan",
         Command::CorrectDetails(CorrectDetails {
             beneficiary: who,
             full_name: None,
-            birth_date: Some(Date::parse("2025-08-01").unwrap()),
+            birth_date: Some(d("2025-08-01")),
             sex: None,
             address_line: None,
             commune: None,
             reason: "typo".into(),
         }),
-    );
-    assert!(
-        matches!(rejected(correction), Rejection::Invalid { field, .. } if field == "birth_date")
-    );
+    )
+    .then_rejected(|r| matches!(r, Rejection::Invalid { field, .. } if field == "birth_date"));
 }
 
 #[test]
 fn the_due_function_pays_nothing_before_birth_even_on_an_old_decision() {
-    // A chain written before decisions were checked against the birth date: apply the events
-    // directly, as replay would, and ask what is due.
-    use chitra::domain::rules::{due, Person, RateBook};
-    use chitra::domain::state::{Attachment, State};
-    let mut state = State::new();
-    let mut seq = 0;
-    let mut apply = |state: &mut State, event: Event, att: Attachment| {
-        state.apply(seq, "officer:lan", event, att).unwrap();
-        seq += 1;
-    };
-    for s in common::schedules() {
-        apply(&mut state, Event::RateScheduleEnacted(s), Attachment::None);
-    }
-    let born = Date::parse("2025-06-30").unwrap();
-    apply(
-        &mut state,
-        Event::BeneficiaryEnrolled(BeneficiaryEnrolled {
-            beneficiary: BeneficiaryId(1),
-            programme: Programme::Btxh,
-            commune: CommuneCode::parse("00004").unwrap(),
-            route: None,
-            decision: None,
-            warnings: vec![],
-        }),
-        Attachment::Present(PersonalData {
-            identity: Some(Identity {
-                citizen_id: CitizenId::parse("001225000001").unwrap(),
-                full_name: "Nguyễn Văn Bé".into(),
-                birth_date: born,
-                sex: Sex::Male,
-                address_line: String::new(),
+    // A chain written before decisions were checked against the birth date: the events are
+    // given as they stand, as replay would apply them, and the rules asked what is due.
+    let born = d("2025-06-30");
+    let mut history: Vec<common::given::Given> = common::fixtures::schedules()
+        .into_iter()
+        .map(|s| Event::RateScheduleEnacted(s).into())
+        .collect();
+    history.push(
+        (
+            Event::BeneficiaryEnrolled(BeneficiaryEnrolled {
+                beneficiary: BeneficiaryId(1),
+                programme: Programme::Btxh,
+                commune: CommuneCode::parse("00004").unwrap(),
+                route: None,
+                decision: None,
+                warnings: vec![],
             }),
-            account: None,
-        }),
+            PersonalData {
+                identity: Some(Identity {
+                    citizen_id: CitizenId::parse("001225000001").unwrap(),
+                    full_name: "Nguyễn Văn Bé".into(),
+                    birth_date: born,
+                    sex: Sex::Male,
+                    address_line: String::new(),
+                }),
+                account: None,
+            },
+        )
+            .into(),
     );
-    apply(
-        &mut state,
+    history.push(
         Event::EntitlementGranted(EntitlementGranted {
             entitlement: EntitlementId(1),
             beneficiary: BeneficiaryId(1),
@@ -973,26 +830,17 @@ fn the_due_function_pays_nothing_before_birth_even_on_an_old_decision() {
             params: vec![],
             kind: EntitlementKind::Monthly,
             effective_from: m("2024-06"),
-            decision: decision(),
+            decision: decision("12/QĐ-UBND"),
             payee: None,
-        }),
-        Attachment::None,
+        })
+        .into(),
     );
-    let rates = RateBook::new(state.schedules());
-    let ents: Vec<_> = vec![state.entitlement(EntitlementId(1)).unwrap()];
-    let person = Person {
-        birth_date: Some(born),
-        date_of_death: None,
-        province: None,
-        entitlements: &ents,
-    };
+    let w = given(history);
+    let due_in = |month: &str| due(w.state(), BeneficiaryId(1), m(month), w.records()).unwrap();
     for month in ["2024-06", "2025-01", "2025-05"] {
-        assert!(
-            due(&person, &rates, m(month), seq).unwrap().is_empty(),
-            "{month}"
-        );
+        assert!(due_in(month).is_empty(), "{month}");
     }
-    assert!(!due(&person, &rates, m("2025-06"), seq).unwrap().is_empty());
+    assert!(!due_in("2025-06").is_empty());
 }
 
 #[test]

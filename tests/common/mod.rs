@@ -1,15 +1,36 @@
-//! Helpers shared by the integration tests: a ledger with a fixed clock and fixed salts,
-//! synthetic enrolments, and direct access to the stored bytes for tampering.
+//! The one set of helpers of the integration tests; each helper is written once, here.
+//!
+//! - this module: a ledger on disk with a fixed clock and fixed salts, commands submitted to it,
+//!   synthetic enrolments, and direct access to the stored bytes for tampering;
+//! - `fixtures`: domain values (principals, months, decisions, routes, enrolments, the rate
+//!   schedules);
+//! - `given`: the pure given/when/then harness over `decide` and `apply` (no disk, no clock),
+//!   where every test of the domain rules runs;
+//! - `bin`: running the real `chitra` binary (a command, a token, a server);
+//! - `http`: driving the HTTP API in-process;
+//! - `files`: reference data beside the repository and schema validation by xmllint;
+//! - `export`: chain export files taken apart and put together.
+//!
+//! A test file includes it with `mod common;` and uses what it needs.
 #![allow(dead_code)]
+
+pub mod bin;
+pub mod export;
+pub mod files;
+pub mod fixtures;
+pub mod given;
+pub mod http;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use chitra::chain::block::{for_each_record, BlockWriter};
-use chitra::domain::types::Principal;
-use chitra::domain::Command;
-use chitra::ledger::{Config, Ledger, Receipt, Submission};
+use chitra::domain::command::{ApproveBatch, OpenBatch};
+use chitra::domain::event::BatchKind;
+use chitra::domain::types::{BatchId, Programme};
+use chitra::domain::{Command, Rejection};
+use chitra::ledger::{Config, Ledger, Receipt, Submission, SubmitError};
 
 /// 2026-11-02 09:00 local time (02:00 UTC), in Unix milliseconds: "now" for most tests.
 pub const T0_MS: i64 = 1_793_584_800_000;
@@ -38,13 +59,9 @@ pub fn open_at(dir: &Path, t0: i64) -> Ledger {
     .expect("ledger opens")
 }
 
-pub fn principal(name: &str) -> Principal {
-    Principal::parse(name).unwrap()
-}
-
 pub fn submission(who: &str, command: Command) -> Submission {
     Submission {
-        principal: principal(who),
+        principal: fixtures::p(who),
         idempotency_key: None,
         command,
     }
@@ -123,41 +140,89 @@ pub fn payload_range(record: &[u8]) -> std::ops::Range<usize> {
     record.len() - view.payload.len()..record.len()
 }
 
-/// The rate schedules of `ledger-data/rates/`, by id.
-pub fn schedules() -> Vec<chitra::domain::event::RateScheduleEnacted> {
-    chitra::formats::reference::rates::load_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("ledger-data/rates"),
-    )
-    .expect("rate files load")
-}
-
 /// Enacts the named schedules (in the given order), as an administrator would load them.
 pub fn enact(ledger: &Ledger, ids: &[&str]) {
-    let all = schedules();
     for id in ids {
-        let s = all
-            .iter()
-            .find(|s| s.schedule == *id)
-            .unwrap_or_else(|| panic!("no schedule {id}"));
         ledger
             .submit(submission(
                 "admin:thu",
-                Command::EnactRateSchedule(s.clone()),
+                Command::EnactRateSchedule(fixtures::schedule(id)),
             ))
             .expect("schedule accepted");
     }
 }
 
-/// Every schedule except the July 2024 ones (ND 76/2024, ND 77/2024), which the scenarios load
-/// late, after July was paid.
-pub const BEFORE_JULY_2024: &[&str] = &[
-    "btxh-nd20-2021",
-    "ncc-nd75-2021",
-    "ncc-base-salary-nd24-2023",
-    "ncc-nd55-2023",
-];
-pub const JULY_2024: &[&str] = &[
-    "btxh-nd76-2024",
-    "ncc-nd77-2024",
-    "ncc-base-salary-nd73-2024",
-];
+/// Submits `command` as `who` (`role:name`).
+pub fn submit(ledger: &Ledger, who: &str, command: Command) -> Result<Receipt, SubmitError> {
+    ledger.submit(submission(who, command))
+}
+
+/// The refusal a submission met; anything else fails the test.
+pub fn rejected<T: std::fmt::Debug>(r: Result<T, SubmitError>) -> Rejection {
+    match r {
+        Err(SubmitError::Rejected(why)) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// Records in the chain.
+pub fn records(ledger: &Ledger) -> u64 {
+    ledger.head().unwrap().records
+}
+
+/// Opens a batch as the maker (`maker:hoa`); its id.
+pub fn open_batch(
+    ledger: &Ledger,
+    programme: Programme,
+    month: &str,
+    kind: BatchKind,
+) -> Result<BatchId, SubmitError> {
+    submit(
+        ledger,
+        "maker:hoa",
+        Command::OpenBatch(OpenBatch {
+            programme,
+            month: fixtures::m(month),
+            funding_account: fixtures::FUNDING_ACCOUNT.into(),
+            kind,
+        }),
+    )?;
+    Ok(BatchId(ledger.state().next_batch_id().0 - 1))
+}
+
+/// Approves a computed batch as `who`, with the content and totals it was computed with.
+pub fn approve(ledger: &Ledger, who: &str, batch: BatchId) -> Result<Receipt, SubmitError> {
+    let c = ledger
+        .state()
+        .batch(batch)
+        .unwrap()
+        .computed
+        .clone()
+        .unwrap();
+    submit(
+        ledger,
+        who,
+        Command::ApproveBatch(ApproveBatch {
+            batch,
+            content_hash: c.content_hash,
+            totals: c.totals,
+        }),
+    )
+}
+
+/// Opens a batch, computes it as the maker (`app::batches::compute`) and approves it as the
+/// checker (`checker:tuan`).
+pub fn approved(ledger: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> BatchId {
+    let b = open_batch(ledger, programme, month, kind).unwrap();
+    chitra::app::batches::compute(ledger, &fixtures::p("maker:hoa"), None, b).unwrap();
+    approve(ledger, "checker:tuan", b).unwrap();
+    b
+}
+
+/// Opens, computes, approves and releases a batch with its payment files
+/// (`app::batches::release`).
+pub fn pay_month(ledger: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> BatchId {
+    let b = approved(ledger, programme, month, kind);
+    chitra::app::batches::release(ledger, &fixtures::p("checker:tuan"), None, b).unwrap();
+    b
+}

@@ -585,3 +585,18 @@ pub fn resolve_break(state: &State, c: ResolveBreak) -> Result<Vec<Emitted>, Rej
         },
     ))])
 }
+
+/// The payment files a release of `batch` must carry: where each goes (a bank, or a pay
+/// point's cash list), its format, and the control totals of its share of the batch, in a
+/// stable order. Empty for a batch with no payments. A caller that writes no bytes (the tests'
+/// pure harness) builds its `ReleaseBatch` from this; `release` checks the files against the
+/// same list.
+pub fn files_needed(
+    state: &State,
+    batch: &Batch,
+) -> Vec<(Channel, Option<CommuneCode>, FileFormat, ControlTotals)> {
+    expected_files(state, batch)
+        .into_iter()
+        .map(|((channel, pay_point, format), totals)| (channel, pay_point, format, totals))
+        .collect()
+}

@@ -1,6 +1,5 @@
 //! Chain export files for the tests, taken apart and put together by their framing
 //! (`docs/chain-format.md` §3.2), as a tamperer editing a file would.
-#![allow(dead_code)]
 
 use chitra::chain::export::{ChainExportReader, CHAIN_EXPORT_MAGIC};
 use chitra::chain::record::record_hash;

@@ -1,6 +1,5 @@
 //! Driving the HTTP API in-process (`app()` with `tower::ServiceExt::oneshot`): a ledger with a
 //! fixed clock and the rate schedules, a token per role, and a paid month made through the API.
-#![allow(dead_code)]
 
 use std::path::Path;
 
@@ -14,7 +13,7 @@ use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
-use crate::common;
+use super as common;
 
 /// (token, principal, role, BIN)
 pub const TOKENS: &[(&str, &str, Role, Option<&str>)] = &[
@@ -98,7 +97,7 @@ impl Api {
     pub fn with_limits(limits: Limits) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let ledger = common::open(dir.path());
-        let ids: Vec<String> = common::schedules()
+        let ids: Vec<String> = common::fixtures::schedules()
             .into_iter()
             .map(|s| s.schedule)
             .collect();
@@ -185,6 +184,25 @@ impl Api {
     }
 }
 
+impl Api {
+    /// `POST /v1/beneficiaries` as the officer, which must enrol the person: the response.
+    pub async fn enrol(&self, body: Value) -> Value {
+        let r = self.post("/v1/beneficiaries", Role::Officer, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        r.json()
+    }
+
+    /// `POST /v1/batches` as the maker: a regular batch of `programme` for `month`.
+    pub async fn open_batch(&self, programme: &str, month: &str, funding_account: &str) -> Resp {
+        self.post(
+            "/v1/batches",
+            Role::Maker,
+            json!({ "programme": programme, "month": month, "funding_account": funding_account }),
+        )
+        .await
+    }
+}
+
 pub fn decision() -> Value {
     json!({ "number": "12/QĐ-UBND", "date": "2024-05-20", "signer": "Chủ tịch UBND" })
 }
@@ -216,60 +234,11 @@ pub fn bank_route(bin: &str, account: &str) -> Value {
     json!({ "kind": "bank", "bin": bin, "account_number": account, "holder_name": "NGUYEN THI THU" })
 }
 
-/// What `paid_month` made.
-#[derive(Debug, Clone)]
-pub struct Paid {
-    pub beneficiary: String,
-    pub entitlement: String,
-    pub batch: String,
-    /// pain.001 of bank 970436 and of bank 970418.
-    pub file_bank: String,
-    pub file_bank2: String,
-}
-
-/// Three people (two banks and cash), a BTXH batch for June 2024 opened, computed by the maker,
-/// approved by the checker against the review, released with its files: all through the API.
-pub async fn paid_month(api: &Api) -> Paid {
+/// Opens the BTXH batch of June 2024 as the maker and computes it: its id and its view as the
+/// checker reviews it.
+pub async fn computed_batch(api: &Api) -> (String, Value) {
     let r = api
-        .post(
-            "/v1/beneficiaries",
-            Role::Officer,
-            enrol_body("001185000001", bank_route("970436", "1500200000001")),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let beneficiary = r.json()["id"].as_str().unwrap().to_owned();
-    let entitlement = format!(
-        "E{}",
-        r.json()["events"][1]["event"]["entitlement"]
-            .as_u64()
-            .unwrap()
-    );
-    let r = api
-        .post(
-            "/v1/beneficiaries",
-            Role::Officer,
-            enrol_body("001185000003", bank_route("970418", "2200300000002")),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let r = api
-        .post(
-            "/v1/beneficiaries",
-            Role::Officer,
-            enrol_body(
-                "001185000005",
-                json!({ "kind": "cash", "pay_point": "00004" }),
-            ),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
-    let r = api
-        .post(
-            "/v1/batches",
-            Role::Maker,
-            json!({ "programme": "BTXH", "month": "2024-06", "funding_account": "9527111222333" }),
-        )
+        .open_batch("BTXH", "2024-06", super::fixtures::FUNDING_ACCOUNT)
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let batch = r.json()["id"].as_str().unwrap().to_owned();
@@ -285,6 +254,12 @@ pub async fn paid_month(api: &Api) -> Paid {
         .get(&format!("/v1/batches/{batch}"), Role::Checker)
         .await
         .json();
+    (batch, view)
+}
+
+/// Approves a computed batch as the checker against its reviewed view, then releases it: the
+/// release's response.
+pub async fn approve_and_release(api: &Api, batch: &str, view: &Value) -> Resp {
     let r = api
         .post(
             &format!("/v1/batches/{batch}/approve"),
@@ -301,6 +276,46 @@ pub async fn paid_month(api: &Api) -> Paid {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r
+}
+
+/// What `paid_month` made.
+#[derive(Debug, Clone)]
+pub struct Paid {
+    pub beneficiary: String,
+    pub entitlement: String,
+    pub batch: String,
+    /// pain.001 of bank 970436 and of bank 970418.
+    pub file_bank: String,
+    pub file_bank2: String,
+}
+
+/// Three people (two banks and cash), a BTXH batch for June 2024 opened, computed by the maker,
+/// approved by the checker against the review, released with its files: all through the API.
+pub async fn paid_month(api: &Api) -> Paid {
+    let r = api
+        .enrol(enrol_body(
+            "001185000001",
+            bank_route("970436", "1500200000001"),
+        ))
+        .await;
+    let beneficiary = r["id"].as_str().unwrap().to_owned();
+    let entitlement = format!(
+        "E{}",
+        r["events"][1]["event"]["entitlement"].as_u64().unwrap()
+    );
+    api.enrol(enrol_body(
+        "001185000003",
+        bank_route("970418", "2200300000002"),
+    ))
+    .await;
+    api.enrol(enrol_body(
+        "001185000005",
+        json!({ "kind": "cash", "pay_point": "00004" }),
+    ))
+    .await;
+    let (batch, view) = computed_batch(api).await;
+    let r = approve_and_release(api, &batch, &view).await;
     let files = r.json()["files"].as_array().unwrap().clone();
     let file_of = |bin: &str| {
         files

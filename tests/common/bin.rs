@@ -1,11 +1,29 @@
-//! Helpers for tests that run the real `chitra` binary: a token made by `chitra token add`, and
-//! `chitra serve` started on a free loopback port.
+//! Running the real `chitra` binary: one command on a data directory, a token made by
+//! `chitra token add`, and `chitra serve` started on a free loopback port.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_chitra");
+
+/// `chitra --data-dir DIR ARGS...`, run to completion.
+pub fn chitra(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .expect("run chitra")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
 
 /// `chitra token add` for `role:name` into `tokens`: the token it printed.
 pub fn token_add(tokens: &Path, role: &str, name: &str) -> String {

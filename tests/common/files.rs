@@ -1,6 +1,5 @@
 //! Shared helpers of the `files_*` integration tests: the reference data beside the
 //! repository (`../shared/reference`, as CI lays it out) and schema validation by xmllint.
-#![allow(dead_code)]
 
 use std::io::ErrorKind;
 use std::path::PathBuf;
