@@ -46,8 +46,8 @@ enum Op {
     /// The July 2024 BTXH base (ND 76/2024) is recorded, late if July was paid already: what
     /// was paid becomes arrears.
     Enact,
-    /// Records the regular and one-off lines of live payment `n` again in the latest open
-    /// batch, by hand (as a faulty computation would).
+    /// Records the lines of live payment `n` (regular, one-off, arrears and recoveries) again in
+    /// the latest open batch, by hand (as a faulty computation would).
     Forge(u8),
 }
 
@@ -379,15 +379,9 @@ fn apply(books: &mut impl Books, op: &Op) -> bool {
                     .collect();
                 let old = live.get(*n as usize % live.len().max(1))?;
                 let route = s.beneficiary(old.beneficiary)?.route?;
-                // The claims `decide` guards: regular and one-off items. (Arrears are a
-                // difference `batch::compute` works out from what was paid; `decide` does not
-                // re-check them, so a forged arrears line is not part of this property.)
-                let items: Vec<PaymentItem> = old
-                    .items
-                    .iter()
-                    .filter(|i| matches!(i.kind, ItemKind::Regular | ItemKind::OneOff))
-                    .cloned()
-                    .collect();
+                // Every line again: regular and one-off months are claimed already, and arrears
+                // would take a month beyond what is due; `decide` refuses both.
+                let items: Vec<PaymentItem> = old.items.clone();
                 let amount: Vnd = items.iter().map(|i| i.amount).sum();
                 (amount.0 > 0).then(|| ComputeBatch {
                     batch,

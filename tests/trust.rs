@@ -125,10 +125,7 @@ fn a_name_that_looks_like_a_formula_is_paid_and_neutralised_in_the_csv_files() {
         let text = bytes_of(&l, &f);
         match f.format {
             FileFormat::Pain001V09 => {
-                assert!(
-                    text.contains("<Nm>=HYPERLINK(\"http://x\")</Nm>"),
-                    "{text}"
-                )
+                assert!(text.contains("<Nm>=HYPERLINK(\"http://x\")</Nm>"), "{text}")
             }
             FileFormat::Csv => {
                 assert!(text.contains("\"'=HYPERLINK(\"\"http://x\"\")\""), "{text}");

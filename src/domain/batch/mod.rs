@@ -12,14 +12,17 @@ pub mod compute;
 pub mod reconcile;
 pub mod review;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::access::Role;
 use super::command::*;
 use super::context::{Context, Emitted};
 use super::event::*;
-use super::state::{Batch, BatchStatus, State};
-use super::types::{person_of, AccountNumber, BatchId, CommuneCode, FileId, Principal, Vnd};
+use super::rules::RateBook;
+use super::state::{Batch, BatchStatus, Entitlement, State};
+use super::types::{
+    person_of, AccountNumber, BatchId, CommuneCode, EntitlementId, FileId, Month, Principal, Vnd,
+};
 
 pub use compute::{compute, BatchPlan};
 pub use reconcile::{reconciliation, Reconciliation};
@@ -144,11 +147,11 @@ pub fn compute_batch(state: &State, c: ComputeBatch) -> Result<Vec<Emitted>, Rej
             "is beyond the end of the chain",
         ));
     }
-    let mut claimed = HashSet::new();
+    let mut claims = Claims::new(state, c.basis_seq);
     let mut recipients = HashSet::new();
     let mut scheduled = Vec::with_capacity(c.payments.len());
     for (id, p) in (state.next_payment_id().0..).zip(c.payments) {
-        check_payment(state, b, &p, &mut claimed, &mut recipients)?;
+        check_payment(state, b, &p, &mut claims, &mut recipients)?;
         scheduled.push(PaymentScheduled {
             payment: super::types::PaymentId(id),
             batch: c.batch,
@@ -173,11 +176,65 @@ pub fn compute_batch(state: &State, c: ComputeBatch) -> Result<Vec<Emitted>, Rej
     Ok(out)
 }
 
+/// What a batch's lines claim, as they are checked: the regular and one-off months claimed, and
+/// the arrears added per entitlement and month, which together with what was paid before must
+/// never exceed what is due for that month (as known at the computation's basis).
+struct Claims<'s> {
+    claimed: HashSet<(EntitlementId, Month)>,
+    arrears: HashMap<(EntitlementId, Month), Vnd>,
+    rates: RateBook<'s>,
+    basis: u64,
+}
+
+impl<'s> Claims<'s> {
+    fn new(state: &'s State, basis: u64) -> Claims<'s> {
+        Claims {
+            claimed: HashSet::new(),
+            arrears: HashMap::new(),
+            rates: RateBook::new(state.schedules()),
+            basis,
+        }
+    }
+
+    /// An arrears item pays a month's difference: what was paid for the month, the arrears of
+    /// this batch so far and this item must not exceed what is due for it. Arrears are the only
+    /// lines the state's claims cannot bound by themselves, so they are priced again here.
+    fn check_arrears(
+        &mut self,
+        state: &State,
+        e: &Entitlement,
+        item: &PaymentItem,
+    ) -> Result<(), String> {
+        let month = item.source_month;
+        let subject = state
+            .beneficiary(e.grant.beneficiary)
+            .ok_or_else(|| format!("no beneficiary {}", e.grant.beneficiary))?;
+        let ents = super::rules::entitlements_of(state, subject);
+        let person = super::rules::Person::of(subject, &ents);
+        let due: Vnd = super::rules::due(&person, &self.rates, month, self.basis)
+            .map_err(|err| format!("arrears of {} {month} cannot be checked: {err}", e.id()))?
+            .iter()
+            .filter(|l| l.entitlement == e.id())
+            .map(|l| l.amount)
+            .sum();
+        let added = self.arrears.entry((e.id(), month)).or_insert(Vnd::ZERO);
+        let after = e.paid_in(month) + *added + item.amount;
+        if after > due {
+            return Err(format!(
+                "{} {month}: {after} would be paid but {due} is due (arrears pay a difference once)",
+                e.id()
+            ));
+        }
+        *added = *added + item.amount;
+        Ok(())
+    }
+}
+
 fn check_payment(
     state: &State,
     batch: &Batch,
     p: &NewPayment,
-    claimed: &mut HashSet<(super::types::EntitlementId, super::types::Month)>,
+    claims: &mut Claims<'_>,
     recipients: &mut HashSet<super::types::BeneficiaryId>,
 ) -> Result<(), Rejection> {
     let who = p.beneficiary;
@@ -207,23 +264,24 @@ fn check_payment(
     // must not happen is two payments claiming it.
     let mut mine = HashSet::new();
     for item in &p.items {
-        check_item(state, batch, who, item, claimed).or_else(&bad)?;
+        check_item(state, batch, who, item, claims).or_else(&bad)?;
         if matches!(item.kind, ItemKind::Regular | ItemKind::OneOff) {
             mine.insert((item.entitlement, item.source_month));
         }
     }
-    claimed.extend(mine);
+    claims.claimed.extend(mine);
     Ok(())
 }
 
 /// One item: its entitlement belongs to the batch's programme and pays this recipient, its
-/// month is not after the batch's, and a regular or one-off month is not claimed already.
+/// month is not after the batch's, a regular or one-off month is not claimed already, and
+/// arrears never take a month beyond what is due.
 fn check_item(
     state: &State,
     batch: &Batch,
     who: super::types::BeneficiaryId,
     item: &PaymentItem,
-    claimed: &HashSet<(super::types::EntitlementId, super::types::Month)>,
+    claims: &mut Claims<'_>,
 ) -> Result<(), String> {
     let Some(e) = state.entitlement(item.entitlement) else {
         return Err(format!("no entitlement {}", item.entitlement));
@@ -257,13 +315,16 @@ fn check_item(
     }
     if matches!(item.kind, ItemKind::Regular | ItemKind::OneOff) {
         let key = (e.id(), item.source_month);
-        if e.paid_in(item.source_month) != Vnd::ZERO || claimed.contains(&key) {
+        if e.paid_in(item.source_month) != Vnd::ZERO || claims.claimed.contains(&key) {
             return Err(format!(
                 "{} {} is already paid (no month is paid twice)",
                 e.id(),
                 item.source_month
             ));
         }
+    }
+    if item.kind == ItemKind::Arrears {
+        claims.check_arrears(state, e, item)?;
     }
     Ok(())
 }
