@@ -68,7 +68,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, Problem>
     let mut res = text.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        HeaderValue::from_static(super::metrics::CONTENT_TYPE),
     );
     Ok(res)
 }
