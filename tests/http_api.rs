@@ -237,7 +237,7 @@ async fn writes_return_receipts_and_metrics_count_requests() {
     assert!(text.contains("chitra_writer_groups_total"), "{text}");
     assert!(
         text.contains(
-            "chitra_http_requests_total{route=\"/v1/beneficiaries\",method=\"POST\",status=\"201\"} 1"
+            "chitra_http_requests_total{method=\"POST\",route=\"/v1/beneficiaries\",status=\"201\"} 1"
         ),
         "{text}"
     );

@@ -15,7 +15,7 @@ use crate::domain::state::{
 use crate::domain::types::*;
 use crate::ledger::{Ledger, ReadError, Recorded};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BeneficiaryView {
     pub id: BeneficiaryId,
     pub programme: Programme,
@@ -32,7 +32,7 @@ pub struct BeneficiaryView {
     pub history: Vec<HistoryEntry>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EntitlementView {
     pub id: EntitlementId,
     pub programme: Programme,
@@ -47,7 +47,7 @@ pub struct EntitlementView {
     pub paid: Vec<(Month, Vnd)>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChangeView {
     pub seq: u64,
     pub change: String,
@@ -56,7 +56,7 @@ pub struct ChangeView {
 }
 
 /// One record that touches a beneficiary.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub seq: u64,
     pub recorded_at_ms: i64,
@@ -148,7 +148,7 @@ impl From<Recorded> for HistoryEntry {
 /// What is due to a beneficiary for a month as the ledger knows it now, line by line with the
 /// rule, the rate schedule, the legal clause and the decision; and what the next payment of that
 /// month would be once what was already paid is taken into account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DueView {
     pub beneficiary: BeneficiaryId,
     pub month: Month,
@@ -158,7 +158,7 @@ pub struct DueView {
     pub payments: Vec<PaymentDueView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PaymentDueView {
     pub programme: Programme,
     pub lines: Vec<DueLine>,
@@ -202,7 +202,7 @@ pub fn due(state: &State, id: BeneficiaryId, month: Month) -> Result<DueView, St
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BatchView {
     pub id: BatchId,
     pub programme: Programme,
@@ -222,7 +222,7 @@ pub struct BatchView {
     pub files: Vec<FileView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FileView {
     pub id: FileId,
     pub batch: BatchId,
@@ -280,7 +280,7 @@ pub fn file(state: &State, id: FileId) -> Option<FileView> {
 }
 
 /// Totals paid in a month (released or closed batches), by programme, scheme, commune and bank.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Payout {
     pub month: Option<Month>,
     pub totals: ControlTotals,

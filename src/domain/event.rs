@@ -22,7 +22,7 @@ use super::types::{
 /// A 32-byte blake3 digest (content hashes of batches, files and status reports).
 pub type Digest = [u8; 32];
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     BeneficiaryEnrolled(BeneficiaryEnrolled),
@@ -102,7 +102,7 @@ pub struct PersonalData {
 }
 
 /// Who a beneficiary is. Kept only in the erasable personal-data store.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Identity {
     pub citizen_id: CitizenId,
     pub full_name: String,
@@ -119,7 +119,7 @@ pub struct BankAccountDetails {
 }
 
 /// The signed decision behind a record: its number, date and signer.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     pub number: String,
     pub date: Date,
@@ -127,7 +127,7 @@ pub struct Decision {
 }
 
 /// A check the enrolment made that did not hold but does not block enrolment.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EnrolmentWarning {
     /// The citizen ID's first three digits are not a known province-of-registration code.
@@ -142,7 +142,7 @@ pub enum EnrolmentWarning {
     CommuneCodeMapped { from: CommuneCode },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BeneficiaryEnrolled {
     pub beneficiary: BeneficiaryId,
     pub programme: Programme,
@@ -154,7 +154,7 @@ pub struct BeneficiaryEnrolled {
 }
 
 /// New details for a beneficiary; the old values stay in the earlier events.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BeneficiaryDetailsCorrected {
     pub beneficiary: BeneficiaryId,
     /// A new commune, when the correction moves the address within the province.
@@ -164,7 +164,19 @@ pub struct BeneficiaryDetailsCorrected {
 }
 
 /// How a beneficiary is paid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Route {
     /// Credit transfer to an account at the bank with this NAPAS BIN; the account number and
@@ -174,21 +186,21 @@ pub enum Route {
     Cash { pay_point: CommuneCode },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentRouteSet {
     pub beneficiary: BeneficiaryId,
     pub route: Route,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BeneficiaryDeathRecorded {
     pub beneficiary: BeneficiaryId,
     pub date_of_death: Date,
     pub decision: Option<Decision>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum HoldReason {
     /// The bank returned a payment as "beneficiary deceased" (ISO reason MD07).
@@ -201,13 +213,13 @@ pub enum HoldReason {
 }
 
 /// Keeps a beneficiary out of batches until a decision clears the hold.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BeneficiaryHeldForReview {
     pub beneficiary: BeneficiaryId,
     pub reason: HoldReason,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BeneficiaryReviewCleared {
     pub beneficiary: BeneficiaryId,
     pub decision: Decision,
@@ -216,14 +228,16 @@ pub struct BeneficiaryReviewCleared {
 
 /// One value of a rate schedule: an amount, or a coefficient of a base level in thousandths
 /// (BTXH coefficients are multiples of 0.5, so 2.5 is 2500).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(tag = "unit", content = "value", rename_all = "snake_case")]
 pub enum RateValue {
     Amount(Vnd),
     CoefficientMilli(u32),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RateEntry {
     /// Stable key of the rate, e.g. `btxh.base`, `ncc.annex1.3.1`, `ncc.annex2.61`.
     pub key: String,
@@ -232,7 +246,7 @@ pub struct RateEntry {
 
 /// A rate schedule as enacted: bitemporal, with the month its levels apply from and the date the
 /// instrument came into force (often later, which creates arrears).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RateScheduleEnacted {
     /// Stable identifier of the schedule, e.g. `ncc-nd77-2024`.
     pub schedule: String,
@@ -245,11 +259,12 @@ pub struct RateScheduleEnacted {
     pub province: Option<ProvinceCode>,
     pub entries: Vec<RateEntry>,
     /// blake3 of the data file the schedule was loaded from.
+    #[schema(value_type = Vec<u8>)]
     pub source_digest: Digest,
 }
 
 /// A parameter of an entitlement decision that the rules read. New kinds are appended at the end.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "param", content = "value", rename_all = "snake_case")]
 pub enum SchemeParam {
     /// Body-injury rate of a war invalid, sick soldier or Agent Orange victim, 1-100.
@@ -278,7 +293,9 @@ pub enum SchemeParam {
     InFacility,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum EntitlementKind {
     /// Due every month from `effective_from` until suspended or terminated.
@@ -287,7 +304,7 @@ pub enum EntitlementKind {
     OneOff { month: Month },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntitlementGranted {
     pub entitlement: EntitlementId,
     pub beneficiary: BeneficiaryId,
@@ -303,7 +320,7 @@ pub struct EntitlementGranted {
     pub payee: Option<BeneficiaryId>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntitlementAdjusted {
     pub entitlement: EntitlementId,
     pub effective_from: Month,
@@ -312,7 +329,7 @@ pub struct EntitlementAdjusted {
     pub decision: Decision,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SuspensionReason {
     /// Not collected for three or more consecutive months.
@@ -328,7 +345,7 @@ pub enum SuspensionReason {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntitlementSuspended {
     pub entitlement: EntitlementId,
     /// First month not paid.
@@ -337,7 +354,7 @@ pub struct EntitlementSuspended {
     pub decision: Decision,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntitlementResumed {
     pub entitlement: EntitlementId,
     /// First month paid again as a regular month.
@@ -347,7 +364,7 @@ pub struct EntitlementResumed {
     pub decision: Decision,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TerminationReason {
     Death {
@@ -367,7 +384,7 @@ pub enum TerminationReason {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EntitlementTerminated {
     pub entitlement: EntitlementId,
     /// The last month due; nothing is due after it.
@@ -376,7 +393,9 @@ pub struct EntitlementTerminated {
     pub decision: Decision,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BatchKind {
     Regular,
@@ -386,7 +405,7 @@ pub enum BatchKind {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchOpened {
     pub batch: BatchId,
     pub programme: Programme,
@@ -395,7 +414,9 @@ pub struct BatchOpened {
     pub kind: BatchKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ItemKind {
     Regular,
@@ -405,7 +426,7 @@ pub enum ItemKind {
 }
 
 /// One itemised line of a payment: what it pays for (entitlement and source month) and why.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentItem {
     pub entitlement: EntitlementId,
     pub source_month: Month,
@@ -416,7 +437,7 @@ pub struct PaymentItem {
 }
 
 /// One payment line of a computed batch: one person, one route.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentScheduled {
     pub payment: PaymentId,
     pub batch: BatchId,
@@ -427,7 +448,19 @@ pub struct PaymentScheduled {
 }
 
 /// Count and sum of a set of payment lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub struct ControlTotals {
     pub count: u64,
     pub sum: Vnd,
@@ -442,7 +475,19 @@ impl ControlTotals {
 
 /// Where a payment goes: a bank (by BIN) or the cash channel.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(tag = "kind", content = "bin", rename_all = "snake_case")]
 pub enum Channel {
@@ -450,38 +495,41 @@ pub enum Channel {
     Cash,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchComputed {
     pub batch: BatchId,
     /// The sequence number of the last record the computation read.
     pub basis_seq: u64,
     /// blake3 over the batch's payment lines in order (see docs/batches.md).
+    #[schema(value_type = Vec<u8>)]
     pub content_hash: Digest,
     pub totals: ControlTotals,
     pub by_channel: Vec<(Channel, ControlTotals)>,
 }
 
 /// A checker's approval of exactly one computed content.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchApproved {
     pub batch: BatchId,
+    #[schema(value_type = Vec<u8>)]
     pub content_hash: Digest,
     pub totals: ControlTotals,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchReleased {
     pub batch: BatchId,
+    #[schema(value_type = Vec<u8>)]
     pub content_hash: Digest,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchCancelled {
     pub batch: BatchId,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BatchClosed {
     pub batch: BatchId,
     pub released: ControlTotals,
@@ -490,7 +538,19 @@ pub struct BatchClosed {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
@@ -502,7 +562,7 @@ pub enum FileFormat {
     CashList,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentFileIssued {
     pub file: FileId,
     pub batch: BatchId,
@@ -511,18 +571,22 @@ pub struct PaymentFileIssued {
     pub pay_point: Option<CommuneCode>,
     pub format: FileFormat,
     pub name: String,
+    #[schema(value_type = Vec<u8>)]
     pub digest: Digest,
     pub bytes: u64,
     pub totals: ControlTotals,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentFileDownloaded {
     pub file: FileId,
+    #[schema(value_type = Vec<u8>)]
     pub digest: Digest,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StatusFormat {
     Pain002V10,
@@ -530,8 +594,9 @@ pub enum StatusFormat {
 }
 
 /// A bank status report was read; its lines follow as settled, returned or break events.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusReportIngested {
+    #[schema(value_type = Vec<u8>)]
     pub digest: Digest,
     /// The bank whose payments the report is about, or the cash channel (a pay agent's report).
     pub channel: Channel,
@@ -540,21 +605,23 @@ pub struct StatusReportIngested {
     pub lines: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentSettled {
     pub payment: PaymentId,
+    #[schema(value_type = Vec<u8>)]
     pub report: Digest,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PaymentReturned {
     pub payment: PaymentId,
     /// ISO 20022 status reason code, e.g. AC01, AC04, MD07.
     pub reason_code: String,
+    #[schema(value_type = Vec<u8>)]
     pub report: Digest,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum BreakKind {
     /// The report names an EndToEndId the ledger never issued.
@@ -575,17 +642,19 @@ pub enum BreakKind {
     NotReleased { payment: PaymentId },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReconciliationBreakRecorded {
     pub batch: Option<BatchId>,
+    #[schema(value_type = Vec<u8>)]
     pub report: Digest,
     pub kind: BreakKind,
 }
 
 /// A signed statement of the chain's Merkle root at a size (C6).
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckpointRecorded {
     pub tree_size: u64,
+    #[schema(value_type = Vec<u8>)]
     pub root: Digest,
     pub key_name: String,
     pub signature: Vec<u8>,
@@ -593,7 +662,7 @@ pub struct CheckpointRecorded {
 
 /// Personal data of these records was erased from the personal-data store; the records still
 /// verify, because the chain holds only salted commitments.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PersonalDataErased {
     pub beneficiary: BeneficiaryId,
     pub records: Vec<u64>,
@@ -602,7 +671,7 @@ pub struct PersonalDataErased {
 
 /// A reconciliation break was explained (for example, the bank corrected its report) by a
 /// named person; a batch closes only when every break of it is resolved.
-#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ReconciliationBreakResolved {
     /// The sequence number of the break's record.
     pub break_seq: u64,

@@ -533,7 +533,19 @@ id_type!(
 
 /// The three benefit programmes, each with its own funding account, rate tables and staff.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 pub enum Programme {
     /// Preferential allowances for people with meritorious services (người có công).
@@ -578,7 +590,19 @@ impl fmt::Display for Programme {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Encode,
+    Decode,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 pub enum Sex {
     #[serde(rename = "M")]

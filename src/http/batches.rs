@@ -36,7 +36,7 @@ fn no_batch(id: BatchId) -> Problem {
 }
 
 /// A body with no fields (`{}`); routes that take one also accept an empty body.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoFields {}
 
@@ -80,7 +80,7 @@ async fn require_batch(state: &AppState, id: BatchId) -> Result<(), Problem> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenBody {
     pub programme: Programme,
@@ -91,6 +91,16 @@ pub struct OpenBody {
     pub supplementary_of: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/batches",
+    summary = "Open a batch",
+    params(IdemKey),
+    request_body = OpenBody,
+    responses(
+        (status = 201, description = "opened; `Location` names the batch", body = support::Written),
+    ),
+)]
 pub async fn open(
     State(state): State<AppState>,
     Who(who): Who,
@@ -114,7 +124,7 @@ pub async fn open(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BatchSummary {
     pub id: BatchId,
     pub programme: Programme,
@@ -127,19 +137,31 @@ pub struct BatchSummary {
     pub opened_by: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// `NCC`, `BTXH` or `HTXH`.
     #[serde(default)]
     pub programme: Option<String>,
+    /// The month, `YYYY-MM`.
     #[serde(default)]
     pub month: Option<String>,
+    /// Batches after this one (the previous page's `next`).
     #[serde(default)]
     pub after: Option<String>,
+    /// Page size (at most `page_size_max`).
     #[serde(default)]
     pub limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/batches",
+    summary = "Batches",
+    params(ListQuery),
+    responses((status = 200, description = "a page of batches", body = super::openapi::BatchPage)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     StrictQuery(q): StrictQuery<ListQuery>,
@@ -174,6 +196,13 @@ pub async fn list(
     Ok(support::page_response(items, more, |b| b.id.to_string()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/batches/{id}",
+    summary = "A batch with totals, reconciliation and files",
+    params(("id" = String, Path, description = super::openapi::BATCH_ID)),
+    responses((status = 200, description = "the batch", body = crate::app::views::BatchView)),
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -185,6 +214,15 @@ pub async fn show(
         .ok_or_else(|| no_batch(id))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/batches/{id}/review",
+    summary = "Control totals, changes since last month with reasons, anomalies",
+    params(("id" = String, Path, description = super::openapi::BATCH_ID)),
+    responses(
+        (status = 200, description = "the review", body = crate::domain::batch::review::Review),
+    ),
+)]
 pub async fn review(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -196,6 +234,19 @@ pub async fn review(
         .ok_or_else(|| no_batch(id))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/batches/{id}/reconciliation",
+    summary = "Reconciliation report with breaks",
+    params(("id" = String, Path, description = super::openapi::BATCH_ID)),
+    responses(
+        (
+            status = 200,
+            description = "the reconciliation",
+            body = super::openapi::BatchReconciliation,
+        ),
+    ),
+)]
 pub async fn reconciliation(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -218,7 +269,7 @@ pub async fn reconciliation(
     ))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BreakView {
     pub seq: u64,
     pub batch: Option<BatchId>,
@@ -239,20 +290,31 @@ impl BreakView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BreaksQuery {
+    /// Only this batch's breaks (`BATCH1`).
     #[serde(default)]
     pub batch: Option<String>,
     /// Only unresolved breaks.
     #[serde(default)]
     pub open: Option<bool>,
+    /// Breaks after this sequence number (the previous page's `next`).
     #[serde(default)]
     pub after: Option<u64>,
+    /// Page size (at most `page_size_max`).
     #[serde(default)]
     pub limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/breaks",
+    summary = "Reconciliation breaks",
+    params(BreaksQuery),
+    responses((status = 200, description = "a page of breaks", body = super::openapi::BreakPage)),
+)]
 pub async fn breaks(
     State(state): State<AppState>,
     StrictQuery(q): StrictQuery<BreaksQuery>,
@@ -276,12 +338,26 @@ pub async fn breaks(
     Ok(support::page_response(items, more, |b| b.seq))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
     pub note: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/breaks/{seq}/resolve",
+    summary = "Resolve a break with a note",
+    params(("seq" = String, Path, description = super::openapi::BREAK_SEQ), IdemKey),
+    request_body = ResolveBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = support::Written,
+        ),
+    ),
+)]
 pub async fn resolve_break(
     State(state): State<AppState>,
     Who(who): Who,
@@ -304,14 +380,14 @@ pub async fn resolve_break(
 
 /// Whole VND, never negative, never a fraction: serde refuses `1.5` and `1e3` for an integer,
 /// and the handler refuses a negative.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotalsBody {
     pub count: u64,
     pub sum: i64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {
     /// The content hash the checker reviewed (64 hex digits).
@@ -320,6 +396,20 @@ pub struct ApproveBody {
     pub totals: TotalsBody,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/batches/{id}/approve",
+    summary = "Approve exactly the reviewed content and totals (not the maker)",
+    params(("id" = String, Path, description = super::openapi::BATCH_ID), IdemKey),
+    request_body = ApproveBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = support::Written,
+        ),
+    ),
+)]
 pub async fn approve(
     State(state): State<AppState>,
     Who(who): Who,
@@ -349,12 +439,26 @@ pub async fn approve(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     pub reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/batches/{id}/cancel",
+    summary = "Cancel before release",
+    params(("id" = String, Path, description = super::openapi::BATCH_ID), IdemKey),
+    request_body = CancelBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = support::Written,
+        ),
+    ),
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     Who(who): Who,
@@ -371,6 +475,20 @@ pub async fn cancel(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/batches/{id}/close",
+    summary = "Close a reconciled batch",
+    params(("id" = String, Path, description = super::openapi::BATCH_ID), IdemKey),
+    request_body = Option<NoFields>,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = support::Written,
+        ),
+    ),
+)]
 pub async fn close(
     State(state): State<AppState>,
     Who(who): Who,
@@ -384,6 +502,20 @@ pub async fn close(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/batches/{id}/compute",
+    summary = "Compute the batch (heavy job)",
+    params(("id" = String, Path, description = super::openapi::BATCH_ID), IdemKey),
+    request_body = Option<NoFields>,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = support::Written,
+        ),
+    ),
+)]
 pub async fn compute(
     State(state): State<AppState>,
     Who(who): Who,
@@ -440,6 +572,20 @@ pub fn unknown_report() -> Problem {
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/batches/{id}/release",
+    summary = "Release and issue payment files (heavy job)",
+    params(("id" = String, Path, description = super::openapi::BATCH_ID), IdemKey),
+    request_body = Option<NoFields>,
+    responses(
+        (
+            status = 200,
+            description = "released, with the payment files",
+            body = super::openapi::Released,
+        ),
+    ),
+)]
 pub async fn release(
     State(state): State<AppState>,
     Who(who): Who,
@@ -484,19 +630,30 @@ pub async fn release(
     Ok(res)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PayoutQuery {
+    /// One month, `YYYY-MM` (or give `from` and `to`).
     #[serde(default)]
     pub month: Option<String>,
+    /// The first month of a range, `YYYY-MM`.
     #[serde(default)]
     pub from: Option<String>,
+    /// The last month of a range, `YYYY-MM` (inclusive).
     #[serde(default)]
     pub to: Option<String>,
 }
 
 /// Totals paid (released or closed batches) by programme, scheme, commune and bank, for one
 /// month (`month`) or a range (`from`, `to`, inclusive).
+#[utoipa::path(
+    get,
+    path = "/v1/payouts",
+    summary = "Payout totals by programme, scheme, commune and bank, for a month or a range",
+    params(PayoutQuery),
+    responses((status = 200, description = "the totals paid", body = super::openapi::PayoutRange)),
+)]
 pub async fn payouts(
     State(state): State<AppState>,
     StrictQuery(q): StrictQuery<PayoutQuery>,

@@ -19,7 +19,7 @@ use crate::domain::event::{
 use crate::domain::types::*;
 use crate::domain::Command;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     pub number: String,
@@ -37,7 +37,7 @@ impl From<DecisionBody> for Decision {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RouteBody {
     Bank {
@@ -67,7 +67,7 @@ impl From<RouteBody> for RouteRequest {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EntitlementBody {
     pub programme: Programme,
@@ -95,7 +95,7 @@ impl From<EntitlementBody> for cmd::NewEntitlement {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrolBody {
     pub citizen_id: CitizenId,
@@ -114,6 +114,20 @@ pub struct EnrolBody {
     pub entitlements: Vec<EntitlementBody>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/beneficiaries",
+    summary = "Enrol a beneficiary (with route and entitlements)",
+    params(IdemKey),
+    request_body = EnrolBody,
+    responses(
+        (
+            status = 201,
+            description = "enrolled; `Location` names the beneficiary",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn enrol(
     State(state): State<AppState>,
     Who(who): Who,
@@ -144,7 +158,7 @@ fn entitlement_id(text: &str) -> Result<EntitlementId, Problem> {
     path_id(text, EntitlementId::parse)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectBody {
     #[serde(default)]
@@ -160,6 +174,20 @@ pub struct CorrectBody {
     pub reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/beneficiaries/{id}/corrections",
+    summary = "Correct details",
+    params(("id" = String, Path, description = super::openapi::BENEFICIARY_ID), IdemKey),
+    request_body = CorrectBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn correct(
     State(state): State<AppState>,
     Who(who): Who,
@@ -179,7 +207,7 @@ pub async fn correct(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetRouteBody {
     pub route: RouteBody,
@@ -187,6 +215,20 @@ pub struct SetRouteBody {
     pub reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/beneficiaries/{id}/route",
+    summary = "Set the payment route",
+    params(("id" = String, Path, description = super::openapi::BENEFICIARY_ID), IdemKey),
+    request_body = SetRouteBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn set_route(
     State(state): State<AppState>,
     Who(who): Who,
@@ -202,7 +244,7 @@ pub async fn set_route(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeathBody {
     pub date_of_death: Date,
@@ -210,6 +252,20 @@ pub struct DeathBody {
     pub decision: Option<DecisionBody>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/beneficiaries/{id}/death",
+    summary = "Record a death",
+    params(("id" = String, Path, description = super::openapi::BENEFICIARY_ID), IdemKey),
+    request_body = DeathBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn record_death(
     State(state): State<AppState>,
     Who(who): Who,
@@ -225,12 +281,26 @@ pub async fn record_death(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldBody {
     pub note: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/beneficiaries/{id}/hold",
+    summary = "Hold for review (out of batches)",
+    params(("id" = String, Path, description = super::openapi::BENEFICIARY_ID), IdemKey),
+    request_body = HoldBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn hold(
     State(state): State<AppState>,
     Who(who): Who,
@@ -251,7 +321,7 @@ pub async fn hold(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClearBody {
     pub decision: DecisionBody,
@@ -259,6 +329,20 @@ pub struct ClearBody {
     pub note: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/beneficiaries/{id}/hold/clear",
+    summary = "Clear a review hold",
+    params(("id" = String, Path, description = super::openapi::BENEFICIARY_ID), IdemKey),
+    request_body = ClearBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn clear_hold(
     State(state): State<AppState>,
     Who(who): Who,
@@ -274,7 +358,7 @@ pub async fn clear_hold(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EraseBody {
     pub legal_basis: String,
@@ -282,6 +366,20 @@ pub struct EraseBody {
 
 /// Erasure appends its event and then removes the personal data from the store (blocking IO),
 /// so it runs on the blocking pool through `Ledger::erase_personal_data`.
+#[utoipa::path(
+    post,
+    path = "/v1/beneficiaries/{id}/erasure",
+    summary = "Erase personal data (retention ended)",
+    params(("id" = String, Path, description = super::openapi::BENEFICIARY_ID), IdemKey),
+    request_body = EraseBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn erase(
     State(state): State<AppState>,
     Who(who): Who,
@@ -304,6 +402,20 @@ pub async fn erase(
     written(&state, receipt).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/beneficiaries/{id}/entitlements",
+    summary = "Grant an entitlement decision",
+    params(("id" = String, Path, description = super::openapi::BENEFICIARY_ID), IdemKey),
+    request_body = EntitlementBody,
+    responses(
+        (
+            status = 201,
+            description = "granted; `Location` names the entitlement",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn grant(
     State(state): State<AppState>,
     Who(who): Who,
@@ -318,7 +430,7 @@ pub async fn grant(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdjustBody {
     pub effective_from: Month,
@@ -329,6 +441,20 @@ pub struct AdjustBody {
     pub decision: DecisionBody,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/entitlements/{id}/adjustments",
+    summary = "Adjust an entitlement",
+    params(("id" = String, Path, description = super::openapi::ENTITLEMENT_ID), IdemKey),
+    request_body = AdjustBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn adjust(
     State(state): State<AppState>,
     Who(who): Who,
@@ -346,7 +472,7 @@ pub async fn adjust(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuspendBody {
     pub from: Month,
@@ -354,6 +480,20 @@ pub struct SuspendBody {
     pub decision: DecisionBody,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/entitlements/{id}/suspensions",
+    summary = "Suspend an entitlement",
+    params(("id" = String, Path, description = super::openapi::ENTITLEMENT_ID), IdemKey),
+    request_body = SuspendBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn suspend(
     State(state): State<AppState>,
     Who(who): Who,
@@ -370,7 +510,7 @@ pub async fn suspend(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResumeBody {
     pub from: Month,
@@ -379,6 +519,20 @@ pub struct ResumeBody {
     pub decision: DecisionBody,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/entitlements/{id}/resumptions",
+    summary = "Resume an entitlement",
+    params(("id" = String, Path, description = super::openapi::ENTITLEMENT_ID), IdemKey),
+    request_body = ResumeBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn resume(
     State(state): State<AppState>,
     Who(who): Who,
@@ -395,7 +549,7 @@ pub async fn resume(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TerminateBody {
     pub last_month: Month,
@@ -403,6 +557,20 @@ pub struct TerminateBody {
     pub decision: DecisionBody,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/entitlements/{id}/terminations",
+    summary = "Terminate an entitlement",
+    params(("id" = String, Path, description = super::openapi::ENTITLEMENT_ID), IdemKey),
+    request_body = TerminateBody,
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = super::support::Written,
+        ),
+    ),
+)]
 pub async fn terminate(
     State(state): State<AppState>,
     Who(who): Who,
@@ -419,7 +587,8 @@ pub async fn terminate(
     written(&state, submit(&state, &who, key, command).await?).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ShowQuery {
     /// Include every record that touches the person (read from the store).
@@ -429,6 +598,15 @@ pub struct ShowQuery {
 
 /// A beneficiary with entitlements (from the state); with `?history=true` also every record
 /// that touches them, read from the store (the shared view of `views::beneficiary`).
+#[utoipa::path(
+    get,
+    path = "/v1/beneficiaries/{id}",
+    summary = "A beneficiary with entitlements (and with ?history=true its records)",
+    params(("id" = String, Path, description = super::openapi::BENEFICIARY_ID), ShowQuery),
+    responses(
+        (status = 200, description = "the beneficiary", body = crate::app::views::BeneficiaryView),
+    ),
+)]
 pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -464,22 +642,34 @@ pub async fn show(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
+    /// A 12-digit citizen ID (exact).
     #[serde(default)]
     pub citizen_id: Option<String>,
+    /// Words of the name, case and Vietnamese diacritics ignored.
     #[serde(default)]
     pub name: Option<String>,
+    /// A 5-digit commune code.
     #[serde(default)]
     pub commune: Option<String>,
     /// Return beneficiaries after this id (the previous page's `next`).
     #[serde(default)]
     pub after: Option<String>,
+    /// Page size (at most `page_size_max`).
     #[serde(default)]
     pub limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/beneficiaries",
+    summary = "Search beneficiaries by citizen ID, name and commune",
+    params(SearchQuery),
+    responses((status = 200, description = "a page of hits", body = super::search::Found)),
+)]
 pub async fn search(
     State(state): State<AppState>,
     StrictQuery(q): StrictQuery<SearchQuery>,
@@ -511,12 +701,21 @@ pub async fn search(
     Ok(ok(result))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DueQuery {
+    /// The month, `YYYY-MM`.
     pub month: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/beneficiaries/{id}/due",
+    summary = "What is due for a month, line by line, and the next payment",
+    params(("id" = String, Path, description = super::openapi::BENEFICIARY_ID), DueQuery),
+    responses((status = 200, description = "what is due", body = crate::app::views::DueView)),
+)]
 pub async fn due(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -535,6 +734,19 @@ pub async fn due(
         .map_err(|e| Problem::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "invalid", e))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/entitlements/{id}",
+    summary = "An entitlement with its changes and paid months",
+    params(("id" = String, Path, description = super::openapi::ENTITLEMENT_ID)),
+    responses(
+        (
+            status = 200,
+            description = "the entitlement and whose it is",
+            body = super::openapi::EntitlementOf,
+        ),
+    ),
+)]
 pub async fn entitlement(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -563,7 +775,7 @@ pub async fn entitlement(
 
 use super::limits::ROSTER_LISTED_MAX;
 
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct RosterResult {
     pub rows: usize,
     /// Rows enrolled (by this request, or by the earlier one with the same Idempotency-Key).
@@ -581,6 +793,18 @@ pub struct RosterResult {
 /// wrong; then all rows go to the ledger as one command, which refuses the whole file if any
 /// row conflicts with the ledger (a person already enrolled, naming the line). A retry with the
 /// same Idempotency-Key replays the answer and appends nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/rosters",
+    summary = "Enrol every row of a roster CSV (docs/roster-csv.md; heavy job)",
+    params(IdemKey),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "the roster (docs/roster-csv.md)",
+    ),
+    responses((status = 200, description = "every row enrolled", body = RosterResult)),
+)]
 pub async fn roster(
     State(state): State<AppState>,
     Who(who): Who,

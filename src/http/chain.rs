@@ -16,11 +16,23 @@ use crate::domain::types::{BankBin, Month, Programme, ProvinceCode};
 use crate::domain::Command;
 
 /// The process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    summary = "The process is up",
+    responses((status = 200, description = "up", body = super::openapi::Health)),
+)]
 pub async fn healthz() -> Response {
     ok(serde_json::json!({ "status": "ok" }))
 }
 
 /// The ledger takes writes and answers reads: the writer has not stopped.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    summary = "The ledger takes writes (503 once the writer stopped)",
+    responses((status = 200, description = "ready", body = super::openapi::Ready)),
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.ledger().is_stopped() {
         let mut res = Problem::new(
@@ -36,18 +48,32 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     ok(serde_json::json!({ "status": "ready", "records": state.ledger().durable_records() }))
 }
 
+/// Prometheus text exposition (docs/http.md, "Logs and metrics").
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    summary = "Prometheus metrics",
+    responses(
+        (
+            status = 200,
+            description = "the metrics",
+            body = String,
+            content_type = "text/plain; version=0.0.4",
+        ),
+    ),
+)]
 pub async fn metrics(State(state): State<AppState>) -> Result<Response, Problem> {
     let st = state.clone();
     let text = support::blocking(move || st.metrics.render(st.ledger())).await?;
     let mut res = text.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        HeaderValue::from_static(super::metrics::CONTENT_TYPE),
     );
     Ok(res)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChainStatus {
     pub records: u64,
     pub head_seq: Option<u64>,
@@ -60,6 +86,12 @@ pub struct ChainStatus {
     pub writer_stopped: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/chain",
+    summary = "Chain status: records, head, last verification",
+    responses((status = 200, description = "the chain's status", body = ChainStatus)),
+)]
 pub async fn status(State(state): State<AppState>) -> Result<Response, Problem> {
     let ledger = state.ledger().clone();
     let s = support::blocking(move || -> Result<ChainStatus, Problem> {
@@ -85,7 +117,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Response, Problem> 
     Ok(ok(s))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     /// A head trusted from earlier, as `SEQ:HASH`: the record at SEQ must still have that hash.
@@ -95,6 +127,19 @@ pub struct VerifyBody {
 
 /// Verifies the whole store. A fault is the answer (200, `ok: false`, the first bad record),
 /// not an error of the request.
+#[utoipa::path(
+    post,
+    path = "/v1/chain/verify",
+    summary = "Verify the whole chain (heavy job; writes nothing)",
+    request_body = Option<VerifyBody>,
+    responses(
+        (
+            status = 200,
+            description = "verified, or the first fault",
+            body = super::openapi::VerifyAnswer,
+        ),
+    ),
+)]
 pub async fn verify(
     State(state): State<AppState>,
     Who(who): Who,
@@ -176,6 +221,19 @@ impl std::io::Write for ChunkSender {
 /// checks the chain as it goes and writes the trailer only if all of it verified: a fault found
 /// before the first chunk is a 503 with nothing sent; one found later ends the body without its
 /// trailer, which every verifier reports as truncated.
+#[utoipa::path(
+    get,
+    path = "/v1/chain/export",
+    summary = "The chain export, streamed (no personal data)",
+    responses(
+        (
+            status = 200,
+            description = "the export (docs/chain-format.md)",
+            body = super::openapi::Binary,
+            content_type = "application/octet-stream",
+        ),
+    ),
+)]
 pub async fn export(State(state): State<AppState>, Who(_who): Who) -> Result<Response, Problem> {
     let permit = state
         .jobs
@@ -221,7 +279,7 @@ pub async fn export(State(state): State<AppState>, Who(_who): Who) -> Result<Res
     Ok(res)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ScheduleView {
     pub seq: u64,
     pub schedule: String,
@@ -234,6 +292,12 @@ pub struct ScheduleView {
     pub source_blake3: String,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/rate-schedules",
+    summary = "Rate schedules recorded",
+    responses((status = 200, description = "every schedule", body = super::openapi::ScheduleList)),
+)]
 pub async fn rate_schedules(State(state): State<AppState>) -> Result<Response, Problem> {
     let items = read(&state, |s| {
         s.schedules()
@@ -255,7 +319,7 @@ pub async fn rate_schedules(State(state): State<AppState>) -> Result<Response, P
     Ok(ok(serde_json::json!({ "items": items })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     /// The data file's name, `<schedule id>.csv` (the loader checks the id against it).
@@ -267,6 +331,20 @@ pub struct ScheduleBody {
 /// Loads a rate schedule from the text of its data file, with the same strict checks as
 /// `reference::rates::load_dir`; provisional schedules are refused. Loading the same schedule
 /// again appends nothing (200, `count: 0`).
+#[utoipa::path(
+    post,
+    path = "/v1/rate-schedules",
+    summary = "Record a rate schedule from its data file",
+    params(IdemKey),
+    request_body = ScheduleBody,
+    responses(
+        (
+            status = 200,
+            description = "recorded (`count: 0` when it was already)",
+            body = support::Written,
+        ),
+    ),
+)]
 pub async fn enact_rate_schedule(
     State(state): State<AppState>,
     Who(who): Who,
@@ -294,7 +372,7 @@ pub async fn enact_rate_schedule(
     written(&state, receipt).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     pub principal: String,
     pub role: Role,
@@ -302,6 +380,14 @@ pub struct TokenView {
     pub created_at_ms: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/tokens",
+    summary = "Tokens (principals and roles; never the tokens)",
+    responses(
+        (status = 200, description = "every token's principal", body = super::openapi::TokenList),
+    ),
+)]
 pub async fn list_tokens(State(state): State<AppState>) -> Response {
     let items: Vec<TokenView> = state
         .tokens
@@ -317,9 +403,10 @@ pub async fn list_tokens(State(state): State<AppState>) -> Response {
     ok(serde_json::json!({ "items": items }))
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
+    #[schema(value_type = Role)]
     pub role: String,
     #[serde(default)]
     pub name: Option<String>,
@@ -330,6 +417,21 @@ pub struct TokenBody {
 /// Makes a token and shows it once. With an Idempotency-Key, a retry with the same body gets
 /// 200 with the same principal but no token (it is not kept anywhere); revoke and make another
 /// if the first answer was lost. The same key with another body is a 409.
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    summary = "Make a token (shown once)",
+    params(IdemKey),
+    request_body = TokenBody,
+    responses(
+        (status = 201, description = "the new token", body = super::openapi::NewToken),
+        (
+            status = 200,
+            description = "a replay: the principal, without the token",
+            body = super::openapi::NewToken,
+        ),
+    ),
+)]
 pub async fn add_token(
     State(state): State<AppState>,
     Who(who): Who,
@@ -402,6 +504,13 @@ pub async fn add_token(
         .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/tokens/{principal}",
+    summary = "Revoke a principal's token",
+    params(("principal" = String, Path, description = super::openapi::PRINCIPAL)),
+    responses((status = 204, description = "revoked")),
+)]
 pub async fn revoke_token(
     State(state): State<AppState>,
     Who(who): Who,

@@ -29,17 +29,28 @@ fn no_file(text: &str) -> Problem {
     Problem::not_found(format!("no file {text}"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FilesQuery {
+    /// Only this batch's files (`BATCH1`).
     #[serde(default)]
     pub batch: Option<String>,
+    /// Files after this one (the previous page's `next`).
     #[serde(default)]
     pub after: Option<String>,
+    /// Page size (at most `page_size_max`).
     #[serde(default)]
     pub limit: Option<usize>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/files",
+    summary = "Payment files (a bank sees its own)",
+    params(FilesQuery),
+    responses((status = 200, description = "a page of files", body = super::openapi::FilePage)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     Who(who): Who,
@@ -63,6 +74,13 @@ pub async fn list(
     Ok(support::page_response(items, more, |f| f.id.to_string()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/batches/{id}/files",
+    summary = "The batch's payment files (a bank sees its own)",
+    params(("id" = String, Path, description = super::openapi::BATCH_ID)),
+    responses((status = 200, description = "the files", body = super::openapi::BatchFiles)),
+)]
 pub async fn of_batch(
     State(state): State<AppState>,
     Who(who): Who,
@@ -87,6 +105,13 @@ pub async fn of_batch(
     Ok(ok(serde_json::json!({ "batch": batch, "items": files })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/files/{id}",
+    summary = "A payment file's record",
+    params(("id" = String, Path, description = super::openapi::FILE_ID)),
+    responses((status = 200, description = "the file", body = crate::app::views::FileView)),
+)]
 pub async fn show(
     State(state): State<AppState>,
     Who(who): Who,
@@ -106,6 +131,25 @@ pub async fn show(
 /// The file's bytes, checked against the hash the chain recorded, with that hash in
 /// `X-Content-Blake3` (and the `ETag`). The download is recorded in the chain with the caller
 /// as its principal, except for auditors, who write nothing.
+#[utoipa::path(
+    get,
+    path = "/v1/files/{id}/content",
+    summary = "Download the file's bytes (hash in X-Content-Blake3; the download is recorded, except for auditors)",
+    params(("id" = String, Path, description = super::openapi::FILE_ID)),
+    responses(
+        (
+            status = 200,
+            description = "the file's bytes, as issued",
+            headers(
+                ("X-Content-Blake3" = String, description = "blake3 of the bytes, hex, as the chain recorded it"),
+            ),
+            content(
+                (super::openapi::Binary = "application/xml"),
+                (super::openapi::Binary = "text/csv"),
+            ),
+        ),
+    ),
+)]
 pub async fn download(
     State(state): State<AppState>,
     Who(who): Who,
@@ -172,6 +216,28 @@ fn read_only_download(ledger: &Ledger, file: FileId) -> Result<(IssuedFile, Vec<
 /// Parses a status report, finds which of our files it reports on, and submits its lines with
 /// the request's Idempotency-Key. A bank may report only on its own files.
 /// A bank status report (pain.002.001.10 XML or the status CSV) as the request body.
+#[utoipa::path(
+    post,
+    path = "/v1/status-reports",
+    summary = "Upload a bank status report, pain.002.001.10 or CSV (heavy job)",
+    params(IdemKey),
+    request_body(
+        description = "the report as the bank sent it",
+        content(
+            (super::openapi::Binary = "application/xml"),
+            (super::openapi::Binary = "text/xml"),
+            (super::openapi::Binary = "text/csv"),
+            (super::openapi::Binary = "application/octet-stream"),
+        ),
+    ),
+    responses(
+        (
+            status = 200,
+            description = "written: the receipt and the events appended",
+            body = support::Written,
+        ),
+    ),
+)]
 pub async fn upload_status(
     State(state): State<AppState>,
     Who(who): Who,

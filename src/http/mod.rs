@@ -76,7 +76,7 @@ impl AppState {
         AppState(Arc::new(Inner {
             ledger,
             tokens,
-            metrics: metrics::HttpMetrics::default(),
+            metrics: metrics::HttpMetrics::new(&routes()),
             search: search::Index::default(),
             readers,
             jobs: Arc::new(tokio::sync::Semaphore::new(limits.jobs_concurrent_max)),

@@ -73,8 +73,10 @@ pub const REJECTION_CODES: &[(&str, u16, &str)] = &[
 #[derive(Debug, Clone)]
 pub struct Problem(Box<ProblemBody>);
 
-/// The members of a problem document.
-#[derive(Debug, Clone, Serialize)]
+/// The members of a problem document: RFC 7807 problem details, whose `type` ends in a stable
+/// code.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
 pub struct ProblemBody {
     #[serde(rename = "type")]
     pub type_uri: String,

@@ -26,7 +26,7 @@ pub struct Query {
 }
 
 /// One hit: enough to pick the person; the full view is `GET /v1/beneficiaries/{id}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Hit {
     pub id: BeneficiaryId,
     pub full_name: Option<String>,
@@ -34,7 +34,7 @@ pub struct Hit {
     pub commune: CommuneCode,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Found {
     pub items: Vec<Hit>,
     /// Pass as `after` for the next page; absent on the last page.

@@ -250,7 +250,7 @@ pub async fn submit(
 }
 
 /// How a receipt looks in a response.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReceiptView {
     pub first_seq: u64,
     pub last_seq: Option<u64>,
@@ -271,7 +271,7 @@ impl From<&Receipt> for ReceiptView {
 }
 
 /// One appended record in a write response.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Appended {
     pub seq: u64,
     pub hash: String,
@@ -283,7 +283,7 @@ use super::limits::RESPONSE_EVENTS_MAX;
 /// The body of every write: the id of what it created (if it created something), its receipt,
 /// and the events it appended. Built from the receipt and the stored records only, so that a
 /// retry with the same Idempotency-Key gets the same body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Written {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,

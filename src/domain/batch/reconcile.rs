@@ -250,7 +250,7 @@ fn returned(
 
 /// Where a released batch stands: what went out, what the banks confirmed or returned, what is
 /// still outstanding, and the breaks. `released = settled + returned + outstanding` always.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Reconciliation {
     pub released: ControlTotals,
     pub settled: ControlTotals,

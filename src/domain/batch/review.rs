@@ -17,7 +17,7 @@ use super::channel;
 pub const JUMP_FACTOR: i64 = 3;
 pub const JUMP_VND_MIN: Vnd = Vnd(1_000_000);
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Review {
     pub batch: BatchId,
     pub totals: ControlTotals,
@@ -32,7 +32,7 @@ pub struct Review {
     pub anomalies: Vec<Anomaly>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Change {
     pub beneficiary: BeneficiaryId,
     pub previous: Vnd,
@@ -40,7 +40,7 @@ pub struct Change {
     pub reasons: Vec<Reason>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Reason {
     /// Paid this month, not last month: a new entitlement.
@@ -67,7 +67,7 @@ pub enum Reason {
     RouteChanged,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "anomaly", rename_all = "snake_case")]
 pub enum Anomaly {
     AmountFarAboveLastMonth {

@@ -63,7 +63,7 @@ pub fn entitlements_of<'s>(state: &'s State, b: &Beneficiary) -> Vec<&'s Entitle
 
 /// One itemised line of what is due: for which entitlement and month, what kind, how much, and
 /// why (rule, rate entries with their schedules, clause, decision).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct DueLine {
     pub entitlement: EntitlementId,
     pub programme: Programme,
