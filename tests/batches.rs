@@ -533,7 +533,7 @@ fn issued_files_validate_and_their_hashes_are_in_the_chain() {
     assert!(files.iter().any(|f| f.format == FileFormat::Pain001V09));
     let xsd = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/iso20022/xsd/pain.001.001.09.xsd"
+        "/ledger-data/reference/iso20022/xsd/pain.001.001.09.xsd"
     );
     let mut total = Vnd(0);
     for f in &files {

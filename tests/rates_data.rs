@@ -1,5 +1,5 @@
 //! Every rate in `ledger-data/rates/` equals the reference data it was built from: the CSVs of
-//! `shared/reference/rates/` (parsed here), and for the three multiples that are only in the
+//! `ledger-data/reference/rates/` (parsed here; copies of the project's reference tables), and for the three multiples that are only in the
 //! text, the quoted clause of RULES.md. Every entry of every file must be checked by one of
 //! them, so no rate can be invented.
 
@@ -13,13 +13,10 @@ use chitra::formats::reference::rates::{
 };
 
 fn reference_dir() -> PathBuf {
-    let dir = std::env::var_os("CHITRA_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference"));
-    let rates = dir.join("rates");
+    let rates = Path::new(env!("CARGO_MANIFEST_DIR")).join("ledger-data/reference/rates");
     assert!(
         rates.is_dir(),
-        "reference rates not found at {} (set CHITRA_REFERENCE_DIR to the shared/reference folder)",
+        "reference rates not found at {} (they are vendored in the repository)",
         rates.display()
     );
     rates

@@ -257,7 +257,7 @@ fn hostile_or_foreign_status_files_are_refused_and_append_nothing() {
     );
     let truncated = &std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/iso20022/sample-pain002.xml"
+        "/ledger-data/reference/iso20022/sample-pain002.xml"
     ))
     .unwrap()[..300];
     let bad: Vec<(&str, Vec<u8>)> = vec![
@@ -270,7 +270,7 @@ fn hostile_or_foreign_status_files_are_refused_and_append_nothing() {
             "a report on a file we never issued",
             std::fs::read(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../shared/reference/iso20022/sample-pain002.xml"
+                "/ledger-data/reference/iso20022/sample-pain002.xml"
             ))
             .unwrap(),
         ),

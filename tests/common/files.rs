@@ -1,14 +1,15 @@
-//! Shared helpers of the `files_*` integration tests: the reference data beside the
-//! repository (`../shared/reference`, as CI lays it out) and schema validation by xmllint.
+//! Shared helpers of the `files_*` integration tests: the reference data vendored in the
+//! repository (`ledger-data/reference/`, see its README for provenance) and schema validation
+//! by xmllint.
 
 use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// `../shared/reference/<rel>` relative to the crate root.
+/// `ledger-data/reference/<rel>` relative to the crate root.
 pub fn reference(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/reference")
+        .join("ledger-data/reference")
         .join(rel)
 }
 
@@ -16,7 +17,7 @@ pub fn read_reference(rel: &str) -> Vec<u8> {
     let path = reference(rel);
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
-            "reference file {} missing ({e}): shared/ must sit beside the repository",
+            "reference file {} missing ({e}): it is vendored in ledger-data/reference/",
             path.display()
         )
     })
@@ -29,7 +30,7 @@ pub fn xmllint(xml: &[u8], xsd_name: &str) -> Result<(), String> {
     let xsd = reference(&format!("iso20022/xsd/{xsd_name}"));
     assert!(
         xsd.exists(),
-        "XSD {} not found: shared/ must sit beside the repository",
+        "XSD {} not found: it is vendored in ledger-data/reference/iso20022/xsd/",
         xsd.display()
     );
     let dir = tempfile::tempdir().expect("temp dir");

@@ -377,10 +377,10 @@ mod tests {
     fn every_code_of_the_code_set_is_classified() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/reference/iso20022/codesets/external_payment_transaction_status_code.json"
+            "/ledger-data/reference/iso20022/external_payment_transaction_status_code.json"
         );
-        let set =
-            std::fs::read_to_string(path).expect("shared/ reference data beside the repository");
+        let set = std::fs::read_to_string(path)
+            .expect("the code set vendored in ledger-data/reference/iso20022/");
         let json: serde_json::Value = serde_json::from_str(&set).unwrap();
         for code in json["codes"].as_object().unwrap().keys() {
             assert_eq!(
