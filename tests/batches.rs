@@ -578,7 +578,13 @@ fn issued_files_validate_and_their_hashes_are_in_the_chain() {
     // Releasing again appends nothing and is refused.
     let before = l.head().unwrap().records;
     assert!(matches!(
-        batches::release(&l, &p("checker:tuan"), None, batch),
+        batches::release(
+            &l,
+            &common::fixtures::settings(),
+            &p("checker:tuan"),
+            None,
+            batch
+        ),
         Err(batches::BatchError::AlreadyReleased { .. })
     ));
     assert_eq!(l.head().unwrap().records, before);

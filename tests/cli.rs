@@ -106,11 +106,85 @@ fn verify_names_the_first_bad_record_and_exits_non_zero() {
 }
 
 #[test]
-fn commands_on_a_missing_ledger_say_so() {
+fn commands_on_a_missing_ledger_say_so_and_create_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = chitra(&dir.path().join("nothing"), &["status"]);
+    let missing = dir.path().join("nothing");
+    let commands: [&[&str]; 9] = [
+        &["status"],
+        &["verify"],
+        &["export", "/tmp/never-written"],
+        &["batch", "status"],
+        &["beneficiary", "show", "B1"],
+        &["--as", "admin:thu", "rates", "load"],
+        &["files", "list"],
+        &["token", "list"],
+        &["serve", "--addr", "127.0.0.1:0"],
+    ];
+    for args in commands {
+        let out = chitra(&missing, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("no ledger at {}", missing.display()))
+                && err.contains("chitra init"),
+            "{args:?}: {err}"
+        );
+        assert!(!missing.exists(), "{args:?} created the directory");
+    }
+}
+
+#[test]
+fn init_creates_a_ledger_once_and_refuses_a_configuration_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    let out = chitra(&data, &["init", "--province", "01"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let config = std::fs::read_to_string(data.join("chitra.toml")).unwrap();
+    assert!(config.contains("province = \"01\""), "{config}");
+    let out = chitra(&data, &["status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again = chitra(&data, &["init"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        stderr(&again).contains("already holds files"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("chitra.toml")).unwrap(),
+        config
+    );
+
+    let bad = [
+        ("province = \"99\"\n", "province"),
+        ("[departments.ncc]\nname = \"Sở\"\nbudget_unit_code = \"1\"\nfunding_bank = \"12345\"\n", "departments.ncc.funding_bank"),
+        ("[departments.xyz]\nname = \"Sở\"\nbudget_unit_code = \"1\"\nfunding_bank = \"970418\"\n", "departments.xyz"),
+        ("[departments.ncc]\nname = \"Sở\"\nbudget_unit_code = \"1 2\"\nfunding_bank = \"970418\"\n", "departments.ncc.budget_unit_code"),
+        ("[pay_points]\n\"0004\" = \"x\"\n", "pay_points.0004"),
+        ("provinces = \"01\"\n", "provinces"),
+    ];
+    for (i, (text, key)) in bad.iter().enumerate() {
+        let file = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&file, text).unwrap();
+        let target = dir.path().join(format!("new{i}"));
+        let out = chitra(&target, &["init", "--config", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(stderr(&out).contains(key), "{key}: {}", stderr(&out));
+        assert!(
+            !target.exists(),
+            "a refused configuration created {}",
+            target.display()
+        );
+    }
+    // A limit the server does not have is refused when it starts, naming the key.
+    std::fs::write(data.join("chitra.toml"), "[limits]\nrequest_bytes = 5\n").unwrap();
+    let out = chitra(&data, &["serve", "--addr", "127.0.0.1:0"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no ledger in"));
+    assert!(
+        stderr(&out).contains("limits.request_bytes: no such limit"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -189,6 +263,10 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
         );
         stdout(&out)
     };
+    // A ledger whose configuration names no paying department for BTXH yet.
+    let config = dir.path().join("chitra.toml");
+    std::fs::write(&config, "province = \"01\"\n").unwrap();
+    ok(&["init", "--config", config.to_str().unwrap()]);
     let roster = dir.path().join("roster.csv");
     let mut f = std::fs::File::create(&roster).unwrap();
     chitra::dev::synth::write_roster_csv(&mut f, 4, 30, chitra::dev::synth::Province::hanoi())
@@ -309,8 +387,50 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
         "--content-hash",
         &hash[..16],
     ]);
+    // Nothing about a province is compiled in: without its paying department the batch is not
+    // released, and the error names the key to add.
+    let refused = chitra(
+        &data,
+        &["--as", "checker:tuan", "batch", "release", "BATCH1"],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("[departments.btxh]"),
+        "{}",
+        stderr(&refused)
+    );
+    let status = ok(&["batch", "status", "BATCH1"]);
+    assert!(status.contains(" approved: "), "{status}");
+    let mut toml = std::fs::read_to_string(data.join("chitra.toml")).unwrap();
+    toml.push_str(
+        "[departments.btxh]\nname = \"Sở Y tế tỉnh Thử Nghiệm\"\nbudget_unit_code = \"1234567\"\nfunding_bank = \"970418\"\n",
+    );
+    std::fs::write(data.join("chitra.toml"), toml).unwrap();
     let released = ok(&["--as", "checker:tuan", "batch", "release", "BATCH1"]);
     assert!(released.contains("payment files issued"), "{released}");
+    let listed: serde_json::Value =
+        serde_json::from_str(&ok(&["files", "list", "--json"])).unwrap();
+    let xml = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"].as_str().unwrap().ends_with(".xml"))
+        .expect("a pain.001 was issued");
+    let out = dir.path().join("file.xml");
+    ok(&[
+        "--as",
+        "checker:tuan",
+        "files",
+        "get",
+        xml["name"].as_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let xml = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        xml.contains("Sở Y tế tỉnh Thử Nghiệm") && xml.contains("1234567"),
+        "{xml}"
+    );
     let files: serde_json::Value =
         serde_json::from_str(&ok(&["--as", "bank:970405", "files", "list", "--json"])).unwrap();
     for f in files.as_array().unwrap() {

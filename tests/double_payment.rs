@@ -157,9 +157,15 @@ impl Books for OnDisk {
     }
 
     fn release(&mut self, batch: BatchId) -> Result<(), Rejection> {
-        batches::release(&self.0, &p("checker:tuan"), None, batch)
-            .map(drop)
-            .map_err(refusal)
+        batches::release(
+            &self.0,
+            &common::fixtures::settings(),
+            &p("checker:tuan"),
+            None,
+            batch,
+        )
+        .map(drop)
+        .map_err(refusal)
     }
 }
 

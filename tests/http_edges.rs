@@ -34,7 +34,12 @@ struct Served {
 
 async fn serve(limits: Limits) -> Served {
     let api = Api::with_limits(limits);
-    let state = AppState::new(api.ledger.clone(), common::http::tokens(), limits);
+    let state = AppState::new(
+        api.ledger.clone(),
+        common::http::tokens(),
+        limits,
+        common::fixtures::settings(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -26,7 +26,12 @@ async fn connections_beyond_the_limit_wait_and_shutdown_is_graceful() {
         connections_max: 1,
         ..Limits::default()
     };
-    let state = AppState::new(api.ledger.clone(), common::http::tokens(), limits);
+    let state = AppState::new(
+        api.ledger.clone(),
+        common::http::tokens(),
+        limits,
+        common::fixtures::settings(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -118,7 +118,14 @@ fn a_name_that_looks_like_a_formula_is_paid_and_neutralised_in_the_csv_files() {
         person("001185000003", "@Trần Thị Bình", "1985-03-01", cash()),
     );
     let b = approved(&l, "2024-06");
-    let released = batches::release(&l, &p("checker:tuan"), None, b).unwrap();
+    let released = batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        b,
+    )
+    .unwrap();
     assert_eq!(status(&l, b), BatchStatus::Released);
     assert_eq!(released.files.len(), 3, "pain.001, CSV and a cash list");
     for f in files_of(&l, b) {
@@ -210,7 +217,13 @@ fn a_failed_release_records_nothing_and_leaves_the_batch_approved_and_cancellabl
     let (l, _, b) = hoa_approved(dir.path());
     let before = records(&l);
     break_file_storage(dir.path());
-    let failed = batches::release(&l, &p("checker:tuan"), None, b);
+    let failed = batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        b,
+    );
     assert!(matches!(failed, Err(BatchError::Store(_))), "{failed:?}");
     assert_eq!(records(&l), before, "nothing recorded");
     assert_eq!(status(&l, b), BatchStatus::Approved);
@@ -232,7 +245,14 @@ fn after_a_failed_release_an_account_changed_later_is_never_paid_on_the_old_appr
     let dir = tempfile::tempdir().unwrap();
     let (l, who, b) = hoa_approved(dir.path());
     break_file_storage(dir.path());
-    assert!(batches::release(&l, &p("checker:tuan"), None, b).is_err());
+    assert!(batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        b
+    )
+    .is_err());
     repair_file_storage(dir.path());
     // An officer changes the payee's account at the same bank after the approval.
     run(
@@ -246,7 +266,13 @@ fn after_a_failed_release_an_account_changed_later_is_never_paid_on_the_old_appr
     )
     .unwrap();
     let before = records(&l);
-    let retried = batches::release(&l, &p("checker:tuan"), None, b);
+    let retried = batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        b,
+    );
     match retried {
         Err(BatchError::Submit(SubmitError::Rejected(Rejection::Conflict { reason }))) => {
             assert!(reason.contains("route changed"), "{reason}")
@@ -266,7 +292,14 @@ fn after_a_failed_release_an_account_changed_later_is_never_paid_on_the_old_appr
     )
     .unwrap();
     let again = approved(&l, "2024-06");
-    batches::release(&l, &p("checker:tuan"), None, again).unwrap();
+    batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        again,
+    )
+    .unwrap();
     let csv = files_of(&l, again)
         .into_iter()
         .find(|f| f.format == FileFormat::Csv)
@@ -279,18 +312,38 @@ fn a_release_retried_with_its_key_replays_and_any_other_release_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (l, _, b) = hoa_approved(dir.path());
     let key = || Some(IdempotencyKey::parse("release-june").unwrap());
-    let first = batches::release(&l, &p("checker:tuan"), key(), b).unwrap();
+    let first = batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        key(),
+        b,
+    )
+    .unwrap();
     assert!(!first.receipt.replayed);
     assert_eq!(first.receipt.count, 3, "the release and its two files");
     let before = records(&l);
-    let retry = batches::release(&l, &p("checker:tuan"), key(), b).unwrap();
+    let retry = batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        key(),
+        b,
+    )
+    .unwrap();
     assert!(retry.receipt.replayed);
     assert_eq!(
         (retry.receipt.first_seq, retry.receipt.hash),
         (first.receipt.first_seq, first.receipt.hash)
     );
     assert_eq!(retry.files.len(), 2);
-    let other = batches::release(&l, &p("checker:tuan"), None, b);
+    let other = batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        b,
+    );
     assert!(matches!(other, Err(BatchError::AlreadyReleased { .. })));
     assert_eq!(records(&l), before);
 }
@@ -390,7 +443,13 @@ fn one_person_cannot_pass_four_eyes_in_two_roles() {
     assert_eq!(records(&l), before);
     approve(&l, "checker:tuan", b).unwrap();
     // Nor may the maker release it with a checker's token.
-    let own = batches::release(&l, &p("checker:hoa"), None, b);
+    let own = batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:hoa"),
+        None,
+        b,
+    );
     assert!(
         matches!(
             own,
@@ -401,7 +460,14 @@ fn one_person_cannot_pass_four_eyes_in_two_roles() {
         "{own:?}"
     );
     assert_eq!(status(&l, b), BatchStatus::Approved);
-    batches::release(&l, &p("checker:tuan"), None, b).unwrap();
+    batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        b,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -493,7 +559,14 @@ fn two_banks(l: &Ledger) -> (BatchId, BatchId) {
         );
     }
     let june = approved(l, "2024-06");
-    batches::release(l, &p("checker:tuan"), None, june).unwrap();
+    batches::release(
+        l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        june,
+    )
+    .unwrap();
     for bin in ["970436", "970418"] {
         report_all(l, june, bin);
     }
@@ -504,7 +577,14 @@ fn two_banks(l: &Ledger) -> (BatchId, BatchId) {
     )
     .unwrap();
     let july = approved(l, "2024-07");
-    batches::release(l, &p("checker:tuan"), None, july).unwrap();
+    batches::release(
+        l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        july,
+    )
+    .unwrap();
     (june, july)
 }
 

@@ -8,6 +8,7 @@
 //! attempt's receipt, computing an already computed batch is refused by `decide`, a release
 //! either happened whole or not at all, and a status report already ingested appends nothing.
 
+use super::config::Settings;
 use crate::chain::Hash;
 use crate::domain::batch::compute::{compute_range, merge, BatchPlan, Target};
 use crate::domain::command::*;
@@ -48,6 +49,9 @@ pub enum BatchError {
     Store(#[from] crate::ledger::StoreError),
     #[error(transparent)]
     Read(#[from] crate::ledger::ReadError),
+    /// The configuration lacks what the step needs (e.g. a programme's paying department).
+    #[error("nothing was released: {0}")]
+    Config(#[from] super::config::MissingSetting),
 }
 
 fn submit(
@@ -276,6 +280,7 @@ pub struct Released {
 /// other attempt on a released batch is refused.
 pub fn release(
     ledger: &Ledger,
+    settings: &Settings,
     who: &Principal,
     key: Option<IdempotencyKey>,
     batch: BatchId,
@@ -291,7 +296,7 @@ pub fn release(
     // Only an approved batch gets files built; for any other the ledger says why it cannot
     // be released.
     let built = match status {
-        BatchStatus::Approved => build_files(ledger, batch)?,
+        BatchStatus::Approved => build_files(ledger, settings, batch)?,
         _ => Vec::new(),
     };
     let (summaries, files) = keep_files(ledger, built)?;
@@ -335,12 +340,13 @@ fn already_released(
 /// missing account while the files are built).
 fn build_files(
     ledger: &Ledger,
+    settings: &Settings,
     batch: BatchId,
 ) -> Result<Vec<super::payment_files::BuiltFile>, BatchError> {
     let created_at = super::payment_files::local_time(ledger.now_ms());
     ledger.read(|s| {
         crate::domain::batch::releasable(s, batch).map_err(|r| BatchError::Submit(r.into()))?;
-        super::payment_files::build(s, batch, created_at)
+        super::payment_files::build(s, settings, batch, created_at)
     })?
 }
 

@@ -5,5 +5,6 @@
 //! knows nothing of sled, axum or the command line.
 
 pub mod batches;
+pub mod config;
 pub mod payment_files;
 pub mod views;

@@ -1,10 +1,11 @@
 //! A released batch's payment files, built from the state: per bank a pain.001.001.09 and the
 //! CSV of the same lines, per cash pay point a cash list. Pure over the state (the caller keeps
-//! the bytes and records their hashes); the paying department of each programme is the debtor.
+//! the bytes and records their hashes); the paying department of each programme (from the configuration) is the debtor.
 
 use std::collections::BTreeMap;
 
 use super::batches::BatchError;
+use super::config::Settings;
 use crate::domain::event::{Channel, ControlTotals, FileFormat, Route};
 use crate::domain::state::{Batch, State};
 use crate::domain::types::{
@@ -13,38 +14,6 @@ use crate::domain::types::{
 use crate::formats::bank::{
     self as files, CashLine, CashListSpec, Debtor, IsoDateTime, PaymentFileSpec, PaymentLine,
 };
-
-/// The paying department of a programme: the debtor of its bank files.
-#[derive(Debug, Clone)]
-pub struct Department {
-    pub name: &'static str,
-    pub budget_unit_code: &'static str,
-    /// Where the programme's funding account is held.
-    pub bank_bin: &'static str,
-}
-
-/// Illustrative departments of a province (Hà Nội), as the 2025 reorganisation assigns them:
-/// NCC to the Department of Home Affairs, BTXH to the Department of Health, the social pension
-/// to the commune. Budget-unit codes are placeholders to be replaced by the real ones.
-pub fn department(programme: Programme) -> Department {
-    match programme {
-        Programme::Ncc => Department {
-            name: "Sở Nội vụ thành phố Hà Nội",
-            budget_unit_code: "DVQHNS-NCC-01",
-            bank_bin: "970418",
-        },
-        Programme::Btxh => Department {
-            name: "Sở Y tế thành phố Hà Nội",
-            budget_unit_code: "DVQHNS-BTXH-01",
-            bank_bin: "970418",
-        },
-        Programme::Htxh => Department {
-            name: "UBND phường Ba Đình",
-            budget_unit_code: "DVQHNS-HTXH-01",
-            bank_bin: "970405",
-        },
-    }
-}
 
 /// One file built for a release.
 pub struct BuiltFile {
@@ -86,14 +55,15 @@ pub fn message_id(programme: Programme, month: Month, batch: BatchId, tail: &str
 /// Every file of the batch, dated `created_at`.
 pub fn build(
     state: &State,
+    settings: &Settings,
     batch: BatchId,
     created_at: IsoDateTime,
 ) -> Result<Vec<BuiltFile>, BatchError> {
     let b = state.batch(batch).ok_or(BatchError::NoBatch(batch))?;
     let (banks, cash) = lines(state, b)?;
-    let debtor = debtor(b)?;
+    let debtor = debtor(settings, b)?;
     let mut out = bank_files(b, &debtor, created_at, banks)?;
-    out.extend(cash_lists(b, created_at, &cash)?);
+    out.extend(cash_lists(settings, b, created_at, &cash)?);
     Ok(out)
 }
 
@@ -144,17 +114,17 @@ fn lines(state: &State, b: &Batch) -> Result<Lines, BatchError> {
 }
 
 /// The paying department of the batch's programme, paying from the batch's funding account.
-fn debtor(b: &Batch) -> Result<Debtor, BatchError> {
-    let dept = department(b.opened.programme);
+fn debtor(settings: &Settings, b: &Batch) -> Result<Debtor, BatchError> {
+    let dept = settings.department(b.opened.programme)?;
     // `decide` parsed it when the batch was opened; a batch opened before that check may
     // still carry one no file can.
     let funding_account = AccountNumber::parse(&b.opened.funding_account)
         .map_err(|e| BatchError::File(files::SpecError::BadFundingAccount(e.to_string())))?;
     Ok(Debtor {
-        name: dept.name.to_owned(),
-        budget_unit_code: dept.budget_unit_code.to_owned(),
+        name: dept.name.clone(),
+        budget_unit_code: dept.budget_unit_code.clone(),
         funding_account,
-        bank_bin: BankBin::parse(dept.bank_bin).expect("a valid BIN"),
+        bank_bin: dept.funding_bank,
         bank_bic: None,
     })
 }
@@ -220,6 +190,7 @@ fn bank_file(
 
 /// Per cash pay point, its list.
 fn cash_lists(
+    settings: &Settings,
     b: &Batch,
     created_at: IsoDateTime,
     cash: &[CashLine],
@@ -235,7 +206,7 @@ fn cash_lists(
             programme,
             month,
             pay_point,
-            pay_point_name: format!("Điểm chi trả xã/phường {pay_point}"),
+            pay_point_name: settings.pay_point_name(pay_point),
         };
         let (bytes, summary) = files::cash_list_bytes(&spec, &lines)?;
         out.push(BuiltFile {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 
-use super::{mib, open_ledger, print_json, submit, Session};
+use super::{mib, open_ledger, print_json, submit, word, Session};
 use crate::app::batches;
 use crate::app::views;
 use crate::chain::hex;
@@ -41,7 +41,8 @@ pub fn open(
         print_json(&serde_json::json!({ "batch": batch, "receipt": receipt }))?;
     } else {
         println!(
-            "opened {batch}: {programme} {month} ({kind:?}), seq {}",
+            "opened {batch}: {programme} {month} ({}), seq {}",
+            word(&kind),
             receipt.first_seq
         );
     }
@@ -126,10 +127,10 @@ pub fn show_review(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{batch} {} {} — {:?}, {} payments, {} VND (last month {} payments, {} VND)",
+        "{batch} {} {} — {}, {} payments, {} VND (last month {} payments, {} VND)",
         view.programme,
         view.month,
-        view.status,
+        word(&view.status),
         r.totals.count,
         r.totals.sum,
         r.previous_totals.count,
@@ -169,8 +170,11 @@ pub fn show_review(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
     }
     for c in r.changes.iter().take(15) {
         println!(
-            "    {} {} -> {} VND: {:?}",
-            c.beneficiary, c.previous, c.current, c.reasons
+            "    {} {} -> {} VND: {}",
+            c.beneficiary,
+            c.previous,
+            c.current,
+            word(&c.reasons)
         );
     }
     println!("anomalies ({}):", r.anomalies.len());
@@ -189,7 +193,7 @@ pub fn show_review(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
                 account,
                 beneficiaries,
             } => {
-                println!("  account {account} receives for {beneficiaries:?}")
+                println!("  account {account} receives for {}", word(beneficiaries))
             }
             Anomaly::RouteChangedBeforePayment { beneficiary } => {
                 println!("  {beneficiary}: payment route changed since last month")
@@ -258,7 +262,7 @@ pub fn approve(s: &Session, batch: BatchId, content_hash: &str) -> anyhow::Resul
 
 pub fn release(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(s)?;
-    let released = batches::release(&ledger, s.who()?, None, batch)?;
+    let released = batches::release(&ledger, &s.settings()?, s.who()?, None, batch)?;
     let files = released.files;
     if s.json {
         let v = ledger.read(|st| views::batch(st, batch))?;
@@ -303,8 +307,14 @@ pub fn status(s: &Session, batch: Option<BatchId>) -> anyhow::Result<ExitCode> {
     for v in &list {
         let t = v.totals.unwrap_or_default();
         println!(
-            "{} {} {} {:?} {:?}: {} payments, {} VND",
-            v.id, v.programme, v.month, v.kind, v.status, t.count, t.sum
+            "{} {} {} {} {}: {} payments, {} VND",
+            v.id,
+            v.programme,
+            v.month,
+            word(&v.kind),
+            word(&v.status),
+            t.count,
+            t.sum
         );
         if let Some(r) = &v.reconciliation {
             println!(
@@ -349,11 +359,11 @@ pub fn files_list(s: &Session, batch: Option<BatchId>) -> anyhow::Result<ExitCod
     }
     for f in &files {
         println!(
-            "{:<6} {:<8} {:<40} {:?} {:>6} lines {:>18} VND  downloads {}  blake3 {}",
+            "{:<6} {:<8} {:<40} {:<10} {:>6} lines {:>18} VND  downloads {}  blake3 {}",
             f.id.to_string(),
             f.batch.to_string(),
             f.name,
-            f.format,
+            word(&f.format),
             f.totals.count,
             f.totals.sum.to_string(),
             f.downloads,
@@ -363,8 +373,21 @@ pub fn files_list(s: &Session, batch: Option<BatchId>) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn files_get(s: &Session, file: FileId, out: &Path) -> anyhow::Result<ExitCode> {
+/// `files get` takes a file id (`FILE3`) or the name `files list` prints.
+pub fn files_get(s: &Session, file: &str, out: &Path) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(s)?;
+    let file = match FileId::parse(file) {
+        Ok(id) => id,
+        Err(_) => ledger
+            .read(|st| {
+                (1..=st.files().len() as u64)
+                    .map(FileId)
+                    .find(|id| st.file(*id).is_some_and(|f| f.issued.name == file))
+            })?
+            .ok_or_else(|| {
+                anyhow::anyhow!("no file {file} (give its id or name as `files list` prints it)")
+            })?,
+    };
     if let Some(bin) = s.bank_bin() {
         let channel = ledger.read(|st| st.file(file).map(|f| f.issued.channel))?;
         if channel != Some(Channel::Bank(bin)) {

@@ -68,6 +68,12 @@ fn submit(
 
 pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
+    let code = ProvinceCode::parse(province).map_err(|e| anyhow::anyhow!("--province: {e}"))?;
+    if crate::app::config::DataDir::existing(&s.data_dir).is_err() {
+        // The demo may create its ledger, with a configuration for its province.
+        crate::app::config::DataDir::init(&s.data_dir, &crate::dev::config::demo_config(code))?;
+    }
+    let settings = s.settings()?;
     let ledger = open_ledger(s)?;
     let who = actors();
     let files_dir = files_dir(&s.data_dir);
@@ -86,7 +92,7 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
             load_rates(&ledger, &who, true)?;
         }
         for programme in PROGRAMMES {
-            pay(&ledger, &who, programme, month, &files_dir)?;
+            pay(&ledger, &settings, &who, programme, month, &files_dir)?;
         }
         report(&ledger, month)?;
         fix_returns(&ledger, &who, month)?;
@@ -192,6 +198,7 @@ fn load_rates(ledger: &Ledger, who: &Actors, july_2024: bool) -> anyhow::Result<
 /// release with files, bank status, close. Steps already done are skipped.
 fn pay(
     ledger: &Ledger,
+    settings: &crate::app::config::Settings,
     who: &Actors,
     programme: Programme,
     month: Month,
@@ -223,9 +230,9 @@ fn pay(
         let done = batches::compute(ledger, &who.maker, None, batch)?;
         if !done.plan.not_computable.is_empty() {
             println!(
-                "  {batch}: {} people could not be priced (e.g. {:?})",
+                "  {batch}: {} people could not be priced (e.g. {})",
                 done.plan.not_computable.len(),
-                done.plan.not_computable.first()
+                super::word(&done.plan.not_computable.first())
             );
         }
     }
@@ -244,7 +251,7 @@ fn pay(
         )?;
     }
     if status(ledger) == Some(BatchStatus::Approved) {
-        let released = batches::release(ledger, &who.checker, None, batch)?;
+        let released = batches::release(ledger, settings, &who.checker, None, batch)?;
         write_files(ledger, &released.files, files_dir)?;
     }
     // A run interrupted after the release continues here: reports already ingested append
@@ -345,7 +352,10 @@ fn play_the_banks(ledger: &Ledger, checker: &Principal, batch: BatchId) -> anyho
                 }
             },
         )
-        .map_err(|e| anyhow::anyhow!("a payment file does not check: {e:?}"))?;
+        .map_err(|e| {
+            let problems: Vec<String> = e.iter().map(ToString::to_string).collect();
+            anyhow::anyhow!("a payment file does not check: {}", problems.join("; "))
+        })?;
         batches::ingest_status(
             ledger,
             &bank,
@@ -442,8 +452,8 @@ fn report(ledger: &Ledger, month: Month) -> anyhow::Result<()> {
                 let r = reconciliation(s, b.opened.batch).unwrap_or_default();
                 let breaks = s.breaks().iter().filter(|x| x.recorded.batch == Some(b.opened.batch)).count();
                 println!(
-                    "{} {p}: {:?}, {} persons paid, {} VND; arrears {} items {} VND; returned {} ({} VND); breaks {breaks}",
-                    b.opened.batch, b.status, c.totals.count, c.totals.sum, arrears.count, arrears.sum, r.returned.count, r.returned.sum
+                    "{} {p}: {}, {} persons paid, {} VND; arrears {} items {} VND; returned {} ({} VND); breaks {breaks}",
+                    b.opened.batch, super::word(&b.status), c.totals.count, c.totals.sum, arrears.count, arrears.sum, r.returned.count, r.returned.sum
                 );
                 for (channel, t) in &c.by_channel {
                     let name = match channel {

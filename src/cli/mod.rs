@@ -5,6 +5,7 @@
 mod batch;
 mod chain;
 mod demo;
+mod init;
 mod people;
 mod serve;
 mod token;
@@ -15,12 +16,15 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::domain::types::{BatchId, FileId, Month, Principal, Programme};
+use crate::app::config::{DataDir, Settings};
+use crate::domain::types::{BatchId, Month, Principal, Programme};
 use crate::domain::Command;
 use crate::ledger::{Ledger, Receipt, Submission};
 
 /// Default data directory, relative to where chitra runs (git-ignored under `ledger-data/`).
 pub const DEFAULT_DATA_DIR: &str = "ledger-data/db";
+/// Where tokens were kept before they moved into the data directory.
+const LEGACY_TOKENS_FILE: &str = "ledger-data/tokens.json";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -49,6 +53,15 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Commands {
+    /// Create a ledger: a new data directory with its configuration (chitra.toml).
+    Init {
+        /// The 2-digit 2025 code of the province the ledger pays in.
+        #[arg(long)]
+        province: Option<String>,
+        /// Use this configuration file (checked first) instead of the starter one.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Verify the whole chain (or an export file) and name the first bad record, if any.
     Verify {
         /// Verify this export file instead of the data directory.
@@ -125,8 +138,9 @@ pub enum Commands {
     Serve {
         #[arg(long, env = "CHITRA_ADDR", default_value = serve::DEFAULT_ADDR)]
         addr: String,
-        #[arg(long, env = "CHITRA_TOKENS", default_value = crate::http::auth::DEFAULT_TOKENS_FILE)]
-        tokens: PathBuf,
+        /// The token file (default: tokens.json in the data directory).
+        #[arg(long, env = "CHITRA_TOKENS")]
+        tokens: Option<PathBuf>,
     },
     /// Manage the HTTP API's bearer tokens.
     #[command(subcommand)]
@@ -146,19 +160,22 @@ pub enum TokenCommand {
         /// The bank's NAPAS BIN (bank role only).
         #[arg(long)]
         bin: Option<String>,
-        #[arg(long, env = "CHITRA_TOKENS", default_value = crate::http::auth::DEFAULT_TOKENS_FILE)]
-        tokens: PathBuf,
+        /// The token file (default: tokens.json in the data directory).
+        #[arg(long, env = "CHITRA_TOKENS")]
+        tokens: Option<PathBuf>,
     },
     /// List principals and roles (never the tokens).
     List {
-        #[arg(long, env = "CHITRA_TOKENS", default_value = crate::http::auth::DEFAULT_TOKENS_FILE)]
-        tokens: PathBuf,
+        /// The token file (default: tokens.json in the data directory).
+        #[arg(long, env = "CHITRA_TOKENS")]
+        tokens: Option<PathBuf>,
     },
     /// Revoke a principal's token.
     Revoke {
         principal: String,
-        #[arg(long, env = "CHITRA_TOKENS", default_value = crate::http::auth::DEFAULT_TOKENS_FILE)]
-        tokens: PathBuf,
+        /// The token file (default: tokens.json in the data directory).
+        #[arg(long, env = "CHITRA_TOKENS")]
+        tokens: Option<PathBuf>,
     },
 }
 
@@ -257,8 +274,8 @@ pub enum FilesCommand {
     },
     /// Download a file (checked against its recorded hash; the download is recorded).
     Get {
-        #[arg(value_parser = parse_file)]
-        file: FileId,
+        /// The file's id (FILE3) or its name, as `files list` prints them.
+        file: String,
         #[arg(long)]
         out: PathBuf,
     },
@@ -331,6 +348,36 @@ pub struct Session {
 }
 
 impl Session {
+    /// The data directory, refused when it holds no ledger (so a command run in the wrong
+    /// directory never creates an empty one).
+    pub fn ledger_dir(&self) -> anyhow::Result<DataDir> {
+        Ok(DataDir::existing(&self.data_dir)?)
+    }
+
+    /// The configuration of the data directory, checked.
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        Ok(self.ledger_dir()?.settings()?)
+    }
+
+    /// The token file: the one named, else the data directory's.
+    pub fn tokens_file(&self, named: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+        if let Some(path) = named {
+            return Ok(path);
+        }
+        let path = self.ledger_dir()?.tokens_path();
+        let legacy = std::path::Path::new(LEGACY_TOKENS_FILE);
+        if !path.exists() && legacy.is_file() {
+            eprintln!(
+                "note: tokens now live in the data directory; {} (the old place) is not read. \
+                 Move it: mv {} {}",
+                legacy.display(),
+                legacy.display(),
+                path.display()
+            );
+        }
+        Ok(path)
+    }
+
     /// Who acts, for a command that writes.
     pub fn who(&self) -> anyhow::Result<&Principal> {
         self.principal.as_ref().ok_or_else(|| {
@@ -350,25 +397,37 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let dir = s.data_dir.clone();
     match cli.command {
+        Commands::Init { province, config } => init::run(&dir, province.as_deref(), config),
         Commands::Verify {
             export,
             personal,
             expect_head,
-        } => chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head),
-        Commands::Export { file, no_personal } => chain::export(&dir, &file, !no_personal),
+        } => {
+            if export.is_none() {
+                s.ledger_dir()?;
+            }
+            chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head)
+        }
+        Commands::Export { file, no_personal } => {
+            s.ledger_dir()?;
+            chain::export(&dir, &file, !no_personal)
+        }
         Commands::Import {
             file,
             personal,
             expect_head,
         } => chain::import(&dir, &file, personal, expect_head),
-        Commands::Status => chain::status(&dir, s.json),
+        Commands::Status => {
+            s.ledger_dir()?;
+            chain::status(&dir, s.json)
+        }
         Commands::Rates(RatesCommand::Load { dir }) => people::rates_load(&s, &dir),
         Commands::Beneficiaries(BeneficiariesCommand::Import { file }) => people::import(&s, &file),
         Commands::Beneficiary(BeneficiaryCommand::Show { who }) => people::show(&s, &who),
         Commands::Due { who, month } => people::due(&s, &who, month),
         Commands::Batch(c) => run_batch(&s, c),
         Commands::Files(FilesCommand::List { batch }) => batch::files_list(&s, batch),
-        Commands::Files(FilesCommand::Get { file, out }) => batch::files_get(&s, file, &out),
+        Commands::Files(FilesCommand::Get { file, out }) => batch::files_get(&s, &file, &out),
         Commands::BankStatus(BankStatusCommand::Ingest { file }) => batch::ingest(&s, &file),
         Commands::Demo {
             persons,
@@ -400,16 +459,24 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Bench(BenchCommand::Batch { persons, seed }) => {
             chain::bench_batch(&s, persons, seed)
         }
-        Commands::Serve { addr, tokens } => serve::run(&dir, &addr, &tokens),
+        Commands::Serve { addr, tokens } => {
+            let tokens = s.tokens_file(tokens)?;
+            serve::run(&s.ledger_dir()?, &addr, &tokens)
+        }
         Commands::Token(TokenCommand::Add {
             role,
             name,
             bin,
             tokens,
-        }) => token::add(&tokens, &role, name.as_deref(), bin.as_deref()),
-        Commands::Token(TokenCommand::List { tokens }) => token::list(&tokens),
+        }) => token::add(
+            &s.tokens_file(tokens)?,
+            &role,
+            name.as_deref(),
+            bin.as_deref(),
+        ),
+        Commands::Token(TokenCommand::List { tokens }) => token::list(&s.tokens_file(tokens)?),
         Commands::Token(TokenCommand::Revoke { principal, tokens }) => {
-            token::revoke(&tokens, &principal)
+            token::revoke(&s.tokens_file(tokens)?, &principal)
         }
     }
 }
@@ -453,6 +520,7 @@ fn run_batch(s: &Session, c: BatchCommand) -> anyhow::Result<ExitCode> {
 
 /// Opens the ledger of the session's data directory.
 pub(crate) fn open_ledger(s: &Session) -> anyhow::Result<Ledger> {
+    s.ledger_dir()?;
     Ledger::open(crate::ledger::Config::new(&s.data_dir))
         .with_context(|| format!("opening the ledger in {}", s.data_dir.display()))
 }
@@ -466,6 +534,30 @@ pub(crate) fn submit(ledger: &Ledger, s: &Session, command: Command) -> anyhow::
             command,
         })
         .map_err(|e| anyhow::anyhow!("refused: {e}"))
+}
+
+/// A value as a person reads it: its serde name (`approved`, `bank 970436`), never Rust's
+/// debug text.
+pub(crate) fn word<T: serde::Serialize>(value: &T) -> String {
+    fn text(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::String(s) => s.replace('_', " "),
+            serde_json::Value::Null => "none".to_owned(),
+            serde_json::Value::Array(items) => {
+                items.iter().map(text).collect::<Vec<_>>().join(", ")
+            }
+            serde_json::Value::Object(map) => {
+                let kind = map.get("kind").map(text);
+                let rest = map
+                    .iter()
+                    .filter(|(k, _)| *k != "kind")
+                    .map(|(k, v)| format!("{} {}", k.replace('_', " "), text(v)));
+                kind.into_iter().chain(rest).collect::<Vec<_>>().join(", ")
+            }
+            other => other.to_string(),
+        }
+    }
+    serde_json::to_value(value).map_or_else(|_| "?".to_owned(), |v| text(&v))
 }
 
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
@@ -492,10 +584,6 @@ fn parse_programme(text: &str) -> Result<Programme, String> {
 
 fn parse_batch(text: &str) -> Result<BatchId, String> {
     BatchId::parse(text).map_err(|e| e.to_string())
-}
-
-fn parse_file(text: &str) -> Result<FileId, String> {
-    FileId::parse(text).map_err(|e| e.to_string())
 }
 
 /// A progress bar on stderr that hides itself when stderr is not a terminal.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 
-use super::{open_ledger, print_json, submit, Session};
+use super::{open_ledger, print_json, submit, word, Session};
 use crate::domain::command::ImportRoster;
 use crate::domain::types::{BeneficiaryId, CitizenId, Month, Vnd};
 use crate::domain::Command;
@@ -118,30 +118,38 @@ pub fn show(s: &Session, who: &str) -> anyhow::Result<ExitCode> {
     }
     match &v.identity {
         Some(i) => println!(
-            "{} {} ({}), born {}, {:?}",
-            v.id, i.full_name, i.citizen_id, i.birth_date, i.sex
+            "{} {} ({}), born {}, {}",
+            v.id,
+            i.full_name,
+            i.citizen_id,
+            i.birth_date,
+            word(&i.sex)
         ),
         None => println!("{} (personal data erased)", v.id),
     }
     println!("  programme {}, commune {}", v.programme, v.commune);
     println!(
-        "  route: {:?} {}",
-        v.route,
+        "  route: {} {}",
+        word(&v.route),
         v.account.clone().unwrap_or_default()
     );
     if let Some(d) = v.date_of_death {
         println!("  died {d}");
     }
     if let Some(h) = &v.held_for_review {
-        println!("  HELD FOR REVIEW: {h:?}");
+        println!("  HELD FOR REVIEW: {}", word(h));
     }
     for w in &v.warnings {
-        println!("  warning: {w:?}");
+        println!("  warning: {}", word(w));
     }
     for e in &v.entitlements {
         println!(
-            "  {} {} {:?} from {} (decision {})",
-            e.id, e.scheme, e.params, e.effective_from, e.decision.number
+            "  {} {} ({}) from {} (decision {})",
+            e.id,
+            e.scheme,
+            word(&e.params),
+            e.effective_from,
+            e.decision.number
         );
         for c in &e.changes {
             println!(
@@ -183,9 +191,9 @@ pub fn due(s: &Session, who: &str, month: Month) -> anyhow::Result<ExitCode> {
     );
     for l in &view.lines {
         println!(
-            "  {:>12} {:?} {} {} — {} [{}; decision {}]",
+            "  {:>12} {} {} {} — {} [{}; decision {}]",
             l.amount.to_string(),
-            l.kind,
+            word(&l.kind),
             l.scheme,
             l.source_month,
             l.rule,
@@ -200,9 +208,9 @@ pub fn due(s: &Session, who: &str, month: Month) -> anyhow::Result<ExitCode> {
         );
         for l in &p.lines {
             println!(
-                "    {:>12} {:?} for {} — {}",
+                "    {:>12} {} for {} — {}",
                 l.amount.to_string(),
-                l.kind,
+                word(&l.kind),
                 l.source_month,
                 l.rule
             );

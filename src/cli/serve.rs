@@ -5,20 +5,25 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use crate::app::config::DataDir;
 use crate::http::{server, AppState, Limits, Tokens};
 use crate::ledger::{Config, Ledger};
 
 /// Default listening address (loopback: put a TLS-terminating proxy in front for anything else).
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
-pub fn run(dir: &Path, addr: &str, tokens: &Path) -> anyhow::Result<ExitCode> {
+pub fn run(data: &DataDir, addr: &str, tokens: &Path) -> anyhow::Result<ExitCode> {
     init_logging();
+    let dir = data.path();
+    let settings = data.settings()?;
+    let limits = Limits::default()
+        .with_overrides(&settings.limits)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", data.config_path().display()))?;
     let tokens = Tokens::load(tokens).with_context(|| format!("loading {}", tokens.display()))?;
     if tokens.list().is_empty() {
         tracing::warn!("no tokens: every route but health, metrics and the OpenAPI document answers 401; add one with `chitra token add`");
     }
     let opened = std::time::Instant::now();
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let ledger = Ledger::open(Config::new(dir))
         .with_context(|| format!("opening the ledger in {}", dir.display()))?;
     tracing::info!(
@@ -26,7 +31,6 @@ pub fn run(dir: &Path, addr: &str, tokens: &Path) -> anyhow::Result<ExitCode> {
         seconds = opened.elapsed().as_secs_f64(),
         "ledger opened and verified"
     );
-    let limits = Limits::default();
     for (name, value) in limits.table() {
         tracing::debug!(limit = name, value, "limit");
     }
@@ -44,7 +48,7 @@ pub fn run(dir: &Path, addr: &str, tokens: &Path) -> anyhow::Result<ExitCode> {
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         tracing::info!(addr = %local, "serving");
-        let state = AppState::new(ledger, tokens, limits);
+        let state = AppState::new(ledger, tokens, limits, settings);
         server::serve(listener, state, server::shutdown_signal()).await?;
         anyhow::Ok(())
     })?;

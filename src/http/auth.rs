@@ -13,9 +13,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::types::{BankBin, Principal};
 
-/// Default token file, beside the default data directory.
-pub const DEFAULT_TOKENS_FILE: &str = "ledger-data/tokens.json";
-
 pub use crate::domain::access::Role;
 
 /// One stored token.

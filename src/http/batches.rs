@@ -556,6 +556,8 @@ pub fn batch_error(e: crate::app::batches::BatchError) -> Problem {
             Problem::from_rejection(&Rejection::conflict(e.to_string()))
         }
         E::NoFile(id) => Problem::not_found(format!("no file {id}")),
+        // The operator must add the department to chitra.toml; the batch stays approved.
+        E::Config(_) => Problem::from_rejection(&Rejection::conflict(e.to_string())),
         other @ (E::Store(_) | E::Read(_) | E::Inconsistent(_) | E::MissingBytes(_)) => {
             Problem::unavailable(&other)
         }
@@ -595,9 +597,10 @@ pub async fn release(
 ) -> Result<Response, Problem> {
     let batch = batch_id(&id)?;
     let ledger = state.ledger().clone();
+    let settings = state.settings();
     let (who2, key2) = (who.clone(), key.clone());
     let receipt = job(&state, &who, key.as_ref(), move || {
-        crate::app::batches::release(&ledger, &who2.principal, key2, batch)
+        crate::app::batches::release(&ledger, &settings, &who2.principal, key2, batch)
             .map(|r| r.receipt)
             .map_err(batch_error)
     })

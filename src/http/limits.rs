@@ -169,6 +169,55 @@ impl Limits {
             ("shutdown_grace_ms", self.shutdown_grace_ms),
         ]
     }
+
+    /// These limits with the configuration's `[limits]` applied; an unknown name, a derived
+    /// limit, zero, or a value too large for the machine is refused naming the key.
+    pub fn with_overrides(
+        mut self,
+        overrides: &std::collections::BTreeMap<String, u64>,
+    ) -> Result<Limits, String> {
+        for (name, &value) in overrides {
+            let key = format!("limits.{name}");
+            if value == 0 {
+                return Err(format!("{key}: must be at least 1"));
+            }
+            let size =
+                || usize::try_from(value).map_err(|_| format!("{key}: {value} is too large"));
+            match name.as_str() {
+                "request_body_bytes_max" => self.request_body_bytes_max = size()?,
+                "status_report_bytes_max" => self.status_report_bytes_max = size()?,
+                "roster_bytes_max" => self.roster_bytes_max = size()?,
+                "request_headers_bytes_max" => self.request_headers_bytes_max = size()?,
+                "request_headers_count_max" => self.request_headers_count_max = size()?,
+                "request_timeout_ms" => self.request_timeout_ms = value,
+                "job_timeout_ms" => self.job_timeout_ms = value,
+                "request_head_timeout_ms" => self.request_head_timeout_ms = value,
+                "page_size_max" => self.page_size_max = size()?,
+                "page_size_default" => self.page_size_default = size()?,
+                "connections_max" => self.connections_max = size()?,
+                "jobs_concurrent_max" => self.jobs_concurrent_max = size()?,
+                "search_text_chars_max" => self.search_text_chars_max = size()?,
+                "shutdown_grace_ms" => self.shutdown_grace_ms = value,
+                _ => {
+                    // The head_* limits are derived from the others and cannot be set.
+                    let names: Vec<&str> = self
+                        .table()
+                        .into_iter()
+                        .map(|(n, _)| n)
+                        .filter(|n| !n.starts_with("head_"))
+                        .collect();
+                    return Err(format!(
+                        "{key}: no such limit (the limits that can be set are: {})",
+                        names.join(", ")
+                    ));
+                }
+            }
+        }
+        if self.page_size_default > self.page_size_max {
+            return Err("limits.page_size_default: larger than page_size_max".into());
+        }
+        Ok(self)
+    }
 }
 
 #[cfg(test)]

@@ -61,6 +61,8 @@ pub struct Inner {
     pub ledger: Ledger,
     pub tokens: Tokens,
     pub limits: Limits,
+    /// The data directory's configuration (paying departments, pay points), read at start.
+    settings: Arc<crate::app::config::Settings>,
     pub metrics: metrics::HttpMetrics,
     pub search: search::Index,
     readers: reader::Readers,
@@ -71,7 +73,12 @@ pub struct Inner {
 }
 
 impl AppState {
-    pub fn new(ledger: Ledger, tokens: Tokens, limits: Limits) -> AppState {
+    pub fn new(
+        ledger: Ledger,
+        tokens: Tokens,
+        limits: Limits,
+        settings: crate::app::config::Settings,
+    ) -> AppState {
         let readers = reader::Readers::start(&ledger, READER_THREADS);
         AppState(Arc::new(Inner {
             ledger,
@@ -82,11 +89,16 @@ impl AppState {
             jobs: Arc::new(tokio::sync::Semaphore::new(limits.jobs_concurrent_max)),
             job_keys: std::sync::Mutex::new(HashMap::new()),
             limits,
+            settings: Arc::new(settings),
         }))
     }
 
     pub fn ledger(&self) -> &Ledger {
         &self.0.ledger
+    }
+
+    pub fn settings(&self) -> Arc<crate::app::config::Settings> {
+        Arc::clone(&self.0.settings)
     }
 }
 

@@ -17,6 +17,20 @@ pub fn chitra(dir: &Path, args: &[&str]) -> Output {
         .expect("run chitra")
 }
 
+/// `chitra init` with the example configuration (`ledger-data/config/example.toml`), unless
+/// `dir` already holds a ledger.
+pub fn init(dir: &Path) {
+    if dir.join("chitra.toml").exists() || dir.join("conf").exists() {
+        return;
+    }
+    let config = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/ledger-data/config/example.toml"
+    );
+    let out = chitra(dir, &["init", "--config", config]);
+    assert!(out.status.success(), "chitra init: {}", stderr(&out));
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -43,6 +57,7 @@ pub fn token_add(tokens: &Path, role: &str, name: &str) -> String {
 /// `chitra serve --addr 127.0.0.1:0` on `data` with `tokens`, logging at `log` to `stderr`:
 /// the child and the address it said it listens on.
 pub fn serve(data: &Path, tokens: &Path, log: &str, stderr: Stdio) -> (Child, String) {
+    init(data);
     let mut child = Command::new(BIN)
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data)

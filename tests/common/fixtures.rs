@@ -183,3 +183,18 @@ pub const JULY_2024: &[&str] = &[
     "ncc-nd77-2024",
     "ncc-base-salary-nd73-2024",
 ];
+
+/// The example configuration of `ledger-data/config/example.toml` (the illustrative province's
+/// paying departments), which releases need to write payment files.
+pub fn settings() -> chitra::app::config::Settings {
+    static SETTINGS: OnceLock<chitra::app::config::Settings> = OnceLock::new();
+    SETTINGS
+        .get_or_init(|| {
+            chitra::app::config::Settings::parse(
+                include_str!("../../ledger-data/config/example.toml"),
+                "ledger-data/config/example.toml",
+            )
+            .expect("the example configuration is valid")
+        })
+        .clone()
+}

@@ -108,7 +108,12 @@ impl Api {
     }
 
     pub fn on(dir: tempfile::TempDir, ledger: Ledger, limits: Limits) -> Api {
-        let app = app(AppState::new(ledger.clone(), tokens(), limits));
+        let app = app(AppState::new(
+            ledger.clone(),
+            tokens(),
+            limits,
+            super::fixtures::settings(),
+        ));
         Api { dir, ledger, app }
     }
 

@@ -223,6 +223,13 @@ pub fn approved(ledger: &Ledger, programme: Programme, month: &str, kind: BatchK
 /// (`app::batches::release`).
 pub fn pay_month(ledger: &Ledger, programme: Programme, month: &str, kind: BatchKind) -> BatchId {
     let b = approved(ledger, programme, month, kind);
-    chitra::app::batches::release(ledger, &fixtures::p("checker:tuan"), None, b).unwrap();
+    chitra::app::batches::release(
+        ledger,
+        &fixtures::settings(),
+        &fixtures::p("checker:tuan"),
+        None,
+        b,
+    )
+    .unwrap();
     b
 }

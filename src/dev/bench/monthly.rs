@@ -25,6 +25,7 @@ pub struct BankReport {
 /// The actors of a monthly run on one ledger.
 pub struct Run<'l> {
     ledger: &'l Ledger,
+    settings: crate::app::config::Settings,
     admin: Principal,
     officer: Principal,
     maker: Principal,
@@ -39,6 +40,9 @@ impl<'l> Run<'l> {
     pub fn new(ledger: &'l Ledger) -> Run<'l> {
         Run {
             ledger,
+            settings: crate::dev::config::demo_settings(
+                crate::domain::types::ProvinceCode::parse("01").expect("a province code"),
+            ),
             admin: principal("admin:bench"),
             officer: principal("officer:bench"),
             maker: principal("maker:bench"),
@@ -154,7 +158,7 @@ impl<'l> Run<'l> {
 
     /// Releases the batch with its files, as the checker.
     pub fn release(&self, batch: BatchId) -> anyhow::Result<Vec<IssuedSummary>> {
-        Ok(batches::release(self.ledger, &self.checker, None, batch)?.files)
+        Ok(batches::release(self.ledger, &self.settings, &self.checker, None, batch)?.files)
     }
 
     /// Each bank's answer to its pain.001: about 1% returned (AC04), the rest settled.
