@@ -87,6 +87,7 @@ fn template(path: &str, paid: &Paid) -> (Role, Value) {
         "/v1/batches/{id}/close" => (Role::Checker, json!({})),
         "/v1/breaks/{seq}/resolve" => (Role::Checker, json!({ "note": "ngân hàng sửa" })),
         "/v1/chain/verify" => (Role::Auditor, json!({})),
+        "/v1/backup" => (Role::Admin, json!({})),
         "/v1/tokens" => (Role::Admin, json!({ "role": "officer", "name": "moi" })),
         other => panic!("no template for {other}: add one"),
     }

@@ -16,6 +16,9 @@ use crate::formats::reference::Reference;
 pub const CONFIG_FILE: &str = "chitra.toml";
 /// The API's token file inside a data directory.
 pub const TOKENS_FILE: &str = "tokens.json";
+/// Where a running `chitra serve` says it listens, so that the command line can read through
+/// it instead of waiting for the store's lock.
+pub const SERVER_FILE: &str = "server.json";
 /// A file sled writes in every store it creates: its presence marks a ledger made before
 /// `chitra init` existed.
 const STORE_MARKER_FILE: &str = "conf";
@@ -121,6 +124,59 @@ impl DataDir {
         }
         let text = std::fs::read_to_string(&path).map_err(io)?;
         Settings::parse(&text, &shown)
+    }
+}
+
+/// A running server of this data directory, as it announced itself.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct RunningServer {
+    /// `host:port` it listens on.
+    pub addr: String,
+    pub pid: u32,
+}
+
+/// Removes the announcement when the server stops.
+#[derive(Debug)]
+pub struct Announcement {
+    path: PathBuf,
+}
+
+impl Drop for Announcement {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl DataDir {
+    /// Announces a server listening on `addr` (readable by the owner only).
+    pub fn announce_server(&self, addr: &str) -> Result<Announcement, ConfigError> {
+        let path = self.path.join(SERVER_FILE);
+        let server = RunningServer {
+            addr: addr.to_owned(),
+            pid: std::process::id(),
+        };
+        let text = serde_json::to_vec(&server).expect("serializes");
+        let io = |source| ConfigError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&path).map_err(io)?;
+        std::io::Write::write_all(&mut file, &text).map_err(io)?;
+        Ok(Announcement { path })
+    }
+
+    /// The server that owns this ledger now, if one announced itself and its process lives
+    /// (an announcement left by a killed server is ignored).
+    pub fn running_server(&self) -> Option<RunningServer> {
+        let bytes = std::fs::read(self.path.join(SERVER_FILE)).ok()?;
+        let server: RunningServer = serde_json::from_slice(&bytes).ok()?;
+        let alive = Path::new("/proc").join(server.pid.to_string()).exists()
+            && server.pid != std::process::id();
+        alive.then_some(server)
     }
 }
 

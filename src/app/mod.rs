@@ -4,6 +4,7 @@
 //! dashboard share; none of them keeps its own copy. May use `domain`, `ledger` and `formats`;
 //! knows nothing of sled, axum or the command line.
 
+pub mod backup;
 pub mod batches;
 pub mod config;
 pub mod payment_files;

@@ -299,3 +299,41 @@ pub fn bench_batch(s: &super::Session, persons: u64, seed: u64) -> anyhow::Resul
     println!("peak memory {}", mib(r.peak_rss_bytes.unwrap_or(0)));
     Ok(ExitCode::SUCCESS)
 }
+
+pub fn backup(s: &super::Session, out: &Path) -> anyhow::Result<ExitCode> {
+    let data = s.ledger_dir()?;
+    let ledger = super::open_ledger(s)?;
+    let manifest = crate::app::backup::backup(&ledger, &data, out)
+        .with_context(|| format!("backing up into {}", out.display()))?;
+    print_backup(out, &manifest);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a backup holds, for the person who made it.
+pub fn print_backup(dir: &Path, m: &crate::app::backup::Manifest) {
+    println!(
+        "backed up {} records and {} payment files into {} (head {})",
+        m.records,
+        m.payment_files,
+        dir.display(),
+        m.head.as_deref().unwrap_or("none")
+    );
+    println!(
+        "manifest: {} files with their blake3; restore with: chitra --data-dir NEW restore {}",
+        m.entries.len(),
+        dir.display()
+    );
+}
+
+pub fn restore(dir: &Path, from: &Path) -> anyhow::Result<ExitCode> {
+    let m = crate::app::backup::restore(from, dir)
+        .with_context(|| format!("restoring {} into {}", from.display(), dir.display()))?;
+    println!(
+        "restored {} records and {} payment files into {}; head {} (as in the backup)",
+        m.records,
+        m.payment_files,
+        dir.display(),
+        m.head.as_deref().unwrap_or("none")
+    );
+    Ok(ExitCode::SUCCESS)
+}

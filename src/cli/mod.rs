@@ -7,6 +7,7 @@ mod chain;
 mod demo;
 mod init;
 mod people;
+mod remote;
 mod serve;
 mod token;
 
@@ -96,6 +97,13 @@ pub enum Commands {
     },
     /// Number of records, head sequence number and hash, and the last verification.
     Status,
+    /// A live backup of the whole data directory into DIR (new or empty): chain, personal
+    /// data, payment files, configuration and tokens, with a manifest of hashes. Works while
+    /// `chitra serve` runs (through its API, with an admin's CHITRA_TOKEN).
+    Backup { dir: PathBuf },
+    /// Restore a backup made by `chitra backup` into the data directory (new or empty): the
+    /// same head, every payment file, the configuration and the tokens.
+    Restore { from: PathBuf },
     /// Rate schedules: load the versioned files (loading twice appends nothing).
     #[command(subcommand)]
     Rates(RatesCommand),
@@ -396,7 +404,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         json: cli.json,
     };
     let dir = s.data_dir.clone();
+    let server = DataDir::existing(&dir)
+        .ok()
+        .and_then(|d| d.running_server());
+    let offline_verify = matches!(
+        cli.command,
+        Commands::Verify {
+            export: Some(_),
+            ..
+        }
+    );
+    if let (Some(server), false) = (server, offline_verify) {
+        return remote::run(&s, server, cli.command);
+    }
     match cli.command {
+        Commands::Backup { dir: out } => chain::backup(&s, &out),
+        Commands::Restore { from } => chain::restore(&dir, &from),
         Commands::Init { province, config } => init::run(&dir, province.as_deref(), config),
         Commands::Verify {
             export,

@@ -43,6 +43,8 @@ pub fn run(data: &DataDir, addr: &str, tokens: &Path) -> anyhow::Result<ExitCode
             .await
             .with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr()?;
+        // The command line reads through this server while it owns the store.
+        let _announced = data.announce_server(&local.to_string())?;
         // Tests and scripts read the port from this line.
         println!("listening on http://{local}");
         use std::io::Write as _;

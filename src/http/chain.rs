@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{self, Role};
-use super::batches::MaybeJson;
+use super::batches::{MaybeJson, NoFields};
 use super::support::{self, ok, read, submit, written, IdemKey, JsonBody, Who};
 use super::{AppState, Problem};
 use crate::chain::hex;
@@ -235,13 +235,80 @@ impl std::io::Write for ChunkSender {
     ),
 )]
 pub async fn export(State(state): State<AppState>, Who(_who): Who) -> Result<Response, Problem> {
+    let ledger = state.ledger().clone();
+    stream_job(&state, "chitra-chain.export", move |sink| {
+        ledger
+            .export_to(sink, None)
+            .map(drop)
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+/// A live backup of the whole data directory (`app::backup`: the chain and personal data up
+/// to the durable head, every payment file, the configuration and the tokens, with a manifest
+/// of hashes written last), as a tar archive streamed to the admin. The writer keeps running.
+/// `chitra restore DIR` restores the unpacked archive into an empty data directory.
+#[utoipa::path(
+    post,
+    path = "/v1/backup",
+    summary = "A live backup of the data directory, as a tar archive (heavy job)",
+    request_body = Option<NoFields>,
+    responses(
+        (
+            status = 200,
+            description = "the backup: manifest.json, chain.export(.personal), files/, chitra.toml, tokens.json",
+            body = super::openapi::Binary,
+            content_type = "application/x-tar",
+        ),
+    ),
+)]
+pub async fn backup(
+    State(state): State<AppState>,
+    Who(_who): Who,
+    MaybeJson(NoFields {}): MaybeJson<NoFields>,
+) -> Result<Response, Problem> {
+    let ledger = state.ledger().clone();
+    stream_job(&state, "chitra-backup.tar", move |sink| {
+        let data =
+            crate::app::config::DataDir::existing(ledger.dir()).map_err(|e| e.to_string())?;
+        // Built beside the store (same file system, same owner), then archived and removed.
+        let scratch =
+            ledger
+                .dir()
+                .join(format!("backup-{}-{}", ledger.now_ms(), std::process::id()));
+        let built = crate::app::backup::backup(&ledger, &data, &scratch)
+            .map_err(|e| e.to_string())
+            .and_then(|_| {
+                let mut tar = tar::Builder::new(sink);
+                tar.append_dir_all(".", &scratch)
+                    .and_then(|()| {
+                        tar.into_inner()
+                            .and_then(|mut s| std::io::Write::flush(&mut s))
+                    })
+                    .map_err(|e| e.to_string())
+            });
+        let _ = std::fs::remove_dir_all(&scratch);
+        built
+    })
+    .await
+}
+
+/// Runs `work` on a blocking thread under a heavy-job permit, streaming what it writes as the
+/// body of a download named `filename`. The status waits for the first chunk, so a refusal
+/// found before it is an error status (503), not a cut body; one found later ends the body
+/// early, which the formats make visible (the export has no trailer, the backup no manifest).
+async fn stream_job(
+    state: &AppState,
+    filename: &'static str,
+    work: impl FnOnce(ChunkSender) -> Result<(), String> + Send + 'static,
+) -> Result<Response, Problem> {
     let permit = state
         .jobs
         .clone()
         .try_acquire_owned()
         .map_err(|_| Problem::busy(5))?;
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-    let ledger = state.ledger().clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let err_tx = tx.clone();
@@ -249,17 +316,14 @@ pub async fn export(State(state): State<AppState>, Who(_who): Who) -> Result<Res
             buf: Vec::with_capacity(EXPORT_CHUNK_BYTES),
             tx,
         };
-        let exported = ledger.export_to(sink, None);
-        if let Err(e) = exported {
-            let _ = err_tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        if let Err(e) = work(sink) {
+            let _ = err_tx.blocking_send(Err(std::io::Error::other(e)));
         }
     });
-    // The answer's status waits for the first chunk, so that a refusal found before it (a
-    // small chain, or damage near its start) is an error status, not a cut body.
     let first = match rx.recv().await {
         Some(Ok(bytes)) => bytes,
         Some(Err(e)) => return Err(Problem::unavailable(&e)),
-        None => return Err(Problem::unavailable(&"the export stopped")),
+        None => return Err(Problem::unavailable(&"the job stopped")),
     };
     let rest = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|item| (item, rx))
@@ -272,9 +336,10 @@ pub async fn export(State(state): State<AppState>, Who(_who): Who) -> Result<Res
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
+    let disposition = format!("attachment; filename=\"{filename}\"");
     h.insert(
         header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"chitra-chain.export\""),
+        HeaderValue::from_str(&disposition).expect("an ASCII file name"),
     );
     Ok(res)
 }

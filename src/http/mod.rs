@@ -532,6 +532,7 @@ fn build(limits: &Limits) -> Api {
             ReadJob,
             chain::export,
         )
+        .add(post.clone(), "/v1/backup", r(ADMIN), ReadJob, chain::backup)
         // Tokens.
         .add(
             get.clone(),

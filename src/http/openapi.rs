@@ -94,6 +94,7 @@ pub const PRINCIPAL: &str = "the principal whose token is revoked, `role:name`";
         super::chain::status,
         super::chain::verify,
         super::chain::export,
+        super::chain::backup,
         super::chain::list_tokens,
         super::chain::add_token,
         super::chain::revoke_token,

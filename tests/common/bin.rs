@@ -79,3 +79,12 @@ pub fn serve(data: &Path, tokens: &Path, log: &str, stderr: Stdio) -> (Child, St
         .to_owned();
     (child, addr)
 }
+
+/// SIGTERM to a served `chitra`, and wait until it has stopped (and so released the store).
+pub fn stop(child: &mut Child) {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success(), "kill -TERM {pid}");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "the server stopped with {status}");
+}
