@@ -440,3 +440,59 @@ fn the_maker_checker_rule_holds_on_the_command_line() {
         );
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_errors_say_each_cause_once_and_logs_can_be_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    assert!(chitra(&data, &["init", "--province", "01"])
+        .status
+        .success());
+    // The reader of the output is gone before chitra writes (`chitra status | head -0`).
+    let mut child = std::process::Command::new(common::bin::BIN)
+        .args(["--data-dir", data.to_str().unwrap(), "status"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+
+    // A configuration that cannot be read: the cause is said once.
+    std::fs::write(data.join("chitra.toml"), "province = [").unwrap();
+    let out = chitra(
+        &data,
+        &["--as", "checker:tuan", "batch", "release", "BATCH1"],
+    );
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(err.matches("chitra.toml").count(), 1, "{err}");
+
+    // Logs as JSON lines: the server's first log line parses as JSON.
+    std::fs::write(data.join("chitra.toml"), "province = \"01\"\n").unwrap();
+    let mut server = std::process::Command::new(common::bin::BIN)
+        .args(["--data-dir", data.to_str().unwrap(), "--log-format", "json"])
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stderr.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let log: serde_json::Value = serde_json::from_str(&line).expect("a JSON log line");
+    assert!(
+        log["level"].is_string() && log["fields"].is_object(),
+        "{line}"
+    );
+}

@@ -342,3 +342,25 @@ pub fn payout(state: &State, from: Month, to: Month) -> Payout {
 fn add<K: Ord>(map: &mut std::collections::BTreeMap<K, ControlTotals>, key: K, amount: Vnd) {
     map.entry(key).or_default().add(amount);
 }
+
+/// A reconciliation break as people read it (CLI `batch breaks`, `GET /v1/breaks`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BreakView {
+    pub seq: u64,
+    pub batch: Option<BatchId>,
+    pub report: String,
+    pub kind: crate::domain::event::BreakKind,
+    pub resolved: Option<String>,
+}
+
+impl BreakView {
+    pub fn of(b: &crate::domain::state::Break) -> BreakView {
+        BreakView {
+            seq: b.seq,
+            batch: b.recorded.batch,
+            report: crate::chain::hex(&b.recorded.report),
+            kind: b.recorded.kind.clone(),
+            resolved: b.resolved.clone(),
+        }
+    }
+}

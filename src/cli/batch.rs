@@ -407,6 +407,40 @@ pub fn files_get(s: &Session, file: &str, out: &Path) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn breaks(s: &Session, batch: Option<BatchId>, only_open: bool) -> anyhow::Result<ExitCode> {
+    let ledger = open_ledger(s)?;
+    let list: Vec<views::BreakView> = ledger.read(|st| {
+        st.breaks()
+            .iter()
+            .filter(|b| batch.is_none_or(|id| b.recorded.batch == Some(id)))
+            .filter(|b| !only_open || b.resolved.is_none())
+            .map(views::BreakView::of)
+            .collect()
+    })?;
+    if s.json {
+        print_json(&list)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if list.is_empty() {
+        println!("no breaks");
+    }
+    for b in &list {
+        let batch = b
+            .batch
+            .map(|id| id.to_string())
+            .unwrap_or_else(|| "-".into());
+        let state = match &b.resolved {
+            Some(note) => format!("resolved: {note}"),
+            None => format!(
+                "OPEN (resolve: chitra batch resolve-break {} --note ...)",
+                b.seq
+            ),
+        };
+        println!("seq {} {batch} {}; {state}", b.seq, word(&b.kind));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn ingest(s: &Session, file: &Path) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let ledger = open_ledger(s)?;

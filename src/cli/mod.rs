@@ -48,6 +48,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Logs on stderr as text or as JSON lines (for a log collector).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Commands,
 }
@@ -264,6 +268,13 @@ pub enum BatchCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Reconciliation breaks (all, or one batch's; --open for the unresolved only).
+    Breaks {
+        #[arg(long, value_parser = parse_batch)]
+        batch: Option<BatchId>,
+        #[arg(long)]
+        open: bool,
+    },
     /// Record how a reconciliation break was explained.
     ResolveBreak {
         /// The sequence number of the break's record.
@@ -339,13 +350,69 @@ pub const EXIT_FAILURE: u8 = 2;
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let serving = matches!(cli.command, Commands::Serve { .. });
+    if !serving {
+        quiet_on_closed_pipe();
+    }
+    // The server logs its life at info; other commands speak through their output and log
+    // only warnings.
+    init_logging(cli.log_format, if serving { "info" } else { "warn" });
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", causes(&e));
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// The error and its causes, each said once: a cause whose text the message already carries
+/// (a typed error that prints its source) is not repeated.
+pub fn causes(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
+/// A command whose output goes to a pipe that closed (`chitra files list | head`) ends
+/// quietly, as other Unix tools do, instead of failing on the write. Not for `serve`, which
+/// must outlive clients that go away.
+fn quiet_on_closed_pipe() {
+    // SAFETY: runs before any thread is started, and only restores the default disposition.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+/// How logs are written (to stderr).
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Logs to stderr, filtered by `CHITRA_LOG` (default `default_level`), as text or JSON lines.
+fn init_logging(format: LogFormat, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHITRA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+    };
 }
 
 /// Who acts and how to answer, for the commands that touch the ledger.
@@ -519,6 +586,7 @@ fn run_batch(s: &Session, c: BatchCommand) -> anyhow::Result<ExitCode> {
             content_hash,
         } => batch::approve(s, batch, &content_hash),
         BatchCommand::Release { batch } => batch::release(s, batch),
+        BatchCommand::Breaks { batch, open } => batch::breaks(s, batch, open),
         BatchCommand::Status { batch } => batch::status(s, batch),
         BatchCommand::Close { batch } => batch::simple(
             s,

@@ -13,7 +13,6 @@ use crate::ledger::{Config, Ledger};
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 
 pub fn run(data: &DataDir, addr: &str, tokens: &Path) -> anyhow::Result<ExitCode> {
-    init_logging();
     let dir = data.path();
     let settings = data.settings()?;
     let limits = Limits::default()
@@ -56,15 +55,4 @@ pub fn run(data: &DataDir, addr: &str, tokens: &Path) -> anyhow::Result<ExitCode
     })?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
-}
-
-/// Logs to stderr, filtered by `CHITRA_LOG` (default `info`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CHITRA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
 }

@@ -269,26 +269,7 @@ pub async fn reconciliation(
     ))
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct BreakView {
-    pub seq: u64,
-    pub batch: Option<BatchId>,
-    pub report: String,
-    pub kind: crate::domain::event::BreakKind,
-    pub resolved: Option<String>,
-}
-
-impl BreakView {
-    fn of(b: &crate::domain::state::Break) -> BreakView {
-        BreakView {
-            seq: b.seq,
-            batch: b.recorded.batch,
-            report: hex(&b.recorded.report),
-            kind: b.recorded.kind.clone(),
-            resolved: b.resolved.clone(),
-        }
-    }
-}
+pub use crate::app::views::BreakView;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
