@@ -168,7 +168,7 @@ pub fn show_review(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
     for (k, n) in &counts {
         println!("  {k:<30} {n}");
     }
-    for c in r.changes.iter().take(15) {
+    for c in r.changes.iter().take(CHANGES_SHOWN) {
         println!(
             "    {} {} -> {} VND: {}",
             c.beneficiary,
@@ -177,8 +177,9 @@ pub fn show_review(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
             word(&c.reasons)
         );
     }
+    more(r.changes.len(), CHANGES_SHOWN, "changes", "--json");
     println!("anomalies ({}):", r.anomalies.len());
-    for a in r.anomalies.iter().take(20) {
+    for a in r.anomalies.iter().take(ANOMALIES_SHOWN) {
         match a {
             Anomaly::AmountFarAboveLastMonth {
                 beneficiary,
@@ -200,7 +201,22 @@ pub fn show_review(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    more(r.anomalies.len(), ANOMALIES_SHOWN, "anomalies", "--json");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How many changes and anomalies `batch review` prints before it says how many more.
+const CHANGES_SHOWN: usize = 15;
+const ANOMALIES_SHOWN: usize = 20;
+
+/// The line that ends a cut list: how many more there are and where to see them all.
+fn more(total: usize, shown: usize, what: &str, how: &str) {
+    if total > shown {
+        println!(
+            "    ... and {} more {what} (all of them with {how})",
+            total - shown
+        );
+    }
 }
 
 fn reason_name(r: &Reason) -> &'static str {

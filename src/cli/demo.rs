@@ -82,6 +82,10 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         s.data_dir.display(),
         files_dir.display()
     );
+    println!(
+        "maker {} opens and computes each batch; checker {} reviews, approves and releases it",
+        who.maker, who.checker
+    );
     enrol_province(&ledger, &who, persons, province, seed)?;
     load_rates(&ledger, &who, false)?;
     for month in MONTHS {
@@ -108,7 +112,17 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         crate::chain::hex(&head.hash),
         started.elapsed().as_secs_f64()
     );
-    println!("try: chitra batch status | chitra batch review BATCH3 | chitra beneficiary show B1 | chitra verify");
+    let at = format!("chitra --data-dir {}", s.data_dir.display());
+    println!("try:");
+    for command in [
+        "batch status",
+        "batch review BATCH3",
+        "batch breaks",
+        "beneficiary show B1",
+        "verify",
+    ] {
+        println!("  {at} {command}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
