@@ -335,3 +335,14 @@ fn load_order_is_by_enactment_and_digests_are_of_the_files() {
         assert_eq!(s.source_digest, *blake3::hash(&bytes).as_bytes());
     }
 }
+
+/// The schedules compiled into the binary (`rates load` without a folder, the demo) are
+/// exactly the enacted files of `ledger-data/rates/`: adding a file without embedding it, or
+/// editing one, is caught here.
+#[test]
+fn the_embedded_schedules_are_the_rate_files() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ledger-data/rates");
+    let from_files = chitra::formats::reference::rates::load_dir(&dir).unwrap();
+    let embedded = chitra::formats::reference::rates::embedded().unwrap();
+    assert_eq!(embedded, from_files);
+}

@@ -193,9 +193,7 @@ fn enrol_province(
 }
 
 fn load_rates(ledger: &Ledger, who: &Actors, july_2024: bool) -> anyhow::Result<()> {
-    let dir = Path::new(super::people::DEFAULT_RATES_DIR);
-    let all = crate::formats::reference::rates::load_dir(dir)
-        .with_context(|| format!("loading {}", dir.display()))?;
+    let all = crate::formats::reference::rates::embedded()?;
     for schedule in all {
         if JULY_2024_SCHEDULES.contains(&schedule.schedule.as_str()) != july_2024 {
             continue;

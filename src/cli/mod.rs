@@ -195,8 +195,9 @@ pub enum TokenCommand {
 pub enum RatesCommand {
     /// Enact every schedule file in DIR as rate-schedule events.
     Load {
-        #[arg(default_value = people::DEFAULT_RATES_DIR)]
-        dir: PathBuf,
+        /// A folder of schedule files (default: the schedules of ledger-data/rates/ compiled
+        /// into chitra).
+        dir: Option<PathBuf>,
     },
 }
 
@@ -511,7 +512,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             s.ledger_dir()?;
             chain::status(&dir, s.json)
         }
-        Commands::Rates(RatesCommand::Load { dir }) => people::rates_load(&s, &dir),
+        Commands::Rates(RatesCommand::Load { dir }) => people::rates_load(&s, dir.as_deref()),
         Commands::Beneficiaries(BeneficiariesCommand::Import { file }) => people::import(&s, &file),
         Commands::Beneficiary(BeneficiaryCommand::Show { who }) => people::show(&s, &who),
         Commands::Due { who, month } => people::due(&s, &who, month),

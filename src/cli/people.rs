@@ -13,10 +13,12 @@ use crate::domain::Command;
 use crate::ledger::Ledger;
 
 /// Default directory of the rate-schedule files.
-pub const DEFAULT_RATES_DIR: &str = "ledger-data/rates";
 
-pub fn rates_load(s: &Session, dir: &Path) -> anyhow::Result<ExitCode> {
-    let schedules = crate::formats::reference::rates::load_dir(dir)?;
+pub fn rates_load(s: &Session, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let schedules = match dir {
+        Some(dir) => crate::formats::reference::rates::load_dir(dir)?,
+        None => crate::formats::reference::rates::embedded()?,
+    };
     let ledger = open_ledger(s)?;
     let (mut added, mut known) = (0, 0);
     for schedule in schedules {

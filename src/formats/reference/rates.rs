@@ -106,6 +106,56 @@ pub fn load_dir_with(
     Ok(out)
 }
 
+/// The enacted schedule files of `ledger-data/rates/`, compiled into the binary so that `rates
+/// load` and the demo work from any directory. A test checks this list against the folder.
+const EMBEDDED: [(&str, &[u8]); 8] = [
+    (
+        "btxh-nd20-2021",
+        include_bytes!("../../../ledger-data/rates/btxh-nd20-2021.csv"),
+    ),
+    (
+        "btxh-nd76-2024",
+        include_bytes!("../../../ledger-data/rates/btxh-nd76-2024.csv"),
+    ),
+    (
+        "htxh-nd176-2025",
+        include_bytes!("../../../ledger-data/rates/htxh-nd176-2025.csv"),
+    ),
+    (
+        "ncc-base-salary-nd24-2023",
+        include_bytes!("../../../ledger-data/rates/ncc-base-salary-nd24-2023.csv"),
+    ),
+    (
+        "ncc-base-salary-nd73-2024",
+        include_bytes!("../../../ledger-data/rates/ncc-base-salary-nd73-2024.csv"),
+    ),
+    (
+        "ncc-nd55-2023",
+        include_bytes!("../../../ledger-data/rates/ncc-nd55-2023.csv"),
+    ),
+    (
+        "ncc-nd75-2021",
+        include_bytes!("../../../ledger-data/rates/ncc-nd75-2021.csv"),
+    ),
+    (
+        "ncc-nd77-2024",
+        include_bytes!("../../../ledger-data/rates/ncc-nd77-2024.csv"),
+    ),
+];
+
+/// The schedules compiled into the binary, in the order to record them (as `load_dir`).
+pub fn embedded() -> Result<Vec<RateScheduleEnacted>, RatesError> {
+    let mut out = EMBEDDED
+        .iter()
+        .map(|(stem, bytes)| {
+            let path = Path::new("ledger-data/rates").join(format!("{stem}.csv"));
+            parse(&path, stem, bytes, LoadOptions::default())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by(|a, b| (a.enacted_on, &a.schedule).cmp(&(b.enacted_on, &b.schedule)));
+    Ok(out)
+}
+
 /// Loads one schedule file, refusing a provisional one.
 pub fn load_file(path: &Path) -> Result<RateScheduleEnacted, RatesError> {
     load_file_with(path, LoadOptions::default())
