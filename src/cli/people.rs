@@ -12,8 +12,6 @@ use crate::domain::types::{BeneficiaryId, CitizenId, Month, Vnd};
 use crate::domain::Command;
 use crate::ledger::Ledger;
 
-/// Default directory of the rate-schedule files.
-
 pub fn rates_load(s: &Session, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     let schedules = match dir {
         Some(dir) => crate::formats::reference::rates::load_dir(dir)?,
