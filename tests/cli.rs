@@ -473,6 +473,11 @@ fn a_closed_pipe_ends_quietly_errors_say_each_cause_once_and_logs_can_be_json() 
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(err.matches("chitra.toml").count(), 1, "{err}");
 
+    // A command with no JSON output refuses --json rather than ignore it.
+    let out = chitra(&data, &["--json", "verify"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no JSON output"), "{}", stderr(&out));
+
     // Logs as JSON lines: the server's first log line parses as JSON.
     std::fs::write(data.join("chitra.toml"), "province = \"01\"\n").unwrap();
     let mut server = std::process::Command::new(common::bin::BIN)

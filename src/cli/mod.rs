@@ -471,6 +471,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         principal: cli.principal,
         json: cli.json,
     };
+    if s.json && !speaks_json(&cli.command) {
+        anyhow::bail!("--json: this command has no JSON output; run it without --json");
+    }
     let dir = s.data_dir.clone();
     let server = DataDir::existing(&dir)
         .ok()
@@ -570,6 +573,22 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             token::revoke(&s.tokens_file(tokens)?, &principal)
         }
     }
+}
+
+/// Whether a command prints JSON under `--json` (the others refuse it rather than ignore it).
+fn speaks_json(command: &Commands) -> bool {
+    matches!(
+        command,
+        Commands::Status
+            | Commands::Rates(_)
+            | Commands::Beneficiaries(_)
+            | Commands::Beneficiary(_)
+            | Commands::Due { .. }
+            | Commands::Batch(_)
+            | Commands::Files(FilesCommand::List { .. })
+            | Commands::BankStatus(_)
+            | Commands::Bench(BenchCommand::Crash(_))
+    )
 }
 
 fn run_batch(s: &Session, c: BatchCommand) -> anyhow::Result<ExitCode> {
