@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 
-use super::{mib, open_ledger, print_json, submit, word, Session};
+use super::{mib, open_ledger, print_json, step, submit, word, Session};
 use crate::app::batches;
 use crate::app::views;
 use crate::chain::hex;
@@ -51,8 +51,11 @@ pub fn open(
 
 pub fn compute(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(s)?;
+    let who = s.who()?;
     let started = std::time::Instant::now();
-    let done = batches::compute(&ledger, s.who()?, None, batch)?;
+    let done = step(&format!("computing {batch}"), || {
+        batches::compute(&ledger, who, None, batch)
+    })?;
     let view = ledger
         .read(|st| views::batch(st, batch))?
         .context("batch vanished")?;
@@ -278,7 +281,11 @@ pub fn approve(s: &Session, batch: BatchId, content_hash: &str) -> anyhow::Resul
 
 pub fn release(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
     let ledger = open_ledger(s)?;
-    let released = batches::release(&ledger, &s.settings()?, s.who()?, None, batch)?;
+    let (who, settings) = (s.who()?, s.settings()?);
+    let released = step(
+        &format!("releasing {batch} and writing its payment files"),
+        || batches::release(&ledger, &settings, who, None, batch),
+    )?;
     let files = released.files;
     if s.json {
         let v = ledger.read(|st| views::batch(st, batch))?;
@@ -460,7 +467,10 @@ pub fn breaks(s: &Session, batch: Option<BatchId>, only_open: bool) -> anyhow::R
 pub fn ingest(s: &Session, file: &Path) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let ledger = open_ledger(s)?;
-    let done = batches::ingest_status(&ledger, s.who()?, None, &bytes)?;
+    let who = s.who()?;
+    let done = step("ingesting the status report", || {
+        batches::ingest_status(&ledger, who, None, &bytes)
+    })?;
     if s.json {
         print_json(&serde_json::json!({
             "lines": done.lines,

@@ -111,9 +111,10 @@ pub fn import(
     expect_head: Option<Anchor>,
 ) -> anyhow::Result<ExitCode> {
     let personal = personal.or_else(|| Some(personal_path_for(file)).filter(|p| p.exists()));
-    let summary =
+    let summary = super::step("importing and verifying", || {
         crate::ledger::archive::import_dir(dir, file, personal.as_deref(), expect_head)
-            .with_context(|| format!("importing {} into {}", file.display(), dir.display()))?;
+    })
+    .with_context(|| format!("importing {} into {}", file.display(), dir.display()))?;
     println!(
         "imported {} records and {} personal-data entries into {}",
         summary.records,
@@ -303,8 +304,10 @@ pub fn bench_batch(s: &super::Session, persons: u64, seed: u64) -> anyhow::Resul
 pub fn backup(s: &super::Session, out: &Path) -> anyhow::Result<ExitCode> {
     let data = s.ledger_dir()?;
     let ledger = super::open_ledger(s)?;
-    let manifest = crate::app::backup::backup(&ledger, &data, out)
-        .with_context(|| format!("backing up into {}", out.display()))?;
+    let manifest = super::step("backing up", || {
+        crate::app::backup::backup(&ledger, &data, out)
+    })
+    .with_context(|| format!("backing up into {}", out.display()))?;
     print_backup(out, &manifest);
     Ok(ExitCode::SUCCESS)
 }
@@ -326,7 +329,7 @@ pub fn print_backup(dir: &Path, m: &crate::app::backup::Manifest) {
 }
 
 pub fn restore(dir: &Path, from: &Path) -> anyhow::Result<ExitCode> {
-    let m = crate::app::backup::restore(from, dir)
+    let m = super::step("restoring", || crate::app::backup::restore(from, dir))
         .with_context(|| format!("restoring {} into {}", from.display(), dir.display()))?;
     println!(
         "restored {} records and {} payment files into {}; head {} (as in the backup)",

@@ -632,8 +632,10 @@ fn run_batch(s: &Session, c: BatchCommand) -> anyhow::Result<ExitCode> {
 /// Opens the ledger of the session's data directory.
 pub(crate) fn open_ledger(s: &Session) -> anyhow::Result<Ledger> {
     s.ledger_dir()?;
-    Ledger::open(crate::ledger::Config::new(&s.data_dir))
-        .with_context(|| format!("opening the ledger in {}", s.data_dir.display()))
+    step("opening and verifying the ledger", || {
+        Ledger::open(crate::ledger::Config::new(&s.data_dir))
+    })
+    .with_context(|| format!("opening the ledger in {}", s.data_dir.display()))
 }
 
 /// Submits one command as the session's principal; a refusal becomes an error naming why.
@@ -709,6 +711,21 @@ pub(crate) fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
     );
     bar.set_message(what.to_owned());
     bar
+}
+
+/// Runs a step that can take more than a second under a spinner on stderr that says what it
+/// does and for how long (drawn only on a terminal; indicatif hides it otherwise).
+pub(crate) fn step<T>(what: &str, work: impl FnOnce() -> T) -> T {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .expect("valid template"),
+    );
+    spinner.set_message(what.to_owned());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let out = work();
+    spinner.finish_and_clear();
+    out
 }
 
 /// Formats bytes as MiB with one decimal.
