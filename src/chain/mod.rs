@@ -4,6 +4,7 @@
 
 pub mod block;
 pub mod export;
+pub mod merkle;
 pub mod record;
 pub mod verify;
 
