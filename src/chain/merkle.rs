@@ -160,7 +160,10 @@ impl TreeBuilder {
         let mut height = 0u32;
         let mut s = self.size;
         while s & 1 == 1 {
-            let left = self.frontier.pop().expect("a bit of size is a frontier subtree");
+            let left = self
+                .frontier
+                .pop()
+                .expect("a bit of size is a frontier subtree");
             node = node_hash(&left, &node);
             height += 1;
             s >>= 1;
@@ -216,6 +219,12 @@ impl TreeBuilder {
         }
         self.touched = 0;
         out
+    }
+
+    /// The tiles that became full since the last call (and not yet drained): what a check of
+    /// stored tiles compares as the tree grows, without copying the partial tiles each time.
+    pub fn take_finished(&mut self) -> Vec<(TileId, Vec<Hash>)> {
+        std::mem::take(&mut self.finished)
     }
 
     /// The rightmost, not yet full tiles of every level (what `drain_tiles` would report for a
@@ -532,6 +541,11 @@ impl MemoryTiles {
         }
         MemoryTiles(b.drain_tiles().into_iter().collect())
     }
+
+    /// The root of the tree of its first `size` leaves.
+    pub fn root_of(&self, size: u64) -> Result<Hash, String> {
+        Prover::new(self.clone()).root(size)
+    }
 }
 
 impl TileSource for MemoryTiles {
@@ -539,7 +553,10 @@ impl TileSource for MemoryTiles {
     fn tile(&mut self, id: TileId, width: usize) -> Result<Vec<Hash>, String> {
         match self.0.get(&id) {
             Some(t) if t.len() >= width => Ok(t.clone()),
-            _ => Err(format!("no tile {}/{} of {width} hashes", id.level, id.index)),
+            _ => Err(format!(
+                "no tile {}/{} of {width} hashes",
+                id.level, id.index
+            )),
         }
     }
 }
@@ -574,7 +591,10 @@ mod tests {
             for (id, t) in b.drain_tiles() {
                 tiles.0.insert(id, t);
             }
-            assert_eq!(Prover::new(tiles.clone()).root(n as u64).unwrap(), mth(&all[..n]));
+            assert_eq!(
+                Prover::new(tiles.clone()).root(n as u64).unwrap(),
+                mth(&all[..n])
+            );
             if n < 700 {
                 b.push(all[n]);
             }
@@ -600,7 +620,12 @@ mod tests {
         assert_eq!(t(2, 1000).path(256), "tile/2/x001/000");
         // The example of the spec: a tree of 70,000 leaves.
         let all = TileId::all(70_000);
-        assert_eq!(all.iter().filter(|(i, w)| i.level == 0 && *w == 256).count(), 273);
+        assert_eq!(
+            all.iter()
+                .filter(|(i, w)| i.level == 0 && *w == 256)
+                .count(),
+            273
+        );
         assert!(all.contains(&(t(0, 273), 112)));
         assert!(all.contains(&(t(1, 0), 256)));
         assert!(all.contains(&(t(1, 1), 17)));
@@ -616,12 +641,30 @@ mod tests {
             let root = mth(&all[..size as usize]);
             for index in [0, size / 2, size - 1] {
                 let proof = p.inclusion(index, size).unwrap();
-                assert!(verify_inclusion(index, size, &all[index as usize], &proof, &root));
-                assert!(!verify_inclusion(index, size, &all[0].map(|b| !b), &proof, &root));
+                assert!(verify_inclusion(
+                    index,
+                    size,
+                    &all[index as usize],
+                    &proof,
+                    &root
+                ));
+                assert!(!verify_inclusion(
+                    index,
+                    size,
+                    &all[0].map(|b| !b),
+                    &proof,
+                    &root
+                ));
                 if let Some(first) = proof.first() {
                     let mut bad = proof.clone();
                     bad[0] = first.map(|b| b ^ 1);
-                    assert!(!verify_inclusion(index, size, &all[index as usize], &bad, &root));
+                    assert!(!verify_inclusion(
+                        index,
+                        size,
+                        &all[index as usize],
+                        &bad,
+                        &root
+                    ));
                 }
             }
             for old in [1, size / 3, size - 1, size] {

@@ -6,6 +6,7 @@ mod batch;
 mod chain;
 mod demo;
 mod people;
+mod proofs;
 mod serve;
 mod token;
 
@@ -131,6 +132,9 @@ pub enum Commands {
     /// Manage the HTTP API's bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Proofs over the chain's Merkle tree (docs/proofs.md): inclusion and consistency.
+    #[command(subcommand)]
+    Proof(proofs::ProofCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -411,6 +415,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Token(TokenCommand::Revoke { principal, tokens }) => {
             token::revoke(&tokens, &principal)
         }
+        Commands::Proof(c) => proofs::run(&dir, c, s.json),
     }
 }
 

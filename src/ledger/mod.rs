@@ -11,6 +11,7 @@ pub mod codec;
 pub mod offline;
 mod open;
 pub mod read;
+pub mod tree;
 pub mod verify;
 mod writer;
 

@@ -1,0 +1,82 @@
+//! `chitra proof inclusion|consistency`: proofs over the Merkle tree of the chain
+//! (`docs/proofs.md`), read from the data directory without the writer, in the text forms of
+//! the spec (§3.1) or as JSON.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::chain::hex;
+use crate::ledger::tree::default_origin;
+use crate::ledger::Offline;
+
+#[derive(Subcommand, Debug)]
+pub enum ProofCommand {
+    /// Prove that record SEQ is in the chain's tree (C2SP tlog-proof layout).
+    Inclusion {
+        seq: u64,
+        /// The tree size to prove it in (default: the whole chain).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Also write the record's stored bytes (the leaf input) to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// The origin line naming the ledger (default chitra.example/<data dir name>).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Prove that the tree of OLD records is a prefix of the tree of NEW (default: all) records.
+    Consistency { old: u64, new: Option<u64> },
+}
+
+pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<ExitCode> {
+    let offline = Offline::open(dir)?;
+    match command {
+        ProofCommand::Inclusion {
+            seq,
+            size,
+            record,
+            origin,
+        } => {
+            let p = offline.tree()?.inclusion(seq, size)?;
+            if let Some(file) = record {
+                std::fs::write(&file, &p.record)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            }
+            match json {
+                true => println!(
+                    "{}",
+                    serde_json::json!({
+                        "index": p.index,
+                        "size": p.size,
+                        "record": hex(&p.record),
+                        "hashes": p.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+                        "root": hex(&p.root),
+                    })
+                ),
+                false => print!(
+                    "{}",
+                    p.to_text(&origin.unwrap_or_else(|| default_origin(dir)))
+                ),
+            }
+        }
+        ProofCommand::Consistency { old, new } => {
+            let c = offline.tree()?.consistency(old, new)?;
+            match json {
+                true => println!(
+                    "{}",
+                    serde_json::json!({
+                        "old": c.old,
+                        "new": c.new,
+                        "old_root": hex(&c.old_root),
+                        "new_root": hex(&c.new_root),
+                        "hashes": c.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+                    })
+                ),
+                false => print!("{}", c.to_text()),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
