@@ -509,3 +509,56 @@ fn chitra_proof_prints_tlog_proofs_that_verify() {
     );
     assert!(stdout(&out).is_empty());
 }
+
+#[test]
+fn chitra_proof_proves_a_payment_by_its_id() {
+    use chitra::domain::event::{BatchKind, Event};
+    use chitra::domain::types::Programme;
+    use chitra::domain::Command;
+    use common::bin::{chitra, stderr, stdout};
+    let dir = tempfile::tempdir().unwrap();
+    let (seq, size, root) = {
+        let l = common::open(dir.path());
+        common::enact(&l, common::fixtures::BEFORE_JULY_2024);
+        for i in 0..2 {
+            let enrol = Command::Enrol(common::fixtures::synthetic(1, i));
+            common::submit(&l, "officer:lan", enrol).unwrap();
+        }
+        common::pay_month(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
+        let seq = l
+            .find_event(
+                0,
+                u64::MAX,
+                |e| matches!(e, Event::PaymentScheduled(p) if p.payment.to_string() == "P2"),
+            )
+            .unwrap()
+            .expect("payment P2 was scheduled")
+            .seq;
+        let (size, root) = l.tree().root(None).unwrap();
+        (seq, size, root)
+    };
+    let out = chitra(dir.path(), &["proof", "inclusion", "--payment", "P2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let (proof, checkpoint) = text.split_once("\n\n").unwrap();
+    let mut lines = proof.lines().skip(1);
+    assert_eq!(lines.next().unwrap(), format!("index {seq}"));
+    assert!(checkpoint.ends_with(&format!("\n{size}\n{}\n", b64(&root))));
+    let record = Offline::open(dir.path())
+        .unwrap()
+        .tree()
+        .unwrap()
+        .inclusion(seq, None)
+        .unwrap()
+        .record;
+    assert!(verify_inclusion(
+        seq,
+        size,
+        &leaf_hash(&record),
+        &unb64(lines),
+        &root
+    ));
+    let out = chitra(dir.path(), &["proof", "inclusion", "--payment", "P9"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no payment P9"), "{}", stderr(&out));
+}

@@ -7,15 +7,22 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+use crate::app::proofs::payment_inclusion;
 use crate::chain::hex;
+use crate::domain::types::PaymentId;
 use crate::ledger::tree::default_origin;
-use crate::ledger::Offline;
+use crate::ledger::{Config, Ledger, Offline};
 
 #[derive(Subcommand, Debug)]
 pub enum ProofCommand {
-    /// Prove that record SEQ is in the chain's tree (C2SP tlog-proof layout).
+    /// Prove that record SEQ (or the record that scheduled --payment) is in the chain's tree
+    /// (C2SP tlog-proof layout).
     Inclusion {
-        seq: u64,
+        #[arg(required_unless_present = "payment")]
+        seq: Option<u64>,
+        /// The payment (`P12` or `12`) whose scheduling record to prove (opens the ledger).
+        #[arg(long, conflicts_with = "seq")]
+        payment: Option<String>,
         /// The tree size to prove it in (default: the whole chain).
         #[arg(long)]
         size: Option<u64>,
@@ -31,15 +38,23 @@ pub enum ProofCommand {
 }
 
 pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<ExitCode> {
-    let offline = Offline::open(dir)?;
     match command {
         ProofCommand::Inclusion {
             seq,
+            payment,
             size,
             record,
             origin,
         } => {
-            let p = offline.tree()?.inclusion(seq, size)?;
+            let p = match (seq, payment) {
+                (Some(seq), _) => Offline::open(dir)?.tree()?.inclusion(seq, size)?,
+                (None, Some(id)) => {
+                    let id = PaymentId::parse(&id)?;
+                    let ledger = Ledger::open(Config::new(dir))?;
+                    payment_inclusion(&ledger, id, size, |_| true)?.0
+                }
+                (None, None) => anyhow::bail!("give a record's SEQ or --payment ID"),
+            };
             if let Some(file) = record {
                 std::fs::write(&file, &p.record)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -62,7 +77,7 @@ pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<Exit
             }
         }
         ProofCommand::Consistency { old, new } => {
-            let c = offline.tree()?.consistency(old, new)?;
+            let c = Offline::open(dir)?.tree()?.consistency(old, new)?;
             match json {
                 true => println!(
                     "{}",
