@@ -35,6 +35,13 @@ pub enum ProofCommand {
     },
     /// Prove that the tree of OLD records is a prefix of the tree of NEW (default: all) records.
     Consistency { old: u64, new: Option<u64> },
+    /// Benchmark: serve many random inclusion and consistency proofs; p50, p99, slowest.
+    Bench {
+        #[arg(long, default_value_t = 10_000)]
+        samples: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<ExitCode> {
@@ -90,6 +97,19 @@ pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<Exit
                     })
                 ),
                 false => print!("{}", c.to_text()),
+            }
+        }
+        ProofCommand::Bench { samples, seed } => {
+            let b = crate::dev::bench::proofs::run(&Offline::open(dir)?, samples, seed)?;
+            println!("{} records, {} samples of each", b.records, samples);
+            for (what, l) in [("inclusion", &b.inclusion), ("consistency", &b.consistency)] {
+                println!(
+                    "{what:<12} p50 {:>8.1} µs  p99 {:>8.1} µs  max {:>8.1} µs  ({} proofs)",
+                    l.p50.as_secs_f64() * 1e6,
+                    l.p99.as_secs_f64() * 1e6,
+                    l.max.as_secs_f64() * 1e6,
+                    l.samples
+                );
             }
         }
     }
