@@ -5,6 +5,7 @@
 pub mod block;
 pub mod export;
 pub mod merkle;
+pub mod note;
 pub mod record;
 pub mod verify;
 

@@ -62,6 +62,14 @@ pub enum Commands {
         /// must still have that hash. Catches a history rewritten together with its anchor.
         #[arg(long, value_parser = parse_anchor)]
         expect_head: Option<crate::chain::Anchor>,
+        /// A signed checkpoint kept from earlier (`chitra proof checkpoint`): the chain must
+        /// still extend it (docs/proofs.md).
+        #[arg(long, conflicts_with = "export")]
+        checkpoint: Option<PathBuf>,
+        /// With --checkpoint: the note verifier key to check its signature with (default: the
+        /// data directory's own key).
+        #[arg(long, requires = "checkpoint")]
+        checkpoint_key: Option<String>,
     },
     /// Write the chain as stored, byte for byte, to FILE (and its personal data to FILE.personal).
     Export {
@@ -135,6 +143,9 @@ pub enum Commands {
     /// Proofs over the chain's Merkle tree (docs/proofs.md): inclusion and consistency.
     #[command(subcommand)]
     Proof(proofs::ProofCommand),
+    /// The ledger's checkpoint signing key: `init` (once), `show` (the verifier key).
+    #[command(subcommand)]
+    Key(proofs::KeyCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -358,7 +369,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             export,
             personal,
             expect_head,
-        } => chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head),
+            checkpoint,
+            checkpoint_key,
+        } => {
+            let code = chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head)?;
+            match checkpoint {
+                Some(file) if code == ExitCode::SUCCESS => {
+                    proofs::verify_checkpoint(&dir, &file, checkpoint_key.as_deref())
+                }
+                _ => Ok(code),
+            }
+        }
         Commands::Export { file, no_personal } => chain::export(&dir, &file, !no_personal),
         Commands::Import {
             file,
@@ -416,6 +437,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             token::revoke(&tokens, &principal)
         }
         Commands::Proof(c) => proofs::run(&dir, c, s.json),
+        Commands::Key(c) => proofs::key(&dir, c),
     }
 }
 

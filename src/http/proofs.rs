@@ -15,9 +15,8 @@ use crate::app::proofs::{payment_inclusion, PaymentProofError};
 use crate::chain::hex;
 use crate::domain::event::Route;
 use crate::domain::types::PaymentId;
-use crate::ledger::tree::{
-    checkpoint_body, default_origin, ConsistencyProof, InclusionProof, ProveError,
-};
+use crate::ledger::keys;
+use crate::ledger::tree::{ConsistencyProof, InclusionProof, ProveError};
 use crate::ledger::Ledger;
 
 /// Runs `f` on the ledger off the async workers (proofs read tiles from the store) and answers
@@ -96,16 +95,22 @@ pub struct ConsistencyView {
     pub text: String,
 }
 
-fn inclusion_view(p: &InclusionProof, origin: &str, payment: Option<PaymentId>) -> InclusionView {
-    InclusionView {
+fn inclusion_view(
+    p: &InclusionProof,
+    ledger: &Ledger,
+    payment: Option<PaymentId>,
+) -> Result<InclusionView, Problem> {
+    let checkpoint = keys::checkpoint_text(ledger.dir(), None, p.size, &p.root)
+        .map_err(|e| Problem::unavailable(&e))?;
+    Ok(InclusionView {
         index: p.index,
         size: p.size,
         record: hex(&p.record),
         hashes: p.hashes.iter().map(|h| hex(h)).collect(),
         root: hex(&p.root),
-        text: p.to_text(origin),
+        text: p.to_text_with(&checkpoint),
         payment: payment.map(|id| id.to_string()),
-    }
+    })
 }
 
 fn consistency_view(c: &ConsistencyProof) -> ConsistencyView {
@@ -135,7 +140,8 @@ pub async fn tree(
         Ok(TreeView {
             size,
             root: hex(&root),
-            checkpoint: checkpoint_body(&default_origin(ledger.dir()), size, &root),
+            checkpoint: keys::checkpoint_text(ledger.dir(), None, size, &root)
+                .map_err(|e| Problem::unavailable(&e))?,
         })
     })
     .await
@@ -161,7 +167,7 @@ pub async fn inclusion(
             .tree()
             .inclusion(seq, q.size)
             .map_err(prove_problem)?;
-        Ok(inclusion_view(&p, &default_origin(ledger.dir()), None))
+        inclusion_view(&p, ledger, None)
     })
     .await
 }
@@ -196,11 +202,7 @@ pub async fn payment(
                 PaymentProofError::Read(e) => Problem::unavailable(&e),
             },
         )?;
-        Ok(inclusion_view(
-            &p,
-            &default_origin(ledger.dir()),
-            Some(payment),
-        ))
+        inclusion_view(&p, ledger, Some(payment))
     })
     .await
 }

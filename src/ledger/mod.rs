@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod codec;
+pub mod keys;
 pub mod offline;
 mod open;
 pub mod read;

@@ -341,13 +341,18 @@ impl InclusionProof {
     /// The proof in the layout of C2SP tlog-proof, with the checkpoint body of its tree
     /// (`docs/proofs.md` §3.1).
     pub fn to_text(&self, origin: &str) -> String {
+        self.to_text_with(&checkpoint_body(origin, self.size, &self.root))
+    }
+
+    /// The proof followed by `checkpoint`, the (signed) checkpoint of its tree.
+    pub fn to_text_with(&self, checkpoint: &str) -> String {
         let mut out = format!("c2sp.org/tlog-proof@v1\nindex {}\n", self.index);
         for h in &self.hashes {
             out.push_str(&b64(h));
             out.push('\n');
         }
         out.push('\n');
-        out.push_str(&checkpoint_body(origin, self.size, &self.root));
+        out.push_str(checkpoint);
         out
     }
 }
@@ -367,5 +372,27 @@ impl ConsistencyProof {
             out.push('\n');
         }
         out
+    }
+}
+
+impl super::Offline {
+    /// The root of the tree of the first `size` records, hashed from the records themselves
+    /// rather than read from the tiles: what `chitra verify --checkpoint` compares with a kept
+    /// checkpoint.
+    pub fn root_from_records(&self, size: u64) -> Result<Hash, ProveError> {
+        check_size(size, self.view()?.records())?;
+        let mut builder = TreeBuilder::new();
+        for r in super::read::records(&self.store, 0, size) {
+            builder.push_record(&r?.bytes);
+            // Only the root is wanted: drop the tiles as they fill.
+            builder.take_finished();
+        }
+        match builder.size() == size {
+            true => Ok(builder.root()),
+            false => Err(ProveError::Store(StoreError::Corrupt(format!(
+                "only {} of the first {size} records could be read",
+                builder.size()
+            )))),
+        }
     }
 }

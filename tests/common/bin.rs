@@ -17,6 +17,18 @@ pub fn chitra(dir: &Path, args: &[&str]) -> Output {
         .expect("run chitra")
 }
 
+/// `chitra --data-dir DIR ARGS...`, which must succeed: its stdout.
+pub fn chitra_ok(dir: &Path, args: &[&str]) -> String {
+    let out = chitra(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
