@@ -490,6 +490,8 @@ async fn real_answers_validate_against_their_documented_schemas() {
             &paid.entitlement
         } else if path.starts_with("/v1/files") {
             &paid.file_bank
+        } else if path.starts_with("/v1/payments") {
+            &"P1".to_owned()
         } else {
             &paid.batch
         };
@@ -501,6 +503,7 @@ async fn real_answers_validate_against_their_documented_schemas() {
             "/v1/beneficiaries/{id}" => urls.push(format!("{}?history=true", urls[0])),
             "/v1/beneficiaries/{id}/due" => urls = vec![format!("{}?month=2024-10", urls[0])],
             "/v1/payouts" => urls = vec!["/v1/payouts?from=2024-01&to=2024-12".into()],
+            "/v1/proofs/consistency" => urls = vec!["/v1/proofs/consistency?old=1".into()],
             _ => {}
         }
         for url in urls {

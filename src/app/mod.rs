@@ -8,4 +8,5 @@ pub mod backup;
 pub mod batches;
 pub mod config;
 pub mod payment_files;
+pub mod proofs;
 pub mod views;

@@ -4,6 +4,8 @@
 
 pub mod block;
 pub mod export;
+pub mod merkle;
+pub mod note;
 pub mod record;
 pub mod verify;
 

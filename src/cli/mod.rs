@@ -7,6 +7,7 @@ mod chain;
 mod demo;
 mod init;
 mod people;
+mod proofs;
 mod remote;
 mod serve;
 mod token;
@@ -79,6 +80,14 @@ pub enum Commands {
         /// must still have that hash. Catches a history rewritten together with its anchor.
         #[arg(long, value_parser = parse_anchor)]
         expect_head: Option<crate::chain::Anchor>,
+        /// A signed checkpoint kept from earlier (`chitra proof checkpoint`): the chain must
+        /// still extend it (docs/proofs.md).
+        #[arg(long, conflicts_with = "export")]
+        checkpoint: Option<PathBuf>,
+        /// With --checkpoint: the note verifier key to check its signature with (default: the
+        /// data directory's own key).
+        #[arg(long, requires = "checkpoint")]
+        checkpoint_key: Option<String>,
     },
     /// Write the chain as stored, byte for byte, to FILE (and its personal data to FILE.personal).
     Export {
@@ -157,6 +166,12 @@ pub enum Commands {
     /// Manage the HTTP API's bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Proofs over the chain's Merkle tree (docs/proofs.md): inclusion and consistency.
+    #[command(subcommand)]
+    Proof(proofs::ProofCommand),
+    /// The ledger's checkpoint signing key: `init` (once), `show` (the verifier key).
+    #[command(subcommand)]
+    Key(proofs::KeyCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -496,11 +511,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             export,
             personal,
             expect_head,
+            checkpoint,
+            checkpoint_key,
         } => {
             if export.is_none() {
                 s.ledger_dir()?;
             }
-            chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head)
+            let code = chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head)?;
+            match checkpoint {
+                Some(file) if code == ExitCode::SUCCESS => {
+                    proofs::verify_checkpoint(&dir, &file, checkpoint_key.as_deref())
+                }
+                _ => Ok(code),
+            }
         }
         Commands::Export { file, no_personal } => {
             s.ledger_dir()?;
@@ -572,6 +595,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Token(TokenCommand::Revoke { principal, tokens }) => {
             token::revoke(&s.tokens_file(tokens)?, &principal)
         }
+        Commands::Proof(c) => {
+            s.ledger_dir()?;
+            proofs::run(&dir, c, s.json)
+        }
+        Commands::Key(c) => {
+            s.ledger_dir()?;
+            proofs::key(&dir, c)
+        }
     }
 }
 
@@ -588,6 +619,7 @@ fn speaks_json(command: &Commands) -> bool {
             | Commands::Files(FilesCommand::List { .. })
             | Commands::BankStatus(_)
             | Commands::Bench(BenchCommand::Crash(_))
+            | Commands::Proof(_)
     )
 }
 

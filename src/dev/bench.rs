@@ -4,6 +4,7 @@
 
 pub mod crash;
 pub mod monthly;
+pub mod proofs;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};

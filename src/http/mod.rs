@@ -21,6 +21,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+mod proofs;
 mod reader;
 pub mod search;
 pub mod server;
@@ -219,6 +220,8 @@ const READ_FINANCE: &[Role] = &[Maker, Checker, Auditor];
 const READ_ALL: &[Role] = &[Officer, Maker, Checker, Auditor, Admin];
 const AUDITOR: &[Role] = &[Auditor];
 const ADMIN: &[Role] = &[Admin];
+/// Proofs that reveal no record a bank may not see: the tree, consistency, a payment's own.
+const PROOFS: &[Role] = &[Officer, Maker, Checker, Auditor, Admin, Bank];
 /// Files: finance, auditors, and banks (their own only).
 const FILES: &[Role] = &[Maker, Checker, Auditor, Bank];
 
@@ -548,6 +551,36 @@ fn build(limits: &Limits) -> Api {
             r(ADMIN),
             Read,
             chain::revoke_token,
+        )
+        // Proofs over the Merkle tree (docs/proofs.md): the chain's readers, and banks for the
+        // tree, consistency and their own payments.
+        .add(
+            get.clone(),
+            "/v1/proofs/tree",
+            r(PROOFS),
+            Read,
+            proofs::tree,
+        )
+        .add(
+            get.clone(),
+            "/v1/proofs/inclusion/{seq}",
+            r(READ_ALL),
+            Read,
+            proofs::inclusion,
+        )
+        .add(
+            get.clone(),
+            "/v1/proofs/consistency",
+            r(PROOFS),
+            Read,
+            proofs::consistency,
+        )
+        .add(
+            get.clone(),
+            "/v1/payments/{id}/proof",
+            r(PROOFS),
+            Read,
+            proofs::payment,
         )
 }
 

@@ -8,9 +8,11 @@
 
 pub mod archive;
 pub mod codec;
+pub mod keys;
 pub mod offline;
 mod open;
 pub mod read;
+pub mod tree;
 pub mod verify;
 mod writer;
 

@@ -13,7 +13,7 @@ use crate::store::{Store, StoreError};
 
 /// The store of a data directory, opened without a writer.
 pub struct Offline {
-    store: Store,
+    pub(super) store: Store,
 }
 
 #[derive(Debug, thiserror::Error)]

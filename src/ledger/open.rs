@@ -5,12 +5,14 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
+use super::tree::TreeCheck;
 use super::writer::{Recovered, Writer};
 use super::{
     Config, Durable, IdempotencyEntry, IdempotencyIndex, Ledger, Receipt, Shared, WriterHandle,
     QUEUE_JOBS_MAX,
 };
 use crate::chain::block::{decode_personal_block, for_each_record, PersonalEntry};
+use crate::chain::merkle::TreeBuilder;
 use crate::chain::record::{parse_record, record_hash, RecordView};
 use crate::chain::{Anchor, Fault, Verifier};
 use crate::domain::state::{Attachment, Inconsistency};
@@ -33,6 +35,8 @@ pub enum OpenError {
     Corrupt { seq: u64, reason: String },
     #[error(transparent)]
     Inconsistent(#[from] Inconsistency),
+    #[error(transparent)]
+    Tree(#[from] super::tree::TreeError),
 }
 
 /// The idempotency key being followed through consecutive records: its index key, the entry
@@ -55,7 +59,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     store.discard_interrupted_group()?;
     let anchor = store.head_anchor()?;
     let mut state = State::new();
-    let (replayed, verified) = replay_and_verify(&store, anchor, &mut state)?;
+    let (replayed, verified, tree) = replay_and_verify(&store, anchor, &mut state)?;
     let head = verified;
     // An erasure whose store cleanup was interrupted by a crash is finished now.
     if !state.erased_records().is_empty() {
@@ -82,6 +86,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         head,
         last_ms: replayed.last_ms,
         idempotency: replayed.idempotency,
+        tree,
     };
     let writer = Writer::new(Arc::clone(&shared), rx, config, recovered);
     let thread = std::thread::Builder::new()
@@ -113,14 +118,18 @@ fn replay_and_verify(
     store: &Store,
     anchor: Option<Anchor>,
     state: &mut State,
-) -> Result<(Replayed, Option<Anchor>), OpenError> {
+) -> Result<(Replayed, Option<Anchor>, TreeBuilder), OpenError> {
     let (tx, rx) = crossbeam_channel::bounded::<VerifyChunk>(8);
     std::thread::scope(|scope| {
-        let verifier = scope.spawn(move || -> Result<Verifier, OpenError> {
+        let verifier = scope.spawn(move || -> Result<(Verifier, TreeCheck<'_>), OpenError> {
             let mut v = Verifier::new(anchor);
+            // The Merkle tree is rebuilt from the records on this thread too, and its stored
+            // tiles checked as they fill.
+            let mut tree = TreeCheck::new(store);
             for chunk in rx {
                 for (records, personal) in chunk {
                     v.push_block(&records).map_err(OpenError::Tampered)?;
+                    tree.push_block(&records);
                     if let Some(p) = personal {
                         crate::ledger::verify::check_personal_block(&records, &p).map_err(|e| {
                             OpenError::Corrupt {
@@ -131,7 +140,7 @@ fn replay_and_verify(
                     }
                 }
             }
-            Ok(v)
+            Ok((v, tree))
         });
         let replayed = replay(store, state, &tx);
         drop(tx);
@@ -140,14 +149,18 @@ fn replay_and_verify(
             Ok(r) => r,
             Err(e) => return Err(first_error(e, verified.err())),
         };
-        let head = verified?.finish().map_err(OpenError::Tampered)?.head;
+        let (verifier, tree) = verified?;
+        let head = verifier.finish().map_err(OpenError::Tampered)?.head;
+        // Only a chain that verifies is compared with its tiles, so that damage to a record
+        // is named by the verifier rather than seen as a tile that disagrees.
+        let tree = tree.finish()?;
         if anchor.is_none() && head.is_some() {
             return Err(OpenError::Corrupt {
                 seq: 0,
                 reason: "records exist but the head anchor is missing".into(),
             });
         }
-        Ok((replayed, head))
+        Ok((replayed, head, tree))
     })
 }
 
@@ -157,7 +170,7 @@ fn error_seq(e: &OpenError) -> Option<u64> {
         OpenError::Tampered(f) => Some(f.seq),
         OpenError::Corrupt { seq, .. } => Some(*seq),
         OpenError::Inconsistent(i) => Some(i.seq),
-        OpenError::CreateDir { .. } | OpenError::Store(_) => None,
+        OpenError::CreateDir { .. } | OpenError::Store(_) | OpenError::Tree(_) => None,
     }
 }
 

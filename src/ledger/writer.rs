@@ -18,6 +18,7 @@ use super::{
     SubmitError, BLOCK_BYTES_MAX, GROUP_COMMANDS_MAX,
 };
 use crate::chain::block::{BlockWriter, PersonalEntry};
+use crate::chain::merkle::{tile_bytes, TileId, TreeBuilder};
 use crate::chain::record::{
     encode_record, personal_commitment, record_hash, Idempotency, RecordHeader, GENESIS_PREV_HASH,
     PERSONAL_SALT_BYTES,
@@ -53,6 +54,8 @@ pub(super) struct Recovered {
     /// The latest `recorded_at`, so time never runs backwards along the chain.
     pub last_ms: i64,
     pub idempotency: IdempotencyIndex,
+    /// The Merkle tree over the records so far (`chain::merkle`).
+    pub tree: TreeBuilder,
 }
 
 pub(super) struct Writer {
@@ -65,6 +68,8 @@ pub(super) struct Writer {
     pub idempotency: IdempotencyIndex,
     pub registry: &'static dyn crate::domain::decide::Registry,
     payload: Vec<u8>,
+    /// The Merkle tree, one leaf per record appended; its changed tiles go with each commit.
+    tree: TreeBuilder,
     commits: crossbeam_channel::Sender<ToCommit>,
     committer: Option<std::thread::JoinHandle<()>>,
 }
@@ -74,6 +79,7 @@ pub(super) struct Writer {
 enum ToCommit {
     Partial {
         blocks: Vec<PendingBlock>,
+        tiles: Vec<(TileId, Vec<u8>)>,
         group_first_seq: u64,
     },
     Group(Commit),
@@ -89,6 +95,8 @@ struct Commit {
     end_seq: u64,
     head: Option<Anchor>,
     blocks: Vec<PendingBlock>,
+    /// The Merkle tree's tiles that changed, each with all its hashes so far.
+    tiles: Vec<(TileId, Vec<u8>)>,
     replies: Vec<Reply>,
     results: Vec<Vec<Result<Receipt, SubmitError>>>,
 }
@@ -107,11 +115,16 @@ fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>, fail_after_gr
             ToCommit::Group(c) => c,
             ToCommit::Partial {
                 blocks,
+                tiles,
                 group_first_seq,
             } => {
                 if !shared.stopped.load(std::sync::atomic::Ordering::Acquire) {
                     let started = Instant::now();
-                    if let Err(e) = shared.store.append_partial(blocks, group_first_seq) {
+                    let written = shared
+                        .store
+                        .put_tiles(&tiles)
+                        .and_then(|()| shared.store.append_partial(blocks, group_first_seq));
+                    if let Err(e) = written {
                         shared.stop(format!(
                             "a write to the store failed at seq {group_first_seq}: {e}"
                         ));
@@ -131,7 +144,12 @@ fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>, fail_after_gr
         if c.end_seq > c.start_seq {
             let head = c.head.expect("records were appended");
             let started = Instant::now();
-            let mut written = shared.store.append_group(c.blocks, head);
+            // The tiles go first, unflushed: the group's flush makes them durable with it, and
+            // tiles ahead of a group lost in a crash are harmless (`ledger::tree`).
+            let mut written = shared
+                .store
+                .put_tiles(&c.tiles)
+                .and_then(|()| shared.store.append_group(c.blocks, head));
             if written.is_ok() && fail_after_groups.is_some_and(|n| groups_written >= n) {
                 written = Err(crate::store::StoreError::Io {
                     path: shared.dir.display().to_string(),
@@ -326,6 +344,7 @@ impl Writer {
             idempotency: recovered.idempotency,
             registry: config.registry,
             payload: Vec::with_capacity(256),
+            tree: recovered.tree,
             commits,
             committer: Some(committer),
         }
@@ -352,6 +371,15 @@ impl Writer {
         if let Some(c) = self.committer.take() {
             let _ = c.join();
         }
+    }
+
+    /// The Merkle tree's tiles changed since the last commit, as stored.
+    fn changed_tiles(&mut self) -> Vec<(TileId, Vec<u8>)> {
+        self.tree
+            .drain_tiles()
+            .into_iter()
+            .map(|(id, hashes)| (id, tile_bytes(&hashes)))
+            .collect()
     }
 
     fn next_seq(&self) -> u64 {
@@ -413,6 +441,7 @@ impl Writer {
             end_seq,
             head: self.head,
             blocks: group.finish(end_seq),
+            tiles: self.changed_tiles(),
             replies,
             results,
         };
@@ -591,7 +620,9 @@ impl Writer {
         let range = group
             .current
             .push_with(|buf| encode_record(buf, &header, &payload));
-        let hash = record_hash(&group.current.bytes()[range]);
+        let record = &group.current.bytes()[range];
+        let hash = record_hash(record);
+        self.tree.push_record(record);
         self.payload = payload;
         self.head = Some(Anchor { seq, hash });
         let attachment = match emitted.personal {
@@ -607,9 +638,11 @@ impl Writer {
         if group.done.len() >= PARTIAL_COMMIT_BLOCKS {
             let blocks = std::mem::take(&mut group.done);
             let group_first_seq = group.first_seq;
+            let tiles = self.changed_tiles();
             // A send fails only when the committer is gone, which the group's end reports.
             let _ = self.commits.send(ToCommit::Partial {
                 blocks,
+                tiles,
                 group_first_seq,
             });
         }

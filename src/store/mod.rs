@@ -10,6 +10,7 @@
 //! - `m:verified` → the last `chitra verify` result (u64 LE unix ms + u64 LE records)
 //!
 //! - `m:pending` → u64 LE first seq of a large group being written in several batches
+//! - `t` + u8 level + u64 tile index → a tile of the Merkle tree (`tiles`)
 //!
 //! One group commit is one `apply_batch` on this tree followed by `flush()` and a sync of the
 //! files sled wrote (`durable`: sled's flush alone does not survive a crash of the machine):
@@ -19,6 +20,7 @@
 //! blocks of a group that never got there.
 
 mod durable;
+mod tiles;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -31,6 +31,18 @@ pub fn init(dir: &Path) {
     assert!(out.status.success(), "chitra init: {}", stderr(&out));
 }
 
+/// `chitra --data-dir DIR ARGS...`, which must succeed: its stdout.
+pub fn chitra_ok(dir: &Path, args: &[&str]) -> String {
+    let out = chitra(dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

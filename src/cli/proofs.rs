@@ -1,0 +1,217 @@
+//! `chitra proof inclusion|consistency|checkpoint`: proofs over the Merkle tree of the chain
+//! (`docs/proofs.md`), read from the data directory without the writer, in the text forms of
+//! the spec (§3.1) or as JSON, with the checkpoint signed when the ledger has a key; `chitra
+//! key init|show`, the ledger's checkpoint key; and `chitra verify --checkpoint FILE`, that the
+//! chain still extends a signed checkpoint someone kept.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::app::proofs::payment_inclusion;
+use crate::chain::hex;
+use crate::chain::note::{self, Checkpoint, VerifierKey};
+use crate::domain::types::PaymentId;
+use crate::ledger::keys;
+use crate::ledger::tree::default_origin;
+use crate::ledger::{Config, Ledger, Offline};
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Make the ledger's checkpoint signing key (Ed25519) in the data directory, once.
+    Init {
+        /// The key's name, the origin line of its checkpoints (default
+        /// chitra.example/<data dir name>).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Print the key's note verifier key (NAME+KEYID+BASE64), for whoever checks checkpoints.
+    Show,
+}
+
+pub fn key(dir: &Path, command: KeyCommand) -> anyhow::Result<ExitCode> {
+    let signer = match command {
+        KeyCommand::Init { name } => {
+            let name = name.unwrap_or_else(|| default_origin(dir));
+            keys::init(dir, &name)?
+        }
+        KeyCommand::Show => keys::require(dir)?,
+    };
+    println!("{}", signer.verifier());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chitra verify --checkpoint FILE`: the checkpoint's signature verifies (with `key`, or the
+/// data directory's own key), and the root of the chain's first `size` records, hashed from the
+/// records, is the checkpoint's root.
+pub fn verify_checkpoint(dir: &Path, file: &Path, key: Option<&str>) -> anyhow::Result<ExitCode> {
+    let note =
+        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let vkey = match key {
+        Some(k) => VerifierKey::parse(k)?,
+        None => {
+            eprintln!(
+                "note: checking the signature with the data directory's own key; give \
+                 --checkpoint-key with the verifier key you trust"
+            );
+            keys::require(dir)?.verifier()
+        }
+    };
+    let text = match note::open(&note, &vkey) {
+        Ok(t) => t,
+        Err(e) => {
+            println!("REFUSED: {}: {e}", file.display());
+            return Ok(ExitCode::from(super::EXIT_TAMPERED));
+        }
+    };
+    let kept = Checkpoint::parse(text)?;
+    let offline = Offline::open(dir)?;
+    let records = offline.tree()?.records();
+    if kept.size > records {
+        println!(
+            "TAMPERED: the checkpoint is of {} records but the chain holds {records}: records \
+             it covered are gone",
+            kept.size
+        );
+        return Ok(ExitCode::from(super::EXIT_TAMPERED));
+    }
+    let root = offline.root_from_records(kept.size)?;
+    if root != kept.root {
+        println!(
+            "TAMPERED: the chain's first {} records are not those of the checkpoint (root {} \
+             instead of {}): its history was rewritten",
+            kept.size,
+            hex(&root),
+            hex(&kept.root)
+        );
+        return Ok(ExitCode::from(super::EXIT_TAMPERED));
+    }
+    println!(
+        "OK: the chain of {records} records extends the checkpoint of {} records signed by {} \
+         (root {})",
+        kept.size,
+        vkey.name,
+        hex(&kept.root)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ProofCommand {
+    /// Prove that record SEQ (or the record that scheduled --payment) is in the chain's tree
+    /// (C2SP tlog-proof layout).
+    Inclusion {
+        #[arg(required_unless_present = "payment")]
+        seq: Option<u64>,
+        /// The payment (`P12` or `12`) whose scheduling record to prove (opens the ledger).
+        #[arg(long, conflicts_with = "seq")]
+        payment: Option<String>,
+        /// The tree size to prove it in (default: the whole chain).
+        #[arg(long)]
+        size: Option<u64>,
+        /// Also write the record's stored bytes (the leaf input) to this file.
+        #[arg(long)]
+        record: Option<PathBuf>,
+        /// The origin line naming the ledger (default chitra.example/<data dir name>).
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Prove that the tree of OLD records is a prefix of the tree of NEW (default: all) records.
+    Consistency { old: u64, new: Option<u64> },
+    /// Print the checkpoint of the tree (of --size records, default all), signed with the
+    /// ledger's key: what an auditor keeps to check later that the chain extends it.
+    Checkpoint {
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Benchmark: serve many random inclusion and consistency proofs; p50, p99, slowest.
+    Bench {
+        #[arg(long, default_value_t = 10_000)]
+        samples: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<ExitCode> {
+    match command {
+        ProofCommand::Inclusion {
+            seq,
+            payment,
+            size,
+            record,
+            origin,
+        } => {
+            let p = match (seq, payment) {
+                (Some(seq), _) => Offline::open(dir)?.tree()?.inclusion(seq, size)?,
+                (None, Some(id)) => {
+                    let id = PaymentId::parse(&id)?;
+                    let ledger = Ledger::open(Config::new(dir))?;
+                    payment_inclusion(&ledger, id, size, |_| true)?.0
+                }
+                (None, None) => anyhow::bail!("give a record's SEQ or --payment ID"),
+            };
+            if let Some(file) = record {
+                std::fs::write(&file, &p.record)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            }
+            match json {
+                true => println!(
+                    "{}",
+                    serde_json::json!({
+                        "index": p.index,
+                        "size": p.size,
+                        "record": hex(&p.record),
+                        "hashes": p.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+                        "root": hex(&p.root),
+                    })
+                ),
+                false => print!(
+                    "{}",
+                    p.to_text_with(&keys::checkpoint_text(
+                        dir,
+                        origin.as_deref(),
+                        p.size,
+                        &p.root
+                    )?)
+                ),
+            }
+        }
+        ProofCommand::Consistency { old, new } => {
+            let c = Offline::open(dir)?.tree()?.consistency(old, new)?;
+            match json {
+                true => println!(
+                    "{}",
+                    serde_json::json!({
+                        "old": c.old,
+                        "new": c.new,
+                        "old_root": hex(&c.old_root),
+                        "new_root": hex(&c.new_root),
+                        "hashes": c.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
+                    })
+                ),
+                false => print!("{}", c.to_text()),
+            }
+        }
+        ProofCommand::Checkpoint { size } => {
+            let (size, root) = Offline::open(dir)?.tree()?.root(size)?;
+            keys::require(dir)?;
+            print!("{}", keys::checkpoint_text(dir, None, size, &root)?);
+        }
+        ProofCommand::Bench { samples, seed } => {
+            let b = crate::dev::bench::proofs::run(&Offline::open(dir)?, samples, seed)?;
+            println!("{} records, {} samples of each", b.records, samples);
+            for (what, l) in [("inclusion", &b.inclusion), ("consistency", &b.consistency)] {
+                println!(
+                    "{what:<12} p50 {:>8.1} µs  p99 {:>8.1} µs  max {:>8.1} µs  ({} proofs)",
+                    l.p50.as_secs_f64() * 1e6,
+                    l.p99.as_secs_f64() * 1e6,
+                    l.max.as_secs_f64() * 1e6,
+                    l.samples
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,229 @@
+//! Proofs over the chain's Merkle tree (`docs/proofs.md`) over HTTP: the tree's root, the
+//! inclusion of a record, the inclusion of the record that scheduled a payment (a bank sees
+//! its own payments only: another bank's payment is a 404 like one that does not exist), and
+//! consistency between two tree sizes. Every proof is checked against the root before it is
+//! sent; all answer up to the durable head.
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use super::auth::{Caller, Role};
+use super::support::{self, ok, path_id, StrictQuery, Who};
+use super::{AppState, Problem};
+use crate::app::proofs::{payment_inclusion, PaymentProofError};
+use crate::chain::hex;
+use crate::domain::event::Route;
+use crate::domain::types::PaymentId;
+use crate::ledger::keys;
+use crate::ledger::tree::{ConsistencyProof, InclusionProof, ProveError};
+use crate::ledger::Ledger;
+
+/// Runs `f` on the ledger off the async workers (proofs read tiles from the store) and answers
+/// with what it gives.
+async fn answer<T: Serialize + Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&Ledger) -> Result<T, Problem> + Send + 'static,
+) -> Result<Response, Problem> {
+    let ledger = state.ledger().clone();
+    Ok(ok(support::blocking(move || f(&ledger)).await??))
+}
+
+fn prove_problem(e: ProveError) -> Problem {
+    match e {
+        ProveError::OutOfRange(why) => Problem::not_found(why),
+        other => Problem::unavailable(&other),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SizeQuery {
+    /// The tree size, in records (default: every durable record).
+    #[serde(default)]
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The size of the older tree, in records.
+    pub old: u64,
+    /// The size of the newer tree (default: every durable record).
+    #[serde(default)]
+    pub new: Option<u64>,
+}
+
+/// A tree's size and root, and its C2SP tlog-checkpoint body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TreeView {
+    pub size: u64,
+    /// SHA-256 root, hex.
+    pub root: String,
+    /// The checkpoint body (origin line, size, base64 root), not yet signed.
+    pub checkpoint: String,
+}
+
+/// An inclusion proof (`docs/proofs.md` §3).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct InclusionView {
+    pub index: u64,
+    pub size: u64,
+    /// The record's stored bytes, hex: the leaf is SHA-256(0x00 ‖ record).
+    pub record: String,
+    /// From the leaf's sibling up, hex.
+    pub hashes: Vec<String>,
+    pub root: String,
+    /// The proof in the C2SP tlog-proof layout (§3.1).
+    pub text: String,
+    /// For a payment's proof: the payment, e.g. `P12`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<String>,
+}
+
+/// A consistency proof (`docs/proofs.md` §3).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConsistencyView {
+    pub old: u64,
+    pub new: u64,
+    pub old_root: String,
+    pub new_root: String,
+    pub hashes: Vec<String>,
+    /// The proof in the text form of §3.1.
+    pub text: String,
+}
+
+fn inclusion_view(
+    p: &InclusionProof,
+    ledger: &Ledger,
+    payment: Option<PaymentId>,
+) -> Result<InclusionView, Problem> {
+    let checkpoint = keys::checkpoint_text(ledger.dir(), None, p.size, &p.root)
+        .map_err(|e| Problem::unavailable(&e))?;
+    Ok(InclusionView {
+        index: p.index,
+        size: p.size,
+        record: hex(&p.record),
+        hashes: p.hashes.iter().map(|h| hex(h)).collect(),
+        root: hex(&p.root),
+        text: p.to_text_with(&checkpoint),
+        payment: payment.map(|id| id.to_string()),
+    })
+}
+
+fn consistency_view(c: &ConsistencyProof) -> ConsistencyView {
+    ConsistencyView {
+        old: c.old,
+        new: c.new,
+        old_root: hex(&c.old_root),
+        new_root: hex(&c.new_root),
+        hashes: c.hashes.iter().map(|h| hex(h)).collect(),
+        text: c.to_text(),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/tree",
+    summary = "The Merkle tree's size and root (and checkpoint body)",
+    params(SizeQuery),
+    responses((status = 200, description = "the tree", body = TreeView)),
+)]
+pub async fn tree(
+    State(state): State<AppState>,
+    StrictQuery(q): StrictQuery<SizeQuery>,
+) -> Result<Response, Problem> {
+    answer(&state, move |ledger| {
+        let (size, root) = ledger.tree().root(q.size).map_err(prove_problem)?;
+        Ok(TreeView {
+            size,
+            root: hex(&root),
+            checkpoint: keys::checkpoint_text(ledger.dir(), None, size, &root)
+                .map_err(|e| Problem::unavailable(&e))?,
+        })
+    })
+    .await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/inclusion/{seq}",
+    summary = "Inclusion proof of a record in the Merkle tree",
+    params(("seq" = String, Path, description = "the record's sequence number"), SizeQuery),
+    responses((status = 200, description = "the proof", body = InclusionView)),
+)]
+pub async fn inclusion(
+    State(state): State<AppState>,
+    Path(seq): Path<String>,
+    StrictQuery(q): StrictQuery<SizeQuery>,
+) -> Result<Response, Problem> {
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| Problem::not_found(format!("no record {seq:?}")))?;
+    answer(&state, move |ledger| {
+        let p = ledger
+            .tree()
+            .inclusion(seq, q.size)
+            .map_err(prove_problem)?;
+        inclusion_view(&p, ledger, None)
+    })
+    .await
+}
+
+/// True when the caller may see a payment on this route: banks only their own BIN's.
+fn visible(caller: &Caller, route: &Route) -> bool {
+    match caller.role {
+        Role::Bank => matches!(route, Route::Bank { bin } if Some(*bin) == caller.bin),
+        _ => true,
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/payments/{id}/proof",
+    summary = "Inclusion proof of the record that scheduled a payment (a bank sees its own)",
+    params(("id" = String, Path, description = "payment id, `P12` or `12`"), SizeQuery),
+    responses((status = 200, description = "the proof", body = InclusionView)),
+)]
+pub async fn payment(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+    StrictQuery(q): StrictQuery<SizeQuery>,
+) -> Result<Response, Problem> {
+    let payment = path_id(&id, PaymentId::parse)?;
+    answer(&state, move |ledger| {
+        let (p, _) = payment_inclusion(ledger, payment, q.size, |r| visible(&who, r)).map_err(
+            |e| match e {
+                PaymentProofError::NoPayment(id) => Problem::not_found(format!("no payment {id}")),
+                PaymentProofError::Prove(e) => prove_problem(e),
+                PaymentProofError::Read(e) => Problem::unavailable(&e),
+            },
+        )?;
+        inclusion_view(&p, ledger, Some(payment))
+    })
+    .await
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/consistency",
+    summary = "Consistency proof between two sizes of the Merkle tree",
+    params(ConsistencyQuery),
+    responses((status = 200, description = "the proof", body = ConsistencyView)),
+)]
+pub async fn consistency(
+    State(state): State<AppState>,
+    StrictQuery(q): StrictQuery<ConsistencyQuery>,
+) -> Result<Response, Problem> {
+    answer(&state, move |ledger| {
+        let c = ledger
+            .tree()
+            .consistency(q.old, q.new)
+            .map_err(prove_problem)?;
+        Ok(consistency_view(&c))
+    })
+    .await
+}
