@@ -121,6 +121,8 @@ enum Params {
     Children,
     /// A survivor living alone now and then.
     SometimesAlone,
+    /// A disabled mother: children under 36 months, or pregnant (ND 20/2021 Art 20(2)(a)).
+    Parent,
 }
 
 /// One scheme's share of the caseload and the shape of its people.
@@ -185,7 +187,7 @@ const fn ncc(
 /// ~203,000 social-protection entries and ~78,900 meritorious-person files. Children's schemes
 /// get children (a month old at least), the elderly schemes people past their threshold age,
 /// heroic mothers the very old.
-const PROFILES: [Profile; 23] = [
+const PROFILES: [Profile; 38] = [
     btxh(
         "btxh.child_no_support",
         200,
@@ -233,7 +235,7 @@ const PROFILES: [Profile; 23] = [
     ),
     btxh(
         "btxh.elderly_80_no_pension",
-        2300,
+        2100,
         38,
         &[(80, 84, 45), (85, 89, 30), (90, 94, 17), (95, 102, 8)],
         (years(80), None),
@@ -254,7 +256,7 @@ const PROFILES: [Profile; 23] = [
     ),
     btxh(
         "btxh.disability_severe",
-        1700,
+        1600,
         52,
         &[(2, 15, 10), (16, 59, 50), (60, 95, 40)],
         (1, None),
@@ -279,7 +281,7 @@ const PROFILES: [Profile; 23] = [
     },
     ncc(
         "ncc.martyr_relative",
-        900,
+        850,
         25,
         &[(65, 79, 30), (80, 89, 45), (90, 100, 25)],
         Params::Martyrs,
@@ -340,6 +342,106 @@ const PROFILES: [Profile; 23] = [
         15,
         &[(50, 95, 1)],
         Params::SometimesAlone,
+    ),
+    // The rest of the catalogue's roster schemes, rarer (350 per 10,000 in all).
+    Profile {
+        params: Params::Parent,
+        ..btxh(
+            "btxh.disabled_parent",
+            30,
+            0,
+            &[(18, 42, 1)],
+            (years(18), None),
+        )
+    },
+    btxh(
+        "btxh.facility_care",
+        40,
+        55,
+        &[(0, 15, 40), (60, 95, 60)],
+        (1, None),
+    ),
+    ncc(
+        "ncc.activist_pre1945",
+        10,
+        70,
+        &[(98, 105, 1)],
+        Params::None,
+    ),
+    ncc(
+        "ncc.activist_pre_uprising",
+        10,
+        70,
+        &[(95, 102, 1)],
+        Params::None,
+    ),
+    ncc(
+        "ncc.survivor_pre1945",
+        10,
+        20,
+        &[(70, 95, 1)],
+        Params::SometimesAlone,
+    ),
+    ncc(
+        "ncc.survivor_pre_uprising",
+        10,
+        20,
+        &[(70, 95, 1)],
+        Params::SometimesAlone,
+    ),
+    ncc(
+        "ncc.martyr_spouse_remarried",
+        20,
+        10,
+        &[(70, 95, 1)],
+        Params::None,
+    ),
+    ncc(
+        "ncc.heroic_mother_carer",
+        20,
+        30,
+        &[(45, 75, 1)],
+        Params::None,
+    ),
+    ncc(
+        "ncc.war_invalid_carer",
+        60,
+        30,
+        &[(45, 80, 1)],
+        Params::None,
+    ),
+    ncc(
+        "ncc.sick_soldier_carer",
+        20,
+        30,
+        &[(45, 80, 1)],
+        Params::None,
+    ),
+    ncc(
+        "ncc.agent_orange_carer",
+        40,
+        30,
+        &[(40, 75, 1)],
+        Params::None,
+    ),
+    ncc(
+        "ncc.agent_orange_child",
+        40,
+        55,
+        &[(25, 55, 1)],
+        Params::Injury {
+            bands: &[(61, 80, 60), (81, 100, 40)],
+            especially_severe: false,
+        },
+    ),
+    ncc("ncc.medal_pre1945", 10, 60, &[(95, 105, 1)], Params::None),
+    ncc("ncc.education", 20, 60, &[(70, 95, 1)], Params::None),
+    ncc(
+        "ncc.education_reduced",
+        10,
+        60,
+        &[(70, 95, 1)],
+        Params::None,
     ),
 ];
 
@@ -721,6 +823,12 @@ impl Draw {
                 vec![SchemeParam::Children(children)]
             }
             Params::SometimesAlone => self.sometimes_alone().into_iter().collect(),
+            Params::Parent => match self.below(field::PARAM, 100) {
+                0..=74 => vec![SchemeParam::Children(1)],
+                75..=84 => vec![SchemeParam::Children(2)],
+                85..=94 => vec![SchemeParam::Pregnant],
+                _ => vec![SchemeParam::Pregnant, SchemeParam::Children(1)],
+            },
         }
     }
 

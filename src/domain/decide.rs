@@ -290,6 +290,7 @@ fn new_entitlement(
 ) -> Result<(), Rejection> {
     text("scheme", &spec.scheme, 1)?;
     rules::validate(spec.programme, &spec.scheme, &spec.params, spec.kind)?;
+    rules::validate_payee(&spec.scheme, spec.payee.is_some())?;
     decision(ctx, &spec.decision)?;
     if let Some(birth) = born {
         if spec.effective_from < birth.month() {
@@ -578,7 +579,8 @@ fn adjusted_terms_valid(ent: &Entitlement, c: &AdjustEntitlement) -> Result<(), 
     let current = rules::lifecycle::latest_terms(ent);
     let scheme = c.scheme.as_deref().unwrap_or(current.scheme);
     let params = c.params.as_deref().unwrap_or(current.params);
-    rules::validate(ent.grant.programme, scheme, params, ent.grant.kind)
+    rules::validate(ent.grant.programme, scheme, params, ent.grant.kind)?;
+    rules::validate_payee(scheme, ent.grant.payee.is_some())
 }
 
 fn not_terminated_before(ent: &Entitlement, month: Month) -> Result<(), Rejection> {

@@ -291,6 +291,9 @@ pub enum SchemeParam {
     HasPension,
     /// Cared for in a social-protection facility.
     InFacility,
+    /// A disabled woman who is pregnant (ND 20/2021 Art 20(2)(a)). Appended: bincode encodes
+    /// the variant index.
+    Pregnant,
 }
 
 #[derive(

@@ -16,6 +16,7 @@ mod due;
 pub mod lifecycle;
 mod ncc;
 pub mod rates;
+pub mod scheme;
 
 use std::fmt;
 
@@ -24,9 +25,10 @@ use crate::domain::state::{Beneficiary, Entitlement, State};
 use crate::domain::types::{Date, EntitlementId, Month, Programme, ProvinceCode, Vnd};
 
 pub use arrears::{payment_due, Paid, PaymentDue};
-pub use catalogue::{validate, Scheme, SCHEMES};
+pub use catalogue::{validate, validate_payee, Scheme, SCHEMES};
 pub use due::due;
 pub use rates::{At, Rate, RateBook};
+pub use scheme::SchemeCode;
 
 /// The facts about one person that the rules read, borrowed from wherever they live.
 #[derive(Debug, Clone, Copy)]
