@@ -7,7 +7,9 @@ use chitra::domain::rules::catalogue::{Injury, Scheme, SCHEMES};
 use chitra::formats::roster;
 
 fn doc(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -75,9 +77,8 @@ fn rules_table() -> String {
 }
 
 fn roster_table() -> String {
-    let mut t = String::from(
-        "| Scheme | Programme | Required | Also allowed |\n|---|---|---|---|\n",
-    );
+    let mut t =
+        String::from("| Scheme | Programme | Required | Also allowed |\n|---|---|---|---|\n");
     for s in roster::schemes() {
         let p = s.params;
         let mut required = Vec::new();

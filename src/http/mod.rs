@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod problem;
 mod reader;
+mod reports;
 pub mod search;
 pub mod server;
 mod support;
@@ -535,6 +536,14 @@ fn build(limits: &Limits) -> Api {
             r(ADMIN),
             Read,
             chain::revoke_token,
+        )
+        // The department's reads (issue 12).
+        .add(
+            get.clone(),
+            "/v1/schemes",
+            r(READ_ALL),
+            Read,
+            reports::schemes,
         )
 }
 

@@ -72,6 +72,7 @@ pub const PRINCIPAL: &str = "the principal whose token is revoked, `role:name`";
         super::beneficiaries::resume,
         super::beneficiaries::terminate,
         super::chain::rate_schedules,
+        super::reports::schemes,
         super::chain::enact_rate_schedule,
         super::batches::open,
         super::batches::list,

@@ -1,0 +1,55 @@
+//! The department's reads over HTTP: the scheme catalogue (`GET /v1/schemes`) is the rules' own
+//! catalogue, so a client learns the codes, parameters, payees and clauses from the ledger.
+
+mod common;
+
+use axum::http::StatusCode;
+use chitra::domain::rules::SCHEMES;
+use chitra::http::auth::Role;
+use common::http::Api;
+
+#[tokio::test]
+async fn the_scheme_catalogue_is_served_from_the_rules() {
+    let api = Api::new();
+    let r = api.get("/v1/schemes", Role::Officer).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), SCHEMES.len());
+    let item = |code: &str| {
+        items
+            .iter()
+            .find(|i| i["code"] == code)
+            .unwrap_or_else(|| panic!("{code} missing"))
+            .clone()
+    };
+    let care = item("btxh.care_allowance");
+    assert_eq!(care["payee_required"], true);
+    assert_eq!(care["in_roster"], false);
+    assert_eq!(care["clause"], "ND 20/2021 Art 20(2)(c)");
+    let parent = item("btxh.disabled_parent");
+    assert!(parent["allowed"]
+        .as_array()
+        .unwrap()
+        .contains(&"Pregnant".into()));
+    let invalid_b = item("ncc.war_invalid_b");
+    assert_eq!(invalid_b["required"], serde_json::json!(["InjuryRatePct"]));
+    assert!(invalid_b["allowed"]
+        .as_array()
+        .unwrap()
+        .contains(&"EspeciallySevere".into()));
+    assert_eq!(invalid_b["injury_rate"], serde_json::json!([21, 100]));
+    let facility = item("btxh.facility_care");
+    assert!(facility["allowed"]
+        .as_array()
+        .unwrap()
+        .contains(&"InFacility".into()));
+    assert!(!item("btxh.disability_severe")["allowed"]
+        .as_array()
+        .unwrap()
+        .contains(&"InFacility".into()));
+    assert_eq!(item("ncc.funeral")["paid"], "once");
+    // Banks read no catalogue of people's schemes.
+    let r = api.get("/v1/schemes", Role::Bank).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
