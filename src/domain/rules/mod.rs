@@ -4,8 +4,9 @@
 //!
 //! Pure, like all of `domain`: no IO, no clock. Inputs are plain borrowed values (`Person`,
 //! `RateBook`, a map of what was paid), so a batch, a review screen or a test can ask the same
-//! question of the same function. Every amount is whole dong computed in integers; every line
-//! names the rule, the rate entries and schedules, and the decision behind it.
+//! question of the same function. Every amount is whole dong (coefficients are exact decimals,
+//! `rates::scale`); every line names the rule, the rate entries and schedules, and the
+//! decision behind it.
 //! Sources and interpretations: `docs/rules.md`.
 
 mod active;
