@@ -60,6 +60,7 @@ pub fn compute(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
             "batch": view,
             "not_computable": done.plan.not_computable,
             "held": done.plan.held,
+            "identity_held": done.plan.identity_held,
             "without_route": done.plan.without_route,
             "outstanding_recovery": done.plan.outstanding_recovery,
             "receipt": done.receipt,
@@ -77,6 +78,9 @@ pub fn compute(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
     print_channels(&view.by_channel);
     if !done.plan.held.is_empty() {
         println!("  held for review, left out: {}", done.plan.held.len());
+    }
+    for (who, why) in &done.plan.identity_held {
+        println!("  HELD {who}: {why}");
     }
     if !done.plan.without_route.is_empty() {
         println!(

@@ -54,6 +54,8 @@ pub fn decide(
         Command::RecordFileDownload(c) => batch::record_download(state, ctx, c),
         Command::IngestStatusReport(c) => batch::reconcile::ingest(state, ctx, c),
         Command::ResolveBreak(c) => batch::resolve_break(state, c),
+        Command::RecordIdentityCheck(c) => super::checks::record(state, ctx, c),
+        Command::SetIdentityCheckMode(c) => super::checks::set_mode(state, c),
     }
 }
 

@@ -53,6 +53,9 @@ pub enum Event {
     CheckpointRecorded(CheckpointRecorded),
     PersonalDataErased(PersonalDataErased),
     ReconciliationBreakResolved(ReconciliationBreakResolved),
+    // Issue 12 (appended: bincode numbers variants in order).
+    IdentityCheckRecorded(super::identity::IdentityCheckRecorded),
+    IdentityCheckModeSet(super::identity::IdentityCheckModeSet),
 }
 
 impl Event {
@@ -87,6 +90,8 @@ impl Event {
             Event::CheckpointRecorded(_) => "checkpoint_recorded",
             Event::PersonalDataErased(_) => "personal_data_erased",
             Event::ReconciliationBreakResolved(_) => "reconciliation_break_resolved",
+            Event::IdentityCheckRecorded(_) => "identity_check_recorded",
+            Event::IdentityCheckModeSet(_) => "identity_check_mode_set",
         }
     }
 }
