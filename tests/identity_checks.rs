@@ -267,3 +267,43 @@ fn bad_checks_are_refused_and_change_nothing() {
     );
     assert_eq!(w.records(), before);
 }
+
+/// The synthetic answer file (`dev::synth::identity_answers`) over synthetic people: most
+/// match, some differ in the name, a few are unknown or reported dead, and exactly those are
+/// held from the next batch.
+#[test]
+fn a_synthetic_check_holds_exactly_the_people_it_does_not_confirm() {
+    let mut w = World::with_all_schedules();
+    let people: Vec<Enrol> = (0..400)
+        .map(|i| common::fixtures::synthetic(7, i))
+        .collect();
+    let ids: Vec<BeneficiaryId> = people.iter().map(|e| w.enrol(e.clone())).collect();
+    let rows = chitra::dev::synth::identity_answers(7, &people, d("2024-07-20"));
+    let text = chitra::formats::identity_check::write_answers(&rows);
+    let parsed = parse_answers(text.as_bytes()).unwrap();
+    assert_eq!(parsed, rows, "the synthetic file reads back as written");
+    let not_confirmed = rows
+        .iter()
+        .filter(|r| {
+            !r.found
+                || r.died_on.is_some()
+                || r.full_name != chitra::domain::identity::FieldCheck::Matched
+        })
+        .count();
+    let dead = rows.iter().filter(|r| r.died_on.is_some()).count();
+    let differs = rows
+        .iter()
+        .filter(|r| r.found && r.full_name == chitra::domain::identity::FieldCheck::Differs)
+        .count();
+    assert!((5..=60).contains(&not_confirmed), "{not_confirmed} of 400");
+    assert!(dead >= 1 && differs >= 5, "{dead} dead, {differs} differ");
+    w.run(Command::RecordIdentityCheck(RecordIdentityCheck {
+        reference: "KT-synth".into(),
+        answered_on: d("2024-07-20"),
+        source_digest: *blake3::hash(text.as_bytes()).as_bytes(),
+        rows: parsed,
+    }));
+    let (_, plan) = w.pay(Programme::Btxh, m("2024-08"));
+    assert_eq!(plan.identity_held.len(), not_confirmed);
+    assert_eq!(plan.payments.len() + not_confirmed, ids.len());
+}

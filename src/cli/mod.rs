@@ -6,6 +6,7 @@ mod batch;
 mod chain;
 mod demo;
 mod people;
+mod reports;
 mod serve;
 mod token;
 
@@ -131,6 +132,9 @@ pub enum Commands {
     /// Manage the HTTP API's bearer tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Identity checks against the National Population Database (issue 12).
+    #[command(subcommand)]
+    IdentityCheck(reports::IdentityCheckCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -408,6 +412,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tokens,
         }) => token::add(&tokens, &role, name.as_deref(), bin.as_deref()),
         Commands::Token(TokenCommand::List { tokens }) => token::list(&tokens),
+        Commands::IdentityCheck(c) => reports::identity_check(&s, c),
         Commands::Token(TokenCommand::Revoke { principal, tokens }) => {
             token::revoke(&tokens, &principal)
         }

@@ -637,6 +637,60 @@ pub fn person(seed: u64, i: u64) -> Enrol {
     Province::hanoi().person(seed, i)
 }
 
+/// The answers of a check of these people against the population database, as the database
+/// would give them (docs/identity-check-csv.md): most match; about 4 in 100 differ in the name
+/// (a diacritic lost when the roster was typed); 2 in 100 are not found; 1 in 100 is reported
+/// dead, on a day of the month before `answered_on`. Deterministic in `seed` and the IDs.
+pub fn identity_answers(
+    seed: u64,
+    people: &[Enrol],
+    answered_on: Date,
+) -> Vec<crate::domain::identity::AnswerRow> {
+    use crate::domain::identity::{AnswerRow, FieldCheck::*};
+    people
+        .iter()
+        .map(|e| {
+            let mut h = blake3::Hasher::new();
+            h.update(b"identity-answer");
+            h.update(&seed.to_le_bytes());
+            h.update(e.citizen_id.expose().as_bytes());
+            let bytes = h.finalize();
+            let r = u64::from_le_bytes(bytes.as_bytes()[..8].try_into().expect("8 bytes"));
+            let matched = AnswerRow {
+                citizen_id: e.citizen_id,
+                found: true,
+                full_name: Matched,
+                birth_date: Matched,
+                sex: Matched,
+                died_on: None,
+            };
+            match r % 100 {
+                0..=3 => AnswerRow {
+                    full_name: Differs,
+                    ..matched
+                },
+                4..=5 => AnswerRow {
+                    found: false,
+                    full_name: NotFound,
+                    birth_date: NotFound,
+                    sex: NotFound,
+                    ..matched
+                },
+                6 => {
+                    let before = answered_on.month().prev();
+                    let day = 1 + (r / 100 % 28) as u8;
+                    let died = Date::new(before.year(), before.month(), day).expect("a day");
+                    AnswerRow {
+                        died_on: Some(died),
+                        ..matched
+                    }
+                }
+                _ => matched,
+            }
+        })
+        .collect()
+}
+
 /// Person `i` of Hà Nội as of `as_of` (see `Province::person_as_of`).
 pub fn person_as_of(seed: u64, i: u64, as_of: Month) -> Enrol {
     Province::hanoi().person_as_of(seed, i, as_of)

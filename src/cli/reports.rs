@@ -1,0 +1,157 @@
+//! The department's commands of issue 12: identity checks against the population database
+//! (`chitra identity-check import FILE`, `chitra identity-check mode PROGRAMME hold|warn-only`).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::Subcommand;
+
+use super::{open_ledger, print_json, submit, Session};
+use crate::domain::identity::{IdentityCheckMode, IdentityCheckModeSet, RecordIdentityCheck};
+use crate::domain::types::{Date, Programme};
+use crate::domain::Command;
+use crate::formats::identity_check::parse_answers;
+
+#[derive(Subcommand, Debug)]
+pub enum IdentityCheckCommand {
+    /// Record the answer file of a check against the population database (format:
+    /// docs/identity-check-csv.md). Any bad row refuses the whole file.
+    Import {
+        file: PathBuf,
+        /// The check's reference (default: the file name).
+        #[arg(long)]
+        reference: Option<String>,
+        /// The day the database answered, YYYY-MM-DD (default: today).
+        #[arg(long, value_parser = parse_date)]
+        answered_on: Option<Date>,
+    },
+    /// Whether a finding holds the programme's payments (`hold`, the default) or is only shown
+    /// (`warn-only`). A reported death always holds.
+    Mode {
+        #[arg(value_parser = parse_programme)]
+        programme: Programme,
+        #[arg(value_parser = parse_mode)]
+        mode: IdentityCheckMode,
+    },
+}
+
+fn parse_date(text: &str) -> Result<Date, String> {
+    Date::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_programme(text: &str) -> Result<Programme, String> {
+    Programme::parse(text).map_err(|e| e.to_string())
+}
+
+fn parse_mode(text: &str) -> Result<IdentityCheckMode, String> {
+    match text {
+        "hold" => Ok(IdentityCheckMode::Hold),
+        "warn-only" => Ok(IdentityCheckMode::WarnOnly),
+        _ => Err(format!("{text:?}: expected hold or warn-only")),
+    }
+}
+
+pub fn identity_check(s: &Session, c: IdentityCheckCommand) -> anyhow::Result<ExitCode> {
+    match c {
+        IdentityCheckCommand::Import {
+            file,
+            reference,
+            answered_on,
+        } => import(s, &file, reference, answered_on),
+        IdentityCheckCommand::Mode { programme, mode } => {
+            let ledger = open_ledger(s)?;
+            let command = Command::SetIdentityCheckMode(IdentityCheckModeSet { programme, mode });
+            let receipt = submit(&ledger, s, command)?;
+            if s.json {
+                print_json(
+                    &serde_json::json!({ "programme": programme, "mode": mode, "receipt": receipt }),
+                )?;
+            } else {
+                println!("{programme} identity checks: {mode:?}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn import(
+    s: &Session,
+    file: &Path,
+    reference: Option<String>,
+    answered_on: Option<Date>,
+) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let rows = match parse_answers(&bytes) {
+        Ok(rows) => rows,
+        Err(rejected) => {
+            eprintln!(
+                "{}: the answer file was refused, nothing was recorded:",
+                file.display()
+            );
+            for e in &rejected.errors {
+                eprintln!("  {e}");
+            }
+            return Ok(ExitCode::from(super::EXIT_FAILURE));
+        }
+    };
+    let reference = match reference {
+        Some(r) => r,
+        None => file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .context("the file has no name: give --reference")?,
+    };
+    let today = crate::ledger::local_date((crate::ledger::system_clock())());
+    let answers = rows.len();
+    let ledger = open_ledger(s)?;
+    let command = Command::RecordIdentityCheck(RecordIdentityCheck {
+        reference: reference.clone(),
+        answered_on: answered_on.unwrap_or(today),
+        source_digest: *blake3::hash(&bytes).as_bytes(),
+        rows,
+    });
+    let receipt = submit(&ledger, s, command)?;
+    let summary = ledger.read(|st| summary(st, &reference))?;
+    if s.json {
+        print_json(&serde_json::json!({
+            "reference": reference,
+            "answers": answers,
+            "outcomes": summary,
+            "receipt": receipt,
+        }))?;
+    } else {
+        println!("recorded identity check {reference}: {answers} answers");
+        for (k, n) in &summary {
+            println!("  {k}: {n}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How many people of this check fell in each outcome.
+fn summary(st: &crate::domain::State, reference: &str) -> Vec<(&'static str, u64)> {
+    use crate::domain::identity::IdentityOutcome::*;
+    let mut counts = [
+        ("verified", 0),
+        ("differs", 0),
+        ("not found", 0),
+        ("reported dead", 0),
+    ];
+    for b in st.beneficiaries().iter() {
+        let Some(c) = st.identity().latest(b.id) else {
+            continue;
+        };
+        if c.reference != reference {
+            continue;
+        }
+        let i = match c.outcome {
+            Verified => 0,
+            Differs { .. } => 1,
+            NotFound => 2,
+            Deceased { .. } => 3,
+        };
+        counts[i].1 += 1;
+    }
+    counts.to_vec()
+}
