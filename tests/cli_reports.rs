@@ -1,6 +1,6 @@
 //! The command line of issue 12, on the real binary: `chitra identity-check import` records a
 //! population-database answer file and says what it found; a bad file or a reused reference
-//! changes nothing; `chitra identity-check mode` is the admin's.
+//! changes nothing; `chitra identity-check mode` is the admin's; `chitra figures` counts it.
 
 mod common;
 
@@ -102,4 +102,18 @@ fn identity_checks_from_the_command_line() {
     );
     assert!(admin.status.success(), "{}", stderr(&admin));
     assert!(stdout(&admin).contains("BTXH identity checks: WarnOnly"));
+    // The department's figures count the check.
+    let out = chitra(dir.path(), &["figures"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("enrolled 60;"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "verified against the population database {verified} of 60"
+        )),
+        "{text}"
+    );
+    let out = chitra(dir.path(), &["--json", "figures", "--as-of", "2000-01-01"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["totals"]["enrolled"], 0);
 }

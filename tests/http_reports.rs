@@ -53,3 +53,32 @@ async fn the_scheme_catalogue_is_served_from_the_rules() {
     let r = api.get("/v1/schemes", Role::Bank).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_departments_figures_as_of_a_day() {
+    let api = Api::new();
+    let ledger = api.ledger.clone();
+    tokio::task::spawn_blocking(move || common::enrol(&ledger, 0, 5))
+        .await
+        .unwrap();
+    let r = api.get("/v1/figures", Role::Checker).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["totals"]["enrolled"], 5);
+    assert_eq!(body["as_of"], serde_json::Value::Null);
+    // The fixed clock writes every record on 2026-11-02: before that day, nothing.
+    let r = api.get("/v1/figures?as_of=2026-11-01", Role::Auditor).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["known_at"], 0);
+    assert_eq!(body["totals"]["enrolled"], 0);
+    let r = api.get("/v1/figures?as_of=2026-11-02", Role::Auditor).await;
+    assert_eq!(r.json()["totals"]["enrolled"], 5);
+    let r = api.get("/v1/figures?programme=NCC", Role::Officer).await;
+    let synth_ncc = r.json()["people"].as_array().unwrap().len();
+    assert!(synth_ncc <= 5);
+    let r = api.get("/v1/figures?as_of=yesterday", Role::Auditor).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let r = api.get("/v1/figures", Role::Bank).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

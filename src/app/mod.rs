@@ -6,4 +6,5 @@
 
 pub mod batches;
 pub mod payment_files;
+pub mod reports;
 pub mod views;

@@ -135,6 +135,15 @@ pub enum Commands {
     /// Identity checks against the National Population Database (issue 12).
     #[command(subcommand)]
     IdentityCheck(reports::IdentityCheckCommand),
+    /// The department's figures per province, commune and programme, as of a day: enrolled,
+    /// standardised, verified, held and why, moved to an account, paid by bank and in cash.
+    Figures {
+        /// The day, YYYY-MM-DD (Vietnam time; default: everything recorded so far).
+        #[arg(long, value_parser = reports::parse_date)]
+        as_of: Option<crate::domain::types::Date>,
+        #[arg(long, value_parser = parse_programme)]
+        programme: Option<Programme>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -413,6 +422,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => token::add(&tokens, &role, name.as_deref(), bin.as_deref()),
         Commands::Token(TokenCommand::List { tokens }) => token::list(&tokens),
         Commands::IdentityCheck(c) => reports::identity_check(&s, c),
+        Commands::Figures { as_of, programme } => reports::figures(&s, as_of, programme),
         Commands::Token(TokenCommand::Revoke { principal, tokens }) => {
             token::revoke(&tokens, &principal)
         }

@@ -1,5 +1,6 @@
 //! The department's commands of issue 12: identity checks against the population database
-//! (`chitra identity-check import FILE`, `chitra identity-check mode PROGRAMME hold|warn-only`).
+//! (`chitra identity-check import FILE`, `chitra identity-check mode PROGRAMME hold|warn-only`)
+//! and the department's figures (`chitra figures [--as-of DATE] [--programme P]`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,7 +37,7 @@ pub enum IdentityCheckCommand {
     },
 }
 
-fn parse_date(text: &str) -> Result<Date, String> {
+pub(super) fn parse_date(text: &str) -> Result<Date, String> {
     Date::parse(text).map_err(|e| e.to_string())
 }
 
@@ -154,4 +155,70 @@ fn summary(st: &crate::domain::State, reference: &str) -> Vec<(&'static str, u64
         counts[i].1 += 1;
     }
     counts.to_vec()
+}
+
+/// `chitra figures`: the department's figures as of a day, per province, commune and programme.
+pub fn figures(
+    s: &Session,
+    as_of: Option<Date>,
+    programme: Option<Programme>,
+) -> anyhow::Result<ExitCode> {
+    let ledger = open_ledger(s)?;
+    let mut f = crate::app::reports::figures(&ledger, as_of)?;
+    if let Some(p) = programme {
+        f.people.retain(|r| r.programme == p);
+        f.payments.retain(|r| r.programme == p);
+    }
+    if s.json {
+        print_json(&f)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_figures(&f);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The figures as a department reports them.
+pub fn print_figures(f: &crate::app::reports::Figures) {
+    let when = f.as_of.map_or("now".to_owned(), |d| d.to_string());
+    println!(
+        "the department's figures as of {when} (records before {}):",
+        f.known_at
+    );
+    let t = &f.totals;
+    println!(
+        "  enrolled {}; standardised {} of {}; verified against the population database {} of {}; moved from cash to an account {}",
+        t.enrolled, t.standardised, t.enrolled, t.verified, t.enrolled, t.moved_to_account
+    );
+    for (why, n) in &t.held {
+        println!("  held: {n} ({why})");
+    }
+    println!("  province commune programme: enrolled standardised verified held moved");
+    for r in &f.people {
+        let province = r.province.map_or("?".to_owned(), |p| p.to_string());
+        let held: u64 = r.figures.held.values().sum();
+        println!(
+            "  {province} {} {}: {} {} {} {} {}",
+            r.commune,
+            r.programme,
+            r.figures.enrolled,
+            r.figures.standardised,
+            r.figures.verified,
+            held,
+            r.figures.moved_to_account
+        );
+    }
+    println!("  month programme: bank (count, VND) | cash (count, VND) | returned (count, VND)");
+    for p in &f.payments {
+        println!(
+            "  {} {}: {} {} | {} {} | {} {}",
+            p.month,
+            p.programme,
+            p.bank.count,
+            p.bank.sum,
+            p.cash.count,
+            p.cash.sum,
+            p.returned.count,
+            p.returned.sum
+        );
+    }
 }

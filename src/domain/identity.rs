@@ -173,8 +173,10 @@ pub struct IdentityHold {
 #[derive(Debug, Default, Clone)]
 pub struct IdentityChecks {
     modes: BTreeMap<Programme, IdentityCheckMode>,
-    latest: HashMap<BeneficiaryId, PersonCheck>,
+    /// Every answer about each person, oldest first (reports ask "as of").
+    by_person: HashMap<BeneficiaryId, Vec<PersonCheck>>,
     checks: Vec<(u64, String)>,
+    mode_history: Vec<(u64, IdentityCheckModeSet)>,
 }
 
 impl IdentityChecks {
@@ -183,7 +185,25 @@ impl IdentityChecks {
     }
 
     pub fn latest(&self, who: BeneficiaryId) -> Option<&PersonCheck> {
-        self.latest.get(&who)
+        self.by_person.get(&who)?.last()
+    }
+
+    /// The latest answer recorded before `known_at` (records with a lower sequence number).
+    pub fn as_known_at(&self, who: BeneficiaryId, known_at: u64) -> Option<&PersonCheck> {
+        self.by_person
+            .get(&who)?
+            .iter()
+            .rev()
+            .find(|c| c.seq < known_at)
+    }
+
+    /// The mode of a programme as known at a sequence number.
+    pub fn mode_known_at(&self, programme: Programme, known_at: u64) -> IdentityCheckMode {
+        self.mode_history
+            .iter()
+            .rev()
+            .find(|(seq, e)| *seq < known_at && e.programme == programme)
+            .map_or_else(IdentityCheckMode::default, |(_, e)| e.mode)
     }
 
     /// Every check recorded: its sequence number and reference.
@@ -204,15 +224,49 @@ impl IdentityChecks {
         programme: Programme,
         dead: bool,
     ) -> Option<String> {
-        let check = self.latest.get(&who)?;
-        let reason = match &check.outcome {
+        let check = self.latest(who)?;
+        hold_reason(check, self.mode(programme), dead)
+    }
+
+    pub fn mode_set(&mut self, seq: u64, e: IdentityCheckModeSet) {
+        self.modes.insert(e.programme, e.mode);
+        self.mode_history.push((seq, e));
+    }
+
+    pub fn recorded(&mut self, seq: u64, e: IdentityCheckRecorded) {
+        for a in &e.answers {
+            self.by_person
+                .entry(a.beneficiary)
+                .or_default()
+                .push(PersonCheck {
+                    seq,
+                    reference: e.reference.clone(),
+                    answered_on: e.answered_on,
+                    outcome: a.outcome(),
+                    corrected_after: false,
+                });
+        }
+        self.checks.push((seq, e.reference));
+    }
+
+    /// An officer corrected the person's details.
+    pub fn corrected(&mut self, who: BeneficiaryId) {
+        if let Some(c) = self.by_person.get_mut(&who).and_then(|v| v.last_mut()) {
+            c.corrected_after = c.outcome != IdentityOutcome::Verified;
+        }
+    }
+}
+
+/// Why a batch must leave out a person with this latest check under this setting, if it must.
+pub fn hold_reason(check: &PersonCheck, mode: IdentityCheckMode, dead: bool) -> Option<String> {
+    let reason = match &check.outcome {
             IdentityOutcome::Verified => return None,
             IdentityOutcome::Deceased { .. } if dead => return None,
             IdentityOutcome::Deceased { died_on } => format!(
                 "the population database reports a death on {died_on} (check {}); an officer must confirm it",
                 check.reference
             ),
-            _ if self.mode(programme) == IdentityCheckMode::WarnOnly => return None,
+            _ if mode == IdentityCheckMode::WarnOnly => return None,
             IdentityOutcome::NotFound => format!(
                 "citizen ID not found in the population database (check {})",
                 check.reference
@@ -223,35 +277,7 @@ impl IdentityChecks {
                 check.reference
             ),
         };
-        Some(reason)
-    }
-
-    pub fn mode_set(&mut self, e: IdentityCheckModeSet) {
-        self.modes.insert(e.programme, e.mode);
-    }
-
-    pub fn recorded(&mut self, seq: u64, e: IdentityCheckRecorded) {
-        for a in &e.answers {
-            self.latest.insert(
-                a.beneficiary,
-                PersonCheck {
-                    seq,
-                    reference: e.reference.clone(),
-                    answered_on: e.answered_on,
-                    outcome: a.outcome(),
-                    corrected_after: false,
-                },
-            );
-        }
-        self.checks.push((seq, e.reference));
-    }
-
-    /// An officer corrected the person's details.
-    pub fn corrected(&mut self, who: BeneficiaryId) {
-        if let Some(c) = self.latest.get_mut(&who) {
-            c.corrected_after = c.outcome != IdentityOutcome::Verified;
-        }
-    }
+    Some(reason)
 }
 
 #[cfg(test)]
@@ -316,10 +342,13 @@ mod tests {
         assert_eq!(c.hold_reason(BeneficiaryId(4), btxh, true), None);
         assert_eq!(c.hold_reason(BeneficiaryId(9), btxh, false), None);
         // Warn only: differences pass, a reported death still holds.
-        c.mode_set(IdentityCheckModeSet {
-            programme: btxh,
-            mode: IdentityCheckMode::WarnOnly,
-        });
+        c.mode_set(
+            8,
+            IdentityCheckModeSet {
+                programme: btxh,
+                mode: IdentityCheckMode::WarnOnly,
+            },
+        );
         assert_eq!(c.hold_reason(BeneficiaryId(2), btxh, false), None);
         assert!(c.hold_reason(BeneficiaryId(4), btxh, false).is_some());
         assert!(c

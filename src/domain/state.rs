@@ -397,7 +397,7 @@ impl State {
                 Ok(())
             }
             Event::IdentityCheckModeSet(e) => {
-                self.identity.mode_set(e);
+                self.identity.mode_set(seq, e);
                 Ok(())
             }
             Event::PersonalDataErased(e) => self.personal_data_erased(seq, e),

@@ -545,6 +545,13 @@ fn build(limits: &Limits) -> Api {
             Read,
             reports::schemes,
         )
+        .add(
+            get.clone(),
+            "/v1/figures",
+            r(READ_ALL),
+            ReadJob,
+            reports::figures,
+        )
 }
 
 /// Every route the API serves, with who may call it.

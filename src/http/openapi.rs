@@ -73,6 +73,7 @@ pub const PRINCIPAL: &str = "the principal whose token is revoked, `role:name`";
         super::beneficiaries::terminate,
         super::chain::rate_schedules,
         super::reports::schemes,
+        super::reports::figures,
         super::chain::enact_rate_schedule,
         super::batches::open,
         super::batches::list,

@@ -1,13 +1,17 @@
 //! The department's reads that are not a resource of their own: the scheme catalogue
 //! (`GET /v1/schemes`), served from the one catalogue of the rules so that a client learns the
-//! codes, parameters and clauses the ledger accepts from the ledger itself.
+//! codes, parameters and clauses the ledger accepts from the ledger itself; and the
+//! department's figures (`GET /v1/figures?as_of=&programme=`, `app::reports`).
 
+use axum::extract::State;
 use axum::response::Response;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::support::ok;
+use super::support::{self, ok, StrictQuery};
+use super::{AppState, Problem};
 use crate::domain::event::SchemeParam;
 use crate::domain::rules::catalogue::{check_param, param_name, Injury, Scheme, SCHEMES};
+use crate::domain::types::Date;
 use crate::domain::types::{BeneficiaryId, Programme};
 
 /// One scheme of the catalogue.
@@ -103,4 +107,52 @@ pub async fn schemes() -> Response {
     ok(SchemeList {
         items: SCHEMES.iter().map(view).collect(),
     })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FiguresQuery {
+    /// The day, `YYYY-MM-DD` (Vietnam time): the chain up to its last record of that day.
+    /// Default: everything recorded so far.
+    #[serde(default)]
+    pub as_of: Option<String>,
+    /// Only this programme (`NCC`, `BTXH`, `HTXH`).
+    #[serde(default)]
+    pub programme: Option<String>,
+}
+
+/// The department's figures per province, commune and programme, as of a day.
+#[utoipa::path(
+    get,
+    path = "/v1/figures",
+    summary = "The department's figures: enrolled, standardised, verified, held, moved to an account, paid by channel",
+    params(FiguresQuery),
+    responses((status = 200, description = "the figures", body = crate::app::reports::Figures)),
+)]
+pub async fn figures(
+    State(state): State<AppState>,
+    StrictQuery(q): StrictQuery<FiguresQuery>,
+) -> Result<Response, Problem> {
+    let as_of = q
+        .as_of
+        .as_deref()
+        .map(Date::parse)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("as_of: {e}")))?;
+    let programme = q
+        .programme
+        .as_deref()
+        .map(Programme::parse)
+        .transpose()
+        .map_err(|e| Problem::bad_request(format!("programme: {e}")))?;
+    let ledger = state.ledger().clone();
+    let mut f = support::blocking(move || crate::app::reports::figures(&ledger, as_of))
+        .await?
+        .map_err(|e| Problem::unavailable(&e))?;
+    if let Some(p) = programme {
+        f.people.retain(|r| r.programme == p);
+        f.payments.retain(|r| r.programme == p);
+    }
+    Ok(ok(f))
 }
