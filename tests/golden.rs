@@ -621,6 +621,13 @@ fn every_event() -> Vec<Event> {
             programme: Programme::Ncc,
             mode: chitra::domain::identity::IdentityCheckMode::WarnOnly,
         }),
+        Event::FundsAllocated(FundsAllocated {
+            programme: Programme::Btxh,
+            from: month(2024, 7),
+            to: month(2024, 9),
+            decision: decision("12/QĐ-KBNN"),
+            amount: Vnd(1_600_000_000),
+        }),
     ]
 }
 

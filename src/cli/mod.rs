@@ -144,6 +144,9 @@ pub enum Commands {
         #[arg(long, value_parser = parse_programme)]
         programme: Option<Programme>,
     },
+    /// Funds per programme and period: the Treasury's allocations and what remains.
+    #[command(subcommand)]
+    Funds(reports::FundsCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -423,6 +426,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Token(TokenCommand::List { tokens }) => token::list(&tokens),
         Commands::IdentityCheck(c) => reports::identity_check(&s, c),
         Commands::Figures { as_of, programme } => reports::figures(&s, as_of, programme),
+        Commands::Funds(c) => reports::funds(&s, c),
         Commands::Token(TokenCommand::Revoke { principal, tokens }) => {
             token::revoke(&tokens, &principal)
         }

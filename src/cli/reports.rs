@@ -1,6 +1,7 @@
 //! The department's commands of issue 12: identity checks against the population database
 //! (`chitra identity-check import FILE`, `chitra identity-check mode PROGRAMME hold|warn-only`)
-//! and the department's figures (`chitra figures [--as-of DATE] [--programme P]`).
+//! the department's figures (`chitra figures [--as-of DATE] [--programme P]`) and funds
+//! (`chitra funds allocate ...`, `chitra funds status`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -221,4 +222,86 @@ pub fn print_figures(f: &crate::app::reports::Figures) {
             p.returned.sum
         );
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum FundsCommand {
+    /// Record the State Treasury's allocation to a programme for a period of months (as a
+    /// checker). A top-up names the same period.
+    Allocate {
+        #[arg(long, value_parser = parse_programme)]
+        programme: Programme,
+        /// First month, YYYY-MM.
+        #[arg(long, value_parser = parse_month)]
+        from: crate::domain::types::Month,
+        /// Last month, YYYY-MM (inclusive).
+        #[arg(long, value_parser = parse_month)]
+        to: crate::domain::types::Month,
+        /// Whole VND.
+        #[arg(long)]
+        amount: i64,
+        /// The allocation decision's number, date (YYYY-MM-DD) and signer.
+        #[arg(long)]
+        decision: String,
+        #[arg(long, value_parser = parse_date)]
+        decision_date: Date,
+        #[arg(long)]
+        signer: String,
+    },
+    /// Every period: allocated, reserved by approved batches, paid, returned, remaining.
+    Status,
+}
+
+fn parse_month(text: &str) -> Result<crate::domain::types::Month, String> {
+    crate::domain::types::Month::parse(text).map_err(|e| e.to_string())
+}
+
+pub fn funds(s: &Session, c: FundsCommand) -> anyhow::Result<ExitCode> {
+    let ledger = open_ledger(s)?;
+    if let FundsCommand::Allocate {
+        programme,
+        from,
+        to,
+        amount,
+        decision,
+        decision_date,
+        signer,
+    } = c
+    {
+        let command = Command::AllocateFunds(crate::domain::event::FundsAllocated {
+            programme,
+            from,
+            to,
+            decision: crate::domain::event::Decision {
+                number: decision,
+                date: decision_date,
+                signer,
+            },
+            amount: crate::domain::types::Vnd(amount),
+        });
+        submit(&ledger, s, command)?;
+    }
+    let balances = ledger.read(crate::domain::funds::balances)?;
+    if s.json {
+        print_json(&balances)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for b in &balances {
+        println!(
+            "{} {}..{}: allocated {} (decisions {}), reserved {}, paid {}, returned {}, remaining {}",
+            b.programme,
+            b.from,
+            b.to,
+            b.allocated,
+            b.decisions.join(", "),
+            b.reserved,
+            b.paid,
+            b.returned,
+            b.remaining
+        );
+    }
+    if balances.is_empty() {
+        println!("no allocation recorded");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -44,6 +44,7 @@ pub enum Command {
     // Issue 12.
     RecordIdentityCheck(super::identity::RecordIdentityCheck),
     SetIdentityCheckMode(super::identity::IdentityCheckModeSet),
+    AllocateFunds(super::event::FundsAllocated),
 }
 
 impl Command {
@@ -85,6 +86,7 @@ impl Command {
             Command::ImportRoster(_) => "import_roster",
             Command::RecordIdentityCheck(_) => "record_identity_check",
             Command::SetIdentityCheckMode(_) => "set_identity_check_mode",
+            Command::AllocateFunds(_) => "allocate_funds",
         }
     }
 }

@@ -56,6 +56,7 @@ pub fn decide(
         Command::ResolveBreak(c) => batch::resolve_break(state, c),
         Command::RecordIdentityCheck(c) => super::checks::record(state, ctx, c),
         Command::SetIdentityCheckMode(c) => super::checks::set_mode(state, c),
+        Command::AllocateFunds(c) => super::funds::allocate(state, ctx, c),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod context;
 pub mod decide;
 pub mod encoding;
 pub mod event;
+pub mod funds;
 pub mod identity;
 pub mod rules;
 pub mod slab;

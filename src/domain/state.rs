@@ -210,6 +210,8 @@ pub struct State {
     erased_records: Vec<u64>,
     /// Identity checks against the population database: settings and each person's latest.
     identity: super::identity::IdentityChecks,
+    /// The Treasury's allocations, in the order recorded (`domain::funds`).
+    allocations: Vec<FundsAllocated>,
     /// Records applied so far; the next record's sequence number.
     applied: u64,
     /// The last record that could change what a batch computes (entitlements, rates, people,
@@ -249,6 +251,11 @@ impl State {
     /// Identity checks: each programme's setting and each person's latest answer.
     pub fn identity(&self) -> &super::identity::IdentityChecks {
         &self.identity
+    }
+
+    /// The Treasury's allocations, in the order recorded.
+    pub fn allocations(&self) -> &[FundsAllocated] {
+        &self.allocations
     }
 
     pub fn by_citizen(&self, id: &CitizenId) -> Option<BeneficiaryId> {
@@ -394,6 +401,10 @@ impl State {
                     self.beneficiary_mut(a.beneficiary, seq)?;
                 }
                 self.identity.recorded(seq, e);
+                Ok(())
+            }
+            Event::FundsAllocated(e) => {
+                self.allocations.push(e);
                 Ok(())
             }
             Event::IdentityCheckModeSet(e) => {
