@@ -82,3 +82,22 @@ async fn the_departments_figures_as_of_a_day() {
     let r = api.get("/v1/figures", Role::Bank).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_calendar_says_what_is_due_next() {
+    let api = Api::new();
+    let r = api.get("/v1/calendar?today=2024-08-21", Role::Maker).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    // No batch yet: the list of September is due by 25 August.
+    let next = &items[1]["next"];
+    assert_eq!(items[1]["programme"], "BTXH");
+    assert_eq!(next["kind"], "list");
+    assert_eq!(next["month"], "2024-09");
+    assert_eq!(next["due_on"], "2024-08-25");
+    assert_eq!(items[1]["overdue"], serde_json::json!([]));
+    let r = api.get("/v1/calendar?today=soon", Role::Maker).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}

@@ -318,6 +318,7 @@ pub fn status(s: &Session, batch: Option<BatchId>) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    super::reports::print_calendar(&ledger, &list)?;
     Ok(ExitCode::SUCCESS)
 }
 

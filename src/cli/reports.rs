@@ -305,3 +305,52 @@ pub fn funds(s: &Session, c: FundsCommand) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// After `batch status`: the arrears each batch carries (people not paid in an earlier month,
+/// with their source month), and per programme what is due next and what is overdue.
+pub fn print_calendar(
+    ledger: &crate::ledger::Ledger,
+    batches: &[crate::app::views::BatchView],
+) -> anyhow::Result<()> {
+    let today = crate::ledger::local_date((crate::ledger::system_clock())());
+    let mut programmes: Vec<Programme> = batches.iter().map(|b| b.programme).collect();
+    programmes.sort();
+    programmes.dedup();
+    let ids: Vec<_> = batches.iter().map(|b| b.id).collect();
+    let (carried, calendars) = ledger.read(|st| {
+        let carried: Vec<_> = ids
+            .iter()
+            .map(|id| (*id, crate::domain::calendar::arrears_carried(st, *id)))
+            .collect();
+        let calendars: Vec<_> = programmes
+            .iter()
+            .map(|p| crate::domain::calendar::status(st, *p, today))
+            .collect();
+        (carried, calendars)
+    })?;
+    for (id, lines) in carried.iter().filter(|(_, l)| !l.is_empty()) {
+        let parts: Vec<String> = lines
+            .iter()
+            .map(|(m, t)| format!("{m}: {} lines, {} VND", t.count, t.sum))
+            .collect();
+        println!(
+            "{id} carries arrears from earlier months: {}",
+            parts.join("; ")
+        );
+    }
+    for c in &calendars {
+        if let Some(n) = &c.next {
+            println!(
+                "{} next due: {:?} for {} by {}",
+                c.programme, n.kind, n.month, n.due_on
+            );
+        }
+        for o in &c.overdue {
+            println!(
+                "{} OVERDUE: {:?} for {} was due {}",
+                c.programme, o.kind, o.month, o.due_on
+            );
+        }
+    }
+    Ok(())
+}

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod batch;
+pub mod calendar;
 pub mod checks;
 pub mod command;
 pub mod context;

@@ -552,6 +552,13 @@ fn build(limits: &Limits) -> Api {
             ReadJob,
             reports::figures,
         )
+        .add(
+            get.clone(),
+            "/v1/calendar",
+            r(READ_ALL),
+            Read,
+            reports::calendar,
+        )
 }
 
 /// Every route the API serves, with who may call it.

@@ -74,6 +74,7 @@ pub const PRINCIPAL: &str = "the principal whose token is revoked, `role:name`";
         super::chain::rate_schedules,
         super::reports::schemes,
         super::reports::figures,
+        super::reports::calendar,
         super::chain::enact_rate_schedule,
         super::batches::open,
         super::batches::list,

@@ -156,3 +156,45 @@ pub async fn figures(
     }
     Ok(ok(f))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarQuery {
+    /// The day to judge by, `YYYY-MM-DD` (default: today, Vietnam time).
+    #[serde(default)]
+    pub today: Option<String>,
+}
+
+/// `GET /v1/calendar`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CalendarList {
+    pub items: Vec<crate::domain::calendar::CalendarStatus>,
+}
+
+/// Per programme: the regulatory dates (list of M by the 25th of M−1, payment report of M by
+/// the 20th of M+1), what is due next and what is overdue.
+#[utoipa::path(
+    get,
+    path = "/v1/calendar",
+    summary = "The monthly calendar: what is due next and what is overdue, per programme",
+    params(CalendarQuery),
+    responses((status = 200, description = "per programme", body = CalendarList)),
+)]
+pub async fn calendar(
+    State(state): State<AppState>,
+    StrictQuery(q): StrictQuery<CalendarQuery>,
+) -> Result<Response, Problem> {
+    let today = match q.today.as_deref() {
+        Some(t) => Date::parse(t).map_err(|e| Problem::bad_request(format!("today: {e}")))?,
+        None => crate::ledger::local_date((crate::ledger::system_clock())()),
+    };
+    let items = support::read(&state, move |st| {
+        [Programme::Ncc, Programme::Btxh, Programme::Htxh]
+            .into_iter()
+            .map(|p| crate::domain::calendar::status(st, p, today))
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    Ok(ok(CalendarList { items }))
+}
