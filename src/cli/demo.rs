@@ -77,6 +77,8 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         files_dir.display()
     );
     enrol_province(&ledger, &who, persons, province, seed)?;
+    check_identities(&ledger, &who, persons, province, seed)?;
+    allocate_funds(&ledger, &who, persons)?;
     load_rates(&ledger, &who, false)?;
     for month in MONTHS {
         let month = Month::parse(month).expect("valid month");
@@ -102,8 +104,90 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         crate::chain::hex(&head.hash),
         started.elapsed().as_secs_f64()
     );
-    println!("try: chitra batch status | chitra batch review BATCH3 | chitra beneficiary show B1 | chitra verify");
+    println!();
+    let figures = crate::app::reports::figures(&ledger, None)?;
+    super::reports::print_figures(&figures);
+    let funds = ledger.read(crate::domain::funds::balances)?;
+    for b in &funds {
+        println!(
+            "funds {} {}..{}: allocated {}, paid {}, returned {}, remaining {}",
+            b.programme, b.from, b.to, b.allocated, b.paid, b.returned, b.remaining
+        );
+    }
+    println!("try: chitra batch status | chitra figures | chitra funds status | chitra beneficiary show B1 | chitra verify");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The province's people checked against the population database (Project 06): the synthetic
+/// answer file, recorded once (most match; a few differ, are unknown or reported dead, and are
+/// held from the batches).
+fn check_identities(
+    ledger: &Ledger,
+    who: &Actors,
+    persons: u64,
+    province: &str,
+    seed: u64,
+) -> anyhow::Result<()> {
+    const REFERENCE: &str = "demo-check-2024-05";
+    if ledger.read(|s| s.identity().has_reference(REFERENCE))? {
+        return Ok(());
+    }
+    let code = ProvinceCode::parse(province)?;
+    let p = crate::dev::synth::Province::select(
+        crate::formats::reference::Reference::embedded(),
+        code,
+    )?;
+    let may = Month::parse("2024-05").expect("valid");
+    let people: Vec<Enrol> = (0..persons).map(|i| p.person_as_of(seed, i, may)).collect();
+    let answered_on = Date::parse("2024-05-31").expect("valid");
+    let rows = crate::dev::synth::identity_answers(seed, &people, answered_on);
+    let text = crate::formats::identity_check::write_answers(&rows);
+    submit(
+        ledger,
+        &who.officer,
+        Command::RecordIdentityCheck(crate::domain::identity::RecordIdentityCheck {
+            reference: REFERENCE.into(),
+            answered_on,
+            source_digest: *blake3::hash(text.as_bytes()).as_bytes(),
+            rows,
+        }),
+    )?;
+    let held = ledger.read(|s| {
+        s.beneficiaries()
+            .iter()
+            .filter(|b| s.identity().hold_reason(b.id, b.programme, false).is_some())
+            .count()
+    })?;
+    println!("checked {persons} people against the population database: {held} held (differ, unknown or reported dead)");
+    Ok(())
+}
+
+/// The Treasury's allocation for June to August 2024 of NCC and BTXH, recorded once.
+fn allocate_funds(ledger: &Ledger, who: &Actors, persons: u64) -> anyhow::Result<()> {
+    if !ledger.read(|s| s.allocations().is_empty())? {
+        return Ok(());
+    }
+    for (programme, _) in FUNDING {
+        // Ample for the demo: 15,000,000 VND a person a month, three months.
+        let amount = crate::domain::types::Vnd(i64::try_from(persons)? * 45_000_000);
+        submit(
+            ledger,
+            &who.checker,
+            Command::AllocateFunds(crate::domain::event::FundsAllocated {
+                programme,
+                from: Month::parse("2024-06").expect("valid"),
+                to: Month::parse("2024-08").expect("valid"),
+                decision: crate::domain::event::Decision {
+                    number: format!("{}/QĐ-KBNN", 100 + programme as u8),
+                    date: Date::parse("2024-05-20").expect("valid"),
+                    signer: "Giám đốc Kho bạc Nhà nước".into(),
+                },
+                amount,
+            }),
+        )?;
+    }
+    println!("recorded the Treasury's allocations for June to August 2024");
+    Ok(())
 }
 
 /// Payment files are copied next to the data directory for people to open.
