@@ -118,6 +118,17 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
     Ok(ExitCode::SUCCESS)
 }
 
+/// The synthetic people of the province as its files stood in May 2024.
+fn people_as_of_may(persons: u64, province: &str, seed: u64) -> anyhow::Result<Vec<Enrol>> {
+    let code = ProvinceCode::parse(province)?;
+    let p = crate::dev::synth::Province::select(
+        crate::formats::reference::Reference::embedded(),
+        code,
+    )?;
+    let may = Month::parse("2024-05").expect("valid");
+    Ok((0..persons).map(|i| p.person_as_of(seed, i, may)).collect())
+}
+
 /// The province's people checked against the population database (Project 06): the synthetic
 /// answer file, recorded once (most match; a few differ, are unknown or reported dead, and are
 /// held from the batches).
@@ -132,13 +143,7 @@ fn check_identities(
     if ledger.read(|s| s.identity().has_reference(REFERENCE))? {
         return Ok(());
     }
-    let code = ProvinceCode::parse(province)?;
-    let p = crate::dev::synth::Province::select(
-        crate::formats::reference::Reference::embedded(),
-        code,
-    )?;
-    let may = Month::parse("2024-05").expect("valid");
-    let people: Vec<Enrol> = (0..persons).map(|i| p.person_as_of(seed, i, may)).collect();
+    let people = people_as_of_may(persons, province, seed)?;
     let answered_on = Date::parse("2024-05-31").expect("valid");
     let rows = crate::dev::synth::identity_answers(seed, &people, answered_on);
     let text = crate::formats::identity_check::write_answers(&rows);
@@ -213,11 +218,6 @@ fn enrol_province(
         );
         return Ok(());
     }
-    let code = ProvinceCode::parse(province)?;
-    let p = crate::dev::synth::Province::select(
-        crate::formats::reference::Reference::embedded(),
-        code,
-    )?;
     let june = Month::parse("2024-06").expect("valid");
     let may_end = Date::parse("2024-05-31").expect("valid");
     // The ledger starts in June 2024: the months before were paid by the system it replaces,
@@ -225,9 +225,8 @@ fn enrol_province(
     // then). The social pension (HTXH) only exists from July 2025 and keeps its own dates.
     // People as the province's files stood in May 2024, so nobody is taken on from June for
     // a month before they were born.
-    let may = Month::parse("2024-05").expect("valid");
-    let rows: Vec<(u64, Enrol)> = (0..persons)
-        .map(|i| p.person_as_of(seed, i, may))
+    let rows: Vec<(u64, Enrol)> = people_as_of_may(persons, province, seed)?
+        .into_iter()
         .enumerate()
         .map(|(i, mut e)| {
             for ent in e
