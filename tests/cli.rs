@@ -205,6 +205,17 @@ fn the_demo_pays_three_months_and_is_safe_to_run_again() {
     let text = stdout(&first);
     assert!(text.contains("== 2024-08"), "{text}");
     assert!(text.contains("verified the whole chain"), "{text}");
+    // Issue 12: a check against the population database, the Treasury's allocations, and the
+    // department's figures.
+    assert!(text.contains("against the population database:"), "{text}");
+    assert!(
+        text.contains("the department's figures as of now"),
+        "{text}"
+    );
+    assert!(
+        text.contains("funds BTXH 2024-06..2024-08: allocated"),
+        "{text}"
+    );
     let records = |d: &Path| {
         let out = chitra(d, &["status", "--json"]);
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["records"]

@@ -603,6 +603,31 @@ fn every_event() -> Vec<Event> {
             break_seq: 77,
             note: "bank corrected its report".into(),
         }),
+        Event::IdentityCheckRecorded(chitra::domain::identity::IdentityCheckRecorded {
+            reference: "KT-2025/11".into(),
+            answered_on: d(2025, 11, 20),
+            source_digest: [5; 32],
+            answers: vec![chitra::domain::identity::IdentityAnswer {
+                beneficiary: BeneficiaryId(3),
+                citizen_id: chitra::domain::identity::FieldCheck::Matched,
+                full_name: chitra::domain::identity::FieldCheck::Differs,
+                birth_date: chitra::domain::identity::FieldCheck::Matched,
+                sex: chitra::domain::identity::FieldCheck::NotFound,
+                died_on: Some(d(2025, 10, 3)),
+            }],
+            unmatched: 2,
+        }),
+        Event::IdentityCheckModeSet(chitra::domain::identity::IdentityCheckModeSet {
+            programme: Programme::Ncc,
+            mode: chitra::domain::identity::IdentityCheckMode::WarnOnly,
+        }),
+        Event::FundsAllocated(FundsAllocated {
+            programme: Programme::Btxh,
+            from: month(2024, 7),
+            to: month(2024, 9),
+            decision: decision("12/QĐ-KBNN"),
+            amount: Vnd(1_600_000_000),
+        }),
     ]
 }
 

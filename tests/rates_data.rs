@@ -270,6 +270,29 @@ fn check_coefficients(data: &mut Data) {
         "ncc.funeral.base_salary_multiple",
         "10",
     );
+    // §1.3, each row quoted: "Community foster care of a 5(1) child (Art 20(1)) | 2.5 under
+    // 4; 1.5 aged 4–<16 (also 1.5 for a 5(5)(d) elderly person)"; "pregnant or raising one
+    // child under 36 months (Art 20(2)(a)) | 1.5 (2.0 if pregnant *and* raising ..., or raising
+    // two or more ...)"; "Care allowance ... (Art 20(2)(c)) | 1.0 per disabled person"; "Foster
+    // household ... (Art 20(2)(d)) | 1.5 per adult; 2.5 per child"; "Living in a
+    // social-protection facility (Art 25(1)) | 5.0 under 4; 4.0 aged 4 or older"; "Death in a
+    // facility (Art 25(3)) | at least 50 × base".
+    for (key, text) in [
+        ("community_foster_care.under_4", "2.5"),
+        ("community_foster_care.4_to_16", "1.5"),
+        ("community_foster_care.elderly", "1.5"),
+        ("disabled_parent.one", "1.5"),
+        ("disabled_parent.two", "2.0"),
+        ("care_allowance.any", "1.0"),
+        ("foster_household.adult", "1.5"),
+        ("foster_household.child", "2.5"),
+        ("facility_care.under_4", "5.0"),
+        ("facility_care.4_plus", "4.0"),
+        ("facility_death.any", "50"),
+    ] {
+        let key = format!("btxh.coef.{key}");
+        data.expect_coefficient("btxh-nd20-2021-art20-25", &key, text);
+    }
     // §2.4 "Convalescence at home ... 0.9 × standard" and "in a centre | 1.8 × standard".
     data.expect_coefficient("ncc-nd77-2024", "ncc.annex4.convalescence_home", "0.9");
     data.expect_coefficient("ncc-nd77-2024", "ncc.annex4.convalescence_centre", "1.8");
@@ -278,7 +301,7 @@ fn check_coefficients(data: &mut Data) {
 #[test]
 fn every_default_rate_equals_the_reference_data() {
     let mut data = Data::load(load_dir(&rates_dir()).expect("default rate files load"));
-    assert_eq!(data.schedules.len(), 8);
+    assert_eq!(data.schedules.len(), 9);
     check_base_levels(&mut data, false);
     check_annex1(&mut data);
     check_annex2_3(&mut data);
@@ -321,6 +344,7 @@ fn load_order_is_by_enactment_and_digests_are_of_the_files() {
         order,
         [
             "btxh-nd20-2021",
+            "btxh-nd20-2021-art20-25",
             "ncc-nd75-2021",
             "ncc-base-salary-nd24-2023",
             "ncc-nd55-2023",

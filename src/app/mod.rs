@@ -9,4 +9,5 @@ pub mod batches;
 pub mod config;
 pub mod payment_files;
 pub mod proofs;
+pub mod reports;
 pub mod views;

@@ -64,6 +64,7 @@ pub fn compute(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
             "batch": view,
             "not_computable": done.plan.not_computable,
             "held": done.plan.held,
+            "identity_held": done.plan.identity_held,
             "without_route": done.plan.without_route,
             "outstanding_recovery": done.plan.outstanding_recovery,
             "receipt": done.receipt,
@@ -81,6 +82,9 @@ pub fn compute(s: &Session, batch: BatchId) -> anyhow::Result<ExitCode> {
     print_channels(&view.by_channel);
     if !done.plan.held.is_empty() {
         println!("  held for review, left out: {}", done.plan.held.len());
+    }
+    for (who, why) in &done.plan.identity_held {
+        println!("  HELD {who}: {why}");
     }
     if !done.plan.without_route.is_empty() {
         println!(
@@ -347,6 +351,7 @@ pub fn status(s: &Session, batch: Option<BatchId>) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    super::reports::print_calendar(&ledger, &list)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -87,6 +87,8 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         who.maker, who.checker
     );
     enrol_province(&ledger, &who, persons, province, seed)?;
+    check_identities(&ledger, &who, persons, province, seed)?;
+    allocate_funds(&ledger, &who, persons)?;
     load_rates(&ledger, &who, false)?;
     for month in MONTHS {
         let month = Month::parse(month).expect("valid month");
@@ -112,18 +114,107 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         crate::chain::hex(&head.hash),
         started.elapsed().as_secs_f64()
     );
+    println!();
+    let figures = crate::app::reports::figures(&ledger, None)?;
+    super::reports::print_figures(&figures);
+    let funds = ledger.read(crate::domain::funds::balances)?;
+    for b in &funds {
+        println!(
+            "funds {} {}..{}: allocated {}, paid {}, returned {}, remaining {}",
+            b.programme, b.from, b.to, b.allocated, b.paid, b.returned, b.remaining
+        );
+    }
     let at = format!("chitra --data-dir {}", s.data_dir.display());
     println!("try:");
     for command in [
         "batch status",
         "batch review BATCH3",
         "batch breaks",
+        "figures",
+        "funds status",
         "beneficiary show B1",
         "verify",
     ] {
         println!("  {at} {command}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The synthetic people of the province as its files stood in May 2024.
+fn people_as_of_may(persons: u64, province: &str, seed: u64) -> anyhow::Result<Vec<Enrol>> {
+    let code = ProvinceCode::parse(province)?;
+    let p = crate::dev::synth::Province::select(
+        crate::formats::reference::Reference::embedded(),
+        code,
+    )?;
+    let may = Month::parse("2024-05").expect("valid");
+    Ok((0..persons).map(|i| p.person_as_of(seed, i, may)).collect())
+}
+
+/// The province's people checked against the population database (Project 06): the synthetic
+/// answer file, recorded once (most match; a few differ, are unknown or reported dead, and are
+/// held from the batches).
+fn check_identities(
+    ledger: &Ledger,
+    who: &Actors,
+    persons: u64,
+    province: &str,
+    seed: u64,
+) -> anyhow::Result<()> {
+    const REFERENCE: &str = "demo-check-2024-05";
+    if ledger.read(|s| s.identity().has_reference(REFERENCE))? {
+        return Ok(());
+    }
+    let people = people_as_of_may(persons, province, seed)?;
+    let answered_on = Date::parse("2024-05-31").expect("valid");
+    let rows = crate::dev::synth::identity_answers(seed, &people, answered_on);
+    let text = crate::formats::identity_check::write_answers(&rows);
+    submit(
+        ledger,
+        &who.officer,
+        Command::RecordIdentityCheck(crate::domain::identity::RecordIdentityCheck {
+            reference: REFERENCE.into(),
+            answered_on,
+            source_digest: *blake3::hash(text.as_bytes()).as_bytes(),
+            rows,
+        }),
+    )?;
+    let held = ledger.read(|s| {
+        s.beneficiaries()
+            .iter()
+            .filter(|b| s.identity().hold_reason(b.id, b.programme, false).is_some())
+            .count()
+    })?;
+    println!("checked {persons} people against the population database: {held} held (differ, unknown or reported dead)");
+    Ok(())
+}
+
+/// The Treasury's allocation for June to August 2024 of NCC and BTXH, recorded once.
+fn allocate_funds(ledger: &Ledger, who: &Actors, persons: u64) -> anyhow::Result<()> {
+    if !ledger.read(|s| s.allocations().is_empty())? {
+        return Ok(());
+    }
+    for (programme, _) in FUNDING {
+        // Ample for the demo: 15,000,000 VND a person a month, three months.
+        let amount = crate::domain::types::Vnd(i64::try_from(persons)? * 45_000_000);
+        submit(
+            ledger,
+            &who.checker,
+            Command::AllocateFunds(crate::domain::event::FundsAllocated {
+                programme,
+                from: Month::parse("2024-06").expect("valid"),
+                to: Month::parse("2024-08").expect("valid"),
+                decision: crate::domain::event::Decision {
+                    number: format!("{}/QĐ-KBNN", 100 + programme as u8),
+                    date: Date::parse("2024-05-20").expect("valid"),
+                    signer: "Giám đốc Kho bạc Nhà nước".into(),
+                },
+                amount,
+            }),
+        )?;
+    }
+    println!("recorded the Treasury's allocations for June to August 2024");
+    Ok(())
 }
 
 /// Payment files are copied next to the data directory for people to open.
@@ -149,11 +240,6 @@ fn enrol_province(
         );
         return Ok(());
     }
-    let code = ProvinceCode::parse(province)?;
-    let p = crate::dev::synth::Province::select(
-        crate::formats::reference::Reference::embedded(),
-        code,
-    )?;
     let june = Month::parse("2024-06").expect("valid");
     let may_end = Date::parse("2024-05-31").expect("valid");
     // The ledger starts in June 2024: the months before were paid by the system it replaces,
@@ -161,9 +247,8 @@ fn enrol_province(
     // then). The social pension (HTXH) only exists from July 2025 and keeps its own dates.
     // People as the province's files stood in May 2024, so nobody is taken on from June for
     // a month before they were born.
-    let may = Month::parse("2024-05").expect("valid");
-    let rows: Vec<(u64, Enrol)> = (0..persons)
-        .map(|i| p.person_as_of(seed, i, may))
+    let rows: Vec<(u64, Enrol)> = people_as_of_may(persons, province, seed)?
+        .into_iter()
         .enumerate()
         .map(|(i, mut e)| {
             for ent in e

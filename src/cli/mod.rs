@@ -9,6 +9,7 @@ mod init;
 mod people;
 mod proofs;
 mod remote;
+mod reports;
 mod serve;
 mod token;
 
@@ -172,6 +173,21 @@ pub enum Commands {
     /// The ledger's checkpoint signing key: `init` (once), `show` (the verifier key).
     #[command(subcommand)]
     Key(proofs::KeyCommand),
+    /// Identity checks against the National Population Database (issue 12).
+    #[command(subcommand)]
+    IdentityCheck(reports::IdentityCheckCommand),
+    /// The department's figures per province, commune and programme, as of a day: enrolled,
+    /// standardised, verified, held and why, moved to an account, paid by bank and in cash.
+    Figures {
+        /// The day, YYYY-MM-DD (Vietnam time; default: everything recorded so far).
+        #[arg(long, value_parser = reports::parse_date)]
+        as_of: Option<crate::domain::types::Date>,
+        #[arg(long, value_parser = parse_programme)]
+        programme: Option<Programme>,
+    },
+    /// Funds per programme and period: the Treasury's allocations and what remains.
+    #[command(subcommand)]
+    Funds(reports::FundsCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -592,6 +608,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bin.as_deref(),
         ),
         Commands::Token(TokenCommand::List { tokens }) => token::list(&s.tokens_file(tokens)?),
+        Commands::IdentityCheck(c) => reports::identity_check(&s, c),
+        Commands::Figures { as_of, programme } => reports::figures(&s, as_of, programme),
+        Commands::Funds(c) => reports::funds(&s, c),
         Commands::Token(TokenCommand::Revoke { principal, tokens }) => {
             token::revoke(&s.tokens_file(tokens)?, &principal)
         }
@@ -620,6 +639,9 @@ fn speaks_json(command: &Commands) -> bool {
             | Commands::BankStatus(_)
             | Commands::Bench(BenchCommand::Crash(_))
             | Commands::Proof(_)
+            | Commands::IdentityCheck(_)
+            | Commands::Figures { .. }
+            | Commands::Funds(_)
     )
 }
 

@@ -32,7 +32,12 @@ pub fn roles_for_name(command: &str) -> &'static [Role] {
         | "adjust_entitlement"
         | "suspend_entitlement"
         | "resume_entitlement"
-        | "terminate_entitlement" => &[Officer],
+        | "terminate_entitlement"
+        | "record_identity_check" => &[Officer],
+        // Whether a finding holds payments is the department's policy.
+        "set_identity_check_mode" => &[Admin],
+        // The finance office records the Treasury's allocation decision.
+        "allocate_funds" => &[Checker],
         // Erasure ends a retention period: the case officer or the data-protection admin.
         "erase_personal_data" => &[Officer, Admin],
         "enact_rate_schedule" => &[Admin],

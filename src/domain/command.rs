@@ -41,6 +41,10 @@ pub enum Command {
     IngestStatusReport(IngestStatusReport),
     ResolveBreak(ResolveBreak),
     ImportRoster(ImportRoster),
+    // Issue 12.
+    RecordIdentityCheck(super::identity::RecordIdentityCheck),
+    SetIdentityCheckMode(super::identity::IdentityCheckModeSet),
+    AllocateFunds(super::event::FundsAllocated),
 }
 
 impl Command {
@@ -48,7 +52,10 @@ impl Command {
     pub fn is_bulk(&self) -> bool {
         matches!(
             self,
-            Command::ComputeBatch(_) | Command::ImportRoster(_) | Command::IngestStatusReport(_)
+            Command::ComputeBatch(_)
+                | Command::ImportRoster(_)
+                | Command::IngestStatusReport(_)
+                | Command::RecordIdentityCheck(_)
         )
     }
 
@@ -77,6 +84,9 @@ impl Command {
             Command::IngestStatusReport(_) => "ingest_status_report",
             Command::ResolveBreak(_) => "resolve_break",
             Command::ImportRoster(_) => "import_roster",
+            Command::RecordIdentityCheck(_) => "record_identity_check",
+            Command::SetIdentityCheckMode(_) => "set_identity_check_mode",
+            Command::AllocateFunds(_) => "allocate_funds",
         }
     }
 }

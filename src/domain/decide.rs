@@ -54,6 +54,9 @@ pub fn decide(
         Command::RecordFileDownload(c) => batch::record_download(state, ctx, c),
         Command::IngestStatusReport(c) => batch::reconcile::ingest(state, ctx, c),
         Command::ResolveBreak(c) => batch::resolve_break(state, c),
+        Command::RecordIdentityCheck(c) => super::checks::record(state, ctx, c),
+        Command::SetIdentityCheckMode(c) => super::checks::set_mode(state, c),
+        Command::AllocateFunds(c) => super::funds::allocate(state, ctx, c),
     }
 }
 
@@ -290,6 +293,7 @@ fn new_entitlement(
 ) -> Result<(), Rejection> {
     text("scheme", &spec.scheme, 1)?;
     rules::validate(spec.programme, &spec.scheme, &spec.params, spec.kind)?;
+    rules::validate_payee(&spec.scheme, spec.payee.is_some())?;
     decision(ctx, &spec.decision)?;
     if let Some(birth) = born {
         if spec.effective_from < birth.month() {
@@ -578,7 +582,8 @@ fn adjusted_terms_valid(ent: &Entitlement, c: &AdjustEntitlement) -> Result<(), 
     let current = rules::lifecycle::latest_terms(ent);
     let scheme = c.scheme.as_deref().unwrap_or(current.scheme);
     let params = c.params.as_deref().unwrap_or(current.params);
-    rules::validate(ent.grant.programme, scheme, params, ent.grant.kind)
+    rules::validate(ent.grant.programme, scheme, params, ent.grant.kind)?;
+    rules::validate_payee(scheme, ent.grant.payee.is_some())
 }
 
 fn not_terminated_before(ent: &Entitlement, month: Month) -> Result<(), Rejection> {

@@ -19,6 +19,18 @@ use super::types::{
     FileId, Month, PaymentId, Programme, ProvinceCode, Sex, Vnd,
 };
 
+/// The State Treasury's allocation of funds to a programme for a period of months (issue 12,
+/// `domain::funds`).
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FundsAllocated {
+    pub programme: Programme,
+    pub from: Month,
+    pub to: Month,
+    /// The allocation decision (its number, date and signer).
+    pub decision: Decision,
+    pub amount: Vnd,
+}
+
 /// A 32-byte blake3 digest (content hashes of batches, files and status reports).
 pub type Digest = [u8; 32];
 
@@ -53,6 +65,10 @@ pub enum Event {
     CheckpointRecorded(CheckpointRecorded),
     PersonalDataErased(PersonalDataErased),
     ReconciliationBreakResolved(ReconciliationBreakResolved),
+    // Issue 12 (appended: bincode numbers variants in order).
+    IdentityCheckRecorded(super::identity::IdentityCheckRecorded),
+    IdentityCheckModeSet(super::identity::IdentityCheckModeSet),
+    FundsAllocated(FundsAllocated),
 }
 
 impl Event {
@@ -87,6 +103,9 @@ impl Event {
             Event::CheckpointRecorded(_) => "checkpoint_recorded",
             Event::PersonalDataErased(_) => "personal_data_erased",
             Event::ReconciliationBreakResolved(_) => "reconciliation_break_resolved",
+            Event::IdentityCheckRecorded(_) => "identity_check_recorded",
+            Event::IdentityCheckModeSet(_) => "identity_check_mode_set",
+            Event::FundsAllocated(_) => "funds_allocated",
         }
     }
 }
@@ -291,6 +310,9 @@ pub enum SchemeParam {
     HasPension,
     /// Cared for in a social-protection facility.
     InFacility,
+    /// A disabled woman who is pregnant (ND 20/2021 Art 20(2)(a)). Appended: bincode encodes
+    /// the variant index.
+    Pregnant,
 }
 
 #[derive(

@@ -3,11 +3,15 @@
 
 pub mod access;
 pub mod batch;
+pub mod calendar;
+pub mod checks;
 pub mod command;
 pub mod context;
 pub mod decide;
 pub mod encoding;
 pub mod event;
+pub mod funds;
+pub mod identity;
 pub mod rules;
 pub mod slab;
 pub mod state;

@@ -208,6 +208,10 @@ pub struct State {
     checkpoints: Vec<(u64, CheckpointRecorded)>,
     /// Records whose personal data an erasure event removed (the store must not hold them).
     erased_records: Vec<u64>,
+    /// Identity checks against the population database: settings and each person's latest.
+    identity: super::identity::IdentityChecks,
+    /// The Treasury's allocations, in the order recorded (`domain::funds`).
+    allocations: Vec<FundsAllocated>,
     /// Records applied so far; the next record's sequence number.
     applied: u64,
     /// The last record that could change what a batch computes (entitlements, rates, people,
@@ -242,6 +246,16 @@ impl State {
 
     pub fn beneficiaries(&self) -> &Slab<Beneficiary> {
         &self.beneficiaries
+    }
+
+    /// Identity checks: each programme's setting and each person's latest answer.
+    pub fn identity(&self) -> &super::identity::IdentityChecks {
+        &self.identity
+    }
+
+    /// The Treasury's allocations, in the order recorded.
+    pub fn allocations(&self) -> &[FundsAllocated] {
+        &self.allocations
     }
 
     pub fn by_citizen(&self, id: &CitizenId) -> Option<BeneficiaryId> {
@@ -380,6 +394,21 @@ impl State {
             }
             Event::BeneficiaryReviewCleared(e) => {
                 self.beneficiary_mut(e.beneficiary, seq)?.hold = None;
+                Ok(())
+            }
+            Event::IdentityCheckRecorded(e) => {
+                for a in &e.answers {
+                    self.beneficiary_mut(a.beneficiary, seq)?;
+                }
+                self.identity.recorded(seq, e);
+                Ok(())
+            }
+            Event::FundsAllocated(e) => {
+                self.allocations.push(e);
+                Ok(())
+            }
+            Event::IdentityCheckModeSet(e) => {
+                self.identity.mode_set(seq, e);
                 Ok(())
             }
             Event::PersonalDataErased(e) => self.personal_data_erased(seq, e),
@@ -602,6 +631,8 @@ impl State {
         e: BeneficiaryDetailsCorrected,
         attachment: Attachment,
     ) -> Result<(), String> {
+        // The next identity check confirms what the officer corrected.
+        self.identity.corrected(e.beneficiary);
         let b = self.beneficiary_mut(e.beneficiary, seq)?;
         if let Some(c) = e.commune {
             b.commune = c;

@@ -5,5 +5,6 @@
 //! hostile input and fuzzed; nothing here appends to the chain or knows the store.
 
 pub mod bank;
+pub mod identity_check;
 pub mod reference;
 pub mod roster;

@@ -18,6 +18,7 @@ use std::io;
 use crate::domain::command::{Enrol, NewEntitlement, RouteRequest};
 use crate::domain::decide::{citizen_id_warnings, TEXT_CHARS_MAX};
 use crate::domain::event::{Decision, EnrolmentWarning, EntitlementKind, SchemeParam};
+use crate::domain::rules::catalogue::{self, Injury, Params};
 use crate::domain::types::{
     AccountNumber, BankBin, BeneficiaryId, CitizenId, CommuneCode, Date, Month, Programme, Sex,
 };
@@ -125,90 +126,19 @@ pub fn header_line() -> String {
 // ---------------------------------------------------------------------------------------------
 // Scheme catalogue
 
-/// What a scheme code requires and allows in `params`. Mirrors the scheme list the rules
-/// engine implements (issue 3); the rules decide amounts, this only checks a row's shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchemeSpec {
-    pub code: &'static str,
-    pub programme: Programme,
-    /// Required `injury_rate`, with its inclusive range in percent.
-    pub injury_rate: Option<(u8, u8)>,
-    /// Allows `especially_severe` (only with an injury rate of at least 81).
-    pub especially_severe: bool,
-    /// Requires `children`.
-    pub children: bool,
-    /// Requires `martyrs`.
-    pub martyrs: bool,
-    /// Allows `living_alone` (survivor's extra care allowance).
-    pub living_alone: bool,
-    /// Allows the social-assistance flags `poor_household`, `difficult_area`, `studying`,
-    /// `has_pension`, `in_facility`.
-    pub social_flags: bool,
+/// A scheme as the roster checks it: the one catalogue of the rules (`domain::rules::catalogue`).
+pub type SchemeSpec = catalogue::Scheme;
+
+/// The schemes a roster row may carry, derived from the catalogue: every monthly scheme except
+/// those paid to another household (a carer or foster household is named as the payee of the
+/// entitlement, which a roster row cannot hold).
+pub fn schemes() -> impl Iterator<Item = &'static SchemeSpec> {
+    catalogue::SCHEMES.iter().filter(|s| s.in_roster())
 }
 
-const fn plain(code: &'static str, programme: Programme) -> SchemeSpec {
-    SchemeSpec {
-        code,
-        programme,
-        injury_rate: None,
-        especially_severe: false,
-        children: false,
-        martyrs: false,
-        living_alone: false,
-        social_flags: !matches!(programme, Programme::Ncc),
-    }
-}
-
-const fn injury(code: &'static str, min: u8) -> SchemeSpec {
-    SchemeSpec {
-        injury_rate: Some((min, 100)),
-        ..plain(code, Programme::Ncc)
-    }
-}
-
-/// Every scheme code a roster may use.
-pub const SCHEMES: [SchemeSpec; 23] = [
-    plain("btxh.child_no_support", Programme::Btxh),
-    plain("btxh.youth_studying", Programme::Btxh),
-    plain("btxh.child_hiv_poor", Programme::Btxh),
-    SchemeSpec {
-        children: true,
-        ..plain("btxh.single_parent_poor", Programme::Btxh)
-    },
-    plain("btxh.elderly_poor_alone", Programme::Btxh),
-    plain("btxh.elderly_75_difficult_area", Programme::Btxh),
-    plain("btxh.elderly_80_no_pension", Programme::Btxh),
-    plain("btxh.elderly_poor_community_care", Programme::Btxh),
-    plain("btxh.disability_especially_severe", Programme::Btxh),
-    plain("btxh.disability_severe", Programme::Btxh),
-    plain("btxh.child_under3_difficult_area", Programme::Btxh),
-    plain("btxh.hiv_poor", Programme::Btxh),
-    plain("htxh.social_pension", Programme::Htxh),
-    SchemeSpec {
-        martyrs: true,
-        living_alone: true,
-        ..plain("ncc.martyr_relative", Programme::Ncc)
-    },
-    plain("ncc.heroic_mother", Programme::Ncc),
-    plain("ncc.hero", Programme::Ncc),
-    SchemeSpec {
-        especially_severe: true,
-        ..injury("ncc.war_invalid", 21)
-    },
-    injury("ncc.war_invalid_b", 21),
-    injury("ncc.sick_soldier", 41),
-    injury("ncc.agent_orange", 21),
-    plain("ncc.imprisoned", Programme::Ncc),
-    plain("ncc.resistance_helper", Programme::Ncc),
-    SchemeSpec {
-        living_alone: true,
-        ..plain("ncc.invalid_survivor", Programme::Ncc)
-    },
-];
-
-/// The catalogue entry of a scheme code.
+/// The catalogue entry of a scheme code, whether or not a roster may carry it.
 pub fn scheme(code: &str) -> Option<&'static SchemeSpec> {
-    SCHEMES.iter().find(|s| s.code == code)
+    catalogue::scheme(code)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,6 +193,7 @@ pub fn param_key(p: &SchemeParam) -> &'static str {
         SchemeParam::Studying => "studying",
         SchemeParam::HasPension => "has_pension",
         SchemeParam::InFacility => "in_facility",
+        SchemeParam::Pregnant => "pregnant",
     }
 }
 
@@ -324,6 +255,7 @@ fn param(key: &str, value: Option<&str>) -> Result<SchemeParam, ParamsError> {
         "studying" => flag(SchemeParam::Studying),
         "has_pension" => flag(SchemeParam::HasPension),
         "in_facility" => flag(SchemeParam::InFacility),
+        "pregnant" => flag(SchemeParam::Pregnant),
         _ => Err(ParamsError::UnknownKey { key: echo(key) }),
     }
 }
@@ -342,36 +274,50 @@ fn number<T: std::str::FromStr>(value: Option<&str>, key: &'static str) -> Resul
     })
 }
 
-/// Checks parameters against what their scheme requires and allows.
+/// Checks parameters against what their scheme requires and allows, as the catalogue says
+/// (the same `Params` that `rules::validate` checks a decision against), plus the roster's
+/// own ranges for counts. `carer_of` is never accepted in a roster.
 pub fn check_params(spec: &SchemeSpec, params: &[SchemeParam]) -> Result<(), ParamsError> {
     let not_allowed = |p: &SchemeParam| ParamsError::NotAllowed {
-        scheme: spec.code,
+        scheme: spec.code(),
         key: param_key(p),
     };
+    let allowed = spec.params;
     let rate = params.iter().find_map(|p| match p {
         SchemeParam::InjuryRatePct(v) => Some(*v),
         _ => None,
     });
     for p in params {
         match p {
-            SchemeParam::InjuryRatePct(v) => {
-                let (min, max) = spec.injury_rate.ok_or_else(|| not_allowed(p))?;
-                in_range("injury_rate", *v, min, max)?;
+            SchemeParam::InjuryRatePct(v) => match allowed.injury {
+                Injury::Required(min, max) | Injury::Optional(min, max) => {
+                    in_range("injury_rate", *v, min, max)?
+                }
+                Injury::None => return Err(not_allowed(p)),
+            },
+            SchemeParam::EspeciallySevere if !allowed.especially_severe => {
+                return Err(not_allowed(p))
             }
-            SchemeParam::EspeciallySevere if !spec.especially_severe => return Err(not_allowed(p)),
-            SchemeParam::EspeciallySevere if rate.is_none_or(|r| r < 81) => {
+            SchemeParam::EspeciallySevere if rate.is_some_and(|r| r < 81) => {
                 return Err(ParamsError::EspeciallySevereBelow81)
             }
-            SchemeParam::Children(n) if spec.children => in_range("children", *n, 1, CHILDREN_MAX)?,
-            SchemeParam::Martyrs(n) if spec.martyrs => in_range("martyrs", *n, 1, MARTYRS_MAX)?,
-            SchemeParam::LivingAlone if spec.living_alone => {}
+            SchemeParam::EspeciallySevere => {}
+            SchemeParam::Children(n) if allowed.children || allowed.parent => {
+                in_range("children", *n, 1, CHILDREN_MAX)?
+            }
+            SchemeParam::Martyrs(n) if allowed.martyrs => in_range("martyrs", *n, 1, MARTYRS_MAX)?,
+            SchemeParam::SeniorityUnits(_) if allowed.seniority => {}
+            SchemeParam::LivingAlone if allowed.living_alone => {}
+            SchemeParam::Pregnant if allowed.parent => {}
             SchemeParam::PoorHousehold
             | SchemeParam::DifficultArea
             | SchemeParam::Studying
             | SchemeParam::HasPension
             | SchemeParam::InFacility
-                if spec.social_flags => {}
-            SchemeParam::EspeciallySevere => {}
+                if Params::social_flags(spec.programme) =>
+            {
+                catalogue::check_param(spec, p).map_err(|_| not_allowed(p))?
+            }
             _ => return Err(not_allowed(p)),
         }
     }
@@ -393,13 +339,20 @@ fn in_range(key: &'static str, value: u8, min: u8, max: u8) -> Result<(), Params
 fn required(spec: &SchemeSpec, params: &[SchemeParam]) -> Result<(), ParamsError> {
     let has = |key: &str| params.iter().any(|p| param_key(p) == key);
     let needs = [
-        (spec.injury_rate.is_some(), "injury_rate"),
-        (spec.children, "children"),
-        (spec.martyrs, "martyrs"),
+        (
+            matches!(spec.params.injury, Injury::Required(..)),
+            "injury_rate",
+        ),
+        (spec.params.children, "children"),
+        (spec.params.martyrs, "martyrs"),
+        (
+            spec.params.parent && !has("pregnant"),
+            "children", // or pregnant: either one
+        ),
     ];
     match needs.into_iter().find(|(needed, key)| *needed && !has(key)) {
         Some((_, key)) => Err(ParamsError::Required {
-            scheme: spec.code,
+            scheme: spec.code(),
             key,
         }),
         None => Ok(()),
@@ -463,6 +416,14 @@ pub enum Problem {
     UnknownProgramme { found: String },
     #[error("unknown scheme {found:?} (see docs/roster-csv.md for the scheme codes)")]
     UnknownScheme { found: String },
+    #[error(
+        "scheme {scheme} cannot be enrolled from a roster: it is {}",
+        not_in_roster(scheme)
+    )]
+    NotInRoster {
+        scheme: &'static str,
+        clause: &'static str,
+    },
     #[error("scheme {scheme} belongs to programme {belongs}, not {given}")]
     SchemeNotInProgramme {
         scheme: &'static str,
@@ -477,6 +438,14 @@ pub enum Problem {
     NotForCash,
     #[error("must be empty for a bank route")]
     NotForBank,
+}
+
+/// Why a catalogue scheme is not carried by a roster row.
+fn not_in_roster(code: &str) -> &'static str {
+    match scheme(code) {
+        Some(s) if s.one_off => "paid once: grant it as a one-off entitlement",
+        _ => "paid to the household caring for the person: grant it naming that household as payee",
+    }
 }
 
 /// One problem, where it is: `line` 1 is the header, 0 means the whole file.
@@ -1010,9 +979,17 @@ impl<'a> RowParser<'a> {
         match programme {
             Some(given) if given != spec.programme => {
                 let problem = Problem::SchemeNotInProgramme {
-                    scheme: spec.code,
+                    scheme: spec.code(),
                     belongs: spec.programme,
                     given,
+                };
+                self.error(Column::Scheme, problem);
+                None
+            }
+            _ if !spec.in_roster() => {
+                let problem = Problem::NotInRoster {
+                    scheme: spec.code(),
+                    clause: spec.clause,
                 };
                 self.error(Column::Scheme, problem);
                 None
@@ -1153,7 +1130,7 @@ fn assemble(p: Parts) -> Option<Enrol> {
         route: Some(p.route?),
         entitlements: vec![NewEntitlement {
             programme,
-            scheme: p.scheme?.code.to_owned(),
+            scheme: p.scheme?.code().to_owned(),
             params: p.params?,
             kind: EntitlementKind::Monthly,
             effective_from: p.effective_from?,

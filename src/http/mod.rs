@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod problem;
 mod proofs;
 mod reader;
+mod reports;
 pub mod search;
 pub mod server;
 mod support;
@@ -581,6 +582,28 @@ fn build(limits: &Limits) -> Api {
             r(PROOFS),
             Read,
             proofs::payment,
+        )
+        // The department's reads (issue 12).
+        .add(
+            get.clone(),
+            "/v1/schemes",
+            r(READ_ALL),
+            Read,
+            reports::schemes,
+        )
+        .add(
+            get.clone(),
+            "/v1/figures",
+            r(READ_ALL),
+            ReadJob,
+            reports::figures,
+        )
+        .add(
+            get.clone(),
+            "/v1/calendar",
+            r(READ_ALL),
+            Read,
+            reports::calendar,
         )
 }
 

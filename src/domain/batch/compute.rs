@@ -4,7 +4,7 @@
 //! month. Deterministic: the same state and batch give the same lines in the same order.
 //!
 //! People are left out, and listed, when their payment cannot be made safely: held for review,
-//! no payment route, personal data erased, or a rule that cannot price them (a missing rate is
+//! held after an identity check (`domain::identity`), no payment route, personal data erased, or a rule that cannot price them (a missing rate is
 //! never paid as zero).
 
 use std::ops::Range;
@@ -27,6 +27,9 @@ pub struct BatchPlan {
     pub without_route: Vec<(BeneficiaryId, Vnd)>,
     /// Overpayments not yet offset, carried into later months.
     pub outstanding_recovery: Vec<(BeneficiaryId, Vnd)>,
+    /// People held after an identity check against the population database, with the reason
+    /// (`domain::identity`).
+    pub identity_held: Vec<(BeneficiaryId, String)>,
 }
 
 /// What is being computed.
@@ -93,6 +96,11 @@ fn person(
     }
     if b.hold.is_some() {
         plan.held.push(b.id);
+        return;
+    }
+    let dead = b.date_of_death.is_some();
+    if let Some(reason) = state.identity().hold_reason(b.id, target.programme, dead) {
+        plan.identity_held.push((b.id, reason));
         return;
     }
     let ents = rules::entitlements_of(state, b);
@@ -190,6 +198,7 @@ pub fn merge(parts: Vec<BatchPlan>) -> BatchPlan {
         out.held.extend(p.held);
         out.without_route.extend(p.without_route);
         out.outstanding_recovery.extend(p.outstanding_recovery);
+        out.identity_held.extend(p.identity_held);
     }
     out.payments.sort_by_key(|p| p.beneficiary);
     out.payments.dedup_by(|later, first| {
@@ -205,5 +214,6 @@ pub fn merge(parts: Vec<BatchPlan>) -> BatchPlan {
     out.not_computable.sort_by_key(|(b, _)| *b);
     out.without_route.sort_by_key(|(b, _)| *b);
     out.outstanding_recovery.sort_by_key(|(b, _)| *b);
+    out.identity_held.sort_by_key(|(b, _)| *b);
     out
 }

@@ -380,6 +380,9 @@ pub fn approve(
             c.batch
         )));
     }
+    // The approval reserves the total against the programme's allocation (`domain::funds`).
+    let (programme, month) = (b.opened.programme, b.opened.month);
+    super::funds::check_approval(state, programme, month, c.totals.sum)?;
     Ok(vec![emit(Event::BatchApproved(BatchApproved {
         batch: c.batch,
         content_hash: c.content_hash,

@@ -29,7 +29,7 @@ impl Active<'_> {
         DueLine {
             entitlement: self.ent.id(),
             programme: self.scheme.programme,
-            scheme: self.scheme.code.to_owned(),
+            scheme: self.scheme.code().to_owned(),
             source_month: month,
             kind,
             amount,
@@ -43,7 +43,7 @@ impl Active<'_> {
     pub fn missing(&self, param: &'static str) -> RuleError {
         RuleError::MissingParam {
             entitlement: self.ent.id(),
-            scheme: self.scheme.code.to_owned(),
+            scheme: self.scheme.code().to_owned(),
             param,
         }
     }

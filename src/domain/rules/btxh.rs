@@ -15,7 +15,9 @@
 //! month after eligibility is lost).
 
 use crate::domain::event::{ItemKind, SchemeParam};
-use crate::domain::types::{Date, Month, Vnd};
+use crate::domain::types::{Date, Month, Programme, Vnd};
+
+use super::scheme::SchemeCode;
 
 use super::active::Active;
 use super::rates::{scale, At, RateBook};
@@ -34,7 +36,8 @@ pub fn age_at_end(birth: Date, month: Month) -> i32 {
 /// The coefficient band of a scheme in a month, or `None` when the person is outside the
 /// scheme's ages that month (nothing due).
 fn band(
-    scheme: &str,
+    scheme: SchemeCode,
+    params: &[SchemeParam],
     birth: Option<Date>,
     month: Month,
 ) -> Result<Option<&'static str>, &'static str> {
@@ -43,32 +46,67 @@ fn band(
     let needs_age = || ages(birth).ok_or("birth date");
     // `now` = age at the end of the month; `before` = at the end of the month before, so
     // `before < n` means "has not turned n before this month" (paid through the birthday month).
+    use SchemeCode::*;
     let band = match scheme {
-        "btxh.child_no_support" | "btxh.child_hiv_poor" => {
+        ChildNoSupport | ChildHivPoor => {
             let (now, before) = needs_age()?;
             (before < 16).then_some(if now < 4 { "under_4" } else { "4_to_16" })
         }
-        "btxh.youth_studying" => {
+        YouthStudying => {
             let (now, before) = needs_age()?;
             (now >= 16 && before < 22).then_some("16_to_22")
         }
-        "btxh.child_under3_difficult_area" => {
+        ChildUnder3DifficultArea => {
             let (_, before) = needs_age()?;
             (before < 3).then_some("under_3")
         }
-        "btxh.elderly_poor_alone" => {
+        ElderlyPoorAlone => {
             let (now, _) = needs_age()?;
             (now >= 60).then_some(if now < 80 { "60_to_80" } else { "80_plus" })
         }
-        "btxh.elderly_75_difficult_area" => (needs_age()?.0 >= 75).then_some("75_to_80"),
-        "btxh.elderly_80_no_pension" => (needs_age()?.0 >= 80).then_some("80_plus"),
-        "btxh.disability_especially_severe" | "btxh.disability_severe" => {
+        Elderly75DifficultArea => (needs_age()?.0 >= 75).then_some("75_to_80"),
+        Elderly80NoPension => (needs_age()?.0 >= 80).then_some("80_plus"),
+        DisabilityEspeciallySevere | DisabilitySevere => {
             let (now, _) = needs_age()?;
             Some(if !(16..60).contains(&now) {
                 "child_or_elderly"
             } else {
                 "adult"
             })
+        }
+        // Art 20(2)(a): 1.5 when pregnant or raising one child under 36 months; 2.0 when
+        // pregnant and raising one, or raising two or more.
+        DisabledParent => {
+            let pregnant = params.contains(&SchemeParam::Pregnant);
+            let children = params.iter().find_map(|p| match p {
+                SchemeParam::Children(n) => Some(*n),
+                _ => None,
+            });
+            let count = u32::from(pregnant) + u32::from(children.unwrap_or(0));
+            Some(if count >= 2 { "two" } else { "one" })
+        }
+        // Art 20(2)(d): per adult 1.5, per child 2.5; a child through the month of turning 16.
+        FosterHousehold => {
+            let (_, before) = needs_age()?;
+            Some(if before < 16 { "child" } else { "adult" })
+        }
+        // Art 20(1): a 5(1) child, 2.5 under 4 and 1.5 to 16; a 5(5)(d) elderly person 1.5.
+        CommunityFosterCare => {
+            let (now, before) = needs_age()?;
+            if now < 4 {
+                Some("under_4")
+            } else if before < 16 {
+                Some("4_to_16")
+            } else if now >= 60 {
+                Some("elderly")
+            } else {
+                None
+            }
+        }
+        // Art 25(1): 5.0 under 4, 4.0 from 4.
+        FacilityCare => {
+            let (now, _) = needs_age()?;
+            Some(if now < 4 { "under_4" } else { "4_plus" })
         }
         _ => Some("any"),
     };
@@ -81,11 +119,39 @@ pub(super) struct Candidate {
     pub line: DueLine,
 }
 
-/// The person's own BTXH allowance (the highest coefficient) and the per-child allowances.
+/// The person's own BTXH allowance (the highest coefficient), the per-child allowances, the
+/// allowances of Art 20 paid in addition (care allowance, disabled parent, foster and community
+/// foster care) and care in a social-protection facility, which replaces them all (Art 25(5)).
 pub(super) struct BtxhDue {
     pub own: Option<Candidate>,
     pub per_child: Vec<DueLine>,
+    pub additional: Vec<DueLine>,
+    pub facility: Option<DueLine>,
 }
+
+impl BtxhDue {
+    /// The BTXH monthly lines after Art 25(5): in a facility, only the facility's amount; else
+    /// the own allowance (to be compared with the social pension by the caller), and the rest.
+    pub fn settle(self) -> (Option<DueLine>, Vec<DueLine>) {
+        match self.facility {
+            Some(f) => (Some(f), Vec::new()),
+            None => {
+                let mut rest = self.per_child;
+                rest.extend(self.additional);
+                (self.own.map(|c| c.line), rest)
+            }
+        }
+    }
+}
+
+/// Schemes of ND 20/2021 Art 20 paid in addition to the person's own allowance, each its own
+/// line (not part of the Art 6(2) highest-coefficient choice).
+const ADDITIONAL: [SchemeCode; 4] = [
+    SchemeCode::CareAllowance,
+    SchemeCode::DisabledParent,
+    SchemeCode::FosterHousehold,
+    SchemeCode::CommunityFosterCare,
+];
 
 pub(super) fn monthly(
     active: &[Active<'_>],
@@ -96,16 +162,25 @@ pub(super) fn monthly(
     let mut out = BtxhDue {
         own: None,
         per_child: Vec::new(),
+        additional: Vec::new(),
+        facility: None,
     };
     for a in active
         .iter()
-        .filter(|a| a.scheme.code.starts_with("btxh.") && !a.scheme.one_off)
+        .filter(|a| a.scheme.programme == Programme::Btxh && !a.scheme.one_off)
     {
         let Some(c) = candidate(a, birth, rates, at)? else {
             continue;
         };
-        if a.scheme.code == "btxh.single_parent_poor" {
+        if a.scheme.id == SchemeCode::SingleParentPoor {
             out.per_child.push(c.line);
+        } else if ADDITIONAL.contains(&a.scheme.id) {
+            out.additional.push(c.line);
+        } else if a.scheme.id == SchemeCode::FacilityCare {
+            // Two facility decisions in force at once: the earlier (one place of care).
+            if out.facility.is_none() {
+                out.facility = Some(c.line);
+            }
         } else if out
             .own
             .as_ref()
@@ -124,10 +199,12 @@ fn candidate(
     rates: &RateBook<'_>,
     at: At,
 ) -> Result<Option<Candidate>, RuleError> {
-    let code = a.scheme.code;
-    let band = band(code, birth, at.month).map_err(|_| RuleError::BirthDateUnknown {
-        entitlement: a.ent.id(),
-        scheme: code.to_owned(),
+    let code = a.scheme.code();
+    let band = band(a.scheme.id, a.terms.params, birth, at.month).map_err(|_| {
+        RuleError::BirthDateUnknown {
+            entitlement: a.ent.id(),
+            scheme: code.to_owned(),
+        }
     })?;
     let Some(band) = band else {
         return Ok(None);
@@ -152,7 +229,7 @@ fn candidate(
 
 /// The per-child multiplier of the single-parent allowance (1 for every other scheme).
 fn children(a: &Active<'_>) -> Result<(u32, String), RuleError> {
-    if a.scheme.code != "btxh.single_parent_poor" {
+    if a.scheme.id != SchemeCode::SingleParentPoor {
         return Ok((1, String::new()));
     }
     let n = a.terms.params.iter().find_map(|p| match p {
@@ -171,7 +248,7 @@ pub(super) fn pension(
 ) -> Result<Option<DueLine>, RuleError> {
     let Some(a) = active
         .iter()
-        .find(|a| a.scheme.code == "htxh.social_pension")
+        .find(|a| a.scheme.id == SchemeCode::SocialPension)
     else {
         return Ok(None);
     };
@@ -185,7 +262,8 @@ pub(super) fn pension(
     )))
 }
 
-/// BTXH funeral support: 20 × base (Art 11), at the base in force in `priced_at`.
+/// BTXH funeral support: 20 × base (Art 11), or on a death in a social-protection facility
+/// 50 × base (Art 25(3)), at the base in force in `priced_at`.
 pub(super) fn funeral_support(
     a: &Active<'_>,
     rates: &RateBook<'_>,
@@ -193,7 +271,8 @@ pub(super) fn funeral_support(
     priced_at: Month,
 ) -> Result<DueLine, RuleError> {
     let priced = at.in_month(priced_at);
-    let (coef, coef_rate) = rates.coefficient("btxh.coef.funeral_support.any", priced)?;
+    let key = format!("btxh.coef.{}.any", &a.scheme.code()["btxh.".len()..]);
+    let (coef, coef_rate) = rates.coefficient(&key, priced)?;
     let (base, base_rate) = rates.amount("btxh.base", priced)?;
     let amount: Vnd = scale(base, coef, 1)?;
     let rule = format!("{} × {}", base_rate.cite(), coef_rate.cite());
@@ -223,31 +302,35 @@ mod tests {
     fn bands_follow_the_birthday_month() {
         let child = Some(d("2020-03-15"));
         assert_eq!(
-            band("btxh.child_no_support", child, m("2024-02")),
+            band(SchemeCode::ChildNoSupport, &[], child, m("2024-02")),
             Ok(Some("under_4"))
         );
         assert_eq!(
-            band("btxh.child_no_support", child, m("2024-03")),
+            band(SchemeCode::ChildNoSupport, &[], child, m("2024-03")),
             Ok(Some("4_to_16"))
         );
         assert_eq!(
-            band("btxh.child_no_support", child, m("2036-03")),
+            band(SchemeCode::ChildNoSupport, &[], child, m("2036-03")),
             Ok(Some("4_to_16")),
             "paid through the 16th birthday month"
         );
-        assert_eq!(band("btxh.child_no_support", child, m("2036-04")), Ok(None));
+        assert_eq!(
+            band(SchemeCode::ChildNoSupport, &[], child, m("2036-04")),
+            Ok(None)
+        );
         let adult = Some(d("1964-08-01"));
         assert_eq!(
-            band("btxh.disability_severe", adult, m("2024-07")),
+            band(SchemeCode::DisabilitySevere, &[], adult, m("2024-07")),
             Ok(Some("adult"))
         );
         assert_eq!(
-            band("btxh.disability_severe", adult, m("2024-08")),
+            band(SchemeCode::DisabilitySevere, &[], adult, m("2024-08")),
             Ok(Some("child_or_elderly"))
         );
         assert_eq!(
             band(
-                "btxh.elderly_80_no_pension",
+                SchemeCode::Elderly80NoPension,
+                &[],
                 Some(d("1944-09-10")),
                 m("2024-08")
             ),
@@ -255,13 +338,17 @@ mod tests {
         );
         assert_eq!(
             band(
-                "btxh.elderly_80_no_pension",
+                SchemeCode::Elderly80NoPension,
+                &[],
                 Some(d("1944-09-10")),
                 m("2024-09")
             ),
             Ok(Some("80_plus"))
         );
-        assert_eq!(band("btxh.hiv_poor", None, m("2024-09")), Ok(Some("any")));
-        assert!(band("btxh.disability_severe", None, m("2024-09")).is_err());
+        assert_eq!(
+            band(SchemeCode::HivPoor, &[], None, m("2024-09")),
+            Ok(Some("any"))
+        );
+        assert!(band(SchemeCode::DisabilitySevere, &[], None, m("2024-09")).is_err());
     }
 }

@@ -1,13 +1,17 @@
-//! The scheme catalogue: every scheme code the rules understand, its programme, whether it is
-//! monthly or one-off, which decision parameters it takes, and `validate`, which checks an
+//! The scheme catalogue: the one list of schemes, from which the rules, the roster format
+//! (`formats::roster`), the HTTP API and docs/rules.md derive. Every `SchemeCode` has its
+//! programme, whether it is monthly or one-off, which decision parameters it takes, whether
+//! it is paid to a payee other than the person, and its clause; `validate` checks an
 //! entitlement decision against it before anything is recorded.
 //!
-//! Scheme codes are a contract (the roster generator and stored events use them): codes may be
-//! added, never renamed.
+//! Scheme codes are a contract (rosters and stored events use them): codes may be added,
+//! never renamed.
 
 use crate::domain::command::Rejection;
 use crate::domain::event::{EntitlementKind, SchemeParam};
 use crate::domain::types::Programme;
+
+pub use super::scheme::{SchemeCode, UnknownScheme};
 
 /// How a scheme uses the injury (or disability) rate parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +39,20 @@ pub struct Params {
     pub living_alone: bool,
     /// A carer scheme: `CarerOf` allowed.
     pub carer: bool,
+    /// A disabled parent (ND 20/2021 Art 20(2)(a)): `Pregnant` and/or `Children(n)` (children
+    /// under 36 months), at least one.
+    pub parent: bool,
+    /// Paid to a household other than the person (a carer or foster household): the
+    /// entitlement must name its payee, the person cared for is the subject.
+    pub payee_required: bool,
+}
+
+impl Params {
+    /// Whether the social-assistance flags (`PoorHousehold`, `DifficultArea`, `Studying`,
+    /// `HasPension`, `InFacility`) are allowed: on every scheme except NCC's.
+    pub const fn social_flags(programme: Programme) -> bool {
+        !matches!(programme, Programme::Ncc)
+    }
 }
 
 const NONE: Params = Params {
@@ -45,6 +63,8 @@ const NONE: Params = Params {
     martyrs: false,
     living_alone: false,
     carer: false,
+    parent: false,
+    payee_required: false,
 };
 
 const SURVIVOR: Params = Params {
@@ -72,7 +92,7 @@ const fn carer(especially_severe: bool) -> Params {
 /// One scheme of the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scheme {
-    pub code: &'static str,
+    pub id: SchemeCode,
     pub programme: Programme,
     pub one_off: bool,
     pub params: Params,
@@ -80,14 +100,28 @@ pub struct Scheme {
     pub clause: &'static str,
 }
 
+impl Scheme {
+    /// The stable string code.
+    pub const fn code(&self) -> &'static str {
+        self.id.code()
+    }
+
+    /// Whether a roster row can carry this scheme: every monthly scheme except those paid to
+    /// another household (a roster row has no payee column; those are granted through the
+    /// API or the CLI, naming the payee).
+    pub const fn in_roster(&self) -> bool {
+        !self.one_off && !self.params.payee_required
+    }
+}
+
 const fn monthly(
-    code: &'static str,
+    id: SchemeCode,
     programme: Programme,
     params: Params,
     clause: &'static str,
 ) -> Scheme {
     Scheme {
-        code,
+        id,
         programme,
         one_off: false,
         params,
@@ -95,9 +129,9 @@ const fn monthly(
     }
 }
 
-const fn one_off(code: &'static str, programme: Programme, clause: &'static str) -> Scheme {
+const fn one_off(id: SchemeCode, programme: Programme, clause: &'static str) -> Scheme {
     Scheme {
-        code,
+        id,
         programme,
         one_off: true,
         params: NONE,
@@ -106,29 +140,15 @@ const fn one_off(code: &'static str, programme: Programme, clause: &'static str)
 }
 
 use Programme::{Btxh, Htxh, Ncc};
+use SchemeCode::*;
 
-/// Every scheme, in a stable order.
+/// Every scheme, in the order of `SchemeCode` (a test checks it).
 pub const SCHEMES: &[Scheme] = &[
+    monthly(ChildNoSupport, Btxh, NONE, "ND 20/2021 Art 5(1), 6(1)(a)"),
+    monthly(YouthStudying, Btxh, NONE, "ND 20/2021 Art 5(2), 6(1)(a)"),
+    monthly(ChildHivPoor, Btxh, NONE, "ND 20/2021 Art 5(3), 6(1)(b)"),
     monthly(
-        "btxh.child_no_support",
-        Btxh,
-        NONE,
-        "ND 20/2021 Art 5(1), 6(1)(a)",
-    ),
-    monthly(
-        "btxh.youth_studying",
-        Btxh,
-        NONE,
-        "ND 20/2021 Art 5(2), 6(1)(a)",
-    ),
-    monthly(
-        "btxh.child_hiv_poor",
-        Btxh,
-        NONE,
-        "ND 20/2021 Art 5(3), 6(1)(b)",
-    ),
-    monthly(
-        "btxh.single_parent_poor",
+        SingleParentPoor,
         Btxh,
         Params {
             children: true,
@@ -137,57 +157,85 @@ pub const SCHEMES: &[Scheme] = &[
         "ND 20/2021 Art 5(4), 6(1)(c), 6(2)",
     ),
     monthly(
-        "btxh.elderly_poor_alone",
+        ElderlyPoorAlone,
         Btxh,
         NONE,
         "ND 20/2021 Art 5(5)(a), 6(1)(d)",
     ),
     monthly(
-        "btxh.elderly_75_difficult_area",
+        Elderly75DifficultArea,
         Btxh,
         NONE,
         "ND 20/2021 Art 5(5)(b), 6(1)(đ)",
     ),
     monthly(
-        "btxh.elderly_80_no_pension",
+        Elderly80NoPension,
         Btxh,
         NONE,
         "ND 20/2021 Art 5(5)(c), 6(1)(đ)",
     ),
     monthly(
-        "btxh.elderly_poor_community_care",
+        ElderlyPoorCommunityCare,
         Btxh,
         NONE,
         "ND 20/2021 Art 5(5)(d), 6(1)(đ)",
     ),
     monthly(
-        "btxh.disability_especially_severe",
+        DisabilityEspeciallySevere,
         Btxh,
         NONE,
         "ND 20/2021 Art 5(6), 6(1)(e)",
     ),
+    monthly(DisabilitySevere, Btxh, NONE, "ND 20/2021 Art 5(6), 6(1)(e)"),
     monthly(
-        "btxh.disability_severe",
-        Btxh,
-        NONE,
-        "ND 20/2021 Art 5(6), 6(1)(e)",
-    ),
-    monthly(
-        "btxh.child_under3_difficult_area",
+        ChildUnder3DifficultArea,
         Btxh,
         NONE,
         "ND 20/2021 Art 5(7), 6(1)(g)",
     ),
-    monthly("btxh.hiv_poor", Btxh, NONE, "ND 20/2021 Art 5(8), 6(1)(h)"),
-    one_off("btxh.funeral_support", Btxh, "ND 20/2021 Art 11"),
+    monthly(HivPoor, Btxh, NONE, "ND 20/2021 Art 5(8), 6(1)(h)"),
+    one_off(FuneralSupport, Btxh, "ND 20/2021 Art 11"),
     monthly(
-        "htxh.social_pension",
-        Htxh,
-        NONE,
-        "ND 176/2025; SI Law 2024",
+        CareAllowance,
+        Btxh,
+        Params {
+            payee_required: true,
+            ..NONE
+        },
+        "ND 20/2021 Art 20(2)(c)",
     ),
     monthly(
-        "ncc.activist_pre1945",
+        DisabledParent,
+        Btxh,
+        Params {
+            parent: true,
+            ..NONE
+        },
+        "ND 20/2021 Art 20(2)(a)-(b)",
+    ),
+    monthly(
+        FosterHousehold,
+        Btxh,
+        Params {
+            payee_required: true,
+            ..NONE
+        },
+        "ND 20/2021 Art 20(2)(d)",
+    ),
+    monthly(
+        CommunityFosterCare,
+        Btxh,
+        Params {
+            payee_required: true,
+            ..NONE
+        },
+        "ND 20/2021 Art 20(1)",
+    ),
+    monthly(FacilityCare, Btxh, NONE, "ND 20/2021 Art 25(1), 25(5)"),
+    one_off(FacilityDeath, Btxh, "ND 20/2021 Art 25(3)"),
+    monthly(SocialPension, Htxh, NONE, "ND 176/2025; SI Law 2024"),
+    monthly(
+        ActivistPre1945,
         Ncc,
         Params {
             seniority: true,
@@ -195,26 +243,11 @@ pub const SCHEMES: &[Scheme] = &[
         },
         "ND 75/2021 Annex I 1.1",
     ),
+    monthly(ActivistPreUprising, Ncc, NONE, "ND 75/2021 Annex I 2.1"),
+    monthly(SurvivorPre1945, Ncc, SURVIVOR, "ND 75/2021 Annex I 1.2"),
+    monthly(SurvivorPreUprising, Ncc, SURVIVOR, "ND 75/2021 Annex I 2.2"),
     monthly(
-        "ncc.activist_pre_uprising",
-        Ncc,
-        NONE,
-        "ND 75/2021 Annex I 2.1",
-    ),
-    monthly(
-        "ncc.survivor_pre1945",
-        Ncc,
-        SURVIVOR,
-        "ND 75/2021 Annex I 1.2",
-    ),
-    monthly(
-        "ncc.survivor_pre_uprising",
-        Ncc,
-        SURVIVOR,
-        "ND 75/2021 Annex I 2.2",
-    ),
-    monthly(
-        "ncc.martyr_relative",
+        MartyrRelative,
         Ncc,
         Params {
             martyrs: true,
@@ -223,70 +256,40 @@ pub const SCHEMES: &[Scheme] = &[
         },
         "ND 75/2021 Annex I 3.1-3.4",
     ),
+    monthly(MartyrSpouseRemarried, Ncc, NONE, "ND 75/2021 Annex I 3.5"),
+    monthly(HeroicMother, Ncc, NONE, "ND 75/2021 Annex I 4"),
+    monthly(HeroicMotherCarer, Ncc, carer(false), "ND 75/2021 Annex I 4"),
+    monthly(Hero, Ncc, NONE, "ND 75/2021 Annex I 5"),
     monthly(
-        "ncc.martyr_spouse_remarried",
-        Ncc,
-        NONE,
-        "ND 75/2021 Annex I 3.5",
-    ),
-    monthly("ncc.heroic_mother", Ncc, NONE, "ND 75/2021 Annex I 4"),
-    monthly(
-        "ncc.heroic_mother_carer",
-        Ncc,
-        carer(false),
-        "ND 75/2021 Annex I 4",
-    ),
-    monthly("ncc.hero", Ncc, NONE, "ND 75/2021 Annex I 5"),
-    monthly(
-        "ncc.war_invalid",
+        WarInvalid,
         Ncc,
         injured(21),
         "ND 75/2021 Annex I 6.1, Annex II",
     ),
     monthly(
-        "ncc.war_invalid_b",
+        WarInvalidB,
         Ncc,
         injured(21),
         "ND 75/2021 Annex I 6.1, Annex III",
     ),
+    monthly(WarInvalidCarer, Ncc, carer(true), "ND 75/2021 Annex I 6.1"),
     monthly(
-        "ncc.war_invalid_carer",
-        Ncc,
-        carer(true),
-        "ND 75/2021 Annex I 6.1",
-    ),
-    monthly(
-        "ncc.invalid_survivor",
+        InvalidSurvivor,
         Ncc,
         SURVIVOR,
         "ND 75/2021 Annex I 6.2, 7.2, 8.2",
     ),
+    monthly(SickSoldier, Ncc, injured(41), "ND 75/2021 Annex I 7.1"),
+    monthly(SickSoldierCarer, Ncc, carer(true), "ND 75/2021 Annex I 7.1"),
+    monthly(AgentOrange, Ncc, injured(21), "ND 75/2021 Annex I 8.1"),
     monthly(
-        "ncc.sick_soldier",
-        Ncc,
-        injured(41),
-        "ND 75/2021 Annex I 7.1",
-    ),
-    monthly(
-        "ncc.sick_soldier_carer",
-        Ncc,
-        carer(true),
-        "ND 75/2021 Annex I 7.1",
-    ),
-    monthly(
-        "ncc.agent_orange",
-        Ncc,
-        injured(21),
-        "ND 75/2021 Annex I 8.1",
-    ),
-    monthly(
-        "ncc.agent_orange_carer",
+        AgentOrangeCarer,
         Ncc,
         carer(false),
         "ND 75/2021 Annex I 8.1",
     ),
     monthly(
-        "ncc.agent_orange_child",
+        AgentOrangeChild,
         Ncc,
         Params {
             injury: Injury::Required(61, 100),
@@ -294,42 +297,39 @@ pub const SCHEMES: &[Scheme] = &[
         },
         "ND 75/2021 Annex I 8.2",
     ),
-    monthly("ncc.imprisoned", Ncc, NONE, "ND 75/2021 Annex I 9"),
-    monthly("ncc.medal_pre1945", Ncc, NONE, "ND 75/2021 Annex I 10.1"),
-    monthly(
-        "ncc.resistance_helper",
-        Ncc,
-        NONE,
-        "ND 75/2021 Annex I 10.2",
-    ),
-    monthly("ncc.education", Ncc, NONE, "ND 75/2021 Annex I 11.1"),
-    monthly(
-        "ncc.education_reduced",
-        Ncc,
-        NONE,
-        "ND 75/2021 Annex I 11.2",
-    ),
-    one_off("ncc.death_lump_sum", Ncc, "ND 131/2021 Art 121(2)"),
+    monthly(Imprisoned, Ncc, NONE, "ND 75/2021 Annex I 9"),
+    monthly(MedalPre1945, Ncc, NONE, "ND 75/2021 Annex I 10.1"),
+    monthly(ResistanceHelper, Ncc, NONE, "ND 75/2021 Annex I 10.2"),
+    monthly(Education, Ncc, NONE, "ND 75/2021 Annex I 11.1"),
+    monthly(EducationReduced, Ncc, NONE, "ND 75/2021 Annex I 11.2"),
+    one_off(DeathLumpSum, Ncc, "ND 131/2021 Art 121(2)"),
     one_off(
-        "ncc.funeral",
+        Funeral,
         Ncc,
         "Ordinance 02/2020 Art 6(4); ND 75/2021 Art 13(1); SI Law 2014 Art 66",
     ),
     one_off(
-        "ncc.convalescence_home",
+        ConvalescenceHome,
         Ncc,
         "ND 75/2021 Annex IV; ND 55/2023, 77/2024 Art 3(2)",
     ),
     one_off(
-        "ncc.convalescence_centre",
+        ConvalescenceCentre,
         Ncc,
         "ND 75/2021 Annex IV; ND 55/2023, 77/2024 Art 3(2)",
     ),
 ];
 
+impl SchemeCode {
+    /// Its entry in the catalogue.
+    pub fn scheme(self) -> &'static Scheme {
+        &SCHEMES[self as usize]
+    }
+}
+
 /// The scheme with this code, if the catalogue has it.
 pub fn scheme(code: &str) -> Option<&'static Scheme> {
-    SCHEMES.iter().find(|s| s.code == code)
+    SchemeCode::parse(code).ok().map(SchemeCode::scheme)
 }
 
 /// The name of a parameter kind, as messages and the JSON form spell it.
@@ -347,6 +347,7 @@ pub fn param_name(p: &SchemeParam) -> &'static str {
         SchemeParam::Studying => "Studying",
         SchemeParam::HasPension => "HasPension",
         SchemeParam::InFacility => "InFacility",
+        SchemeParam::Pregnant => "Pregnant",
     }
 }
 
@@ -362,20 +363,20 @@ pub fn validate(
     if s.programme != programme {
         return Err(Rejection::invalid(
             "scheme",
-            format!("{} is a {} scheme, not {programme}", s.code, s.programme),
+            format!("{} is a {} scheme, not {programme}", s.code(), s.programme),
         ));
     }
     match (s.one_off, kind) {
         (true, EntitlementKind::Monthly) => {
             return Err(Rejection::invalid(
                 "kind",
-                format!("{} is paid once: kind must be one_off", s.code),
+                format!("{} is paid once: kind must be one_off", s.code()),
             ))
         }
         (false, EntitlementKind::OneOff { .. }) => {
             return Err(Rejection::invalid(
                 "kind",
-                format!("{} is paid monthly: kind must be monthly", s.code),
+                format!("{} is paid monthly: kind must be monthly", s.code()),
             ))
         }
         _ => {}
@@ -383,11 +384,28 @@ pub fn validate(
     validate_params(s, params)
 }
 
+/// Checks the payee of an entitlement decision against its scheme: a carer or foster
+/// household's allowance (ND 20/2021 Art 20(1), 20(2)(c)-(d)) is paid to that household, so the
+/// decision must name it; the person cared for is the entitlement's subject.
+pub fn validate_payee(scheme_code: &str, has_payee: bool) -> Result<(), Rejection> {
+    match scheme(scheme_code) {
+        Some(s) if s.params.payee_required && !has_payee => Err(Rejection::invalid(
+            "payee",
+            format!(
+                "{} is paid to the household that cares for the person: name it as payee ({})",
+                s.code(),
+                s.clause
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn unknown_scheme(programme: Programme, code: &str) -> Rejection {
     let known: Vec<&str> = SCHEMES
         .iter()
         .filter(|s| s.programme == programme)
-        .map(|s| s.code)
+        .map(|s| s.code())
         .collect();
     Rejection::invalid(
         "scheme",
@@ -412,20 +430,26 @@ fn validate_params(s: &Scheme, params: &[SchemeParam]) -> Result<(), Rejection> 
         if !has("InjuryRatePct") {
             return Err(invalid(format!(
                 "{} needs the injury rate: InjuryRatePct({lo}-{hi})",
-                s.code
+                s.code()
             )));
         }
     }
     if s.params.children && !has("Children") {
         return Err(invalid(format!(
             "{} needs the number of children: Children(n)",
-            s.code
+            s.code()
+        )));
+    }
+    if s.params.parent && !has("Pregnant") && !has("Children") {
+        return Err(invalid(format!(
+            "{} needs Pregnant and/or Children(n) (children under 36 months) (ND 20/2021 Art 20(2)(a))",
+            s.code()
         )));
     }
     if s.params.martyrs && !has("Martyrs") {
         return Err(invalid(format!(
             "{} needs the number of martyrs: Martyrs(n)",
-            s.code
+            s.code()
         )));
     }
     let rate = params.iter().find_map(|p| match p {
@@ -435,40 +459,55 @@ fn validate_params(s: &Scheme, params: &[SchemeParam]) -> Result<(), Rejection> 
     if has("EspeciallySevere") && rate.is_some_and(|r| r < 81) {
         return Err(invalid(format!(
             "EspeciallySevere applies only from an injury rate of 81% ({} has {}%)",
-            s.code,
+            s.code(),
             rate.unwrap_or_default()
         )));
     }
     Ok(())
 }
 
-/// Whether one parameter fits the scheme; the reason if not.
-fn check_param(s: &Scheme, p: &SchemeParam) -> Result<(), String> {
+/// Whether one parameter fits the scheme; the reason if not. The roster format checks its
+/// parameters with this too.
+pub fn check_param(s: &Scheme, p: &SchemeParam) -> Result<(), String> {
     let spec = s.params;
-    let not_for = || format!("{} does not apply to {}", param_name(p), s.code);
+    let not_for = || format!("{} does not apply to {}", param_name(p), s.code());
     match *p {
         SchemeParam::InjuryRatePct(r) => match spec.injury {
             Injury::None => Err(not_for()),
             Injury::Required(lo, hi) | Injury::Optional(lo, hi) if !(lo..=hi).contains(&r) => {
-                Err(injury_out_of_range(s.code, r, lo, hi))
+                Err(injury_out_of_range(s.code(), r, lo, hi))
             }
             _ => Ok(()),
         },
         SchemeParam::EspeciallySevere if !spec.especially_severe => Err(not_for()),
-        SchemeParam::Children(_) if !spec.children => Err(not_for()),
         SchemeParam::Children(0) => Err("Children must be at least 1".into()),
         SchemeParam::SeniorityUnits(_) if !spec.seniority => Err(not_for()),
         SchemeParam::Martyrs(_) if !spec.martyrs => Err(not_for()),
         SchemeParam::Martyrs(0) => Err("Martyrs must be at least 1".into()),
         SchemeParam::LivingAlone if !spec.living_alone => Err(not_for()),
         SchemeParam::CarerOf(_) if !spec.carer => Err(not_for()),
-        SchemeParam::HasPension if matches!(s.code, "btxh.elderly_80_no_pension") => {
-            Err(format!("{} is for people without a pension (ND 20/2021 Art 5(5)(c))", s.code))
+        SchemeParam::HasPension if s.id == Elderly80NoPension => {
+            Err(format!("{} is for people without a pension (ND 20/2021 Art 5(5)(c))", s.code()))
         }
-        SchemeParam::InFacility if s.programme == Programme::Btxh && !s.one_off => Err(format!(
-            "care in a social-protection facility replaces the monthly allowance {} (ND 20/2021 Art 25(5))",
-            s.code
-        )),
+        SchemeParam::PoorHousehold
+        | SchemeParam::DifficultArea
+        | SchemeParam::Studying
+        | SchemeParam::HasPension
+        | SchemeParam::InFacility
+            if !Params::social_flags(s.programme) =>
+        {
+            Err(not_for())
+        }
+        SchemeParam::Children(_) if !spec.children && !spec.parent => Err(not_for()),
+        SchemeParam::Pregnant if !spec.parent => Err(not_for()),
+        SchemeParam::InFacility
+            if s.programme == Programme::Btxh && !s.one_off && s.id != FacilityCare =>
+        {
+            Err(format!(
+                "care in a social-protection facility replaces the monthly allowance {}: grant btxh.facility_care instead (ND 20/2021 Art 25(5))",
+                s.code()
+            ))
+        }
         _ => Ok(()),
     }
 }
@@ -491,15 +530,24 @@ mod tests {
     }
 
     #[test]
+    fn the_catalogue_follows_the_scheme_codes() {
+        assert_eq!(SCHEMES.len(), SchemeCode::ALL.len());
+        for (s, id) in SCHEMES.iter().zip(SchemeCode::ALL) {
+            assert_eq!(s.id, *id);
+            assert_eq!(id.scheme().id, *id);
+        }
+    }
+
+    #[test]
     fn codes_are_unique_and_namespaced() {
         for (i, s) in SCHEMES.iter().enumerate() {
             assert!(
-                SCHEMES[..i].iter().all(|t| t.code != s.code),
+                SCHEMES[..i].iter().all(|t| t.id != s.id),
                 "{} twice",
-                s.code
+                s.code()
             );
             let prefix = format!("{}.", s.programme.code().to_ascii_lowercase());
-            assert!(s.code.starts_with(&prefix), "{}", s.code);
+            assert!(s.code().starts_with(&prefix), "{}", s.code());
         }
     }
 

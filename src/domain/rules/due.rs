@@ -13,6 +13,7 @@ use super::active::Active;
 use super::catalogue;
 use super::lifecycle::terms_at;
 use super::rates::{At, RateBook};
+use super::scheme::SchemeCode;
 use super::{btxh, ncc, DueLine, Person, RuleError};
 
 /// Everything due to `person` for `month` as known at `known_at` (only records with seq <
@@ -70,10 +71,10 @@ fn monthly_lines(
     if act.is_empty() {
         return Ok(Vec::new());
     }
-    let b = btxh::monthly(&act, person.birth_date, rates, at)?;
+    let (own, rest) = btxh::monthly(&act, person.birth_date, rates, at)?.settle();
     let pension = btxh::pension(&act, rates, at)?;
-    let mut lines = combine_pension(b.own.map(|c| c.line), pension);
-    lines.extend(b.per_child);
+    let mut lines = combine_pension(own, pension);
+    lines.extend(rest);
     lines.extend(ncc::monthly(&act, rates, at)?);
     Ok(lines)
 }
@@ -90,7 +91,12 @@ fn combine_pension(own: Option<DueLine>, pension: Option<DueLine>) -> Vec<DueLin
     }
 }
 
-const FUNERAL_SCHEMES: [&str; 2] = ["btxh.funeral_support", "ncc.funeral"];
+/// The funeral benefits of which only the highest is paid.
+const FUNERAL_SCHEMES: [SchemeCode; 3] = [
+    SchemeCode::FuneralSupport,
+    SchemeCode::FacilityDeath,
+    SchemeCode::Funeral,
+];
 
 fn one_off_lines(
     person: &Person<'_>,
@@ -101,20 +107,22 @@ fn one_off_lines(
     let priced_at = person.date_of_death.map_or(at.month, |d| d.month());
     let mut lines = Vec::new();
     for a in &act {
-        let line = match a.scheme.code {
-            "btxh.funeral_support" => Some(btxh::funeral_support(a, rates, at, priced_at)?),
-            "ncc.funeral" => Some(ncc::funeral(a, rates, at, priced_at)?),
-            "ncc.death_lump_sum" => {
+        let line = match a.scheme.id {
+            SchemeCode::FuneralSupport | SchemeCode::FacilityDeath => {
+                Some(btxh::funeral_support(a, rates, at, priced_at)?)
+            }
+            SchemeCode::Funeral => Some(ncc::funeral(a, rates, at, priced_at)?),
+            SchemeCode::DeathLumpSum => {
                 let at_death = monthly_lines(person, rates, at.in_month(priced_at))?;
                 ncc::death_lump_sum(a, &at_death, at)
             }
-            "ncc.convalescence_home" | "ncc.convalescence_centre" => {
+            SchemeCode::ConvalescenceHome | SchemeCode::ConvalescenceCentre => {
                 Some(ncc::convalescence(a, rates, at)?)
             }
             other => {
                 return Err(RuleError::UnknownScheme {
                     entitlement: a.ent.id(),
-                    scheme: other.to_owned(),
+                    scheme: other.code().to_owned(),
                 })
             }
         };
@@ -127,7 +135,11 @@ fn one_off_lines(
 /// Only the highest funeral benefit is paid (ND 20/2021 Art 11; RULES.md §2.5: "only one
 /// funeral allowance is paid even if the person qualifies several ways"). Ties: the earlier.
 fn keep_highest_funeral(lines: &mut Vec<DueLine>) {
-    let is_funeral = |l: &DueLine| FUNERAL_SCHEMES.contains(&l.scheme.as_str());
+    let is_funeral = |l: &DueLine| {
+        FUNERAL_SCHEMES
+            .iter()
+            .any(|s| s.code() == l.scheme.as_str())
+    };
     let best = lines
         .iter()
         .enumerate()

@@ -4,8 +4,9 @@
 //!
 //! Pure, like all of `domain`: no IO, no clock. Inputs are plain borrowed values (`Person`,
 //! `RateBook`, a map of what was paid), so a batch, a review screen or a test can ask the same
-//! question of the same function. Every amount is whole dong computed in integers; every line
-//! names the rule, the rate entries and schedules, and the decision behind it.
+//! question of the same function. Every amount is whole dong (coefficients are exact decimals,
+//! `rates::scale`); every line names the rule, the rate entries and schedules, and the
+//! decision behind it.
 //! Sources and interpretations: `docs/rules.md`.
 
 mod active;
@@ -16,6 +17,7 @@ mod due;
 pub mod lifecycle;
 mod ncc;
 pub mod rates;
+pub mod scheme;
 
 use std::fmt;
 
@@ -24,9 +26,10 @@ use crate::domain::state::{Beneficiary, Entitlement, State};
 use crate::domain::types::{Date, EntitlementId, Month, Programme, ProvinceCode, Vnd};
 
 pub use arrears::{payment_due, Paid, PaymentDue};
-pub use catalogue::{validate, Scheme, SCHEMES};
+pub use catalogue::{validate, validate_payee, Scheme, SCHEMES};
 pub use due::due;
 pub use rates::{At, Rate, RateBook};
+pub use scheme::SchemeCode;
 
 /// The facts about one person that the rules read, borrowed from wherever they live.
 #[derive(Debug, Clone, Copy)]

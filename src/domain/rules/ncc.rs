@@ -12,7 +12,9 @@
 //!   77/2024 Art 3(2)), half up (docs/rules.md).
 
 use crate::domain::event::{ItemKind, SchemeParam};
-use crate::domain::types::{Month, Vnd};
+use crate::domain::types::{Month, Programme, Vnd};
+
+use super::scheme::SchemeCode;
 
 use super::active::Active;
 use super::rates::{scale, At, Rate, RateBook};
@@ -36,10 +38,10 @@ pub(super) struct Component<'r> {
     pub times: String,
 }
 
-const SURVIVOR_SCHEMES: [&str; 3] = [
-    "ncc.survivor_pre1945",
-    "ncc.survivor_pre_uprising",
-    "ncc.invalid_survivor",
+const SURVIVOR_SCHEMES: [SchemeCode; 3] = [
+    SchemeCode::SurvivorPre1945,
+    SchemeCode::SurvivorPreUprising,
+    SchemeCode::InvalidSurvivor,
 ];
 
 /// Survivor allowances a person may receive at once (Ordinance 02/2020 Art 6(5)).
@@ -54,7 +56,7 @@ pub(super) fn monthly(
     let mut per_ent = Vec::new();
     for a in active
         .iter()
-        .filter(|a| a.scheme.code.starts_with("ncc.") && !a.scheme.one_off)
+        .filter(|a| a.scheme.programme == Programme::Ncc && !a.scheme.one_off)
     {
         per_ent.push((a, components(a, rates, at)?));
     }
@@ -84,7 +86,7 @@ fn cap_survivors(per_ent: &mut Vec<(&Active<'_>, Vec<Component<'_>>)>) {
     let mut survivors: Vec<(Vnd, usize)> = per_ent
         .iter()
         .enumerate()
-        .filter(|(_, (a, _))| SURVIVOR_SCHEMES.contains(&a.scheme.code))
+        .filter(|(_, (a, _))| SURVIVOR_SCHEMES.contains(&a.scheme.id))
         .map(|(i, (_, comps))| (total(comps, Some(Part::Allowance)), i))
         .collect();
     survivors.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
@@ -173,8 +175,8 @@ pub(super) fn components<'r>(
         Ok(())
     };
     use Part::*;
-    match a.scheme.code {
-        "ncc.activist_pre1945" => match seniority(a) {
+    match a.scheme.id {
+        SchemeCode::ActivistPre1945 => match seniority(a) {
             Some(units) => {
                 add(Allowance, "ncc.annex1.1.1.full_time", 1)?;
                 if units > 0 {
@@ -183,18 +185,21 @@ pub(super) fn components<'r>(
             }
             None => add(Allowance, "ncc.annex1.1.1.not_full_time", 1)?,
         },
-        "ncc.activist_pre_uprising" => add(Allowance, "ncc.annex1.2.1", 1)?,
-        "ncc.survivor_pre1945" => add(Allowance, "ncc.annex1.1.2", 1)?,
-        "ncc.survivor_pre_uprising" => add(Allowance, "ncc.annex1.2.2", 1)?,
-        "ncc.martyr_relative" => add(Allowance, martyrs_key(a)?, 1)?,
-        "ncc.martyr_spouse_remarried" => add(Allowance, "ncc.annex1.3.5", 1)?,
-        "ncc.heroic_mother" => {
+        SchemeCode::ActivistPreUprising => add(Allowance, "ncc.annex1.2.1", 1)?,
+        SchemeCode::SurvivorPre1945 => add(Allowance, "ncc.annex1.1.2", 1)?,
+        SchemeCode::SurvivorPreUprising => add(Allowance, "ncc.annex1.2.2", 1)?,
+        SchemeCode::MartyrRelative => add(Allowance, martyrs_key(a)?, 1)?,
+        SchemeCode::MartyrSpouseRemarried => add(Allowance, "ncc.annex1.3.5", 1)?,
+        SchemeCode::HeroicMother => {
             add(Allowance, "ncc.annex1.4.allowance", 1)?;
             add(Supplement, "ncc.annex1.4.supplement", 1)?;
         }
-        "ncc.heroic_mother_carer" => add(Carer, "ncc.annex1.4.carer", 1)?,
-        "ncc.hero" => add(Allowance, "ncc.annex1.5", 1)?,
-        "ncc.war_invalid" | "ncc.war_invalid_b" | "ncc.sick_soldier" | "ncc.agent_orange" => {
+        SchemeCode::HeroicMotherCarer => add(Carer, "ncc.annex1.4.carer", 1)?,
+        SchemeCode::Hero => add(Allowance, "ncc.annex1.5", 1)?,
+        SchemeCode::WarInvalid
+        | SchemeCode::WarInvalidB
+        | SchemeCode::SickSoldier
+        | SchemeCode::AgentOrange => {
             let (allowance, section) = injured_keys(a)?;
             add(Allowance, &allowance, 1)?;
             if injury(a)? >= 81 {
@@ -210,8 +215,8 @@ pub(super) fn components<'r>(
                 )?;
             }
         }
-        "ncc.war_invalid_carer" | "ncc.sick_soldier_carer" => {
-            let section = if a.scheme.code == "ncc.war_invalid_carer" {
+        SchemeCode::WarInvalidCarer | SchemeCode::SickSoldierCarer => {
+            let section = if a.scheme.id == SchemeCode::WarInvalidCarer {
                 "6.1"
             } else {
                 "7.1"
@@ -223,9 +228,9 @@ pub(super) fn components<'r>(
             };
             add(Carer, &format!("ncc.annex1.{section}.carer_{which}"), 1)?;
         }
-        "ncc.agent_orange_carer" => add(Carer, "ncc.annex1.8.1.carer_81", 1)?,
-        "ncc.invalid_survivor" => add(Allowance, "ncc.annex1.6.2", 1)?,
-        "ncc.agent_orange_child" => {
+        SchemeCode::AgentOrangeCarer => add(Carer, "ncc.annex1.8.1.carer_81", 1)?,
+        SchemeCode::InvalidSurvivor => add(Allowance, "ncc.annex1.6.2", 1)?,
+        SchemeCode::AgentOrangeChild => {
             let key = if injury(a)? >= 81 {
                 "ncc.annex1.8.2.81_100"
             } else {
@@ -233,15 +238,15 @@ pub(super) fn components<'r>(
             };
             add(Allowance, key, 1)?;
         }
-        "ncc.imprisoned" => add(Allowance, "ncc.annex1.9", 1)?,
-        "ncc.medal_pre1945" => add(Allowance, "ncc.annex1.10.1", 1)?,
-        "ncc.resistance_helper" => add(Allowance, "ncc.annex1.10.2", 1)?,
-        "ncc.education" => add(Allowance, "ncc.annex1.11.1", 1)?,
-        "ncc.education_reduced" => add(Allowance, "ncc.annex1.11.2", 1)?,
+        SchemeCode::Imprisoned => add(Allowance, "ncc.annex1.9", 1)?,
+        SchemeCode::MedalPre1945 => add(Allowance, "ncc.annex1.10.1", 1)?,
+        SchemeCode::ResistanceHelper => add(Allowance, "ncc.annex1.10.2", 1)?,
+        SchemeCode::Education => add(Allowance, "ncc.annex1.11.1", 1)?,
+        SchemeCode::EducationReduced => add(Allowance, "ncc.annex1.11.2", 1)?,
         other => {
             return Err(RuleError::UnknownScheme {
                 entitlement: a.ent.id(),
-                scheme: other.to_owned(),
+                scheme: other.code().to_owned(),
             })
         }
     }
@@ -273,10 +278,10 @@ fn martyrs_key(a: &Active<'_>) -> Result<&'static str, RuleError> {
 /// The allowance key for an injury rate, and the Annex I section of its supplement.
 fn injured_keys(a: &Active<'_>) -> Result<(String, &'static str), RuleError> {
     let r = injury(a)?;
-    let key = match a.scheme.code {
-        "ncc.war_invalid" => (format!("ncc.annex2.{r}"), "6.1"),
-        "ncc.war_invalid_b" => (format!("ncc.annex3.{r}"), "6.1"),
-        "ncc.sick_soldier" => (format!("ncc.annex1.7.1.{}", sick_soldier_band(r)), "7.1"),
+    let key = match a.scheme.id {
+        SchemeCode::WarInvalid => (format!("ncc.annex2.{r}"), "6.1"),
+        SchemeCode::WarInvalidB => (format!("ncc.annex3.{r}"), "6.1"),
+        SchemeCode::SickSoldier => (format!("ncc.annex1.7.1.{}", sick_soldier_band(r)), "7.1"),
         _ => (format!("ncc.annex1.8.1.{}", agent_orange_band(r)), "8.1"),
     };
     Ok(key)
@@ -357,7 +362,7 @@ pub(super) fn convalescence(
     rates: &RateBook<'_>,
     at: At,
 ) -> Result<DueLine, RuleError> {
-    let key = if a.scheme.code == "ncc.convalescence_home" {
+    let key = if a.scheme.id == SchemeCode::ConvalescenceHome {
         "ncc.annex4.convalescence_home"
     } else {
         "ncc.annex4.convalescence_centre"

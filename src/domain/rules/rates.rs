@@ -10,6 +10,8 @@
 
 use std::collections::HashMap;
 
+use rust_decimal::{Decimal, RoundingStrategy};
+
 use crate::domain::event::{RateScheduleEnacted, RateValue};
 use crate::domain::state::RateSchedule;
 use crate::domain::types::{Month, ProvinceCode, Vnd};
@@ -156,12 +158,26 @@ fn wrong_unit(rate: &Rate<'_>, expected: &str) -> RuleError {
     }
 }
 
-/// `amount × milli / 1000`, rounded half up to a multiple of `unit` dong (1 = whole dong,
-/// 1000 = the thousand). Amounts are never negative here; i128 keeps the product exact.
+/// A coefficient recorded in thousandths (`RateValue::CoefficientMilli`, the stored form) as
+/// the exact decimal it is: 2500 is 2.5.
+pub fn coefficient(milli: u32) -> Decimal {
+    Decimal::new(i64::from(milli), 3)
+}
+
+/// `amount × coefficient`, rounded half up to a multiple of `unit` dong (1 = whole dong, 1000 =
+/// the thousand). Exact decimal arithmetic (`rust_decimal`); money goes in and comes out as
+/// whole dong. Amounts are never negative here, so half up is half away from zero.
 pub fn scale(amount: Vnd, milli: u32, unit: i64) -> Result<Vnd, RuleError> {
-    let den = 1000 * i128::from(unit);
-    let product = i128::from(amount.0) * i128::from(milli);
-    let rounded = (product + den / 2).div_euclid(den) * i128::from(unit);
+    let exact = Decimal::from(amount.0)
+        .checked_mul(coefficient(milli))
+        .ok_or(RuleError::Overflow)?;
+    let units = exact
+        .checked_div(Decimal::from(unit))
+        .ok_or(RuleError::Overflow)?
+        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+    let rounded = units
+        .checked_mul(Decimal::from(unit))
+        .ok_or(RuleError::Overflow)?;
     i64::try_from(rounded)
         .map(Vnd)
         .map_err(|_| RuleError::Overflow)
@@ -177,6 +193,37 @@ pub fn round_thousand(amount: Vnd) -> Result<Vnd, RuleError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The decimal computation equals the integer one it replaced (i128, half up), on the
+    /// amounts and coefficients the rules meet and on every rounding boundary around them.
+    #[test]
+    fn scale_is_the_exact_half_up_product() {
+        let integer = |amount: i64, milli: u32, unit: i64| {
+            let den = 1000 * i128::from(unit);
+            let product = i128::from(amount) * i128::from(milli);
+            ((product + den / 2).div_euclid(den) * i128::from(unit)) as i64
+        };
+        for amount in [
+            0, 1, 499, 500, 360_000, 500_000, 1_624_000, 2_055_000, 2_789_000,
+        ] {
+            for milli in [
+                500, 900, 1000, 1500, 1800, 2000, 2500, 3000, 4000, 5000, 20_000, 50_000,
+            ] {
+                for unit in [1, 1000] {
+                    for a in [amount, amount + 1, amount + 333, amount + 555] {
+                        assert_eq!(
+                            scale(Vnd(a), milli, unit),
+                            Ok(Vnd(integer(a, milli, unit))),
+                            "{a} × {milli}‰ to {unit}"
+                        );
+                    }
+                }
+            }
+        }
+        // RULES §3.3: 0.9 × 2,055,000 = 1,849,500, half up to 1,850,000.
+        assert_eq!(scale(Vnd(2_055_000), 900, 1000), Ok(Vnd(1_850_000)));
+        assert_eq!(coefficient(2500).to_string(), "2.500");
+    }
     use crate::domain::event::RateEntry;
     use crate::domain::types::Date;
 

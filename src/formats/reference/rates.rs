@@ -108,10 +108,14 @@ pub fn load_dir_with(
 
 /// The enacted schedule files of `ledger-data/rates/`, compiled into the binary so that `rates
 /// load` and the demo work from any directory. A test checks this list against the folder.
-const EMBEDDED: [(&str, &[u8]); 8] = [
+const EMBEDDED: [(&str, &[u8]); 9] = [
     (
         "btxh-nd20-2021",
         include_bytes!("../../../ledger-data/rates/btxh-nd20-2021.csv"),
+    ),
+    (
+        "btxh-nd20-2021-art20-25",
+        include_bytes!("../../../ledger-data/rates/btxh-nd20-2021-art20-25.csv"),
     ),
     (
         "btxh-nd76-2024",

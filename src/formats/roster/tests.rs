@@ -417,8 +417,9 @@ fn malformed_params_are_refused() {
             matches!(e, ParamsError::UnexpectedValue { .. })
         }),
         (
-            "ncc.sick_soldier",
-            "injury_rate=90;especially_severe",
+            // Heroes have no especially-severe supplement (Annex I 5).
+            "ncc.hero",
+            "especially_severe",
             |e| {
                 matches!(
                     e,
@@ -465,6 +466,23 @@ fn params_fit_their_scheme() {
     assert!(ok("ncc.hero", "poor_household").is_err());
     assert!(ok("btxh.disability_severe", "carer_of=B7").is_err());
     assert!(ok("htxh.social_pension", "").is_ok());
+    // The additions of ND 20/2021 Art 20 and 25 a roster can carry.
+    assert_eq!(
+        ok("btxh.disabled_parent", "pregnant;children=1").unwrap(),
+        vec![SchemeParam::Pregnant, SchemeParam::Children(1)]
+    );
+    assert!(ok("btxh.disabled_parent", "").is_err());
+    assert!(ok("btxh.facility_care", "in_facility").is_ok());
+    assert!(ok("btxh.disability_severe", "in_facility").is_err());
+    assert!(ok("btxh.hiv_poor", "pregnant").is_err());
+    // A carer household is the payee of the person's entitlement: not a roster row.
+    let refused = ok("btxh.care_allowance", "").unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("naming that household as payee"),
+        "{refused}"
+    );
 }
 
 #[test]
@@ -763,14 +781,96 @@ fn the_writer_refuses_what_a_row_cannot_hold() {
 }
 
 #[test]
-fn the_catalogue_has_every_scheme_once() {
-    let mut codes: Vec<_> = SCHEMES.iter().map(|s| s.code).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    assert_eq!(codes.len(), SCHEMES.len());
-    for s in SCHEMES {
-        let prefix = s.programme.code().to_ascii_lowercase() + ".";
-        assert!(s.code.starts_with(&prefix), "{}", s.code);
+fn the_roster_schemes_are_the_catalogues_monthly_schemes_without_a_payee() {
+    use crate::domain::rules::catalogue::SCHEMES as CATALOGUE;
+    let roster: Vec<_> = schemes().map(|s| s.code()).collect();
+    let expected: Vec<_> = CATALOGUE
+        .iter()
+        .filter(|s| !s.one_off && !s.params.payee_required)
+        .map(|s| s.code())
+        .collect();
+    assert_eq!(roster, expected);
+    for code in [
+        "btxh.disabled_parent",
+        "btxh.facility_care",
+        "ncc.activist_pre1945",
+    ] {
+        assert!(roster.contains(&code), "{code}");
+    }
+    for code in [
+        "btxh.care_allowance",
+        "btxh.foster_household",
+        "btxh.funeral_support",
+    ] {
+        assert!(!roster.contains(&code), "{code}");
+    }
+}
+
+/// What a roster accepts, the rules accept: the minimal parameters of every roster scheme and
+/// each optional flag it allows pass both `check_params` and `rules::validate`.
+#[test]
+fn what_the_roster_accepts_the_rules_accept() {
+    use crate::domain::rules::catalogue::Injury;
+    use crate::domain::rules::validate;
+    for s in schemes() {
+        let mut base = Vec::new();
+        if let Injury::Required(lo, _) = s.params.injury {
+            base.push(SchemeParam::InjuryRatePct(lo.max(81)));
+        }
+        if s.params.children || s.params.parent {
+            base.push(SchemeParam::Children(1));
+        }
+        if s.params.martyrs {
+            base.push(SchemeParam::Martyrs(2));
+        }
+        let optional = [
+            SchemeParam::EspeciallySevere,
+            SchemeParam::LivingAlone,
+            SchemeParam::Pregnant,
+            SchemeParam::SeniorityUnits(3),
+            SchemeParam::PoorHousehold,
+            SchemeParam::DifficultArea,
+            SchemeParam::Studying,
+            SchemeParam::HasPension,
+            SchemeParam::InFacility,
+        ];
+        let mut sets = vec![base.clone()];
+        for o in optional {
+            let mut set = base.clone();
+            set.push(o);
+            sets.push(set);
+        }
+        for params in sets {
+            let roster = check_params(s, &params);
+            let rules = validate(s.programme, s.code(), &params, EntitlementKind::Monthly);
+            if roster.is_ok() {
+                assert!(rules.is_ok(), "{} {params:?}: {rules:?}", s.code());
+            }
+        }
+        assert!(check_params(s, &base).is_ok(), "{} {base:?}", s.code());
+    }
+}
+
+/// The scheme lists used to disagree: the roster refused `especially_severe` for category-B
+/// invalids, sick soldiers and Agent Orange victims, which the rules accept (Annex I 6.1, 7.1,
+/// 8.1 all have the especially-severe supplement).
+#[test]
+fn especially_severe_is_accepted_wherever_the_rules_accept_it() {
+    for code in [
+        "ncc.war_invalid",
+        "ncc.war_invalid_b",
+        "ncc.sick_soldier",
+        "ncc.agent_orange",
+    ] {
+        let spec = scheme(code).unwrap();
+        let params = parse_params("injury_rate=85;especially_severe").unwrap();
+        assert_eq!(check_params(spec, &params), Ok(()), "{code}");
+        let below = parse_params("injury_rate=61;especially_severe").unwrap();
+        assert_eq!(
+            check_params(spec, &below),
+            Err(ParamsError::EspeciallySevereBelow81),
+            "{code}"
+        );
     }
 }
 
