@@ -113,7 +113,7 @@ fn restore_and_check(backup: &Path, into: &Path) -> usize {
         backup.display()
     );
     ok(into, None, &["verify"]);
-    for name in ["chitra.toml", "tokens.json"] {
+    for name in ["chitra.toml", "tokens.json", "checkpoint.key"] {
         assert_eq!(
             backup.join(name).is_file(),
             into.join(name).is_file(),
@@ -147,6 +147,9 @@ fn a_backup_taken_while_the_server_releases_a_batch_restores_with_every_file() {
     assert!(status["records"].as_u64().unwrap() > 1_000);
     assert!(ok(&data, Some(&auditor), &["verify"]).contains("verified"));
     assert!(ok(&data, Some(&auditor), &["batch", "status"]).contains("approved"));
+    let figures: serde_json::Value =
+        serde_json::from_str(&ok(&data, Some(&auditor), &["figures"])).unwrap();
+    assert_eq!(figures["totals"]["enrolled"], 1_000, "{figures}");
     let no_token = chitra_with(&data, None, &["status"]);
     assert_eq!(no_token.status.code(), Some(2));
     assert!(
@@ -292,6 +295,7 @@ fn an_altered_or_incomplete_backup_is_refused_naming_the_file_and_restores_nothi
         None,
         &["--as", "checker:tuan", "batch", "release", "BATCH1"],
     );
+    ok(&data, None, &["key", "init"]);
     let backup = dir.path().join("backup");
     let b = backup.to_str().unwrap();
     ok(&data, None, &["backup", b]);
@@ -334,6 +338,11 @@ fn an_altered_or_incomplete_backup_is_refused_naming_the_file_and_restores_nothi
     );
     std::fs::rename(dir.path().join("m.json"), backup.join("manifest.json")).unwrap();
     assert!(restore_and_check(&backup, &target) >= 2);
+    // The restored ledger signs checkpoints with the same key.
+    assert_eq!(
+        ok(&target, None, &["key", "show"]),
+        ok(&data, None, &["key", "show"])
+    );
     // A restore never writes over a ledger.
     let out = chitra_with(&data, None, &["restore", b]);
     assert!(stderr(&out).contains("is not empty"), "{}", stderr(&out));

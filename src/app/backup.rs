@@ -2,10 +2,10 @@
 //! without stopping its writer: the chain and personal data are exported up to the durable
 //! head (verified as they are written), then every payment file the state knows is copied (its
 //! bytes were kept before any record named it, so every file a backed-up record names is
-//! there), then the configuration and the tokens; a manifest with every file's blake3 and the
+//! there), then the configuration, the tokens and the checkpoint key; a manifest with every file's blake3 and the
 //! head is written last, so a backup without a manifest is incomplete and refused. A restore
 //! checks the manifest, imports the chain all or nothing into an empty directory expecting the
-//! manifest's head, keeps the payment files, and copies the configuration and tokens.
+//! manifest's head, keeps the payment files, and copies the configuration, tokens and key.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,10 @@ pub const BACKUP_FORMAT: &str = "chitra-backup/1";
 const CHAIN_FILE: &str = "chain.export";
 const PERSONAL_FILE: &str = "chain.export.personal";
 const FILES_DIR: &str = "files";
+/// The data directory's own files a backup carries besides the chain: the configuration, the
+/// API's tokens (hashed) and the checkpoint signing key (so a restored ledger signs with the
+/// same key its verifiers know; a backup is as secret as the data directory).
+const DATA_DIR_FILES: [&str; 3] = [CONFIG_FILE, TOKENS_FILE, crate::ledger::keys::KEY_FILE];
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -116,7 +120,7 @@ pub fn backup(ledger: &Ledger, data: &DataDir, out: &Path) -> Result<Manifest, B
         let path = out.join(FILES_DIR).join(hex(digest));
         std::fs::write(&path, &bytes).map_err(io(&path))?;
     }
-    for name in [CONFIG_FILE, TOKENS_FILE] {
+    for name in DATA_DIR_FILES {
         let from = data.path().join(name);
         if from.is_file() {
             let to = out.join(name);
@@ -157,7 +161,7 @@ fn sync_dir(dir: &Path) -> Result<(), BackupError> {
 /// Every file of the backup but the manifest, with its size and blake3, in path order.
 fn entries(dir: &Path) -> Result<Vec<ManifestEntry>, BackupError> {
     let mut paths = vec![PathBuf::from(CHAIN_FILE), PathBuf::from(PERSONAL_FILE)];
-    for name in [CONFIG_FILE, TOKENS_FILE] {
+    for name in DATA_DIR_FILES {
         if dir.join(name).is_file() {
             paths.push(PathBuf::from(name));
         }
@@ -265,7 +269,7 @@ pub fn restore(from: &Path, to: &Path) -> Result<Manifest, BackupError> {
             found: found.map_or("none".into(), |a| a.to_string()),
         });
     }
-    for name in [CONFIG_FILE, TOKENS_FILE] {
+    for name in DATA_DIR_FILES {
         let src = from.join(name);
         if src.is_file() {
             let dst = to.join(name);

@@ -1,5 +1,6 @@
 //! The command line beside a running server. While `chitra serve` owns a data directory (it
-//! holds sled's lock), read-only commands and `backup` go through its API on loopback with the
+//! holds sled's lock), read-only commands (status, verify, export, beneficiary show, batch
+//! status, files list, figures) and `backup` go through its API on loopback with the
 //! caller's token (`CHITRA_TOKEN`, never written to disk by chitra), and every command that
 //! would write says in one line that the server owns the ledger and what to do instead. The
 //! server announces its address in the data directory (`server.json`, mode 0600).
@@ -104,6 +105,19 @@ pub fn run(s: &Session, server: RunningServer, command: Commands) -> anyhow::Res
             show(&Remote::new(server)?, &path)
         }
         Commands::Backup { dir } => backup(&Remote::new(server)?, &dir),
+        Commands::Figures { as_of, programme } => {
+            let mut query = Vec::new();
+            if let Some(day) = as_of {
+                query.push(format!("as_of={day}"));
+            }
+            if let Some(p) = programme {
+                query.push(format!("programme={p}"));
+            }
+            show(
+                &Remote::new(server)?,
+                &format!("/v1/figures?{}", query.join("&")),
+            )
+        }
         _ => Err(owned()),
     }
 }
