@@ -24,6 +24,8 @@ pub const BACKUP_FORMAT: &str = "chitra-backup/1";
 const CHAIN_FILE: &str = "chain.export";
 const PERSONAL_FILE: &str = "chain.export.personal";
 const FILES_DIR: &str = "files";
+/// Payment files kept per store write during a restore.
+const RESTORE_FILES_PER_STEP: usize = 16;
 /// The data directory's own files a backup carries besides the chain: the configuration, the
 /// API's tokens (hashed) and the checkpoint signing key (so a restored ledger signs with the
 /// same key its verifiers know; a backup is as secret as the data directory).
@@ -175,11 +177,16 @@ fn entries(dir: &Path) -> Result<Vec<ManifestEntry>, BackupError> {
     paths
         .iter()
         .map(|rel| {
-            let bytes = std::fs::read(dir.join(rel)).map_err(io(&dir.join(rel)))?;
+            let path = dir.join(rel);
+            // Streamed: a chain export can be larger than memory.
+            let file = std::fs::File::open(&path).map_err(io(&path))?;
+            let mut hasher = blake3::Hasher::new();
+            let bytes = std::io::copy(&mut std::io::BufReader::new(file), &mut hasher)
+                .map_err(io(&path))?;
             Ok(ManifestEntry {
                 path: rel.to_string_lossy().replace('\\', "/"),
-                bytes: bytes.len() as u64,
-                blake3: blake3::hash(&bytes).to_hex().to_string(),
+                bytes,
+                blake3: hasher.finalize().to_hex().to_string(),
             })
         })
         .collect()
@@ -249,18 +256,25 @@ pub fn restore(from: &Path, to: &Path) -> Result<Manifest, BackupError> {
     let personal = from.join(PERSONAL_FILE);
     crate::ledger::archive::import_dir(to, &from.join(CHAIN_FILE), Some(&personal), head)?;
     let ledger = Ledger::open(crate::ledger::Config::new(to))?;
-    let files: Vec<(crate::chain::Hash, Vec<u8>)> = manifest
+    let names: Vec<&str> = manifest
         .entries
         .iter()
         .filter_map(|e| e.path.strip_prefix("files/"))
-        .map(|name| {
-            let bytes = std::fs::read(from.join(FILES_DIR).join(name)).map_err(io(from))?;
-            Ok((*blake3::hash(&bytes).as_bytes(), bytes))
-        })
-        .collect::<Result<_, BackupError>>()?;
-    let refs: Vec<(&crate::chain::Hash, &[u8])> =
-        files.iter().map(|(h, b)| (h, b.as_slice())).collect();
-    ledger.keep_files(&refs)?;
+        .collect();
+    // A few files at a time, so that memory does not grow with the months kept.
+    for chunk in names.chunks(RESTORE_FILES_PER_STEP) {
+        let files = chunk
+            .iter()
+            .map(|name| {
+                let path = from.join(FILES_DIR).join(name);
+                let bytes = std::fs::read(&path).map_err(io(&path))?;
+                Ok((*blake3::hash(&bytes).as_bytes(), bytes))
+            })
+            .collect::<Result<Vec<(crate::chain::Hash, Vec<u8>)>, BackupError>>()?;
+        let refs: Vec<(&crate::chain::Hash, &[u8])> =
+            files.iter().map(|(h, b)| (h, b.as_slice())).collect();
+        ledger.keep_files(&refs)?;
+    }
     let found = ledger.head()?.last;
     drop(ledger);
     if found != head {
