@@ -264,16 +264,7 @@ fn the_demo_pays_three_months_and_is_safe_to_run_again() {
 fn the_maker_checker_rule_holds_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("db");
-    let ok = |args: &[&str]| {
-        let out = chitra(&data, args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}{}",
-            stdout(&out),
-            stderr(&out)
-        );
-        stdout(&out)
-    };
+    let ok = |args: &[&str]| common::bin::chitra_ok(&data, args);
     // A ledger whose configuration names no paying department for BTXH yet.
     let config = dir.path().join("chitra.toml");
     std::fs::write(&config, "province = \"01\"\n").unwrap();

@@ -20,7 +20,7 @@ pub fn chitra(dir: &Path, args: &[&str]) -> Output {
 /// `chitra init` with the example configuration (`ledger-data/config/example.toml`), unless
 /// `dir` already holds a ledger.
 pub fn init(dir: &Path) {
-    if dir.join("chitra.toml").exists() || dir.join("conf").exists() {
+    if chitra::app::config::DataDir::existing(dir).is_ok() {
         return;
     }
     let config = concat!(
