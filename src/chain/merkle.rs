@@ -138,6 +138,15 @@ pub struct TreeBuilder {
     finished: Vec<(TileId, Vec<Hash>)>,
 }
 
+/// A `TreeBuilder` at rest: its size, the roots of its perfect subtrees (largest first) and
+/// the entries of each level's rightmost tile not yet full.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct TreeParts {
+    pub size: u64,
+    pub frontier: Vec<Hash>,
+    pub partial: Vec<Vec<Hash>>,
+}
+
 impl TreeBuilder {
     pub fn new() -> TreeBuilder {
         TreeBuilder::default()
@@ -225,6 +234,38 @@ impl TreeBuilder {
     /// stored tiles compares as the tree grows, without copying the partial tiles each time.
     pub fn take_finished(&mut self) -> Vec<(TileId, Vec<Hash>)> {
         std::mem::take(&mut self.finished)
+    }
+
+    /// What the builder is, without its pending tiles (a snapshot of the ledger keeps this).
+    pub fn parts(&self) -> TreeParts {
+        TreeParts {
+            size: self.size,
+            frontier: self.frontier.clone(),
+            partial: self.partial.clone(),
+        }
+    }
+
+    /// A builder continuing from `parts`, or `None` if they cannot describe a tree (a frontier
+    /// subtree per bit of the size, each partial tile as long as the size implies).
+    pub fn from_parts(parts: TreeParts) -> Option<TreeBuilder> {
+        let TreeParts {
+            size,
+            frontier,
+            partial,
+        } = parts;
+        let frontier_ok = frontier.len() == size.count_ones() as usize;
+        let partial_ok = partial.iter().enumerate().all(|(level, tile)| {
+            u8::try_from(level).is_ok_and(|l| {
+                TileId::level_entries(size, l) % TILE_WIDTH as u64 == tile.len() as u64
+            })
+        });
+        (frontier_ok && partial_ok).then(|| TreeBuilder {
+            size,
+            frontier,
+            partial,
+            touched: 0,
+            finished: Vec::new(),
+        })
     }
 
     /// The rightmost, not yet full tiles of every level (what `drain_tiles` would report for a

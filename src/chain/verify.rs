@@ -183,6 +183,25 @@ impl Verifier {
         }
     }
 
+    /// A verifier that continues after `last`, a record verified earlier (the record a snapshot
+    /// of the state reflects): the next record must have the next seq and link to it.
+    pub fn resume(anchor: Option<Anchor>, last: &[u8]) -> Result<Verifier, Fault> {
+        let mut v = Verifier::new(anchor);
+        let view = parse_record(last).map_err(|e| Fault {
+            seq: 0,
+            kind: FaultKind::Malformed(e),
+        })?;
+        let h = &view.header;
+        v.expected = h.seq + 1;
+        v.last = Some(Entry {
+            seq: h.seq,
+            prev: h.prev_hash,
+            hash: super::record::record_hash(last),
+            recorded_at_ms: h.recorded_at_ms,
+        });
+        Ok(v)
+    }
+
     /// Also requires the record at `trusted.seq` to have `trusted.hash`: a head an auditor
     /// kept from an earlier look. Records after it are fine (the chain grew since).
     pub fn expect_head(&mut self, trusted: Option<Anchor>) {

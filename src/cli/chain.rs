@@ -10,7 +10,7 @@ use crate::chain::export::read_personal_export;
 use crate::chain::hex;
 use crate::chain::Anchor;
 use crate::ledger::verify::verify_export;
-use crate::ledger::{Config, Ledger, Offline};
+use crate::ledger::{Config, Ledger, Offline, SnapshotOutcome};
 
 fn now_ms() -> i64 {
     (crate::ledger::system_clock())()
@@ -49,6 +49,11 @@ pub fn verify(
             let bar = progress_bar(offline.view()?.records(), "verifying");
             let r = offline.verify(trusted, now_ms(), |n| bar.set_position(n));
             bar.finish_and_clear();
+            if r.is_ok() {
+                if let Some(code) = check_snapshots(&offline)? {
+                    return Ok(code);
+                }
+            }
             r
         }
     };
@@ -75,6 +80,40 @@ pub fn verify(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Checks the state snapshots against a replay of the verified chain; `Some` exit code when
+/// one was altered.
+fn check_snapshots(offline: &Offline) -> anyhow::Result<Option<ExitCode>> {
+    let checks = super::step("checking the state snapshots against the chain", || {
+        offline.check_snapshots()
+    })?;
+    let mut altered = false;
+    for c in &checks {
+        match &c.outcome {
+            SnapshotOutcome::Matches => {}
+            SnapshotOutcome::Differs => {
+                altered = true;
+                println!(
+                    "TAMPERED: the snapshot {} (after {} records) differs from a replay of the chain; remove it",
+                    c.path.display(),
+                    c.records
+                );
+            }
+            SnapshotOutcome::Unusable(reason) => println!(
+                "note: the snapshot {} is not used when opening: {reason}",
+                c.path.display()
+            ),
+        }
+    }
+    let matching = checks
+        .iter()
+        .filter(|c| c.outcome == SnapshotOutcome::Matches)
+        .count();
+    if matching > 0 {
+        println!("{matching} state snapshot(s) match a replay of the chain");
+    }
+    Ok(altered.then(|| ExitCode::from(EXIT_TAMPERED)))
 }
 
 pub fn export(dir: &Path, file: &Path, with_personal: bool) -> anyhow::Result<ExitCode> {
@@ -248,6 +287,60 @@ pub fn bench_verify(dir: &Path) -> anyhow::Result<ExitCode> {
         n as f64 / report.elapsed.as_secs_f64().max(1e-9),
         mib(crate::dev::bench::peak_rss_bytes().unwrap_or(0))
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chitra bench years`: months of history on an empty data directory, then a fresh reopen.
+pub fn bench_years(
+    s: &super::Session,
+    persons: u64,
+    months: u32,
+    seed: u64,
+) -> anyhow::Result<ExitCode> {
+    let opts = crate::dev::bench::years::YearsOptions {
+        dir: s.data_dir.clone(),
+        persons,
+        months,
+        seed,
+    };
+    let r = crate::dev::bench::years::run(&opts, &|phase| eprintln!("{phase}"))?;
+    let paid: u64 = r.months.iter().map(|m| m.payments).sum();
+    println!(
+        "{} people, {} months, {} payments: {} records, {} on disk",
+        persons,
+        r.months.len(),
+        paid,
+        r.records,
+        mib(r.disk_bytes)
+    );
+    println!(
+        "last monthly run: {:.1} s, peak memory {}",
+        r.months.last().map_or(0.0, |m| m.elapsed.as_secs_f64()),
+        mib(r.last_run_peak_rss_bytes.unwrap_or(0))
+    );
+    println!(
+        "reopened in a fresh process: {:.2} s, resident {} (peak {} while opening)",
+        r.reopened.open_ms as f64 / 1000.0,
+        mib(r.reopened.rss_bytes),
+        mib(r.reopened.peak_rss_bytes)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `chitra bench open`: how long opening takes and what it holds in memory.
+pub fn bench_open(s: &super::Session) -> anyhow::Result<ExitCode> {
+    let f = crate::dev::bench::years::measure_open(&s.data_dir)?;
+    if s.json {
+        println!("{}", serde_json::to_string(&f)?);
+    } else {
+        println!(
+            "opened {} records in {:.2} s; resident {} (peak {})",
+            f.records,
+            f.open_ms as f64 / 1000.0,
+            mib(f.rss_bytes),
+            mib(f.peak_rss_bytes)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -373,6 +373,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Years of history: enrol N people, pay M monthly batches with deaths, new decisions,
+    /// returns and a late rate change with arrears, then reopen in a fresh process. Reports
+    /// records, disk, open time and memory. Use an empty data directory.
+    Years {
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 24)]
+        months: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Open the ledger and print the time it took and the memory it holds (JSON with --json).
+    Open,
 }
 
 /// Exit code when verification finds a fault (distinct from usage and IO errors).
@@ -592,6 +605,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Bench(BenchCommand::Batch { persons, seed }) => {
             chain::bench_batch(&s, persons, seed)
         }
+        Commands::Bench(BenchCommand::Years {
+            persons,
+            months,
+            seed,
+        }) => chain::bench_years(&s, persons, months, seed),
+        Commands::Bench(BenchCommand::Open) => chain::bench_open(&s),
         Commands::Serve { addr, tokens } => {
             let tokens = s.tokens_file(tokens)?;
             serve::run(&s.ledger_dir()?, &addr, &tokens)
@@ -638,6 +657,7 @@ fn speaks_json(command: &Commands) -> bool {
             | Commands::Files(FilesCommand::List { .. })
             | Commands::BankStatus(_)
             | Commands::Bench(BenchCommand::Crash(_))
+            | Commands::Bench(BenchCommand::Open)
             | Commands::Proof(_)
             | Commands::IdentityCheck(_)
             | Commands::Figures { .. }

@@ -126,6 +126,61 @@ pub enum IdentityOutcome {
     Deceased { died_on: Date },
 }
 
+/// The fields an answer can report as differing (the names `outcome` gives them).
+const CHECKED_FIELDS: [&str; 3] = ["full_name", "birth_date", "sex"];
+
+/// Snapshot encoding (`state::codec`); field names decode back to `CHECKED_FIELDS`.
+impl Encode for IdentityOutcome {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        e: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        match self {
+            IdentityOutcome::Verified => 0u8.encode(e),
+            IdentityOutcome::Differs { fields } => {
+                1u8.encode(e)?;
+                fields.encode(e)
+            }
+            IdentityOutcome::NotFound => 2u8.encode(e),
+            IdentityOutcome::Deceased { died_on } => {
+                3u8.encode(e)?;
+                died_on.encode(e)
+            }
+        }
+    }
+}
+
+impl<Context> Decode<Context> for IdentityOutcome {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        let unknown = |what: String| bincode::error::DecodeError::OtherString(what);
+        Ok(match u8::decode(d)? {
+            0 => IdentityOutcome::Verified,
+            1 => {
+                let names: Vec<String> = Decode::decode(d)?;
+                let fields = names
+                    .iter()
+                    .map(|n| {
+                        CHECKED_FIELDS
+                            .into_iter()
+                            .find(|f| f == n)
+                            .ok_or_else(|| unknown(format!("unknown identity field {n}")))
+                    })
+                    .collect::<Result<_, _>>()?;
+                IdentityOutcome::Differs { fields }
+            }
+            2 => IdentityOutcome::NotFound,
+            3 => IdentityOutcome::Deceased {
+                died_on: Decode::decode(d)?,
+            },
+            tag => return Err(unknown(format!("unknown identity outcome {tag}"))),
+        })
+    }
+}
+
+bincode::impl_borrow_decode!(IdentityOutcome);
+
 impl IdentityAnswer {
     pub fn outcome(&self) -> IdentityOutcome {
         if let Some(died_on) = self.died_on {
@@ -134,15 +189,12 @@ impl IdentityAnswer {
         if self.citizen_id != FieldCheck::Matched {
             return IdentityOutcome::NotFound;
         }
-        let fields: Vec<&'static str> = [
-            ("full_name", self.full_name),
-            ("birth_date", self.birth_date),
-            ("sex", self.sex),
-        ]
-        .into_iter()
-        .filter(|(_, c)| *c != FieldCheck::Matched)
-        .map(|(name, _)| name)
-        .collect();
+        let fields: Vec<&'static str> = CHECKED_FIELDS
+            .into_iter()
+            .zip([self.full_name, self.birth_date, self.sex])
+            .filter(|(_, c)| *c != FieldCheck::Matched)
+            .map(|(name, _)| name)
+            .collect();
         if fields.is_empty() {
             IdentityOutcome::Verified
         } else {
@@ -152,7 +204,7 @@ impl IdentityAnswer {
 }
 
 /// The latest check of one person.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct PersonCheck {
     pub seq: u64,
     pub reference: String,
@@ -177,6 +229,38 @@ pub struct IdentityChecks {
     by_person: HashMap<BeneficiaryId, Vec<PersonCheck>>,
     checks: Vec<(u64, String)>,
     mode_history: Vec<(u64, IdentityCheckModeSet)>,
+}
+
+/// Snapshot encoding (`state::codec`): the per-person map sorted, so the bytes are stable.
+impl Encode for IdentityChecks {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        e: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        let IdentityChecks {
+            modes,
+            by_person,
+            checks,
+            mode_history,
+        } = self;
+        modes.encode(e)?;
+        super::state::sorted_map(by_person).encode(e)?;
+        checks.encode(e)?;
+        mode_history.encode(e)
+    }
+}
+
+impl<Context> Decode<Context> for IdentityChecks {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        Ok(IdentityChecks {
+            modes: Decode::decode(d)?,
+            by_person: super::state::decode_map(d)?,
+            checks: Decode::decode(d)?,
+            mode_history: Decode::decode(d)?,
+        })
+    }
 }
 
 impl IdentityChecks {

@@ -57,6 +57,30 @@ impl<T> Slab<T> {
     }
 }
 
+/// Rows in order (the chunking is not part of the encoding).
+impl<T: bincode::Encode> bincode::Encode for Slab<T> {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        e: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        (self.len as u64).encode(e)?;
+        self.iter().try_for_each(|row| row.encode(e))
+    }
+}
+
+impl<Context, T: bincode::Decode<Context>> bincode::Decode<Context> for Slab<T> {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        let len = u64::decode(d)?;
+        let mut slab = Slab::default();
+        for _ in 0..len {
+            slab.push(T::decode(d)?);
+        }
+        Ok(slab)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,9 @@
 //! `apply` is total over events that `decide` produced; an event that cannot apply means the
 //! log and the code disagree, and is reported as an `Inconsistency` rather than ignored.
 
+mod codec;
+pub(crate) use codec::{map as decode_map, sorted_map};
+
 use std::collections::{HashMap, HashSet};
 
 use super::event::*;
@@ -27,7 +30,7 @@ pub struct Inconsistency {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone, PartialEq, Eq)]
 pub enum PersonalState<T> {
     Known(T),
     Erased,
@@ -42,7 +45,7 @@ impl<T> PersonalState<T> {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone)]
 pub struct Beneficiary {
     pub id: BeneficiaryId,
     pub programme: Programme,
@@ -67,7 +70,7 @@ pub struct Beneficiary {
 
 /// A change to an entitlement, with the sequence number at which the ledger learnt it, so the
 /// rules can ask "as known at seq S".
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone, PartialEq, Eq)]
 pub enum EntitlementChange {
     Adjusted(EntitlementAdjusted),
     Suspended(EntitlementSuspended),
@@ -75,7 +78,7 @@ pub enum EntitlementChange {
     Terminated(EntitlementTerminated),
 }
 
-#[derive(Debug, Clone)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone)]
 pub struct Entitlement {
     pub grant: EntitlementGranted,
     pub granted_seq: u64,
@@ -120,13 +123,23 @@ impl Entitlement {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone)]
 pub struct RateSchedule {
     pub enacted: RateScheduleEnacted,
     pub seq: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(
+    bincode::Encode,
+    bincode::Decode,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BatchStatus {
     Open,
@@ -137,7 +150,7 @@ pub enum BatchStatus {
     Closed,
 }
 
-#[derive(Debug, Clone)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone)]
 pub struct Batch {
     pub opened: BatchOpened,
     pub opened_by: String,
@@ -156,14 +169,14 @@ pub struct Batch {
 }
 
 /// A reconciliation break and whether it was explained.
-#[derive(Debug, Clone)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone)]
 pub struct Break {
     pub seq: u64,
     pub recorded: ReconciliationBreakRecorded,
     pub resolved: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Scheduled,
@@ -173,14 +186,14 @@ pub enum PaymentStatus {
     Cancelled,
 }
 
-#[derive(Debug, Clone)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone)]
 pub struct Payment {
     pub scheduled: PaymentScheduled,
     pub status: PaymentStatus,
     pub return_reason: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(bincode::Encode, bincode::Decode, Debug, Clone)]
 pub struct IssuedFile {
     pub issued: PaymentFileIssued,
     pub downloads: u32,

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod offline;
 mod open;
 pub mod read;
+mod snapshot;
 pub mod tree;
 pub mod verify;
 mod writer;
@@ -36,6 +37,7 @@ pub use crate::store::StoreError;
 pub use offline::{Offline, OfflineError};
 pub use open::OpenError;
 pub use read::{ReadError, Recorded, Unconfirmed};
+pub use snapshot::{SnapshotCheck, SnapshotOutcome};
 
 /// A clock reading milliseconds since the Unix epoch (UTC). Injected so tests are repeatable.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -73,6 +75,9 @@ pub struct Config {
     /// when sled's `flush()` fails after its batch went into memory. The writer then stops as
     /// on a real storage error, so tests can check what readers report afterwards.
     pub fail_after_groups: Option<u64>,
+    /// The writer takes a snapshot of the state every this many records (0: never), so that
+    /// opening replays only what came after (`snapshot`).
+    pub snapshot_every_records: u64,
 }
 
 impl Config {
@@ -83,6 +88,7 @@ impl Config {
             salt_seed: None,
             registry: crate::formats::reference::Reference::embedded(),
             fail_after_groups: None,
+            snapshot_every_records: snapshot::SNAPSHOT_EVERY_RECORDS_DEFAULT,
         }
     }
 }
@@ -223,6 +229,16 @@ pub struct Ledger {
     shared: Arc<Shared>,
     submit: Sender<writer::Job>,
     _writer: Arc<WriterHandle>,
+    opening: Opening,
+}
+
+/// How a ledger was opened: from which snapshot of the state, and how many records after it
+/// were verified and replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Opening {
+    /// Records the snapshot reflected (0: no snapshot, the whole chain was replayed).
+    pub snapshot_records: u64,
+    pub replayed_records: u64,
 }
 
 struct WriterHandle {
@@ -299,9 +315,10 @@ impl Ledger {
         let records = self
             .read_unconfirmed(|s| s.erased_records().to_vec())
             .into_basis();
-        self.shared
-            .store
+        let store = &self.shared.store;
+        store
             .erase_personal(&records)
+            .and_then(|_| store.remove_snapshots(receipt.first_seq + u64::from(receipt.count)))
             .map_err(|e| SubmitError::Unavailable(format!("erasing personal data: {e}")))?;
         Ok(receipt)
     }
@@ -357,21 +374,24 @@ impl Ledger {
         }
     }
 
+    /// How this ledger was opened (`snapshot`).
+    pub fn opening(&self) -> Opening {
+        self.opening
+    }
+
+    /// The blake3 digest of the state's canonical encoding (what a snapshot holds): two
+    /// ledgers with the same digest hold the same state.
+    pub fn state_digest(&self) -> [u8; 32] {
+        let state = self.shared.state.read().expect("state lock");
+        *snapshot::state_digest(&state).as_bytes()
+    }
+
     /// Blocks until `records` records are durable.
     pub fn wait_durable(&self, records: u64) -> Result<(), SubmitError> {
-        let mut durable = self.shared.durable.records.lock().expect("durable lock");
-        while *durable < records {
-            if self.shared.stopped.load(Ordering::Acquire) {
-                return Err(self.unavailable());
-            }
-            durable = self
-                .shared
-                .durable
-                .changed
-                .wait(durable)
-                .expect("durable lock");
+        match self.shared.wait_durable(records) {
+            true => Ok(()),
+            false => Err(self.unavailable()),
         }
-        Ok(())
     }
 
     /// A receiver that sees the durable record count change (for async readers).
@@ -432,6 +452,18 @@ impl Ledger {
 }
 
 impl Shared {
+    /// Blocks until `records` records are durable; false if the writer stopped first.
+    fn wait_durable(&self, records: u64) -> bool {
+        let mut durable = self.durable.records.lock().expect("durable lock");
+        while *durable < records {
+            if self.stopped.load(Ordering::Acquire) {
+                return false;
+            }
+            durable = self.durable.changed.wait(durable).expect("durable lock");
+        }
+        true
+    }
+
     fn publish_durable(&self, records: u64, head: Option<Anchor>) {
         *self.durable.head.lock().expect("durable head lock") = head;
         *self.durable.records.lock().expect("durable lock") = records;

@@ -54,6 +54,12 @@ impl Offline {
         Ok(report)
     }
 
+    /// Checks every snapshot of the state against a replay of the chain (`snapshot`); run it
+    /// after `verify`, which checks the chain itself.
+    pub fn check_snapshots(&self) -> Result<Vec<super::SnapshotCheck>, super::OpenError> {
+        super::snapshot::check_all(&self.store)
+    }
+
     /// Writes the chain (and its personal data) to files, as `ledger::archive::export`.
     pub fn export(
         &self,

@@ -1,6 +1,7 @@
-//! Opening a ledger: verify every record, replay every event, rebuild the idempotency index,
-//! then start the writer. A chain that does not verify is not opened: the error names the
-//! first bad sequence number, as `chitra verify` would.
+//! Opening a ledger: start from the newest snapshot of the state that fits the chain (if any,
+//! `snapshot`), verify and replay every record after it, rebuild the idempotency index, then
+//! start the writer. A chain that does not verify is not opened: the error names the first bad
+//! sequence number, as `chitra verify` would.
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -49,6 +50,27 @@ struct Replayed {
     idempotency: IdempotencyIndex,
 }
 
+/// Where replay starts: from nothing, or after the record a snapshot reflects.
+struct Start {
+    /// The snapshot's last record, which the verifier continues from.
+    last_record: Option<Vec<u8>>,
+    tree: TreeBuilder,
+    replayed: Replayed,
+}
+
+impl Start {
+    fn empty() -> Start {
+        Start {
+            last_record: None,
+            tree: TreeBuilder::new(),
+            replayed: Replayed {
+                last_ms: 0,
+                idempotency: IdempotencyIndex::new(),
+            },
+        }
+    }
+}
+
 pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     std::fs::create_dir_all(&config.dir).map_err(|source| OpenError::CreateDir {
         path: config.dir.display().to_string(),
@@ -58,12 +80,31 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     // A large group cut short by a crash left blocks nobody was told about: drop them.
     store.discard_interrupted_group()?;
     let anchor = store.head_anchor()?;
-    let mut state = State::new();
-    let (replayed, verified, tree) = replay_and_verify(&store, anchor, &mut state)?;
+    let (mut state, start) = match super::snapshot::newest_fitting(&store, anchor) {
+        Some((snap, last_record)) => (
+            snap.state,
+            Start {
+                last_record: Some(last_record),
+                tree: snap.tree,
+                replayed: Replayed {
+                    last_ms: snap.last_ms,
+                    idempotency: snap.idempotency,
+                },
+            },
+        ),
+        None => (State::new(), Start::empty()),
+    };
+    let snapshot_records = state.applied();
+    let erased_in_snapshot = state.erased_records().len();
+    let (replayed, verified, tree) = replay_and_verify(&store, anchor, &mut state, start)?;
     let head = verified;
-    // An erasure whose store cleanup was interrupted by a crash is finished now.
+    // An erasure whose store cleanup was interrupted by a crash is finished now, snapshots
+    // holding the erased data included.
     if !state.erased_records().is_empty() {
         store.erase_personal(state.erased_records())?;
+    }
+    if state.erased_records().len() != erased_in_snapshot {
+        store.remove_snapshots(state.applied())?;
     }
     let records = state.applied();
     let (tx, rx) = crossbeam_channel::bounded(QUEUE_JOBS_MAX);
@@ -87,6 +128,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         last_ms: replayed.last_ms,
         idempotency: replayed.idempotency,
         tree,
+        snapshot_records,
     };
     let writer = Writer::new(Arc::clone(&shared), rx, config, recovered);
     let thread = std::thread::Builder::new()
@@ -100,6 +142,10 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
             thread: Mutex::new(Some(thread)),
             stop: Mutex::new(Some(tx)),
         }),
+        opening: super::Opening {
+            snapshot_records,
+            replayed_records: records - snapshot_records,
+        },
     })
 }
 
@@ -118,14 +164,23 @@ fn replay_and_verify(
     store: &Store,
     anchor: Option<Anchor>,
     state: &mut State,
+    start: Start,
 ) -> Result<(Replayed, Option<Anchor>, TreeBuilder), OpenError> {
     let (tx, rx) = crossbeam_channel::bounded::<VerifyChunk>(8);
+    let Start {
+        last_record,
+        tree,
+        replayed,
+    } = start;
     std::thread::scope(|scope| {
         let verifier = scope.spawn(move || -> Result<(Verifier, TreeCheck<'_>), OpenError> {
-            let mut v = Verifier::new(anchor);
+            let mut v = match &last_record {
+                Some(last) => Verifier::resume(anchor, last).map_err(OpenError::Tampered)?,
+                None => Verifier::new(anchor),
+            };
             // The Merkle tree is rebuilt from the records on this thread too, and its stored
             // tiles checked as they fill.
-            let mut tree = TreeCheck::new(store);
+            let mut tree = TreeCheck::resume(store, tree);
             for chunk in rx {
                 for (records, personal) in chunk {
                     v.push_block(&records).map_err(OpenError::Tampered)?;
@@ -142,7 +197,7 @@ fn replay_and_verify(
             }
             Ok((v, tree))
         });
-        let replayed = replay(store, state, &tx);
+        let replayed = replay(store, state, &tx, replayed);
         drop(tx);
         let verified = verifier.join().expect("verifier thread panicked");
         let replayed = match replayed {
@@ -190,10 +245,16 @@ fn replay(
     store: &Store,
     state: &mut State,
     to_verifier: &crossbeam_channel::Sender<VerifyChunk>,
+    from: Replayed,
 ) -> Result<Replayed, OpenError> {
     let mut chunk = Vec::with_capacity(VERIFY_CHUNK_BLOCKS);
-    let mut blocks = store.blocks();
-    let replayed = replay_blocks(&mut blocks, state, &mut chunk, to_verifier);
+    // After a snapshot, the blocks from its next record (a snapshot always ends a block; the
+    // block `blocks_from` finds when nothing follows is the snapshot's own, already applied).
+    let next = state.applied();
+    let mut blocks = store
+        .blocks_from(next)
+        .skip_while(move |b| matches!(b, Ok(b) if b.first_seq < next));
+    let replayed = replay_blocks(&mut blocks, state, &mut chunk, to_verifier, from);
     if let Err(e) = &replayed {
         // The verifier judges a record's link when it sees the next one, and names an altered
         // record from the two after it: hand it the blocks up to two records past the failure,
@@ -219,11 +280,8 @@ fn replay_blocks(
     state: &mut State,
     chunk: &mut VerifyChunk,
     to_verifier: &crossbeam_channel::Sender<VerifyChunk>,
+    mut out: Replayed,
 ) -> Result<Replayed, OpenError> {
-    let mut out = Replayed {
-        last_ms: 0,
-        idempotency: IdempotencyIndex::new(),
-    };
     let mut run: KeyRun = None;
     for block in blocks {
         let block = block?;
@@ -356,4 +414,26 @@ fn track_idempotency(
         },
         salt.is_some(),
     ));
+}
+
+/// Replays the records from `state`'s next one up to (not including) record `end` into
+/// `state`, without verifying them: `chitra verify` checks snapshots with this, after it
+/// verified the chain itself. Stops at a block boundary.
+pub(super) fn replay_until(store: &Store, state: &mut State, end: u64) -> Result<(), OpenError> {
+    let next = state.applied();
+    let mut blocks = store
+        .blocks_from(next)
+        .skip_while(move |b| matches!(b, Ok(b) if b.first_seq < next))
+        .take_while(move |b| !matches!(b, Ok(b) if b.first_seq >= end));
+    // Nobody listens: the chain was verified already.
+    let (nobody, _) = crossbeam_channel::bounded(0);
+    let mut chunk = Vec::new();
+    replay_blocks(
+        &mut blocks,
+        state,
+        &mut chunk,
+        &nobody,
+        Start::empty().replayed,
+    )
+    .map(|_| ())
 }

@@ -37,10 +37,12 @@ pub(super) struct TreeCheck<'a> {
 }
 
 impl<'a> TreeCheck<'a> {
-    pub(super) fn new(store: &'a Store) -> TreeCheck<'a> {
+    /// Continues from a tree (empty, or one a snapshot kept); only the leaves added after it are rebuilt, and
+    /// the tiles they fill checked.
+    pub(super) fn resume(store: &'a Store, builder: TreeBuilder) -> TreeCheck<'a> {
         TreeCheck {
             store,
-            builder: TreeBuilder::new(),
+            builder,
             repairs: Vec::new(),
             repaired: false,
             fault: None,

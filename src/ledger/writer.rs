@@ -56,6 +56,8 @@ pub(super) struct Recovered {
     pub idempotency: IdempotencyIndex,
     /// The Merkle tree over the records so far (`chain::merkle`).
     pub tree: TreeBuilder,
+    /// Records the snapshot opening started from reflects (0 for none).
+    pub snapshot_records: u64,
 }
 
 pub(super) struct Writer {
@@ -72,6 +74,8 @@ pub(super) struct Writer {
     tree: TreeBuilder,
     commits: crossbeam_channel::Sender<ToCommit>,
     committer: Option<std::thread::JoinHandle<()>>,
+    /// When to take the next snapshot of the state (`snapshot`).
+    snapshots: super::snapshot::Schedule,
 }
 
 /// What the writer hands the committer: the leading blocks of a large group (written ahead,
@@ -347,10 +351,28 @@ impl Writer {
             tree: recovered.tree,
             commits,
             committer: Some(committer),
+            snapshots: super::snapshot::Schedule::new(
+                config.snapshot_every_records,
+                recovered.snapshot_records,
+            ),
         }
     }
 
+    /// Takes a snapshot of the state if the schedule says so (on `closing`, a shorter tail
+    /// is enough).
+    fn maybe_snapshot(&mut self, closing: bool) {
+        let records = self.next_seq();
+        let (Some(head), true) = (self.head, self.snapshots.due(records, closing)) else {
+            return;
+        };
+        let parts = self.tree.parts();
+        super::snapshot::take(&self.shared, head, self.last_ms, &self.idempotency, parts);
+        self.snapshots.taken(records);
+    }
+
     pub fn run(mut self) {
+        // Opening replayed a long tail: keep the next opening from replaying it again.
+        self.maybe_snapshot(false);
         while let Ok(first) = self.rx.recv() {
             let mut commands = first.submissions.len();
             let mut jobs = vec![first];
@@ -364,6 +386,7 @@ impl Writer {
                 }
             }
             self.group(jobs);
+            self.maybe_snapshot(false);
         }
         // No more submitters: let the committer finish what is in flight, then stop.
         let (closed, _) = crossbeam_channel::bounded(0);
@@ -371,6 +394,7 @@ impl Writer {
         if let Some(c) = self.committer.take() {
             let _ = c.join();
         }
+        self.maybe_snapshot(true);
     }
 
     /// The Merkle tree's tiles changed since the last commit, as stored.

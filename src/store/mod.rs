@@ -12,6 +12,8 @@
 //! - `m:pending` → u64 LE first seq of a large group being written in several batches
 //! - `t` + u8 level + u64 tile index → a tile of the Merkle tree (`tiles`)
 //!
+//! Snapshots of the state are plain files beside sled's (`snapshots`).
+//!
 //! One group commit is one `apply_batch` on this tree followed by `flush()` and a sync of the
 //! files sled wrote (`durable`: sled's flush alone does not survive a crash of the machine):
 //! sled applies a batch atomically, so a crash leaves either all of a group or none of it. A very large group
@@ -20,7 +22,10 @@
 //! blocks of a group that never got there.
 
 mod durable;
+mod snapshots;
 mod tiles;
+
+pub use snapshots::SNAPSHOTS_DIR;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -87,6 +92,8 @@ pub struct Store {
     /// Payment files, one plain file per blake3 digest: large immutable blobs that sled would
     /// only copy around.
     files_dir: std::path::PathBuf,
+    /// The data directory (snapshot files live beside sled's).
+    dir: std::path::PathBuf,
     /// Syncs what sled wrote after each flush.
     durability: Arc<durable::Durability>,
 }
@@ -145,6 +152,7 @@ impl Store {
             db,
             log,
             files_dir: dir.join(FILES_DIR),
+            dir: dir.to_path_buf(),
             durability,
         })
     }

@@ -45,8 +45,8 @@ impl<'l> Run<'l> {
             ),
             admin: principal("admin:bench"),
             officer: principal("officer:bench"),
-            maker: principal("maker:bench"),
-            checker: principal("checker:bench"),
+            maker: principal("maker:bench-maker"),
+            checker: principal("checker:bench-checker"),
         }
     }
 
@@ -58,13 +58,29 @@ impl<'l> Run<'l> {
         })?)
     }
 
-    /// Every rate schedule of `ledger-data/rates/` (loading twice appends nothing).
+    /// Every rate schedule the binary carries (loading twice appends nothing).
     pub fn load_rates(&self) -> anyhow::Result<()> {
-        let dir = std::path::Path::new("ledger-data/rates");
-        for s in crate::formats::reference::rates::load_dir(dir)? {
-            self.submit(&self.admin, Command::EnactRateSchedule(s))?;
+        self.load_rates_where(|_| true)
+    }
+
+    /// The rate schedules the binary carries whose id `keep` accepts.
+    pub fn load_rates_where(&self, keep: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+        for s in crate::formats::reference::rates::embedded()? {
+            if keep(&s.schedule) {
+                self.submit(&self.admin, Command::EnactRateSchedule(s))?;
+            }
         }
         Ok(())
+    }
+
+    /// Submits a case officer's command (a death, a correction).
+    pub fn submit_as_officer(&self, command: Command) -> anyhow::Result<Receipt> {
+        self.submit(&self.officer, command)
+    }
+
+    /// Submits a checker's command (closing a reconciled batch).
+    pub fn submit_as_checker(&self, command: Command) -> anyhow::Result<Receipt> {
+        self.submit(&self.checker, command)
     }
 
     /// `persons` more synthetic people, each with a severe-disability BTXH allowance from

@@ -1,0 +1,116 @@
+//! The state's snapshot encoding: every field in declaration order, hash maps and sets written
+//! sorted by key, so that one state always encodes to the same bytes and a snapshot can be
+//! compared with a replay of the chain (`ledger::snapshot`). The destructuring below fails to
+//! compile when a field is added to `State`, so that no field is silently left out.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash};
+
+use bincode::de::Decoder;
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError, EncodeError};
+use bincode::{Decode, Encode};
+
+use super::State;
+
+impl Encode for State {
+    fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
+        let State {
+            beneficiaries,
+            by_citizen,
+            entitlements,
+            schedules,
+            schedule_ids,
+            batches,
+            payments,
+            files,
+            status_reports,
+            status_report_ids,
+            breaks,
+            batches_by_month,
+            checkpoints,
+            erased_records,
+            identity,
+            allocations,
+            applied,
+            money_seq,
+        } = self;
+        beneficiaries.encode(e)?;
+        sorted_map(by_citizen).encode(e)?;
+        entitlements.encode(e)?;
+        schedules.encode(e)?;
+        sorted_set(schedule_ids).encode(e)?;
+        batches.encode(e)?;
+        payments.encode(e)?;
+        files.encode(e)?;
+        sorted_set(status_reports).encode(e)?;
+        sorted_map(status_report_ids).encode(e)?;
+        breaks.encode(e)?;
+        sorted_map(batches_by_month).encode(e)?;
+        checkpoints.encode(e)?;
+        erased_records.encode(e)?;
+        identity.encode(e)?;
+        allocations.encode(e)?;
+        applied.encode(e)?;
+        money_seq.encode(e)
+    }
+}
+
+impl<Context> Decode<Context> for State {
+    fn decode<D: Decoder<Context = Context>>(d: &mut D) -> Result<Self, DecodeError> {
+        Ok(State {
+            beneficiaries: Decode::decode(d)?,
+            by_citizen: map(d)?,
+            entitlements: Decode::decode(d)?,
+            schedules: Decode::decode(d)?,
+            schedule_ids: set(d)?,
+            batches: Decode::decode(d)?,
+            payments: Decode::decode(d)?,
+            files: Decode::decode(d)?,
+            status_reports: set(d)?,
+            status_report_ids: map(d)?,
+            breaks: Decode::decode(d)?,
+            batches_by_month: map(d)?,
+            checkpoints: Decode::decode(d)?,
+            erased_records: Decode::decode(d)?,
+            identity: Decode::decode(d)?,
+            allocations: Decode::decode(d)?,
+            applied: Decode::decode(d)?,
+            money_seq: Decode::decode(d)?,
+        })
+    }
+}
+
+/// A map's entries sorted by key (the encoding's order).
+pub(crate) fn sorted_map<K: Ord, V, S>(m: &HashMap<K, V, S>) -> Vec<(&K, &V)> {
+    let mut v: Vec<_> = m.iter().collect();
+    v.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+fn sorted_set<K: Ord, S>(m: &HashSet<K, S>) -> Vec<&K> {
+    let mut v: Vec<_> = m.iter().collect();
+    v.sort_unstable();
+    v
+}
+
+pub(crate) fn map<Context, D, K, V, S>(d: &mut D) -> Result<HashMap<K, V, S>, DecodeError>
+where
+    D: Decoder<Context = Context>,
+    K: Decode<Context> + Eq + Hash,
+    V: Decode<Context>,
+    S: BuildHasher + Default,
+{
+    let entries: Vec<(K, V)> = Decode::decode(d)?;
+    Ok(entries.into_iter().collect())
+}
+
+fn set<Context, D, K, S>(d: &mut D) -> Result<HashSet<K, S>, DecodeError>
+where
+    D: Decoder<Context = Context>,
+    K: Decode<Context> + Eq + Hash,
+    S: BuildHasher + Default,
+{
+    let entries: Vec<K> = Decode::decode(d)?;
+    Ok(entries.into_iter().collect())
+}

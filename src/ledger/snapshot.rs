@@ -1,0 +1,376 @@
+//! Snapshots of the state, so that opening replays only the records after the newest one
+//! instead of the whole history (`docs/chain-format.md` §Snapshots gives the byte layout).
+//!
+//! A snapshot names the record it reflects (its seq and hash). Opening uses the newest one
+//! whose record is on the chain with that hash and whose own checksum holds, then verifies and
+//! replays only the tail; any snapshot that fails a check is passed over (opening then replays
+//! more, it never stops on a bad snapshot). `chitra verify` still checks every record, and
+//! checks each snapshot against a replay of the chain (`matches_replay`), so a snapshot edited
+//! by hand is found. The writer takes one every `Config::snapshot_every_records` records, once
+//! everything it applied is durable, so a snapshot is never ahead of the chain.
+
+use std::io::{BufReader, Read, Write};
+use std::path::Path;
+
+use crate::chain::merkle::{TreeBuilder, TreeParts};
+use crate::chain::Anchor;
+use crate::domain::encoding::CANONICAL;
+use crate::domain::State;
+use crate::store::{Store, StoreError};
+
+use super::{IdempotencyEntry, IdempotencyIndex, Receipt};
+
+const MAGIC: &[u8; 16] = b"chitra-snapshot\n";
+const FORMAT_VERSION: u32 = 1;
+/// The writer's default interval between snapshots, in records appended. A monthly run for a
+/// million people appends about two million records, so a busy month takes a few.
+pub const SNAPSHOT_EVERY_RECORDS_DEFAULT: u64 = 1_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a chitra snapshot (format version {0:?})")]
+    Format(Option<u32>),
+    #[error("the snapshot's checksum does not match its contents")]
+    Checksum,
+    #[error("the snapshot does not decode: {0}")]
+    Decode(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What opening needs to continue after the snapshot's record.
+pub(super) struct Snapshot {
+    /// The last record the snapshot reflects.
+    pub head: Anchor,
+    pub last_ms: i64,
+    pub state: State,
+    pub idempotency: IdempotencyIndex,
+    pub tree: TreeBuilder,
+}
+
+/// What the writer hands over to be written (borrowed: nothing is copied).
+pub(super) struct SnapshotOf<'a> {
+    pub head: Anchor,
+    pub last_ms: i64,
+    pub state: &'a State,
+    pub idempotency: &'a IdempotencyIndex,
+    pub tree: TreeParts,
+}
+
+/// One idempotency entry as a snapshot stores it.
+type StoredKey = ((String, Vec<u8>), ([u8; 32], [u8; 16], u64, u32, [u8; 32]));
+
+/// Writes `snap` into the data directory (durably) and returns where.
+pub(super) fn write(
+    store: &Store,
+    snap: &SnapshotOf<'_>,
+) -> Result<std::path::PathBuf, StoreError> {
+    store.write_snapshot(snap.head.seq + 1, |out| encode(snap, out))
+}
+
+fn encode(snap: &SnapshotOf<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+    let mut out = Hashing::new(out);
+    out.write_all(MAGIC)?;
+    out.write_all(&FORMAT_VERSION.to_le_bytes())?;
+    out.write_all(&snap.head.seq.to_le_bytes())?;
+    out.write_all(&snap.head.hash)?;
+    out.write_all(&snap.last_ms.to_le_bytes())?;
+    let to_io = |e: bincode::error::EncodeError| std::io::Error::other(e.to_string());
+    bincode::encode_into_std_write(snap.state, &mut out, CANONICAL).map_err(to_io)?;
+    let mut keys: Vec<StoredKey> = snap
+        .idempotency
+        .iter()
+        .map(|(k, e)| {
+            let r = &e.receipt;
+            (k.clone(), (e.digest, e.salt, r.first_seq, r.count, r.hash))
+        })
+        .collect();
+    keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    bincode::encode_into_std_write(&keys, &mut out, CANONICAL).map_err(to_io)?;
+    bincode::encode_into_std_write(&snap.tree, &mut out, CANONICAL).map_err(to_io)?;
+    let (len, hash, inner) = out.finish();
+    inner.write_all(&len.to_le_bytes())?;
+    inner.write_all(hash.as_bytes())
+}
+
+/// Reads a snapshot file and checks its own checksum (not yet against the chain).
+pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
+    let file = std::fs::File::open(path)?;
+    let mut input = Hashing::new(BufReader::with_capacity(1 << 20, file));
+    let mut magic = [0u8; 16];
+    input.read_exact(&mut magic)?;
+    let version = u32::from_le_bytes(read_array(&mut input)?);
+    if &magic != MAGIC || version != FORMAT_VERSION {
+        return Err(SnapshotError::Format((&magic == MAGIC).then_some(version)));
+    }
+    let seq = u64::from_le_bytes(read_array(&mut input)?);
+    let hash: [u8; 32] = read_array(&mut input)?;
+    let last_ms = i64::from_le_bytes(read_array(&mut input)?);
+    let decode_error = |e: bincode::error::DecodeError| SnapshotError::Decode(e.to_string());
+    let state: State =
+        bincode::decode_from_std_read(&mut input, CANONICAL).map_err(decode_error)?;
+    let keys: Vec<StoredKey> =
+        bincode::decode_from_std_read(&mut input, CANONICAL).map_err(decode_error)?;
+    let tree: TreeParts =
+        bincode::decode_from_std_read(&mut input, CANONICAL).map_err(decode_error)?;
+    let (len, want, mut inner) = input.finish();
+    let mut trailer = [0u8; 40];
+    inner.read_exact(&mut trailer)?;
+    if trailer[..8] != len.to_le_bytes() || trailer[8..] != *want.as_bytes() {
+        return Err(SnapshotError::Checksum);
+    }
+    if inner.read(&mut [0u8; 1])? != 0 {
+        return Err(SnapshotError::Checksum);
+    }
+    let tree = TreeBuilder::from_parts(tree).ok_or_else(|| {
+        SnapshotError::Decode("the Merkle tree's parts do not fit its size".into())
+    })?;
+    if state.applied() != seq + 1 || tree.size() != seq + 1 {
+        return Err(SnapshotError::Decode(format!(
+            "the snapshot names record {seq} but holds {} records of state and {} leaves",
+            state.applied(),
+            tree.size()
+        )));
+    }
+    let idempotency = keys
+        .into_iter()
+        .map(|(k, (digest, salt, first_seq, count, hash))| {
+            let receipt = Receipt {
+                first_seq,
+                count,
+                hash,
+                replayed: false,
+            };
+            (
+                k,
+                IdempotencyEntry {
+                    digest,
+                    salt,
+                    receipt,
+                },
+            )
+        })
+        .collect();
+    Ok(Snapshot {
+        head: Anchor { seq, hash },
+        last_ms,
+        state,
+        idempotency,
+        tree,
+    })
+}
+
+fn read_array<const N: usize>(input: &mut impl Read) -> std::io::Result<[u8; N]> {
+    let mut b = [0u8; N];
+    input.read_exact(&mut b)?;
+    Ok(b)
+}
+
+/// The canonical bytes of a state (what a snapshot holds of it), for comparing a snapshot
+/// with a replay.
+pub(super) fn state_digest(state: &State) -> blake3::Hash {
+    let mut out = Hashing::new(std::io::sink());
+    bincode::encode_into_std_write(state, &mut out, CANONICAL).expect("a sink cannot fail");
+    out.finish().1
+}
+
+/// Counts and hashes everything that passes through, in either direction.
+struct Hashing<T> {
+    inner: T,
+    hasher: blake3::Hasher,
+    len: u64,
+}
+
+impl<T> Hashing<T> {
+    fn new(inner: T) -> Hashing<T> {
+        Hashing {
+            inner,
+            hasher: blake3::Hasher::new(),
+            len: 0,
+        }
+    }
+
+    fn finish(self) -> (u64, blake3::Hash, T) {
+        (self.len, self.hasher.finalize(), self.inner)
+    }
+}
+
+impl<T: Write> Write for Hashing<T> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<T: Read> Read for Hashing<T> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+/// The newest snapshot that fits the chain whose head is `anchor`, with the bytes of the
+/// record it reflects (the verifier continues from that record). Snapshots that do not fit
+/// are passed over with a warning: opening then replays more, and still succeeds.
+pub(super) fn newest_fitting(store: &Store, anchor: Option<Anchor>) -> Option<(Snapshot, Vec<u8>)> {
+    let head = anchor?;
+    for (records, path) in store.snapshots() {
+        if records == 0 || records > head.seq + 1 {
+            continue;
+        }
+        match fits(store, &path) {
+            Ok(found) => return Some(found),
+            Err(reason) => {
+                tracing::warn!(snapshot = %path.display(), %reason, "snapshot passed over")
+            }
+        }
+    }
+    None
+}
+
+/// Reads a snapshot and checks it against the store: its record is on the chain with its
+/// hash, a block starts right after it, and its Merkle tree has the stored tiles' root.
+fn fits(store: &Store, path: &Path) -> Result<(Snapshot, Vec<u8>), String> {
+    let snap = read(path).map_err(|e| e.to_string())?;
+    let seq = snap.head.seq;
+    let last = match super::read::records(store, seq, seq + 1).next() {
+        Some(Ok(r)) => r.bytes,
+        Some(Err(e)) => return Err(e.to_string()),
+        None => return Err(format!("record {seq} is not in the store")),
+    };
+    if crate::chain::record::record_hash(&last) != snap.head.hash {
+        return Err(format!("record {seq} on the chain has another hash"));
+    }
+    if let Some(block) = store.blocks_from(seq + 1).next() {
+        let block = block.map_err(|e| e.to_string())?;
+        if block.first_seq != seq + 1 {
+            return Err(format!("record {seq} does not end a block"));
+        }
+    }
+    let stored = super::tree::root(store, seq + 1, seq + 1).map_err(|e| e.to_string())?;
+    if stored != snap.tree.root() {
+        return Err("its Merkle tree differs from the stored tiles".into());
+    }
+    Ok((snap, last))
+}
+
+/// Below this many records since the last snapshot, closing a ledger takes none (small
+/// ledgers and tests open fast without one).
+const SNAPSHOT_ON_CLOSE_RECORDS_MIN: u64 = 10_000;
+
+/// When the writer takes snapshots: every `every` records appended, and on closing after a
+/// shorter tail. `every == 0` takes none.
+pub(super) struct Schedule {
+    every: u64,
+    last: u64,
+}
+
+impl Schedule {
+    pub(super) fn new(every: u64, last: u64) -> Schedule {
+        Schedule { every, last }
+    }
+
+    pub(super) fn due(&self, records: u64, closing: bool) -> bool {
+        let tail = records.saturating_sub(self.last);
+        let wanted = match closing {
+            true => self.every.min(SNAPSHOT_ON_CLOSE_RECORDS_MIN),
+            false => self.every,
+        };
+        self.every > 0 && tail > 0 && tail >= wanted
+    }
+
+    pub(super) fn taken(&mut self, records: u64) {
+        self.last = records;
+    }
+}
+
+/// Writes a snapshot of the shared state once every record applied so far is durable. A
+/// failure is logged and costs only a longer replay at the next opening.
+pub(super) fn take(
+    shared: &super::Shared,
+    head: Anchor,
+    last_ms: i64,
+    idempotency: &IdempotencyIndex,
+    tree: TreeParts,
+) {
+    if !shared.wait_durable(head.seq + 1) {
+        return;
+    }
+    let state = shared.state.read().expect("state lock");
+    debug_assert_eq!(state.applied(), head.seq + 1);
+    let snap = SnapshotOf {
+        head,
+        last_ms,
+        state: &state,
+        idempotency,
+        tree,
+    };
+    let started = std::time::Instant::now();
+    match write(&shared.store, &snap) {
+        Ok(path) => tracing::info!(
+            snapshot = %path.display(),
+            records = head.seq + 1,
+            ms = started.elapsed().as_millis() as u64,
+            "state snapshot written"
+        ),
+        Err(e) => tracing::warn!(error = %e, "state snapshot not written"),
+    }
+}
+
+/// What `chitra verify` found of one snapshot.
+#[derive(Debug, Clone)]
+pub struct SnapshotCheck {
+    pub path: std::path::PathBuf,
+    /// The records the snapshot says it reflects.
+    pub records: u64,
+    pub outcome: SnapshotOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotOutcome {
+    /// Its state is exactly the state a replay of the chain gives.
+    Matches,
+    /// Its state differs from a replay of the chain: it was altered (opening would have
+    /// trusted it; remove it and open again).
+    Differs,
+    /// It cannot be read or does not fit the chain; opening passes it over.
+    Unusable(String),
+}
+
+/// Checks every snapshot, oldest first, against one replay of the chain (of a store whose
+/// chain was verified already).
+pub(super) fn check_all(store: &Store) -> Result<Vec<SnapshotCheck>, super::open::OpenError> {
+    let mut snapshots = store.snapshots();
+    snapshots.reverse();
+    let mut state = State::new();
+    let mut out = Vec::new();
+    for (records, path) in snapshots {
+        let outcome = match fits(store, &path) {
+            Err(reason) => SnapshotOutcome::Unusable(reason),
+            Ok((snap, _)) if records < state.applied() => {
+                SnapshotOutcome::Unusable(format!("{} records, behind another", snap.head.seq + 1))
+            }
+            Ok((snap, _)) => {
+                super::open::replay_until(store, &mut state, records)?;
+                match state_digest(&state) == state_digest(&snap.state) {
+                    true => SnapshotOutcome::Matches,
+                    false => SnapshotOutcome::Differs,
+                }
+            }
+        };
+        out.push(SnapshotCheck {
+            path,
+            records,
+            outcome,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,88 @@
+//! Snapshot files of the state (`<data dir>/state-snapshots/state-<records>.snap`): written
+//! whole under a temporary name, synced, renamed and the directory synced, so that a crash
+//! leaves either the old set or the new file complete. What the bytes mean is
+//! `ledger::snapshot`'s business; a snapshot is only ever a shortcut for opening, never the
+//! only copy of anything (the chain is).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use super::{io_error, Store, StoreError};
+
+/// Where snapshots are kept, inside the data directory.
+pub const SNAPSHOTS_DIR: &str = "state-snapshots";
+/// Snapshots kept: the newest and the one before it (should the newest be unusable).
+const SNAPSHOTS_KEPT: usize = 2;
+
+impl Store {
+    /// Snapshots in the data directory, newest first, with the records each reflects.
+    pub fn snapshots(&self) -> Vec<(u64, PathBuf)> {
+        let dir = self.dir.join(SNAPSHOTS_DIR);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(u64, PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let records = name.strip_prefix("state-")?.strip_suffix(".snap")?;
+                Some((records.parse().ok()?, e.path()))
+            })
+            .collect();
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
+        found
+    }
+
+    /// Writes the snapshot of the state after `records` records with `write`, durably, and
+    /// removes all but the newest few.
+    pub fn write_snapshot(
+        &self,
+        records: u64,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<PathBuf, StoreError> {
+        let dir = self.dir.join(SNAPSHOTS_DIR);
+        if !dir.exists() {
+            std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+            self.durability.created_dir()?;
+        }
+        let path = dir.join(format!("state-{records:020}.snap"));
+        let partial = dir.join(format!("state-{records:020}.partial"));
+        let file = File::create(&partial).map_err(|e| io_error(&partial, e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        write(&mut out).map_err(|e| io_error(&partial, e))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io_error(&partial, e.into_error()))?;
+        file.sync_all().map_err(|e| io_error(&partial, e))?;
+        std::fs::rename(&partial, &path).map_err(|e| io_error(&path, e))?;
+        sync_dir(&dir)?;
+        for (_, old) in self.snapshots().into_iter().skip(SNAPSHOTS_KEPT) {
+            let _ = std::fs::remove_file(old);
+        }
+        Ok(path)
+    }
+
+    /// Removes every snapshot of `records` records or fewer, durably: after an erasure of
+    /// personal data, the snapshots taken before it still hold that data.
+    pub fn remove_snapshots(&self, records: u64) -> Result<(), StoreError> {
+        let old: Vec<_> = self
+            .snapshots()
+            .into_iter()
+            .filter(|(r, _)| *r <= records)
+            .collect();
+        for (_, path) in &old {
+            std::fs::remove_file(path).map_err(|e| io_error(path, e))?;
+        }
+        if !old.is_empty() {
+            sync_dir(&self.dir.join(SNAPSHOTS_DIR))?;
+        }
+        Ok(())
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| io_error(dir, e))
+}

@@ -1,0 +1,235 @@
+//! Snapshots of the state (`ledger::snapshot`): opening from one gives exactly the state a
+//! replay of the whole chain gives; a damaged snapshot is passed over, an altered one is found
+//! by `chitra verify`; an erasure removes the snapshots that still hold the erased data.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use chitra::domain::command::{CloseBatch, ErasePersonalData, RecordDeath};
+use chitra::domain::types::{BeneficiaryId, Month};
+use chitra::domain::Command;
+use chitra::ledger::{Config, Ledger, Offline, SnapshotOutcome, Submission};
+use common::fixtures::p;
+
+/// Snapshots every 64 records, so a small workload takes several.
+fn open(dir: &Path) -> Ledger {
+    Ledger::open(Config {
+        snapshot_every_records: 64,
+        ..Config::new(dir)
+    })
+    .expect("ledger opens")
+}
+
+/// Opens with snapshots off and none on disk: the state a replay of the whole chain gives.
+fn replayed_digest(dir: &Path) -> [u8; 32] {
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir, copy.path());
+    let _ = std::fs::remove_dir_all(copy.path().join(chitra::store::SNAPSHOTS_DIR));
+    let ledger = Ledger::open(Config {
+        snapshot_every_records: 0,
+        ..Config::new(copy.path())
+    })
+    .unwrap();
+    assert_eq!(ledger.opening().snapshot_records, 0);
+    ledger.state_digest()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        match e.file_type().unwrap().is_dir() {
+            true => copy_dir(&e.path(), &target),
+            false => {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+}
+
+fn snapshots(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join(chitra::store::SNAPSHOTS_DIR))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// Two months paid end to end (enrolments, a death, a batch computed, approved, released,
+/// the banks' reports with returns, the batch closed when it can be), as the benchmarks do.
+fn two_months(ledger: &Ledger) {
+    let run = chitra::dev::bench::monthly::Run::new(ledger);
+    run.load_rates().unwrap();
+    let first = Month::parse("2024-06").unwrap();
+    run.enrol(120, 5, first).unwrap();
+    let mut month = first;
+    for _ in 0..2 {
+        let batch = run.open(month).unwrap();
+        let (target, payments) = run.compute(batch).unwrap();
+        run.append(batch, target, payments).unwrap();
+        run.approve(batch).unwrap();
+        let files = run.release(batch).unwrap();
+        let reports = run.bank_reports(&files).unwrap();
+        run.ingest(&reports).unwrap();
+        let _ = run.submit_as_checker(Command::CloseBatch(CloseBatch { batch }));
+        month = month.next();
+    }
+    run.submit_as_officer(Command::RecordDeath(RecordDeath {
+        beneficiary: BeneficiaryId(3),
+        date_of_death: month.first_day(),
+        decision: None,
+    }))
+    .unwrap();
+}
+
+#[test]
+fn opening_from_a_snapshot_gives_the_state_a_whole_replay_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let (digest, records) = {
+        let ledger = open(dir.path());
+        two_months(&ledger);
+        let records = ledger.durable_records();
+        (ledger.state_digest(), records)
+    };
+    let taken = snapshots(dir.path());
+    assert!(!taken.is_empty(), "the writer took no snapshot");
+    assert!(taken.len() <= 2, "old snapshots are pruned: {taken:?}");
+
+    let ledger = open(dir.path());
+    let opening = ledger.opening();
+    assert!(opening.snapshot_records > 0, "{opening:?}");
+    assert_eq!(opening.snapshot_records + opening.replayed_records, records);
+    assert_eq!(ledger.state_digest(), digest);
+    drop(ledger);
+    assert_eq!(replayed_digest(dir.path()), digest);
+
+    // The reopened ledger goes on: a write after a snapshot-based open lands and verifies.
+    let ledger = open(dir.path());
+    two_more_people(&ledger);
+    let digest = ledger.state_digest();
+    drop(ledger);
+    assert_eq!(replayed_digest(dir.path()), digest);
+    let offline = Offline::open(dir.path()).unwrap();
+    offline.verify(None, 0, |_| {}).unwrap();
+    let checks = offline.check_snapshots().unwrap();
+    assert!(!checks.is_empty());
+    assert!(
+        checks.iter().all(|c| c.outcome == SnapshotOutcome::Matches),
+        "{checks:?}"
+    );
+}
+
+fn two_more_people(ledger: &Ledger) {
+    common::enrol(ledger, 10_000, 2);
+}
+
+#[test]
+fn a_damaged_snapshot_is_passed_over_and_opening_replays_instead() {
+    let dir = tempfile::tempdir().unwrap();
+    let digest = {
+        let ledger = open(dir.path());
+        two_months(&ledger);
+        ledger.state_digest()
+    };
+    for path in snapshots(dir.path()) {
+        let mut bytes = std::fs::read(&path).unwrap();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x40;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let ledger = open(dir.path());
+    assert_eq!(
+        ledger.opening().snapshot_records,
+        0,
+        "a damaged snapshot was used"
+    );
+    assert_eq!(ledger.state_digest(), digest);
+}
+
+/// A snapshot whose state was edited and whose checksum was recomputed (what someone with the
+/// disk could do): opening would trust it, so `chitra verify` must find it.
+#[test]
+fn verify_finds_a_snapshot_whose_state_was_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let ledger = open(dir.path());
+        two_months(&ledger);
+    }
+    let path = snapshots(dir.path()).pop().expect("a snapshot");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // The funding account every batch names, a string in the state: change one digit.
+    let needle = b"3761000000002";
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("the funding account is in the snapshot");
+    bytes[at + needle.len() - 1] = b'9';
+    let body = bytes.len() - 40;
+    let hash = blake3::hash(&bytes[..body]);
+    bytes[body + 8..].copy_from_slice(hash.as_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+
+    let offline = Offline::open(dir.path()).unwrap();
+    offline.verify(None, 0, |_| {}).unwrap();
+    let checks = offline.check_snapshots().unwrap();
+    let edited = checks.iter().find(|c| c.path == path).unwrap();
+    assert_eq!(edited.outcome, SnapshotOutcome::Differs);
+    drop(offline);
+
+    // And the real binary says so, with the tampering exit code.
+    let out = common::bin::chitra(dir.path(), &["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TAMPERED: the snapshot"), "{stdout}");
+}
+
+#[test]
+fn an_erasure_removes_the_snapshots_that_hold_the_erased_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    two_months(&ledger);
+    let name = ledger
+        .read(|s| {
+            s.beneficiary(BeneficiaryId(3))
+                .and_then(|b| b.identity.known().map(|i| i.full_name.clone()))
+        })
+        .unwrap()
+        .expect("a name");
+    // Snapshots taken so far hold the person's name.
+    drop(ledger);
+    let holding = |dir: &Path| {
+        snapshots(dir)
+            .into_iter()
+            .filter(|p| {
+                let bytes = std::fs::read(p).unwrap();
+                bytes.windows(name.len()).any(|w| w == name.as_bytes())
+            })
+            .count()
+    };
+    assert!(holding(dir.path()) > 0);
+    let ledger = open(dir.path());
+    ledger
+        .erase_personal_data(Submission {
+            principal: p("officer:lan"),
+            idempotency_key: None,
+            command: Command::ErasePersonalData(ErasePersonalData {
+                beneficiary: BeneficiaryId(3),
+                legal_basis: "retention period ended".into(),
+            }),
+        })
+        .unwrap();
+    assert_eq!(holding(dir.path()), 0, "a snapshot still holds erased data");
+    two_more_people(&ledger);
+    drop(ledger);
+    assert_eq!(holding(dir.path()), 0);
+    let ledger = open(dir.path());
+    let erased = ledger
+        .read(|s| {
+            s.beneficiary(BeneficiaryId(3))
+                .map(|b| b.identity.known().is_none())
+        })
+        .unwrap();
+    assert_eq!(erased, Some(true));
+}
