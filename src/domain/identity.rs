@@ -244,7 +244,7 @@ impl Encode for IdentityChecks {
             mode_history,
         } = self;
         modes.encode(e)?;
-        super::state::sorted_map(by_person).encode(e)?;
+        super::encoding::sorted_map(by_person).encode(e)?;
         checks.encode(e)?;
         mode_history.encode(e)
     }
@@ -256,7 +256,7 @@ impl<Context> Decode<Context> for IdentityChecks {
     ) -> Result<Self, bincode::error::DecodeError> {
         Ok(IdentityChecks {
             modes: Decode::decode(d)?,
-            by_person: super::state::decode_map(d)?,
+            by_person: super::encoding::decode_map(d)?,
             checks: Decode::decode(d)?,
             mode_history: Decode::decode(d)?,
         })

@@ -3,7 +3,6 @@
 //! log and the code disagree, and is reported as an `Inconsistency` rather than ignored.
 
 mod codec;
-pub(crate) use codec::{map as decode_map, sorted_map};
 
 use std::collections::{HashMap, HashSet};
 

@@ -3,7 +3,7 @@
 //! compared with a replay of the chain (`ledger::snapshot`). The destructuring below fails to
 //! compile when a field is added to `State`, so that no field is silently left out.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasher, Hash};
 
 use bincode::de::Decoder;
@@ -12,6 +12,7 @@ use bincode::error::{DecodeError, EncodeError};
 use bincode::{Decode, Encode};
 
 use super::State;
+use crate::domain::encoding::{decode_map as map, sorted_map};
 
 impl Encode for State {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
@@ -81,28 +82,10 @@ impl<Context> Decode<Context> for State {
     }
 }
 
-/// A map's entries sorted by key (the encoding's order).
-pub(crate) fn sorted_map<K: Ord, V, S>(m: &HashMap<K, V, S>) -> Vec<(&K, &V)> {
-    let mut v: Vec<_> = m.iter().collect();
-    v.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    v
-}
-
 fn sorted_set<K: Ord, S>(m: &HashSet<K, S>) -> Vec<&K> {
     let mut v: Vec<_> = m.iter().collect();
     v.sort_unstable();
     v
-}
-
-pub(crate) fn map<Context, D, K, V, S>(d: &mut D) -> Result<HashMap<K, V, S>, DecodeError>
-where
-    D: Decoder<Context = Context>,
-    K: Decode<Context> + Eq + Hash,
-    V: Decode<Context>,
-    S: BuildHasher + Default,
-{
-    let entries: Vec<(K, V)> = Decode::decode(d)?;
-    Ok(entries.into_iter().collect())
 }
 
 fn set<Context, D, K, S>(d: &mut D) -> Result<HashSet<K, S>, DecodeError>
