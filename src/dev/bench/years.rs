@@ -52,6 +52,8 @@ pub struct OpenFigures {
     pub rss_bytes: u64,
     pub peak_rss_bytes: u64,
     pub records: u64,
+    /// Records the snapshot opening started from reflected (0: none, a whole replay).
+    pub snapshot_records: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +217,7 @@ pub fn measure_open(dir: &Path) -> anyhow::Result<OpenFigures> {
         rss_bytes: rss_bytes().unwrap_or(0),
         peak_rss_bytes: super::peak_rss_bytes().unwrap_or(0),
         records: ledger.read(|s| s.applied())?,
+        snapshot_records: ledger.opening().snapshot_records,
     })
 }
 
