@@ -186,6 +186,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "last_verified_unix_ms": verified.map(|v| v.0),
             "last_verified_records": verified.map(|v| v.1),
             "size_on_disk_bytes": offline.size_on_disk(),
+            "newest_snapshot_records": offline.newest_snapshot(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -207,6 +208,12 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
         None => println!("last verified: never (run `chitra verify`)"),
     }
     println!("size on disk:  {}", mib(offline.size_on_disk()));
+    match offline.newest_snapshot() {
+        Some(n) => {
+            println!("snapshot:      after {n} records (opening replays only what came after)")
+        }
+        None => println!("snapshot:      none (opening replays the whole chain)"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -54,6 +54,12 @@ impl Offline {
         Ok(report)
     }
 
+    /// The records the newest snapshot of the state reflects, if there is one (whether opening
+    /// can use it is checked when opening).
+    pub fn newest_snapshot(&self) -> Option<u64> {
+        self.store.snapshots().first().map(|(records, _)| *records)
+    }
+
     /// Checks every snapshot of the state against a replay of the chain (`snapshot`); run it
     /// after `verify`, which checks the chain itself.
     pub fn check_snapshots(&self) -> Result<Vec<super::SnapshotCheck>, super::OpenError> {

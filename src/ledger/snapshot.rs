@@ -9,7 +9,7 @@
 //! by hand is found. The writer takes one every `Config::snapshot_every_records` records, once
 //! everything it applied is durable, so a snapshot is never ahead of the chain.
 
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use crate::chain::merkle::{TreeBuilder, TreeParts};
@@ -22,6 +22,8 @@ use super::{IdempotencyEntry, IdempotencyIndex, Receipt};
 
 const MAGIC: &[u8; 16] = b"chitra-snapshot\n";
 const FORMAT_VERSION: u32 = 1;
+/// The trailer: the length and the blake3 of everything before it.
+const TRAILER_BYTES: u64 = 40;
 /// The writer's default interval between snapshots, in records appended. The writer pauses
 /// while it writes one (about a second per million people), and a ledger that closes cleanly
 /// takes one anyway, so this bounds only what opening after a crash replays: a monthly run for
@@ -71,7 +73,8 @@ pub(super) fn write(
 }
 
 fn encode(snap: &SnapshotOf<'_>, out: &mut dyn Write) -> std::io::Result<()> {
-    let mut out = Hashing::new(out);
+    // Buffered before hashing: bincode writes a few bytes at a time, blake3 wants large slices.
+    let mut out = BufWriter::with_capacity(1 << 20, Hashing::new(out));
     out.write_all(MAGIC)?;
     out.write_all(&FORMAT_VERSION.to_le_bytes())?;
     out.write_all(&snap.head.seq.to_le_bytes())?;
@@ -90,7 +93,7 @@ fn encode(snap: &SnapshotOf<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     bincode::encode_into_std_write(&keys, &mut out, CANONICAL).map_err(to_io)?;
     bincode::encode_into_std_write(&snap.tree, &mut out, CANONICAL).map_err(to_io)?;
-    let (len, hash, inner) = out.finish();
+    let (len, hash, inner) = out.into_inner().map_err(|e| e.into_error())?.finish();
     inner.write_all(&len.to_le_bytes())?;
     inner.write_all(hash.as_bytes())
 }
@@ -98,7 +101,13 @@ fn encode(snap: &SnapshotOf<'_>, out: &mut dyn Write) -> std::io::Result<()> {
 /// Reads a snapshot file and checks its own checksum (not yet against the chain).
 pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     let file = std::fs::File::open(path)?;
-    let mut input = Hashing::new(BufReader::with_capacity(1 << 20, file));
+    let hashed = file
+        .metadata()?
+        .len()
+        .checked_sub(TRAILER_BYTES)
+        .ok_or(SnapshotError::Checksum)?;
+    // Hashed below the buffer (large slices), and only up to the trailer the buffer reads too.
+    let mut input = BufReader::with_capacity(1 << 20, Hashing::up_to(file, hashed));
     let mut magic = [0u8; 16];
     input.read_exact(&mut magic)?;
     let version = u32::from_le_bytes(read_array(&mut input)?);
@@ -115,13 +124,14 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
         bincode::decode_from_std_read(&mut input, CANONICAL).map_err(decode_error)?;
     let tree: TreeParts =
         bincode::decode_from_std_read(&mut input, CANONICAL).map_err(decode_error)?;
-    let (len, want, mut inner) = input.finish();
-    let mut trailer = [0u8; 40];
-    inner.read_exact(&mut trailer)?;
-    if trailer[..8] != len.to_le_bytes() || trailer[8..] != *want.as_bytes() {
-        return Err(SnapshotError::Checksum);
-    }
-    if inner.read(&mut [0u8; 1])? != 0 {
+    // What is left must be exactly the trailer: the body ends where its encoding ends.
+    let mut trailer = Vec::with_capacity(TRAILER_BYTES as usize);
+    input.read_to_end(&mut trailer)?;
+    let (len, want, _) = input.into_inner().finish();
+    if trailer.len() as u64 != TRAILER_BYTES
+        || trailer[..8] != len.to_le_bytes()
+        || trailer[8..] != *want.as_bytes()
+    {
         return Err(SnapshotError::Checksum);
     }
     let tree = TreeBuilder::from_parts(tree).ok_or_else(|| {
@@ -171,24 +181,34 @@ fn read_array<const N: usize>(input: &mut impl Read) -> std::io::Result<[u8; N]>
 /// The canonical bytes of a state (what a snapshot holds of it), for comparing a snapshot
 /// with a replay.
 pub(super) fn state_digest(state: &State) -> blake3::Hash {
-    let mut out = Hashing::new(std::io::sink());
+    let mut out = BufWriter::with_capacity(1 << 20, Hashing::new(std::io::sink()));
     bincode::encode_into_std_write(state, &mut out, CANONICAL).expect("a sink cannot fail");
-    out.finish().1
+    let hashing = out
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .expect("a sink cannot fail");
+    hashing.finish().1
 }
 
-/// Counts and hashes everything that passes through, in either direction.
+/// Counts and hashes what passes through, in either direction (reading, only up to a limit).
 struct Hashing<T> {
     inner: T,
     hasher: blake3::Hasher,
     len: u64,
+    limit: u64,
 }
 
 impl<T> Hashing<T> {
     fn new(inner: T) -> Hashing<T> {
+        Hashing::up_to(inner, u64::MAX)
+    }
+
+    fn up_to(inner: T, limit: u64) -> Hashing<T> {
         Hashing {
             inner,
             hasher: blake3::Hasher::new(),
             len: 0,
+            limit,
         }
     }
 
@@ -213,8 +233,9 @@ impl<T: Write> Write for Hashing<T> {
 impl<T: Read> Read for Hashing<T> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.len += n as u64;
+        let hashed = (n as u64).min(self.limit - self.len) as usize;
+        self.hasher.update(&buf[..hashed]);
+        self.len += hashed as u64;
         Ok(n)
     }
 }

@@ -5,7 +5,7 @@
 //! only copy of anything (the chain is).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{io_error, Store, StoreError};
@@ -48,12 +48,9 @@ impl Store {
         }
         let path = dir.join(format!("state-{records:020}.snap"));
         let partial = dir.join(format!("state-{records:020}.partial"));
-        let file = File::create(&partial).map_err(|e| io_error(&partial, e))?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
-        write(&mut out).map_err(|e| io_error(&partial, e))?;
-        let file = out
-            .into_inner()
-            .map_err(|e| io_error(&partial, e.into_error()))?;
+        let mut file = File::create(&partial).map_err(|e| io_error(&partial, e))?;
+        // Unbuffered: `write` buffers what it writes itself.
+        write(&mut file).map_err(|e| io_error(&partial, e))?;
         file.sync_all().map_err(|e| io_error(&partial, e))?;
         std::fs::rename(&partial, &path).map_err(|e| io_error(&path, e))?;
         sync_dir(&dir)?;
