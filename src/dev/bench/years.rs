@@ -49,6 +49,9 @@ pub struct MonthFigures {
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct OpenFigures {
     pub open_ms: u64,
+    /// CPU time the process spent until the ledger was open (user + system): on a shared
+    /// machine the wall time above also counts waiting for a core.
+    pub cpu_ms: u64,
     pub rss_bytes: u64,
     pub peak_rss_bytes: u64,
     pub records: u64,
@@ -199,6 +202,18 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// CPU time this process used so far, user and system, in milliseconds.
+fn cpu_ms() -> u64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let ms = |t: libc::timeval| t.tv_sec as u64 * 1000 + t.tv_usec as u64 / 1000;
+    ms(usage.ru_utime) + ms(usage.ru_stime)
+}
+
 /// Current resident memory of this process (Linux `VmRSS`).
 pub fn rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -214,6 +229,7 @@ pub fn measure_open(dir: &Path) -> anyhow::Result<OpenFigures> {
     let open_ms = started.elapsed().as_millis() as u64;
     Ok(OpenFigures {
         open_ms,
+        cpu_ms: cpu_ms(),
         rss_bytes: rss_bytes().unwrap_or(0),
         peak_rss_bytes: super::peak_rss_bytes().unwrap_or(0),
         records: ledger.read(|s| s.applied())?,
