@@ -295,10 +295,6 @@ impl Browser {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
-
-    async fn close(self) {
-        self.client.close().await.unwrap();
-    }
 }
 
 /// Runs `body` with a served demo and a browser, and closes the browser whatever happens (a

@@ -444,6 +444,15 @@ async fn show(web: &Web, who: &Signed, id: &str, done: Option<String>) -> Respon
     page(&who.layout(), StatusCode::OK, &title, render(&body))
 }
 
+/// The batch an action's form names, once its CSRF token is checked; else the refusal.
+fn action_batch(who: &Signed, csrf: &str, id: &str) -> Result<BatchId, Box<Response>> {
+    if let Some(refused) = who.csrf_refusal(csrf) {
+        return Err(Box::new(refused));
+    }
+    parse_id(id)
+        .ok_or_else(|| Box::new(who.message(StatusCode::NOT_FOUND, who.t().not_found.to_owned())))
+}
+
 #[derive(Deserialize)]
 pub struct ActionForm {
     #[serde(default)]
@@ -458,11 +467,9 @@ pub async fn compute(
     Path(id): Path<String>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    if let Some(refused) = who.csrf_refusal(&f.csrf) {
-        return refused;
-    }
-    let Some(batch) = parse_id(&id) else {
-        return who.message(StatusCode::NOT_FOUND, who.t().not_found.to_owned());
+    let batch = match action_batch(&who, &f.csrf, &id) {
+        Ok(b) => b,
+        Err(refused) => return *refused,
     };
     let ledger = web.app.ledger().clone();
     let caller = who.session.caller.clone();
@@ -511,11 +518,9 @@ pub async fn approve(
     Path(id): Path<String>,
     Form(f): Form<ApproveForm>,
 ) -> Response {
-    if let Some(refused) = who.csrf_refusal(&f.csrf) {
-        return refused;
-    }
-    let Some(batch) = parse_id(&id) else {
-        return who.message(StatusCode::NOT_FOUND, who.t().not_found.to_owned());
+    let batch = match action_batch(&who, &f.csrf, &id) {
+        Ok(b) => b,
+        Err(refused) => return *refused,
     };
     let Ok(hash) = blake3::Hash::from_hex(f.content_hash.trim()) else {
         return who.message(
@@ -544,11 +549,9 @@ pub async fn release(
     Path(id): Path<String>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    if let Some(refused) = who.csrf_refusal(&f.csrf) {
-        return refused;
-    }
-    let Some(batch) = parse_id(&id) else {
-        return who.message(StatusCode::NOT_FOUND, who.t().not_found.to_owned());
+    let batch = match action_batch(&who, &f.csrf, &id) {
+        Ok(b) => b,
+        Err(refused) => return *refused,
     };
     let ledger = web.app.ledger().clone();
     let settings = web.app.settings();

@@ -78,6 +78,26 @@ pub async fn list(State(web): State<Web>, who: Signed) -> Response {
     page(&who.layout(), StatusCode::OK, t.files, render(&body))
 }
 
+/// The file a path names if the signed-in person may see it; else "not found", the same for
+/// another bank's file as for no file at all.
+async fn visible_file(web: &Web, who: &Signed, id: &str) -> Result<FileId, Box<Response>> {
+    let not_found = || Box::new(who.message(StatusCode::NOT_FOUND, who.t().not_found.to_owned()));
+    let file = FileId::parse(id)
+        .ok()
+        .or_else(|| id.parse().ok().map(FileId))
+        .ok_or_else(not_found)?;
+    let caller = who.session.caller.clone();
+    match read(&web.app, move |s| {
+        s.file(file).is_some_and(|f| visible(&caller, f))
+    })
+    .await
+    {
+        Ok(true) => Ok(file),
+        Ok(false) => Err(not_found()),
+        Err(p) => Err(Box::new(who.problem(p))),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "web/file.html")]
 struct FileBody<'a> {
@@ -93,23 +113,13 @@ pub async fn show(State(web): State<Web>, who: Signed, Path(id): Path<String>) -
         return who.forbidden();
     }
     let t = who.t();
-    let not_found = || who.message(StatusCode::NOT_FOUND, t.not_found.to_owned());
-    let Some(file) = FileId::parse(&id)
-        .ok()
-        .or_else(|| id.parse().ok().map(FileId))
-    else {
-        return not_found();
+    let file = match visible_file(&web, &who, &id).await {
+        Ok(f) => f,
+        Err(refused) => return *refused,
     };
-    let caller = who.session.caller.clone();
-    let found = read(&web.app, move |s| {
-        s.file(file)
-            .filter(|f| visible(&caller, f))
-            .and_then(|_| views::file(s, file))
-    })
-    .await;
-    let f = match found {
+    let f = match read(&web.app, move |s| views::file(s, file)).await {
         Ok(Some(f)) => f,
-        Ok(None) => return not_found(),
+        Ok(None) => return who.message(StatusCode::NOT_FOUND, t.not_found.to_owned()),
         Err(p) => return who.problem(p),
     };
     let body = FileBody {
@@ -147,24 +157,11 @@ pub async fn download(
     if !super::may(who.role(), &Method::GET, "/v1/files/{id}/content") {
         return who.forbidden();
     }
-    let not_found = || who.message(StatusCode::NOT_FOUND, who.t().not_found.to_owned());
-    let Some(file) = FileId::parse(&id)
-        .ok()
-        .or_else(|| id.parse().ok().map(FileId))
-    else {
-        return not_found();
+    let file = match visible_file(&web, &who, &id).await {
+        Ok(f) => f,
+        Err(refused) => return *refused,
     };
     let caller = who.session.caller.clone();
-    let c2 = caller.clone();
-    match read(&web.app, move |s| {
-        s.file(file).is_some_and(|f| visible(&c2, f))
-    })
-    .await
-    {
-        Ok(true) => {}
-        Ok(false) => return not_found(),
-        Err(p) => return who.problem(p),
-    }
     let ledger = web.app.ledger().clone();
     let got = blocking(move || {
         if caller.role == Role::Auditor {
