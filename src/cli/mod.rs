@@ -373,6 +373,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// The dashboard's page render times with N people paid for M months (fills an empty data
+    /// directory first, reuses it after), idle and while a batch is computed.
+    Web {
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        #[arg(long, default_value_t = 5)]
+        samples: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// Exit code when verification finds a fault (distinct from usage and IO errors).
@@ -592,6 +604,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Bench(BenchCommand::Batch { persons, seed }) => {
             chain::bench_batch(&s, persons, seed)
         }
+        Commands::Bench(BenchCommand::Web {
+            persons,
+            months,
+            samples,
+            seed,
+        }) => crate::dev::bench::web::command(&open_ledger(&s)?, persons, months, samples, seed),
         Commands::Serve { addr, tokens } => {
             let tokens = s.tokens_file(tokens)?;
             serve::run(&s.ledger_dir()?, &addr, &tokens)

@@ -5,6 +5,7 @@
 pub mod crash;
 pub mod monthly;
 pub mod proofs;
+pub mod web;
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};

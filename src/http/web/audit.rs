@@ -19,8 +19,7 @@ use crate::http::batches::MaybeJson;
 use crate::http::support::{StrictQuery, Who};
 use crate::http::{chain, proofs, Problem};
 
-/// Largest JSON answer of an API handler the page reads back (a proof is a few kilobytes).
-pub const AUDIT_ANSWER_BYTES_MAX: usize = 1 << 20;
+use crate::http::limits::WEB_API_ANSWER_BYTES_MAX as AUDIT_ANSWER_BYTES_MAX;
 
 /// The JSON of an API handler's answer.
 async fn json(answer: Result<Response, Problem>) -> Result<Value, Problem> {

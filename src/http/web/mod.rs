@@ -12,6 +12,7 @@
 
 mod audit;
 mod batches;
+pub mod bench;
 pub mod chart;
 mod files;
 pub mod format;
