@@ -57,7 +57,7 @@ fn row(label: String, t: &ControlTotals) -> Row {
     }
 }
 
-fn status_word(t: &Text, s: BatchStatus) -> &'static str {
+pub(super) fn status_word(t: &Text, s: BatchStatus) -> &'static str {
     match s {
         BatchStatus::Open => t.status_open,
         BatchStatus::Computed => t.status_computed,

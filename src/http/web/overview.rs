@@ -24,6 +24,9 @@ use crate::http::support::read;
 /// Months the charts show, ending with the month on view.
 pub const CHART_MONTHS: usize = 12;
 
+/// Late deadlines listed per programme (the oldest first); the rest are counted.
+const OVERDUE_SHOWN: usize = 3;
+
 const PROGRAMMES: [Programme; 3] = [Programme::Ncc, Programme::Btxh, Programme::Htxh];
 
 #[derive(Deserialize)]
@@ -45,6 +48,7 @@ struct ProgrammeBlock {
     batches: Vec<BatchLine>,
     next_due: Option<String>,
     overdue: Vec<String>,
+    overdue_count: usize,
 }
 
 #[derive(Template)]
@@ -139,7 +143,6 @@ pub async fn page_of(web: &Web, who: &Signed, month_text: Option<&str>) -> Respo
         Ok(s) => s,
         Err(p) => return who.problem(p),
     };
-    let status_word = |s: BatchStatus| super::format::words(&s);
     let programmes = PROGRAMMES
         .iter()
         .zip(&seen.calendars)
@@ -152,13 +155,20 @@ pub async fn page_of(web: &Web, who: &Signed, month_text: Option<&str>) -> Respo
                 .map(|(_, m, id, st, totals)| BatchLine {
                     id: id.clone(),
                     month: month(*m),
-                    status: status_word(*st),
+                    status: super::batches::status_word(t, *st).to_owned(),
                     people: totals.map_or_else(String::new, |t| number(t.0 as i64)),
                     amount: totals.map_or_else(String::new, |t| vnd(t.1)),
                 })
                 .collect(),
             next_due: cal.next.as_ref().map(|d| deadline_text(t, d)),
-            overdue: cal.overdue.iter().map(|d| deadline_text(t, d)).collect(),
+            // The oldest few; the count says how many are late in all.
+            overdue: cal
+                .overdue
+                .iter()
+                .take(OVERDUE_SHOWN)
+                .map(|d| deadline_text(t, d))
+                .collect(),
+            overdue_count: cal.overdue.len(),
         })
         .collect();
     let bars = |f: &dyn Fn(&Payout) -> Vec<(String, i64)>| -> Vec<Bar> {
