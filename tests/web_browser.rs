@@ -289,6 +289,26 @@ impl Browser {
             .unwrap();
     }
 
+    /// The maker's form for September 2024's BTXH batch, filled in but not sent.
+    async fn fill_open_batch(&self) {
+        self.open("/batches").await;
+        self.find("#month")
+            .await
+            .send_keys("2024-09")
+            .await
+            .unwrap();
+        self.find("#funding_account")
+            .await
+            .send_keys("3761000000002")
+            .await
+            .unwrap();
+        self.find("#programme")
+            .await
+            .select_by_value("BTXH")
+            .await
+            .unwrap();
+    }
+
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
@@ -324,18 +344,7 @@ async fn a_maker_computes_a_checker_approves_in_the_browser_and_the_makers_own_a
         assert_eq!(b.text("[data-principal]").await, "maker:hoa");
         assert_eq!(b.text("[data-role]").await, "maker");
         assert!(b.source().await.contains("<html lang=\"vi\""));
-        b.open("/batches").await;
-        b.find("#month").await.send_keys("2024-09").await.unwrap();
-        b.find("#funding_account")
-            .await
-            .send_keys("3761000000002")
-            .await
-            .unwrap();
-        b.find("#programme")
-            .await
-            .select_by_value("BTXH")
-            .await
-            .unwrap();
+        b.fill_open_batch().await;
         b.submit("#open-batch").await;
         b.wait_for_text("data-status=\"open\"").await;
         let url = b.client.current_url().await.unwrap();
@@ -389,14 +398,8 @@ async fn a_maker_computes_a_checker_approves_in_the_browser_and_the_makers_own_a
 async fn a_form_posted_without_its_csrf_token_is_refused_in_the_browser() {
     with_browser(|h, b| async move {
         b.sign_in(h.token("maker:hoa")).await;
-        b.open("/batches").await;
         let before = h.api("auditor:minh", "/v1/chain")["records"].clone();
-        b.find("#month").await.send_keys("2024-09").await.unwrap();
-        b.find("#funding_account")
-            .await
-            .send_keys("3761000000002")
-            .await
-            .unwrap();
+        b.fill_open_batch().await;
         // A forged page would not know the token: take it out of the form.
         b.client
             .execute(

@@ -96,7 +96,13 @@ pub fn run(
         populate(ledger, persons, months, last, seed)?;
     }
     let (batch, bank, name) = ledger.read(|s| {
-        let batch = s.batches().last().map(|b| b.opened.batch);
+        // The last month paid (not a batch an earlier run computed only to load the machine).
+        let batch = s
+            .batches()
+            .iter()
+            .rev()
+            .find(|b| b.released_seq.is_some())
+            .map(|b| b.opened.batch);
         let bank = s.files().iter().find_map(|f| match f.issued.channel {
             crate::domain::event::Channel::Bank(bin) => Some(bin),
             crate::domain::event::Channel::Cash => None,
