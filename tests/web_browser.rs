@@ -26,8 +26,8 @@ fn seeded() -> PathBuf {
     if let Some(dir) = &*seed {
         return dir.clone();
     }
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("web-demo-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-demo");
+    // Made anew by each test process; the tests copy it and never change it.
     let _ = std::fs::remove_dir_all(&dir);
     chitra_ok(&dir, &["demo", "--persons", "40"]);
     // September's BTXH funds, so that the batch a test computes can be approved.
