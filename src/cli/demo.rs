@@ -124,6 +124,7 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
             b.programme, b.from, b.to, b.allocated, b.paid, b.returned, b.remaining
         );
     }
+    dashboard_tokens(s, &who)?;
     let at = format!("chitra --data-dir {}", s.data_dir.display());
     println!("try:");
     for command in [
@@ -569,5 +570,40 @@ fn report(ledger: &Ledger, month: Month) -> anyhow::Result<()> {
             println!("held for review after a 'deceased' return: {held}");
         }
     })?;
+    Ok(())
+}
+
+/// Tokens for the demo's people, so the dashboard (`chitra serve`, then the URL it prints) can
+/// be opened at once: printed once, when made; a later run says how to make another.
+fn dashboard_tokens(s: &Session, who: &Actors) -> anyhow::Result<()> {
+    use crate::http::auth::{Role, Tokens};
+    let path = crate::app::config::DataDir::existing(&s.data_dir)?.tokens_path();
+    let tokens = Tokens::load(&path).with_context(|| format!("loading {}", path.display()))?;
+    println!(
+        "\ndashboard: chitra serve --data-dir {}, then open http://{}/ and sign in with a token:",
+        s.data_dir.display(),
+        super::serve::DEFAULT_ADDR
+    );
+    let known = tokens.list();
+    for (principal, role) in [
+        (&who.checker, Role::Checker),
+        (&who.maker, Role::Maker),
+        (&who.officer, Role::Officer),
+    ] {
+        if known.iter().any(|e| &e.principal == principal) {
+            println!(
+                "  {principal}: made by an earlier run (chitra token revoke/add for a new one)"
+            );
+            continue;
+        }
+        let token = tokens.add(
+            principal.clone(),
+            role,
+            None,
+            (crate::ledger::system_clock())(),
+            None,
+        )?;
+        println!("  {principal}: {token}");
+    }
     Ok(())
 }

@@ -386,6 +386,18 @@ pub enum BenchCommand {
     },
     /// Open the ledger and print the time it took and the memory it holds (JSON with --json).
     Open,
+    /// The dashboard's page render times with N people paid for M months (fills an empty data
+    /// directory first, reuses it after), idle and while a batch is computed.
+    Web {
+        #[arg(long, default_value_t = 1_000_000)]
+        persons: u64,
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        #[arg(long, default_value_t = 5)]
+        samples: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// Exit code when verification finds a fault (distinct from usage and IO errors).
@@ -611,6 +623,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
         }) => chain::bench_years(&s, persons, months, seed),
         Commands::Bench(BenchCommand::Open) => chain::bench_open(&s),
+        Commands::Bench(BenchCommand::Web {
+            persons,
+            months,
+            samples,
+            seed,
+        }) => crate::dev::bench::web::command(&open_ledger(&s)?, persons, months, samples, seed),
         Commands::Serve { addr, tokens } => {
             let tokens = s.tokens_file(tokens)?;
             serve::run(&s.ledger_dir()?, &addr, &tokens)

@@ -5,6 +5,7 @@
 pub mod crash;
 pub mod monthly;
 pub mod proofs;
+pub mod web;
 pub mod years;
 
 use std::io::Write;

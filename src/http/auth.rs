@@ -102,7 +102,13 @@ impl Tokens {
     /// The caller a presented token stands for. Every stored hash is compared (in constant
     /// time each), so the time taken says nothing about which entry matched or how closely.
     pub fn authenticate(&self, token: &str) -> Option<Caller> {
-        let presented = token_hash(token);
+        self.authenticate_hash(&token_hash(token))
+    }
+
+    /// The caller of a token known by its hash (a dashboard session keeps the hash, not the
+    /// token, and asks again on every request, so revoking the token ends its sessions).
+    pub fn authenticate_hash(&self, presented: &blake3::Hash) -> Option<Caller> {
+        let presented = *presented;
         let entries = self.entries.read().expect("tokens lock");
         let mut found = None;
         for (hash, entry) in entries.iter() {

@@ -16,7 +16,7 @@ use crate::domain::types::{BatchId, FileId};
 use crate::ledger::Ledger;
 
 /// True when the caller may see this file: banks only their own BIN's files.
-fn visible(caller: &Caller, f: &IssuedFile) -> bool {
+pub(crate) fn visible(caller: &Caller, f: &IssuedFile) -> bool {
     match caller.role {
         Role::Bank => caller
             .bin
@@ -194,7 +194,10 @@ pub async fn download(
     Ok(res)
 }
 
-fn read_only_download(ledger: &Ledger, file: FileId) -> Result<(IssuedFile, Vec<u8>), Problem> {
+pub(crate) fn read_only_download(
+    ledger: &Ledger,
+    file: FileId,
+) -> Result<(IssuedFile, Vec<u8>), Problem> {
     let issued = ledger
         .read(|s| s.file(file).cloned())
         .map_err(Problem::from)?

@@ -11,6 +11,12 @@ pub const READ_BATCH_REQUESTS_MAX: usize = 256;
 pub const RESPONSE_EVENTS_MAX: u32 = 100;
 /// Most warnings and refusals listed in a roster's answer (all are counted).
 pub const ROSTER_LISTED_MAX: usize = 100;
+/// Rows of a long list (changes, communes, people left out) a dashboard page shows before it says
+/// how many more there are; the API pages through all of them.
+pub const WEB_PAGE_ROWS_MAX: usize = 200;
+/// Largest JSON answer of an API handler a dashboard page reads back in-process (the auditors'
+/// page: chain status, a proof of a few kilobytes).
+pub const WEB_API_ANSWER_BYTES_MAX: usize = 1 << 20;
 
 /// The limits of one server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,7 @@ mod reports;
 pub mod search;
 pub mod server;
 mod support;
+pub mod web;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -626,14 +627,28 @@ pub fn app(state: AppState) -> Router {
             (state.clone(), table),
             guard,
         ))
+        // The dashboard (issue 13): pages under `/`, signed in by session cookie, not guarded
+        // by the bearer token.
+        .merge(web::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), edge))
         .with_state(state)
 }
 
-async fn not_found() -> Problem {
-    Problem::not_found("no such route (the API lives under /v1)")
+async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    // A browser (asking for HTML) outside the API gets the dashboard's page; every API client
+    // gets the problem document.
+    let path = uri.path();
+    let browser = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if browser && path != "/v1" && !path.starts_with("/v1/") {
+        web::not_found(&headers, path)
+    } else {
+        Problem::not_found("no such route (the API lives under /v1)").into_response()
+    }
 }
 
 async fn method_not_allowed() -> Problem {

@@ -46,6 +46,7 @@ impl<'l> Run<'l> {
             admin: principal("admin:bench"),
             officer: principal("officer:bench"),
             maker: principal("maker:bench-maker"),
+            // Another person than the maker: four eyes compare persons, not roles.
             checker: principal("checker:bench-checker"),
         }
     }

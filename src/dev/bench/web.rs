@@ -1,0 +1,199 @@
+//! `chitra bench web`: how long the dashboard's pages take to render on the server with
+//! `persons` BTXH beneficiaries paid for `months` months (defaults: 1,000,000 and 12, the
+//! issue's target of under 100 ms a page), then again while the next month's batch is being
+//! computed on all cores. The data directory is filled once (enrol, then for each month open,
+//! compute, approve, release with files and ingest the banks' reports with 1% returned, each
+//! phase by `monthly::Run`) and reused by later runs.
+
+use std::time::Instant;
+
+use crate::domain::types::{BankBin, Month, Principal};
+use crate::http::auth::{token_hash, TokenEntry, Tokens};
+use crate::http::web::bench::{render_times, PageTiming};
+use crate::http::{AppState, Limits};
+use crate::ledger::Ledger;
+
+use super::monthly::Run;
+
+/// The bench's people and their tokens (in memory only).
+const PEOPLE: [(&str, &str); 3] = [
+    ("bench-checker", "checker:bench"),
+    ("bench-officer", "officer:bench"),
+    ("bench-auditor", "auditor:bench"),
+];
+
+/// Fills an empty ledger with `months` paid months of `persons` people, the last one `last`.
+fn populate(
+    ledger: &Ledger,
+    persons: u64,
+    months: u32,
+    last: Month,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let run = Run::new(ledger);
+    let mut first = last;
+    for _ in 1..months {
+        first = first.prev();
+    }
+    run.load_rates()?;
+    let started = Instant::now();
+    run.enrol(persons, seed, first)?;
+    eprintln!(
+        "enrolled {persons} people in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let mut m = first;
+    while m <= last {
+        let started = Instant::now();
+        let batch = run.open(m)?;
+        let (target, payments) = run.compute(batch)?;
+        run.append(batch, target, payments)?;
+        run.approve(batch)?;
+        let files = run.release(batch)?;
+        let reports = run.bank_reports(&files)?;
+        run.ingest(&reports)?;
+        eprintln!(
+            "paid {m} ({batch}) in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        m = m.next();
+    }
+    Ok(())
+}
+
+fn tokens(bank: Option<BankBin>) -> anyhow::Result<Tokens> {
+    let entry = |token: &str, principal: &str, bin: Option<BankBin>| -> anyhow::Result<_> {
+        let principal = Principal::parse(principal).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(TokenEntry {
+            hash: token_hash(token).to_hex().to_string(),
+            role: principal.role(),
+            principal,
+            bin,
+            created_at_ms: 0,
+            created_by_request: None,
+        })
+    };
+    let mut entries = PEOPLE
+        .iter()
+        .map(|(t, p)| entry(t, p, None))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if let Some(bin) = bank {
+        entries.push(entry("bench-bank", &format!("bank:{bin}"), Some(bin))?);
+    }
+    Ok(Tokens::in_memory(entries)?)
+}
+
+/// Runs the bench on `ledger`: the timings before and during a computation.
+pub fn run(
+    ledger: &Ledger,
+    persons: u64,
+    months: u32,
+    samples: usize,
+    seed: u64,
+) -> anyhow::Result<(Vec<PageTiming>, Vec<PageTiming>)> {
+    let last = Month::parse("2024-08").expect("a valid month");
+    if ledger.read(|s| s.batches().is_empty())? {
+        populate(ledger, persons, months, last, seed)?;
+    }
+    let (batch, bank, name) = ledger.read(|s| {
+        // The last month paid (not a batch an earlier run computed only to load the machine).
+        let batch = s
+            .batches()
+            .iter()
+            .rev()
+            .find(|b| b.released_seq.is_some())
+            .map(|b| b.opened.batch);
+        let bank = s.files().iter().find_map(|f| match f.issued.channel {
+            crate::domain::event::Channel::Bank(bin) => Some(bin),
+            crate::domain::event::Channel::Cash => None,
+        });
+        let name = s
+            .beneficiary(crate::domain::types::BeneficiaryId(1))
+            .and_then(|b| b.identity.known().map(|i| i.full_name.clone()));
+        (batch, bank, name)
+    })?;
+    let batch = batch.ok_or_else(|| anyhow::anyhow!("no batch in the ledger"))?;
+    let settings = crate::dev::config::demo_settings(
+        crate::domain::types::ProvinceCode::parse("01").expect("a province code"),
+    );
+    let state = AppState::new(ledger.clone(), tokens(bank)?, Limits::default(), settings);
+    // The name as a browser sends it in a query string.
+    let query: String = name
+        .unwrap_or_default()
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let pages: Vec<(&str, String)> = vec![
+        ("bench-checker", "/overview".into()),
+        ("bench-checker", "/batches".into()),
+        ("bench-checker", format!("/batches/{batch}")),
+        ("bench-checker", "/files".into()),
+        ("bench-officer", format!("/people?q={query}")),
+        ("bench-officer", "/people/B1".into()),
+        ("bench-auditor", "/people/B1".into()),
+        ("bench-auditor", "/audit".into()),
+        ("bench-bank", "/files".into()),
+    ];
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let quiet = runtime.block_on(render_times(state.clone(), &pages, samples));
+    // Again while the next month's batch is computed on all cores (nothing appended).
+    let run = Run::new(ledger);
+    let next = run.open(last.next())?;
+    let computing = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| run.compute(next).map(|_| ()));
+        let timings = runtime.block_on(render_times(state, &pages, samples));
+        worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("the computation panicked"))??;
+        anyhow::Ok(timings)
+    })?;
+    ledger
+        .submit(crate::ledger::Submission {
+            principal: Principal::parse("maker:bench").map_err(|e| anyhow::anyhow!("{e}"))?,
+            idempotency_key: None,
+            command: crate::domain::Command::CancelBatch(crate::domain::command::CancelBatch {
+                batch: next,
+                reason: "bench web: computed only to load the machine".into(),
+            }),
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok((quiet, computing))
+}
+
+/// `chitra bench web`: runs the bench and prints a line per page, before and during a
+/// computation.
+pub fn command(
+    ledger: &Ledger,
+    persons: u64,
+    months: u32,
+    samples: usize,
+    seed: u64,
+) -> anyhow::Result<std::process::ExitCode> {
+    let (quiet, computing) = run(ledger, persons, months, samples, seed)?;
+    let people = ledger.read(|s| s.beneficiary_count())?;
+    let batches = ledger.read(|s| s.batches().len())?;
+    println!(
+        "{people} beneficiaries, {batches} batches; {samples} samples a page (median / max, ms)"
+    );
+    for (title, timings) in [("idle", &quiet), ("while a batch is computed", &computing)] {
+        println!("{title}:");
+        for t in timings {
+            println!(
+                "  {:<40} {:<16} {} {:>8} B {:>9.1} {:>9.1}",
+                t.path,
+                t.principal,
+                t.status,
+                t.bytes,
+                t.median().as_secs_f64() * 1e3,
+                t.max().as_secs_f64() * 1e3
+            );
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -1,0 +1,283 @@
+//! The dashboard's routes in-process (no browser): signing in exchanges a token for a session
+//! cookie with the right flags, every form is refused without its CSRF token and changes
+//! nothing, pages follow the API's role table, signing out ends the session, and unknown paths
+//! answer a page for browsers and the JSON problem for API clients.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::http::{bank_route, computed_batch, enrol_body, Api, Resp};
+
+/// A browser's session against the in-process app: its cookie and the CSRF token its pages carry.
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+/// The value of `name="NAME" value="..."` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+fn set_cookies(r: &Resp) -> Vec<String> {
+    r.headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn get(api: &Api, path: &str, cookie: Option<&str>) -> Resp {
+    let mut req = Request::builder()
+        .uri(path)
+        .header(header::ACCEPT, "text/html");
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    api.request(req.body(Body::empty()).unwrap()).await
+}
+
+async fn post_form(api: &Api, path: &str, cookie: &str, form: &str) -> Resp {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap();
+    api.request(req).await
+}
+
+/// Signs in with `token` as a browser would (sign-in page, then its form): the session.
+async fn sign_in(api: &Api, token: &str, tls: bool) -> (Resp, Option<Browser>) {
+    let page = get(api, "/sign-in", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let pre = set_cookies(&page)
+        .into_iter()
+        .find(|c| c.starts_with("chitra_pre="))
+        .expect("the sign-in page sets its form's cookie");
+    let pre = pre.split(';').next().unwrap().to_owned();
+    let csrf = hidden(&page.text(), "csrf");
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/sign-in")
+        .header(header::COOKIE, &pre)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if tls {
+        req = req.header("x-forwarded-proto", "https");
+    }
+    let r = api
+        .request(
+            req.body(Body::from(format!("token={token}&csrf={csrf}")))
+                .unwrap(),
+        )
+        .await;
+    let session = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("chitra_session=") && !c.contains("Max-Age=0"));
+    let Some(session) = session else {
+        return (r, None);
+    };
+    let cookie = session.split(';').next().unwrap().to_owned();
+    let home = get(api, "/batches", Some(&cookie)).await;
+    let csrf = hidden(&home.text(), "csrf");
+    (r, Some(Browser { cookie, csrf }))
+}
+
+#[tokio::test]
+async fn signing_in_gives_an_http_only_strict_cookie_secure_over_tls() {
+    let api = Api::new();
+    let (r, b) = sign_in(&api, "tok-maker", false).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let cookie = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("chitra_session="))
+        .unwrap();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+    let b = b.unwrap();
+    // Each page says who is signed in and in which role.
+    let page = get(&api, "/batches", Some(&b.cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    assert!(html.contains("data-principal=\"maker:hoa\""), "{html}");
+    assert!(html.contains("data-role=\"maker\""), "{html}");
+    assert_eq!(
+        page.headers[header::CONTENT_TYPE],
+        "text/html; charset=utf-8"
+    );
+    assert!(page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    // Vietnamese by default.
+    assert!(html.contains("<html lang=\"vi\""), "{html}");
+
+    let (r, _) = sign_in(&api, "tok-checker", true).await;
+    let cookie = set_cookies(&r)
+        .into_iter()
+        .find(|c| c.starts_with("chitra_session="))
+        .unwrap();
+    assert!(cookie.contains("; Secure"), "over TLS: {cookie}");
+}
+
+#[tokio::test]
+async fn a_wrong_token_or_a_forged_sign_in_form_signs_nobody_in() {
+    let api = Api::new();
+    let (r, b) = sign_in(&api, "tok-nobody", false).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(b.is_none());
+    // The form posted from elsewhere: no pre-session cookie.
+    let r = api
+        .request(
+            Request::builder()
+                .method(Method::POST)
+                .uri("/sign-in")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("token=tok-maker&csrf=abc"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(set_cookies(&r)
+        .iter()
+        .all(|c| !c.starts_with("chitra_session=")));
+    // Pages without a session send the browser to the sign-in page.
+    let r = get(&api, "/batches", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/sign-in");
+}
+
+#[tokio::test]
+async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() {
+    let api = Api::new();
+    let (_, b) = sign_in(&api, "tok-maker", false).await;
+    let b = b.unwrap();
+    let before = api.records();
+    let form = "programme=BTXH&month=2024-06&funding_account=3761000000002";
+    let r = post_form(&api, "/batches", &b.cookie, form).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("CSRF"), "{}", r.text());
+    let first = if b.csrf.starts_with('0') { '1' } else { '0' };
+    let forged = format!("{form}&csrf={first}{}", &b.csrf[1..]);
+    let r = post_form(&api, "/batches", &b.cookie, &forged).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(api.records(), before, "nothing appended");
+    // With it, the same form opens the batch.
+    let r = post_form(
+        &api,
+        "/batches",
+        &b.cookie,
+        &format!("{form}&csrf={}", b.csrf),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.headers[header::LOCATION], "/batches/BATCH1");
+    assert!(api.records() > before);
+}
+
+#[tokio::test]
+async fn pages_follow_the_api_role_table_and_the_ledger_refuses_the_makers_approval() {
+    let api = Api::new();
+    api.enrol(enrol_body(
+        "001185000001",
+        bank_route("970436", "1500200000001"),
+    ))
+    .await;
+    let (batch, view) = computed_batch(&api).await;
+    // A bank may not read batches (as GET /v1/batches/{id}/review refuses it).
+    let (_, bank) = sign_in(&api, "tok-bank", false).await;
+    let bank = bank.unwrap();
+    let r = get(&api, &format!("/batches/{batch}"), Some(&bank.cookie)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The checker sees the review with the approve button bound to the content hash.
+    let (_, checker) = sign_in(&api, "tok-checker", false).await;
+    let checker = checker.unwrap();
+    let r = get(&api, &format!("/batches/{batch}"), Some(&checker.cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    let hash = view["content_hash"].as_str().unwrap();
+    assert_eq!(hidden(&html, "content_hash"), hash);
+    // The maker's own checker token (the same person) is refused by the ledger's four eyes.
+    let (_, own) = sign_in(&api, "tok-checker-hoa", false).await;
+    let own = own.unwrap();
+    let before = api.records();
+    let form = format!(
+        "csrf={}&content_hash={hash}&count={}&sum={}",
+        own.csrf, view["totals"]["count"], view["totals"]["sum"]
+    );
+    let r = post_form(
+        &api,
+        &format!("/batches/{batch}/approve"),
+        &own.cookie,
+        &form,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.text().contains("id=\"message\""), "{}", r.text());
+    assert_eq!(api.records(), before);
+    // A different person approves it.
+    let form = format!(
+        "csrf={}&content_hash={hash}&count={}&sum={}",
+        checker.csrf, view["totals"]["count"], view["totals"]["sum"]
+    );
+    let r = post_form(
+        &api,
+        &format!("/batches/{batch}/approve"),
+        &checker.cookie,
+        &form,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(
+        r.text().contains("id=\"approved-by\">checker:tuan<"),
+        "{}",
+        r.text()
+    );
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session() {
+    let api = Api::new();
+    let (_, b) = sign_in(&api, "tok-auditor", false).await;
+    let b = b.unwrap();
+    let r = post_form(&api, "/sign-out", &b.cookie, "csrf=wrong").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&api, "/batches", Some(&b.cookie)).await.status,
+        StatusCode::OK
+    );
+    let r = post_form(&api, "/sign-out", &b.cookie, &format!("csrf={}", b.csrf)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = get(&api, "/batches", Some(&b.cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/sign-in");
+}
+
+#[tokio::test]
+async fn english_on_request_and_unknown_paths_answer_in_kind() {
+    let api = Api::new();
+    let r = get(&api, "/lang/en?back=/sign-in", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/sign-in");
+    let lang = set_cookies(&r)[0].split(';').next().unwrap().to_owned();
+    let page = get(&api, "/sign-in", Some(&lang)).await;
+    assert!(page.text().contains("<html lang=\"en\""));
+    assert!(page.text().contains("Sign in"));
+    // Never back to another site.
+    let r = get(&api, "/lang/en?back=//evil.example/", None).await;
+    assert_eq!(r.headers[header::LOCATION], "/");
+
+    let r = get(&api, "/no-such-page", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.text().contains("<html"));
+    let r = get(&api, "/v1/no-such-route", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.code(), "not-found");
+}
