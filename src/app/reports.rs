@@ -238,3 +238,33 @@ fn payments(state: &State, known_at: u64) -> Vec<PaymentFigures> {
     }
     by.into_values().collect()
 }
+
+/// How the people answered in one identity check fell (each person's latest answer, when it is
+/// this check's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CheckOutcomes {
+    pub verified: u64,
+    pub differs: u64,
+    pub not_found: u64,
+    pub reported_dead: u64,
+}
+
+/// The outcomes of the check recorded under `reference`.
+pub fn check_outcomes(state: &State, reference: &str) -> CheckOutcomes {
+    let mut out = CheckOutcomes::default();
+    for b in state.beneficiaries().iter() {
+        let Some(c) = state.identity().latest(b.id) else {
+            continue;
+        };
+        if c.reference != reference {
+            continue;
+        }
+        *match c.outcome {
+            IdentityOutcome::Verified => &mut out.verified,
+            IdentityOutcome::Differs { .. } => &mut out.differs,
+            IdentityOutcome::NotFound => &mut out.not_found,
+            IdentityOutcome::Deceased { .. } => &mut out.reported_dead,
+        } += 1;
+    }
+    out
+}

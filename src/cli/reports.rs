@@ -131,31 +131,15 @@ fn import(
     Ok(ExitCode::SUCCESS)
 }
 
-/// How many people of this check fell in each outcome.
+/// How many people of this check fell in each outcome, as printed.
 fn summary(st: &crate::domain::State, reference: &str) -> Vec<(&'static str, u64)> {
-    use crate::domain::identity::IdentityOutcome::*;
-    let mut counts = [
-        ("verified", 0),
-        ("differs", 0),
-        ("not found", 0),
-        ("reported dead", 0),
-    ];
-    for b in st.beneficiaries().iter() {
-        let Some(c) = st.identity().latest(b.id) else {
-            continue;
-        };
-        if c.reference != reference {
-            continue;
-        }
-        let i = match c.outcome {
-            Verified => 0,
-            Differs { .. } => 1,
-            NotFound => 2,
-            Deceased { .. } => 3,
-        };
-        counts[i].1 += 1;
-    }
-    counts.to_vec()
+    let o = crate::app::reports::check_outcomes(st, reference);
+    vec![
+        ("verified", o.verified),
+        ("differs", o.differs),
+        ("not found", o.not_found),
+        ("reported dead", o.reported_dead),
+    ]
 }
 
 /// `chitra figures`: the department's figures as of a day, per province, commune and programme.
@@ -248,8 +232,17 @@ pub enum FundsCommand {
         #[arg(long)]
         signer: String,
     },
-    /// Every period: allocated, reserved by approved batches, paid, returned, remaining.
-    Status,
+    /// Every period: allocated, reserved by approved batches, paid, returned, remaining, and
+    /// whether it is closed (no batch of it still open). With --from/--to: the periods that
+    /// overlap those months (the close of a period).
+    Status {
+        /// First month, YYYY-MM (alone: that month).
+        #[arg(long, value_parser = parse_month)]
+        from: Option<crate::domain::types::Month>,
+        /// Last month, YYYY-MM (inclusive).
+        #[arg(long, value_parser = parse_month)]
+        to: Option<crate::domain::types::Month>,
+    },
 }
 
 fn parse_month(text: &str) -> Result<crate::domain::types::Month, String> {
@@ -266,8 +259,11 @@ pub fn funds(s: &Session, c: FundsCommand) -> anyhow::Result<ExitCode> {
         decision,
         decision_date,
         signer,
-    } = c
+    } = &c
     {
+        let (programme, from, to) = (*programme, *from, *to);
+        let (decision, signer) = (decision.clone(), signer.clone());
+        let (amount, decision_date) = (*amount, *decision_date);
         let command = Command::AllocateFunds(crate::domain::event::FundsAllocated {
             programme,
             from,
@@ -281,14 +277,28 @@ pub fn funds(s: &Session, c: FundsCommand) -> anyhow::Result<ExitCode> {
         });
         submit(&ledger, s, command)?;
     }
-    let balances = ledger.read(crate::domain::funds::balances)?;
+    let range = match c {
+        FundsCommand::Status { from, to } => match (from, to) {
+            (None, None) => None,
+            (Some(f), Some(t)) if t < f => anyhow::bail!("--to {t} is before --from {f}"),
+            (f, t) => {
+                let (f, t) = (f.or(t), t.or(f));
+                f.zip(t)
+            }
+        },
+        FundsCommand::Allocate { .. } => None,
+    };
+    let balances = ledger.read(|st| match range {
+        Some((f, t)) => crate::domain::funds::period(st, f, t),
+        None => crate::domain::funds::balances(st),
+    })?;
     if s.json {
         print_json(&balances)?;
         return Ok(ExitCode::SUCCESS);
     }
     for b in &balances {
         println!(
-            "{} {}..{}: allocated {} (decisions {}), reserved {}, paid {}, returned {}, remaining {}",
+            "{} {}..{}: allocated {} (decisions {}), reserved {}, paid {}, returned {}, remaining {}; {}",
             b.programme,
             b.from,
             b.to,
@@ -297,7 +307,11 @@ pub fn funds(s: &Session, c: FundsCommand) -> anyhow::Result<ExitCode> {
             b.reserved,
             b.paid,
             b.returned,
-            b.remaining
+            b.remaining,
+            match b.batches_open {
+                0 => "closed".to_owned(),
+                n => format!("{n} batch(es) still open"),
+            }
         );
     }
     if balances.is_empty() {
