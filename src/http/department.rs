@@ -211,8 +211,11 @@ pub async fn record_check(
 #[serde(deny_unknown_fields)]
 pub struct ModeBody {
     pub programme: Programme,
-    /// `hold` (the default: a finding leaves the person out of batches) or `warn_only`.
-    pub mode: IdentityCheckMode,
+    /// `hold` (the default: a finding leaves the person out of batches) or `warn_only`. Read
+    /// as text first: serde reads a non-string where an enum is expected as a syntax error,
+    /// and a wrong value must be a 422 naming the field.
+    #[schema(value_type = IdentityCheckMode)]
+    pub mode: String,
 }
 
 /// Whether a finding of the population database holds the programme's payments or is only
@@ -237,9 +240,11 @@ pub async fn set_mode(
     IdemKey(key): IdemKey,
     JsonBody(b): JsonBody<ModeBody>,
 ) -> Result<Response, Problem> {
+    let mode: IdentityCheckMode = serde_json::from_value(serde_json::Value::String(b.mode))
+        .map_err(|_| Problem::invalid_body("mode", "expected hold or warn_only"))?;
     let command = Command::SetIdentityCheckMode(IdentityCheckModeSet {
         programme: b.programme,
-        mode: b.mode,
+        mode,
     });
     written(&state, submit(&state, &who, key, command).await?).await
 }
