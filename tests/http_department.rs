@@ -186,3 +186,38 @@ async fn identity_checks_over_http_all_or_nothing() {
     let figures = api.get("/v1/figures", Role::Auditor).await.json();
     assert_eq!(figures["totals"]["held"], json!({}), "{figures}");
 }
+
+/// `GET /v1/calendar` dates each deadline by the record that met it: the June 2024 list
+/// released on the test clock's day (2 November 2026) is late, and says when it went out.
+#[tokio::test]
+async fn the_calendar_over_http_says_what_was_late_and_when() {
+    let api = Api::new();
+    paid_month(&api).await;
+    let r = api
+        .get("/v1/calendar?today=2026-11-02", Role::Auditor)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    let btxh = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["programme"] == "BTXH")
+        .unwrap()
+        .clone();
+    let late = btxh["late"].as_array().unwrap();
+    assert_eq!(late.len(), 1, "{btxh}");
+    assert_eq!(late[0]["kind"], "list");
+    assert_eq!(late[0]["month"], "2024-06");
+    assert_eq!(late[0]["due_on"], "2024-05-25");
+    assert_eq!(late[0]["done_on"], "2026-11-02");
+    assert_eq!(btxh["carried"], json!([]));
+    // The payment report is not in: overdue, not late.
+    assert!(btxh["overdue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["kind"] == "payment_report" && d["month"] == "2024-06"));
+    let figures = api.get("/v1/figures", Role::Auditor).await.json();
+    assert_eq!(figures["payments"][0]["report_late"], false, "{figures}");
+}

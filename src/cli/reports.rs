@@ -195,7 +195,7 @@ pub fn print_figures(f: &crate::app::reports::Figures) {
     println!("  month programme: bank (count, VND) | cash (count, VND) | returned (count, VND)");
     for p in &f.payments {
         println!(
-            "  {} {}: {} {} | {} {} | {} {}",
+            "  {} {}: {} {} | {} {} | {} {}{}",
             p.month,
             p.programme,
             p.bank.count,
@@ -203,7 +203,12 @@ pub fn print_figures(f: &crate::app::reports::Figures) {
             p.cash.count,
             p.cash.sum,
             p.returned.count,
-            p.returned.sum
+            p.returned.sum,
+            if p.report_late {
+                " | payment report LATE"
+            } else {
+                ""
+            }
         );
     }
 }
@@ -331,17 +336,12 @@ pub fn print_calendar(
     programmes.sort();
     programmes.dedup();
     let ids: Vec<_> = batches.iter().map(|b| b.id).collect();
-    let (carried, calendars) = ledger.read(|st| {
-        let carried: Vec<_> = ids
-            .iter()
+    let carried: Vec<_> = ledger.read(|st| {
+        ids.iter()
             .map(|id| (*id, crate::domain::calendar::arrears_carried(st, *id)))
-            .collect();
-        let calendars: Vec<_> = programmes
-            .iter()
-            .map(|p| crate::domain::calendar::status(st, *p, today))
-            .collect();
-        (carried, calendars)
+            .collect()
     })?;
+    let calendars = crate::app::reports::calendar(ledger, &programmes, today)?;
     for (id, lines) in carried.iter().filter(|(_, l)| !l.is_empty()) {
         let parts: Vec<String> = lines
             .iter()
@@ -362,6 +362,7 @@ pub fn print_calendar(
                 n.due_on
             );
         }
+        print_late(c);
         for o in &c.overdue {
             println!(
                 "{} OVERDUE: {} for {} was due {}",
@@ -373,4 +374,32 @@ pub fn print_calendar(
         }
     }
     Ok(())
+}
+
+/// The deadlines of a programme met late, one line each, naming the late channels.
+pub fn print_late(c: &crate::domain::calendar::CalendarStatus) {
+    use crate::domain::event::Channel;
+    for l in &c.late {
+        let channels: Vec<String> = l
+            .late_channels
+            .iter()
+            .map(|ch| match ch {
+                Channel::Bank(bin) => format!("bank {bin}"),
+                Channel::Cash => "the cash pay points".to_owned(),
+            })
+            .collect();
+        println!(
+            "{} LATE: {} for {} was due {}, {}{}",
+            c.programme,
+            super::word(&l.kind),
+            l.month,
+            l.due_on,
+            l.done_on
+                .map_or("not complete yet".to_owned(), |d| format!("in on {d}")),
+            match channels.is_empty() {
+                true => String::new(),
+                false => format!(" (late: {})", channels.join(", ")),
+            }
+        );
+    }
 }
