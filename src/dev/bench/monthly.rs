@@ -45,8 +45,8 @@ impl<'l> Run<'l> {
             ),
             admin: principal("admin:bench"),
             officer: principal("officer:bench"),
-            maker: principal("maker:bench"),
-            checker: principal("checker:bench"),
+            maker: principal("maker:bench-hoa"),
+            checker: principal("checker:bench-tuan"),
         }
     }
 
