@@ -147,12 +147,12 @@ pub fn status(
                 .iter()
                 .flat_map(|b| b.reported.iter().map(|(c, seq)| (*c, day_of(*seq))))
                 .collect();
-            let mut late_channels: Vec<Channel> = reports
-                .iter()
-                .filter(|(_, d)| d.is_some_and(|d| d > due_on))
-                .map(|(c, _)| *c)
-                .collect();
-            late_channels.dedup();
+            let mut late_channels: Vec<Channel> = Vec::new();
+            for (c, d) in &reports {
+                if d.is_some_and(|d| d > due_on) && !late_channels.contains(c) {
+                    late_channels.push(*c);
+                }
+            }
             let done_on = match reported {
                 true => reports.iter().filter_map(|(_, d)| *d).max(),
                 false => None,
