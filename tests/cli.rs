@@ -216,6 +216,43 @@ fn the_demo_pays_three_months_and_is_safe_to_run_again() {
         text.contains("funds BTXH 2024-06..2024-08: allocated"),
         "{text}"
     );
+    // One bank reports August after the 20th of September: late, in the calendar and the
+    // figures; the other reports and every other month are on time.
+    assert!(
+        text.contains("BTXH LATE: payment report for 2024-08 was due 2024-09-20, in on 2024-09-23 (late: bank 970436)"),
+        "{text}"
+    );
+    assert!(!text.contains("payment report for 2024-07"), "{text}");
+    assert!(
+        text.contains("2024-08 BTXH: ") && text.contains("| payment report LATE"),
+        "{text}"
+    );
+    // Every command the demo suggests works on what it wrote.
+    let tries: Vec<&str> = text.lines().skip_while(|l| *l != "try:").skip(1).collect();
+    assert!(tries.len() >= 5, "{text}");
+    let prefix = format!("chitra --data-dir {} ", data.display());
+    for line in tries {
+        let args: Vec<&str> = line
+            .trim()
+            .strip_prefix(&prefix)
+            .unwrap_or_else(|| panic!("{line}"))
+            .split(' ')
+            .collect();
+        let out = chitra(&data, &args);
+        assert!(out.status.success(), "{line}: {}", stderr(&out));
+        if args == ["batch", "status"] {
+            assert!(
+                stdout(&out).contains("LATE: payment report for 2024-08"),
+                "{}",
+                stdout(&out)
+            );
+        }
+    }
+    let funds = stdout(&chitra(&data, &["funds", "status", "--from", "2024-08"]));
+    assert!(
+        funds.contains("BTXH 2024-06..2024-08") && funds.contains("; closed"),
+        "{funds}"
+    );
     let records = |d: &Path| {
         let out = chitra(d, &["status", "--json"]);
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["records"]

@@ -348,6 +348,7 @@ fn body_limit(path: &str, limits: &Limits) -> (&'static str, usize) {
     match path {
         "/v1/status-reports" => ("status_report_bytes_max", limits.status_report_bytes_max),
         "/v1/rosters" => ("roster_bytes_max", limits.roster_bytes_max),
+        "/v1/identity-checks" => ("identity_check_bytes_max", limits.identity_check_bytes_max),
         _ => ("request_body_bytes_max", limits.request_body_bytes_max),
     }
 }
@@ -357,6 +358,7 @@ async fn every_route_refuses_a_declared_length_above_its_limit_before_the_body()
     let limits = Limits {
         request_body_bytes_max: 8 << 10,
         roster_bytes_max: 16 << 10,
+        identity_check_bytes_max: 24 << 10,
         status_report_bytes_max: 32 << 10,
         // No job slot at all: the refusal must not need one (a heavy job would get 429).
         jobs_concurrent_max: 0,
@@ -375,7 +377,7 @@ async fn every_route_refuses_a_declared_length_above_its_limit_before_the_body()
             .replace("{seq}", "1")
             .replace("{principal}", "maker:x");
         let content_type = match route.path {
-            "/v1/status-reports" | "/v1/rosters" => "text/csv",
+            "/v1/status-reports" | "/v1/rosters" | "/v1/identity-checks" => "text/csv",
             _ => "application/json",
         };
         let mut req = axum::http::Request::builder()

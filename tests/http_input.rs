@@ -89,6 +89,14 @@ fn template(path: &str, paid: &Paid) -> (Role, Value) {
         "/v1/chain/verify" => (Role::Auditor, json!({})),
         "/v1/backup" => (Role::Admin, json!({})),
         "/v1/tokens" => (Role::Admin, json!({ "role": "officer", "name": "moi" })),
+        "/v1/funds/allocations" => (
+            Role::Checker,
+            json!({ "programme": "BTXH", "from": "2024-07", "to": "2024-09", "amount": 1000, "decision": decision() }),
+        ),
+        "/v1/identity-checks/mode" => (
+            Role::Admin,
+            json!({ "programme": "BTXH", "mode": "warn_only" }),
+        ),
         other => panic!("no template for {other}: add one"),
     }
 }
@@ -131,6 +139,7 @@ async fn every_write_route_refuses_bad_json_with_a_problem_and_appends_nothing()
         if route.method != Method::POST
             || route.path == "/v1/status-reports"
             || route.path == "/v1/rosters"
+            || route.path == "/v1/identity-checks"
         {
             continue;
         }

@@ -15,7 +15,7 @@ use common::http::{paid_month, Api};
 use serde_json::{json, Value};
 
 /// Operations whose request body is not JSON and so has no component schema: the roster CSV.
-const RAW_REQUEST: &[(&str, &str)] = &[("post", "/v1/rosters")];
+const RAW_REQUEST: &[(&str, &str)] = &[("post", "/v1/rosters"), ("post", "/v1/identity-checks")];
 
 /// Operations whose success body is not a named JSON schema: the document itself (free-form)
 /// and the Prometheus text.

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::domain::calendar::{self, CalendarStatus, DeadlineKind};
 use crate::domain::event::{ControlTotals, Event, Route};
 use crate::domain::identity::{hold_reason, IdentityOutcome};
 use crate::domain::state::{BatchStatus, PaymentStatus, State};
@@ -65,6 +66,9 @@ pub struct PaymentFigures {
     pub cash: ControlTotals,
     /// Of those, returned by the bank or the pay point.
     pub returned: ControlTotals,
+    /// The payment report of the month came in (from some channel) after the 20th of the
+    /// next month (`domain::calendar`; judged on the chain as it is now).
+    pub report_late: bool,
 }
 
 /// The whole report.
@@ -111,7 +115,48 @@ pub fn figures(ledger: &Ledger, as_of: Option<Date>) -> Result<Figures, ReportEr
     }
     let mut f = ledger.read(|st| compute(st, known, &routes.moved, Reference::embedded()))?;
     f.as_of = as_of;
+    let today = crate::ledger::local_date(ledger.now_ms());
+    let calendars = calendar(ledger, &PROGRAMMES, today)?;
+    for row in &mut f.payments {
+        row.report_late = calendars.iter().any(|c| {
+            c.late.iter().any(|d| {
+                d.kind == DeadlineKind::PaymentReport
+                    && (d.programme, d.month) == (row.programme, row.month)
+            })
+        });
+    }
     Ok(f)
+}
+
+/// Every programme, in the order reports list them.
+pub const PROGRAMMES: [Programme; 3] = [Programme::Ncc, Programme::Btxh, Programme::Htxh];
+
+/// The calendar of these programmes as of `today` (`domain::calendar::status`), each deadline
+/// dated by the time of the record that met it.
+pub fn calendar(
+    ledger: &Ledger,
+    programmes: &[Programme],
+    today: Date,
+) -> Result<Vec<CalendarStatus>, ReportError> {
+    let seqs: Vec<u64> = ledger.read(|st| {
+        programmes
+            .iter()
+            .flat_map(|p| calendar::records_to_date(st, *p))
+            .collect()
+    })?;
+    let mut days = HashMap::new();
+    for seq in seqs {
+        if let Some(r) = ledger.event(seq)? {
+            days.insert(seq, crate::ledger::local_date(r.recorded_at_ms));
+        }
+    }
+    let day_of = |seq: u64| days.get(&seq).copied();
+    Ok(ledger.read(|st| {
+        programmes
+            .iter()
+            .map(|p| calendar::status(st, *p, today, &day_of))
+            .collect()
+    })?)
 }
 
 /// Who moved from cash to a bank account, from the route events in chain order.
@@ -224,6 +269,7 @@ fn payments(state: &State, known_at: u64) -> Vec<PaymentFigures> {
             bank: ControlTotals::default(),
             cash: ControlTotals::default(),
             returned: ControlTotals::default(),
+            report_late: false,
         });
         for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
             let amount = p.scheduled.amount;
@@ -237,4 +283,34 @@ fn payments(state: &State, known_at: u64) -> Vec<PaymentFigures> {
         }
     }
     by.into_values().collect()
+}
+
+/// How the people answered in one identity check fell (each person's latest answer, when it is
+/// this check's).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CheckOutcomes {
+    pub verified: u64,
+    pub differs: u64,
+    pub not_found: u64,
+    pub reported_dead: u64,
+}
+
+/// The outcomes of the check recorded under `reference`.
+pub fn check_outcomes(state: &State, reference: &str) -> CheckOutcomes {
+    let mut out = CheckOutcomes::default();
+    for b in state.beneficiaries().iter() {
+        let Some(c) = state.identity().latest(b.id) else {
+            continue;
+        };
+        if c.reference != reference {
+            continue;
+        }
+        *match c.outcome {
+            IdentityOutcome::Verified => &mut out.verified,
+            IdentityOutcome::Differs { .. } => &mut out.differs,
+            IdentityOutcome::NotFound => &mut out.not_found,
+            IdentityOutcome::Deceased { .. } => &mut out.reported_dead,
+        } += 1;
+    }
+    out
 }

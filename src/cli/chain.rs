@@ -401,6 +401,14 @@ pub fn bench_batch(s: &super::Session, persons: u64, seed: u64) -> anyhow::Resul
         r.status_lines,
         rate(r.status_lines, r.status)
     );
+    println!(
+        "figures (as of now / as of today): {:.2} s / {:.2} s; as JSON {} in {:.3} s; calendar {:.3} s",
+        r.figures.as_secs_f64(),
+        r.figures_as_of.as_secs_f64(),
+        mib(r.figures_json_bytes as u64),
+        r.figures_json.as_secs_f64(),
+        r.calendar.as_secs_f64()
+    );
     println!("peak memory {}", mib(r.peak_rss_bytes.unwrap_or(0)));
     Ok(ExitCode::SUCCESS)
 }

@@ -4,14 +4,16 @@
 //! loading, batches computed by a maker and approved by a checker, payment files, simulated bank
 //! status with a few returns (including a "deceased" one), reconciliation and closing, and a
 //! final verification of the whole chain. Running it again on the same data directory continues
-//! where it stopped and never pays anyone twice.
+//! where it stopped and never pays anyone twice. It runs on a clock of those days (lists out by
+//! the 24th of M−1, reports in by the 15th of M) so the calendar judges it as it would a
+//! department: one bank reports August only on 23 September, and the demo shows it late.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::{open_ledger, Session};
+use super::Session;
 use crate::app::batches;
 use crate::domain::batch::reconciliation;
 use crate::domain::command::*;
@@ -34,6 +36,38 @@ const FUNDING: [(Programme, &str); 2] = [
     (Programme::Ncc, "3761000000001"),
     (Programme::Btxh, "3761000000002"),
 ];
+
+/// The month whose payment report one bank sends late (after the 20th of the next month), the
+/// day it does, and the bank (Vietcombank).
+const LATE_REPORT: (&str, &str, &str) = ("2024-08", "2024-09-23", "970436");
+
+/// Whether the bank reports on the month's payments with the others, on time.
+fn reports_on_time(bin: BankBin, month: Month) -> bool {
+    month.to_string() != LATE_REPORT.0 || bin.to_string() != LATE_REPORT.2
+}
+
+/// The demo's clock: the day of June to September 2024 on which each step happens (09:00 in
+/// Vietnam), so that the calendar judges the demo's lists and reports as it would a
+/// department's. The writer never lets time run backwards along the chain, so a demo continued
+/// on a ledger written later keeps that later time.
+#[derive(Default, Clone)]
+struct DemoClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl DemoClock {
+    fn set(&self, day: &str) {
+        let date = Date::parse(day).expect("a valid demo day");
+        let nine_local_in_utc_ms = 2 * 3_600_000;
+        self.0.store(
+            date.days_since_epoch() * 86_400_000 + nine_local_in_utc_ms,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    fn clock(&self) -> crate::ledger::Clock {
+        let t = self.0.clone();
+        std::sync::Arc::new(move || t.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
 
 struct Actors {
     officer: Principal,
@@ -74,7 +108,16 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         crate::app::config::DataDir::init(&s.data_dir, &crate::dev::config::demo_config(code))?;
     }
     let settings = s.settings()?;
-    let ledger = open_ledger(s)?;
+    s.ledger_dir()?;
+    let clock = DemoClock::default();
+    clock.set("2024-05-31");
+    let ledger = super::step("opening and verifying the ledger", || {
+        Ledger::open(crate::ledger::Config {
+            clock: clock.clock(),
+            ..crate::ledger::Config::new(&s.data_dir)
+        })
+    })
+    .with_context(|| format!("opening the ledger in {}", s.data_dir.display()))?;
     let who = actors();
     let files_dir = files_dir(&s.data_dir);
     println!(
@@ -92,6 +135,9 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
     load_rates(&ledger, &who, false)?;
     for month in MONTHS {
         let month = Month::parse(month).expect("valid month");
+        // The list of M goes out by the 25th of M−1 (June's on 31 May, when the caseload was
+        // taken over: late).
+        clock.set(&format!("{}-24", month.prev()));
         if month == Month::parse("2024-08").expect("valid") {
             // The July 2024 decrees (ND 76/2024, ND 77/2024) reach the ledger only now, after
             // July was paid at the old rates: August must carry July's arrears.
@@ -100,8 +146,30 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
         for programme in PROGRAMMES {
             pay(&ledger, &settings, &who, programme, month, &files_dir)?;
         }
+        // The banks and pay points report by the 15th of M, on time (due the 20th of M+1)...
+        clock.set(&format!("{month}-15"));
+        for programme in PROGRAMMES {
+            report_and_close(&ledger, &who, programme, month, |bin| {
+                reports_on_time(bin, month)
+            })?;
+        }
+        // ...but for August one bank reports only on 23 September: late.
+        if month.to_string() == LATE_REPORT.0 {
+            clock.set(LATE_REPORT.1);
+            for programme in PROGRAMMES {
+                report_and_close(&ledger, &who, programme, month, |_| true)?;
+            }
+        }
         report(&ledger, month)?;
         fix_returns(&ledger, &who, month)?;
+    }
+    let calendars = crate::app::reports::calendar(
+        &ledger,
+        &PROGRAMMES,
+        crate::ledger::local_date(ledger.now_ms()),
+    )?;
+    for c in &calendars {
+        super::reports::print_late(c);
     }
     let report = ledger
         .verify(None, |_| {})
@@ -245,19 +313,20 @@ fn enrol_province(
     let may_end = Date::parse("2024-05-31").expect("valid");
     // The ledger starts in June 2024: the months before were paid by the system it replaces,
     // so every NCC and BTXH entitlement is taken on from June (with its decision dated by
-    // then). The social pension (HTXH) only exists from July 2025 and keeps its own dates.
+    // then). The social pension (HTXH) only exists from July 2025 and keeps its own months.
     // People as the province's files stood in May 2024, so nobody is taken on from June for
     // a month before they were born.
     let rows: Vec<(u64, Enrol)> = people_as_of_may(persons, province, seed)?
         .into_iter()
         .enumerate()
         .map(|(i, mut e)| {
-            for ent in e
-                .entitlements
-                .iter_mut()
-                .filter(|x| x.programme != Programme::Htxh)
-            {
-                ent.effective_from = june;
+            for ent in e.entitlements.iter_mut() {
+                if ent.programme != Programme::Htxh {
+                    ent.effective_from = june;
+                }
+                // The demo's clock reads 31 May 2024 at enrolment, and a decision may not be
+                // dated later than the day it is recorded: a social-pension decision (from July
+                // 2025) is recorded as taken in advance.
                 ent.decision.date = ent.decision.date.min(may_end);
             }
             if let Some(d) = &mut e.decision {
@@ -352,10 +421,25 @@ fn pay(
         let released = batches::release(ledger, settings, &who.checker, None, batch)?;
         write_files(ledger, &released.files, files_dir)?;
     }
-    // A run interrupted after the release continues here: reports already ingested append
-    // nothing.
+    Ok(())
+}
+
+/// The bank status of one programme's batch for a month, from the banks `reports` lets report
+/// now (and every pay point), and its close once everything is reported. A run interrupted
+/// after the release continues here: reports already ingested append nothing.
+fn report_and_close(
+    ledger: &Ledger,
+    who: &Actors,
+    programme: Programme,
+    month: Month,
+    reports: impl Fn(BankBin) -> bool,
+) -> anyhow::Result<()> {
+    let Some(batch) = regular_batch(ledger, programme, month)? else {
+        return Ok(());
+    };
+    let status = |l: &Ledger| l.read(|s| s.batch(batch).map(|b| b.status)).ok().flatten();
     if status(ledger) == Some(BatchStatus::Released) {
-        play_the_banks(ledger, &who.checker, batch)?;
+        play_the_banks(ledger, &who.checker, batch, &reports)?;
     }
     if status(ledger) == Some(BatchStatus::Released) {
         let r = ledger
@@ -417,7 +501,12 @@ fn return_reason(payment: PaymentId, month: Month, first_of_batch: bool) -> Opti
 
 /// The banks report on their files (pain.002.001.10) and the pay points on their cash lists
 /// (status CSV); a report ingested before appends nothing.
-fn play_the_banks(ledger: &Ledger, checker: &Principal, batch: BatchId) -> anyhow::Result<()> {
+fn play_the_banks(
+    ledger: &Ledger,
+    checker: &Principal,
+    batch: BatchId,
+    reports: &dyn Fn(BankBin) -> bool,
+) -> anyhow::Result<()> {
     let (month, files, first) = ledger.read(|s| {
         let b = s.batch(batch).expect("released");
         let files: Vec<PaymentFileIssued> = b
@@ -434,6 +523,9 @@ fn play_the_banks(ledger: &Ledger, checker: &Principal, batch: BatchId) -> anyho
         let Channel::Bank(bin) = f.channel else {
             continue;
         };
+        if !reports(bin) {
+            continue;
+        }
         let bank = Principal::parse(&format!("bank:{bin}")).expect("a BIN makes a principal");
         let (_, bytes) = batches::download(ledger, &bank, f.file)?;
         let (report, lines) = files::simulate_for_pain001(

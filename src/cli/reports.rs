@@ -131,31 +131,15 @@ fn import(
     Ok(ExitCode::SUCCESS)
 }
 
-/// How many people of this check fell in each outcome.
+/// How many people of this check fell in each outcome, as printed.
 fn summary(st: &crate::domain::State, reference: &str) -> Vec<(&'static str, u64)> {
-    use crate::domain::identity::IdentityOutcome::*;
-    let mut counts = [
-        ("verified", 0),
-        ("differs", 0),
-        ("not found", 0),
-        ("reported dead", 0),
-    ];
-    for b in st.beneficiaries().iter() {
-        let Some(c) = st.identity().latest(b.id) else {
-            continue;
-        };
-        if c.reference != reference {
-            continue;
-        }
-        let i = match c.outcome {
-            Verified => 0,
-            Differs { .. } => 1,
-            NotFound => 2,
-            Deceased { .. } => 3,
-        };
-        counts[i].1 += 1;
-    }
-    counts.to_vec()
+    let o = crate::app::reports::check_outcomes(st, reference);
+    vec![
+        ("verified", o.verified),
+        ("differs", o.differs),
+        ("not found", o.not_found),
+        ("reported dead", o.reported_dead),
+    ]
 }
 
 /// `chitra figures`: the department's figures as of a day, per province, commune and programme.
@@ -211,7 +195,7 @@ pub fn print_figures(f: &crate::app::reports::Figures) {
     println!("  month programme: bank (count, VND) | cash (count, VND) | returned (count, VND)");
     for p in &f.payments {
         println!(
-            "  {} {}: {} {} | {} {} | {} {}",
+            "  {} {}: {} {} | {} {} | {} {}{}",
             p.month,
             p.programme,
             p.bank.count,
@@ -219,7 +203,12 @@ pub fn print_figures(f: &crate::app::reports::Figures) {
             p.cash.count,
             p.cash.sum,
             p.returned.count,
-            p.returned.sum
+            p.returned.sum,
+            if p.report_late {
+                " | payment report LATE"
+            } else {
+                ""
+            }
         );
     }
 }
@@ -248,8 +237,17 @@ pub enum FundsCommand {
         #[arg(long)]
         signer: String,
     },
-    /// Every period: allocated, reserved by approved batches, paid, returned, remaining.
-    Status,
+    /// Every period: allocated, reserved by approved batches, paid, returned, remaining, and
+    /// whether it is closed (no batch of it still open). With --from/--to: the periods that
+    /// overlap those months (the close of a period).
+    Status {
+        /// First month, YYYY-MM (alone: that month).
+        #[arg(long, value_parser = parse_month)]
+        from: Option<crate::domain::types::Month>,
+        /// Last month, YYYY-MM (inclusive).
+        #[arg(long, value_parser = parse_month)]
+        to: Option<crate::domain::types::Month>,
+    },
 }
 
 fn parse_month(text: &str) -> Result<crate::domain::types::Month, String> {
@@ -266,8 +264,11 @@ pub fn funds(s: &Session, c: FundsCommand) -> anyhow::Result<ExitCode> {
         decision,
         decision_date,
         signer,
-    } = c
+    } = &c
     {
+        let (programme, from, to) = (*programme, *from, *to);
+        let (decision, signer) = (decision.clone(), signer.clone());
+        let (amount, decision_date) = (*amount, *decision_date);
         let command = Command::AllocateFunds(crate::domain::event::FundsAllocated {
             programme,
             from,
@@ -281,14 +282,28 @@ pub fn funds(s: &Session, c: FundsCommand) -> anyhow::Result<ExitCode> {
         });
         submit(&ledger, s, command)?;
     }
-    let balances = ledger.read(crate::domain::funds::balances)?;
+    let range = match c {
+        FundsCommand::Status { from, to } => match (from, to) {
+            (None, None) => None,
+            (Some(f), Some(t)) if t < f => anyhow::bail!("--to {t} is before --from {f}"),
+            (f, t) => {
+                let (f, t) = (f.or(t), t.or(f));
+                f.zip(t)
+            }
+        },
+        FundsCommand::Allocate { .. } => None,
+    };
+    let balances = ledger.read(|st| match range {
+        Some((f, t)) => crate::domain::funds::period(st, f, t),
+        None => crate::domain::funds::balances(st),
+    })?;
     if s.json {
         print_json(&balances)?;
         return Ok(ExitCode::SUCCESS);
     }
     for b in &balances {
         println!(
-            "{} {}..{}: allocated {} (decisions {}), reserved {}, paid {}, returned {}, remaining {}",
+            "{} {}..{}: allocated {} (decisions {}), reserved {}, paid {}, returned {}, remaining {}; {}",
             b.programme,
             b.from,
             b.to,
@@ -297,7 +312,11 @@ pub fn funds(s: &Session, c: FundsCommand) -> anyhow::Result<ExitCode> {
             b.reserved,
             b.paid,
             b.returned,
-            b.remaining
+            b.remaining,
+            match b.batches_open {
+                0 => "closed".to_owned(),
+                n => format!("{n} batch(es) still open"),
+            }
         );
     }
     if balances.is_empty() {
@@ -317,17 +336,12 @@ pub fn print_calendar(
     programmes.sort();
     programmes.dedup();
     let ids: Vec<_> = batches.iter().map(|b| b.id).collect();
-    let (carried, calendars) = ledger.read(|st| {
-        let carried: Vec<_> = ids
-            .iter()
+    let carried: Vec<_> = ledger.read(|st| {
+        ids.iter()
             .map(|id| (*id, crate::domain::calendar::arrears_carried(st, *id)))
-            .collect();
-        let calendars: Vec<_> = programmes
-            .iter()
-            .map(|p| crate::domain::calendar::status(st, *p, today))
-            .collect();
-        (carried, calendars)
+            .collect()
     })?;
+    let calendars = crate::app::reports::calendar(ledger, &programmes, today)?;
     for (id, lines) in carried.iter().filter(|(_, l)| !l.is_empty()) {
         let parts: Vec<String> = lines
             .iter()
@@ -348,6 +362,7 @@ pub fn print_calendar(
                 n.due_on
             );
         }
+        print_late(c);
         for o in &c.overdue {
             println!(
                 "{} OVERDUE: {} for {} was due {}",
@@ -359,4 +374,32 @@ pub fn print_calendar(
         }
     }
     Ok(())
+}
+
+/// The deadlines of a programme met late, one line each, naming the late channels.
+pub fn print_late(c: &crate::domain::calendar::CalendarStatus) {
+    use crate::domain::event::Channel;
+    for l in &c.late {
+        let channels: Vec<String> = l
+            .late_channels
+            .iter()
+            .map(|ch| match ch {
+                Channel::Bank(bin) => format!("bank {bin}"),
+                Channel::Cash => "the cash pay points".to_owned(),
+            })
+            .collect();
+        println!(
+            "{} LATE: {} for {} was due {}, {}{}",
+            c.programme,
+            super::word(&l.kind),
+            l.month,
+            l.due_on,
+            l.done_on
+                .map_or("not complete yet".to_owned(), |d| format!("in on {d}")),
+            match channels.is_empty() {
+                true => String::new(),
+                false => format!(" (late: {})", channels.join(", ")),
+            }
+        );
+    }
 }

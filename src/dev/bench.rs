@@ -171,6 +171,14 @@ pub struct BatchReport {
     pub file_bytes: u64,
     pub status_lines: u64,
     pub status: Duration,
+    /// The department's figures over the whole run (`chitra figures`, `GET /v1/figures`):
+    /// as of now, as of a day (the binary search over record times), the JSON the API sends,
+    /// and the calendar with its dated deadlines.
+    pub figures: Duration,
+    pub figures_as_of: Duration,
+    pub figures_json_bytes: usize,
+    pub figures_json: Duration,
+    pub calendar: Duration,
     pub peak_rss_bytes: Option<u64>,
 }
 
@@ -227,6 +235,20 @@ pub fn monthly_run(
     let started = Instant::now();
     run.ingest(&reports)?;
     report.status = started.elapsed();
+    progress("the department's figures");
+    let started = Instant::now();
+    let figures = crate::app::reports::figures(ledger, None)?;
+    report.figures = started.elapsed();
+    let today = crate::ledger::local_date(ledger.now_ms());
+    let started = Instant::now();
+    crate::app::reports::figures(ledger, Some(today))?;
+    report.figures_as_of = started.elapsed();
+    let started = Instant::now();
+    report.figures_json_bytes = serde_json::to_vec(&figures)?.len();
+    report.figures_json = started.elapsed();
+    let started = Instant::now();
+    crate::app::reports::calendar(ledger, &crate::app::reports::PROGRAMMES, today)?;
+    report.calendar = started.elapsed();
     report.peak_rss_bytes = peak_rss_bytes();
     Ok(report)
 }

@@ -31,6 +31,10 @@ pub struct FundsBalance {
     pub returned: Vnd,
     /// allocated − reserved + returned.
     pub remaining: Vnd,
+    /// Batches of the period approved but not yet closed: while any is open, paid and returned
+    /// may still change (a bank's report or a return is still to come). With none, the period
+    /// is closed and these are its final figures.
+    pub batches_open: u32,
 }
 
 /// Every period of every programme, in the order first allocated.
@@ -55,6 +59,7 @@ pub fn balances(state: &State) -> Vec<FundsBalance> {
                 paid: Vnd::ZERO,
                 returned: Vnd::ZERO,
                 remaining: Vnd::ZERO,
+                batches_open: 0,
             }),
         }
     }
@@ -70,6 +75,9 @@ pub fn balances(state: &State) -> Vec<FundsBalance> {
             if matches!(batch.status, BatchStatus::Released | BatchStatus::Closed) {
                 b.paid = b.paid + total;
             }
+            if batch.status != BatchStatus::Closed {
+                b.batches_open += 1;
+            }
             for p in batch.payments.iter().filter_map(|id| state.payment(*id)) {
                 if p.status == PaymentStatus::Returned {
                     b.returned = b.returned + p.scheduled.amount;
@@ -79,6 +87,14 @@ pub fn balances(state: &State) -> Vec<FundsBalance> {
         b.paid = Vnd(b.paid.0 - b.returned.0);
         b.remaining = Vnd(b.allocated.0 - b.reserved.0 + b.returned.0);
     }
+    out
+}
+
+/// The periods that overlap the months `from..=to`: the close of a period, per programme
+/// (allocated, paid, returned, remaining, and whether any batch is still open).
+pub fn period(state: &State, from: Month, to: Month) -> Vec<FundsBalance> {
+    let mut out = balances(state);
+    out.retain(|b| b.from <= to && from <= b.to);
     out
 }
 

@@ -165,6 +165,10 @@ pub struct Batch {
     pub files: Vec<FileId>,
     /// Sequence number of the batch's last event, for "what changed since".
     pub last_seq: u64,
+    /// Per channel, the record that last gave one of its payments its first bank status
+    /// (settled or returned): when that channel's payment report came in (`domain::calendar`
+    /// dates it and judges it late or not). A return after a settlement is not counted.
+    pub reported: Vec<(Channel, u64)>,
 }
 
 /// A reconciliation break and whether it was explained.
@@ -499,6 +503,7 @@ impl State {
                 Ok(())
             }
             Event::PaymentSettled(e) => {
+                self.reported(e.payment, seq)?;
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Settled;
                 let who = p.scheduled.beneficiary;
@@ -506,6 +511,7 @@ impl State {
                 Ok(())
             }
             Event::PaymentReturned(e) => {
+                self.reported(e.payment, seq)?;
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Returned;
                 p.return_reason = Some(e.reason_code);
@@ -568,6 +574,7 @@ impl State {
             payments: Vec::new(),
             files: Vec::new(),
             last_seq: seq,
+            reported: Vec::new(),
         });
         Ok(())
     }
@@ -808,6 +815,29 @@ impl State {
             .ok_or_else(|| format!("no batch {id}"))?;
         b.last_seq = seq;
         Ok(b)
+    }
+
+    /// Notes that record `seq` gives a payment a bank status; its first one dates the report
+    /// of the payment's channel in its batch (`Batch::reported`).
+    fn reported(&mut self, id: PaymentId, seq: u64) -> Result<(), String> {
+        let p = self.payment_mut(id)?;
+        if p.status != PaymentStatus::Scheduled {
+            return Ok(());
+        }
+        let channel = match p.scheduled.route {
+            Route::Bank { bin } => Channel::Bank(bin),
+            Route::Cash { .. } => Channel::Cash,
+        };
+        let batch = p.scheduled.batch;
+        let b = self
+            .batches
+            .get_mut((batch.0 as usize).wrapping_sub(1))
+            .ok_or_else(|| format!("no batch {batch}"))?;
+        match b.reported.iter_mut().find(|(c, _)| *c == channel) {
+            Some((_, at)) => *at = seq,
+            None => b.reported.push((channel, seq)),
+        }
+        Ok(())
     }
 
     fn payment_mut(&mut self, id: PaymentId) -> Result<&mut Payment, String> {

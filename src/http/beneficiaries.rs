@@ -811,20 +811,7 @@ pub async fn roster(
     IdemKey(key): IdemKey,
     req: axum::extract::Request,
 ) -> Result<Response, Problem> {
-    let media = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
-    if media != "text/csv" {
-        return Err(Problem::new(
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "send the roster as text/csv (docs/roster-csv.md)",
-        ));
-    }
+    support::require_csv(&req, "the roster", "docs/roster-csv.md")?;
     let bytes = support::body_bytes(req, &(), "roster_bytes_max").await?;
     let ledger = state.ledger().clone();
     let (who2, key2) = (who.clone(), key.clone());
@@ -848,22 +835,7 @@ fn enrol_roster(
         today,
     )
     .map_err(|rejected| {
-        Problem::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-roster",
-            format!(
-                "the roster was refused: {} problem(s), nothing was enrolled",
-                rejected.errors.len()
-            ),
-        )
-        .with_errors(
-            rejected
-                .errors
-                .iter()
-                .take(ROSTER_LISTED_MAX)
-                .map(ToString::to_string)
-                .collect(),
-        )
+        support::upload_refused("invalid-roster", "the roster", &rejected.errors)
     })?;
     let warnings = roster.warnings.len();
     let warnings_shown = roster

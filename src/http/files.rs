@@ -247,13 +247,7 @@ pub async fn upload_status(
     IdemKey(key): IdemKey,
     req: Request,
 ) -> Result<Response, Problem> {
-    let media = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase())
-        .unwrap_or_default();
+    let media = support::media_type(&req);
     if !matches!(
         media.as_str(),
         "application/xml" | "text/xml" | "text/csv" | "application/octet-stream"

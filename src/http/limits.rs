@@ -29,6 +29,9 @@ pub struct Limits {
     /// Largest roster (CSV of enrolments) upload accepted (413 above it); the parser's own
     /// limit, `roster::ROSTER_BYTES_MAX`, is the same.
     pub roster_bytes_max: usize,
+    /// Largest identity-check answer file accepted (413 above it); the parser's own limit,
+    /// `identity_check::IDENTITY_CHECK_BYTES_MAX`, is the same.
+    pub identity_check_bytes_max: usize,
     /// Largest sum of header names and values of one request (431 above it). hyper's own read
     /// buffer is sized from it too (`head_read_buffer_bytes_max`), so a larger head is cut off
     /// before it is parsed in full.
@@ -63,6 +66,7 @@ impl Default for Limits {
             request_body_bytes_max: 1 << 20,
             status_report_bytes_max: 512 << 20,
             roster_bytes_max: crate::formats::roster::ROSTER_BYTES_MAX,
+            identity_check_bytes_max: crate::formats::identity_check::IDENTITY_CHECK_BYTES_MAX,
             request_headers_bytes_max: 16 << 10,
             request_headers_count_max: 64,
             request_timeout_ms: 30_000,
@@ -113,6 +117,14 @@ impl Limits {
         }
     }
 
+    /// The body limit of identity-check answer files.
+    pub fn identity_check_body(&self) -> BodyLimit {
+        BodyLimit {
+            name: "identity_check_bytes_max",
+            bytes_max: self.identity_check_bytes_max,
+        }
+    }
+
     /// The body limit of status report uploads.
     pub fn status_report_body(&self) -> BodyLimit {
         BodyLimit {
@@ -148,6 +160,10 @@ impl Limits {
                 self.status_report_bytes_max as u64,
             ),
             ("roster_bytes_max", self.roster_bytes_max as u64),
+            (
+                "identity_check_bytes_max",
+                self.identity_check_bytes_max as u64,
+            ),
             (
                 "request_headers_bytes_max",
                 self.request_headers_bytes_max as u64,

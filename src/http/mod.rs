@@ -16,6 +16,7 @@ pub mod auth;
 mod batches;
 mod beneficiaries;
 mod chain;
+mod department;
 mod files;
 pub mod limits;
 pub mod metrics;
@@ -605,6 +606,36 @@ fn build(limits: &Limits) -> Api {
             r(READ_ALL),
             Read,
             reports::calendar,
+        )
+        // Funds and identity checks (issue 12).
+        .add(
+            post.clone(),
+            "/v1/funds/allocations",
+            writes("allocate_funds"),
+            Write,
+            department::allocate,
+        )
+        .add(
+            get.clone(),
+            "/v1/funds",
+            r(READ_FINANCE),
+            Read,
+            department::funds,
+        )
+        .add_with_body_limit(
+            post.clone(),
+            "/v1/identity-checks",
+            writes("record_identity_check"),
+            Job,
+            limits.identity_check_body(),
+            department::record_check,
+        )
+        .add(
+            post.clone(),
+            "/v1/identity-checks/mode",
+            writes("set_identity_check_mode"),
+            Write,
+            department::set_mode,
         )
 }
 

@@ -189,12 +189,11 @@ pub async fn calendar(
         Some(t) => Date::parse(t).map_err(|e| Problem::bad_request(format!("today: {e}")))?,
         None => crate::ledger::local_date((crate::ledger::system_clock())()),
     };
-    let items = support::read(&state, move |st| {
-        [Programme::Ncc, Programme::Btxh, Programme::Htxh]
-            .into_iter()
-            .map(|p| crate::domain::calendar::status(st, p, today))
-            .collect::<Vec<_>>()
+    let ledger = state.ledger().clone();
+    let items = support::blocking(move || {
+        crate::app::reports::calendar(&ledger, &crate::app::reports::PROGRAMMES, today)
     })
-    .await?;
+    .await?
+    .map_err(|e| Problem::unavailable(&e))?;
     Ok(ok(CalendarList { items }))
 }

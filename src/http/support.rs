@@ -462,6 +462,48 @@ fn serde_urlencoded_deserializer<T: DeserializeOwned>(q: &str) -> Result<T, Stri
         .map_err(|e| e.body_text())
 }
 
+/// The request's media type, lower case, without parameters (empty when none is declared).
+pub fn media_type(req: &Request) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// An uploaded file refused as a whole (422 `code`): how many problems, and the first
+/// `ROSTER_LISTED_MAX` of them, each naming its line and column.
+pub fn upload_refused<E: std::fmt::Display>(code: &str, what: &str, errors: &[E]) -> Problem {
+    Problem::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        code,
+        format!(
+            "{what} was refused: {} problem(s), nothing was recorded",
+            errors.len()
+        ),
+    )
+    .with_errors(
+        errors
+            .iter()
+            .take(super::limits::ROSTER_LISTED_MAX)
+            .map(ToString::to_string)
+            .collect(),
+    )
+}
+
+/// Refuses (415) a body that is not declared `text/csv`: `what` is sent as described in `doc`.
+pub fn require_csv(req: &Request, what: &str, doc: &str) -> Result<(), Problem> {
+    if media_type(req) != "text/csv" {
+        return Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            format!("send {what} as text/csv ({doc})"),
+        ));
+    }
+    Ok(())
+}
+
 /// A JSON 200 response.
 pub fn ok<T: Serialize>(value: T) -> Response {
     Json(value).into_response()
