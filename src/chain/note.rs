@@ -171,11 +171,23 @@ impl NoteSigner {
 
     /// `text` (ending in a newline) as a signed note with this key's signature line.
     pub fn sign(&self, text: &str) -> String {
+        note_with_signature(text, &self.name, &self.signature(text))
+    }
+
+    /// The key ID and the Ed25519 signature of `text`, as a signature line carries them in
+    /// base64 (what a recorded checkpoint keeps, `docs/proofs.md` §4.1).
+    pub fn signature(&self, text: &str) -> Vec<u8> {
         let sig = self.key.sign(text.as_bytes()).to_bytes();
         let mut blob = self.verifier().id.to_vec();
         blob.extend_from_slice(&sig);
-        format!("{text}\n\u{2014} {} {}\n", self.name, B64.encode(blob))
+        blob
     }
+}
+
+/// The signed note of `text` with one signature line by `name`: `signature` is the key ID and
+/// the signature (`NoteSigner::signature`), so a recorded checkpoint gives back its note.
+pub fn note_with_signature(text: &str, name: &str, signature: &[u8]) -> String {
+    format!("{text}\n\u{2014} {name} {}\n", B64.encode(signature))
 }
 
 /// The text of a signed note once a signature by `key` verifies on it; signatures by other

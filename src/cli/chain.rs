@@ -21,6 +21,7 @@ pub fn verify(
     export: Option<&Path>,
     personal: Option<&Path>,
     trusted: Option<Anchor>,
+    checkpoint_key: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let result = match export {
         Some(file) => {
@@ -67,7 +68,7 @@ pub fn verify(
             if let Some(i) = report.interrupted {
                 println!("note: {i}");
             }
-            Ok(ExitCode::SUCCESS)
+            super::proofs::verify_recorded_checkpoints(dir, export, checkpoint_key)
         }
         Err(e) if e.is_tampering() => {
             println!("TAMPERED: {e}");
@@ -136,6 +137,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let view = offline.view()?;
     let head = view.anchor;
     let verified = offline.last_verified()?;
+    let checkpoints = super::proofs::checkpoint_status(dir)?;
     if json {
         let v = serde_json::json!({
             "data_dir": dir.display().to_string(),
@@ -147,6 +149,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "last_verified_unix_ms": verified.map(|v| v.0),
             "last_verified_records": verified.map(|v| v.1),
             "size_on_disk_bytes": offline.size_on_disk(),
+            "checkpoints": checkpoints,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -168,6 +171,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
         None => println!("last verified: never (run `chitra verify`)"),
     }
     println!("size on disk:  {}", mib(offline.size_on_disk()));
+    println!("checkpoints:   {checkpoints}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -85,9 +85,9 @@ pub enum Commands {
         /// still extend it (docs/proofs.md).
         #[arg(long, conflicts_with = "export")]
         checkpoint: Option<PathBuf>,
-        /// With --checkpoint: the note verifier key to check its signature with (default: the
-        /// data directory's own key).
-        #[arg(long, requires = "checkpoint")]
+        /// The note verifier key to check signatures with: the kept checkpoint's (--checkpoint)
+        /// and those recorded in the chain (default: the data directory's own key).
+        #[arg(long)]
         checkpoint_key: Option<String>,
     },
     /// Write the chain as stored, byte for byte, to FILE (and its personal data to FILE.personal).
@@ -533,7 +533,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if export.is_none() {
                 s.ledger_dir()?;
             }
-            let code = chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head)?;
+            let code = chain::verify(
+                &dir,
+                export.as_deref(),
+                personal.as_deref(),
+                expect_head,
+                checkpoint_key.as_deref(),
+            )?;
             match checkpoint {
                 Some(file) if code == ExitCode::SUCCESS => {
                     proofs::verify_checkpoint(&dir, &file, checkpoint_key.as_deref())
@@ -686,8 +692,12 @@ fn run_batch(s: &Session, c: BatchCommand) -> anyhow::Result<ExitCode> {
 /// Opens the ledger of the session's data directory.
 pub(crate) fn open_ledger(s: &Session) -> anyhow::Result<Ledger> {
     s.ledger_dir()?;
+    let checkpoints = s.settings()?.checkpoints;
     step("opening and verifying the ledger", || {
-        Ledger::open(crate::ledger::Config::new(&s.data_dir))
+        Ledger::open(crate::ledger::Config {
+            checkpoints,
+            ..crate::ledger::Config::new(&s.data_dir)
+        })
     })
     .with_context(|| format!("opening the ledger in {}", s.data_dir.display()))
 }

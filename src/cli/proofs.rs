@@ -215,3 +215,67 @@ pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<Exit
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The checkpoints recorded in the chain (or in the export `export`), each checked against the
+/// tree at its size and, with a verifier key (`key`, else the data directory's own), its
+/// signature (`docs/proofs.md` §4.1). Run once the chain itself verified.
+pub fn verify_recorded_checkpoints(
+    dir: &Path,
+    export: Option<&Path>,
+    key: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use crate::ledger::checkpoints::{check_export_checkpoints, CheckpointError};
+    let vkey = match key {
+        Some(k) => Some(VerifierKey::parse(k)?),
+        None => keys::load(dir).ok().flatten().map(|s| s.verifier()),
+    };
+    let shown = vkey.as_ref().map(|k| k.to_string());
+    let result = match export {
+        Some(file) => {
+            let input = std::fs::File::open(file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            check_export_checkpoints(std::io::BufReader::new(input), vkey)
+        }
+        None => Offline::open(dir)?.check_checkpoints(vkey),
+    };
+    match result {
+        Ok(s) if s.recorded == 0 => println!("checkpoints: none recorded in the chain"),
+        Ok(s) => println!(
+            "checkpoints: {} recorded (the last of {} records), each matches the tree at its \
+             size; signatures {}",
+            s.recorded,
+            s.last_size.unwrap_or(0),
+            match &shown {
+                Some(k) => format!("verified with {k}"),
+                None => "not checked (no key: give --checkpoint-key)".to_owned(),
+            }
+        ),
+        Err(CheckpointError::Fault(f)) => {
+            println!("TAMPERED: {f}");
+            return Ok(ExitCode::from(super::EXIT_TAMPERED));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the writer signs checkpoints, as `chitra status` says it: with which key and how
+/// often, or that it signs none for want of a key.
+pub fn checkpoint_status(dir: &Path) -> anyhow::Result<String> {
+    let policy = crate::app::config::DataDir::existing(dir)?
+        .settings()?
+        .checkpoints;
+    Ok(match keys::load(dir) {
+        Ok(Some(signer)) => format!(
+            "signed by the writer with {} after every batch release, every {} records and \
+             every {} s with new records",
+            signer.verifier(),
+            policy.interval_records,
+            policy.interval_seconds
+        ),
+        Ok(None) => "none: the data directory has no key (`chitra key init`), so the writer \
+                     signs no checkpoints"
+            .to_owned(),
+        Err(e) => format!("none: the key does not load ({e}), so the writer signs no checkpoints"),
+    })
+}

@@ -7,6 +7,7 @@
 //! each caller only after the group's flush.
 
 pub mod archive;
+pub mod checkpoints;
 pub mod codec;
 pub mod keys;
 pub mod offline;
@@ -73,6 +74,8 @@ pub struct Config {
     /// when sled's `flush()` fails after its batch went into memory. The writer then stops as
     /// on a real storage error, so tests can check what readers report afterwards.
     pub fail_after_groups: Option<u64>,
+    /// When the writer signs checkpoints, if the data directory has a key (`[checkpoints]`).
+    pub checkpoints: checkpoints::CheckpointPolicy,
 }
 
 impl Config {
@@ -83,6 +86,7 @@ impl Config {
             salt_seed: None,
             registry: crate::formats::reference::Reference::embedded(),
             fail_after_groups: None,
+            checkpoints: checkpoints::CheckpointPolicy::default(),
         }
     }
 }
