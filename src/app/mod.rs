@@ -9,5 +9,6 @@ pub mod batches;
 pub mod config;
 pub mod payment_files;
 pub mod proofs;
+pub mod receipts;
 pub mod reports;
 pub mod views;

@@ -173,6 +173,16 @@ pub enum Commands {
     /// The ledger's checkpoint signing key: `init` (once), `show` (the verifier key).
     #[command(subcommand)]
     Key(proofs::KeyCommand),
+    /// A payment's receipt (docs/proofs.md §6): the facts, the records that prove them, their
+    /// inclusion proofs and the signed checkpoint, as one JSON file anyone can check offline
+    /// with tools/verify_receipt.py.
+    Receipt {
+        /// The payment, `P12` or `12`.
+        payment: String,
+        /// Write the receipt here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Identity checks against the National Population Database (issue 12).
     #[command(subcommand)]
     IdentityCheck(reports::IdentityCheckCommand),
@@ -628,6 +638,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             s.ledger_dir()?;
             proofs::key(&dir, c)
         }
+        Commands::Receipt { payment, out } => proofs::receipt(&s, &payment, out.as_deref()),
     }
 }
 

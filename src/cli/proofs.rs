@@ -279,3 +279,26 @@ pub fn checkpoint_status(dir: &Path) -> anyhow::Result<String> {
         Err(e) => format!("none: the key does not load ({e}), so the writer signs no checkpoints"),
     })
 }
+
+/// `chitra receipt PAYMENT [--out FILE]`: the payment's receipt as JSON (`app::receipts`).
+pub fn receipt(s: &super::Session, payment: &str, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let id = PaymentId::parse(payment)?;
+    let ledger = super::open_ledger(s)?;
+    let receipt = crate::app::receipts::payment_receipt(&ledger, id, |_| true)?;
+    let text = format!("{}\n", serde_json::to_string_pretty(&receipt)?);
+    match out {
+        Some(file) => {
+            std::fs::write(file, text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            eprintln!(
+                "wrote the receipt of {} ({} VND, {} {}) to {}",
+                receipt.facts.payment,
+                receipt.facts.amount_vnd,
+                receipt.facts.programme,
+                receipt.facts.month,
+                file.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
