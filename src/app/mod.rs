@@ -12,3 +12,4 @@ pub mod proofs;
 pub mod receipts;
 pub mod reports;
 pub mod views;
+pub mod witness;

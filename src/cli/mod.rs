@@ -12,6 +12,7 @@ mod remote;
 mod reports;
 mod serve;
 mod token;
+mod witness;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -183,6 +184,9 @@ pub enum Commands {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// A witness of ledgers' checkpoints (docs/proofs.md §7): `init`, `show`, `cosign`.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
     /// Identity checks against the National Population Database (issue 12).
     #[command(subcommand)]
     IdentityCheck(reports::IdentityCheckCommand),
@@ -639,6 +643,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             proofs::key(&dir, c)
         }
         Commands::Receipt { payment, out } => proofs::receipt(&s, &payment, out.as_deref()),
+        Commands::Witness(c) => witness::run(c),
     }
 }
 

@@ -85,6 +85,27 @@ pub fn verify_checkpoint(dir: &Path, file: &Path, key: Option<&str>) -> anyhow::
             hex(&root),
             hex(&kept.root)
         );
+        // The same key signs this other tree of the same size: a split view, with evidence.
+        if let Ok(Some(signer)) = keys::load(dir) {
+            if signer.verifier() == vkey {
+                let today = signer.sign(&crate::ledger::tree::checkpoint_body(
+                    signer.name(),
+                    kept.size,
+                    &root,
+                ));
+                let evidence =
+                    crate::app::witness::split_view_evidence(&vkey, &note, &today, kept.size);
+                let path = super::witness::beside(file, ".split-view");
+                std::fs::write(&path, evidence)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                println!(
+                    "split view: the ledger's key signs both trees of {} records; the evidence \
+                     is in {}",
+                    kept.size,
+                    path.display()
+                );
+            }
+        }
         return Ok(ExitCode::from(super::EXIT_TAMPERED));
     }
     println!(
