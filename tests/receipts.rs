@@ -23,6 +23,7 @@ use common::http::{paid_month, token_of, Api};
 use serde_json::Value;
 
 const KEY_NAME: &str = "treasury.example/chitra-01";
+const WITNESS: &str = "kbnn.example/w1";
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,12 +31,19 @@ fn root() -> PathBuf {
 
 /// Runs `tools/verify_receipt.py` on `receipt` (written to `dir`): exit code and stdout.
 fn python_verify(dir: &Path, receipt: &Value, key: Option<&str>) -> (i32, String) {
+    python_run(dir, receipt, key, &[])
+}
+
+fn python_run(dir: &Path, receipt: &Value, key: Option<&str>, witnesses: &[&str]) -> (i32, String) {
     let file = dir.join("receipt.json");
     std::fs::write(&file, serde_json::to_vec_pretty(receipt).unwrap()).unwrap();
     let mut cmd = Command::new("python3");
     cmd.arg(root().join("tools/verify_receipt.py")).arg(&file);
     if let Some(k) = key {
         cmd.args(["--key", k]);
+    }
+    for w in witnesses {
+        cmd.args(["--witness", w]);
     }
     let out = cmd
         .output()
@@ -47,6 +55,11 @@ fn python_verify(dir: &Path, receipt: &Value, key: Option<&str>) -> (i32, String
         "the Python package `cryptography` is required (`pip install cryptography`): {err}"
     );
     (out.status.code().unwrap(), stdout)
+}
+
+/// `tools/verify_receipt.py` with `--key` and a `--witness` for each of `witnesses`.
+fn python_verify_with(dir: &Path, receipt: &Value, key: &str, witnesses: &[&str]) -> (i32, String) {
+    python_run(dir, receipt, Some(key), witnesses)
 }
 
 fn refused(dir: &Path, receipt: &Value, key: &str, why: &str) {
@@ -252,6 +265,97 @@ fn chitra_receipt_writes_a_file_the_standalone_verifier_accepts() {
         stdout.starts_with("OK: payment P1 of 720000 VND (BTXH 2024-06, bank 970405)"),
         "{stdout}"
     );
+
+    // A witness cosigns the ledger's checkpoint; configured in chitra.toml, the cosigned
+    // checkpoint is kept and receipts carry it.
+    let state = dir.path().join("witness.json");
+    let wkey = ok(
+        &db,
+        &[
+            "witness",
+            "init",
+            "--state",
+            state.to_str().unwrap(),
+            "--name",
+            WITNESS,
+        ],
+    );
+    let wkey = wkey.trim();
+    let cp = dir.path().join("cp");
+    std::fs::write(&cp, ok(&db, &["proof", "checkpoint"])).unwrap();
+    let cosigned = dir.path().join("cp.cosigned");
+    ok(
+        &db,
+        &[
+            "witness",
+            "cosign",
+            "--state",
+            state.to_str().unwrap(),
+            "--ledger-key",
+            key.trim(),
+            "--checkpoint",
+            cp.to_str().unwrap(),
+            "--out",
+            cosigned.to_str().unwrap(),
+        ],
+    );
+    let attach = [
+        "witness",
+        "attach",
+        "--checkpoint",
+        cosigned.to_str().unwrap(),
+    ];
+    let not_configured = chitra(&db, &attach);
+    assert_eq!(not_configured.status.code(), Some(1));
+    assert!(
+        common::bin::stdout(&not_configured).contains("no cosignature by a witness configured"),
+        "{}",
+        common::bin::stdout(&not_configured)
+    );
+    let config = db.join("chitra.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml.push_str(&format!("\n[witnesses]\n\"{WITNESS}\" = \"{wkey}\"\n"));
+    std::fs::write(&config, toml).unwrap();
+    assert!(ok(&db, &attach).contains(&format!("cosigned by {WITNESS}")));
+    ok(&db, &["receipt", "P1", "--out", out.to_str().unwrap()]);
+    let receipt: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let note = receipt["checkpoint"].as_str().unwrap().to_owned();
+    assert_eq!(note, std::fs::read_to_string(&cosigned).unwrap());
+    let (code, stdout) = python_verify_with(dir.path(), &receipt, key.trim(), &[wkey]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout
+            .trim_end()
+            .ends_with(&format!("and cosigned by {WITNESS}")),
+        "{stdout}"
+    );
+    // The cosignature altered: refused.
+    let mut r = receipt.clone();
+    let line = note.lines().last().unwrap();
+    let sig = line.rsplit(' ').next().unwrap();
+    let bad = flipped(&Value::from(sig), 40);
+    r["checkpoint"] = Value::from(note.replace(sig, bad.as_str().unwrap()));
+    let (code, stdout) = python_verify_with(dir.path(), &r, key.trim(), &[wkey]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "REFUSED: the cosignature by {WITNESS} does not verify"
+        )),
+        "{stdout}"
+    );
+    // A witness that did not cosign: refused.
+    let other = chitra::chain::cosign::Cosigner::new("inspectorate.example/w2", &[8; 32])
+        .unwrap()
+        .verifier()
+        .to_string();
+    let (code, stdout) = python_verify_with(dir.path(), &receipt, key.trim(), &[&other]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout
+            .contains("REFUSED: the checkpoint carries no cosignature by inspectorate.example/w2"),
+        "{stdout}"
+    );
+
     let unknown = chitra(&db, &["receipt", "P9"]);
     assert!(!unknown.status.success());
     assert!(

@@ -4,11 +4,13 @@
 Written from docs/proofs.md and docs/chain-format.md alone; it shares no code with chitra.
 Needs Python 3.8+ and the `cryptography` package (Ed25519).
 
-    verify_receipt.py RECEIPT.json [--key VERIFIER_KEY]
+    verify_receipt.py RECEIPT.json [--key VERIFIER_KEY] [--witness WITNESS_KEY]...
 
 RECEIPT.json is what `chitra receipt PAYMENT --out FILE` or `GET /v1/payments/{id}/receipt`
 wrote. --key is the ledger's note verifier key you trust (published by the department); without
-it the key the receipt names is used, which proves only that the receipt is consistent.
+it the key the receipt names is used, which proves only that the receipt is consistent. Each
+--witness is a witness's public key (NAME+KEYID+base64(0x04 || key)) whose cosignature the
+checkpoint must carry (section 7).
 
 Prints `OK: ...` and exits 0 when every check of section 6.2 holds, or `REFUSED: <reason>`
 and exits 1 at the first that does not.
@@ -27,6 +29,7 @@ EVENT_PAYMENT_SCHEDULED = 13
 PROGRAMMES = ["NCC", "BTXH", "HTXH"]
 ITEM_KINDS = ["regular", "arrears", "recovery", "one_off"]
 ED25519 = 0x01
+COSIGNATURE_V1 = 0x04
 
 
 class Refused(Exception):
@@ -36,23 +39,54 @@ class Refused(Exception):
 # --- Note keys and signed notes (C2SP signed-note, docs/proofs.md section 4) ---------------
 
 
-def parse_verifier_key(text):
+def parse_verifier_key(text, kind=ED25519, what="verifier key"):
     parts = text.strip().split("+", 2)
     if len(parts) != 3:
-        raise Refused("the verifier key is not NAME+KEYID+BASE64")
+        raise Refused("the %s is not NAME+KEYID+BASE64" % what)
     name, key_id, blob = parts
     try:
         blob = base64.b64decode(blob, validate=True)
         key_id = bytes.fromhex(key_id)
     except ValueError:
-        raise Refused("the verifier key is malformed")
-    if len(key_id) != 4 or len(blob) != 33 or blob[0] != ED25519:
-        raise Refused("the verifier key is not an Ed25519 note key")
+        raise Refused("the %s is malformed" % what)
+    if len(key_id) != 4 or len(blob) != 33 or blob[0] != kind:
+        raise Refused("the %s is not an Ed25519 key of type 0x%02x" % (what, kind))
     public = blob[1:]
-    want = hashlib.sha256(name.encode() + b"\n" + bytes([ED25519]) + public).digest()[:4]
+    want = hashlib.sha256(name.encode() + b"\n" + bytes([kind]) + public).digest()[:4]
     if want != key_id:
-        raise Refused("the verifier key's ID does not match its key")
+        raise Refused("the %s's ID does not match its key" % what)
     return name, key_id, public
+
+
+def check_cosignature(note, text, witness):
+    """C2SP tlog-cosignature/v1: the witness's Ed25519 signature over `cosignature/v1`,
+    `time <t>` and the checkpoint's note text; its timestamp."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    name, key_id, public = witness
+    split = note[:-1].rfind("\n\n")
+    for line in note[split + 2 : -1].split("\n"):
+        who, _, sig = line[2:].partition(" ")
+        try:
+            sig = base64.b64decode(sig, validate=True)
+        except ValueError:
+            continue
+        if who != name or sig[:4] != key_id:
+            continue
+        if len(sig) != 4 + 8 + 64:
+            raise Refused("the cosignature by %s is malformed" % name)
+        timestamp = int.from_bytes(sig[4:12], "big")
+        message = ("cosignature/v1\ntime %d\n" % timestamp + text).encode()
+        try:
+            Ed25519PublicKey.from_public_bytes(public).verify(sig[12:], message)
+        except (InvalidSignature, ValueError):
+            raise Refused(
+                "the cosignature by %s does not verify: the checkpoint or the cosignature was "
+                "altered" % name
+            )
+        return timestamp
+    raise Refused("the checkpoint carries no cosignature by %s" % name)
 
 
 def open_note(note, key):
@@ -288,11 +322,14 @@ def proved_record(receipt, field, size, root, what):
     return payload
 
 
-def verify(receipt, key_text):
+def verify(receipt, key_text, witness_texts=()):
     if not isinstance(receipt, dict) or receipt.get("receipt") != RECEIPT_FORMAT:
         raise Refused("not a %s receipt" % RECEIPT_FORMAT)
     key = parse_verifier_key(key_text)
-    text = open_note(str(receipt.get("checkpoint", "")), key)
+    note = str(receipt.get("checkpoint", ""))
+    text = open_note(note, key)
+    for w in witness_texts:
+        check_cosignature(note, text, parse_verifier_key(w, COSIGNATURE_V1, "witness key"))
     origin, size, root = parse_checkpoint(text)
     if origin != key[0]:
         raise Refused("the checkpoint's origin %r is not the key's name %r" % (origin, key[0]))
@@ -320,6 +357,8 @@ def main(argv):
     ap = argparse.ArgumentParser(description="Verify a chitra payment receipt offline.")
     ap.add_argument("receipt")
     ap.add_argument("--key", help="the ledger's note verifier key you trust")
+    ap.add_argument("--witness", action="append", default=[],
+                    help="a witness's key whose cosignature the checkpoint must carry")
     args = ap.parse_args(argv)
     try:
         with open(args.receipt, encoding="utf-8") as f:
@@ -333,15 +372,17 @@ def main(argv):
         print("note: checking against the key the receipt names; give --key with the "
               "department's published key", file=sys.stderr)
     try:
-        proven, size, origin = verify(receipt, key)
+        proven, size, origin = verify(receipt, key, args.witness)
     except Refused as e:
         print("REFUSED: %s" % e)
         return 1
+    witnesses = [w.split("+", 1)[0] for w in args.witness]
     print(
         "OK: payment P%d of %d VND (%s %s, %s) to beneficiary %d is in the chain of %d records "
-        "signed by %s"
+        "signed by %s%s"
         % (proven["payment_id"], proven["amount_vnd"], proven["programme"], proven["month"],
-           proven["route"], proven["beneficiary_id"], size, origin)
+           proven["route"], proven["beneficiary_id"], size, origin,
+           "".join(" and cosigned by %s" % w for w in witnesses))
     )
     return 0
 

@@ -205,6 +205,8 @@ pub struct Settings {
     pub limits: BTreeMap<String, u64>,
     /// When the writer signs checkpoints (`[checkpoints]`, `docs/proofs.md` §4.1).
     pub checkpoints: CheckpointPolicy,
+    /// The witnesses whose cosignatures the ledger keeps, by name (`[witnesses]`, §7).
+    pub witnesses: BTreeMap<String, crate::chain::cosign::CosignerKey>,
 }
 
 #[derive(Deserialize)]
@@ -218,6 +220,8 @@ struct RawSettings {
     #[serde(default)]
     limits: BTreeMap<String, u64>,
     checkpoints: Option<RawCheckpoints>,
+    #[serde(default)]
+    witnesses: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -333,12 +337,26 @@ impl Settings {
                 }
             }
         }
+        let mut witnesses = BTreeMap::new();
+        for (name, key) in raw.witnesses {
+            let at = format!("witnesses.{name}");
+            let key = crate::chain::cosign::CosignerKey::parse(&key)
+                .map_err(|e| bad(at.clone(), e.to_string()))?;
+            if key.name != name {
+                return Err(bad(
+                    at,
+                    format!("the key is {:?}'s, not {name:?}'s", key.name),
+                ));
+            }
+            witnesses.insert(name, key);
+        }
         Ok(Settings {
             province,
             departments,
             pay_points,
             limits: raw.limits,
             checkpoints,
+            witnesses,
         })
     }
 
@@ -404,7 +422,10 @@ pub fn starter(province: Option<ProvinceCode>) -> String {
          # besides after every batch release (docs/proofs.md).\n\
          # [checkpoints]\n\
          # interval_records = 100000\n\
-         # interval_seconds = 60\n",
+         # interval_seconds = 60\n\n\
+         # Witnesses whose cosignatures the ledger keeps (`chitra witness attach`), by name.\n\
+         # [witnesses]\n\
+         # \"kbnn.example/w1\" = \"kbnn.example/w1+1234abcd+BA...\"\n",
     );
     out
 }

@@ -55,7 +55,8 @@ pub struct PaymentReceipt {
     pub payment_record: ProvedRecord,
     /// The `batch_opened` record of its batch (programme and month).
     pub batch_record: ProvedRecord,
-    /// The ledger's signed checkpoint (C2SP signed note) of the tree both proofs lead to.
+    /// The ledger's signed checkpoint (C2SP signed note) of the tree both proofs lead to, with
+    /// its witnesses' cosignatures when the ledger keeps a cosigned one that covers them.
     pub checkpoint: String,
     /// The ledger's note verifier key, for convenience: a verifier should be given the key it
     /// trusts from elsewhere (published by the department) and compare.
@@ -171,10 +172,18 @@ pub fn payment_receipt(
         return Err(ReceiptError::NoBatchRecord(pay.batch));
     };
     let tree = ledger.tree();
-    let size = tree.records();
+    // A checkpoint witnesses cosigned, when one covers both records; else a fresh one.
+    let need = record.seq.max(opened_seq) + 1;
+    let cosigned = crate::app::witness::cosigned_for(ledger.dir(), need, tree.records())
+        .ok()
+        .flatten();
+    let size = cosigned.as_ref().map_or(tree.records(), |(size, _)| *size);
     let pay_proof = tree.inclusion(record.seq, Some(size))?;
     let batch_proof = tree.inclusion(opened_seq, Some(size))?;
-    let checkpoint = keys::checkpoint_text(ledger.dir(), None, size, &pay_proof.root)?;
+    let checkpoint = match cosigned {
+        Some((_, note)) => note,
+        None => keys::checkpoint_text(ledger.dir(), None, size, &pay_proof.root)?,
+    };
     let name = ledger
         .read(|s| {
             s.beneficiary(pay.beneficiary)

@@ -238,3 +238,79 @@ fn check_extends(
         ))
     })
 }
+
+/// Where a ledger keeps the checkpoints its witnesses cosigned, inside its data directory: one
+/// file per tree size. They are not in the chain (they arrive after the checkpoint was recorded
+/// and add nothing the chain needs to verify); they are public and re-checkable, and what
+/// receipts and published checkpoints carry so that a reader can require a witness.
+pub const COSIGNED_DIR: &str = "cosigned";
+
+fn cosigned_path(dir: &Path, size: u64) -> std::path::PathBuf {
+    dir.join(COSIGNED_DIR).join(format!("{size}.checkpoint"))
+}
+
+/// Keeps a checkpoint the ledger signed and configured witnesses cosigned (`chitra witness
+/// attach`); the size and the witnesses whose cosignatures verified. A cosignature that does
+/// not verify, or none by a configured witness, is refused.
+pub fn attach(
+    dir: &Path,
+    settings: &crate::app::config::Settings,
+    cosigned: &str,
+) -> Result<(u64, Vec<String>), WitnessError> {
+    let key = crate::ledger::keys::require(dir)
+        .map_err(|e| WitnessError::Refused(e.to_string()))?
+        .verifier();
+    let text = note::open(cosigned, &key)
+        .map_err(|e| WitnessError::Refused(format!("the checkpoint: {e}")))?;
+    let cp = Checkpoint::parse(text)?;
+    let mut by = Vec::new();
+    for (name, wkey) in &settings.witnesses {
+        match crate::chain::cosign::verify_cosignature(cosigned, wkey) {
+            Ok(_) => by.push(name.clone()),
+            Err(NoteError::NotSigned(_)) => {}
+            Err(e) => return Err(WitnessError::Refused(e.to_string())),
+        }
+    }
+    if by.is_empty() {
+        return Err(WitnessError::Refused(
+            "the checkpoint carries no cosignature by a witness configured in chitra.toml \
+             ([witnesses])"
+                .into(),
+        ));
+    }
+    let path = cosigned_path(dir, cp.size);
+    std::fs::create_dir_all(dir.join(COSIGNED_DIR)).map_err(io(dir))?;
+    std::fs::write(&path, cosigned).map_err(io(&path))?;
+    Ok((cp.size, by))
+}
+
+/// The cosigned checkpoint of the largest size in `min_size..=max_size` the ledger keeps, if
+/// any: what a receipt carries.
+pub fn cosigned_for(
+    dir: &Path,
+    min_size: u64,
+    max_size: u64,
+) -> Result<Option<(u64, String)>, WitnessError> {
+    let folder = dir.join(COSIGNED_DIR);
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io(&folder)(e)),
+    };
+    let best = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_suffix(".checkpoint")?.parse::<u64>().ok()
+        })
+        .filter(|size| (min_size..=max_size).contains(size))
+        .max();
+    match best {
+        None => Ok(None),
+        Some(size) => {
+            let path = cosigned_path(dir, size);
+            let note = std::fs::read_to_string(&path).map_err(io(&path))?;
+            Ok(Some((size, note)))
+        }
+    }
+}

@@ -184,7 +184,8 @@ pub enum Commands {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// A witness of ledgers' checkpoints (docs/proofs.md §7): `init`, `show`, `cosign`.
+    /// A witness of ledgers' checkpoints (docs/proofs.md §7): `init`, `show`, `cosign`; and
+    /// `attach`, which keeps a cosigned checkpoint of this ledger for its receipts.
     #[command(subcommand)]
     Witness(witness::WitnessCommand),
     /// Identity checks against the National Population Database (issue 12).
@@ -643,7 +644,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             proofs::key(&dir, c)
         }
         Commands::Receipt { payment, out } => proofs::receipt(&s, &payment, out.as_deref()),
-        Commands::Witness(c) => witness::run(c),
+        Commands::Witness(c) => witness::run(&s, c),
     }
 }
 

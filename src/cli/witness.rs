@@ -25,6 +25,13 @@ pub enum WitnessCommand {
         #[arg(long)]
         state: PathBuf,
     },
+    /// Keep a checkpoint of this ledger cosigned by witnesses configured in chitra.toml
+    /// ([witnesses]); receipts then carry it.
+    Attach {
+        /// The cosigned checkpoint (`chitra witness cosign --out`).
+        #[arg(long)]
+        checkpoint: PathBuf,
+    },
     /// Cosign a ledger's checkpoint if its key signed it and its tree extends the one this
     /// witness cosigned before; prints the checkpoint with the cosignature added.
     Cosign {
@@ -61,8 +68,23 @@ pub(crate) fn beside(file: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-pub fn run(command: WitnessCommand) -> anyhow::Result<ExitCode> {
+pub fn run(s: &super::Session, command: WitnessCommand) -> anyhow::Result<ExitCode> {
     match command {
+        WitnessCommand::Attach { checkpoint } => {
+            let data = s.ledger_dir()?;
+            let note = read(&checkpoint)?;
+            match witness::attach(data.path(), &data.settings()?, &note) {
+                Ok((size, by)) => println!(
+                    "kept the checkpoint of {size} records cosigned by {}",
+                    by.join(", ")
+                ),
+                Err(e @ WitnessError::Refused(_)) => {
+                    println!("{e}");
+                    return Ok(ExitCode::from(super::EXIT_TAMPERED));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         WitnessCommand::Init { state, name } => {
             println!("{}", witness::init(&state, &name)?);
         }
