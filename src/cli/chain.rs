@@ -193,7 +193,17 @@ pub fn bench_append(
     opts: &crate::dev::bench::AppendOptions,
 ) -> anyhow::Result<ExitCode> {
     let opened = std::time::Instant::now();
-    let ledger = Ledger::open(Config::new(dir))?;
+    // `[checkpoints]` applies when the directory has a configuration (a key turns them on).
+    let checkpoints = crate::app::config::DataDir::existing(dir)
+        .ok()
+        .map(|d| d.settings())
+        .transpose()?
+        .map(|s| s.checkpoints)
+        .unwrap_or_default();
+    let ledger = Ledger::open(Config {
+        checkpoints,
+        ..Config::new(dir)
+    })?;
     let before = ledger.durable_records();
     if !opts.print_acks {
         eprintln!(

@@ -184,6 +184,9 @@ pub enum Commands {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write the tree's tiles and checkpoint to DIR as C2SP tlog-tiles (docs/proofs.md §8), for
+    /// a static web server or object store to serve.
+    Publish { dir: PathBuf },
     /// A witness of ledgers' checkpoints (docs/proofs.md §7): `init`, `show`, `cosign`; and
     /// `attach`, which keeps a cosigned checkpoint of this ledger for its receipts.
     #[command(subcommand)]
@@ -645,6 +648,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Commands::Receipt { payment, out } => proofs::receipt(&s, &payment, out.as_deref()),
         Commands::Witness(c) => witness::run(&s, c),
+        Commands::Publish { dir: out } => {
+            s.ledger_dir()?;
+            let p = crate::app::publish::publish(&dir, &out)?;
+            println!(
+                "published the tree of {} records ({} tiles, checkpoint {}) to {}",
+                p.size,
+                p.tiles,
+                match p.cosigned {
+                    true => "cosigned",
+                    false => "signed by the ledger",
+                },
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

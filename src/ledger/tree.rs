@@ -268,6 +268,12 @@ pub struct TreeReader<'a> {
 }
 
 impl TreeReader<'_> {
+    /// The first `width` hashes of a stored tile, as published (`chitra publish`).
+    pub fn tile(&self, id: TileId, width: usize) -> Result<Vec<u8>, ProveError> {
+        let hashes = StoreTiles(self.store).tile(id, width)?;
+        Ok(tile_bytes(&hashes[..width]))
+    }
+
     /// The records the tree holds.
     pub fn records(&self) -> u64 {
         self.records
