@@ -259,6 +259,15 @@ pub fn verify_recorded_checkpoints(
         }
         None => Offline::open(dir)?.check_checkpoints(vkey),
     };
+    if let Ok(s) = &result {
+        if s.undecodable > 0 {
+            println!(
+                "note: {} records have a payload this version cannot decode; they were not \
+                 looked at for checkpoints",
+                s.undecodable
+            );
+        }
+    }
     match result {
         Ok(s) if s.recorded == 0 => println!("checkpoints: none recorded in the chain"),
         Ok(s) => println!(
