@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::domain::types::{AccountNumber, BankBin, CommuneCode, Programme, ProvinceCode};
 use crate::formats::reference::Reference;
+use crate::ledger::checkpoints::CheckpointPolicy;
 
 /// The configuration file's name inside a data directory.
 pub const CONFIG_FILE: &str = "chitra.toml";
@@ -202,6 +203,10 @@ pub struct Settings {
     pub pay_points: BTreeMap<CommuneCode, String>,
     /// HTTP limits that differ from the defaults, by name (`chitra serve` checks the names).
     pub limits: BTreeMap<String, u64>,
+    /// When the writer signs checkpoints (`[checkpoints]`, `docs/proofs.md` §4.1).
+    pub checkpoints: CheckpointPolicy,
+    /// The witnesses whose cosignatures the ledger keeps, by name (`[witnesses]`, §7).
+    pub witnesses: BTreeMap<String, crate::chain::cosign::CosignerKey>,
 }
 
 #[derive(Deserialize)]
@@ -214,6 +219,16 @@ struct RawSettings {
     pay_points: BTreeMap<String, String>,
     #[serde(default)]
     limits: BTreeMap<String, u64>,
+    checkpoints: Option<RawCheckpoints>,
+    #[serde(default)]
+    witnesses: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheckpoints {
+    interval_records: Option<u64>,
+    interval_seconds: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -301,11 +316,47 @@ impl Settings {
                 .map_err(|e| bad(format!("pay_points.{key}"), e.to_string()))?;
             pay_points.insert(code, name);
         }
+        let mut checkpoints = CheckpointPolicy::default();
+        if let Some(c) = raw.checkpoints {
+            for (key, given, into) in [
+                (
+                    "interval_records",
+                    c.interval_records,
+                    &mut checkpoints.interval_records,
+                ),
+                (
+                    "interval_seconds",
+                    c.interval_seconds,
+                    &mut checkpoints.interval_seconds,
+                ),
+            ] {
+                match given {
+                    Some(0) => return Err(bad(format!("checkpoints.{key}"), "at least 1".into())),
+                    Some(v) => *into = v,
+                    None => {}
+                }
+            }
+        }
+        let mut witnesses = BTreeMap::new();
+        for (name, key) in raw.witnesses {
+            let at = format!("witnesses.{name}");
+            let key = crate::chain::cosign::CosignerKey::parse(&key)
+                .map_err(|e| bad(at.clone(), e.to_string()))?;
+            if key.name != name {
+                return Err(bad(
+                    at,
+                    format!("the key is {:?}'s, not {name:?}'s", key.name),
+                ));
+            }
+            witnesses.insert(name, key);
+        }
         Ok(Settings {
             province,
             departments,
             pay_points,
             limits: raw.limits,
+            checkpoints,
+            witnesses,
         })
     }
 
@@ -366,7 +417,15 @@ pub fn starter(province: Option<ProvinceCode>) -> String {
          # \"00004\" = \"Điểm chi trả phường Ba Đình\"\n\n\
          # HTTP limits that differ from the defaults (docs/http.md lists them).\n\
          # [limits]\n\
-         # request_timeout_ms = 30000\n",
+         # request_timeout_ms = 30000\n\n\
+         # When the writer signs a checkpoint of the chain (with a key: `chitra key init`),\n\
+         # besides after every batch release (docs/proofs.md).\n\
+         # [checkpoints]\n\
+         # interval_records = 100000\n\
+         # interval_seconds = 60\n\n\
+         # Witnesses whose cosignatures the ledger keeps (`chitra witness attach`), by name.\n\
+         # [witnesses]\n\
+         # \"kbnn.example/w1\" = \"kbnn.example/w1+1234abcd+BA...\"\n",
     );
     out
 }

@@ -9,5 +9,8 @@ pub mod batches;
 pub mod config;
 pub mod payment_files;
 pub mod proofs;
+pub mod publish;
+pub mod receipts;
 pub mod reports;
 pub mod views;
+pub mod witness;

@@ -3,6 +3,7 @@
 //! `docs/chain-format.md` alone must agree with it byte for byte.
 
 pub mod block;
+pub mod cosign;
 pub mod export;
 pub mod merkle;
 pub mod note;

@@ -44,7 +44,7 @@ pub fn key_id(name: &str, public: &[u8; 32]) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
-fn check_name(name: &str) -> Result<(), NoteError> {
+pub(super) fn check_name(name: &str) -> Result<(), NoteError> {
     if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c == '+') {
         return Err(NoteError::Key(format!(
             "a key name must be non-empty, without spaces or `+`: {name:?}"
@@ -53,12 +53,21 @@ fn check_name(name: &str) -> Result<(), NoteError> {
     Ok(())
 }
 
-fn hex4(id: &[u8; 4]) -> String {
+pub(super) fn hex4(id: &[u8; 4]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `name+keyid+base64(type ‖ key)`, the text form of verifier and private keys.
+/// `name+keyid+base64(0x01 ‖ key)`, the text form of verifier and private keys.
 fn parse_key_text(text: &str) -> Result<(String, [u8; 4], [u8; 32]), NoteError> {
+    parse_typed_key_text(text, ED25519)
+}
+
+/// `name+keyid+base64(kind ‖ key)` for a 32-byte key of signature type `kind` (Ed25519 note
+/// keys are 0x01, Ed25519 cosigner keys 0x04).
+pub(super) fn parse_typed_key_text(
+    text: &str,
+    kind: u8,
+) -> Result<(String, [u8; 4], [u8; 32]), NoteError> {
     let mut parts = text.trim().splitn(3, '+');
     let (Some(name), Some(id), Some(key), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -75,12 +84,12 @@ fn parse_key_text(text: &str) -> Result<(String, [u8; 4], [u8; 32]), NoteError> 
         .decode(key)
         .map_err(|e| NoteError::Key(format!("the key is not base64: {e}")))?;
     match bytes.split_first() {
-        Some((&ED25519, k)) if k.len() == 32 => {
+        Some((&k0, k)) if k0 == kind && k.len() == 32 => {
             Ok((name.to_owned(), id, k.try_into().expect("32 bytes")))
         }
-        _ => Err(NoteError::Key(
-            "only Ed25519 keys (type 0x01, 32 bytes) are supported".into(),
-        )),
+        _ => Err(NoteError::Key(format!(
+            "expected an Ed25519 key of type {kind:#04x} (32 bytes)"
+        ))),
     }
 }
 
@@ -171,11 +180,23 @@ impl NoteSigner {
 
     /// `text` (ending in a newline) as a signed note with this key's signature line.
     pub fn sign(&self, text: &str) -> String {
+        note_with_signature(text, &self.name, &self.signature(text))
+    }
+
+    /// The key ID and the Ed25519 signature of `text`, as a signature line carries them in
+    /// base64 (what a recorded checkpoint keeps, `docs/proofs.md` §4.1).
+    pub fn signature(&self, text: &str) -> Vec<u8> {
         let sig = self.key.sign(text.as_bytes()).to_bytes();
         let mut blob = self.verifier().id.to_vec();
         blob.extend_from_slice(&sig);
-        format!("{text}\n\u{2014} {} {}\n", self.name, B64.encode(blob))
+        blob
     }
+}
+
+/// The signed note of `text` with one signature line by `name`: `signature` is the key ID and
+/// the signature (`NoteSigner::signature`), so a recorded checkpoint gives back its note.
+pub fn note_with_signature(text: &str, name: &str, signature: &[u8]) -> String {
+    format!("{text}\n\u{2014} {name} {}\n", B64.encode(signature))
 }
 
 /// The text of a signed note once a signature by `key` verifies on it; signatures by other

@@ -21,6 +21,7 @@ pub fn verify(
     export: Option<&Path>,
     personal: Option<&Path>,
     trusted: Option<Anchor>,
+    checkpoint_key: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let result = match export {
         Some(file) => {
@@ -72,7 +73,7 @@ pub fn verify(
             if let Some(i) = report.interrupted {
                 println!("note: {i}");
             }
-            Ok(ExitCode::SUCCESS)
+            super::proofs::verify_recorded_checkpoints(dir, export, checkpoint_key)
         }
         Err(e) if e.is_tampering() => {
             println!("TAMPERED: {e}");
@@ -175,6 +176,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let view = offline.view()?;
     let head = view.anchor;
     let verified = offline.last_verified()?;
+    let checkpoints = super::proofs::checkpoint_status(dir)?;
     if json {
         let v = serde_json::json!({
             "data_dir": dir.display().to_string(),
@@ -187,6 +189,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
             "last_verified_records": verified.map(|v| v.1),
             "size_on_disk_bytes": offline.size_on_disk(),
             "newest_snapshot_records": offline.newest_snapshot(),
+            "checkpoints": checkpoints,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(ExitCode::SUCCESS);
@@ -214,6 +217,7 @@ pub fn status(dir: &Path, json: bool) -> anyhow::Result<ExitCode> {
         }
         None => println!("snapshot:      none (opening replays the whole chain)"),
     }
+    println!("checkpoints:   {checkpoints}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -235,7 +239,17 @@ pub fn bench_append(
     opts: &crate::dev::bench::AppendOptions,
 ) -> anyhow::Result<ExitCode> {
     let opened = std::time::Instant::now();
-    let ledger = Ledger::open(Config::new(dir))?;
+    // `[checkpoints]` applies when the directory has a configuration (a key turns them on).
+    let checkpoints = crate::app::config::DataDir::existing(dir)
+        .ok()
+        .map(|d| d.settings())
+        .transpose()?
+        .map(|s| s.checkpoints)
+        .unwrap_or_default();
+    let ledger = Ledger::open(Config {
+        checkpoints,
+        ..Config::new(dir)
+    })?;
     let before = ledger.durable_records();
     if !opts.print_acks {
         eprintln!(

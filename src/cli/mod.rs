@@ -12,6 +12,7 @@ mod remote;
 mod reports;
 mod serve;
 mod token;
+mod witness;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,9 +86,9 @@ pub enum Commands {
         /// still extend it (docs/proofs.md).
         #[arg(long, conflicts_with = "export")]
         checkpoint: Option<PathBuf>,
-        /// With --checkpoint: the note verifier key to check its signature with (default: the
-        /// data directory's own key).
-        #[arg(long, requires = "checkpoint")]
+        /// The note verifier key to check signatures with: the kept checkpoint's (--checkpoint)
+        /// and those recorded in the chain (default: the data directory's own key).
+        #[arg(long)]
         checkpoint_key: Option<String>,
     },
     /// Write the chain as stored, byte for byte, to FILE (and its personal data to FILE.personal).
@@ -173,6 +174,23 @@ pub enum Commands {
     /// The ledger's checkpoint signing key: `init` (once), `show` (the verifier key).
     #[command(subcommand)]
     Key(proofs::KeyCommand),
+    /// A payment's receipt (docs/proofs.md §6): the facts, the records that prove them, their
+    /// inclusion proofs and the signed checkpoint, as one JSON file anyone can check offline
+    /// with tools/verify_receipt.py.
+    Receipt {
+        /// The payment, `P12` or `12`.
+        payment: String,
+        /// Write the receipt here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write the tree's tiles and checkpoint to DIR as C2SP tlog-tiles (docs/proofs.md §8), for
+    /// a static web server or object store to serve.
+    Publish { dir: PathBuf },
+    /// A witness of ledgers' checkpoints (docs/proofs.md §7): `init`, `show`, `cosign`; and
+    /// `attach`, which keeps a cosigned checkpoint of this ledger for its receipts.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
     /// Identity checks against the National Population Database (issue 12).
     #[command(subcommand)]
     IdentityCheck(reports::IdentityCheckCommand),
@@ -558,7 +576,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if export.is_none() {
                 s.ledger_dir()?;
             }
-            let code = chain::verify(&dir, export.as_deref(), personal.as_deref(), expect_head)?;
+            let code = chain::verify(
+                &dir,
+                export.as_deref(),
+                personal.as_deref(),
+                expect_head,
+                checkpoint_key.as_deref(),
+            )?;
             match checkpoint {
                 Some(file) if code == ExitCode::SUCCESS => {
                     proofs::verify_checkpoint(&dir, &file, checkpoint_key.as_deref())
@@ -659,6 +683,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             s.ledger_dir()?;
             proofs::key(&dir, c)
         }
+        Commands::Receipt { payment, out } => proofs::receipt(&s, &payment, out.as_deref()),
+        Commands::Witness(c) => witness::run(&s, c),
+        Commands::Publish { dir: out } => {
+            s.ledger_dir()?;
+            let p = crate::app::publish::publish(&dir, &out)?;
+            println!(
+                "published the tree of {} records ({} tiles, checkpoint {}) to {}",
+                p.size,
+                p.tiles,
+                match p.cosigned {
+                    true => "cosigned",
+                    false => "signed by the ledger",
+                },
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -724,8 +765,12 @@ fn run_batch(s: &Session, c: BatchCommand) -> anyhow::Result<ExitCode> {
 /// Opens the ledger of the session's data directory.
 pub(crate) fn open_ledger(s: &Session) -> anyhow::Result<Ledger> {
     s.ledger_dir()?;
+    let checkpoints = s.settings()?.checkpoints;
     step("opening and verifying the ledger", || {
-        Ledger::open(crate::ledger::Config::new(&s.data_dir))
+        Ledger::open(crate::ledger::Config {
+            checkpoints,
+            ..crate::ledger::Config::new(&s.data_dir)
+        })
     })
     .with_context(|| format!("opening the ledger in {}", s.data_dir.display()))
 }

@@ -85,6 +85,27 @@ pub fn verify_checkpoint(dir: &Path, file: &Path, key: Option<&str>) -> anyhow::
             hex(&root),
             hex(&kept.root)
         );
+        // The same key signs this other tree of the same size: a split view, with evidence.
+        if let Ok(Some(signer)) = keys::load(dir) {
+            if signer.verifier() == vkey {
+                let today = signer.sign(&crate::ledger::tree::checkpoint_body(
+                    signer.name(),
+                    kept.size,
+                    &root,
+                ));
+                let evidence =
+                    crate::app::witness::split_view_evidence(&vkey, &note, &today, kept.size);
+                let path = super::witness::beside(file, ".split-view");
+                std::fs::write(&path, evidence)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                println!(
+                    "split view: the ledger's key signs both trees of {} records; the evidence \
+                     is in {}",
+                    kept.size,
+                    path.display()
+                );
+            }
+        }
         return Ok(ExitCode::from(super::EXIT_TAMPERED));
     }
     println!(
@@ -212,6 +233,102 @@ pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<Exit
                 );
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The checkpoints recorded in the chain (or in the export `export`), each checked against the
+/// tree at its size and, with a verifier key (`key`, else the data directory's own), its
+/// signature (`docs/proofs.md` §4.1). Run once the chain itself verified.
+pub fn verify_recorded_checkpoints(
+    dir: &Path,
+    export: Option<&Path>,
+    key: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use crate::ledger::checkpoints::{check_export_checkpoints, CheckpointError};
+    let vkey = match key {
+        Some(k) => Some(VerifierKey::parse(k)?),
+        None => keys::load(dir).ok().flatten().map(|s| s.verifier()),
+    };
+    let shown = vkey.as_ref().map(|k| k.to_string());
+    let result = match export {
+        Some(file) => {
+            let input = std::fs::File::open(file)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            check_export_checkpoints(std::io::BufReader::new(input), vkey)
+        }
+        None => Offline::open(dir)?.check_checkpoints(vkey),
+    };
+    if let Ok(s) = &result {
+        if s.undecodable > 0 {
+            println!(
+                "note: {} records have a payload this version cannot decode; they were not \
+                 looked at for checkpoints",
+                s.undecodable
+            );
+        }
+    }
+    match result {
+        Ok(s) if s.recorded == 0 => println!("checkpoints: none recorded in the chain"),
+        Ok(s) => println!(
+            "checkpoints: {} recorded (the last of {} records), each matches the tree at its \
+             size; signatures {}",
+            s.recorded,
+            s.last_size.unwrap_or(0),
+            match &shown {
+                Some(k) => format!("verified with {k}"),
+                None => "not checked (no key: give --checkpoint-key)".to_owned(),
+            }
+        ),
+        Err(CheckpointError::Fault(f)) => {
+            println!("TAMPERED: {f}");
+            return Ok(ExitCode::from(super::EXIT_TAMPERED));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the writer signs checkpoints, as `chitra status` says it: with which key and how
+/// often, or that it signs none for want of a key.
+pub fn checkpoint_status(dir: &Path) -> anyhow::Result<String> {
+    let policy = crate::app::config::DataDir::existing(dir)?
+        .settings()?
+        .checkpoints;
+    Ok(match keys::load(dir) {
+        Ok(Some(signer)) => format!(
+            "signed by the writer with {} after every batch release, every {} records and \
+             every {} s with new records",
+            signer.verifier(),
+            policy.interval_records,
+            policy.interval_seconds
+        ),
+        Ok(None) => "none: the data directory has no key (`chitra key init`), so the writer \
+                     signs no checkpoints"
+            .to_owned(),
+        Err(e) => format!("none: the key does not load ({e}), so the writer signs no checkpoints"),
+    })
+}
+
+/// `chitra receipt PAYMENT [--out FILE]`: the payment's receipt as JSON (`app::receipts`).
+pub fn receipt(s: &super::Session, payment: &str, out: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let id = PaymentId::parse(payment)?;
+    let ledger = super::open_ledger(s)?;
+    let receipt = crate::app::receipts::payment_receipt(&ledger, id, |_| true)?;
+    let text = format!("{}\n", serde_json::to_string_pretty(&receipt)?);
+    match out {
+        Some(file) => {
+            std::fs::write(file, text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            eprintln!(
+                "wrote the receipt of {} ({} VND, {} {}) to {}",
+                receipt.facts.payment,
+                receipt.facts.amount_vnd,
+                receipt.facts.programme,
+                receipt.facts.month,
+                file.display()
+            );
+        }
+        None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }

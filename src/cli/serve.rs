@@ -23,8 +23,11 @@ pub fn run(data: &DataDir, addr: &str, tokens: &Path) -> anyhow::Result<ExitCode
         tracing::warn!("no tokens: every route but health, metrics and the OpenAPI document answers 401; add one with `chitra token add`");
     }
     let opened = std::time::Instant::now();
-    let ledger = Ledger::open(Config::new(dir))
-        .with_context(|| format!("opening the ledger in {}", dir.display()))?;
+    let ledger = Ledger::open(Config {
+        checkpoints: settings.checkpoints,
+        ..Config::new(dir)
+    })
+    .with_context(|| format!("opening the ledger in {}", dir.display()))?;
     tracing::info!(
         records = ledger.durable_records(),
         seconds = opened.elapsed().as_secs_f64(),

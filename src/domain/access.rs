@@ -47,6 +47,8 @@ pub fn roles_for_name(command: &str) -> &'static [Role] {
         // An auditor's download is a read and records nothing.
         "record_file_download" => &[Maker, Checker, Bank],
         "ingest_status_report" => &[Checker, Bank],
+        // The writer signs checkpoints itself (`domain::checkpoints::CHECKPOINT_PRINCIPAL`).
+        "record_checkpoint" => &[Admin],
         _ => &[],
     }
 }

@@ -45,6 +45,8 @@ pub enum Command {
     RecordIdentityCheck(super::identity::RecordIdentityCheck),
     SetIdentityCheckMode(super::identity::IdentityCheckModeSet),
     AllocateFunds(super::event::FundsAllocated),
+    // Issue 11: the writer's own signed checkpoints (`domain::checkpoints`).
+    RecordCheckpoint(super::event::CheckpointRecorded),
 }
 
 impl Command {
@@ -87,6 +89,7 @@ impl Command {
             Command::RecordIdentityCheck(_) => "record_identity_check",
             Command::SetIdentityCheckMode(_) => "set_identity_check_mode",
             Command::AllocateFunds(_) => "allocate_funds",
+            Command::RecordCheckpoint(_) => "record_checkpoint",
         }
     }
 }

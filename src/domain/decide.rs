@@ -57,6 +57,7 @@ pub fn decide(
         Command::RecordIdentityCheck(c) => super::checks::record(state, ctx, c),
         Command::SetIdentityCheckMode(c) => super::checks::set_mode(state, c),
         Command::AllocateFunds(c) => super::funds::allocate(state, ctx, c),
+        Command::RecordCheckpoint(c) => super::checkpoints::record(state, c),
     }
 }
 

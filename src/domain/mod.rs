@@ -4,6 +4,7 @@
 pub mod access;
 pub mod batch;
 pub mod calendar;
+pub mod checkpoints;
 pub mod checks;
 pub mod command;
 pub mod context;

@@ -585,6 +585,13 @@ fn build(limits: &Limits) -> Api {
             Read,
             proofs::payment,
         )
+        .add(
+            get.clone(),
+            "/v1/payments/{id}/receipt",
+            r(PROOFS),
+            Read,
+            proofs::receipt,
+        )
         // The department's reads (issue 12).
         .add(
             get.clone(),

@@ -109,6 +109,7 @@ pub const PRINCIPAL: &str = "the principal whose token is revoked, `role:name`";
         super::proofs::inclusion,
         super::proofs::consistency,
         super::proofs::payment,
+        super::proofs::receipt,
     ),
     components(schemas(ProblemBody)),
     modifiers(&FromRouteTable),

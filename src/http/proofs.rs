@@ -209,6 +209,38 @@ pub async fn payment(
 
 #[utoipa::path(
     get,
+    path = "/v1/payments/{id}/receipt",
+    summary = "A payment's receipt: facts, the records proving them, their inclusion proofs and the signed checkpoint (a bank sees its own)",
+    params(("id" = String, Path, description = "payment id, `P12` or `12`")),
+    responses((status = 200, description = "the receipt (docs/proofs.md §6)", body = crate::app::receipts::PaymentReceipt)),
+)]
+pub async fn receipt(
+    State(state): State<AppState>,
+    Who(who): Who,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    use crate::app::receipts::{payment_receipt, ReceiptError};
+    let payment = path_id(&id, PaymentId::parse)?;
+    answer(&state, move |ledger| {
+        payment_receipt(ledger, payment, |r| visible(&who, r)).map_err(|e| match e {
+            ReceiptError::Payment(PaymentProofError::NoPayment(id)) => {
+                Problem::not_found(format!("no payment {id}"))
+            }
+            ReceiptError::Payment(PaymentProofError::Prove(e)) => prove_problem(e),
+            // Nothing to sign the receipt's checkpoint with: the operator's to fix, said plainly.
+            ReceiptError::Key(e @ crate::ledger::keys::KeyError::Missing(_)) => Problem::new(
+                axum::http::StatusCode::CONFLICT,
+                "conflict",
+                format!("a receipt needs a signed checkpoint: {e}"),
+            ),
+            other => Problem::unavailable(&other),
+        })
+    })
+    .await
+}
+
+#[utoipa::path(
+    get,
     path = "/v1/proofs/consistency",
     summary = "Consistency proof between two sizes of the Merkle tree",
     params(ConsistencyQuery),

@@ -7,6 +7,7 @@
 //! each caller only after the group's flush.
 
 pub mod archive;
+pub mod checkpoints;
 pub mod codec;
 pub mod keys;
 pub mod offline;
@@ -78,6 +79,8 @@ pub struct Config {
     /// The writer takes a snapshot of the state every this many records (0: never), so that
     /// opening replays only what came after (`snapshot`).
     pub snapshot_every_records: u64,
+    /// When the writer signs checkpoints, if the data directory has a key (`[checkpoints]`).
+    pub checkpoints: checkpoints::CheckpointPolicy,
 }
 
 impl Config {
@@ -89,6 +92,7 @@ impl Config {
             registry: crate::formats::reference::Reference::embedded(),
             fail_after_groups: None,
             snapshot_every_records: snapshot::SNAPSHOT_EVERY_RECORDS_DEFAULT,
+            checkpoints: checkpoints::CheckpointPolicy::default(),
         }
     }
 }

@@ -270,6 +270,12 @@ pub struct TreeReader<'a> {
 }
 
 impl TreeReader<'_> {
+    /// The first `width` hashes of a stored tile, as published (`chitra publish`).
+    pub fn tile(&self, id: TileId, width: usize) -> Result<Vec<u8>, ProveError> {
+        let hashes = StoreTiles(self.store).tile(id, width)?;
+        Ok(tile_bytes(&hashes[..width]))
+    }
+
     /// The records the tree holds.
     pub fn records(&self) -> u64 {
         self.records
@@ -360,6 +366,48 @@ impl InclusionProof {
 }
 
 impl ConsistencyProof {
+    /// Parses the text form of `to_text` (a witness is handed it); says what is wrong.
+    pub fn parse_text(text: &str) -> Result<ConsistencyProof, String> {
+        use base64::Engine as _;
+        let b64 = |s: &str| -> Result<Hash, String> {
+            base64::engine::general_purpose::STANDARD
+                .decode(s)
+                .ok()
+                .and_then(|h| <Hash>::try_from(h).ok())
+                .ok_or_else(|| format!("{s:?} is not a base64 SHA-256 hash"))
+        };
+        let sized = |line: Option<&str>, tag: &str| -> Result<(u64, Hash), String> {
+            let rest = line
+                .and_then(|l| l.strip_prefix(tag))
+                .and_then(|l| l.strip_prefix(' '))
+                .ok_or_else(|| format!("expected a line `{tag} SIZE ROOT`"))?;
+            let (size, root) = rest
+                .split_once(' ')
+                .ok_or_else(|| format!("expected a line `{tag} SIZE ROOT`"))?;
+            let size = size
+                .parse()
+                .map_err(|_| format!("{size:?} is not a size"))?;
+            Ok((size, b64(root)?))
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some("c2sp.org/chitra-consistency@v1") {
+            return Err("not a c2sp.org/chitra-consistency@v1 proof".into());
+        }
+        let (old, old_root) = sized(lines.next(), "old")?;
+        let (new, new_root) = sized(lines.next(), "new")?;
+        let hashes = lines
+            .filter(|l| !l.is_empty())
+            .map(b64)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(ConsistencyProof {
+            old,
+            new,
+            old_root,
+            new_root,
+            hashes,
+        })
+    }
+
     /// The two sizes and roots and the proof's hashes (`docs/proofs.md` §3.1).
     pub fn to_text(&self) -> String {
         let mut out = format!(

@@ -72,6 +72,8 @@ pub(super) struct Writer {
     payload: Vec<u8>,
     /// The Merkle tree, one leaf per record appended; its changed tiles go with each commit.
     tree: TreeBuilder,
+    /// Signs and records checkpoints of the tree (`ledger::checkpoints`).
+    checkpoints: super::checkpoints::Checkpointer,
     commits: crossbeam_channel::Sender<ToCommit>,
     committer: Option<std::thread::JoinHandle<()>>,
     /// When to take the next snapshot of the state (`snapshot`).
@@ -338,6 +340,8 @@ impl Writer {
             .name("chitra-committer".into())
             .spawn(move || run_committer(committer_shared, commit_rx, fail_after_groups))
             .expect("spawning the committer thread");
+        let checkpoints =
+            super::checkpoints::Checkpointer::new(&shared.dir, config.checkpoints, &shared.state);
         Writer {
             shared,
             rx,
@@ -349,6 +353,7 @@ impl Writer {
             registry: config.registry,
             payload: Vec::with_capacity(256),
             tree: recovered.tree,
+            checkpoints,
             commits,
             committer: Some(committer),
             snapshots: super::snapshot::Schedule::new(
@@ -371,9 +376,19 @@ impl Writer {
     }
 
     pub fn run(mut self) {
+        use super::checkpoints::{next_job, Next};
         // Opening replayed a long tail: keep the next opening from replaying it again.
         self.maybe_snapshot(false);
-        while let Ok(first) = self.rx.recv() {
+        loop {
+            let first = match next_job(&self.rx, self.checkpoints.wait()) {
+                Next::Job(job) => job,
+                // Quiet for a while: a group of no jobs signs a checkpoint if one is due.
+                Next::Quiet => {
+                    self.group(Vec::new());
+                    continue;
+                }
+                Next::Closed => break,
+            };
             let mut commands = first.submissions.len();
             let mut jobs = vec![first];
             while commands < GROUP_COMMANDS_MAX {
@@ -439,8 +454,14 @@ impl Writer {
             'jobs: for submissions in batches {
                 let mut job_results = Vec::with_capacity(submissions.len());
                 for sub in submissions {
+                    let release = matches!(sub.command, crate::domain::Command::ReleaseBatch(_));
                     match self.process(&mut state, &mut group, sub, now) {
-                        Ok(r) => job_results.push(r),
+                        Ok(r) => {
+                            if release && r.as_ref().is_ok_and(|r| r.count > 0) {
+                                self.checkpoints.release_seen();
+                            }
+                            job_results.push(r)
+                        }
                         Err(f) => {
                             fatal = Some(f);
                             break 'jobs;
@@ -448,6 +469,12 @@ impl Writer {
                     }
                 }
                 results.push(job_results);
+            }
+            // A checkpoint, when due, goes after the group's records and in its commit.
+            if let (None, Some(sub)) = (&fatal, self.checkpoints.due(&self.tree, now)) {
+                if let Err(f) = self.process(&mut state, &mut group, sub, now) {
+                    fatal = Some(f);
+                }
             }
             fatal
         };

@@ -27,7 +27,7 @@ pub const CHART_MONTHS: usize = 12;
 /// Late deadlines listed per programme (the oldest first); the rest are counted.
 const OVERDUE_SHOWN: usize = 3;
 
-const PROGRAMMES: [Programme; 3] = [Programme::Ncc, Programme::Btxh, Programme::Htxh];
+use crate::app::reports::PROGRAMMES;
 
 #[derive(Deserialize)]
 pub struct MonthQuery {
@@ -72,7 +72,6 @@ pub type BatchAt = (Programme, Month, String, BatchStatus, Option<(u64, Vnd)>);
 pub struct Seen {
     pub shown: Month,
     pub batches: Vec<BatchAt>,
-    pub calendars: Vec<calendar::CalendarStatus>,
     pub months: Vec<(Month, Payout)>,
 }
 
@@ -97,10 +96,6 @@ pub fn seen(s: &crate::domain::state::State, month: Option<Month>, today: Date) 
             )
         })
         .collect();
-    let calendars = PROGRAMMES
-        .iter()
-        .map(|p| calendar::status(s, *p, today))
-        .collect();
     let mut first = shown;
     for _ in 1..CHART_MONTHS {
         first = first.prev();
@@ -114,7 +109,6 @@ pub fn seen(s: &crate::domain::state::State, month: Option<Month>, today: Date) 
     Seen {
         shown,
         batches,
-        calendars,
         months,
     }
 }
@@ -143,9 +137,20 @@ pub async fn page_of(web: &Web, who: &Signed, month_text: Option<&str>) -> Respo
         Ok(s) => s,
         Err(p) => return who.problem(p),
     };
+    // The same calendar as `GET /v1/calendar` (it dates each report by its record).
+    let ledger = web.app.ledger().clone();
+    let calendars = crate::http::support::blocking(move || {
+        crate::app::reports::calendar(&ledger, &PROGRAMMES, today)
+    })
+    .await
+    .and_then(|c| c.map_err(|e| crate::http::Problem::unavailable(&e)));
+    let calendars = match calendars {
+        Ok(c) => c,
+        Err(p) => return who.problem(p),
+    };
     let programmes = PROGRAMMES
         .iter()
-        .zip(&seen.calendars)
+        .zip(&calendars)
         .map(|(p, cal)| ProgrammeBlock {
             name: p.to_string(),
             batches: seen
