@@ -96,6 +96,13 @@ fn opening_from_a_snapshot_gives_the_state_a_whole_replay_gives() {
     let taken = snapshots(dir.path());
     assert!(!taken.is_empty(), "the writer took no snapshot");
     assert!(taken.len() <= 2, "old snapshots are pruned: {taken:?}");
+    for path in &taken {
+        // They hold personal data in the clear: owner-only, like the token file.
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
 
     let ledger = open(dir.path());
     let opening = ledger.opening();

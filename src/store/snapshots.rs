@@ -48,7 +48,12 @@ impl Store {
         }
         let path = dir.join(format!("state-{records:020}.snap"));
         let partial = dir.join(format!("state-{records:020}.partial"));
-        let mut file = File::create(&partial).map_err(|e| io_error(&partial, e))?;
+        // Owner-only, like the token file and the key: a snapshot holds personal data in the
+        // clear (names, citizen IDs, accounts), which the chain itself keeps only as commitments.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&partial).map_err(|e| io_error(&partial, e))?;
         // Unbuffered: `write` buffers what it writes itself.
         write(&mut file).map_err(|e| io_error(&partial, e))?;
         file.sync_all().map_err(|e| io_error(&partial, e))?;
