@@ -24,7 +24,7 @@ fn open(dir: &Path) -> Ledger {
 /// Opens with snapshots off and none on disk: the state a replay of the whole chain gives.
 fn replayed_digest(dir: &Path) -> [u8; 32] {
     let copy = tempfile::tempdir().unwrap();
-    copy_dir(dir, copy.path());
+    common::copy_dir(dir, copy.path());
     let _ = std::fs::remove_dir_all(copy.path().join(chitra::store::SNAPSHOTS_DIR));
     let ledger = Ledger::open(Config {
         snapshot_every_records: 0,
@@ -33,20 +33,6 @@ fn replayed_digest(dir: &Path) -> [u8; 32] {
     .unwrap();
     assert_eq!(ledger.opening().snapshot_records, 0);
     ledger.state_digest()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        match e.file_type().unwrap().is_dir() {
-            true => copy_dir(&e.path(), &target),
-            false => {
-                std::fs::copy(e.path(), target).unwrap();
-            }
-        }
-    }
 }
 
 fn snapshots(dir: &Path) -> Vec<PathBuf> {

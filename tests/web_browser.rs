@@ -58,19 +58,6 @@ fn seeded() -> PathBuf {
     dir
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn require(program: &str, package: &str) {
     let found = Command::new(program)
         .arg("--version")
@@ -119,7 +106,7 @@ impl Harness {
         require("chromedriver", "chromium-driver");
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        copy_dir(&seeded(), &data);
+        common::copy_dir(&seeded(), &data);
         let tokens_file = dir.path().join("tokens.json");
         let mut tokens = Vec::new();
         for (role, name) in [

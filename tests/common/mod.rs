@@ -67,6 +67,20 @@ pub fn submission(who: &str, command: Command) -> Submission {
     }
 }
 
+/// Copies a directory tree (a data directory, to open it without touching the original).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// Enrols synthetic persons `from..from+n` (two records each), one command at a time.
 pub fn enrol(ledger: &Ledger, from: u64, n: u64) -> Vec<Receipt> {
     (from..from + n)

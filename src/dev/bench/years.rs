@@ -178,15 +178,11 @@ fn record_deaths(
         });
         match run.submit_as_officer(command) {
             Ok(_) => recorded += 1,
-            Err(e) if e.downcast_ref::<SubmitError>().is_some_and(is_rejection) => {}
+            Err(e) if matches!(e.downcast_ref(), Some(SubmitError::Rejected(_))) => {}
             Err(e) => return Err(e),
         }
     }
     Ok(recorded)
-}
-
-fn is_rejection(e: &SubmitError) -> bool {
-    matches!(e, SubmitError::Rejected(_))
 }
 
 /// Closes the batch when every line has a bank status (cash lists have none in this bench, so
@@ -214,14 +210,6 @@ fn cpu_ms() -> u64 {
     ms(usage.ru_utime) + ms(usage.ru_stime)
 }
 
-/// Current resident memory of this process (Linux `VmRSS`).
-pub fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
 /// Opens the ledger in this process and measures it (what `chitra bench open` prints).
 pub fn measure_open(dir: &Path) -> anyhow::Result<OpenFigures> {
     let started = Instant::now();
@@ -230,7 +218,7 @@ pub fn measure_open(dir: &Path) -> anyhow::Result<OpenFigures> {
     Ok(OpenFigures {
         open_ms,
         cpu_ms: cpu_ms(),
-        rss_bytes: rss_bytes().unwrap_or(0),
+        rss_bytes: super::rss_bytes().unwrap_or(0),
         peak_rss_bytes: super::peak_rss_bytes().unwrap_or(0),
         records: ledger.read(|s| s.applied())?,
         snapshot_records: ledger.opening().snapshot_records,
