@@ -248,6 +248,7 @@ pub fn bench_append(
         .unwrap_or_default();
     let ledger = Ledger::open(Config {
         checkpoints,
+        sign_checkpoints: opts.checkpoints,
         ..Config::new(dir)
     })?;
     let before = ledger.durable_records();
@@ -283,6 +284,14 @@ pub fn bench_append(
             m.decide_nanos as f64 / 1e9,
             m.store_nanos as f64 / 1e9,
             m.store_nanos_max as f64 / 1e6
+        );
+        let signed = ledger.read(|s| s.checkpoints().len())?;
+        println!(
+            "checkpoints: {signed} recorded in the chain (signing {})",
+            match opts.checkpoints {
+                true => "on when the directory has a key",
+                false => "off: --no-checkpoints",
+            }
         );
         let total = before + report.events;
         println!(

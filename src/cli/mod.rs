@@ -376,6 +376,9 @@ pub enum BenchCommand {
         /// Also import one roster of N new people alongside, as one command.
         #[arg(long, default_value_t = 0)]
         roster_rows: u64,
+        /// Sign no checkpoints even if the data directory has a key (to measure their cost).
+        #[arg(long)]
+        no_checkpoints: bool,
     },
     /// Verify the whole chain in the data directory and report records per second.
     Verify,
@@ -623,6 +626,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             print_acks,
             roster_rows,
+            no_checkpoints,
         }) => chain::bench_append(
             &dir,
             &crate::dev::bench::AppendOptions {
@@ -632,6 +636,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seed,
                 print_acks,
                 roster_rows,
+                checkpoints: !no_checkpoints,
             },
         ),
         Commands::Bench(BenchCommand::Verify) => chain::bench_verify(&dir),

@@ -46,6 +46,8 @@ pub struct AppendOptions {
     /// Also import one roster of this many new people, as one command, alongside the
     /// enrolments (its acknowledgement ends with ` roster`); 0 for none.
     pub roster_rows: u64,
+    /// Whether the writer signs checkpoints (when the data directory has a key).
+    pub checkpoints: bool,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -62,11 +62,11 @@ pub(super) struct Checkpointer {
 
 impl Checkpointer {
     /// The checkpointer of the ledger in `dir`, continuing after the checkpoints `state`
-    /// recorded. Without a key (or with one that does not load: `chitra status` says why) the
-    /// writer signs nothing.
+    /// recorded. Without a key (or with one that does not load: `chitra status` says why), or
+    /// without a policy (signing turned off), the writer signs nothing.
     pub(super) fn new(
         dir: &Path,
-        policy: CheckpointPolicy,
+        policy: Option<CheckpointPolicy>,
         state: &std::sync::RwLock<State>,
     ) -> Checkpointer {
         let last_size = state
@@ -76,8 +76,8 @@ impl Checkpointer {
             .last()
             .map_or(0, |(_, c)| c.tree_size);
         Checkpointer {
-            signer: super::keys::load(dir).ok().flatten(),
-            policy,
+            signer: policy.and_then(|_| super::keys::load(dir).ok().flatten()),
+            policy: policy.unwrap_or_default(),
             principal: Principal::parse(CHECKPOINT_PRINCIPAL).expect("a valid principal"),
             last_size,
             last_ms: None,

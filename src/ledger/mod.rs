@@ -81,6 +81,9 @@ pub struct Config {
     pub snapshot_every_records: u64,
     /// When the writer signs checkpoints, if the data directory has a key (`[checkpoints]`).
     pub checkpoints: checkpoints::CheckpointPolicy,
+    /// Whether the writer signs checkpoints at all when the directory has a key (`chitra bench
+    /// append --no-checkpoints` turns it off to measure what signing costs).
+    pub sign_checkpoints: bool,
 }
 
 impl Config {
@@ -93,6 +96,7 @@ impl Config {
             fail_after_groups: None,
             snapshot_every_records: snapshot::SNAPSHOT_EVERY_RECORDS_DEFAULT,
             checkpoints: checkpoints::CheckpointPolicy::default(),
+            sign_checkpoints: true,
         }
     }
 }

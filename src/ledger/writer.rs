@@ -340,8 +340,11 @@ impl Writer {
             .name("chitra-committer".into())
             .spawn(move || run_committer(committer_shared, commit_rx, fail_after_groups))
             .expect("spawning the committer thread");
-        let checkpoints =
-            super::checkpoints::Checkpointer::new(&shared.dir, config.checkpoints, &shared.state);
+        let checkpoints = super::checkpoints::Checkpointer::new(
+            &shared.dir,
+            config.sign_checkpoints.then_some(config.checkpoints),
+            &shared.state,
+        );
         Writer {
             shared,
             rx,
