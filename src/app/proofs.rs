@@ -1,10 +1,19 @@
 //! Finding the record a proof is about (`docs/proofs.md`): the record that scheduled a payment,
 //! and where the payment went (a bank sees proofs of its own payments only). The CLI and the
-//! HTTP API both prove a payment through here.
+//! HTTP API both prove a payment through here, and give every proof the checkpoint readers
+//! get: cosigned by the witnesses when the ledger keeps such a one.
 
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::witness::{cosigned_for, WitnessError, COSIGNED_DIR};
+use crate::chain::cosign::{split_note, verify_cosignature, CosignerKey};
+use crate::chain::merkle::Hash;
+use crate::chain::note::Checkpoint;
 use crate::domain::event::{Event, Route};
 use crate::domain::types::PaymentId;
-use crate::ledger::tree::{InclusionProof, ProveError};
+use crate::ledger::keys::{self, KeyError};
+use crate::ledger::tree::{InclusionProof, ProveError, TreeReader};
 use crate::ledger::{Ledger, ReadError};
 
 /// The record that scheduled a payment, and the route it was scheduled on.
@@ -22,6 +31,8 @@ pub enum PaymentProofError {
     Read(#[from] ReadError),
     #[error(transparent)]
     Prove(#[from] ProveError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
 }
 
 /// The durable record that scheduled payment `id`, found among the records of its beneficiary
@@ -43,17 +54,111 @@ pub fn payment_record(ledger: &Ledger, id: PaymentId) -> Result<Option<PaymentRe
 }
 
 /// The inclusion proof of the record that scheduled payment `id`, in the tree of `size`
-/// records (default: all durable records), with the payment's route; `visible` says whether
+/// records (default: the newest cosigned checkpoint's that covers it, else all durable
+/// records), with the checkpoint readers get and the payment's route; `visible` says whether
 /// the caller may see a payment on that route (otherwise it is reported as unknown).
 pub fn payment_inclusion(
     ledger: &Ledger,
+    configured: &BTreeMap<String, CosignerKey>,
     id: PaymentId,
     size: Option<u64>,
     visible: impl Fn(&Route) -> bool,
-) -> Result<(InclusionProof, PaymentRecord), PaymentProofError> {
+) -> Result<(InclusionProof, ServedCheckpoint, PaymentRecord), PaymentProofError> {
     let record = payment_record(ledger, id)?
         .filter(|r| visible(&r.route))
         .ok_or(PaymentProofError::NoPayment(id))?;
-    let proof = ledger.tree().inclusion(record.seq, size)?;
-    Ok((proof, record))
+    let (proof, checkpoint) =
+        inclusion_with_checkpoint(&ledger.tree(), ledger.dir(), configured, record.seq, size)?;
+    Ok((proof, checkpoint, record))
+}
+
+/// The checkpoint a reader gets with a proof or a receipt (`docs/proofs.md` §7.3): the one
+/// the witnesses cosigned when the ledger keeps one of the proof's tree size (its signature and
+/// every cosignature line, as attached), else the ledger's own signature (or the bare body,
+/// without a key); with the configured witnesses whose cosignatures it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedCheckpoint {
+    pub size: u64,
+    /// The C2SP signed note.
+    pub note: String,
+    /// Names (as in `[witnesses]`) of the witnesses whose cosignature on it verifies.
+    pub witnesses: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("the kept cosigned checkpoints: {0}")]
+    Cosigned(#[from] WitnessError),
+    /// A kept cosigned checkpoint is not of the tree the records give: the operator's to look
+    /// into (an attached checkpoint of another tree is a split view, `chitra verify
+    /// --checkpoint` makes the evidence), never served as if it were.
+    #[error(
+        "the kept cosigned checkpoint of {0} records is not of this chain's tree of that size \
+         (check it with `chitra verify --checkpoint {COSIGNED_DIR}/{0}.checkpoint`)"
+    )]
+    NotThisTree(u64),
+}
+
+/// The names of the witnesses in `configured` whose cosignature on `note` verifies.
+pub fn cosigners(note: &str, configured: &BTreeMap<String, CosignerKey>) -> Vec<String> {
+    configured
+        .iter()
+        .filter(|(_, key)| verify_cosignature(note, key).is_ok())
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// The tree size a proof of records below `need` is given in when the reader names none: the
+/// newest cosigned checkpoint's that covers them, so the reader can require witnesses; else
+/// every one of the tree's `records`.
+pub fn proof_size(dir: &Path, need: u64, records: u64) -> Result<u64, CheckpointError> {
+    Ok(cosigned_for(dir, need, records)?.map_or(records, |(size, _)| size))
+}
+
+/// The checkpoint readers get for the tree of `size` records whose root is `root`
+/// (`ServedCheckpoint`).
+pub fn checkpoint_for(
+    dir: &Path,
+    configured: &BTreeMap<String, CosignerKey>,
+    size: u64,
+    root: &Hash,
+) -> Result<ServedCheckpoint, CheckpointError> {
+    let Some((_, note)) = cosigned_for(dir, size, size)? else {
+        return Ok(ServedCheckpoint {
+            size,
+            note: keys::checkpoint_text(dir, None, size, root)?,
+            witnesses: Vec::new(),
+        });
+    };
+    let kept = split_note(&note)
+        .and_then(|(text, _)| Checkpoint::parse(text))
+        .map_err(|_| CheckpointError::NotThisTree(size))?;
+    if (kept.size, kept.root) != (size, *root) {
+        return Err(CheckpointError::NotThisTree(size));
+    }
+    Ok(ServedCheckpoint {
+        size,
+        witnesses: cosigners(&note, configured),
+        note,
+    })
+}
+
+/// The inclusion proof of record `seq` in the tree of `size` records, or of the newest
+/// cosigned checkpoint that covers it (`proof_size`), with the checkpoint readers get.
+pub fn inclusion_with_checkpoint(
+    tree: &TreeReader<'_>,
+    dir: &Path,
+    configured: &BTreeMap<String, CosignerKey>,
+    seq: u64,
+    size: Option<u64>,
+) -> Result<(InclusionProof, ServedCheckpoint), PaymentProofError> {
+    let size = match size {
+        Some(s) => s,
+        None => proof_size(dir, seq.saturating_add(1), tree.records())?,
+    };
+    let proof = tree.inclusion(seq, Some(size))?;
+    let checkpoint = checkpoint_for(dir, configured, proof.size, &proof.root)?;
+    Ok((proof, checkpoint))
 }

@@ -9,7 +9,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::proofs::{payment_record, PaymentProofError};
+use std::collections::BTreeMap;
+
+use super::proofs::{checkpoint_for, payment_record, proof_size, PaymentProofError};
+use crate::chain::cosign::CosignerKey;
 use crate::domain::event::{Event, ItemKind, Route};
 use crate::domain::types::{BatchId, PaymentId};
 use crate::ledger::keys::{self, KeyError};
@@ -58,6 +61,10 @@ pub struct PaymentReceipt {
     /// The ledger's signed checkpoint (C2SP signed note) of the tree both proofs lead to, with
     /// its witnesses' cosignatures when the ledger keeps a cosigned one that covers them.
     pub checkpoint: String,
+    /// The witnesses (by their names in the ledger's `[witnesses]`) whose cosignatures the
+    /// checkpoint carries; a verifier requires the ones it trusts by their keys, not by this.
+    #[serde(default)]
+    pub witnesses: Vec<String>,
     /// The ledger's note verifier key, for convenience: a verifier should be given the key it
     /// trusts from elsewhere (published by the department) and compare.
     pub ledger_key: String,
@@ -153,10 +160,13 @@ fn batch_opened_seq(ledger: &Ledger, batch: BatchId, before: u64) -> Result<u64,
     Err(ReceiptError::NoBatchRecord(batch))
 }
 
-/// The receipt of payment `id` over every durable record; `visible` says whether the caller
-/// may see a payment on its route (otherwise it is unknown, as for the proof).
+/// The receipt of payment `id`, in the tree of the newest cosigned checkpoint that covers its
+/// records, else of every durable record; `configured` are the witnesses the ledger knows (to
+/// say which cosigned); `visible` says whether the caller may see a payment on its route
+/// (otherwise it is unknown, as for the proof).
 pub fn payment_receipt(
     ledger: &Ledger,
+    configured: &BTreeMap<String, CosignerKey>,
     id: PaymentId,
     visible: impl Fn(&Route) -> bool,
 ) -> Result<PaymentReceipt, ReceiptError> {
@@ -174,16 +184,11 @@ pub fn payment_receipt(
     let tree = ledger.tree();
     // A checkpoint witnesses cosigned, when one covers both records; else a fresh one.
     let need = record.seq.max(opened_seq) + 1;
-    let cosigned = crate::app::witness::cosigned_for(ledger.dir(), need, tree.records())
-        .ok()
-        .flatten();
-    let size = cosigned.as_ref().map_or(tree.records(), |(size, _)| *size);
+    let size = proof_size(ledger.dir(), need, tree.records()).map_err(PaymentProofError::from)?;
     let pay_proof = tree.inclusion(record.seq, Some(size))?;
     let batch_proof = tree.inclusion(opened_seq, Some(size))?;
-    let checkpoint = match cosigned {
-        Some((_, note)) => note,
-        None => keys::checkpoint_text(ledger.dir(), None, size, &pay_proof.root)?,
-    };
+    let checkpoint = checkpoint_for(ledger.dir(), configured, size, &pay_proof.root)
+        .map_err(PaymentProofError::from)?;
     let name = ledger
         .read(|s| {
             s.beneficiary(pay.beneficiary)
@@ -219,7 +224,8 @@ pub fn payment_receipt(
         facts,
         payment_record: (&pay_proof).into(),
         batch_record: (&batch_proof).into(),
-        checkpoint,
+        checkpoint: checkpoint.note,
+        witnesses: checkpoint.witnesses,
         ledger_key: signer.verifier().to_string(),
     })
 }

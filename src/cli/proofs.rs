@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use crate::app::proofs::payment_inclusion;
+use crate::app::proofs::{checkpoint_for, inclusion_with_checkpoint, payment_inclusion};
 use crate::chain::hex;
 use crate::chain::note::{self, Checkpoint, VerifierKey};
 use crate::domain::types::PaymentId;
@@ -164,15 +164,29 @@ pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<Exit
             record,
             origin,
         } => {
-            let p = match (seq, payment) {
-                (Some(seq), _) => Offline::open(dir)?.tree()?.inclusion(seq, size)?,
+            let witnesses = configured_witnesses(dir)?;
+            let (p, served) = match (seq, payment) {
+                (Some(seq), _) => {
+                    let offline = Offline::open(dir)?;
+                    inclusion_with_checkpoint(&offline.tree()?, dir, &witnesses, seq, size)?
+                }
                 (None, Some(id)) => {
                     let id = PaymentId::parse(&id)?;
                     let ledger = Ledger::open(Config::new(dir))?;
-                    payment_inclusion(&ledger, id, size, |_| true)?.0
+                    let (p, served, _) =
+                        payment_inclusion(&ledger, &witnesses, id, size, |_| true)?;
+                    (p, served)
                 }
                 (None, None) => anyhow::bail!("give a record's SEQ or --payment ID"),
             };
+            // Without a key the checkpoint is a bare body, under the origin asked for.
+            let checkpoint = match (&origin, keys::load(dir)?) {
+                (Some(o), None) => keys::checkpoint_text(dir, Some(o), p.size, &p.root)?,
+                _ => served.note,
+            };
+            if !served.witnesses.is_empty() && !json {
+                eprintln!("cosigned by {}", served.witnesses.join(", "));
+            }
             if let Some(file) = record {
                 std::fs::write(&file, &p.record)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -186,17 +200,11 @@ pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<Exit
                         "record": hex(&p.record),
                         "hashes": p.hashes.iter().map(|h| hex(h)).collect::<Vec<_>>(),
                         "root": hex(&p.root),
+                        "checkpoint": checkpoint,
+                        "witnesses": served.witnesses,
                     })
                 ),
-                false => print!(
-                    "{}",
-                    p.to_text_with(&keys::checkpoint_text(
-                        dir,
-                        origin.as_deref(),
-                        p.size,
-                        &p.root
-                    )?)
-                ),
+                false => print!("{}", p.to_text_with(&checkpoint)),
             }
         }
         ProofCommand::Consistency { old, new } => {
@@ -218,7 +226,11 @@ pub fn run(dir: &Path, command: ProofCommand, json: bool) -> anyhow::Result<Exit
         ProofCommand::Checkpoint { size } => {
             let (size, root) = Offline::open(dir)?.tree()?.root(size)?;
             keys::require(dir)?;
-            print!("{}", keys::checkpoint_text(dir, None, size, &root)?);
+            let served = checkpoint_for(dir, &configured_witnesses(dir)?, size, &root)?;
+            if !served.witnesses.is_empty() {
+                eprintln!("cosigned by {}", served.witnesses.join(", "));
+            }
+            print!("{}", served.note);
         }
         ProofCommand::Bench { samples, seed } => {
             let b = crate::dev::bench::proofs::run(&Offline::open(dir)?, samples, seed)?;
@@ -310,11 +322,22 @@ pub fn checkpoint_status(dir: &Path) -> anyhow::Result<String> {
     })
 }
 
+/// The witnesses configured in the data directory's `chitra.toml` (none without one).
+fn configured_witnesses(
+    dir: &Path,
+) -> anyhow::Result<std::collections::BTreeMap<String, crate::chain::cosign::CosignerKey>> {
+    Ok(crate::app::config::DataDir::existing(dir)
+        .map(|d| d.settings())
+        .unwrap_or_else(|_| Ok(Default::default()))?
+        .witnesses)
+}
+
 /// `chitra receipt PAYMENT [--out FILE]`: the payment's receipt as JSON (`app::receipts`).
 pub fn receipt(s: &super::Session, payment: &str, out: Option<&Path>) -> anyhow::Result<ExitCode> {
     let id = PaymentId::parse(payment)?;
     let ledger = super::open_ledger(s)?;
-    let receipt = crate::app::receipts::payment_receipt(&ledger, id, |_| true)?;
+    let witnesses = s.settings()?.witnesses;
+    let receipt = crate::app::receipts::payment_receipt(&ledger, &witnesses, id, |_| true)?;
     let text = format!("{}\n", serde_json::to_string_pretty(&receipt)?);
     match out {
         Some(file) => {
@@ -329,6 +352,15 @@ pub fn receipt(s: &super::Session, payment: &str, out: Option<&Path>) -> anyhow:
             );
         }
         None => print!("{text}"),
+    }
+    match receipt.witnesses.is_empty() {
+        true => {
+            eprintln!("its checkpoint is signed by the ledger only (no cosigned one covers it)")
+        }
+        false => eprintln!(
+            "its checkpoint is cosigned by {}",
+            receipt.witnesses.join(", ")
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

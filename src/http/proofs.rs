@@ -11,11 +11,13 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Caller, Role};
 use super::support::{self, ok, path_id, StrictQuery, Who};
 use super::{AppState, Problem};
-use crate::app::proofs::{payment_inclusion, PaymentProofError};
+use crate::app::proofs::{
+    checkpoint_for, inclusion_with_checkpoint, payment_inclusion, PaymentProofError,
+    ServedCheckpoint,
+};
 use crate::chain::hex;
 use crate::domain::event::Route;
 use crate::domain::types::PaymentId;
-use crate::ledger::keys;
 use crate::ledger::tree::{ConsistencyProof, InclusionProof, ProveError};
 use crate::ledger::Ledger;
 
@@ -32,6 +34,14 @@ async fn answer<T: Serialize + Send + 'static>(
 fn prove_problem(e: ProveError) -> Problem {
     match e {
         ProveError::OutOfRange(why) => Problem::not_found(why),
+        other => Problem::unavailable(&other),
+    }
+}
+
+fn payment_problem(e: PaymentProofError) -> Problem {
+    match e {
+        PaymentProofError::NoPayment(id) => Problem::not_found(format!("no payment {id}")),
+        PaymentProofError::Prove(e) => prove_problem(e),
         other => Problem::unavailable(&other),
     }
 }
@@ -56,14 +66,17 @@ pub struct ConsistencyQuery {
     pub new: Option<u64>,
 }
 
-/// A tree's size and root, and its C2SP tlog-checkpoint body.
+/// A tree's size and root, and its checkpoint.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TreeView {
     pub size: u64,
     /// SHA-256 root, hex.
     pub root: String,
-    /// The checkpoint body (origin line, size, base64 root), not yet signed.
+    /// The checkpoint (origin line, size, base64 root): the one witnesses cosigned when the
+    /// ledger keeps one of this size, else signed by the ledger (a bare body without a key).
     pub checkpoint: String,
+    /// The witnesses (names in `[witnesses]`) whose cosignatures `checkpoint` carries.
+    pub witnesses: Vec<String>,
 }
 
 /// An inclusion proof (`docs/proofs.md` §3).
@@ -76,7 +89,13 @@ pub struct InclusionView {
     /// From the leaf's sibling up, hex.
     pub hashes: Vec<String>,
     pub root: String,
-    /// The proof in the C2SP tlog-proof layout (§3.1).
+    /// The checkpoint of the proof's tree: when no size is asked for, the tree is the newest
+    /// one witnesses cosigned that holds the record (else every durable record), and this
+    /// carries their cosignatures (`docs/proofs.md` §7.3).
+    pub checkpoint: String,
+    /// The witnesses (names in `[witnesses]`) whose cosignatures `checkpoint` carries.
+    pub witnesses: Vec<String>,
+    /// The proof in the C2SP tlog-proof layout (§3.1), followed by `checkpoint`.
     pub text: String,
     /// For a payment's proof: the payment, e.g. `P12`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,20 +116,20 @@ pub struct ConsistencyView {
 
 fn inclusion_view(
     p: &InclusionProof,
-    ledger: &Ledger,
+    checkpoint: ServedCheckpoint,
     payment: Option<PaymentId>,
-) -> Result<InclusionView, Problem> {
-    let checkpoint = keys::checkpoint_text(ledger.dir(), None, p.size, &p.root)
-        .map_err(|e| Problem::unavailable(&e))?;
-    Ok(InclusionView {
+) -> InclusionView {
+    InclusionView {
         index: p.index,
         size: p.size,
         record: hex(&p.record),
         hashes: p.hashes.iter().map(|h| hex(h)).collect(),
         root: hex(&p.root),
-        text: p.to_text_with(&checkpoint),
+        text: p.to_text_with(&checkpoint.note),
+        checkpoint: checkpoint.note,
+        witnesses: checkpoint.witnesses,
         payment: payment.map(|id| id.to_string()),
-    })
+    }
 }
 
 fn consistency_view(c: &ConsistencyProof) -> ConsistencyView {
@@ -135,13 +154,16 @@ pub async fn tree(
     State(state): State<AppState>,
     StrictQuery(q): StrictQuery<SizeQuery>,
 ) -> Result<Response, Problem> {
+    let witnesses = state.settings();
     answer(&state, move |ledger| {
         let (size, root) = ledger.tree().root(q.size).map_err(prove_problem)?;
+        let checkpoint = checkpoint_for(ledger.dir(), &witnesses.witnesses, size, &root)
+            .map_err(|e| Problem::unavailable(&e))?;
         Ok(TreeView {
             size,
             root: hex(&root),
-            checkpoint: keys::checkpoint_text(ledger.dir(), None, size, &root)
-                .map_err(|e| Problem::unavailable(&e))?,
+            checkpoint: checkpoint.note,
+            witnesses: checkpoint.witnesses,
         })
     })
     .await
@@ -162,12 +184,17 @@ pub async fn inclusion(
     let seq: u64 = seq
         .parse()
         .map_err(|_| Problem::not_found(format!("no record {seq:?}")))?;
+    let settings = state.settings();
     answer(&state, move |ledger| {
-        let p = ledger
-            .tree()
-            .inclusion(seq, q.size)
-            .map_err(prove_problem)?;
-        inclusion_view(&p, ledger, None)
+        let (p, checkpoint) = inclusion_with_checkpoint(
+            &ledger.tree(),
+            ledger.dir(),
+            &settings.witnesses,
+            seq,
+            q.size,
+        )
+        .map_err(payment_problem)?;
+        Ok(inclusion_view(&p, checkpoint, None))
     })
     .await
 }
@@ -194,15 +221,14 @@ pub async fn payment(
     StrictQuery(q): StrictQuery<SizeQuery>,
 ) -> Result<Response, Problem> {
     let payment = path_id(&id, PaymentId::parse)?;
+    let settings = state.settings();
     answer(&state, move |ledger| {
-        let (p, _) = payment_inclusion(ledger, payment, q.size, |r| visible(&who, r)).map_err(
-            |e| match e {
-                PaymentProofError::NoPayment(id) => Problem::not_found(format!("no payment {id}")),
-                PaymentProofError::Prove(e) => prove_problem(e),
-                PaymentProofError::Read(e) => Problem::unavailable(&e),
-            },
-        )?;
-        inclusion_view(&p, ledger, Some(payment))
+        let (p, checkpoint, _) =
+            payment_inclusion(ledger, &settings.witnesses, payment, q.size, |r| {
+                visible(&who, r)
+            })
+            .map_err(payment_problem)?;
+        Ok(inclusion_view(&p, checkpoint, Some(payment)))
     })
     .await
 }
@@ -221,19 +247,19 @@ pub async fn receipt(
 ) -> Result<Response, Problem> {
     use crate::app::receipts::{payment_receipt, ReceiptError};
     let payment = path_id(&id, PaymentId::parse)?;
+    let settings = state.settings();
     answer(&state, move |ledger| {
-        payment_receipt(ledger, payment, |r| visible(&who, r)).map_err(|e| match e {
-            ReceiptError::Payment(PaymentProofError::NoPayment(id)) => {
-                Problem::not_found(format!("no payment {id}"))
+        payment_receipt(ledger, &settings.witnesses, payment, |r| visible(&who, r)).map_err(|e| {
+            match e {
+                ReceiptError::Payment(e) => payment_problem(e),
+                // Nothing to sign the receipt's checkpoint with: the operator's to fix, said plainly.
+                ReceiptError::Key(e @ crate::ledger::keys::KeyError::Missing(_)) => Problem::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "conflict",
+                    format!("a receipt needs a signed checkpoint: {e}"),
+                ),
+                other => Problem::unavailable(&other),
             }
-            ReceiptError::Payment(PaymentProofError::Prove(e)) => prove_problem(e),
-            // Nothing to sign the receipt's checkpoint with: the operator's to fix, said plainly.
-            ReceiptError::Key(e @ crate::ledger::keys::KeyError::Missing(_)) => Problem::new(
-                axum::http::StatusCode::CONFLICT,
-                "conflict",
-                format!("a receipt needs a signed checkpoint: {e}"),
-            ),
-            other => Problem::unavailable(&other),
         })
     })
     .await
