@@ -368,3 +368,92 @@ fn proofs_and_receipts_carry_the_cosigned_checkpoint_and_name_its_witnesses() {
         stderr(&r)
     );
 }
+
+#[test]
+fn a_restored_backup_serves_the_same_cosigned_checkpoint_and_signs_with_the_same_key() {
+    use chitra::chain::note::{self, VerifierKey};
+    use chitra::ledger::checkpoints::{recorded_note, CheckpointPolicy};
+    let c = cosigned_ledger();
+    let (work, db, key, wkey) = (&c.work, &c.db, c.key.as_str(), c.wkey.as_str());
+    let receipt_of = |dir: &Path, name: &str| -> Value {
+        let out = work.path().join(name);
+        ok(dir, &["receipt", "P1", "--out", s(&out)]);
+        serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+    };
+    let before = receipt_of(db, "before.json");
+    assert_eq!(before["checkpoint"], c.note.as_str());
+
+    let backup = work.path().join("backup");
+    ok(db, &["backup", s(&backup)]);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(backup.join("manifest.json")).unwrap()).unwrap();
+    let listed: Vec<&str> = manifest["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    let kept = format!("cosigned/{}.checkpoint", c.size);
+    for want in ["checkpoint.key", kept.as_str()] {
+        assert!(listed.contains(&want), "{want} is not in {listed:?}");
+    }
+    // The manifest covers the cosigned checkpoint too: altered, the backup is refused.
+    let altered = work.path().join("altered");
+    common::copy_dir(&backup, &altered);
+    std::fs::write(altered.join(&kept), c.note.replace(WITNESS, "x")).unwrap();
+    let refused = chitra(&work.path().join("nowhere"), &["restore", s(&altered)]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains(&format!("{kept} does not match the manifest")),
+        "{}",
+        stderr(&refused)
+    );
+
+    let restored = work.path().join("restored");
+    ok(&restored, &["restore", s(&backup)]);
+    assert_eq!(
+        std::fs::read_to_string(restored.join(&kept)).unwrap(),
+        c.note
+    );
+    // The same cosigned checkpoint is served, and a receipt for the old payment is the same
+    // file, which verifies with the witness required.
+    assert_eq!(
+        ok(
+            &restored,
+            &["proof", "checkpoint", "--size", &c.size.to_string()]
+        ),
+        c.note
+    );
+    let after = receipt_of(&restored, "after.json");
+    assert_eq!(after, before);
+    let (code, stdout) = python_verify(work.path(), &after, key, &[wkey]);
+    assert_eq!(code, 0, "{stdout}");
+
+    // The restored writer signs its next checkpoint with the same key.
+    {
+        let l = chitra::ledger::Ledger::open(chitra::ledger::Config {
+            checkpoints: CheckpointPolicy {
+                interval_records: 1,
+                interval_seconds: 3600,
+            },
+            ..chitra::ledger::Config::new(&restored)
+        })
+        .unwrap();
+        common::submit(
+            &l,
+            "officer:lan",
+            person("001185000003", "Lê Thị Bình", "1500200000002"),
+        )
+        .unwrap();
+        let (_, last) = l
+            .read(|s| s.checkpoints().last().cloned())
+            .unwrap()
+            .expect("the writer signed a checkpoint");
+        assert!(last.tree_size > c.size);
+        assert_eq!(last.key_name, KEY_NAME);
+        note::open(&recorded_note(&last), &VerifierKey::parse(key).unwrap())
+            .expect("signed with the key the backup carried");
+    }
+    let verified = ok(&restored, &["verify", "--checkpoint-key", key]);
+    assert!(verified.contains("checkpoints: 1 recorded"), "{verified}");
+}

@@ -2,10 +2,13 @@
 //! without stopping its writer: the chain and personal data are exported up to the durable
 //! head (verified as they are written), then every payment file the state knows is copied (its
 //! bytes were kept before any record named it, so every file a backed-up record names is
-//! there), then the configuration, the tokens and the checkpoint key; a manifest with every file's blake3 and the
-//! head is written last, so a backup without a manifest is incomplete and refused. A restore
-//! checks the manifest, imports the chain all or nothing into an empty directory expecting the
-//! manifest's head, keeps the payment files, and copies the configuration, tokens and key.
+//! there), then the configuration, the tokens, the checkpoint key and the checkpoints witnesses
+//! cosigned (`cosigned/`, those the backed-up chain covers); a manifest with every file's
+//! blake3 and the head is written last, so a backup without a manifest is incomplete and
+//! refused. A restore checks the manifest, imports the chain all or nothing into an empty
+//! directory expecting the manifest's head, keeps the payment files, and copies the
+//! configuration, tokens, key and cosigned checkpoints. The Merkle tree's tiles are not carried:
+//! opening the restored ledger writes them from the records (`ledger::tree`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -13,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::config::{DataDir, CONFIG_FILE, TOKENS_FILE};
+use super::witness::COSIGNED_DIR;
 use crate::chain::{hex, Anchor};
 use crate::domain::types::FileId;
 use crate::ledger::Ledger;
@@ -129,6 +133,13 @@ pub fn backup(ledger: &Ledger, data: &DataDir, out: &Path) -> Result<Manifest, B
             std::fs::copy(&from, &to).map_err(io(&to))?;
         }
     }
+    // A checkpoint cosigned after the export (of more records than it holds) stays out: the
+    // restored ledger could not prove anything in its tree.
+    copy_cosigned(
+        &data.path().join(COSIGNED_DIR),
+        &out.join(COSIGNED_DIR),
+        |size| size <= summary.records,
+    )?;
     let manifest = Manifest {
         format: BACKUP_FORMAT.to_owned(),
         created_unix_ms: ledger.now_ms(),
@@ -144,6 +155,39 @@ pub fn backup(ledger: &Ledger, data: &DataDir, out: &Path) -> Result<Manifest, B
     finish(f, &path)?;
     sync_dir(out)?;
     Ok(manifest)
+}
+
+/// The names of the cosigned checkpoints (`<size>.checkpoint`) in `dir`, with their sizes; none
+/// when there is no such folder.
+fn cosigned_files(dir: &Path) -> Result<Vec<(String, u64)>, BackupError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(dir)(e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let name = entry.map_err(io(dir))?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(size) = name
+            .strip_suffix(".checkpoint")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            found.push((name.to_owned(), size));
+        }
+    }
+    Ok(found)
+}
+
+/// Copies the cosigned checkpoints in `from` whose size `wanted` into `to` (made if needed).
+fn copy_cosigned(from: &Path, to: &Path, wanted: impl Fn(u64) -> bool) -> Result<(), BackupError> {
+    let files = cosigned_files(from)?;
+    for (name, _) in files.iter().filter(|(_, size)| wanted(*size)) {
+        std::fs::create_dir_all(to).map_err(io(to))?;
+        let dst = to.join(name);
+        std::fs::copy(from.join(name), &dst).map_err(io(&dst))?;
+    }
+    Ok(())
 }
 
 /// Flushes a written file to stable storage.
@@ -172,6 +216,9 @@ fn entries(dir: &Path) -> Result<Vec<ManifestEntry>, BackupError> {
     for entry in std::fs::read_dir(&files).map_err(io(&files))? {
         let entry = entry.map_err(io(&files))?;
         paths.push(Path::new(FILES_DIR).join(entry.file_name()));
+    }
+    for (name, _) in cosigned_files(&dir.join(COSIGNED_DIR))? {
+        paths.push(Path::new(COSIGNED_DIR).join(name));
     }
     paths.sort();
     paths
@@ -239,7 +286,8 @@ pub fn check(dir: &Path) -> Result<Manifest, BackupError> {
 }
 
 /// Restores the backup in `from` into `to` (absent or empty): the same head, every payment
-/// file, the configuration and the tokens. On any error before the chain is imported, `to` is
+/// file, the configuration, the tokens, the checkpoint key and the cosigned checkpoints. On any
+/// error before the chain is imported, `to` is
 /// untouched; the import itself is all or nothing.
 pub fn restore(from: &Path, to: &Path) -> Result<Manifest, BackupError> {
     let manifest = check(from)?;
@@ -290,5 +338,6 @@ pub fn restore(from: &Path, to: &Path) -> Result<Manifest, BackupError> {
             std::fs::copy(&src, &dst).map_err(io(&dst))?;
         }
     }
+    copy_cosigned(&from.join(COSIGNED_DIR), &to.join(COSIGNED_DIR), |_| true)?;
     Ok(manifest)
 }

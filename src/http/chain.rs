@@ -257,7 +257,7 @@ pub async fn export(State(state): State<AppState>, Who(_who): Who) -> Result<Res
     responses(
         (
             status = 200,
-            description = "the backup: manifest.json, chain.export(.personal), files/, chitra.toml, tokens.json",
+            description = "the backup: manifest.json, chain.export(.personal), files/, chitra.toml, tokens.json, checkpoint.key, cosigned/",
             body = super::openapi::Binary,
             content_type = "application/x-tar",
         ),
