@@ -242,6 +242,111 @@ async fn pages_follow_the_api_role_table_and_the_ledger_refuses_the_makers_appro
     );
 }
 
+/// The auditors' page lists the newest checkpoints, with their size, time and the witnesses
+/// that cosigned each (`GET /v1/proofs/checkpoints`, `docs/proofs.md` §7.1).
+#[tokio::test]
+async fn the_audit_page_lists_checkpoints_and_the_witnesses_that_cosigned_them() {
+    use chitra::chain::cosign::{split_note, Cosigner};
+    const WITNESS: &str = "kbnn.example/w1";
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<String> = common::fixtures::schedules()
+        .into_iter()
+        .map(|s| s.schedule)
+        .collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    std::thread::scope(|s| {
+        s.spawn(|| common::enact(&common::open(dir.path()), &ids))
+            .join()
+            .unwrap()
+    });
+    // With a key, the writer signs a checkpoint when the month's batch is released.
+    chitra::ledger::keys::init(dir.path(), "treasury.example/chitra-01").unwrap();
+    let witness = Cosigner::new(WITNESS, &[5; 32]).unwrap();
+    let mut settings = common::fixtures::settings();
+    settings
+        .witnesses
+        .insert(WITNESS.to_owned(), witness.verifier());
+    let ledger = common::open(dir.path());
+    let api = Api {
+        app: chitra::http::app(chitra::http::AppState::new(
+            ledger.clone(),
+            common::http::tokens(),
+            chitra::http::Limits::default(),
+            settings.clone(),
+        )),
+        ledger,
+        dir,
+    };
+    common::http::paid_month(&api).await;
+    let (_, b) = sign_in(&api, "tok-auditor", false).await;
+    let b = b.unwrap();
+    let listed = api
+        .get("/v1/proofs/checkpoints", chitra::http::Role::Auditor)
+        .await
+        .json();
+    let first = &listed["checkpoints"][0];
+    let size = first["size"].as_u64().unwrap();
+    assert!(first["seq"].is_u64(), "recorded by the writer: {listed}");
+    assert!(first["recorded_unix_ms"].is_i64(), "{listed}");
+    assert_eq!(first["witnesses"], serde_json::json!([]));
+    let page = get(&api, "/audit", Some(&b.cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let html = page.text();
+    let row = |html: &str| -> String {
+        let table = &html[html
+            .find("id=\"checkpoints\"")
+            .expect("the checkpoints table")..];
+        let at = table
+            .find(&format!("<td class=\"num\">{size}</td>"))
+            .unwrap_or_else(|| panic!("no row of {size} records in {table}"));
+        table[at..at + table[at..].find("</tr>").unwrap()].to_owned()
+    };
+    let r = row(&html);
+    assert!(r.contains("chưa có bên chứng kiến nào"), "{r}");
+    assert!(r.contains("/2026 "), "the time it was recorded: {r}");
+
+    // The witness cosigns that checkpoint and the ledger keeps it: the row names the witness.
+    let (seq, recorded) = std::thread::scope(|s| {
+        s.spawn(|| {
+            api.ledger
+                .read(|st| st.checkpoints().last().cloned())
+                .unwrap()
+                .unwrap()
+        })
+        .join()
+        .unwrap()
+    });
+    assert_eq!(seq, first["seq"].as_u64().unwrap());
+    let note = chitra::ledger::checkpoints::recorded_note(&recorded);
+    let (text, _) = split_note(&note).unwrap();
+    let cosigned = format!("{note}{}", witness.cosign(text, 1_720_000_000));
+    chitra::app::witness::attach(api.path(), &settings, &cosigned).unwrap();
+    let listed = api
+        .get("/v1/proofs/checkpoints", chitra::http::Role::Auditor)
+        .await
+        .json();
+    assert_eq!(
+        listed["checkpoints"][0]["witnesses"],
+        serde_json::json!([WITNESS])
+    );
+    assert_eq!(
+        listed["checkpoints"][0]["cosigned_unix_ms"],
+        1_720_000_000_000i64
+    );
+    let html = get(&api, "/audit", Some(&b.cookie)).await.text();
+    let r = row(&html);
+    assert!(r.contains(WITNESS), "{r}");
+    assert!(html.contains("<tr class=\"cosigned\">"), "{html}");
+    // A limit out of range is refused.
+    let r = api
+        .get(
+            "/v1/proofs/checkpoints?limit=0",
+            chitra::http::Role::Auditor,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+}
+
 #[tokio::test]
 async fn signing_out_ends_the_session() {
     let api = Api::new();

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::config::{DataDir, CONFIG_FILE, TOKENS_FILE};
-use super::witness::COSIGNED_DIR;
+use super::witness::{cosigned_files, WitnessError, COSIGNED_DIR};
 use crate::chain::{hex, Anchor};
 use crate::domain::types::FileId;
 use crate::ledger::Ledger;
@@ -58,6 +58,8 @@ pub enum BackupError {
     Read(#[from] crate::ledger::SubmitError),
     #[error(transparent)]
     Open(#[from] crate::ledger::OpenError),
+    #[error(transparent)]
+    Cosigned(#[from] WitnessError),
     #[error("the restored ledger's head is {found}, not the backup's {expected}")]
     HeadDiffers { expected: String, found: String },
 }
@@ -157,33 +159,13 @@ pub fn backup(ledger: &Ledger, data: &DataDir, out: &Path) -> Result<Manifest, B
     Ok(manifest)
 }
 
-/// The names of the cosigned checkpoints (`<size>.checkpoint`) in `dir`, with their sizes; none
-/// when there is no such folder.
-fn cosigned_files(dir: &Path) -> Result<Vec<(String, u64)>, BackupError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(io(dir)(e)),
-    };
-    let mut found = Vec::new();
-    for entry in entries {
-        let name = entry.map_err(io(dir))?.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some(size) = name
-            .strip_suffix(".checkpoint")
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            found.push((name.to_owned(), size));
-        }
-    }
-    Ok(found)
-}
-
-/// Copies the cosigned checkpoints in `from` whose size `wanted` into `to` (made if needed).
+/// Copies the cosigned checkpoints of the data directory `from` whose size is `wanted` into
+/// the data directory (or backup) `to`.
 fn copy_cosigned(from: &Path, to: &Path, wanted: impl Fn(u64) -> bool) -> Result<(), BackupError> {
     let files = cosigned_files(from)?;
-    for (name, _) in files.iter().filter(|(_, size)| wanted(*size)) {
-        std::fs::create_dir_all(to).map_err(io(to))?;
+    let (from, to) = (from.join(COSIGNED_DIR), to.join(COSIGNED_DIR));
+    for (_, name) in files.iter().filter(|(size, _)| wanted(*size)) {
+        std::fs::create_dir_all(&to).map_err(io(&to))?;
         let dst = to.join(name);
         std::fs::copy(from.join(name), &dst).map_err(io(&dst))?;
     }
@@ -217,7 +199,7 @@ fn entries(dir: &Path) -> Result<Vec<ManifestEntry>, BackupError> {
         let entry = entry.map_err(io(&files))?;
         paths.push(Path::new(FILES_DIR).join(entry.file_name()));
     }
-    for (name, _) in cosigned_files(&dir.join(COSIGNED_DIR))? {
+    for (_, name) in cosigned_files(dir)? {
         paths.push(Path::new(COSIGNED_DIR).join(name));
     }
     paths.sort();
@@ -338,6 +320,6 @@ pub fn restore(from: &Path, to: &Path) -> Result<Manifest, BackupError> {
             std::fs::copy(&src, &dst).map_err(io(&dst))?;
         }
     }
-    copy_cosigned(&from.join(COSIGNED_DIR), &to.join(COSIGNED_DIR), |_| true)?;
+    copy_cosigned(from, to, |_| true)?;
     Ok(manifest)
 }

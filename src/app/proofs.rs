@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::witness::{cosigned_for, WitnessError, COSIGNED_DIR};
+use super::witness::{cosigned_files, cosigned_for, cosigned_of, WitnessError, COSIGNED_DIR};
 use crate::chain::cosign::{split_note, verify_cosignature, CosignerKey};
 use crate::chain::merkle::Hash;
 use crate::chain::note::Checkpoint;
@@ -91,6 +91,8 @@ pub enum CheckpointError {
     Key(#[from] KeyError),
     #[error("the kept cosigned checkpoints: {0}")]
     Cosigned(#[from] WitnessError),
+    #[error(transparent)]
+    Read(#[from] ReadError),
     /// A kept cosigned checkpoint is not of the tree the records give: the operator's to look
     /// into (an attached checkpoint of another tree is a split view, `chitra verify
     /// --checkpoint` makes the evidence), never served as if it were.
@@ -161,4 +163,110 @@ pub fn inclusion_with_checkpoint(
     let proof = tree.inclusion(seq, Some(size))?;
     let checkpoint = checkpoint_for(dir, configured, proof.size, &proof.root)?;
     Ok((proof, checkpoint))
+}
+
+/// Checkpoints listed when the reader asks for no number, and at most.
+pub const CHECKPOINTS_LISTED_DEFAULT: usize = 10;
+pub const CHECKPOINTS_LISTED_MAX: usize = 100;
+
+/// One of the ledger's checkpoints as `GET /v1/proofs/checkpoints` and the auditors' page list
+/// them: recorded in the chain by the writer, kept cosigned by witnesses, or both.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct CheckpointEntry {
+    /// The tree's size, in records.
+    pub size: u64,
+    /// SHA-256 root, hex.
+    pub root: String,
+    /// The record that recorded it in the chain (`checkpoint_recorded`), if the writer did.
+    pub seq: Option<u64>,
+    /// When that record was written, Unix ms.
+    pub recorded_unix_ms: Option<i64>,
+    /// The configured witnesses whose cosignature on this tree the ledger keeps and verifies.
+    pub witnesses: Vec<String>,
+    /// The newest of those cosignatures' times, Unix ms.
+    pub cosigned_unix_ms: Option<i64>,
+}
+
+/// The `limit` newest checkpoints (by size) over the durable records: those the writer recorded
+/// and those witnesses cosigned (`cosigned/`), with which configured witnesses cosigned each.
+/// A kept cosignature of another tree than the one recorded at its size counts for nothing.
+pub fn latest_checkpoints(
+    ledger: &Ledger,
+    configured: &BTreeMap<String, CosignerKey>,
+    limit: usize,
+) -> Result<Vec<CheckpointEntry>, CheckpointError> {
+    let durable = ledger.durable_records();
+    let recorded: Vec<(u64, crate::domain::event::CheckpointRecorded)> = ledger
+        .read(|s| {
+            s.checkpoints()
+                .iter()
+                .rev()
+                .filter(|(seq, _)| *seq < durable)
+                .take(limit)
+                .cloned()
+                .collect()
+        })
+        .map_err(ReadError::from)?;
+    let mut by_size = BTreeMap::new();
+    for (seq, c) in recorded {
+        let at = ledger.event(seq)?.map(|r| r.recorded_at_ms);
+        by_size.insert(
+            c.tree_size,
+            (
+                c.root,
+                CheckpointEntry {
+                    size: c.tree_size,
+                    root: crate::chain::hex(&c.root),
+                    seq: Some(seq),
+                    recorded_unix_ms: at,
+                    witnesses: Vec::new(),
+                    cosigned_unix_ms: None,
+                },
+            ),
+        );
+    }
+    let dir = ledger.dir();
+    let mut kept: Vec<u64> = cosigned_files(dir)?
+        .into_iter()
+        .map(|(size, _)| size)
+        .filter(|size| *size <= durable)
+        .collect();
+    kept.sort_unstable_by(|a, b| b.cmp(a));
+    for size in kept.into_iter().take(limit) {
+        let Some(note) = cosigned_of(dir, size)? else {
+            continue;
+        };
+        let Ok(cp) = split_note(&note).and_then(|(text, _)| Checkpoint::parse(text)) else {
+            continue;
+        };
+        let (root, entry) = by_size.entry(size).or_insert_with(|| {
+            (
+                cp.root,
+                CheckpointEntry {
+                    size,
+                    root: crate::chain::hex(&cp.root),
+                    seq: None,
+                    recorded_unix_ms: None,
+                    witnesses: Vec::new(),
+                    cosigned_unix_ms: None,
+                },
+            )
+        });
+        if *root != cp.root || cp.size != size {
+            continue;
+        }
+        for (name, key) in configured {
+            if let Ok(secs) = verify_cosignature(&note, key) {
+                entry.witnesses.push(name.clone());
+                let ms = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+                entry.cosigned_unix_ms = entry.cosigned_unix_ms.max(Some(ms));
+            }
+        }
+    }
+    Ok(by_size
+        .into_values()
+        .rev()
+        .take(limit)
+        .map(|(_, e)| e)
+        .collect())
 }

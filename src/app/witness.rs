@@ -284,6 +284,39 @@ pub fn attach(
     Ok((cp.size, by))
 }
 
+/// The cosigned checkpoints kept in the data directory `dir`: each file's size and name
+/// (`<size>.checkpoint`); none when there is no `cosigned/` folder.
+pub fn cosigned_files(dir: &Path) -> Result<Vec<(u64, String)>, WitnessError> {
+    let folder = dir.join(COSIGNED_DIR);
+    let entries = match std::fs::read_dir(&folder) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(&folder)(e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let name = entry.map_err(io(&folder))?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(size) = name
+            .strip_suffix(".checkpoint")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            found.push((size, name.to_owned()));
+        }
+    }
+    Ok(found)
+}
+
+/// The kept cosigned checkpoint of `size` records, if any.
+pub fn cosigned_of(dir: &Path, size: u64) -> Result<Option<String>, WitnessError> {
+    let path = cosigned_path(dir, size);
+    match std::fs::read_to_string(&path) {
+        Ok(note) => Ok(Some(note)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(&path)(e)),
+    }
+}
+
 /// The cosigned checkpoint of the largest size in `min_size..=max_size` the ledger keeps, if
 /// any: what a receipt carries.
 pub fn cosigned_for(
@@ -291,26 +324,13 @@ pub fn cosigned_for(
     min_size: u64,
     max_size: u64,
 ) -> Result<Option<(u64, String)>, WitnessError> {
-    let folder = dir.join(COSIGNED_DIR);
-    let entries = match std::fs::read_dir(&folder) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(io(&folder)(e)),
-    };
-    let best = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            name.strip_suffix(".checkpoint")?.parse::<u64>().ok()
-        })
+    let best = cosigned_files(dir)?
+        .into_iter()
+        .map(|(size, _)| size)
         .filter(|size| (min_size..=max_size).contains(size))
         .max();
     match best {
         None => Ok(None),
-        Some(size) => {
-            let path = cosigned_path(dir, size);
-            let note = std::fs::read_to_string(&path).map_err(io(&path))?;
-            Ok(Some((size, note)))
-        }
+        Some(size) => Ok(cosigned_of(dir, size)?.map(|note| (size, note))),
     }
 }

@@ -573,6 +573,13 @@ fn build(limits: &Limits) -> Api {
         )
         .add(
             get.clone(),
+            "/v1/proofs/checkpoints",
+            r(PROOFS),
+            Read,
+            proofs::checkpoints,
+        )
+        .add(
+            get.clone(),
             "/v1/proofs/consistency",
             r(PROOFS),
             Read,

@@ -108,6 +108,7 @@ pub const PRINCIPAL: &str = "the principal whose token is revoked, `role:name`";
         super::proofs::tree,
         super::proofs::inclusion,
         super::proofs::consistency,
+        super::proofs::checkpoints,
         super::proofs::payment,
         super::proofs::receipt,
     ),

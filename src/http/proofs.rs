@@ -12,8 +12,9 @@ use super::auth::{Caller, Role};
 use super::support::{self, ok, path_id, StrictQuery, Who};
 use super::{AppState, Problem};
 use crate::app::proofs::{
-    checkpoint_for, inclusion_with_checkpoint, payment_inclusion, PaymentProofError,
-    ServedCheckpoint,
+    checkpoint_for, inclusion_with_checkpoint, latest_checkpoints, payment_inclusion,
+    CheckpointEntry, PaymentProofError, ServedCheckpoint, CHECKPOINTS_LISTED_DEFAULT,
+    CHECKPOINTS_LISTED_MAX,
 };
 use crate::chain::hex;
 use crate::domain::event::Route;
@@ -282,6 +283,48 @@ pub async fn consistency(
             .consistency(q.old, q.new)
             .map_err(prove_problem)?;
         Ok(consistency_view(&c))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointsQuery {
+    /// How many, newest first (default 10, at most 100).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// The ledger's newest checkpoints.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckpointsView {
+    pub checkpoints: Vec<CheckpointEntry>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/proofs/checkpoints",
+    summary = "The newest checkpoints (recorded by the writer or cosigned by witnesses) and which witnesses cosigned each",
+    params(CheckpointsQuery),
+    responses((status = 200, description = "newest first", body = CheckpointsView)),
+)]
+pub async fn checkpoints(
+    State(state): State<AppState>,
+    StrictQuery(q): StrictQuery<CheckpointsQuery>,
+) -> Result<Response, Problem> {
+    let limit = q.limit.unwrap_or(CHECKPOINTS_LISTED_DEFAULT);
+    if !(1..=CHECKPOINTS_LISTED_MAX).contains(&limit) {
+        return Err(Problem::bad_request(format!(
+            "query: limit is from 1 to {CHECKPOINTS_LISTED_MAX}"
+        )));
+    }
+    let settings = state.settings();
+    answer(&state, move |ledger| {
+        Ok(CheckpointsView {
+            checkpoints: latest_checkpoints(ledger, &settings.witnesses, limit)
+                .map_err(|e| Problem::unavailable(&e))?,
+        })
     })
     .await
 }

@@ -1,8 +1,9 @@
 //! The auditors' page: the chain's status, a whole verification, the signed checkpoint of the
-//! Merkle tree, a proof of inclusion for any payment, and the export of the chain. Each is the
-//! API's own handler called in-process (`GET /v1/chain`, `POST /v1/chain/verify`,
-//! `GET /v1/proofs/tree`, `GET /v1/payments/{id}/proof`, `GET /v1/chain/export`), so the page
-//! shows exactly what the API answers and holds no copy of any of it.
+//! Merkle tree, the newest checkpoints with the witnesses that cosigned each, a proof of
+//! inclusion for any payment, and the export of the chain. Each is the API's own handler called
+//! in-process (`GET /v1/chain`, `POST /v1/chain/verify`, `GET /v1/proofs/tree`,
+//! `GET /v1/proofs/checkpoints`, `GET /v1/payments/{id}/proof`, `GET /v1/chain/export`), so the
+//! page shows exactly what the API answers and holds no copy of any of it.
 
 use askama::Template;
 use axum::extract::{Path as AxPath, Query, State};
@@ -39,10 +40,42 @@ struct Body<'a> {
     head: String,
     last_verified: String,
     checkpoint: String,
+    checkpoints: Vec<CheckpointRow>,
     verified: Option<(bool, String)>,
     proof_for: String,
     proof: Option<String>,
     may_verify: bool,
+}
+
+/// One of the newest checkpoints, as the page lists it.
+struct CheckpointRow {
+    size: String,
+    /// When the writer recorded it, else when the newest witness cosigned it.
+    time: String,
+    /// The witnesses that cosigned it, or that none did.
+    witnesses: String,
+    cosigned: bool,
+}
+
+impl CheckpointRow {
+    fn of(v: &Value, t: &Text) -> CheckpointRow {
+        let witnesses: Vec<&str> = v["witnesses"]
+            .as_array()
+            .map(|w| w.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        CheckpointRow {
+            size: v["size"].to_string(),
+            time: v["recorded_unix_ms"]
+                .as_i64()
+                .or_else(|| v["cosigned_unix_ms"].as_i64())
+                .map_or_else(|| t.never.to_owned(), time),
+            cosigned: !witnesses.is_empty(),
+            witnesses: match witnesses.is_empty() {
+                true => t.no_witness.to_owned(),
+                false => witnesses.join(", "),
+            },
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,6 +109,19 @@ async fn show(
         }
     } else {
         String::new()
+    };
+    let checkpoints = match super::may(who.role(), &Method::GET, "/v1/proofs/checkpoints") {
+        true => {
+            let q = proofs::CheckpointsQuery { limit: None };
+            match json(proofs::checkpoints(state.clone(), StrictQuery(q)).await).await {
+                Ok(v) => v["checkpoints"]
+                    .as_array()
+                    .map(|l| l.iter().map(|c| CheckpointRow::of(c, t)).collect())
+                    .unwrap_or_default(),
+                Err(p) => return who.problem(p),
+            }
+        }
+        false => Vec::new(),
     };
     let payment = payment.filter(|p| !p.trim().is_empty());
     let proof = match &payment {
@@ -112,6 +158,7 @@ async fn show(
             .as_i64()
             .map_or_else(|| t.never.to_owned(), time),
         checkpoint,
+        checkpoints,
         verified,
         proof_for: payment.unwrap_or_default(),
         proof,
