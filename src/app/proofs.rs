@@ -72,7 +72,7 @@ pub fn payment_inclusion(
     Ok((proof, checkpoint, record))
 }
 
-/// The checkpoint a reader gets with a proof or a receipt (`docs/proofs.md` §7.3): the one
+/// The checkpoint a reader gets with a proof or a receipt (`docs/proofs.md` §7.1): the one
 /// the witnesses cosigned when the ledger keeps one of the proof's tree size (its signature and
 /// every cosignature line, as attached), else the ledger's own signature (or the bare body,
 /// without a key); with the configured witnesses whose cosignatures it carries.

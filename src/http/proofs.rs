@@ -92,7 +92,7 @@ pub struct InclusionView {
     pub root: String,
     /// The checkpoint of the proof's tree: when no size is asked for, the tree is the newest
     /// one witnesses cosigned that holds the record (else every durable record), and this
-    /// carries their cosignatures (`docs/proofs.md` §7.3).
+    /// carries their cosignatures (`docs/proofs.md` §7.1).
     pub checkpoint: String,
     /// The witnesses (names in `[witnesses]`) whose cosignatures `checkpoint` carries.
     pub witnesses: Vec<String>,
