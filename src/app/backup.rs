@@ -137,11 +137,7 @@ pub fn backup(ledger: &Ledger, data: &DataDir, out: &Path) -> Result<Manifest, B
     }
     // A checkpoint cosigned after the export (of more records than it holds) stays out: the
     // restored ledger could not prove anything in its tree.
-    copy_cosigned(
-        &data.path().join(COSIGNED_DIR),
-        &out.join(COSIGNED_DIR),
-        |size| size <= summary.records,
-    )?;
+    copy_cosigned(data.path(), out, |size| size <= summary.records)?;
     let manifest = Manifest {
         format: BACKUP_FORMAT.to_owned(),
         created_unix_ms: ledger.now_ms(),
