@@ -632,7 +632,10 @@ fn computing_in_chunks_on_all_cores_gives_the_single_thread_result() {
     run(
         &l,
         "officer:lan",
-        Command::ImportRoster(ImportRoster { rows }),
+        Command::ImportRoster(ImportRoster {
+            rows,
+            payees: Vec::new(),
+        }),
     )
     .unwrap();
     run(

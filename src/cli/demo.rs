@@ -338,7 +338,10 @@ fn enrol_province(
     let receipt = submit(
         ledger,
         &who.officer,
-        Command::ImportRoster(ImportRoster { rows }),
+        Command::ImportRoster(ImportRoster {
+            rows,
+            payees: Vec::new(),
+        }),
     )?;
     println!(
         "enrolled {persons} synthetic beneficiaries of province {province} ({} records)",

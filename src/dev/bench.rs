@@ -95,7 +95,10 @@ pub fn append(
         let roster = Submission {
             principal: principal.clone(),
             idempotency_key: None,
-            command: Command::ImportRoster(crate::domain::command::ImportRoster { rows }),
+            command: Command::ImportRoster(crate::domain::command::ImportRoster {
+                rows,
+                payees: Vec::new(),
+            }),
         };
         // After a few enrolments, so that acknowledgements are flowing when it starts (the
         // crash loop kills at a random moment after the first one).

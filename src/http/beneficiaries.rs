@@ -844,14 +844,13 @@ fn enrol_roster(
         .take(ROSTER_LISTED_MAX)
         .map(ToString::to_string)
         .collect();
-    let rows: Vec<(u64, crate::domain::command::Enrol)> =
-        roster.rows.into_iter().map(|r| (r.line, r.enrol)).collect();
-    let n = rows.len();
+    let command = roster.into_command();
+    let n = command.rows.len();
     let receipt = ledger
         .submit(crate::ledger::Submission {
             principal: who.principal.clone(),
             idempotency_key: key,
-            command: Command::ImportRoster(crate::domain::command::ImportRoster { rows }),
+            command: Command::ImportRoster(command),
         })
         .map_err(|e| Problem::from_submit(&e))?;
     Ok(RosterResult {
