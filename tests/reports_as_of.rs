@@ -1,6 +1,7 @@
 //! The department's figures as of a chosen day (`app::reports::figures`), on a ledger whose
-//! clock the test moves from day to day: a hold for review, a payment route and a return each
-//! count as the records up to that day say, not as the state says now.
+//! clock the test moves from day to day: a hold for review, a payment route, a return and a
+//! late payment report each count as the records up to that day say, not as the state says
+//! now.
 
 mod common;
 
@@ -8,8 +9,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use chitra::app::batches;
-use chitra::app::reports::{figures, Figures};
+use chitra::app::batches::{self, IssuedSummary};
+use chitra::app::reports::{figures, Figures, PaymentFigures};
 use chitra::dev::bench::monthly::Run;
 use chitra::domain::command::*;
 use chitra::domain::event::{Channel, FileFormat, HoldReason};
@@ -72,7 +73,11 @@ impl Dated {
     }
 
     fn figures_on_august(&self, day: u8) -> Figures {
-        figures(&self.ledger, Some(Date::new(2025, 8, day).unwrap())).expect("figures")
+        self.figures(Some(Date::new(2025, 8, day).unwrap()))
+    }
+
+    fn figures(&self, as_of: Option<Date>) -> Figures {
+        figures(&self.ledger, as_of).expect("figures")
     }
 }
 
@@ -155,23 +160,23 @@ fn a_route_counts_as_it_was_on_the_day_and_a_move_to_an_account_once() {
     assert_eq!(counts(25), (1, 0, 1, 1), "a second move is the same person");
 }
 
-#[test]
-fn a_return_recorded_after_the_day_does_not_count_on_the_day() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = Dated::open(dir.path());
+/// Enrols 40 synthetic BTXH people (seed 11) and releases `month`'s batch on `day` August.
+fn released(l: &Dated, month: Month, day: i64) -> Vec<IssuedSummary> {
     let run = Run::new(&l.ledger);
     run.load_rates().unwrap();
-    let month = Month::parse("2025-08").unwrap();
     run.enrol(40, 11, month).unwrap();
-    l.on_august(10);
+    l.on_august(day);
     let batch = run.open(month).unwrap();
     let (target, payments) = run.compute(batch).unwrap();
     run.append(batch, target, payments).unwrap();
     run.approve(batch).unwrap();
-    let issued = run.release(batch).unwrap();
-    // Every bank sends back every payment of its file, on 20 August.
-    l.on_august(20);
-    let created = IsoDateTime::parse("2025-08-20T16:00:00+07:00").unwrap();
+    run.release(batch).unwrap()
+}
+
+/// Every bank reports on its file on `day` August, each payment with `outcome`.
+fn banks_report(l: &Dated, issued: &[IssuedSummary], day: i64, outcome: Outcome) {
+    l.on_august(day);
+    let created = IsoDateTime::parse(&format!("2025-08-{day:02}T16:00:00+07:00")).unwrap();
     for f in issued.iter().filter(|f| f.format == FileFormat::Pain001V09) {
         let Channel::Bank(bin) = f.channel else {
             continue;
@@ -179,33 +184,58 @@ fn a_return_recorded_after_the_day_does_not_count_on_the_day() {
         let bytes = l.ledger.file_bytes(&f.digest).unwrap().expect("kept");
         let (report, lines) =
             files::simulate_for_pain001(&bytes, &format!("STS-{}", f.name), created, |_| {
-                Outcome::Rejected {
-                    reason_code: "AC04".into(),
-                }
+                outcome.clone()
             })
             .unwrap();
         let bank = common::fixtures::p(&format!("bank:{bin}"));
-        batches::ingest_status(
-            &l.ledger,
-            &bank,
-            None,
-            &files::simulate_pain002(&report, &lines),
-        )
-        .unwrap();
+        let pain002 = files::simulate_pain002(&report, &lines);
+        batches::ingest_status(&l.ledger, &bank, None, &pain002).unwrap();
     }
-    let of_month = |f: &Figures| {
-        f.payments
-            .iter()
-            .find(|p| p.month == month && p.programme == Programme::Btxh)
-            .cloned()
-            .expect("the month's payments")
+}
+
+/// The figures of `month`'s BTXH payments as of `day` August.
+fn month_on_august(l: &Dated, month: Month, day: u8) -> PaymentFigures {
+    l.figures_on_august(day)
+        .payments
+        .iter()
+        .find(|p| p.month == month && p.programme == Programme::Btxh)
+        .cloned()
+        .expect("the month's payments")
+}
+
+#[test]
+fn a_return_recorded_after_the_day_does_not_count_on_the_day() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Dated::open(dir.path());
+    let month = Month::parse("2025-08").unwrap();
+    let issued = released(&l, month, 10);
+    // Every bank sends back every payment of its file, on 20 August.
+    let rejected = Outcome::Rejected {
+        reason_code: "AC04".into(),
     };
-    let before = of_month(&l.figures_on_august(15));
-    let after = of_month(&l.figures_on_august(25));
+    banks_report(&l, &issued, 20, rejected);
+    let before = month_on_august(&l, month, 15);
+    let after = month_on_august(&l, month, 25);
     assert!(before.bank.count > 0, "some of the synthetic people bank");
     assert_eq!(before.bank, after.bank, "what was released does not change");
     assert_eq!(before.returned.count, 0, "returned only on the 20th");
     assert_eq!(after.returned, after.bank, "every bank payment came back");
     // Before the release nothing is paid at all.
     assert!(l.figures_on_august(5).payments.is_empty());
+}
+
+#[test]
+fn a_late_payment_report_is_late_from_the_day_it_came_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Dated::open(dir.path());
+    // July's report is due by 20 August; the banks send theirs on the 25th.
+    let july = Month::parse("2025-07").unwrap();
+    let issued = released(&l, july, 2);
+    banks_report(&l, &issued, 25, Outcome::Settled);
+    assert!(
+        !month_on_august(&l, july, 22).report_late,
+        "not in by the 22nd"
+    );
+    assert!(month_on_august(&l, july, 26).report_late);
+    assert!(l.figures(None).payments[0].report_late);
 }

@@ -74,7 +74,7 @@ pub struct PaymentFigures {
     /// Of those, returned by the bank or the pay point.
     pub returned: ControlTotals,
     /// The payment report of the month came in (from some channel) after the 20th of the
-    /// next month (`domain::calendar`; judged on the chain as it is now).
+    /// next month (`domain::calendar`), by the day asked for.
     pub report_late: bool,
 }
 
@@ -120,7 +120,8 @@ pub fn figures(ledger: &Ledger, as_of: Option<Date>) -> Result<Figures, ReportEr
     let mut f = ledger.read(|st| compute(st, known, &as_of_pass, Reference::embedded()))?;
     f.as_of = as_of;
     let today = crate::ledger::local_date(ledger.now_ms());
-    let calendars = calendar(ledger, &PROGRAMMES, today)?;
+    // Only reports recorded by then can have come in late by then.
+    let calendars = calendar_known_at(ledger, &PROGRAMMES, today, known)?;
     for row in &mut f.payments {
         row.report_late = calendars.iter().any(|c| {
             c.late.iter().any(|d| {
@@ -142,6 +143,17 @@ pub fn calendar(
     programmes: &[Programme],
     today: Date,
 ) -> Result<Vec<CalendarStatus>, ReportError> {
+    calendar_known_at(ledger, programmes, today, u64::MAX)
+}
+
+/// The calendar as `calendar` gives it, where only records before `known_at` are dated: a
+/// release or report recorded later has no day, and is never judged late.
+pub fn calendar_known_at(
+    ledger: &Ledger,
+    programmes: &[Programme],
+    today: Date,
+    known_at: u64,
+) -> Result<Vec<CalendarStatus>, ReportError> {
     let seqs: Vec<u64> = ledger.read(|st| {
         programmes
             .iter()
@@ -149,7 +161,7 @@ pub fn calendar(
             .collect()
     })?;
     let mut days = HashMap::new();
-    for seq in seqs {
+    for seq in seqs.into_iter().filter(|s| *s < known_at) {
         if let Some(r) = ledger.event(seq)? {
             days.insert(seq, crate::ledger::local_date(r.recorded_at_ms));
         }
