@@ -281,3 +281,49 @@ async fn english_on_request_and_unknown_paths_answer_in_kind() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "not-found");
 }
+
+#[tokio::test]
+async fn who_was_left_out_shows_after_a_restart() {
+    let api = Api::new();
+    api.enrol(enrol_body(
+        "001185000001",
+        bank_route("970436", "1500200000001"),
+    ))
+    .await;
+    let held = api
+        .enrol(enrol_body(
+            "001185000003",
+            bank_route("970418", "2200300000002"),
+        ))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = api
+        .post(
+            &format!("/v1/beneficiaries/{held}/hold"),
+            chitra::domain::access::Role::Officer,
+            serde_json::json!({ "note": "moved away" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // Computed over the API: this server's dashboard never saw the computation.
+    let (batch, _) = computed_batch(&api).await;
+    // The server restarts: a new app over the same ledger, nothing kept in memory.
+    let common::http::Api { dir, ledger, .. } = api;
+    let api = Api::on(dir, ledger, chitra::http::Limits::default());
+    let (_, checker) = sign_in(&api, "tok-checker", false).await;
+    let checker = checker.unwrap();
+    let r = get(&api, &format!("/batches/{batch}"), Some(&checker.cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    let table = &html[html.find("id=\"left-out\"").expect("the left-out table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(table.contains(&format!(">{held}<")), "{table}");
+    assert!(table.contains("Tạm dừng để rà soát"), "{table}");
+    assert_eq!(
+        table.matches("<tr>").count(),
+        2,
+        "a header and one person: {table}"
+    );
+}

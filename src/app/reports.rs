@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::domain::calendar::{self, CalendarStatus, DeadlineKind};
-use crate::domain::event::{ControlTotals, Event, Route};
+use crate::domain::event::{Channel, ControlTotals, Event, Route};
 use crate::domain::identity::{hold_reason, IdentityOutcome};
-use crate::domain::state::{BatchStatus, PaymentStatus, State};
+use crate::domain::state::{BatchStatus, State};
 use crate::domain::types::{BeneficiaryId, CommuneCode, Date, Month, Programme, ProvinceCode};
 use crate::formats::reference::Reference;
 use crate::ledger::{Ledger, ReadError, StoreError, SubmitError};
@@ -271,18 +271,24 @@ fn payments(state: &State, known_at: u64) -> Vec<PaymentFigures> {
             returned: ControlTotals::default(),
             report_late: false,
         });
-        for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-            let amount = p.scheduled.amount;
-            match p.scheduled.route {
-                Route::Bank { .. } => row.bank.add(amount),
-                Route::Cash { .. } => row.cash.add(amount),
-            }
-            if p.status == PaymentStatus::Returned {
-                row.returned.add(amount);
-            }
+        // The batch's running totals (`state::BatchTotals`), not a walk over its payments.
+        for (channel, t) in &b.totals.channels {
+            let into = match channel {
+                Channel::Bank(_) => &mut row.bank,
+                Channel::Cash => &mut row.cash,
+            };
+            *into = plus(*into, t.all());
+            row.returned = plus(row.returned, t.returned);
         }
     }
     by.into_values().collect()
+}
+
+fn plus(a: ControlTotals, b: ControlTotals) -> ControlTotals {
+    ControlTotals {
+        count: a.count + b.count,
+        sum: a.sum + b.sum,
+    }
 }
 
 /// How the people answered in one identity check fell (each person's latest answer, when it is

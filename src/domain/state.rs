@@ -3,6 +3,7 @@
 //! log and the code disagree, and is reported as an `Inconsistency` rather than ignored.
 
 mod codec;
+mod totals;
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,6 +13,7 @@ use super::types::{
     BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId, Month, PaymentId,
     Programme, Vnd,
 };
+pub use totals::{BatchTotals, ByStatus};
 
 /// A personal-data attachment as the state receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +171,8 @@ pub struct Batch {
     /// (settled or returned): when that channel's payment report came in (`domain::calendar`
     /// dates it and judges it late or not). A return after a settlement is not counted.
     pub reported: Vec<(Channel, u64)>,
+    /// Running counts and sums of the batch's payments by channel and status (`totals`).
+    pub totals: BatchTotals,
 }
 
 /// A reconciliation break and whether it was explained.
@@ -504,6 +508,7 @@ impl State {
             }
             Event::PaymentSettled(e) => {
                 self.reported(e.payment, seq)?;
+                self.count_status(e.payment, PaymentStatus::Settled)?;
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Settled;
                 let who = p.scheduled.beneficiary;
@@ -512,6 +517,7 @@ impl State {
             }
             Event::PaymentReturned(e) => {
                 self.reported(e.payment, seq)?;
+                self.count_status(e.payment, PaymentStatus::Returned)?;
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Returned;
                 p.return_reason = Some(e.reason_code);
@@ -575,6 +581,7 @@ impl State {
             files: Vec::new(),
             last_seq: seq,
             reported: Vec::new(),
+            totals: BatchTotals::default(),
         });
         Ok(())
     }
@@ -745,6 +752,7 @@ impl State {
     fn payment_scheduled(&mut self, seq: u64, e: PaymentScheduled) -> Result<(), String> {
         expect_next(e.payment.0, self.payments.len(), "payment")?;
         self.batch_mut(e.batch, seq)?.payments.push(e.payment);
+        self.batch_mut(e.batch, seq)?.totals.scheduled(&e);
         self.beneficiary_mut(e.beneficiary, seq)?;
         for item in &e.items {
             let index = (item.entitlement.0 as usize).wrapping_sub(1);
@@ -781,6 +789,7 @@ impl State {
         b.status = BatchStatus::Cancelled;
         let payments = b.payments.clone();
         for p in payments {
+            self.count_status(p, PaymentStatus::Cancelled)?;
             let payment = self.payment_mut(p)?;
             payment.status = PaymentStatus::Cancelled;
             let (who, items) = (

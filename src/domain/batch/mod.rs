@@ -9,6 +9,7 @@
 //! return gives the claim back.
 
 pub mod compute;
+pub mod left_out;
 pub mod reconcile;
 pub mod review;
 
