@@ -343,6 +343,18 @@ impl Browser {
         panic!("Tab never reached {css}:\n{}", self.source().await);
     }
 
+    /// The maker opens September 2024's BTXH batch and computes it: the batch's id.
+    async fn open_and_compute(&self) -> String {
+        self.fill_open_batch().await;
+        self.submit("#open-batch").await;
+        self.wait_for_text("data-status=\"open\"").await;
+        let url = self.client.current_url().await.unwrap();
+        let batch = url.path().rsplit('/').next().unwrap().to_owned();
+        self.submit("#compute").await;
+        self.wait_for_text("data-status=\"computed\"").await;
+        batch
+    }
+
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
@@ -378,13 +390,7 @@ async fn a_maker_computes_a_checker_approves_in_the_browser_and_the_makers_own_a
         assert_eq!(b.text("[data-principal]").await, "maker:hoa");
         assert_eq!(b.text("[data-role]").await, "maker");
         assert!(b.source().await.contains("<html lang=\"vi\""));
-        b.fill_open_batch().await;
-        b.submit("#open-batch").await;
-        b.wait_for_text("data-status=\"open\"").await;
-        let url = b.client.current_url().await.unwrap();
-        let batch = url.path().rsplit('/').next().unwrap().to_owned();
-        b.submit("#compute").await;
-        b.wait_for_text("data-status=\"computed\"").await;
+        let batch = b.open_and_compute().await;
         let hash = b.text("#content-hash").await;
         assert_eq!(hash.len(), 64, "{hash}");
         // The review is the API's.
@@ -619,13 +625,7 @@ async fn a_checker_signs_in_and_approves_with_the_keyboard_only_and_sees_where_t
     with_browser(|h, b| async move {
         // The maker computes September's batch (with the mouse).
         b.sign_in(h.token("maker:hoa")).await;
-        b.fill_open_batch().await;
-        b.submit("#open-batch").await;
-        b.wait_for_text("data-status=\"open\"").await;
-        let url = b.client.current_url().await.unwrap();
-        let batch = url.path().rsplit('/').next().unwrap().to_owned();
-        b.submit("#compute").await;
-        b.wait_for_text("data-status=\"computed\"").await;
+        let batch = b.open_and_compute().await;
         b.sign_out().await;
 
         // The checker: keys only. The token field has the focus when the page opens.
@@ -675,8 +675,7 @@ async fn a_bank_uploads_a_status_report_and_sees_each_lines_result_and_the_break
             .as_array()
             .unwrap()
             .iter()
-            .filter(|f| f["format"] == "pain001_v09")
-            .last()
+            .rfind(|f| f["format"] == "pain001_v09")
             .map(|f| format!("F{}", f["id"].as_u64().unwrap()))
             .expect("a pain.001 of bank 970436");
         let pain001 = h.bytes("checker:tuan", &format!("/v1/files/{file}/content"));
