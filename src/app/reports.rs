@@ -271,9 +271,9 @@ fn payments(state: &State, known_at: u64) -> Vec<PaymentFigures> {
             returned: ControlTotals::default(),
             report_late: false,
         });
-        for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-            let amount = p.scheduled.amount;
-            match p.scheduled.route {
+        for p in b.payments.iter().filter_map(|id| state.payment(id)) {
+            let amount = p.amount;
+            match p.route {
                 Route::Bank { .. } => row.bank.add(amount),
                 Route::Cash { .. } => row.cash.add(amount),
             }

@@ -140,7 +140,7 @@ pub fn status(
             let reported = released.iter().all(|b| {
                 b.payments
                     .iter()
-                    .filter_map(|id| state.payment(*id))
+                    .filter_map(|id| state.payment(id))
                     .all(|p| matches!(p.status, PaymentStatus::Settled | PaymentStatus::Returned))
             });
             let reports: Vec<(Channel, Option<Date>)> = released
@@ -207,13 +207,8 @@ pub fn arrears_carried(state: &State, batch: BatchId) -> Vec<(Month, ControlTota
     let Some(b) = state.batch(batch) else {
         return out;
     };
-    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-        for item in p
-            .scheduled
-            .items
-            .iter()
-            .filter(|i| i.kind == ItemKind::Arrears)
-        {
+    for p in b.payments.iter().filter_map(|id| state.payment(id)) {
+        for item in state.items(p).filter(|i| i.kind == ItemKind::Arrears) {
             match out.iter_mut().find(|(m, _)| *m == item.source_month) {
                 Some((_, t)) => t.add(item.amount),
                 None => {
