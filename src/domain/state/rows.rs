@@ -139,14 +139,6 @@ impl PaidMonths {
         self.runs.is_empty()
     }
 
-    /// Number of months with a non-zero amount.
-    pub fn months(&self) -> usize {
-        self.runs
-            .iter()
-            .map(|(a, b, _)| a.months_until(*b) as usize + 1)
-            .sum()
-    }
-
     /// Every month with its amount, in month order.
     pub fn iter(&self) -> impl Iterator<Item = (Month, Vnd)> + '_ {
         self.runs.iter().flat_map(|&(first, last, amount)| {
@@ -373,7 +365,7 @@ mod tests {
             steady.add(m(k), Vnd(500_000));
         }
         assert_eq!(steady.runs.len(), 1);
-        assert_eq!(steady.months(), 24);
+        assert_eq!(steady.iter().count(), 24);
 
         // Arrears into a past month, a rate change, a return, a cancelled month in the middle.
         let ops = [
