@@ -16,13 +16,14 @@ use common::given::{line, report, reporter, World};
 
 /// Every batch's running totals equal a walk over its payments.
 fn totals_match_a_walk(w: &World) {
-    for b in w.state().batches() {
-        let walk = BatchTotals::of_payments(
-            b.payments
-                .iter()
-                .filter_map(|p| w.state().payment(*p))
-                .map(|p| (&p.scheduled, p.status)),
-        );
+    let s = w.state();
+    for b in s.batches() {
+        let lines: Vec<_> = b
+            .payments
+            .iter()
+            .map(|id| (s.scheduled(id).unwrap(), s.payment(id).unwrap().status))
+            .collect();
+        let walk = BatchTotals::of_payments(lines.iter().map(|(p, status)| (p, *status)));
         assert_eq!(b.totals, walk, "{}", b.opened.batch);
     }
 }

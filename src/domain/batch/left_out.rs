@@ -38,12 +38,7 @@ pub fn left_out(state: &State, batch: BatchId) -> Option<Vec<(BeneficiaryId, Why
         month: b.opened.month,
         known_at: computed.basis_seq,
     };
-    let paid: HashSet<BeneficiaryId> = b
-        .payments
-        .iter()
-        .filter_map(|p| state.payment(*p))
-        .map(|p| p.scheduled.beneficiary)
-        .collect();
+    let paid: HashSet<BeneficiaryId> = state.payments_of(b).map(|(_, p)| p.beneficiary).collect();
     let rates = RateBook::new(state.schedules());
     let parts: Vec<BatchPlan> = state
         .beneficiaries()
