@@ -15,11 +15,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::domain::calendar::{self, CalendarStatus, DeadlineKind};
-use crate::domain::event::{ControlTotals, Event, Route};
+use crate::domain::event::{Channel, ControlTotals, Event, Route};
 use crate::domain::identity::{hold_reason, IdentityOutcome};
 use crate::domain::state::{BatchStatus, State};
 use crate::domain::types::{
-    BeneficiaryId, CommuneCode, Date, Month, PaymentId, Programme, ProvinceCode,
+    BatchId, BeneficiaryId, CommuneCode, Date, Month, PaymentId, Programme, ProvinceCode,
 };
 use crate::formats::reference::Reference;
 use crate::ledger::{Ledger, ReadError, StoreError, SubmitError};
@@ -359,6 +359,10 @@ fn reason_kind(reason: &str) -> String {
 /// returned: by a return recorded before `known_at`.
 fn payments(state: &State, known_at: u64, as_of: &AsOf) -> Vec<PaymentFigures> {
     let mut by: BTreeMap<(Month, Programme), PaymentFigures> = BTreeMap::new();
+    let mut returned: HashMap<BatchId, ControlTotals> = HashMap::new();
+    for p in as_of.returned.iter().filter_map(|id| state.payment(*id)) {
+        returned.entry(p.batch).or_default().add(p.amount);
+    }
     for b in state.batches() {
         let released = b.released_seq.is_some_and(|s| s < known_at);
         if !released || b.status == BatchStatus::Cancelled {
@@ -373,18 +377,27 @@ fn payments(state: &State, known_at: u64, as_of: &AsOf) -> Vec<PaymentFigures> {
             returned: ControlTotals::default(),
             report_late: false,
         });
-        for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-            let amount = p.scheduled.amount;
-            if as_of.returned(p.scheduled.payment) {
-                row.returned.add(amount);
-            }
-            match p.scheduled.route {
-                Route::Bank { .. } => row.bank.add(amount),
-                Route::Cash { .. } => row.cash.add(amount),
-            }
+        // Paid by channel from the batch's running totals (`state::BatchTotals`); returned as
+        // of the day from the returns recorded by then.
+        for (channel, t) in &b.totals.channels {
+            let into = match channel {
+                Channel::Bank(_) => &mut row.bank,
+                Channel::Cash => &mut row.cash,
+            };
+            *into = plus(*into, t.all());
+        }
+        if let Some(r) = returned.get(&b.opened.batch) {
+            row.returned = plus(row.returned, *r);
         }
     }
     by.into_values().collect()
+}
+
+fn plus(a: ControlTotals, b: ControlTotals) -> ControlTotals {
+    ControlTotals {
+        count: a.count + b.count,
+        sum: a.sum + b.sum,
+    }
 }
 
 /// How the people answered in one identity check fell (each person's latest answer, when it is
