@@ -38,7 +38,7 @@ fn population(n: u64) -> Vec<Synthetic> {
                         payee: None,
                     },
                     granted_seq: 100 + i,
-                    paid: Vec::new(),
+                    paid: Default::default(),
                     changes: Vec::new(),
                 },
             }

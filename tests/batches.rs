@@ -72,9 +72,8 @@ fn payment_of(l: &Ledger, batch: BatchId, who: BeneficiaryId) -> Option<PaymentS
     s.batch(batch)?
         .payments
         .iter()
-        .filter_map(|id| s.payment(*id))
-        .find(|pay| pay.scheduled.beneficiary == who)
-        .map(|pay| pay.scheduled.clone())
+        .filter_map(|id| s.scheduled(id))
+        .find(|pay| pay.beneficiary == who)
 }
 
 /// Plays the bank: every issued pain.001 of the batch comes back settled, except the payments
@@ -122,10 +121,7 @@ fn bank_reports(l: &Ledger, batch: BatchId, rejections: &[(PaymentId, &str)]) {
                     .unwrap()
                     .payments
                     .iter()
-                    .copied()
-                    .filter(|id| {
-                        matches!(s.payment(*id).unwrap().scheduled.route, Route::Cash { .. })
-                    })
+                    .filter(|id| matches!(s.payment(*id).unwrap().route, Route::Cash { .. }))
                     .collect()
             })
             .unwrap();
@@ -632,7 +628,10 @@ fn computing_in_chunks_on_all_cores_gives_the_single_thread_result() {
     run(
         &l,
         "officer:lan",
-        Command::ImportRoster(ImportRoster { rows }),
+        Command::ImportRoster(ImportRoster {
+            rows,
+            payees: Vec::new(),
+        }),
     )
     .unwrap();
     run(

@@ -100,6 +100,9 @@ fn roster_table() -> String {
         if p.martyrs {
             required.push(format!("`martyrs` (1–{})", roster::MARTYRS_MAX));
         }
+        if p.payee_required {
+            required.push("`cared_for` (the household's row)".into());
+        }
         if p.especially_severe {
             allowed.push("`especially_severe` (rate ≥ 81)".into());
         }

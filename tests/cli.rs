@@ -265,11 +265,7 @@ fn the_demo_pays_three_months_and_is_safe_to_run_again() {
         ledger
             .read(|s| {
                 for b in s.batches() {
-                    for p in b
-                        .payments
-                        .iter()
-                        .map(|id| &s.payment(*id).unwrap().scheduled)
-                    {
+                    for p in b.payments.iter().map(|id| s.scheduled(id).unwrap()) {
                         let who = s.beneficiary(p.beneficiary).unwrap();
                         let born = who.identity.known().unwrap().birth_date.month();
                         for item in &p.items {

@@ -289,11 +289,11 @@ fn apply(books: &mut impl Books, op: &Op) -> bool {
                     .batches()
                     .iter()
                     .filter(|b| b.status == BatchStatus::Released)
-                    .flat_map(|b| b.payments.iter().copied())
+                    .flat_map(|b| b.payments.iter())
                     .filter(|id| s.payment(*id).unwrap().status == PaymentStatus::Scheduled)
                     .collect();
                 let id = *outstanding.get(*n as usize % outstanding.len().max(1))?;
-                let scheduled = &s.payment(id).unwrap().scheduled;
+                let scheduled = s.payment(id).unwrap();
                 let channel = chitra::domain::batch::channel(&scheduled.route);
                 let file = s
                     .batch(scheduled.batch)
@@ -373,15 +373,17 @@ fn apply(books: &mut impl Books, op: &Op) -> bool {
         Op::Forge(n) => {
             let forged = books.read(|s| {
                 let batch = latest(s, &[BatchStatus::Open])?;
-                let live: Vec<&PaymentScheduled> = s
+                let live: Vec<PaymentScheduled> = s
                     .batches()
                     .iter()
                     .flat_map(|b| b.payments.iter())
-                    .map(|id| s.payment(*id).unwrap())
-                    .filter(|p| {
-                        matches!(p.status, PaymentStatus::Scheduled | PaymentStatus::Settled)
+                    .filter(|id| {
+                        matches!(
+                            s.payment(*id).unwrap().status,
+                            PaymentStatus::Scheduled | PaymentStatus::Settled
+                        )
                     })
-                    .map(|p| &p.scheduled)
+                    .filter_map(|id| s.scheduled(id))
                     .collect();
                 let old = live.get(*n as usize % live.len().max(1))?;
                 let route = s.beneficiary(old.beneficiary)?.route?;
@@ -414,14 +416,14 @@ fn check_claims(s: &State) -> Result<HashMap<(EntitlementId, Month), Vnd>, Strin
     let mut regular: HashMap<(EntitlementId, Month), u32> = HashMap::new();
     let mut paid: HashMap<(EntitlementId, Month), Vnd> = HashMap::new();
     for b in s.batches() {
-        for pay in b.payments.iter().filter_map(|id| s.payment(*id)) {
+        for pay in b.payments.iter().filter_map(|id| s.payment(id)) {
             if matches!(
                 pay.status,
                 PaymentStatus::Cancelled | PaymentStatus::Returned
             ) {
                 continue;
             }
-            for item in &pay.scheduled.items {
+            for item in s.items(pay) {
                 let key = (item.entitlement, item.source_month);
                 *paid.entry(key).or_default() =
                     paid.get(&key).copied().unwrap_or_default() + item.amount;
@@ -435,9 +437,9 @@ fn check_claims(s: &State) -> Result<HashMap<(EntitlementId, Month), Vnd>, Strin
         return Err(format!("{k:?} paid {n} times"));
     }
     for e in s.entitlements().iter() {
-        for (month, recorded) in &e.paid {
-            let live = paid.get(&(e.id(), *month)).copied().unwrap_or_default();
-            if live != *recorded {
+        for (month, recorded) in e.paid.iter() {
+            let live = paid.get(&(e.id(), month)).copied().unwrap_or_default();
+            if live != recorded {
                 return Err(format!(
                     "{} {month}: the state's paid {recorded} differs from the live items {live}",
                     e.id()

@@ -95,7 +95,10 @@ fn a_roster_imports_every_row_or_none() {
     let w = World::new()
         .when(
             "officer:lan",
-            Command::ImportRoster(ImportRoster { rows: rows.clone() }),
+            Command::ImportRoster(ImportRoster {
+                rows: rows.clone(),
+                payees: Vec::new(),
+            }),
         )
         .then_accepted(|events| assert_eq!(events.len(), 40));
     // The same file again: the first row already enrolled refuses the whole file, naming its line.
@@ -104,7 +107,10 @@ fn a_roster_imports_every_row_or_none() {
     let w = w
         .when(
             "officer:lan",
-            Command::ImportRoster(ImportRoster { rows: again }),
+            Command::ImportRoster(ImportRoster {
+                rows: again,
+                payees: Vec::new(),
+            }),
         )
         .then_rejected(|r| match r {
             Rejection::Invalid { field, reason } => {
@@ -119,7 +125,10 @@ fn a_roster_imports_every_row_or_none() {
     let w = w
         .when(
             "officer:lan",
-            Command::ImportRoster(ImportRoster { rows: bad }),
+            Command::ImportRoster(ImportRoster {
+                rows: bad,
+                payees: Vec::new(),
+            }),
         )
         .then_rejected(
             |r| matches!(r, Rejection::Invalid { field, .. } if field == "line 5: commune"),

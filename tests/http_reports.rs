@@ -25,7 +25,8 @@ async fn the_scheme_catalogue_is_served_from_the_rules() {
     };
     let care = item("btxh.care_allowance");
     assert_eq!(care["payee_required"], true);
-    assert_eq!(care["in_roster"], false);
+    // A roster carries it on the caring household's row (its `cared_for` column).
+    assert_eq!(care["in_roster"], true);
     assert_eq!(care["clause"], "ND 20/2021 Art 20(2)(c)");
     let parent = item("btxh.disabled_parent");
     assert!(parent["allowed"]

@@ -161,7 +161,7 @@ fn a_settled_payment_reported_as_returned_is_a_return_and_its_month_is_due_again
     );
     // The month is claimed no more: the next batch may pay it again.
     let s = w.state();
-    let claimed = s.payment(pay).unwrap().scheduled.items.iter().any(|i| {
+    let claimed = s.items(s.payment(pay).unwrap()).any(|i| {
         s.entitlement(i.entitlement)
             .unwrap()
             .paid_in(i.source_month)

@@ -115,7 +115,7 @@ fn entitlements(c: &Case) -> (Programme, Vec<Entitlement>) {
             },
             granted_seq: SEQ_SCHEDULES_END + i as u64,
             changes,
-            paid: Vec::new(),
+            paid: Default::default(),
         });
     }
     (programme, out)

@@ -628,9 +628,8 @@ fn payments_of(l: &Ledger, b: BatchId, bin: &str) -> Vec<PaymentId> {
             .unwrap()
             .payments
             .iter()
-            .copied()
             .filter(|id| {
-                s.payment(*id).unwrap().scheduled.route
+                s.payment(*id).unwrap().route
                     == Route::Bank {
                         bin: BankBin::parse(bin).unwrap(),
                     }
@@ -745,7 +744,7 @@ fn a_whole_file_rejection_returns_every_payment_of_the_file() {
                 chitra::domain::state::PaymentStatus::Returned,
                 "{id}"
             );
-            assert_eq!(pay.return_reason.as_deref(), Some("FF01"));
+            assert_eq!(s.return_reason(*id), Some("FF01"));
         }
         for id in &theirs {
             assert_eq!(

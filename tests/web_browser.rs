@@ -191,6 +191,18 @@ impl Harness {
         }
     }
 
+    /// The raw bytes the API answers a principal (a payment file).
+    fn bytes(&self, principal: &str, path: &str) -> Vec<u8> {
+        let out = Command::new("curl")
+            .args(["-sSf", "-H"])
+            .arg(format!("Authorization: Bearer {}", self.token(principal)))
+            .arg(format!("{}{path}", self.base))
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "{path}");
+        out.stdout
+    }
+
     /// The API's answer for a principal (to compare pages with).
     fn api(&self, principal: &str, path: &str) -> Value {
         let out = Command::new("curl")
@@ -216,6 +228,10 @@ struct Browser {
     client: Client,
     base: String,
 }
+
+/// WebDriver's codes for the Tab and Enter keys.
+const TAB: &str = "\u{e004}";
+const ENTER: &str = "\u{e007}";
 
 impl Browser {
     async fn open(&self, path: &str) {
@@ -296,6 +312,49 @@ impl Browser {
             .unwrap();
     }
 
+    /// Presses keys on whatever has the focus (WebDriver key codes: Tab, Enter).
+    async fn press(&self, keys: &str) {
+        let active = self.client.active_element().await.unwrap();
+        active.send_keys(keys).await.unwrap();
+    }
+
+    /// Whether the focused element matches `css`.
+    async fn focused(&self, css: &str) -> bool {
+        let v = self
+            .client
+            .execute(
+                "return document.activeElement !== null && document.activeElement.matches(arguments[0]);",
+                vec![Value::String(css.to_owned())],
+            )
+            .await
+            .unwrap();
+        v.as_bool().unwrap_or(false)
+    }
+
+    /// Presses Tab until `css` has the focus (at most `TABS_MAX` times).
+    async fn tab_to(&self, css: &str) {
+        const TABS_MAX: usize = 200;
+        for _ in 0..TABS_MAX {
+            if self.focused(css).await {
+                return;
+            }
+            self.press(TAB).await;
+        }
+        panic!("Tab never reached {css}:\n{}", self.source().await);
+    }
+
+    /// The maker opens September 2024's BTXH batch and computes it: the batch's id.
+    async fn open_and_compute(&self) -> String {
+        self.fill_open_batch().await;
+        self.submit("#open-batch").await;
+        self.wait_for_text("data-status=\"open\"").await;
+        let url = self.client.current_url().await.unwrap();
+        let batch = url.path().rsplit('/').next().unwrap().to_owned();
+        self.submit("#compute").await;
+        self.wait_for_text("data-status=\"computed\"").await;
+        batch
+    }
+
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
@@ -331,13 +390,7 @@ async fn a_maker_computes_a_checker_approves_in_the_browser_and_the_makers_own_a
         assert_eq!(b.text("[data-principal]").await, "maker:hoa");
         assert_eq!(b.text("[data-role]").await, "maker");
         assert!(b.source().await.contains("<html lang=\"vi\""));
-        b.fill_open_batch().await;
-        b.submit("#open-batch").await;
-        b.wait_for_text("data-status=\"open\"").await;
-        let url = b.client.current_url().await.unwrap();
-        let batch = url.path().rsplit('/').next().unwrap().to_owned();
-        b.submit("#compute").await;
-        b.wait_for_text("data-status=\"computed\"").await;
+        let batch = b.open_and_compute().await;
         let hash = b.text("#content-hash").await;
         assert_eq!(hash.len(), 64, "{hash}");
         // The review is the API's.
@@ -563,6 +616,136 @@ async fn an_auditor_verifies_the_chain_and_reads_a_payments_proof() {
         let proof = b.text("#proof").await;
         assert!(proof.contains(api["root"].as_str().unwrap()), "{proof}");
         b.screenshot("audit").await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checker_signs_in_and_approves_with_the_keyboard_only_and_sees_where_the_focus_is() {
+    with_browser(|h, b| async move {
+        // The maker computes September's batch (with the mouse).
+        b.sign_in(h.token("maker:hoa")).await;
+        let batch = b.open_and_compute().await;
+        b.sign_out().await;
+
+        // The checker: keys only. The token field has the focus when the page opens.
+        b.open("/sign-in").await;
+        assert!(b.focused("#token").await);
+        b.press(&format!("{}{ENTER}", h.token("checker:tuan")))
+            .await;
+        b.wait_for_text("data-principal=\"checker:tuan\"").await;
+        b.tab_to("nav a[href='/batches']").await;
+        b.press(ENTER).await;
+        b.wait_for_text("id=\"batches\"").await;
+        b.tab_to(&format!("#batches a[href='/batches/{batch}']"))
+            .await;
+        b.press(ENTER).await;
+        b.wait_for_text("id=\"approve\"").await;
+        b.tab_to("#approve button").await;
+        // The focus is visible: the :focus-visible outline is drawn around the button.
+        let ring = b
+            .client
+            .execute(
+                "const e = document.activeElement, s = getComputedStyle(e); \
+                 return [e.matches(':focus-visible'), s.outlineStyle, s.outlineWidth];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(ring[0], Value::Bool(true), "{ring}");
+        assert_eq!(ring[1], "solid", "{ring}");
+        assert_eq!(ring[2], "3px", "{ring}");
+        b.press(ENTER).await;
+        b.wait_for_text("id=\"approved-by\">checker:tuan<").await;
+        let view = h.api("checker:tuan", &format!("/v1/batches/{batch}"));
+        assert_eq!(view["status"], "approved");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bank_uploads_a_status_report_and_sees_each_lines_result_and_the_break() {
+    use chitra::formats::bank::{self, IsoDateTime, Outcome};
+    with_browser(|h, b| async move {
+        // The bank's latest pain.001 file, and a report on it: its first line settled, its
+        // second settled for an amount other than the file's (a break), then a line it was
+        // never sent (which a bank may not report: the whole report is refused).
+        let files = h.api("bank:970436", "/v1/files?limit=500");
+        let file = files["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rfind(|f| f["format"] == "pain001_v09")
+            .map(|f| format!("F{}", f["id"].as_u64().unwrap()))
+            .expect("a pain.001 of bank 970436");
+        let pain001 = h.bytes("checker:tuan", &format!("/v1/files/{file}/content"));
+        let created = IsoDateTime::parse("2024-09-05T10:00:00+07:00").unwrap();
+        let (report, lines) =
+            bank::simulate_for_pain001(&pain001, "STS-BROWSER-1", created, |_| Outcome::Settled)
+                .unwrap();
+        assert!(
+            lines.len() >= 2,
+            "the demo pays several people through 970436"
+        );
+        let mut two = lines[..2].to_vec();
+        two[1].amount = chitra::domain::types::Vnd(two[1].amount.0 + 1_000);
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("report.xml");
+        std::fs::write(&good, bank::simulate_pain002(&report, &two)).unwrap();
+        let mut unknown = two[0].clone();
+        unknown.end_to_end_id = "P999999".into();
+        let bad_report = bank::SimulatedReport {
+            message_id: "STS-BROWSER-2".into(),
+            ..report.clone()
+        };
+        let bad = dir.path().join("unknown.xml");
+        std::fs::write(
+            &bad,
+            bank::simulate_pain002(&bad_report, &[two[0].clone(), unknown]),
+        )
+        .unwrap();
+
+        b.sign_in(h.token("bank:970436")).await;
+        b.wait_for_text("id=\"upload\"").await;
+        let before = h.api("auditor:minh", "/v1/chain")["records"].clone();
+        b.find("#report")
+            .await
+            .send_keys(bad.to_str().unwrap())
+            .await
+            .unwrap();
+        b.submit("#upload").await;
+        assert!(b.text("#message").await.contains("lines[1]"));
+        assert_eq!(h.api("auditor:minh", "/v1/chain")["records"], before);
+
+        b.open("/files").await;
+        b.find("#report")
+            .await
+            .send_keys(good.to_str().unwrap())
+            .await
+            .unwrap();
+        b.submit("#upload").await;
+        b.wait_for_text("id=\"lines\"").await;
+        let rows = b
+            .client
+            .find_all(Locator::Css("#lines tbody tr"))
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        for (row, line) in rows.iter().zip(&two) {
+            let text = row.text().await.unwrap();
+            assert!(text.contains(&line.end_to_end_id), "{text}");
+            assert!(text.contains("Đã chi"), "{text}");
+        }
+        let breaks = b.text("#breaks").await;
+        assert!(breaks.contains("amount mismatch"), "{breaks}");
+        assert_eq!(
+            b.client
+                .find_all(Locator::Css("#breaks li"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
     })
     .await;
 }

@@ -386,3 +386,165 @@ async fn english_on_request_and_unknown_paths_answer_in_kind() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "not-found");
 }
+
+#[tokio::test]
+async fn who_was_left_out_shows_after_a_restart() {
+    let api = Api::new();
+    api.enrol(enrol_body(
+        "001185000001",
+        bank_route("970436", "1500200000001"),
+    ))
+    .await;
+    let held = api
+        .enrol(enrol_body(
+            "001185000003",
+            bank_route("970418", "2200300000002"),
+        ))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = api
+        .post(
+            &format!("/v1/beneficiaries/{held}/hold"),
+            chitra::domain::access::Role::Officer,
+            serde_json::json!({ "note": "moved away" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // Computed over the API: this server's dashboard never saw the computation.
+    let (batch, _) = computed_batch(&api).await;
+    // The server restarts: a new app over the same ledger, nothing kept in memory.
+    let common::http::Api { dir, ledger, .. } = api;
+    let api = Api::on(dir, ledger, chitra::http::Limits::default());
+    let (_, checker) = sign_in(&api, "tok-checker", false).await;
+    let checker = checker.unwrap();
+    let r = get(&api, &format!("/batches/{batch}"), Some(&checker.cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    let table = &html[html.find("id=\"left-out\"").expect("the left-out table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    assert!(table.contains(&format!(">{held}<")), "{table}");
+    assert!(table.contains("Tạm dừng để rà soát"), "{table}");
+    assert_eq!(
+        table.matches("<tr>").count(),
+        2,
+        "a header and one person: {table}"
+    );
+}
+
+/// A status report in a multipart form, as the files page's upload form posts it.
+fn multipart(csrf: Option<&str>, report: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "chitra-test-boundary";
+    let mut body = Vec::new();
+    if let Some(csrf) = csrf {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"report\"; \
+             filename=\"report.xml\"\r\nContent-Type: application/xml\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(report);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn a_status_report_upload_shows_each_lines_result_and_the_break_it_opened() {
+    use chitra::formats::bank::{self, IsoDateTime, Outcome};
+    let api = Api::new();
+    let paid = common::http::paid_month(&api).await;
+    let file = api
+        .get(
+            &format!("/v1/files/{}/content", paid.file_bank),
+            chitra::domain::access::Role::Bank,
+        )
+        .await;
+    assert_eq!(file.status, StatusCode::OK);
+    // The bank settles its one line and reports one the ledger never issued.
+    let created = IsoDateTime::parse("2024-06-05T10:00:00+07:00").unwrap();
+    let (report, mut lines) =
+        bank::simulate_for_pain001(&file.body, "STS-WEB-1", created, |_| Outcome::Settled).unwrap();
+    assert_eq!(lines.len(), 1);
+    let mut unknown = lines[0].clone();
+    unknown.end_to_end_id = "P999999".into();
+    lines.push(unknown);
+    let xml = bank::simulate_pain002(&report, &lines);
+    let (_, bank) = sign_in(&api, "tok-bank", false).await;
+    let bank = bank.unwrap();
+    let (_, checker) = sign_in(&api, "tok-checker", false).await;
+    let checker = checker.unwrap();
+    let upload = |b: &Browser, csrf: Option<String>| {
+        let (kind, body) = multipart(csrf.as_deref(), &xml);
+        Request::builder()
+            .method(Method::POST)
+            .uri("/status-reports")
+            .header(header::COOKIE, &b.cookie)
+            .header(header::CONTENT_TYPE, kind)
+            .body(Body::from(body))
+            .unwrap()
+    };
+    // Without its CSRF token: refused, nothing written.
+    let before = api.records();
+    let r = api.request(upload(&bank, None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(api.records(), before);
+    // A bank may report only payments of its own files: a line it was never sent refuses the
+    // whole report, saying which line, and nothing is written.
+    let r = api.request(upload(&bank, Some(bank.csrf.clone()))).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text());
+    assert!(r.text().contains("lines[1]"), "{}", r.text());
+    assert_eq!(api.records(), before);
+    // The checker enters the same report (as for a bank that sends reports on paper): every
+    // line with its result, and the break the unknown line opened.
+    let r = api
+        .request(upload(&checker, Some(checker.csrf.clone())))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let html = r.text();
+    let table = &html[html.find("id=\"lines\"").expect("the lines")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(
+        rows[0].contains(&lines[0].end_to_end_id) && rows[0].contains("Đã chi"),
+        "{table}"
+    );
+    assert!(
+        rows[1].contains("P999999") && rows[1].contains("Đã chi"),
+        "{table}"
+    );
+    let breaks = &html[html.find("id=\"breaks\"").expect("the breaks")..];
+    let breaks = &breaks[..breaks.find("</ul>").unwrap()];
+    assert_eq!(breaks.matches("<li>").count(), 1, "{breaks}");
+    assert!(breaks.contains("P999999"), "{breaks}");
+    // The ledger agrees: one settled, one break.
+    let rec = api
+        .get(
+            &format!("/v1/batches/{}/reconciliation", paid.batch),
+            chitra::domain::access::Role::Auditor,
+        )
+        .await
+        .json();
+    assert_eq!(rec["reconciliation"]["settled"]["count"], 1, "{rec}");
+    let listed = api
+        .get("/v1/breaks", chitra::domain::access::Role::Auditor)
+        .await
+        .json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    // The same file again appends nothing and says so.
+    let again = api.records();
+    let r = api
+        .request(upload(&checker, Some(checker.csrf.clone())))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(api.records(), again);
+}

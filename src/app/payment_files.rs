@@ -75,8 +75,7 @@ fn lines(state: &State, b: &Batch) -> Result<Lines, BatchError> {
     let (programme, month) = (b.opened.programme, b.opened.month);
     let mut banks: BTreeMap<BankBin, Vec<PaymentLine>> = BTreeMap::new();
     let mut cash: Vec<CashLine> = Vec::new();
-    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-        let p = &p.scheduled;
+    for (id, p) in state.payments_of(b) {
         let who = state
             .beneficiary(p.beneficiary)
             .ok_or_else(|| BatchError::Inconsistent(format!("no beneficiary {}", p.beneficiary)))?;
@@ -92,7 +91,7 @@ fn lines(state: &State, b: &Batch) -> Result<Lines, BatchError> {
                     .and_then(|a| a.known())
                     .ok_or(BatchError::NoAccount(p.beneficiary))?;
                 banks.entry(bin).or_default().push(PaymentLine {
-                    payment: p.payment,
+                    payment: id,
                     amount: p.amount,
                     creditor_name: account.holder_name.clone(),
                     citizen_id: identity.citizen_id,
@@ -102,7 +101,7 @@ fn lines(state: &State, b: &Batch) -> Result<Lines, BatchError> {
                 });
             }
             Route::Cash { pay_point } => cash.push(CashLine {
-                payment: p.payment,
+                payment: id,
                 pay_point,
                 name: identity.full_name.clone(),
                 citizen_id: identity.citizen_id,

@@ -4,20 +4,23 @@
 //! cash, count and amount, month by month; and how many moved from cash to an account.
 //!
 //! "As of a date" is the chain up to the last record written on that day (Vietnam time): the
-//! report finds that record (`known_at`) and counts what the records before it say. Three
-//! figures read the current state where the state keeps no history, and say so in
-//! docs/rules.md: a person's enrolment warnings and route (for "standardised"), a hold for
-//! review, and whether a paid payment was later returned.
+//! report finds that record (`known_at`) and counts what the records before it say. What the
+//! state keeps with its sequence numbers (enrolments, identity checks, releases) is read from
+//! the state; what it keeps only as it is now (a person's commune, enrolment warnings and
+//! route, a hold for review, a recorded death, an erasure, a return) comes from one pass over
+//! the records before `known_at` (`AsOf`), so that the state grows no per-person history.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 
 use crate::domain::calendar::{self, CalendarStatus, DeadlineKind};
-use crate::domain::event::{ControlTotals, Event, Route};
+use crate::domain::event::{Channel, ControlTotals, Event, Route};
 use crate::domain::identity::{hold_reason, IdentityOutcome};
-use crate::domain::state::{BatchStatus, PaymentStatus, State};
-use crate::domain::types::{BeneficiaryId, CommuneCode, Date, Month, Programme, ProvinceCode};
+use crate::domain::state::{BatchStatus, State};
+use crate::domain::types::{
+    BatchId, BeneficiaryId, CommuneCode, Date, Month, PaymentId, Programme, ProvinceCode,
+};
 use crate::formats::reference::Reference;
 use crate::ledger::{Ledger, ReadError, StoreError, SubmitError};
 
@@ -44,6 +47,10 @@ pub struct PeopleFigures {
     pub held: BTreeMap<String, u64>,
     /// Enrolled for cash and later given a bank account.
     pub moved_to_account: u64,
+    /// Whose payment route by then is a bank account.
+    pub route_bank: u64,
+    /// Whose payment route by then is cash at a pay point.
+    pub route_cash: u64,
 }
 
 /// One row of the people figures.
@@ -67,7 +74,7 @@ pub struct PaymentFigures {
     /// Of those, returned by the bank or the pay point.
     pub returned: ControlTotals,
     /// The payment report of the month came in (from some channel) after the 20th of the
-    /// next month (`domain::calendar`; judged on the chain as it is now).
+    /// next month (`domain::calendar`), by the day asked for.
     pub report_late: bool,
 }
 
@@ -109,14 +116,12 @@ pub fn figures(ledger: &Ledger, as_of: Option<Date>) -> Result<Figures, ReportEr
         Some(d) => known_at(ledger, d)?,
         None => head,
     };
-    let mut routes = RouteChanges::default();
-    for r in ledger.events(0, known) {
-        routes.see(&r?.event);
-    }
-    let mut f = ledger.read(|st| compute(st, known, &routes.moved, Reference::embedded()))?;
+    let as_of_pass = AsOf::read(ledger, known)?;
+    let mut f = ledger.read(|st| compute(st, known, &as_of_pass, Reference::embedded()))?;
     f.as_of = as_of;
     let today = crate::ledger::local_date(ledger.now_ms());
-    let calendars = calendar(ledger, &PROGRAMMES, today)?;
+    // Only reports recorded by then can have come in late by then.
+    let calendars = calendar_known_at(ledger, &PROGRAMMES, today, known)?;
     for row in &mut f.payments {
         row.report_late = calendars.iter().any(|c| {
             c.late.iter().any(|d| {
@@ -138,6 +143,17 @@ pub fn calendar(
     programmes: &[Programme],
     today: Date,
 ) -> Result<Vec<CalendarStatus>, ReportError> {
+    calendar_known_at(ledger, programmes, today, u64::MAX)
+}
+
+/// The calendar as `calendar` gives it, where only records before `known_at` are dated: a
+/// release or report recorded later has no day, and is never judged late.
+pub fn calendar_known_at(
+    ledger: &Ledger,
+    programmes: &[Programme],
+    today: Date,
+    known_at: u64,
+) -> Result<Vec<CalendarStatus>, ReportError> {
     let seqs: Vec<u64> = ledger.read(|st| {
         programmes
             .iter()
@@ -145,7 +161,7 @@ pub fn calendar(
             .collect()
     })?;
     let mut days = HashMap::new();
-    for seq in seqs {
+    for seq in seqs.into_iter().filter(|s| *s < known_at) {
         if let Some(r) = ledger.event(seq)? {
             days.insert(seq, crate::ledger::local_date(r.recorded_at_ms));
         }
@@ -159,65 +175,150 @@ pub fn calendar(
     })?)
 }
 
-/// Who moved from cash to a bank account, from the route events in chain order.
-#[derive(Debug, Default)]
-pub struct RouteChanges {
-    route: HashMap<BeneficiaryId, Route>,
-    pub moved: HashSet<BeneficiaryId>,
+/// What the chain says about the people up to a point, for the figures the state keeps only
+/// as they are now: a person's commune, enrolment warnings, payment route (and whether it moved
+/// from cash to an account), hold for review, recorded death and erasure, and which payments
+/// were returned. One pass over the records (`AsOf::read`); the state keeps no per-person
+/// history of these, and a report's pass is transient: one small entry per person enrolled by
+/// then, and one per payment returned by then.
+#[derive(Debug, Clone, Default)]
+pub struct AsOf {
+    /// Indexed by `BeneficiaryId - 1` (ids are assigned in enrolment order).
+    people: Vec<PersonAsOf>,
+    returned: HashSet<PaymentId>,
 }
 
-impl RouteChanges {
+/// One person as the records up to the point say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonAsOf {
+    pub commune: CommuneCode,
+    /// An enrolment warning outstanding (citizen-ID structure, commune mapping).
+    pub warned: bool,
+    pub route: Option<Route>,
+    /// Had a cash route, then a bank route.
+    pub moved_to_account: bool,
+    pub held_for_review: bool,
+    pub dead: bool,
+    pub erased: bool,
+}
+
+impl AsOf {
+    /// The records with `seq < known_at`, read once.
+    pub fn read(ledger: &Ledger, known_at: u64) -> Result<AsOf, ReportError> {
+        let mut out = AsOf::default();
+        for r in ledger.events(0, known_at) {
+            out.see(&r?.event);
+        }
+        Ok(out)
+    }
+
+    /// Takes in the next record's event, in chain order.
     pub fn see(&mut self, event: &Event) {
-        let (who, new) = match event {
-            Event::BeneficiaryEnrolled(e) => match e.route {
-                Some(r) => (e.beneficiary, r),
-                None => return,
-            },
-            Event::PaymentRouteSet(e) => (e.beneficiary, e.route),
+        if let Event::BeneficiaryEnrolled(e) = event {
+            // Ids are assigned in enrolment order, so a pass from the first record pushes each
+            // person at their index.
+            if (e.beneficiary.0 as usize).wrapping_sub(1) == self.people.len() {
+                self.people.push(PersonAsOf {
+                    commune: e.commune,
+                    warned: !e.warnings.is_empty(),
+                    route: e.route,
+                    moved_to_account: false,
+                    held_for_review: false,
+                    dead: false,
+                    erased: false,
+                });
+            }
+            return;
+        }
+        if let Event::PaymentReturned(e) = event {
+            self.returned.insert(e.payment);
+            return;
+        }
+        let who = match event {
+            Event::BeneficiaryDetailsCorrected(e) => e.beneficiary,
+            Event::PaymentRouteSet(e) => e.beneficiary,
+            Event::BeneficiaryHeldForReview(e) => e.beneficiary,
+            Event::BeneficiaryReviewCleared(e) => e.beneficiary,
+            Event::BeneficiaryDeathRecorded(e) => e.beneficiary,
+            Event::PersonalDataErased(e) => e.beneficiary,
             _ => return,
         };
-        let before = self.route.insert(who, new);
-        if matches!(before, Some(Route::Cash { .. })) && matches!(new, Route::Bank { .. }) {
-            self.moved.insert(who);
+        let Some(p) = self.people.get_mut((who.0 as usize).wrapping_sub(1)) else {
+            return;
+        };
+        match event {
+            Event::BeneficiaryDetailsCorrected(e) => {
+                p.commune = e.commune.unwrap_or(p.commune);
+                p.warned = !e.warnings.is_empty();
+            }
+            Event::PaymentRouteSet(e) => {
+                if matches!(p.route, Some(Route::Cash { .. }))
+                    && matches!(e.route, Route::Bank { .. })
+                {
+                    p.moved_to_account = true;
+                }
+                p.route = Some(e.route);
+            }
+            Event::BeneficiaryHeldForReview(_) => p.held_for_review = true,
+            Event::BeneficiaryReviewCleared(_) => p.held_for_review = false,
+            Event::BeneficiaryDeathRecorded(_) => p.dead = true,
+            Event::PersonalDataErased(_) => p.erased = true,
+            _ => {}
         }
+    }
+
+    /// The person as of the point, if enrolled by then.
+    pub fn person(&self, who: BeneficiaryId) -> Option<&PersonAsOf> {
+        self.people.get((who.0 as usize).wrapping_sub(1))
+    }
+
+    /// Whether the payment was returned by then.
+    pub fn returned(&self, payment: PaymentId) -> bool {
+        self.returned.contains(&payment)
     }
 }
 
-/// The figures over a state, counting only records with a sequence number below `known_at`.
-pub fn compute(
-    state: &State,
-    known_at: u64,
-    moved: &HashSet<BeneficiaryId>,
-    reference: &Reference,
-) -> Figures {
+/// The figures over a state, counting only records with a sequence number below `known_at`;
+/// `as_of` is the pass over those same records.
+pub fn compute(state: &State, known_at: u64, as_of: &AsOf, reference: &Reference) -> Figures {
     let mut rows: BTreeMap<(CommuneCode, Programme), PeopleFigures> = BTreeMap::new();
     let mut totals = PeopleFigures::default();
     for b in state.beneficiaries().iter() {
         if b.enrolled_seq >= known_at {
             continue;
         }
-        let row = rows.entry((b.commune, b.programme)).or_default();
+        // Not in the pass: it covered fewer records than `known_at` (not counted, rather than
+        // counted with today's facts).
+        let Some(p) = as_of.person(b.id) else {
+            continue;
+        };
+        let row = rows.entry((p.commune, b.programme)).or_default();
         let mut add = |f: &dyn Fn(&mut PeopleFigures)| {
             f(row);
             f(&mut totals);
         };
         add(&|f| f.enrolled += 1);
-        if b.identity.known().is_some() && b.warnings.is_empty() && b.route.is_some() {
+        if !p.erased && !p.warned && p.route.is_some() {
             add(&|f| f.standardised += 1);
         }
         let check = state.identity().as_known_at(b.id, known_at);
         if check.is_some_and(|c| c.outcome == IdentityOutcome::Verified) {
             add(&|f| f.verified += 1);
         }
-        if moved.contains(&b.id) {
+        if p.moved_to_account {
             add(&|f| f.moved_to_account += 1);
         }
+        match p.route {
+            Some(Route::Bank { .. }) => add(&|f| f.route_bank += 1),
+            Some(Route::Cash { .. }) => add(&|f| f.route_cash += 1),
+            None => {}
+        }
         let mode = state.identity().mode_known_at(b.programme, known_at);
-        let why = if b.hold.is_some() {
+        let why = if p.held_for_review {
             Some("held for review".to_owned())
         } else {
             check
-                .and_then(|c| hold_reason(c, mode, b.date_of_death.is_some()))
+                .and_then(|c| hold_reason(c, mode, p.dead))
                 .map(|r| reason_kind(&r))
         };
         if let Some(why) = why {
@@ -238,7 +339,7 @@ pub fn compute(
         known_at,
         people,
         totals,
-        payments: payments(state, known_at),
+        payments: payments(state, known_at, as_of),
     }
 }
 
@@ -254,9 +355,14 @@ fn reason_kind(reason: &str) -> String {
     .to_owned()
 }
 
-/// Payments of released batches (released before `known_at`), by month, programme and channel.
-fn payments(state: &State, known_at: u64) -> Vec<PaymentFigures> {
+/// Payments of released batches (released before `known_at`), by month, programme and channel;
+/// returned: by a return recorded before `known_at`.
+fn payments(state: &State, known_at: u64, as_of: &AsOf) -> Vec<PaymentFigures> {
     let mut by: BTreeMap<(Month, Programme), PaymentFigures> = BTreeMap::new();
+    let mut returned: HashMap<BatchId, ControlTotals> = HashMap::new();
+    for p in as_of.returned.iter().filter_map(|id| state.payment(*id)) {
+        returned.entry(p.batch).or_default().add(p.amount);
+    }
     for b in state.batches() {
         let released = b.released_seq.is_some_and(|s| s < known_at);
         if !released || b.status == BatchStatus::Cancelled {
@@ -271,18 +377,27 @@ fn payments(state: &State, known_at: u64) -> Vec<PaymentFigures> {
             returned: ControlTotals::default(),
             report_late: false,
         });
-        for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-            let amount = p.scheduled.amount;
-            match p.scheduled.route {
-                Route::Bank { .. } => row.bank.add(amount),
-                Route::Cash { .. } => row.cash.add(amount),
-            }
-            if p.status == PaymentStatus::Returned {
-                row.returned.add(amount);
-            }
+        // Paid by channel from the batch's running totals (`state::BatchTotals`); returned as
+        // of the day from the returns recorded by then.
+        for (channel, t) in &b.totals.channels {
+            let into = match channel {
+                Channel::Bank(_) => &mut row.bank,
+                Channel::Cash => &mut row.cash,
+            };
+            *into = plus(*into, t.all());
+        }
+        if let Some(r) = returned.get(&b.opened.batch) {
+            row.returned = plus(row.returned, *r);
         }
     }
     by.into_values().collect()
+}
+
+fn plus(a: ControlTotals, b: ControlTotals) -> ControlTotals {
+    ControlTotals {
+        count: a.count + b.count,
+        sum: a.sum + b.sum,
+    }
 }
 
 /// How the people answered in one identity check fell (each person's latest answer, when it is

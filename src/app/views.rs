@@ -111,7 +111,7 @@ pub fn profile(state: &State, b: &Beneficiary) -> BeneficiaryView {
                 decision: e.grant.decision.clone(),
                 payee: e.grant.payee,
                 changes: e.changes.iter().map(|(seq, c)| change(*seq, c)).collect(),
-                paid: e.paid.clone(),
+                paid: e.paid.iter().collect(),
             })
             .collect(),
         history: Vec::new(),
@@ -180,7 +180,7 @@ pub fn due(state: &State, id: BeneficiaryId, month: Month) -> Result<DueView, St
     programmes.dedup();
     let paid = ents
         .iter()
-        .flat_map(|e| e.paid.iter().map(move |(m, v)| ((e.id(), *m), *v)))
+        .flat_map(|e| e.paid.iter().map(move |(m, v)| ((e.id(), m), v)))
         .collect();
     let mut payments = Vec::new();
     for p in programmes {
@@ -306,8 +306,8 @@ pub fn payout(state: &State, from: Month, to: Month) -> Payout {
         if !released || b.opened.month < from || b.opened.month > to {
             continue;
         }
-        for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-            let s = &p.scheduled;
+        for p in b.payments.iter().filter_map(|id| state.payment(id)) {
+            let s = p;
             if p.status == PaymentStatus::Returned {
                 out.returned.add(s.amount);
                 continue;
@@ -322,7 +322,7 @@ pub fn payout(state: &State, from: Month, to: Month) -> Payout {
             if let Some(who) = state.beneficiary(s.beneficiary) {
                 add(&mut by_commune, who.commune, s.amount);
             }
-            for item in &s.items {
+            for item in state.items(s) {
                 let scheme = state
                     .entitlement(item.entitlement)
                     .map_or("?".to_owned(), |e| {

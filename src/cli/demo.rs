@@ -338,7 +338,10 @@ fn enrol_province(
     let receipt = submit(
         ledger,
         &who.officer,
-        Command::ImportRoster(ImportRoster { rows }),
+        Command::ImportRoster(ImportRoster {
+            rows,
+            payees: Vec::new(),
+        }),
     )?;
     println!(
         "enrolled {persons} synthetic beneficiaries of province {province} ({} records)",
@@ -515,7 +518,7 @@ fn play_the_banks(
             .filter_map(|f| s.file(*f))
             .map(|f| f.issued.clone())
             .collect();
-        (b.opened.month, files, b.payments.first().copied())
+        (b.opened.month, files, b.payments.first())
     })?;
     let created = IsoDateTime::parse(&format!("{}-05T16:00:00+07:00", month)).expect("valid time");
     for f in files.iter().filter(|f| f.format == FileFormat::Pain001V09) {
@@ -556,13 +559,11 @@ fn play_the_banks(
     for f in files.iter().filter(|f| f.format == FileFormat::CashList) {
         let lines: Vec<files::SimulatedLine> = ledger.read(|s| {
             let b = s.batch(batch).expect("released");
-            b.payments
-                .iter()
-                .filter_map(|id| s.payment(*id))
-                .filter(|p| matches!(p.scheduled.route, Route::Cash { pay_point } if Some(pay_point) == f.pay_point))
-                .map(|p| files::SimulatedLine {
-                    end_to_end_id: p.scheduled.payment.to_string(),
-                    amount: p.scheduled.amount,
+            s.payments_of(b)
+                .filter(|(_, p)| matches!(p.route, Route::Cash { pay_point } if Some(pay_point) == f.pay_point))
+                .map(|(id, p)| files::SimulatedLine {
+                    end_to_end_id: id.to_string(),
+                    amount: p.amount,
                     outcome: files::Outcome::Settled,
                 })
                 .collect()
@@ -592,13 +593,13 @@ fn fix_returns(ledger: &Ledger, who: &Actors, month: Month) -> anyhow::Result<()
         let mut out = Vec::new();
         for p in PROGRAMMES {
             for b in s.batches_of(p, month).iter().filter_map(|id| s.batch(*id)) {
-                for pay in b.payments.iter().filter_map(|id| s.payment(*id)) {
-                    let bad_account = matches!(pay.return_reason.as_deref(), Some("AC01" | "AC04"));
-                    let person = s.beneficiary(pay.scheduled.beneficiary);
+                for (id, pay) in s.payments_of(b) {
+                    let bad_account = matches!(s.return_reason(id), Some("AC01" | "AC04"));
+                    let person = s.beneficiary(pay.beneficiary);
                     let still_bank =
                         person.is_some_and(|b| matches!(b.route, Some(Route::Bank { .. })));
                     if pay.status == PaymentStatus::Returned && bad_account && still_bank {
-                        out.push((pay.scheduled.beneficiary, person.expect("exists").commune));
+                        out.push((pay.beneficiary, person.expect("exists").commune));
                     }
                 }
             }
@@ -634,8 +635,8 @@ fn report(ledger: &Ledger, month: Month) -> anyhow::Result<()> {
             for b in s.batches_of(p, month).iter().filter_map(|id| s.batch(*id)) {
                 let Some(c) = &b.computed else { continue };
                 let mut arrears = ControlTotals::default();
-                for pay in b.payments.iter().filter_map(|id| s.payment(*id)) {
-                    for item in pay.scheduled.items.iter().filter(|i| i.kind == ItemKind::Arrears) {
+                for pay in b.payments.iter().filter_map(|id| s.payment(id)) {
+                    for item in s.items(pay).filter(|i| i.kind == ItemKind::Arrears) {
                         arrears.add(item.amount);
                     }
                 }

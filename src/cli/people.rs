@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 
 use super::{open_ledger, print_json, submit, word, Session};
-use crate::domain::command::ImportRoster;
 use crate::domain::types::{BeneficiaryId, CitizenId, Month, Vnd};
 use crate::domain::Command;
 use crate::ledger::Ledger;
@@ -65,11 +64,11 @@ pub fn import(s: &Session, file: &Path) -> anyhow::Result<ExitCode> {
     for w in &roster.warnings {
         eprintln!("warning: line {}: {w}", w.line);
     }
-    let rows: Vec<(u64, crate::domain::command::Enrol)> =
-        roster.rows.into_iter().map(|r| (r.line, r.enrol)).collect();
-    let n = rows.len();
+    let warnings = roster.warnings.len();
+    let command = roster.into_command();
+    let n = command.rows.len();
     let ledger = open_ledger(s)?;
-    let receipt = match submit(&ledger, s, Command::ImportRoster(ImportRoster { rows })) {
+    let receipt = match submit(&ledger, s, Command::ImportRoster(command)) {
         Ok(r) => r,
         Err(e) => {
             eprintln!(
@@ -81,7 +80,7 @@ pub fn import(s: &Session, file: &Path) -> anyhow::Result<ExitCode> {
     };
     if s.json {
         print_json(
-            &serde_json::json!({ "imported": n, "warnings": roster.warnings.len(), "receipt": receipt }),
+            &serde_json::json!({ "imported": n, "warnings": warnings, "receipt": receipt }),
         )?;
     } else {
         println!(
@@ -89,7 +88,7 @@ pub fn import(s: &Session, file: &Path) -> anyhow::Result<ExitCode> {
             receipt.count,
             receipt.first_seq,
             receipt.last_seq().unwrap_or(receipt.first_seq),
-            roster.warnings.len()
+            warnings
         );
     }
     Ok(ExitCode::SUCCESS)

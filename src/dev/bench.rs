@@ -97,7 +97,10 @@ pub fn append(
         let roster = Submission {
             principal: principal.clone(),
             idempotency_key: None,
-            command: Command::ImportRoster(crate::domain::command::ImportRoster { rows }),
+            command: Command::ImportRoster(crate::domain::command::ImportRoster {
+                rows,
+                payees: Vec::new(),
+            }),
         };
         // After a few enrolments, so that acknowledgements are flowing when it starts (the
         // crash loop kills at a random moment after the first one).
@@ -191,6 +194,14 @@ pub struct BatchReport {
     pub figures_json_bytes: usize,
     pub figures_json: Duration,
     pub calendar: Duration,
+    /// How the figures as of today split: the binary search for the day's last record, the
+    /// chain read as stored (bytes, parse, hash), the same read decoded and folded into
+    /// `reports::AsOf`, and the counting over the state; over `figures_records` records.
+    pub figures_search: Duration,
+    pub figures_read: Duration,
+    pub figures_pass: Duration,
+    pub figures_count: Duration,
+    pub figures_records: u64,
     pub peak_rss_bytes: Option<u64>,
 }
 
@@ -261,6 +272,41 @@ pub fn monthly_run(
     let started = Instant::now();
     crate::app::reports::calendar(ledger, &crate::app::reports::PROGRAMMES, today)?;
     report.calendar = started.elapsed();
+    figures_split(ledger, today, &mut report)?;
+    progress(&format!(
+        "  figures as of today: find the day {:.3} s; over {} records: read as stored {:.2} s, read decoded and folded {:.2} s; count over the state {:.2} s",
+        report.figures_search.as_secs_f64(),
+        report.figures_records,
+        report.figures_read.as_secs_f64(),
+        report.figures_pass.as_secs_f64(),
+        report.figures_count.as_secs_f64()
+    ));
     report.peak_rss_bytes = peak_rss_bytes();
     Ok(report)
+}
+
+/// Times the steps of `reports::figures` as of `day` one by one (see `BatchReport`).
+fn figures_split(
+    ledger: &Ledger,
+    day: crate::domain::types::Date,
+    report: &mut BatchReport,
+) -> anyhow::Result<()> {
+    use crate::app::reports::{compute, known_at, AsOf};
+    let started = Instant::now();
+    let known = known_at(ledger, day)?;
+    report.figures_search = started.elapsed();
+    report.figures_records = known;
+    let started = Instant::now();
+    for r in ledger.records(0, known) {
+        r?;
+    }
+    report.figures_read = started.elapsed();
+    let started = Instant::now();
+    let as_of = AsOf::read(ledger, known)?;
+    report.figures_pass = started.elapsed();
+    let started = Instant::now();
+    let reference = crate::formats::reference::Reference::embedded();
+    ledger.read(|st| compute(st, known, &as_of, reference))?;
+    report.figures_count = started.elapsed();
+    Ok(())
 }

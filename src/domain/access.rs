@@ -6,6 +6,7 @@
 //! Four eyes compares persons, not role labels: `maker:hoa` and `checker:hoa` are one person.
 
 use super::command::Command;
+use super::types::CitizenId;
 
 pub use super::types::Role;
 
@@ -50,6 +51,21 @@ pub fn roles_for_name(command: &str) -> &'static [Role] {
         // The writer signs checkpoints itself (`domain::checkpoints::CHECKPOINT_PRINCIPAL`).
         "record_checkpoint" => &[Admin],
         _ => &[],
+    }
+}
+
+/// Whether a role reads citizen IDs whole: the officers who enrol and correct people need
+/// them; finance staff, auditors, admins and banks identify a person by the ledger's id and
+/// read the masked form (`001******123`). The dashboard and the API both follow this.
+pub fn sees_citizen_ids(role: Role) -> bool {
+    role == Officer
+}
+
+/// A citizen ID as `role` may read it: whole, or masked.
+pub fn citizen_id_as_seen(role: Role, id: &CitizenId) -> String {
+    match sees_citizen_ids(role) {
+        true => id.expose().to_owned(),
+        false => id.masked(),
     }
 }
 

@@ -10,8 +10,8 @@
 
 use serde::Serialize;
 
-use super::event::{Channel, ControlTotals, ItemKind};
-use super::state::{BatchStatus, PaymentStatus, State};
+use super::event::{Channel, ControlTotals};
+use super::state::{BatchStatus, State};
 use super::types::{BatchId, Date, Month, Programme};
 
 /// The day of M−1 by which the list of M is due.
@@ -137,12 +137,8 @@ pub fn status(
         });
         if !released.is_empty() {
             let due_on = day(m.next(), REPORT_DUE_DAY);
-            let reported = released.iter().all(|b| {
-                b.payments
-                    .iter()
-                    .filter_map(|id| state.payment(*id))
-                    .all(|p| matches!(p.status, PaymentStatus::Settled | PaymentStatus::Returned))
-            });
+            // The batches' running totals: nothing still scheduled (`state::BatchTotals`).
+            let reported = released.iter().all(|b| b.totals.all_reported());
             let reports: Vec<(Channel, Option<Date>)> = released
                 .iter()
                 .flat_map(|b| b.reported.iter().map(|(c, seq)| (*c, day_of(*seq))))
@@ -201,29 +197,11 @@ pub fn status(
     }
 }
 
-/// Arrears a batch carries: lines for months before its own, by source month.
+/// Arrears a batch carries: lines for months before its own, by source month (the batch's
+/// running totals, kept as its lines were scheduled).
 pub fn arrears_carried(state: &State, batch: BatchId) -> Vec<(Month, ControlTotals)> {
-    let mut out: Vec<(Month, ControlTotals)> = Vec::new();
-    let Some(b) = state.batch(batch) else {
-        return out;
-    };
-    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-        for item in p
-            .scheduled
-            .items
-            .iter()
-            .filter(|i| i.kind == ItemKind::Arrears)
-        {
-            match out.iter_mut().find(|(m, _)| *m == item.source_month) {
-                Some((_, t)) => t.add(item.amount),
-                None => {
-                    let mut t = ControlTotals::default();
-                    t.add(item.amount);
-                    out.push((item.source_month, t));
-                }
-            }
-        }
-    }
-    out.sort_by_key(|(m, _)| *m);
-    out
+    state
+        .batch(batch)
+        .map(|b| b.totals.arrears.clone())
+        .unwrap_or_default()
 }

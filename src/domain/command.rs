@@ -367,6 +367,20 @@ pub struct ResolveBreak {
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
 pub struct ImportRoster {
     pub rows: Vec<(u64, Enrol)>,
+    /// Rows that enrol a carer or foster household (issue 12): each grants the person it
+    /// cares for the row's allowance, paid to the household.
+    #[serde(default)]
+    pub payees: Vec<PayeeRow>,
+}
+
+/// A roster row of a payee (ND 20/2021 Art 20(1), 20(2)(c)-(d)): the row at `line` enrols the
+/// household; `entitlement` is granted to the person `cared_for` (a person of the same import
+/// or already enrolled) with the household as its payee.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize)]
+pub struct PayeeRow {
+    pub line: u64,
+    pub cared_for: CitizenId,
+    pub entitlement: NewEntitlement,
 }
 
 /// Why a command was refused. Each variant has a stable `code()` that the HTTP layer turns into

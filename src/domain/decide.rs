@@ -171,17 +171,20 @@ fn import_roster(
             format!("more than {ROSTER_ROWS_MAX} rows"),
         ));
     }
-    let mut seen = std::collections::HashSet::with_capacity(c.rows.len());
+    let mut seen = std::collections::HashMap::with_capacity(c.rows.len());
+    let mut lines = std::collections::HashMap::with_capacity(c.payees.len());
     let (mut beneficiary, mut entitlement) =
         (state.next_beneficiary_id(), state.next_entitlement_id());
     let mut out = Vec::with_capacity(c.rows.len() * 2);
     for (line, row) in c.rows {
-        if !seen.insert(row.citizen_id) {
+        let enrolled = (beneficiary, row.birth_date);
+        if seen.insert(row.citizen_id, enrolled).is_some() {
             return Err(Rejection::invalid(
                 format!("line {line}"),
                 "the citizen ID appears twice in the file",
             ));
         }
+        lines.insert(line, beneficiary);
         let grants = row.entitlements.len() as u64;
         let events =
             enrol_as(state, ctx, row, (beneficiary, entitlement)).map_err(|e| match e {
@@ -193,6 +196,53 @@ fn import_roster(
         out.extend(events);
         beneficiary.0 += 1;
         entitlement.0 += grants;
+    }
+    for p in c.payees {
+        let at = |field: &str| format!("line {}: {field}", p.line);
+        let payee = *lines.get(&p.line).ok_or_else(|| {
+            Rejection::invalid(format!("line {}", p.line), "is no row of the roster")
+        })?;
+        let (subject, born, died) = match seen.get(&p.cared_for) {
+            Some(&(id, birth)) => (id, Some(birth), None),
+            None => {
+                let id = state.by_citizen(&p.cared_for).ok_or_else(|| {
+                    Rejection::invalid(
+                        at("cared_for"),
+                        format!(
+                            "citizen ID {} is neither in the roster nor enrolled",
+                            p.cared_for.masked()
+                        ),
+                    )
+                })?;
+                let b = beneficiary_alive(state, id)
+                    .map_err(|e| Rejection::invalid(at("cared_for"), e.to_string()))?;
+                (
+                    id,
+                    b.identity.known().map(|i| i.birth_date),
+                    b.date_of_death,
+                )
+            }
+        };
+        if subject == payee {
+            return Err(Rejection::invalid(
+                at("cared_for"),
+                "names the row's own person",
+            ));
+        }
+        let spec = NewEntitlement {
+            payee: Some(payee),
+            ..p.entitlement
+        };
+        new_entitlement(ctx, &spec, born, died).map_err(|e| match e {
+            Rejection::Invalid { field, reason } => Rejection::invalid(at(&field), reason),
+            other => Rejection::invalid(at("cared_for"), other.to_string()),
+        })?;
+        out.push(Emitted::plain(Event::EntitlementGranted(granted(
+            entitlement,
+            subject,
+            spec,
+        ))));
+        entitlement.0 += 1;
     }
     Ok(out)
 }

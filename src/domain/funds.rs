@@ -78,9 +78,9 @@ pub fn balances(state: &State) -> Vec<FundsBalance> {
             if batch.status != BatchStatus::Closed {
                 b.batches_open += 1;
             }
-            for p in batch.payments.iter().filter_map(|id| state.payment(*id)) {
+            for p in batch.payments.iter().filter_map(|id| state.payment(id)) {
                 if p.status == PaymentStatus::Returned {
-                    b.returned = b.returned + p.scheduled.amount;
+                    b.returned = b.returned + p.amount;
                 }
             }
         }

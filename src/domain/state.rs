@@ -3,8 +3,12 @@
 //! log and the code disagree, and is reported as an `Inconsistency` rather than ignored.
 
 mod codec;
+mod rows;
+mod totals;
 
-use std::collections::{HashMap, HashSet};
+pub use rows::{History, ItemView, PaidMonths, Payment, PaymentIds, PaymentStatus};
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::event::*;
 use super::slab::Slab;
@@ -12,6 +16,7 @@ use super::types::{
     BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId, Month, PaymentId,
     Programme, Vnd,
 };
+pub use totals::{BatchTotals, ByStatus};
 
 /// A personal-data attachment as the state receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +67,7 @@ pub struct Beneficiary {
     /// of this changed after its batch was computed.
     pub route_seq: u64,
     /// Records that touch this person, in order (for `beneficiary show`).
-    pub history: Vec<u64>,
+    pub history: History,
     /// Records whose personal-data attachment is about this person (for erasure).
     pub personal_records: Vec<u64>,
 }
@@ -86,7 +91,7 @@ pub struct Entitlement {
     /// settled; not cancelled, not returned), per source month, in month order. This is what
     /// the rules compare with what is due to find arrears and recoveries, and what stops a
     /// month from being paid twice.
-    pub paid: Vec<(Month, Vnd)>,
+    pub paid: PaidMonths,
 }
 
 impl Entitlement {
@@ -96,22 +101,7 @@ impl Entitlement {
 
     /// Net amount paid (or on its way) for a source month.
     pub fn paid_in(&self, month: Month) -> Vnd {
-        match self.paid.binary_search_by_key(&month, |(m, _)| *m) {
-            Ok(i) => self.paid[i].1,
-            Err(_) => Vnd::ZERO,
-        }
-    }
-
-    fn add_paid(&mut self, month: Month, amount: Vnd) {
-        match self.paid.binary_search_by_key(&month, |(m, _)| *m) {
-            Ok(i) => {
-                self.paid[i].1 = self.paid[i].1 + amount;
-                if self.paid[i].1 == Vnd::ZERO {
-                    self.paid.remove(i);
-                }
-            }
-            Err(i) => self.paid.insert(i, (month, amount)),
-        }
+        self.paid.get(month)
     }
 
     pub fn terminated(&self) -> Option<&EntitlementTerminated> {
@@ -161,7 +151,7 @@ pub struct Batch {
     pub released_by: Option<String>,
     /// The record that released the batch (its time dates the payment files).
     pub released_seq: Option<u64>,
-    pub payments: Vec<PaymentId>,
+    pub payments: PaymentIds,
     pub files: Vec<FileId>,
     /// Sequence number of the batch's last event, for "what changed since".
     pub last_seq: u64,
@@ -169,6 +159,8 @@ pub struct Batch {
     /// (settled or returned): when that channel's payment report came in (`domain::calendar`
     /// dates it and judges it late or not). A return after a settlement is not counted.
     pub reported: Vec<(Channel, u64)>,
+    /// Running counts and sums of the batch's payments by channel and status (`totals`).
+    pub totals: BatchTotals,
 }
 
 /// A reconciliation break and whether it was explained.
@@ -177,23 +169,6 @@ pub struct Break {
     pub seq: u64,
     pub recorded: ReconciliationBreakRecorded,
     pub resolved: Option<String>,
-}
-
-#[derive(bincode::Encode, bincode::Decode, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    Scheduled,
-    Settled,
-    Returned,
-    /// The batch was cancelled before release; the payment never went out.
-    Cancelled,
-}
-
-#[derive(bincode::Encode, bincode::Decode, Debug, Clone)]
-pub struct Payment {
-    pub scheduled: PaymentScheduled,
-    pub status: PaymentStatus,
-    pub return_reason: Option<String>,
 }
 
 #[derive(bincode::Encode, bincode::Decode, Debug, Clone)]
@@ -214,6 +189,10 @@ pub struct State {
     schedule_ids: HashSet<String>,
     batches: Vec<Batch>,
     payments: Slab<Payment>,
+    /// The rule names payment items cite, each kept once (`rows::RuleNames`).
+    rule_names: rows::RuleNames,
+    /// Why each returned payment came back (few payments are returned, so not a field of each).
+    return_reasons: BTreeMap<PaymentId, String>,
     files: Vec<IssuedFile>,
     status_reports: HashSet<Digest>,
     /// Each ingested report by its bank (channel) and its own message id.
@@ -319,6 +298,36 @@ impl State {
     pub fn payment(&self, id: PaymentId) -> Option<&Payment> {
         let index = id.0.checked_sub(1)? as usize;
         self.payments.get(index)
+    }
+
+    /// A payment's items with the names of their rules.
+    pub fn items<'a>(&'a self, p: &'a Payment) -> impl Iterator<Item = ItemView<'a>> {
+        p.items(&self.rule_names)
+    }
+
+    /// The bank's reason code for a returned payment.
+    pub fn return_reason(&self, id: PaymentId) -> Option<&str> {
+        self.return_reasons.get(&id).map(String::as_str)
+    }
+
+    /// A payment line as its `payment_scheduled` record stated it.
+    pub fn scheduled(&self, id: PaymentId) -> Option<PaymentScheduled> {
+        let p = self.payment(id)?;
+        Some(PaymentScheduled {
+            payment: id,
+            batch: p.batch,
+            beneficiary: p.beneficiary,
+            route: p.route,
+            amount: p.amount,
+            items: self.items(p).map(ItemView::to_item).collect(),
+        })
+    }
+
+    /// The payments of a batch with their ids.
+    pub fn payments_of<'a>(&'a self, b: &Batch) -> impl Iterator<Item = (PaymentId, &'a Payment)> {
+        b.payments
+            .iter()
+            .filter_map(move |id| self.payment(id).map(|p| (id, p)))
     }
 
     pub fn next_payment_id(&self) -> PaymentId {
@@ -504,20 +513,22 @@ impl State {
             }
             Event::PaymentSettled(e) => {
                 self.reported(e.payment, seq)?;
+                self.count_status(e.payment, PaymentStatus::Settled)?;
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Settled;
-                let who = p.scheduled.beneficiary;
+                let who = p.beneficiary;
                 self.beneficiary_mut(who, seq)?;
                 Ok(())
             }
             Event::PaymentReturned(e) => {
                 self.reported(e.payment, seq)?;
+                self.count_status(e.payment, PaymentStatus::Returned)?;
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Returned;
-                p.return_reason = Some(e.reason_code);
-                let (who, items) = (p.scheduled.beneficiary, p.scheduled.items.clone());
+                let who = p.beneficiary;
+                self.return_reasons.insert(e.payment, e.reason_code);
                 self.beneficiary_mut(who, seq)?;
-                self.unclaim(&items)
+                self.unclaim(e.payment)
             }
             Event::ReconciliationBreakRecorded(e) => {
                 self.breaks.push(Break {
@@ -571,10 +582,11 @@ impl State {
             approved_by: None,
             released_by: None,
             released_seq: None,
-            payments: Vec::new(),
+            payments: PaymentIds::default(),
             files: Vec::new(),
             last_seq: seq,
             reported: Vec::new(),
+            totals: BatchTotals::default(),
         });
         Ok(())
     }
@@ -638,7 +650,11 @@ impl State {
             hold: None,
             enrolled_seq: seq,
             route_seq: seq,
-            history: vec![seq],
+            history: {
+                let mut h = History::default();
+                h.push(seq);
+                h
+            },
             personal_records: vec![seq],
         });
         Ok(())
@@ -720,7 +736,7 @@ impl State {
             grant: e,
             granted_seq: seq,
             changes: Vec::new(),
-            paid: Vec::new(),
+            paid: PaidMonths::default(),
         });
         Ok(())
     }
@@ -744,7 +760,8 @@ impl State {
 
     fn payment_scheduled(&mut self, seq: u64, e: PaymentScheduled) -> Result<(), String> {
         expect_next(e.payment.0, self.payments.len(), "payment")?;
-        self.batch_mut(e.batch, seq)?.payments.push(e.payment);
+        self.batch_mut(e.batch, seq)?.payments.push(e.payment)?;
+        self.batch_mut(e.batch, seq)?.totals.scheduled(&e);
         self.beneficiary_mut(e.beneficiary, seq)?;
         for item in &e.items {
             let index = (item.entitlement.0 as usize).wrapping_sub(1);
@@ -752,26 +769,27 @@ impl State {
                 .entitlements
                 .get_mut(index)
                 .ok_or_else(|| format!("no entitlement {}", item.entitlement))?;
-            ent.add_paid(item.source_month, item.amount);
+            ent.paid.add(item.source_month, item.amount);
         }
-        self.payments.push(Payment {
-            scheduled: e,
-            status: PaymentStatus::Scheduled,
-            return_reason: None,
-        });
+        self.payments.push(Payment::new(&e, &mut self.rule_names));
         Ok(())
     }
 
     /// Takes back what a payment claimed, when it is cancelled or returned, so that the month
     /// becomes due again.
-    fn unclaim(&mut self, items: &[PaymentItem]) -> Result<(), String> {
-        for item in items {
-            let index = (item.entitlement.0 as usize).wrapping_sub(1);
+    fn unclaim(&mut self, id: PaymentId) -> Result<(), String> {
+        let p = self.payment(id).ok_or_else(|| format!("no payment {id}"))?;
+        let claims: Vec<(EntitlementId, Month, Vnd)> = self
+            .items(p)
+            .map(|i| (i.entitlement, i.source_month, i.amount))
+            .collect();
+        for (entitlement, month, amount) in claims {
+            let index = (entitlement.0 as usize).wrapping_sub(1);
             let ent = self
                 .entitlements
                 .get_mut(index)
-                .ok_or_else(|| format!("no entitlement {}", item.entitlement))?;
-            ent.add_paid(item.source_month, Vnd::ZERO - item.amount);
+                .ok_or_else(|| format!("no entitlement {entitlement}"))?;
+            ent.paid.add(month, Vnd::ZERO - amount);
         }
         Ok(())
     }
@@ -779,16 +797,14 @@ impl State {
     fn batch_cancelled(&mut self, id: BatchId, seq: u64) -> Result<(), String> {
         let b = self.batch_mut(id, seq)?;
         b.status = BatchStatus::Cancelled;
-        let payments = b.payments.clone();
-        for p in payments {
+        let payments = b.payments;
+        for p in payments.iter() {
+            self.count_status(p, PaymentStatus::Cancelled)?;
             let payment = self.payment_mut(p)?;
             payment.status = PaymentStatus::Cancelled;
-            let (who, items) = (
-                payment.scheduled.beneficiary,
-                payment.scheduled.items.clone(),
-            );
+            let who = payment.beneficiary;
             self.beneficiary_mut(who, seq)?;
-            self.unclaim(&items)?;
+            self.unclaim(p)?;
         }
         Ok(())
     }
@@ -800,9 +816,7 @@ impl State {
             .beneficiaries
             .get_mut(index)
             .ok_or_else(|| format!("no beneficiary {id}"))?;
-        if b.history.last() != Some(&seq) {
-            b.history.push(seq);
-        }
+        b.history.push(seq);
         Ok(b)
     }
 
@@ -824,11 +838,11 @@ impl State {
         if p.status != PaymentStatus::Scheduled {
             return Ok(());
         }
-        let channel = match p.scheduled.route {
+        let channel = match p.route {
             Route::Bank { bin } => Channel::Bank(bin),
             Route::Cash { .. } => Channel::Cash,
         };
-        let batch = p.scheduled.batch;
+        let batch = p.batch;
         let b = self
             .batches
             .get_mut((batch.0 as usize).wrapping_sub(1))

@@ -2,7 +2,8 @@
 //! identity, commune, payment route and one entitlement decision.
 //!
 //! This module owns the format in both directions: `parse_roster`, a pure all-or-nothing
-//! parser of a whole file into `Enrol` commands, and `RosterWriter`, which writes the same
+//! parser of a whole file into `Enrol` commands (and, for a carer's or foster household's row,
+//! the grant to the person it cares for: `PayeeRow`), and `RosterWriter`, which writes the same
 //! format; plus the scheme catalogue the format is checked against and the compact `params`
 //! syntax. The parser reads no clock (the caller passes today's date) and does no IO.
 //!
@@ -15,7 +16,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 
-use crate::domain::command::{Enrol, NewEntitlement, RouteRequest};
+use crate::domain::command::{Enrol, ImportRoster, NewEntitlement, PayeeRow, RouteRequest};
 use crate::domain::decide::{citizen_id_warnings, TEXT_CHARS_MAX};
 use crate::domain::event::{Decision, EnrolmentWarning, EntitlementKind, SchemeParam};
 use crate::domain::rules::catalogue::{self, Injury, Params};
@@ -59,10 +60,15 @@ pub enum Column {
     AccountNumber,
     AccountHolder,
     PayPoint,
+    CaredFor,
 }
 
+/// The columns of a roster written before `cared_for` existed: a header of these alone is
+/// still accepted (its rows carry no payee).
+pub const COLUMNS_WITHOUT_PAYEES: usize = 18;
+
 impl Column {
-    pub const ALL: [Column; 18] = [
+    pub const ALL: [Column; 19] = [
         Column::CitizenId,
         Column::FullName,
         Column::BirthDate,
@@ -81,6 +87,7 @@ impl Column {
         Column::AccountNumber,
         Column::AccountHolder,
         Column::PayPoint,
+        Column::CaredFor,
     ];
 
     /// The column's name in the header row.
@@ -104,6 +111,7 @@ impl Column {
             Column::AccountNumber => "account_number",
             Column::AccountHolder => "account_holder",
             Column::PayPoint => "pay_point",
+            Column::CaredFor => "cared_for",
         }
     }
 
@@ -129,9 +137,8 @@ pub fn header_line() -> String {
 /// A scheme as the roster checks it: the one catalogue of the rules (`domain::rules::catalogue`).
 pub type SchemeSpec = catalogue::Scheme;
 
-/// The schemes a roster row may carry, derived from the catalogue: every monthly scheme except
-/// those paid to another household (a carer or foster household is named as the payee of the
-/// entitlement, which a roster row cannot hold).
+/// The schemes a roster row may carry, derived from the catalogue: every monthly scheme (a
+/// carer's or foster household's row names the person cared for in `cared_for`).
 pub fn schemes() -> impl Iterator<Item = &'static SchemeSpec> {
     catalogue::SCHEMES.iter().filter(|s| s.in_roster())
 }
@@ -438,13 +445,19 @@ pub enum Problem {
     NotForCash,
     #[error("must be empty for a bank route")]
     NotForBank,
+    #[error("scheme {scheme} is paid to the household caring for a person: name that person's citizen ID in cared_for")]
+    CaredForMissing { scheme: &'static str },
+    #[error("only a carer's or foster household's row names a person cared for; scheme {scheme} does not")]
+    CaredForNotTaken { scheme: &'static str },
+    #[error("is the row's own citizen ID; name the person cared for")]
+    CaresForSelf,
 }
 
 /// Why a catalogue scheme is not carried by a roster row.
 fn not_in_roster(code: &str) -> &'static str {
     match scheme(code) {
         Some(s) if s.one_off => "paid once: grant it as a one-off entitlement",
-        _ => "paid to the household caring for the person: grant it naming that household as payee",
+        _ => "not a monthly scheme a roster carries",
     }
 }
 
@@ -509,6 +522,9 @@ pub struct RosterRejected {
 pub struct RosterRow {
     pub line: u64,
     pub enrol: Enrol,
+    /// A carer's or foster household's row: the grant to the person it cares for (the row's
+    /// own `enrol` then carries no entitlement).
+    pub payee: Option<PayeeRow>,
 }
 
 /// An accepted roster: every row as an `Enrol` command, with the warnings to show.
@@ -525,6 +541,20 @@ impl Roster {
 
     pub fn into_enrolments(self) -> Vec<Enrol> {
         self.rows.into_iter().map(|r| r.enrol).collect()
+    }
+
+    /// The one command that imports the whole roster.
+    pub fn into_command(self) -> ImportRoster {
+        let mut payees = Vec::new();
+        let rows = self
+            .rows
+            .into_iter()
+            .map(|r| {
+                payees.extend(r.payee);
+                (r.line, r.enrol)
+            })
+            .collect();
+        ImportRoster { rows, payees }
     }
 }
 
@@ -561,6 +591,7 @@ fn parse_with_limits(
     let mut file = FileParser {
         reference,
         today,
+        columns: Column::ALL.len(),
         errors: Vec::new(),
         warnings: Vec::new(),
         rows: Vec::new(),
@@ -573,6 +604,8 @@ fn parse_with_limits(
 struct FileParser<'r> {
     reference: &'r Reference,
     today: Date,
+    /// Columns of the header (every row has as many): all, or those before `cared_for`.
+    columns: usize,
     errors: Vec<RosterError>,
     warnings: Vec<RosterWarning>,
     rows: Vec<RosterRow>,
@@ -608,10 +641,10 @@ impl FileParser<'_> {
         match records.next() {
             None => return self.error(1, None, Problem::NoHeader),
             Some(Err(e)) => return self.csv_error(&e, &mut lines),
-            Some(Ok(header)) if !header_matches(&header) => {
-                return self.error(lines.of(&header), None, Problem::BadHeader)
-            }
-            Some(Ok(_)) => {}
+            Some(Ok(header)) => match header_columns(&header) {
+                Some(n) => self.columns = n,
+                None => return self.error(lines.of(&header), None, Problem::BadHeader),
+            },
         }
         let mut rows = 0usize;
         for record in records {
@@ -645,14 +678,15 @@ impl FileParser<'_> {
     }
 
     fn row(&mut self, line: u64, record: &csv::ByteRecord) {
-        if record.len() != Column::ALL.len() {
+        if record.len() != self.columns {
             let problem = Problem::WrongColumnCount {
                 found: record.len(),
-                expected: Column::ALL.len(),
+                expected: self.columns,
             };
             return self.error(line, None, problem);
         }
-        let mut fields = [""; 18];
+        // A header without `cared_for` leaves it empty.
+        let mut fields = [""; Column::ALL.len()];
         let mut utf8 = true;
         for (i, raw) in record.iter().enumerate() {
             match std::str::from_utf8(raw) {
@@ -674,14 +708,14 @@ impl FileParser<'_> {
             errors: Vec::new(),
             warnings: Vec::new(),
         };
-        let enrol = row.enrol(&mut self.seen);
+        let parsed = row.enrol(&mut self.seen);
         // Fields are read in dependency order; report them in column order.
         row.errors.sort_by_key(|e| e.column.map(Column::index));
         row.warnings.sort_by_key(|w| w.column.index());
         self.errors.append(&mut row.errors);
         self.warnings.append(&mut row.warnings);
-        if let Some(enrol) = enrol {
-            self.rows.push(RosterRow { line, enrol });
+        if let Some((enrol, payee)) = parsed {
+            self.rows.push(RosterRow { line, enrol, payee });
         }
     }
 
@@ -743,19 +777,22 @@ impl<'b> LineCounter<'b> {
     }
 }
 
-fn header_matches(header: &csv::ByteRecord) -> bool {
-    header.len() == Column::ALL.len()
-        && header
-            .iter()
-            .zip(Column::ALL)
-            .all(|(found, c)| found.trim_ascii() == c.name().as_bytes())
+/// The number of columns of a good header (every column, or those before `cared_for`), or
+/// `None`.
+fn header_columns(header: &csv::ByteRecord) -> Option<usize> {
+    let n = header.len();
+    let names_match = header
+        .iter()
+        .zip(Column::ALL)
+        .all(|(found, c)| found.trim_ascii() == c.name().as_bytes());
+    (names_match && (n == Column::ALL.len() || n == COLUMNS_WITHOUT_PAYEES)).then_some(n)
 }
 
 /// Reads one row's fields. Every field method records its own errors and returns `None` when
 /// the field is bad, so that one pass reports every bad field of the row.
 struct RowParser<'a> {
     line: u64,
-    fields: [&'a str; 18],
+    fields: [&'a str; Column::ALL.len()],
     reference: &'a Reference,
     today: Date,
     errors: Vec<RosterError>,
@@ -776,10 +813,12 @@ struct Parts {
     decision: Option<Decision>,
     effective_from: Option<Month>,
     route: Option<RouteRequest>,
+    /// `Some(None)`: a row paid to its own person.
+    cared_for: Option<Option<CitizenId>>,
 }
 
 impl<'a> RowParser<'a> {
-    fn enrol(&mut self, seen: &mut HashMap<CitizenId, u64>) -> Option<Enrol> {
+    fn enrol(&mut self, seen: &mut HashMap<CitizenId, u64>) -> Option<(Enrol, Option<PayeeRow>)> {
         let citizen_id = self.citizen_id(seen);
         let full_name = self.text(Column::FullName, true);
         let birth_date = self.birth_date();
@@ -802,11 +841,12 @@ impl<'a> RowParser<'a> {
             decision: self.decision(),
             effective_from: self.effective_month(birth_date),
             route: self.route(commune),
+            cared_for: self.cared_for(scheme, citizen_id),
         };
         if !self.errors.is_empty() {
             return None;
         }
-        assemble(parts)
+        assemble(parts, self.line)
     }
 
     /// Structural checks of the ID against birth date and sex: warnings (see `CCCD.md`).
@@ -1094,6 +1134,42 @@ impl<'a> RowParser<'a> {
         }
     }
 
+    /// The person a carer's or foster household's row cares for: required on a payee scheme,
+    /// empty on any other. Whether that person is in the roster or enrolled is decided with the
+    /// import (`decide::import_roster`), which names this line and column when not.
+    fn cared_for(
+        &mut self,
+        spec: Option<&SchemeSpec>,
+        own: Option<CitizenId>,
+    ) -> Option<Option<CitizenId>> {
+        let text = self.get(Column::CaredFor);
+        let payee_scheme = spec.map(|s| (s.code(), s.params.payee_required));
+        match (payee_scheme, text.is_empty()) {
+            // The scheme is bad: its own error says so.
+            (None, _) => return None,
+            (Some((_, false)), true) => return Some(None),
+            (Some((scheme, true)), true) => {
+                self.error(Column::CaredFor, Problem::CaredForMissing { scheme });
+                return None;
+            }
+            (Some((scheme, false)), false) => {
+                self.error(Column::CaredFor, Problem::CaredForNotTaken { scheme });
+                return None;
+            }
+            (Some((_, true)), false) => {}
+        }
+        // The parse error says what is wrong without repeating the number.
+        let id = match CitizenId::parse(text) {
+            Ok(id) => id,
+            Err(e) => return self.invalid(Column::CaredFor, e.reason),
+        };
+        if own == Some(id) {
+            self.error(Column::CaredFor, Problem::CaresForSelf);
+            return None;
+        }
+        Some(Some(id))
+    }
+
     fn cash_route(&mut self, commune: Option<CommuneCode>) -> Option<RouteRequest> {
         for column in [
             Column::BankBin,
@@ -1113,11 +1189,33 @@ impl<'a> RowParser<'a> {
     }
 }
 
-/// Builds the command from a row whose every part parsed.
-fn assemble(p: Parts) -> Option<Enrol> {
+/// Builds the command from a row whose every part parsed: the person's enrolment with their
+/// entitlement, or for a carer's or foster household's row, the household's enrolment and the
+/// grant to the person it cares for.
+fn assemble(p: Parts, line: u64) -> Option<(Enrol, Option<PayeeRow>)> {
     let programme = p.programme?;
     let decision = p.decision?;
-    Some(Enrol {
+    let entitlement = NewEntitlement {
+        programme,
+        scheme: p.scheme?.code().to_owned(),
+        params: p.params?,
+        kind: EntitlementKind::Monthly,
+        effective_from: p.effective_from?,
+        decision: decision.clone(),
+        payee: None,
+    };
+    let (entitlements, payee) = match p.cared_for? {
+        None => (vec![entitlement], None),
+        Some(cared_for) => (
+            Vec::new(),
+            Some(PayeeRow {
+                line,
+                cared_for,
+                entitlement,
+            }),
+        ),
+    };
+    let enrol = Enrol {
         citizen_id: p.citizen_id?,
         full_name: p.full_name?,
         birth_date: p.birth_date?,
@@ -1126,18 +1224,11 @@ fn assemble(p: Parts) -> Option<Enrol> {
         commune: p.commune?,
         programme,
         // A roster row's one decision both enrols the person and grants the entitlement.
-        decision: Some(decision.clone()),
+        decision: Some(decision),
         route: Some(p.route?),
-        entitlements: vec![NewEntitlement {
-            programme,
-            scheme: p.scheme?.code().to_owned(),
-            params: p.params?,
-            kind: EntitlementKind::Monthly,
-            effective_from: p.effective_from?,
-            decision,
-            payee: None,
-        }],
-    })
+        entitlements,
+    };
+    Some((enrol, payee))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1183,7 +1274,7 @@ impl<W: io::Write> RosterWriter<W> {
     }
 }
 
-fn row_of(e: &Enrol) -> Result<[String; 18], RosterWriteError> {
+fn row_of(e: &Enrol) -> Result<[String; Column::ALL.len()], RosterWriteError> {
     let not = RosterWriteError::NotRepresentable;
     let [ent] = e.entitlements.as_slice() else {
         return Err(not("a row has exactly one entitlement"));
@@ -1239,6 +1330,8 @@ fn row_of(e: &Enrol) -> Result<[String; 18], RosterWriteError> {
         account,
         holder,
         pay_point,
+        // An `Enrol` names no person cared for (that is a `PayeeRow` of the import).
+        String::new(),
     ])
 }
 

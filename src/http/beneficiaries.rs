@@ -609,6 +609,7 @@ pub struct ShowQuery {
 )]
 pub async fn show(
     State(state): State<AppState>,
+    Who(who): Who,
     Path(id): Path<String>,
     StrictQuery(q): StrictQuery<ShowQuery>,
 ) -> Result<Response, Problem> {
@@ -635,11 +636,28 @@ pub async fn show(
         .await?
     };
     match view {
-        Some(v) => Ok(ok(v)),
+        Some(v) => Ok(ok(as_seen(who.role, v)?)),
         None => Err(Problem::from_rejection(
             &crate::domain::Rejection::UnknownBeneficiary(id),
         )),
     }
+}
+
+/// The view with the citizen ID as `role` may read it (`domain::access::sees_citizen_ids`):
+/// whole for officers, masked for every other role.
+fn as_seen(
+    role: Role,
+    view: crate::app::views::BeneficiaryView,
+) -> Result<serde_json::Value, Problem> {
+    let shown = view
+        .identity
+        .as_ref()
+        .map(|i| crate::domain::access::citizen_id_as_seen(role, &i.citizen_id));
+    let mut json = serde_json::to_value(&view).map_err(|e| Problem::unavailable(&e))?;
+    if let (Some(shown), Some(identity)) = (shown, json.get_mut("identity")) {
+        identity["citizen_id"] = shown.into();
+    }
+    Ok(json)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -672,6 +690,7 @@ pub struct SearchQuery {
 )]
 pub async fn search(
     State(state): State<AppState>,
+    Who(who): Who,
     StrictQuery(q): StrictQuery<SearchQuery>,
 ) -> Result<Response, Problem> {
     let page = support::page(&state, q.limit)?;
@@ -693,6 +712,7 @@ pub async fn search(
         commune,
         after,
         limit: page.limit,
+        viewer: who.role,
     };
     let st = state.clone();
     let (result, applied) =
@@ -844,14 +864,13 @@ fn enrol_roster(
         .take(ROSTER_LISTED_MAX)
         .map(ToString::to_string)
         .collect();
-    let rows: Vec<(u64, crate::domain::command::Enrol)> =
-        roster.rows.into_iter().map(|r| (r.line, r.enrol)).collect();
-    let n = rows.len();
+    let command = roster.into_command();
+    let n = command.rows.len();
     let receipt = ledger
         .submit(crate::ledger::Submission {
             principal: who.principal.clone(),
             idempotency_key: key,
-            command: Command::ImportRoster(crate::domain::command::ImportRoster { rows }),
+            command: Command::ImportRoster(command),
         })
         .map_err(|e| Problem::from_submit(&e))?;
     Ok(RosterResult {

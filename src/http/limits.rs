@@ -17,6 +17,9 @@ pub const WEB_PAGE_ROWS_MAX: usize = 200;
 /// Largest JSON answer of an API handler a dashboard page reads back in-process (the auditors'
 /// page: chain status, a proof of a few kilobytes).
 pub const WEB_API_ANSWER_BYTES_MAX: usize = 1 << 20;
+/// Computed batches whose review the dashboard keeps (`web::reviews`; a month has a few
+/// batches per programme).
+pub const REVIEW_CACHE_BATCHES_MAX: usize = 32;
 
 /// The limits of one server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,9 +11,10 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use super::Problem;
+use crate::domain::access::citizen_id_as_seen;
 use crate::domain::event::Event;
 use crate::domain::state::{Beneficiary, State};
-use crate::domain::types::{BeneficiaryId, CitizenId, CommuneCode, Programme};
+use crate::domain::types::{BeneficiaryId, CitizenId, CommuneCode, Programme, Role};
 use crate::ledger::Ledger;
 
 #[derive(Debug, Clone)]
@@ -23,6 +24,9 @@ pub struct Query {
     pub commune: Option<CommuneCode>,
     pub after: BeneficiaryId,
     pub limit: usize,
+    /// Who asks: the hits show citizen IDs as this role may read them
+    /// (`domain::access::sees_citizen_ids`).
+    pub viewer: Role,
 }
 
 /// One hit: enough to pick the person; the full view is `GET /v1/beneficiaries/{id}`.
@@ -30,6 +34,8 @@ pub struct Query {
 pub struct Hit {
     pub id: BeneficiaryId,
     pub full_name: Option<String>,
+    /// Whole for officers, masked (`001******123`) for every other role; absent once erased.
+    pub citizen_id: Option<String>,
     pub programme: Programme,
     pub commune: CommuneCode,
 }
@@ -217,6 +223,10 @@ fn find(data: &Data, state: &State, q: &Query) -> Result<Found, Problem> {
         Some(Hit {
             id: b.id,
             full_name: b.identity.known().map(|i| i.full_name.clone()),
+            citizen_id: b
+                .identity
+                .known()
+                .map(|i| citizen_id_as_seen(q.viewer, &i.citizen_id)),
             programme: b.programme,
             commune: b.commune,
         })

@@ -389,8 +389,7 @@ impl World {
         self.batch(batch)
             .payments
             .iter()
-            .filter_map(|id| self.state.payment(*id))
-            .map(|pay| pay.scheduled.clone())
+            .filter_map(|id| self.state.scheduled(id))
             .collect()
     }
 

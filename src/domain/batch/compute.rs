@@ -181,8 +181,8 @@ fn pay(
 fn paid(ents: &[&crate::domain::state::Entitlement]) -> Paid {
     let mut out = Paid::new();
     for e in ents {
-        for (m, v) in &e.paid {
-            out.insert((e.id(), *m), *v);
+        for (m, v) in e.paid.iter() {
+            out.insert((e.id(), m), v);
         }
     }
     out

@@ -9,6 +9,7 @@
 //! return gives the claim back.
 
 pub mod compute;
+pub mod left_out;
 pub mod reconcile;
 pub mod review;
 
@@ -446,8 +447,8 @@ type FileSlot = (Channel, Option<CommuneCode>, FileFormat);
 /// CSV of the same lines, per pay point a cash list.
 fn expected_files(state: &State, b: &Batch) -> BTreeMap<FileSlot, ControlTotals> {
     let mut out = BTreeMap::new();
-    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-        let slots: &[FileSlot] = &match p.scheduled.route {
+    for p in b.payments.iter().filter_map(|id| state.payment(id)) {
+        let slots: &[FileSlot] = &match p.route {
             Route::Bank { bin } => [
                 (Channel::Bank(bin), None, FileFormat::Pain001V09),
                 (Channel::Bank(bin), None, FileFormat::Csv),
@@ -461,7 +462,7 @@ fn expected_files(state: &State, b: &Batch) -> BTreeMap<FileSlot, ControlTotals>
         for slot in &slots[..distinct] {
             out.entry(*slot)
                 .or_insert_with(ControlTotals::default)
-                .add(p.scheduled.amount);
+                .add(p.amount);
         }
     }
     out
@@ -523,13 +524,13 @@ pub fn releasable(state: &State, batch: BatchId) -> Result<&Batch, Rejection> {
 /// Money must not go to a route or account that changed after the computation, nor to a person
 /// held for review since: the batch is cancelled and computed again instead.
 fn unchanged_since_computed(state: &State, b: &Batch, basis_seq: u64) -> Result<(), Rejection> {
-    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
-        let who = p.scheduled.beneficiary;
+    for p in b.payments.iter().filter_map(|id| state.payment(id)) {
+        let who = p.beneficiary;
         let person = state
             .beneficiary(who)
             .expect("a payment's beneficiary exists");
         let batch = b.opened.batch;
-        if person.route_seq >= basis_seq || person.route != Some(p.scheduled.route) {
+        if person.route_seq >= basis_seq || person.route != Some(p.route) {
             return Err(Rejection::conflict(format!(
                 "{who}'s payment route changed after {batch} was computed; cancel it and compute again"
             )));

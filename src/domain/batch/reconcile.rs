@@ -81,7 +81,7 @@ fn whole_file_rejected(state: &State, file: &IssuedFile, reason: &str) -> Vec<Re
     batch
         .payments
         .iter()
-        .filter_map(|id| state.payment(*id).map(|p| (*id, p)))
+        .filter_map(|id| state.payment(id).map(|p| (id, p)))
         .filter(|(_, p)| in_file(p, file))
         .map(|(id, _)| ReportedLine {
             end_to_end_id: id.to_string(),
@@ -95,7 +95,7 @@ fn whole_file_rejected(state: &State, file: &IssuedFile, reason: &str) -> Vec<Re
 
 /// Whether a payment is one of the lines of a file.
 fn in_file(p: &Payment, file: &IssuedFile) -> bool {
-    match p.scheduled.route {
+    match p.route {
         Route::Bank { bin } => file.issued.channel == Channel::Bank(bin),
         Route::Cash { pay_point } => {
             file.issued.channel == Channel::Cash && file.issued.pay_point == Some(pay_point)
@@ -117,12 +117,9 @@ fn target<'s>(
     let found = PaymentId::parse(&line.end_to_end_id)
         .ok()
         .and_then(|id| state.payment(id).map(|p| (id, p)));
-    let ours = found.is_some_and(|(_, p)| super::channel(&p.scheduled.route) == channel);
-    let issued = found.is_some_and(|(_, p)| {
-        state
-            .batch(p.scheduled.batch)
-            .is_some_and(|b| !b.files.is_empty())
-    });
+    let ours = found.is_some_and(|(_, p)| super::channel(&p.route) == channel);
+    let issued =
+        found.is_some_and(|(_, p)| state.batch(p.batch).is_some_and(|b| !b.files.is_empty()));
     let by_bank = ctx.principal.role() == Role::Bank;
     if (found.is_some() && !ours) || (by_bank && !(ours && issued)) {
         return Err(Rejection::invalid(
@@ -170,7 +167,7 @@ fn line_events<'a>(
         ));
         return;
     };
-    let batch = Some(p.scheduled.batch);
+    let batch = Some(p.batch);
     if let Some(kind) = mismatch(state, id, p, line) {
         out.push(brk(batch, kind));
         return;
@@ -200,7 +197,7 @@ fn line_events<'a>(
         // Reported again, the same way, in another file: nothing new.
         (ReportedOutcome::Settled, PaymentStatus::Settled) => {}
         (ReportedOutcome::Rejected { reason_code }, PaymentStatus::Returned)
-            if p.return_reason.as_deref() == Some(reason_code) => {}
+            if state.return_reason(id) == Some(reason_code.as_str()) => {}
         _ => out.push(brk(batch, BreakKind::ConflictingStatus { payment: id })),
     }
 }
@@ -208,15 +205,15 @@ fn line_events<'a>(
 /// A line that does not fit the payment it names (the payment is the report's bank's).
 fn mismatch(state: &State, id: PaymentId, p: &Payment, line: &ReportedLine) -> Option<BreakKind> {
     let released = state
-        .batch(p.scheduled.batch)
+        .batch(p.batch)
         .is_some_and(|b| matches!(b.status, BatchStatus::Released | BatchStatus::Closed));
     if !released || p.status == PaymentStatus::Cancelled {
         return Some(BreakKind::NotReleased { payment: id });
     }
     match line.amount {
-        Some(reported) if reported != p.scheduled.amount => Some(BreakKind::AmountMismatch {
+        Some(reported) if reported != p.amount => Some(BreakKind::AmountMismatch {
             payment: id,
-            expected: p.scheduled.amount,
+            expected: p.amount,
             reported,
         }),
         _ => None,
@@ -236,7 +233,7 @@ fn returned(
         reason_code: reason.to_owned(),
         report,
     })));
-    let who = p.scheduled.beneficiary;
+    let who = p.beneficiary;
     let already_held = state.beneficiary(who).is_some_and(|b| b.hold.is_some());
     if reason == REASON_DECEASED && !already_held {
         out.push(emit(Event::BeneficiaryHeldForReview(
@@ -264,11 +261,11 @@ pub fn reconciliation(state: &State, batch: BatchId) -> Option<Reconciliation> {
     let b = state.batch(batch)?;
     let mut r = Reconciliation::default();
     let released = matches!(b.status, BatchStatus::Released | BatchStatus::Closed);
-    for p in b.payments.iter().filter_map(|id| state.payment(*id)) {
+    for p in b.payments.iter().filter_map(|id| state.payment(id)) {
         if !released {
             continue;
         }
-        let amount = p.scheduled.amount;
+        let amount = p.amount;
         r.released.add(amount);
         match p.status {
             PaymentStatus::Settled => r.settled.add(amount),

@@ -94,12 +94,12 @@ struct Previous {
 
 pub fn review(state: &State, batch: BatchId) -> Option<Review> {
     let b = state.batch(batch)?;
-    let current: Vec<&PaymentScheduled> = b
+    let lines: Vec<PaymentScheduled> = b
         .payments
         .iter()
-        .filter_map(|p| state.payment(*p))
-        .map(|p| &p.scheduled)
+        .filter_map(|id| state.scheduled(id))
         .collect();
+    let current: Vec<&PaymentScheduled> = lines.iter().collect();
     let previous = previous_month(state, batch);
     let mut r = Review {
         batch,
@@ -179,24 +179,22 @@ fn previous_month(state: &State, batch: BatchId) -> HashMap<BeneficiaryId, Previ
         if !matches!(prev.status, BatchStatus::Released | BatchStatus::Closed) {
             continue;
         }
-        for p in prev.payments.iter().filter_map(|id| state.payment(*id)) {
-            let regular = p
-                .scheduled
-                .items
-                .iter()
+        for (id, p) in state.payments_of(prev) {
+            let regular = state
+                .items(p)
                 .filter(|i| i.kind == ItemKind::Regular)
                 .map(|i| i.amount)
                 .sum();
-            let entry = out.entry(p.scheduled.beneficiary).or_insert(Previous {
+            let entry = out.entry(p.beneficiary).or_insert(Previous {
                 amount: Vnd::ZERO,
-                route: p.scheduled.route,
+                route: p.route,
                 regular: Vnd::ZERO,
                 returned: None,
             });
-            entry.amount = entry.amount + p.scheduled.amount;
+            entry.amount = entry.amount + p.amount;
             entry.regular = entry.regular + regular;
             if p.status == PaymentStatus::Returned {
-                entry.returned = p.return_reason.clone();
+                entry.returned = state.return_reason(id).map(str::to_owned);
             }
         }
     }

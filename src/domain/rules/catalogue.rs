@@ -106,11 +106,11 @@ impl Scheme {
         self.id.code()
     }
 
-    /// Whether a roster row can carry this scheme: every monthly scheme except those paid to
-    /// another household (a roster row has no payee column; those are granted through the
-    /// API or the CLI, naming the payee).
+    /// Whether a roster row can carry this scheme: every monthly scheme (the row of a scheme
+    /// paid to another household is that household's, naming the person cared for in its
+    /// `cared_for` column).
     pub const fn in_roster(&self) -> bool {
-        !self.one_off && !self.params.payee_required
+        !self.one_off
     }
 }
 

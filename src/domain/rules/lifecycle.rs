@@ -158,7 +158,7 @@ mod tests {
             },
             granted_seq: 1,
             changes,
-            paid: Vec::new(),
+            paid: Default::default(),
         }
     }
 

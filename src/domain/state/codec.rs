@@ -24,6 +24,8 @@ impl Encode for State {
             schedule_ids,
             batches,
             payments,
+            rule_names,
+            return_reasons,
             files,
             status_reports,
             status_report_ids,
@@ -43,6 +45,8 @@ impl Encode for State {
         sorted_set(schedule_ids).encode(e)?;
         batches.encode(e)?;
         payments.encode(e)?;
+        rule_names.encode(e)?;
+        return_reasons.encode(e)?;
         files.encode(e)?;
         sorted_set(status_reports).encode(e)?;
         sorted_map(status_report_ids).encode(e)?;
@@ -67,6 +71,8 @@ impl<Context> Decode<Context> for State {
             schedule_ids: set(d)?,
             batches: Decode::decode(d)?,
             payments: Decode::decode(d)?,
+            rule_names: Decode::decode(d)?,
+            return_reasons: Decode::decode(d)?,
             files: Decode::decode(d)?,
             status_reports: set(d)?,
             status_report_ids: map(d)?,

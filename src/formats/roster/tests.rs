@@ -38,6 +38,7 @@ fn good() -> Vec<String> {
         ACCOUNT,
         "NGUYEN VAN AN",
         "",
+        "",
     ]
     .map(str::to_owned)
     .to_vec()
@@ -147,7 +148,8 @@ fn a_good_file_parses_to_the_expected_commands() {
         roster.rows[0],
         RosterRow {
             line: 2,
-            enrol: expected
+            enrol: expected,
+            payee: None,
         }
     );
     assert!(roster.warnings.is_empty(), "{:?}", roster.warnings);
@@ -475,12 +477,10 @@ fn params_fit_their_scheme() {
     assert!(ok("btxh.facility_care", "in_facility").is_ok());
     assert!(ok("btxh.disability_severe", "in_facility").is_err());
     assert!(ok("btxh.hiv_poor", "pregnant").is_err());
-    // A carer household is the payee of the person's entitlement: not a roster row.
+    // A carer household's row must name the person it cares for.
     let refused = ok("btxh.care_allowance", "").unwrap_err();
     assert!(
-        refused
-            .to_string()
-            .contains("naming that household as payee"),
+        refused.to_string().contains("column cared_for"),
         "{refused}"
     );
 }
@@ -567,8 +567,8 @@ fn wrong_column_counts_are_refused() {
     assert_eq!(
         errs[0].problem,
         Problem::WrongColumnCount {
-            found: 17,
-            expected: 18
+            found: 18,
+            expected: 19
         }
     );
     assert_eq!(errs[1].line, 4);
@@ -760,7 +760,7 @@ fn the_writer_writes_what_the_parser_reads() {
     let bytes = w.finish().unwrap();
     let text = String::from_utf8(bytes.clone()).unwrap();
     assert!(text.starts_with(&format!("{}\n", header_line())));
-    assert!(text.contains(",cash,,,,00004\n"), "{text}");
+    assert!(text.contains(",cash,,,,00004,\n"), "{text}");
     assert_eq!(parse(&bytes).unwrap().rows, roster.rows);
 }
 
@@ -781,12 +781,12 @@ fn the_writer_refuses_what_a_row_cannot_hold() {
 }
 
 #[test]
-fn the_roster_schemes_are_the_catalogues_monthly_schemes_without_a_payee() {
+fn the_roster_schemes_are_the_catalogues_monthly_schemes() {
     use crate::domain::rules::catalogue::SCHEMES as CATALOGUE;
     let roster: Vec<_> = schemes().map(|s| s.code()).collect();
     let expected: Vec<_> = CATALOGUE
         .iter()
-        .filter(|s| !s.one_off && !s.params.payee_required)
+        .filter(|s| !s.one_off)
         .map(|s| s.code())
         .collect();
     assert_eq!(roster, expected);
@@ -794,16 +794,140 @@ fn the_roster_schemes_are_the_catalogues_monthly_schemes_without_a_payee() {
         "btxh.disabled_parent",
         "btxh.facility_care",
         "ncc.activist_pre1945",
+        "btxh.care_allowance",
+        "btxh.foster_household",
+        "btxh.community_foster_care",
     ] {
         assert!(roster.contains(&code), "{code}");
     }
-    for code in [
+    assert!(!roster.contains(&"btxh.funeral_support"));
+}
+
+/// A person with especially severe disability on line 2, the household caring for her on
+/// line 3 (paid by bank).
+fn cared_for_and_carer() -> [Vec<String>; 2] {
+    let person = with(
+        with(cash(), Column::CitizenId, "001189012345"),
+        Column::BirthDate,
+        "1989-05-10",
+    );
+    let person = with(person, Column::Scheme, "btxh.disability_especially_severe");
+    let carer = with(
+        with(good(), Column::CitizenId, "001062012346"),
+        Column::BirthDate,
+        "1962-02-11",
+    );
+    let carer = with(carer, Column::Programme, "BTXH");
+    let carer = with(carer, Column::Scheme, "btxh.care_allowance");
+    let carer = with(carer, Column::Params, "");
+    [person, with(carer, Column::CaredFor, "001189012345")]
+}
+
+#[test]
+fn a_carers_row_enrols_the_household_and_grants_the_person_cared_for() {
+    let roster = parse(&file(&cared_for_and_carer())).unwrap();
+    assert!(roster.warnings.is_empty(), "{:?}", roster.warnings);
+    let (person, carer) = (&roster.rows[0], &roster.rows[1]);
+    assert_eq!(person.payee, None);
+    assert_eq!(person.enrol.entitlements.len(), 1);
+    // The household is enrolled with its route and no entitlement of its own.
+    assert!(carer.enrol.entitlements.is_empty());
+    assert!(matches!(carer.enrol.route, Some(RouteRequest::Bank { .. })));
+    let link = carer.payee.as_ref().expect("a payee row");
+    assert_eq!(link.line, 3);
+    assert_eq!(link.cared_for, CitizenId::parse("001189012345").unwrap());
+    assert_eq!(link.entitlement.scheme, "btxh.care_allowance");
+    assert_eq!(link.entitlement.payee, None, "decided with the import");
+    assert_eq!(
+        link.entitlement.effective_from,
+        Month::new(2024, 7).unwrap()
+    );
+    let command = roster.into_command();
+    assert_eq!(command.rows.len(), 2);
+    assert_eq!(command.payees.len(), 1);
+    // The person cared for may come after the household.
+    let [person, carer] = cared_for_and_carer();
+    assert!(parse(&file(&[carer, person])).is_ok());
+}
+
+#[test]
+fn cared_for_is_required_on_a_payee_scheme_and_refused_on_any_other() {
+    let [person, carer] = cared_for_and_carer();
+    for scheme in [
         "btxh.care_allowance",
         "btxh.foster_household",
-        "btxh.funeral_support",
+        "btxh.community_foster_care",
     ] {
-        assert!(!roster.contains(&code), "{code}");
+        let missing = with(
+            with(carer.clone(), Column::Scheme, scheme),
+            Column::CaredFor,
+            "",
+        );
+        assert_field_error(missing, Column::CaredFor, |p| {
+            matches!(p, Problem::CaredForMissing { .. })
+        });
     }
+    assert_field_error(
+        with(person.clone(), Column::CaredFor, "001062012346"),
+        Column::CaredFor,
+        |p| matches!(p, Problem::CaredForNotTaken { .. }),
+    );
+    assert_field_error(
+        with(carer.clone(), Column::CaredFor, "0011890123"),
+        Column::CaredFor,
+        |p| matches!(p, Problem::Invalid { .. }),
+    );
+    assert_field_error(
+        with(carer, Column::CaredFor, "001062012346"),
+        Column::CaredFor,
+        |p| *p == Problem::CaresForSelf,
+    );
+}
+
+#[test]
+fn a_header_without_cared_for_is_still_read() {
+    let older = |rows: &[Vec<String>]| {
+        let mut w = csv::WriterBuilder::new()
+            .flexible(true)
+            .from_writer(Vec::new());
+        w.write_record(
+            Column::ALL[..COLUMNS_WITHOUT_PAYEES]
+                .iter()
+                .map(|c| c.name()),
+        )
+        .unwrap();
+        for row in rows {
+            w.write_record(row).unwrap();
+        }
+        w.into_inner().unwrap()
+    };
+    let mut row = good();
+    row.pop();
+    let roster = parse(&older(&[row.clone()])).unwrap();
+    assert_eq!(roster.rows.len(), 1);
+    // Its rows have 18 fields; a 19th is one too many.
+    let errs = errors(&older(&[row, good()]));
+    assert_eq!(
+        (errs[0].line, errs[0].problem.clone()),
+        (
+            3,
+            Problem::WrongColumnCount {
+                found: 19,
+                expected: 18
+            }
+        )
+    );
+}
+
+#[test]
+fn the_documented_carers_example_parses() {
+    let doc = include_str!("../../../docs/roster-csv.md");
+    let section = doc.split("## Carers and foster households").nth(1).unwrap();
+    let rows = section.split("```").nth(1).unwrap().trim_start();
+    let text = format!("{}\n{rows}", header_line());
+    let roster = parse(text.as_bytes()).unwrap();
+    assert_eq!(roster.rows.len(), 2);
+    assert!(roster.rows[1].payee.is_some());
 }
 
 /// What a roster accepts, the rules accept: the minimal parameters of every roster scheme and
@@ -911,7 +1035,7 @@ proptest! {
 
     #[test]
     fn arbitrary_field_text_never_panics(
-        column in 0usize..18,
+        column in 0usize..19,
         text in "\\PC{0,40}",
     ) {
         let mut row = good();

@@ -2,12 +2,11 @@
 //! (totals by bank, commune and scheme; changes since last month with their reasons;
 //! anomalies; who the last computation left out and why), its actions (compute, approve the
 //! content shown, release) and its reconciliation with breaks. The review is the one the CLI's
-//! `batch review` and `GET /v1/batches/{id}/review` print (`domain::batch::review`); the actions
+//! `batch review` and `GET /v1/batches/{id}/review` print (`domain::batch::review`), who was
+//! left out comes from the state (`domain::batch::left_out`), both kept per computation
+//! (`reviews`); the actions
 //! are the API's (`app::batches::compute`, `release`, the `ApproveBatch` command), so the
 //! ledger's four-eyes rule refuses a maker's own approval here as everywhere.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use askama::Template;
 use axum::extract::{Path, State};
@@ -18,29 +17,20 @@ use serde::Deserialize;
 
 use super::format::{channel, month, number, vnd};
 use super::i18n::Text;
+use super::reviews::Reviewed;
 use super::{page, render, Signed, Web};
 use crate::app::views::{self, BatchView, BreakView};
-use crate::domain::batch::review::{self, Anomaly, Reason, Review};
+use crate::domain::batch::left_out::Why;
+use crate::domain::batch::review::{Anomaly, Reason};
 use crate::domain::command as cmd;
 use crate::domain::event::{BatchKind, ControlTotals};
 use crate::domain::state::BatchStatus;
-use crate::domain::types::{BatchId, BeneficiaryId, Month, Programme, Vnd};
+use crate::domain::types::{BatchId, Month, Programme, Vnd};
 use crate::domain::Command;
 use crate::http::batches::batch_error;
 use crate::http::support::{job, read, submit};
 
 use crate::http::limits::WEB_PAGE_ROWS_MAX as PAGE_ROWS_MAX;
-
-/// Who the last computation of each batch on this server left out, and why: the computation's
-/// plan is not in the chain, so the page shows it from here (the CLI prints it when it
-/// computes). Lost on restart; computing again would find the same people.
-#[derive(Default)]
-pub struct LeftOut(Mutex<HashMap<BatchId, Vec<(BeneficiaryId, String)>>>);
-
-fn left_out() -> &'static LeftOut {
-    static LEFT_OUT: std::sync::OnceLock<LeftOut> = std::sync::OnceLock::new();
-    LEFT_OUT.get_or_init(LeftOut::default)
-}
 
 /// A line of a totals table, written for people.
 pub struct Row {
@@ -252,6 +242,14 @@ fn reason_text(t: &Text, r: &Reason) -> String {
     }
 }
 
+fn why_text(t: &Text, why: &Why) -> String {
+    match why {
+        Why::Held => t.hold.to_owned(),
+        Why::Identity(r) | Why::NotComputable(r) => r.clone(),
+        Why::NoRoute(v) => format!("{} ({})", t.no_route, vnd(*v)),
+    }
+}
+
 fn anomaly_text(t: &Text, a: &Anomaly) -> String {
     match a {
         Anomaly::AmountFarAboveLastMonth {
@@ -285,18 +283,16 @@ fn anomaly_text(t: &Text, a: &Anomaly) -> String {
 /// Everything the batch page shows, read in one go from one state.
 struct Seen {
     view: BatchView,
-    review: Option<Review>,
+    review: Option<std::sync::Arc<Reviewed>>,
     breaks: Vec<BreakView>,
 }
 
 async fn seen(web: &Web, id: BatchId) -> Result<Option<Seen>, crate::http::Problem> {
+    let reviews = web.reviews.clone();
     read(&web.app, move |s| {
         let view = views::batch(s, id)?;
-        let review = view
-            .totals
-            .is_some()
-            .then(|| review::review(s, id))
-            .flatten();
+        // Kept per computation: only the first view after it walks the batch.
+        let review = reviews.of(s, id);
         let breaks = s
             .breaks()
             .iter()
@@ -336,7 +332,7 @@ async fn show(web: &Web, who: &Signed, id: &str, done: Option<String>) -> Respon
         (vec![], vec![], vec![], vec![], vec![]);
     let mut previous = row(t.previous_month.to_owned(), &ControlTotals::default());
     let mut changes_more = 0;
-    if let Some(r) = &seen.review {
+    if let Some(r) = seen.review.as_ref().map(|r| &r.review) {
         by_bank = r
             .by_channel
             .iter()
@@ -386,17 +382,13 @@ async fn show(web: &Web, who: &Signed, id: &str, done: Option<String>) -> Respon
             ]
         })
         .unwrap_or_default();
-    let left = left_out()
-        .0
-        .lock()
-        .expect("left-out lock")
-        .get(&id)
-        .map(|l| {
-            l.iter()
-                .take(PAGE_ROWS_MAX)
-                .map(|(b, why)| (b.to_string(), why.clone()))
-                .collect()
-        });
+    let left = seen.review.as_ref().map(|r| {
+        r.left_out
+            .iter()
+            .take(PAGE_ROWS_MAX)
+            .map(|(b, why)| (b.to_string(), why_text(t, why)))
+            .collect()
+    });
     let body = BatchBody {
         t,
         csrf: &who.session.csrf,
@@ -479,24 +471,7 @@ pub async fn compute(
     })
     .await;
     match done {
-        Ok(Ok(c)) => {
-            let p = &c.plan;
-            let mut out: Vec<(BeneficiaryId, String)> = Vec::new();
-            out.extend(p.held.iter().map(|b| (*b, who.t().hold.to_owned())));
-            out.extend(p.identity_held.iter().cloned());
-            out.extend(
-                p.without_route
-                    .iter()
-                    .map(|(b, v)| (*b, format!("{} ({})", who.t().no_route, vnd(*v)))),
-            );
-            out.extend(p.not_computable.iter().cloned());
-            left_out()
-                .0
-                .lock()
-                .expect("left-out lock")
-                .insert(batch, out);
-            show(&web, &who, &id, Some(who.t().computed_done.to_owned())).await
-        }
+        Ok(Ok(_)) => show(&web, &who, &id, Some(who.t().computed_done.to_owned())).await,
         Ok(Err(p)) | Err(p) => who.problem(p),
     }
 }

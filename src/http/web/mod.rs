@@ -19,6 +19,7 @@ pub mod format;
 pub mod i18n;
 pub mod overview;
 mod people;
+pub mod reviews;
 pub mod session;
 
 use std::collections::HashMap;
@@ -37,11 +38,12 @@ use super::{Access, AppState, Problem, Role};
 use i18n::{Lang, Text};
 use session::{Session, Sessions};
 
-/// What the dashboard's handlers share: the API's state and the sessions.
+/// What the dashboard's handlers share: the API's state, the sessions and the kept reviews.
 #[derive(Clone)]
 pub struct Web {
     pub app: AppState,
     pub sessions: Arc<Sessions>,
+    pub reviews: Arc<reviews::Reviews>,
 }
 
 /// The stylesheet, embedded (no CDN, no external font: offices often have no internet).
@@ -53,6 +55,7 @@ pub fn router<S>(app: AppState) -> Router<S> {
     let web = Web {
         app,
         sessions: Arc::new(Sessions::new(session::SESSION_IDLE_MS)),
+        reviews: Arc::new(reviews::Reviews::default()),
     };
     let report_bytes_max = web.app.limits.status_report_bytes_max;
     Router::new()

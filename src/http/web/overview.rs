@@ -1,8 +1,9 @@
 //! The finance overview: for a month and the next, per programme, the batches (state, people,
 //! amounts) and the calendar (what is due by when, what is late: `domain::calendar`, as
 //! `GET /v1/calendar`); and charts of the twelve months up to it: payouts per programme, bank
-//! versus cash, and returns, each month's bar from `app::views::payout` (the view behind
-//! `GET /v1/payouts`), so a bar's total is the API's figure for that month.
+//! versus cash, and returns. Each month's bar sums the running totals `apply` keeps per batch
+//! (`state::BatchTotals`), counted as `app::views::payout` (the view behind `GET /v1/payouts`)
+//! counts, so a bar's total is the API's figure for that month without walking its payments.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -14,10 +15,10 @@ use super::chart::{self, Bar};
 use super::format::{date, month, number, vnd};
 use super::i18n::Text;
 use super::{page, render, Signed, Web};
-use crate::app::views::{self, Payout};
 use crate::domain::calendar::{self, DeadlineKind};
 use crate::domain::event::Channel;
 use crate::domain::state::BatchStatus;
+use crate::domain::state::State as LedgerState;
 use crate::domain::types::{Date, Month, Programme, Vnd};
 use crate::http::support::read;
 
@@ -68,16 +69,66 @@ struct Body {
 /// and amount.
 pub type BatchAt = (Programme, Month, String, BatchStatus, Option<(u64, Vnd)>);
 
+/// One month's bars: released batches' payments net of returns, per programme and bank versus
+/// cash, and the returns (as `app::views::payout` counts them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonthBars {
+    pub by_programme: Vec<(Programme, Vnd)>,
+    pub bank: Vnd,
+    pub cash: Vnd,
+    pub returned: Vnd,
+}
+
+/// The bars of the months `from..=to`, from the batches' running totals.
+pub fn month_bars(s: &LedgerState, from: Month, to: Month) -> Vec<(Month, MonthBars)> {
+    let mut out: Vec<(Month, MonthBars)> = Vec::new();
+    let mut m = from;
+    while m <= to {
+        out.push((m, MonthBars::default()));
+        m = m.next();
+    }
+    for b in s.batches() {
+        let released = matches!(b.status, BatchStatus::Released | BatchStatus::Closed);
+        let Some((_, bars)) = out.iter_mut().find(|(m, _)| *m == b.opened.month) else {
+            continue;
+        };
+        if !released {
+            continue;
+        }
+        let mut paid = Vnd::ZERO;
+        for (c, t) in &b.totals.channels {
+            let net = t.not_returned().sum;
+            paid = paid + net;
+            match c {
+                Channel::Bank(_) => bars.bank = bars.bank + net,
+                Channel::Cash => bars.cash = bars.cash + net,
+            }
+            bars.returned = bars.returned + t.returned.sum;
+        }
+        if b.totals.overall().not_returned().count == 0 {
+            continue;
+        }
+        match bars
+            .by_programme
+            .binary_search_by_key(&b.opened.programme, |(p, _)| *p)
+        {
+            Ok(i) => bars.by_programme[i].1 = bars.by_programme[i].1 + paid,
+            Err(i) => bars.by_programme.insert(i, (b.opened.programme, paid)),
+        }
+    }
+    out
+}
+
 /// Everything the page reads, from one state.
 pub struct Seen {
     pub shown: Month,
     pub batches: Vec<BatchAt>,
-    pub months: Vec<(Month, Payout)>,
+    pub months: Vec<(Month, MonthBars)>,
 }
 
 /// Reads what the overview shows for `month` (by default the latest month with a batch, else
 /// today's), as of `today`.
-pub fn seen(s: &crate::domain::state::State, month: Option<Month>, today: Date) -> Seen {
+pub fn seen(s: &LedgerState, month: Option<Month>, today: Date) -> Seen {
     let shown = month
         .or_else(|| s.batches().iter().map(|b| b.opened.month).max())
         .unwrap_or_else(|| today.month());
@@ -100,16 +151,10 @@ pub fn seen(s: &crate::domain::state::State, month: Option<Month>, today: Date) 
     for _ in 1..CHART_MONTHS {
         first = first.prev();
     }
-    let mut months = Vec::with_capacity(CHART_MONTHS);
-    let mut m = first;
-    while m <= shown {
-        months.push((m, views::payout(s, m, m)));
-        m = m.next();
-    }
     Seen {
         shown,
         batches,
-        months,
+        months: month_bars(s, first, shown),
     }
 }
 
@@ -176,7 +221,7 @@ pub async fn page_of(web: &Web, who: &Signed, month_text: Option<&str>) -> Respo
             overdue_count: cal.overdue.len(),
         })
         .collect();
-    let bars = |f: &dyn Fn(&Payout) -> Vec<(String, i64)>| -> Vec<Bar> {
+    let bars = |f: &dyn Fn(&MonthBars) -> Vec<(String, i64)>| -> Vec<Bar> {
         seen.months
             .iter()
             .map(|(m, p)| Bar {
@@ -188,20 +233,11 @@ pub async fn page_of(web: &Web, who: &Signed, month_text: Option<&str>) -> Respo
     let per_programme = bars(&|p| {
         p.by_programme
             .iter()
-            .map(|(prog, tot)| (prog.to_string(), tot.sum.0))
+            .map(|(prog, sum)| (prog.to_string(), sum.0))
             .collect()
     });
-    let per_channel = bars(&|p| {
-        let (mut bank, mut cash) = (0, 0);
-        for (c, tot) in &p.by_channel {
-            match c {
-                Channel::Bank(_) => bank += tot.sum.0,
-                Channel::Cash => cash += tot.sum.0,
-            }
-        }
-        vec![(t.bank.to_owned(), bank), (t.cash.to_owned(), cash)]
-    });
-    let returns = bars(&|p| vec![(t.returned.to_owned(), p.returned.sum.0)]);
+    let per_channel = bars(&|p| vec![(t.bank.to_owned(), p.bank.0), (t.cash.to_owned(), p.cash.0)]);
+    let returns = bars(&|p| vec![(t.returned.to_owned(), p.returned.0)]);
     let money = |v: i64| vnd(Vnd(v));
     let body = Body {
         t,

@@ -4,7 +4,8 @@
 //! for a month and why, payments per month, holds, and every record that touches them.
 //!
 //! Citizen IDs are shown whole only to the officers who enrol and correct people
-//! (`sees_citizen_ids`); every other role reads the masked form (`001******123`).
+//! (`domain::access::sees_citizen_ids`, as over the API); every other role reads the masked
+//! form (`001******123`).
 
 use std::collections::BTreeMap;
 
@@ -18,22 +19,9 @@ use super::format::{date, month, time, vnd, words};
 use super::i18n::Text;
 use super::{page, render, Signed, Web};
 use crate::app::views;
-use crate::domain::types::{BeneficiaryId, CitizenId, Month, Role};
+use crate::domain::access::citizen_id_as_seen;
+use crate::domain::types::{BeneficiaryId, CitizenId, Month};
 use crate::http::support::{blocking, read, wait_durable};
-
-/// Whether a role reads citizen IDs whole: the officers who enrol and correct people need them;
-/// finance staff, auditors and admins identify a person by the ledger's id and the masked ID.
-pub fn sees_citizen_ids(role: Role) -> bool {
-    role == Role::Officer
-}
-
-fn citizen(role: Role, id: &CitizenId) -> String {
-    if sees_citizen_ids(role) {
-        id.expose().to_owned()
-    } else {
-        id.masked()
-    }
-}
 
 #[derive(Deserialize)]
 pub struct SearchForm {
@@ -82,6 +70,7 @@ pub async fn search(State(web): State<Web>, who: Signed, Query(f): Query<SearchF
             commune: None,
             after: BeneficiaryId(0),
             limit: crate::http::limits::WEB_PAGE_ROWS_MAX,
+            viewer: who.role(),
         };
         let app = web.app.clone();
         let found = match blocking(move || app.search.search(app.ledger(), &query)).await {
@@ -247,7 +236,10 @@ pub async fn page_handler(
         t,
         id: view.id.to_string(),
         name: identity.map_or_else(|| t.erased.to_owned(), |i| i.full_name.clone()),
-        citizen_id: identity.map_or_else(|| t.erased.to_owned(), |i| citizen(role, &i.citizen_id)),
+        citizen_id: identity.map_or_else(
+            || t.erased.to_owned(),
+            |i| citizen_id_as_seen(role, &i.citizen_id),
+        ),
         birth_date: identity.map_or_else(String::new, |i| date(i.birth_date)),
         commune: view.commune.to_string(),
         programme: view.programme.to_string(),

@@ -1,0 +1,425 @@
+//! Compact rows for what grows with every month paid: a payment line, a batch's payment ids,
+//! an entitlement's paid months and a person's record history. Each month adds a line per
+//! person, so the bytes of these rows, not of the caseload, set the ledger's memory after a few
+//! years; each type here keeps the state's meaning with the fewest bytes it can (issue 10).
+
+use bincode::{Decode, Encode};
+
+use crate::domain::event::{ItemKind, PaymentItem, PaymentScheduled, Route};
+use crate::domain::types::{BatchId, BeneficiaryId, EntitlementId, Month, PaymentId, Vnd};
+
+/// A batch's payments: one computation schedules them in one command, so their ids are a
+/// contiguous run (`domain::batch::compute_batch` numbers them from the next free id).
+#[derive(Encode, Decode, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PaymentIds {
+    first: u64,
+    count: u64,
+}
+
+impl PaymentIds {
+    /// Adds the next payment; `Err` if it does not follow the batch's last one.
+    pub fn push(&mut self, id: PaymentId) -> Result<(), String> {
+        if self.count == 0 {
+            self.first = id.0;
+        } else if id.0 != self.first + self.count {
+            return Err(format!(
+                "payment {id} does not follow its batch's payments {}..={}",
+                self.first,
+                self.first + self.count - 1
+            ));
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn first(&self) -> Option<PaymentId> {
+        (self.count > 0).then_some(PaymentId(self.first))
+    }
+
+    pub fn contains(&self, id: PaymentId) -> bool {
+        (self.first..self.first + self.count).contains(&id.0)
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = PaymentId> + Clone {
+        (self.first..self.first + self.count).map(PaymentId)
+    }
+}
+
+/// The sequence numbers of the records that touch one person, in order, as varint deltas:
+/// a person is touched about twice a month, a few million records apart, so each entry takes
+/// three or four bytes instead of eight.
+#[derive(Encode, Decode, Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    deltas: Vec<u8>,
+    last: u64,
+    len: u32,
+}
+
+impl History {
+    /// Appends `seq` unless it is already the last entry; seqs only grow.
+    pub fn push(&mut self, seq: u64) {
+        if self.len > 0 && seq <= self.last {
+            debug_assert_eq!(seq, self.last, "history goes forward");
+            return;
+        }
+        let base = if self.len == 0 { 0 } else { self.last };
+        let mut delta = seq - base;
+        loop {
+            let byte = (delta & 0x7f) as u8;
+            delta >>= 7;
+            if delta == 0 {
+                self.deltas.push(byte);
+                break;
+            }
+            self.deltas.push(byte | 0x80);
+        }
+        self.last = seq;
+        self.len += 1;
+    }
+
+    pub fn last(&self) -> Option<u64> {
+        (self.len > 0).then_some(self.last)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        let mut bytes = self.deltas.iter();
+        let mut at = 0u64;
+        std::iter::from_fn(move || {
+            let mut delta = 0u64;
+            let mut shift = 0;
+            loop {
+                let b = *bytes.next()?;
+                delta |= u64::from(b & 0x7f) << shift;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    break;
+                }
+            }
+            at += delta;
+            Some(at)
+        })
+    }
+
+    pub fn to_vec(&self) -> Vec<u64> {
+        self.iter().collect()
+    }
+}
+
+/// Net amount paid per source month, as runs of consecutive months with the same amount: a
+/// person paid the same every month has one run however many years they are paid.
+#[derive(Encode, Decode, Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaidMonths {
+    /// (first month, last month, amount per month), in month order, not overlapping, never a
+    /// zero amount, and two touching runs never have the same amount (they would be one).
+    runs: Vec<(Month, Month, Vnd)>,
+}
+
+impl PaidMonths {
+    pub fn get(&self, month: Month) -> Vnd {
+        self.run_at(month).map_or(Vnd::ZERO, |i| self.runs[i].2)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty()
+    }
+
+    /// Every month with its amount, in month order.
+    pub fn iter(&self) -> impl Iterator<Item = (Month, Vnd)> + '_ {
+        self.runs.iter().flat_map(|&(first, last, amount)| {
+            (0..=first.months_until(last) as u32).map(move |k| (first.plus(k), amount))
+        })
+    }
+
+    pub fn add(&mut self, month: Month, amount: Vnd) {
+        let now = self.get(month) + amount;
+        self.set(month, now);
+    }
+
+    fn run_at(&self, month: Month) -> Option<usize> {
+        let i = self.runs.partition_point(|(_, last, _)| *last < month);
+        (i < self.runs.len() && self.runs[i].0 <= month).then_some(i)
+    }
+
+    fn set(&mut self, month: Month, amount: Vnd) {
+        let mut at = self.runs.partition_point(|(_, last, _)| *last < month);
+        if let Some(i) = self.run_at(month) {
+            let (first, last, old) = self.runs.remove(i);
+            if month < last {
+                self.runs.insert(i, (month.next(), last, old));
+            }
+            if first < month {
+                self.runs.insert(i, (first, month.prev(), old));
+                at = i + 1;
+            } else {
+                at = i;
+            }
+        }
+        if amount != Vnd::ZERO {
+            self.runs.insert(at, (month, month, amount));
+            self.merge_around(at);
+        }
+    }
+
+    /// Joins the run at `i` with its neighbours when they touch and pay the same.
+    fn merge_around(&mut self, mut i: usize) {
+        if i > 0 {
+            let (a, b) = (self.runs[i - 1], self.runs[i]);
+            if a.1.next() == b.0 && a.2 == b.2 {
+                self.runs[i - 1].1 = b.1;
+                self.runs.remove(i);
+                i -= 1;
+            }
+        }
+        if i + 1 < self.runs.len() {
+            let (a, b) = (self.runs[i], self.runs[i + 1]);
+            if a.1.next() == b.0 && a.2 == b.2 {
+                self.runs[i].1 = b.1;
+                self.runs.remove(i + 1);
+            }
+        }
+    }
+}
+
+/// The rule names that payment items cite (`ncc.annex2.61@ncc-nd77-2024`): a few hundred
+/// distinct names cited by millions of items, so each item keeps a number into this table.
+/// Only the names are encoded; the index is rebuilt from them.
+#[derive(Debug, Clone, Default)]
+pub struct RuleNames {
+    names: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl Encode for RuleNames {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        e: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        self.names.encode(e)
+    }
+}
+
+impl<Context> Decode<Context> for RuleNames {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        let names: Vec<String> = Decode::decode(d)?;
+        let index = names.iter().cloned().zip(0u32..).collect();
+        Ok(RuleNames { names, index })
+    }
+}
+
+impl RuleNames {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(i) = self.index.get(name) {
+            return *i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), i);
+        i
+    }
+
+    pub fn name(&self, i: u32) -> &str {
+        self.names.get(i as usize).map_or("?", String::as_str)
+    }
+}
+
+/// One item of a payment, as the state keeps it.
+#[derive(Encode, Decode, Debug, Clone, Copy, PartialEq, Eq)]
+struct Item {
+    entitlement: EntitlementId,
+    amount: Vnd,
+    source_month: Month,
+    rule: u32,
+    kind: ItemKind,
+}
+
+/// Most payments pay one item (this month's regular amount); only those with arrears or
+/// recoveries need a list.
+#[derive(Encode, Decode, Debug, Clone, PartialEq, Eq)]
+enum Items {
+    One(Item),
+    Many(Box<[Item]>),
+}
+
+/// A payment item as readers see it, with its rule's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ItemView<'a> {
+    pub entitlement: EntitlementId,
+    pub source_month: Month,
+    pub kind: ItemKind,
+    pub amount: Vnd,
+    pub rule: &'a str,
+}
+
+impl ItemView<'_> {
+    pub fn to_item(self) -> PaymentItem {
+        PaymentItem {
+            entitlement: self.entitlement,
+            source_month: self.source_month,
+            kind: self.kind,
+            amount: self.amount,
+            rule: self.rule.to_owned(),
+        }
+    }
+}
+
+#[derive(Encode, Decode, Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Scheduled,
+    Settled,
+    Returned,
+    /// The batch was cancelled before release; the payment never went out.
+    Cancelled,
+}
+
+/// One payment line and what became of it.
+#[derive(Encode, Decode, Debug, Clone)]
+pub struct Payment {
+    pub batch: BatchId,
+    pub beneficiary: BeneficiaryId,
+    pub route: Route,
+    pub amount: Vnd,
+    pub status: PaymentStatus,
+    items: Items,
+}
+
+impl Payment {
+    pub(super) fn new(e: &PaymentScheduled, rules: &mut RuleNames) -> Payment {
+        let mut compact = e.items.iter().map(|i| Item {
+            entitlement: i.entitlement,
+            amount: i.amount,
+            source_month: i.source_month,
+            rule: rules.intern(&i.rule),
+            kind: i.kind,
+        });
+        let items = match e.items.len() {
+            1 => Items::One(compact.next().expect("one item")),
+            _ => Items::Many(compact.collect()),
+        };
+        Payment {
+            batch: e.batch,
+            beneficiary: e.beneficiary,
+            route: e.route,
+            amount: e.amount,
+            status: PaymentStatus::Scheduled,
+            items,
+        }
+    }
+
+    pub(super) fn items<'a>(&'a self, rules: &'a RuleNames) -> impl Iterator<Item = ItemView<'a>> {
+        let items: &[Item] = match &self.items {
+            Items::One(i) => std::slice::from_ref(i),
+            Items::Many(v) => v,
+        };
+        items.iter().map(move |i| ItemView {
+            entitlement: i.entitlement,
+            source_month: i.source_month,
+            kind: i.kind,
+            amount: i.amount,
+            rule: rules.name(i.rule),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(k: u32) -> Month {
+        Month::new(2024, 1).unwrap().plus(k)
+    }
+
+    fn naive(ops: &[(u32, i64)]) -> Vec<(Month, Vnd)> {
+        let mut map = std::collections::BTreeMap::new();
+        for &(k, v) in ops {
+            *map.entry(m(k)).or_insert(0) += v;
+        }
+        map.into_iter()
+            .filter(|(_, v)| *v != 0)
+            .map(|(k, v)| (k, Vnd(v)))
+            .collect()
+    }
+
+    #[test]
+    fn paid_months_agree_with_a_plain_map_and_stay_one_run_for_a_steady_payment() {
+        let mut steady = PaidMonths::default();
+        for k in 0..24 {
+            steady.add(m(k), Vnd(500_000));
+        }
+        assert_eq!(steady.runs.len(), 1);
+        assert_eq!(steady.iter().count(), 24);
+
+        // Arrears into a past month, a rate change, a return, a cancelled month in the middle.
+        let ops = [
+            (0, 500_000),
+            (1, 500_000),
+            (2, 500_000),
+            (3, 700_000),
+            (4, 700_000),
+            (1, 200_000),
+            (2, -500_000),
+            (5, 700_000),
+            (2, 500_000),
+            (1, -200_000),
+            (9, 100),
+            (4, -700_000),
+            (4, 700_000),
+        ];
+        let mut p = PaidMonths::default();
+        for (n, &(k, v)) in ops.iter().enumerate() {
+            p.add(m(k), Vnd(v));
+            let want = naive(&ops[..=n]);
+            assert_eq!(p.iter().collect::<Vec<_>>(), want, "after op {n}");
+            for &(month, amount) in &want {
+                assert_eq!(p.get(month), amount);
+            }
+            for w in p.runs.windows(2) {
+                assert!(w[0].1 < w[1].0, "runs overlap: {:?}", p.runs);
+                assert!(!(w[0].1.next() == w[1].0 && w[0].2 == w[1].2), "unmerged");
+            }
+        }
+        assert_eq!(p.runs.len(), 3, "{:?}", p.runs);
+    }
+
+    #[test]
+    fn history_keeps_every_seq_in_order_in_few_bytes() {
+        let mut h = History::default();
+        let seqs = [0u64, 1, 127, 128, 3_000_000, 3_000_001, 70_000_000_000];
+        for s in seqs {
+            h.push(s);
+            h.push(s);
+        }
+        assert_eq!(h.to_vec(), seqs);
+        assert_eq!(h.last(), Some(70_000_000_000));
+        assert_eq!(h.len(), seqs.len());
+        assert!(h.deltas.len() < seqs.len() * 8 / 2);
+    }
+
+    #[test]
+    fn payment_ids_refuse_a_gap() {
+        let mut ids = PaymentIds::default();
+        ids.push(PaymentId(7)).unwrap();
+        ids.push(PaymentId(8)).unwrap();
+        assert!(ids.push(PaymentId(10)).is_err());
+        assert_eq!(ids.iter().collect::<Vec<_>>(), [PaymentId(7), PaymentId(8)]);
+        assert!(ids.contains(PaymentId(8)) && !ids.contains(PaymentId(9)));
+    }
+}
