@@ -760,8 +760,9 @@ impl State {
 
     fn payment_scheduled(&mut self, seq: u64, e: PaymentScheduled) -> Result<(), String> {
         expect_next(e.payment.0, self.payments.len(), "payment")?;
-        self.batch_mut(e.batch, seq)?.payments.push(e.payment)?;
-        self.batch_mut(e.batch, seq)?.totals.scheduled(&e);
+        let batch = self.batch_mut(e.batch, seq)?;
+        batch.payments.push(e.payment)?;
+        batch.totals.scheduled(&e);
         self.beneficiary_mut(e.beneficiary, seq)?;
         for item in &e.items {
             let index = (item.entitlement.0 as usize).wrapping_sub(1);
