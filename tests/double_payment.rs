@@ -296,7 +296,7 @@ fn apply(books: &mut impl Books, op: &Op) -> bool {
                 let scheduled = s.payment(id).unwrap();
                 let channel = chitra::domain::batch::channel(&scheduled.route);
                 let file = s
-                    .batch(scheduled.batch)
+                    .batch(scheduled.batch())
                     .unwrap()
                     .files
                     .iter()

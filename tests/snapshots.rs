@@ -156,8 +156,8 @@ fn a_snapshot_of_an_older_format_is_passed_over() {
     for path in taken {
         let mut bytes = std::fs::read(&path).unwrap();
         // After the 16-byte magic: the format version, little-endian.
-        assert_eq!(bytes[16..20], 2u32.to_le_bytes());
-        bytes[16..20].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(bytes[16..20], 3u32.to_le_bytes());
+        bytes[16..20].copy_from_slice(&2u32.to_le_bytes());
         std::fs::write(&path, bytes).unwrap();
     }
     let ledger = open(dir.path());

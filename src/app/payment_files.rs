@@ -77,19 +77,19 @@ fn lines(state: &State, b: &Batch) -> Result<Lines, BatchError> {
     let mut cash: Vec<CashLine> = Vec::new();
     for (id, p) in state.payments_of(b) {
         let who = state
-            .beneficiary(p.beneficiary)
-            .ok_or_else(|| BatchError::Inconsistent(format!("no beneficiary {}", p.beneficiary)))?;
+            .beneficiary(p.beneficiary())
+            .ok_or_else(|| BatchError::Inconsistent(format!("no beneficiary {}", p.beneficiary())))?;
         let identity = who
             .identity
             .known()
-            .ok_or(BatchError::Erased(p.beneficiary))?;
+            .ok_or(BatchError::Erased(p.beneficiary()))?;
         match p.route {
             Route::Bank { bin } => {
                 let account = who
                     .account
                     .as_ref()
                     .and_then(|a| a.known())
-                    .ok_or(BatchError::NoAccount(p.beneficiary))?;
+                    .ok_or(BatchError::NoAccount(p.beneficiary()))?;
                 banks.entry(bin).or_default().push(PaymentLine {
                     payment: id,
                     amount: p.amount,

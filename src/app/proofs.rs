@@ -38,7 +38,7 @@ pub enum PaymentProofError {
 /// The durable record that scheduled payment `id`, found among the records of its beneficiary
 /// (a handful, so no index of payments by record is kept); `None` for an unknown payment.
 pub fn payment_record(ledger: &Ledger, id: PaymentId) -> Result<Option<PaymentRecord>, ReadError> {
-    let Some(who) = ledger.read(|s| s.payment(id).map(|p| p.beneficiary))? else {
+    let Some(who) = ledger.read(|s| s.payment(id).map(|p| p.beneficiary()))? else {
         return Ok(None);
     };
     Ok(ledger

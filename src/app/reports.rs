@@ -361,7 +361,7 @@ fn payments(state: &State, known_at: u64, as_of: &AsOf) -> Vec<PaymentFigures> {
     let mut by: BTreeMap<(Month, Programme), PaymentFigures> = BTreeMap::new();
     let mut returned: HashMap<BatchId, ControlTotals> = HashMap::new();
     for p in as_of.returned.iter().filter_map(|id| state.payment(*id)) {
-        returned.entry(p.batch).or_default().add(p.amount);
+        returned.entry(p.batch()).or_default().add(p.amount);
     }
     for b in state.batches() {
         let released = b.released_seq.is_some_and(|s| s < known_at);

@@ -319,7 +319,7 @@ pub fn payout(state: &State, from: Month, to: Month) -> Payout {
                 crate::domain::batch::channel(&s.route),
                 s.amount,
             );
-            if let Some(who) = state.beneficiary(s.beneficiary) {
+            if let Some(who) = state.beneficiary(s.beneficiary()) {
                 add(&mut by_commune, who.commune, s.amount);
             }
             for item in state.items(s) {

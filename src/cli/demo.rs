@@ -595,11 +595,11 @@ fn fix_returns(ledger: &Ledger, who: &Actors, month: Month) -> anyhow::Result<()
             for b in s.batches_of(p, month).iter().filter_map(|id| s.batch(*id)) {
                 for (id, pay) in s.payments_of(b) {
                     let bad_account = matches!(s.return_reason(id), Some("AC01" | "AC04"));
-                    let person = s.beneficiary(pay.beneficiary);
+                    let person = s.beneficiary(pay.beneficiary());
                     let still_bank =
                         person.is_some_and(|b| matches!(b.route, Some(Route::Bank { .. })));
                     if pay.status == PaymentStatus::Returned && bad_account && still_bank {
-                        out.push((pay.beneficiary, person.expect("exists").commune));
+                        out.push((pay.beneficiary(), person.expect("exists").commune));
                     }
                 }
             }

@@ -189,8 +189,9 @@ pub struct State {
     schedule_ids: HashSet<String>,
     batches: Vec<Batch>,
     payments: Slab<Payment>,
-    /// The rule names payment items cite, each kept once (`rows::RuleNames`).
-    rule_names: rows::RuleNames,
+    /// The rule names payment items cite, each kept once, and the item lists of payments with
+    /// more than one item (`rows::ItemTable`).
+    item_table: rows::ItemTable,
     /// Why each returned payment came back (few payments are returned, so not a field of each).
     return_reasons: BTreeMap<PaymentId, String>,
     files: Vec<IssuedFile>,
@@ -302,7 +303,7 @@ impl State {
 
     /// A payment's items with the names of their rules.
     pub fn items<'a>(&'a self, p: &'a Payment) -> impl Iterator<Item = ItemView<'a>> {
-        p.items(&self.rule_names)
+        p.items(&self.item_table)
     }
 
     /// The bank's reason code for a returned payment.
@@ -315,8 +316,8 @@ impl State {
         let p = self.payment(id)?;
         Some(PaymentScheduled {
             payment: id,
-            batch: p.batch,
-            beneficiary: p.beneficiary,
+            batch: p.batch(),
+            beneficiary: p.beneficiary(),
             route: p.route,
             amount: p.amount,
             items: self.items(p).map(ItemView::to_item).collect(),
@@ -516,7 +517,7 @@ impl State {
                 self.count_status(e.payment, PaymentStatus::Settled)?;
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Settled;
-                let who = p.beneficiary;
+                let who = p.beneficiary();
                 self.beneficiary_mut(who, seq)?;
                 Ok(())
             }
@@ -525,7 +526,7 @@ impl State {
                 self.count_status(e.payment, PaymentStatus::Returned)?;
                 let p = self.payment_mut(e.payment)?;
                 p.status = PaymentStatus::Returned;
-                let who = p.beneficiary;
+                let who = p.beneficiary();
                 self.return_reasons.insert(e.payment, e.reason_code);
                 self.beneficiary_mut(who, seq)?;
                 self.unclaim(e.payment)
@@ -772,7 +773,7 @@ impl State {
                 .ok_or_else(|| format!("no entitlement {}", item.entitlement))?;
             ent.paid.add(item.source_month, item.amount);
         }
-        self.payments.push(Payment::new(&e, &mut self.rule_names));
+        self.payments.push(Payment::new(&e, &mut self.item_table)?);
         Ok(())
     }
 
@@ -803,7 +804,7 @@ impl State {
             self.count_status(p, PaymentStatus::Cancelled)?;
             let payment = self.payment_mut(p)?;
             payment.status = PaymentStatus::Cancelled;
-            let who = payment.beneficiary;
+            let who = payment.beneficiary();
             self.beneficiary_mut(who, seq)?;
             self.unclaim(p)?;
         }
@@ -843,7 +844,7 @@ impl State {
             Route::Bank { bin } => Channel::Bank(bin),
             Route::Cash { .. } => Channel::Cash,
         };
-        let batch = p.batch;
+        let batch = p.batch();
         let b = self
             .batches
             .get_mut((batch.0 as usize).wrapping_sub(1))

@@ -108,6 +108,9 @@ fn parse_error(what: &'static str, reason: impl Into<String>) -> ParseError {
 pub struct Month(u32);
 
 impl Month {
+    /// January 1900, the earliest month `new` accepts.
+    pub const EARLIEST: Month = Month(1900 * 12);
+
     pub fn new(year: u16, month: u8) -> Result<Month, ParseError> {
         if !(1..=12).contains(&month) {
             return Err(parse_error("month", format!("month {month} is not 1-12")));

@@ -21,7 +21,7 @@ use crate::store::{Store, StoreError};
 use super::{IdempotencyEntry, IdempotencyIndex, Receipt};
 
 const MAGIC: &[u8; 16] = b"chitra-snapshot\n";
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 /// The trailer: the length and the blake3 of everything before it.
 const TRAILER_BYTES: u64 = 40;
 /// The writer's default interval between snapshots, in records appended. The writer pauses

@@ -38,7 +38,7 @@ pub fn left_out(state: &State, batch: BatchId) -> Option<Vec<(BeneficiaryId, Why
         month: b.opened.month,
         known_at: computed.basis_seq,
     };
-    let paid: HashSet<BeneficiaryId> = state.payments_of(b).map(|(_, p)| p.beneficiary).collect();
+    let paid: HashSet<BeneficiaryId> = state.payments_of(b).map(|(_, p)| p.beneficiary()).collect();
     let rates = RateBook::new(state.schedules());
     let parts: Vec<BatchPlan> = state
         .beneficiaries()

@@ -525,7 +525,7 @@ pub fn releasable(state: &State, batch: BatchId) -> Result<&Batch, Rejection> {
 /// held for review since: the batch is cancelled and computed again instead.
 fn unchanged_since_computed(state: &State, b: &Batch, basis_seq: u64) -> Result<(), Rejection> {
     for p in b.payments.iter().filter_map(|id| state.payment(id)) {
-        let who = p.beneficiary;
+        let who = p.beneficiary();
         let person = state
             .beneficiary(who)
             .expect("a payment's beneficiary exists");

@@ -119,7 +119,7 @@ fn target<'s>(
         .and_then(|id| state.payment(id).map(|p| (id, p)));
     let ours = found.is_some_and(|(_, p)| super::channel(&p.route) == channel);
     let issued =
-        found.is_some_and(|(_, p)| state.batch(p.batch).is_some_and(|b| !b.files.is_empty()));
+        found.is_some_and(|(_, p)| state.batch(p.batch()).is_some_and(|b| !b.files.is_empty()));
     let by_bank = ctx.principal.role() == Role::Bank;
     if (found.is_some() && !ours) || (by_bank && !(ours && issued)) {
         return Err(Rejection::invalid(
@@ -167,7 +167,7 @@ fn line_events<'a>(
         ));
         return;
     };
-    let batch = Some(p.batch);
+    let batch = Some(p.batch());
     if let Some(kind) = mismatch(state, id, p, line) {
         out.push(brk(batch, kind));
         return;
@@ -205,7 +205,7 @@ fn line_events<'a>(
 /// A line that does not fit the payment it names (the payment is the report's bank's).
 fn mismatch(state: &State, id: PaymentId, p: &Payment, line: &ReportedLine) -> Option<BreakKind> {
     let released = state
-        .batch(p.batch)
+        .batch(p.batch())
         .is_some_and(|b| matches!(b.status, BatchStatus::Released | BatchStatus::Closed));
     if !released || p.status == PaymentStatus::Cancelled {
         return Some(BreakKind::NotReleased { payment: id });
@@ -233,7 +233,7 @@ fn returned(
         reason_code: reason.to_owned(),
         report,
     })));
-    let who = p.beneficiary;
+    let who = p.beneficiary();
     let already_held = state.beneficiary(who).is_some_and(|b| b.hold.is_some());
     if reason == REASON_DECEASED && !already_held {
         out.push(emit(Event::BeneficiaryHeldForReview(

@@ -185,7 +185,7 @@ fn previous_month(state: &State, batch: BatchId) -> HashMap<BeneficiaryId, Previ
                 .filter(|i| i.kind == ItemKind::Regular)
                 .map(|i| i.amount)
                 .sum();
-            let entry = out.entry(p.beneficiary).or_insert(Previous {
+            let entry = out.entry(p.beneficiary()).or_insert(Previous {
                 amount: Vnd::ZERO,
                 route: p.route,
                 regular: Vnd::ZERO,

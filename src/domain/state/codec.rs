@@ -24,7 +24,7 @@ impl Encode for State {
             schedule_ids,
             batches,
             payments,
-            rule_names,
+            item_table,
             return_reasons,
             files,
             status_reports,
@@ -45,7 +45,7 @@ impl Encode for State {
         sorted_set(schedule_ids).encode(e)?;
         batches.encode(e)?;
         payments.encode(e)?;
-        rule_names.encode(e)?;
+        item_table.encode(e)?;
         return_reasons.encode(e)?;
         files.encode(e)?;
         sorted_set(status_reports).encode(e)?;
@@ -71,7 +71,7 @@ impl<Context> Decode<Context> for State {
             schedule_ids: set(d)?,
             batches: Decode::decode(d)?,
             payments: Decode::decode(d)?,
-            rule_names: Decode::decode(d)?,
+            item_table: Decode::decode(d)?,
             return_reasons: Decode::decode(d)?,
             files: Decode::decode(d)?,
             status_reports: set(d)?,

@@ -196,35 +196,44 @@ impl PaidMonths {
     }
 }
 
-/// The rule names that payment items cite (`ncc.annex2.61@ncc-nd77-2024`): a few hundred
-/// distinct names cited by millions of items, so each item keeps a number into this table.
-/// Only the names are encoded; the index is rebuilt from them.
+/// What payment items cite and carry beyond their row: the rule names (`ncc.annex2.61@ncc-nd77-2024`,
+/// a few hundred distinct names cited by millions of items, so each item keeps a number into
+/// this table) and the item lists of the few payments that pay more than one item (arrears,
+/// recoveries), so that a row of the common one-item payment holds no pointer.
+/// Only the names and lists are encoded; the name index is rebuilt from them.
 #[derive(Debug, Clone, Default)]
-pub struct RuleNames {
+pub struct ItemTable {
     names: Vec<String>,
     index: std::collections::HashMap<String, u32>,
+    lists: Vec<Box<[Item]>>,
 }
 
-impl Encode for RuleNames {
+impl Encode for ItemTable {
     fn encode<E: bincode::enc::Encoder>(
         &self,
         e: &mut E,
     ) -> Result<(), bincode::error::EncodeError> {
-        self.names.encode(e)
+        self.names.encode(e)?;
+        self.lists.encode(e)
     }
 }
 
-impl<Context> Decode<Context> for RuleNames {
+impl<Context> Decode<Context> for ItemTable {
     fn decode<D: bincode::de::Decoder<Context = Context>>(
         d: &mut D,
     ) -> Result<Self, bincode::error::DecodeError> {
         let names: Vec<String> = Decode::decode(d)?;
+        let lists = Decode::decode(d)?;
         let index = names.iter().cloned().zip(0u32..).collect();
-        Ok(RuleNames { names, index })
+        Ok(ItemTable {
+            names,
+            index,
+            lists,
+        })
     }
 }
 
-impl RuleNames {
+impl ItemTable {
     fn intern(&mut self, name: &str) -> u32 {
         if let Some(i) = self.index.get(name) {
             return *i;
@@ -238,9 +247,13 @@ impl RuleNames {
     pub fn name(&self, i: u32) -> &str {
         self.names.get(i as usize).map_or("?", String::as_str)
     }
+
+    fn list(&self, i: u32) -> &[Item] {
+        self.lists.get(i as usize).map_or(&[], |l| l)
+    }
 }
 
-/// One item of a payment, as the state keeps it.
+/// One item of a payment that pays several, as the state keeps it.
 #[derive(Encode, Decode, Debug, Clone, Copy, PartialEq, Eq)]
 struct Item {
     entitlement: EntitlementId,
@@ -248,14 +261,6 @@ struct Item {
     source_month: Month,
     rule: u32,
     kind: ItemKind,
-}
-
-/// Most payments pay one item (this month's regular amount); only those with arrears or
-/// recoveries need a list.
-#[derive(Encode, Decode, Debug, Clone, PartialEq, Eq)]
-enum Items {
-    One(Item),
-    Many(Box<[Item]>),
 }
 
 /// A payment item as readers see it, with its rule's name.
@@ -290,52 +295,105 @@ pub enum PaymentStatus {
     Cancelled,
 }
 
-/// One payment line and what became of it.
+/// A payment row's bytes, at most: one row per person and month paid, so this sets how much
+/// memory each month adds (issue 10). Checked when the crate compiles.
+pub const PAYMENT_ROW_BYTES_MAX: usize = 40;
+const _: () = assert!(std::mem::size_of::<Payment>() <= PAYMENT_ROW_BYTES_MAX);
+
+/// One payment line and what became of it. Ids are held in 32 bits (`apply` refuses an id
+/// beyond that rather than cut it), and the one item of the common payment is held in the row
+/// itself with the payment's amount as its amount; a payment with any other shape keeps its
+/// items in the `ItemTable`'s lists and the row names the list. The item's fields sit in the
+/// row itself, not in a nested struct, so that no padding is paid twice.
 #[derive(Encode, Decode, Debug, Clone)]
 pub struct Payment {
-    pub batch: BatchId,
-    pub beneficiary: BeneficiaryId,
-    pub route: Route,
     pub amount: Vnd,
+    pub route: Route,
     pub status: PaymentStatus,
-    items: Items,
+    batch: u32,
+    beneficiary: u32,
+    /// The entitlement of the one item, or (when `listed`) the index of the item list.
+    entitlement_or_list: u32,
+    source_month: Month,
+    rule: u32,
+    kind: ItemKind,
+    listed: bool,
+}
+
+/// An id in the 32 bits a row holds; the ledger numbers from one, so only a chain of four
+/// billion people or batches could fail this, and it fails loudly.
+fn narrow(id: u64, what: &str) -> Result<u32, String> {
+    u32::try_from(id).map_err(|_| format!("{what} {id} is beyond what a payment row holds"))
 }
 
 impl Payment {
-    pub(super) fn new(e: &PaymentScheduled, rules: &mut RuleNames) -> Payment {
-        let mut compact = e.items.iter().map(|i| Item {
-            entitlement: i.entitlement,
-            amount: i.amount,
-            source_month: i.source_month,
-            rule: rules.intern(&i.rule),
-            kind: i.kind,
-        });
-        let items = match e.items.len() {
-            1 => Items::One(compact.next().expect("one item")),
-            _ => Items::Many(compact.collect()),
-        };
-        Payment {
-            batch: e.batch,
-            beneficiary: e.beneficiary,
-            route: e.route,
+    pub(super) fn new(e: &PaymentScheduled, table: &mut ItemTable) -> Result<Payment, String> {
+        let mut row = Payment {
             amount: e.amount,
+            route: e.route,
             status: PaymentStatus::Scheduled,
-            items,
+            batch: narrow(e.batch.0, "batch")?,
+            beneficiary: narrow(e.beneficiary.0, "beneficiary")?,
+            entitlement_or_list: 0,
+            source_month: Month::EARLIEST,
+            rule: 0,
+            kind: ItemKind::Regular,
+            listed: false,
+        };
+        match e.items.as_slice() {
+            [one] if one.amount == e.amount => {
+                row.entitlement_or_list = narrow(one.entitlement.0, "entitlement")?;
+                row.source_month = one.source_month;
+                row.rule = table.intern(&one.rule);
+                row.kind = one.kind;
+            }
+            items => {
+                let list: Box<[Item]> = items
+                    .iter()
+                    .map(|i| Item {
+                        entitlement: i.entitlement,
+                        amount: i.amount,
+                        source_month: i.source_month,
+                        rule: table.intern(&i.rule),
+                        kind: i.kind,
+                    })
+                    .collect();
+                row.entitlement_or_list = narrow(table.lists.len() as u64, "item list")?;
+                row.listed = true;
+                table.lists.push(list);
+            }
         }
+        Ok(row)
     }
 
-    pub(super) fn items<'a>(&'a self, rules: &'a RuleNames) -> impl Iterator<Item = ItemView<'a>> {
-        let items: &[Item] = match &self.items {
-            Items::One(i) => std::slice::from_ref(i),
-            Items::Many(v) => v,
+    pub fn batch(&self) -> BatchId {
+        BatchId(u64::from(self.batch))
+    }
+
+    pub fn beneficiary(&self) -> BeneficiaryId {
+        BeneficiaryId(u64::from(self.beneficiary))
+    }
+
+    pub(super) fn items<'a>(&'a self, table: &'a ItemTable) -> impl Iterator<Item = ItemView<'a>> {
+        let one = (!self.listed).then(|| ItemView {
+            entitlement: EntitlementId(u64::from(self.entitlement_or_list)),
+            source_month: self.source_month,
+            kind: self.kind,
+            amount: self.amount,
+            rule: table.name(self.rule),
+        });
+        let list = if self.listed {
+            table.list(self.entitlement_or_list)
+        } else {
+            &[]
         };
-        items.iter().map(move |i| ItemView {
+        one.into_iter().chain(list.iter().map(move |i| ItemView {
             entitlement: i.entitlement,
             source_month: i.source_month,
             kind: i.kind,
             amount: i.amount,
-            rule: rules.name(i.rule),
-        })
+            rule: table.name(i.rule),
+        }))
     }
 }
 
@@ -421,5 +479,72 @@ mod tests {
         assert!(ids.push(PaymentId(10)).is_err());
         assert_eq!(ids.iter().collect::<Vec<_>>(), [PaymentId(7), PaymentId(8)]);
         assert!(ids.contains(PaymentId(8)) && !ids.contains(PaymentId(9)));
+    }
+
+    fn item(entitlement: u64, k: u32, amount: i64, rule: &str, kind: ItemKind) -> PaymentItem {
+        PaymentItem {
+            entitlement: EntitlementId(entitlement),
+            source_month: m(k),
+            kind,
+            amount: Vnd(amount),
+            rule: rule.to_owned(),
+        }
+    }
+
+    fn scheduled(items: Vec<PaymentItem>, amount: i64) -> PaymentScheduled {
+        PaymentScheduled {
+            payment: crate::domain::types::PaymentId(9),
+            batch: BatchId(3),
+            beneficiary: BeneficiaryId(70_000),
+            route: Route::Cash {
+                pay_point: crate::domain::types::CommuneCode::parse("00004").unwrap(),
+            },
+            amount: Vnd(amount),
+            items,
+        }
+    }
+
+    /// Every shape of payment reads back as its record stated it: the common one-item payment
+    /// held in the row, and the others (several items, an item whose amount is not the
+    /// payment's, no item at all) through the table's lists.
+    #[test]
+    fn a_payment_row_reads_back_its_items_whatever_their_shape() {
+        let mut table = ItemTable::default();
+        let r = "ncc.annex2.61@ncc-nd77-2024";
+        let shapes = [
+            (vec![item(5, 0, 2_789_000, r, ItemKind::Regular)], 2_789_000),
+            (
+                vec![
+                    item(5, 6, 2_789_000, r, ItemKind::Regular),
+                    item(5, 0, 734_000, "btxh.art6@btxh-nd20", ItemKind::Arrears),
+                    item(6, 1, -100_000, r, ItemKind::Recovery),
+                ],
+                3_423_000,
+            ),
+            (vec![item(5, 0, 500_000, r, ItemKind::OneOff)], 400_000),
+            (vec![], 0),
+        ];
+        let rows: Vec<Payment> = shapes
+            .iter()
+            .map(|(items, amount)| Payment::new(&scheduled(items.clone(), *amount), &mut table))
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (row, (items, amount)) in rows.iter().zip(&shapes) {
+            let back: Vec<PaymentItem> = row.items(&table).map(ItemView::to_item).collect();
+            assert_eq!(&back, items);
+            assert_eq!(row.amount, Vnd(*amount));
+            assert_eq!((row.batch(), row.beneficiary()), (BatchId(3), BeneficiaryId(70_000)));
+        }
+        assert!(!rows[0].listed && rows[1].listed && rows[2].listed && rows[3].listed);
+        assert_eq!(table.lists.len(), 3, "only payments not of the common shape use a list");
+        assert_eq!(table.names.len(), 2, "rule names are kept once");
+    }
+
+    #[test]
+    fn a_payment_row_refuses_an_id_it_cannot_hold() {
+        let mut e = scheduled(vec![], 0);
+        e.beneficiary = BeneficiaryId(u64::from(u32::MAX) + 1);
+        let err = Payment::new(&e, &mut ItemTable::default()).unwrap_err();
+        assert!(err.contains("beneficiary 4294967296"), "{err}");
     }
 }

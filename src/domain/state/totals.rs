@@ -153,7 +153,7 @@ impl State {
     /// `apply` calls for settlements, returns and cancellations).
     pub(super) fn count_status(&mut self, id: PaymentId, to: PaymentStatus) -> Result<(), String> {
         let p = self.payment(id).ok_or_else(|| format!("no payment {id}"))?;
-        let (from, batch) = (p.status, p.batch);
+        let (from, batch) = (p.status, p.batch());
         let (ch, amount) = (channel(&p.route), p.amount);
         if from == to {
             return Ok(());
