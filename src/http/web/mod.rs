@@ -21,6 +21,7 @@ pub mod overview;
 mod people;
 pub mod reviews;
 pub mod session;
+pub mod warm;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -53,9 +54,9 @@ const STYLE_CSS: &str = include_str!("../../../templates/web/style.css");
 /// API's bearer-token guard: a session cookie stands in for the token here).
 pub fn router<S>(app: AppState) -> Router<S> {
     let web = Web {
+        reviews: app.web.reviews.clone(),
         app,
         sessions: Arc::new(Sessions::new(session::SESSION_IDLE_MS)),
-        reviews: Arc::new(reviews::Reviews::default()),
     };
     let report_bytes_max = web.app.limits.status_report_bytes_max;
     Router::new()
