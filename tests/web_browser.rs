@@ -500,6 +500,10 @@ async fn the_payout_chart_shows_one_bar_per_month_with_the_apis_totals() {
             last[11].attr("data-label").await.unwrap().as_deref(),
             Some("08/2024")
         );
+        // The charts themselves, scrolled to by their id.
+        b.open("/overview?month=2024-08#chart-payouts").await;
+        b.find("#chart-payouts").await;
+        b.screenshot("charts").await;
     })
     .await;
 }
