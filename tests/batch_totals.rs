@@ -202,19 +202,20 @@ fn who_a_batch_left_out_comes_from_the_state() {
 }
 
 #[test]
-fn a_computed_batchs_review_is_kept_and_read_again() {
-    use chitra::http::web::reviews::Reviews;
+fn a_computed_batchs_review_is_of_its_computation() {
+    // Kept once per computation and shared by the pages that ask: `tests/web_warm.rs`.
+    use chitra::http::web::reviews::{computation, reviewed};
     let (mut w, july, _) = three_paid_in_july();
-    let kept = Reviews::default();
-    let first = kept.of(w.state(), july).unwrap();
-    let again = kept.of(w.state(), july).unwrap();
-    assert!(std::sync::Arc::ptr_eq(&first, &again), "not computed twice");
-    assert_eq!(kept.len(), 1);
+    let key = computation(w.state(), july).unwrap();
+    assert_eq!(key.0, july);
+    let first = reviewed(w.state(), key).unwrap();
     assert_eq!(first.review.totals.count, 3);
-    // A batch not computed has no review, and nothing is kept for it.
+    // A computation the batch is no longer at has no review.
+    let stale = (key.0, key.1 + 1, key.2);
+    assert!(reviewed(w.state(), stale).is_none());
+    // A batch not computed has no computation, so no review.
     let aug = w
         .open_batch(Programme::Btxh, m("2024-08"), BatchKind::Regular)
         .unwrap();
-    assert!(kept.of(w.state(), aug).is_none());
-    assert_eq!(kept.len(), 1);
+    assert!(computation(w.state(), aug).is_none());
 }

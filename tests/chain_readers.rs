@@ -87,11 +87,6 @@ async fn the_http_export_refuses_a_chain_that_does_not_verify() {
     assert_eq!(export.status, StatusCode::OK);
     // Someone with access to the store replaces the block of record 2 under the running
     // server with an altered copy.
-    let mut record = common::export::records(&export.body)[2].clone();
-    let last = record.len() - 1;
-    record[last] ^= 0x01;
-    let mut block = chitra::chain::block::BlockWriter::new();
-    block.push_with(|b| b.extend_from_slice(&record));
     // Each rate schedule was its own group, so record 2 is alone in its block.
     let stored = api.ledger.store().blocks_from(2).next().unwrap().unwrap();
     assert_eq!(stored.first_seq, 2);
@@ -101,11 +96,7 @@ async fn the_http_export_refuses_a_chain_that_does_not_verify() {
             .len(),
         1
     );
-    let blocks = vec![chitra::store::PendingBlock {
-        first_seq: 2,
-        records: block.finish(),
-        personal: vec![],
-    }];
+    let blocks = vec![common::export::altered_block(&export.body, 2)];
     api.ledger.store().append_partial(blocks, records).unwrap();
 
     let export = api.get("/v1/chain/export", Role::Auditor).await;

@@ -500,6 +500,10 @@ async fn the_payout_chart_shows_one_bar_per_month_with_the_apis_totals() {
             last[11].attr("data-label").await.unwrap().as_deref(),
             Some("08/2024")
         );
+        // The charts themselves, scrolled to by their id.
+        b.open("/overview?month=2024-08#chart-payouts").await;
+        b.find("#chart-payouts").await;
+        b.screenshot("charts").await;
     })
     .await;
 }
@@ -606,9 +610,31 @@ async fn an_auditor_verifies_the_chain_and_reads_a_payments_proof() {
             .unwrap();
         assert_eq!(b.text("#records").await, records.to_string());
         assert!(b.text("#checkpoint").await.contains(&records.to_string()));
+        // The verification runs in the background; its page reloads itself with the progress
+        // until the result is in.
         b.submit("#verify").await;
         b.wait_for_text("id=\"verified\"").await;
         assert!(b.find("#verified.ok").await.text().await.is_ok());
+        let chain = h.api("auditor:minh", "/v1/chain");
+        assert_eq!(
+            b.text("#verified-records").await,
+            chain["records"].to_string()
+        );
+        assert_eq!(b.text("#head-seq").await, chain["head_seq"].to_string());
+        assert_eq!(
+            b.text("#head-hash").await,
+            chain["head_hash"].as_str().unwrap()
+        );
+        // Every checkpoint the chain records (the API lists the newest, seq for recorded ones).
+        let listed = h.api("auditor:minh", "/v1/proofs/checkpoints?limit=100")["checkpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["seq"].is_u64())
+            .count();
+        assert_eq!(b.text("#checkpoints-checked").await, listed.to_string());
+        b.screenshot("verification").await;
+        b.open("/audit").await;
         b.find("#payment").await.send_keys("P1").await.unwrap();
         b.submit("#proof-form").await;
         b.wait_for_text("id=\"proof\"").await;

@@ -345,6 +345,25 @@ async fn the_audit_page_lists_checkpoints_and_the_witnesses_that_cosigned_them()
         )
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    // A verification from the page checks every recorded checkpoint, with the data directory's
+    // key, as `chitra verify` does.
+    let recorded = std::thread::scope(|s| {
+        s.spawn(|| api.ledger.read(|st| st.checkpoints().len()).unwrap())
+            .join()
+            .unwrap()
+    });
+    assert!(recorded > 0);
+    let r = post_form(
+        &api,
+        "/audit/verify",
+        &b.cookie,
+        &format!("csrf={}", b.csrf),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let html = verification_done(&api, &b.cookie).await;
+    assert_eq!(by_id(&html, "checkpoints-checked"), recorded.to_string());
+    assert!(html.contains("đã kiểm tra bằng khóa của dữ liệu"), "{html}");
 }
 
 #[tokio::test]
@@ -547,4 +566,145 @@ async fn a_status_report_upload_shows_each_lines_result_and_the_break_it_opened(
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(api.records(), again);
+}
+
+/// Follows a verification's page until it is done (it reloads itself while it runs): the page.
+async fn verification_done(api: &Api, cookie: &str) -> String {
+    loop {
+        let r = get(api, "/audit/verification", Some(cookie)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let html = r.text();
+        if !html.contains("id=\"progress\"") {
+            assert!(!html.contains("http-equiv=\"refresh\""), "{html}");
+            return html;
+        }
+        assert!(html.contains("http-equiv=\"refresh\""), "{html}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// The text of the element with `id` in a page.
+fn by_id(html: &str, id: &str) -> String {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {html}"));
+    let rest = &html[at..];
+    let rest = &rest[rest.find('>').unwrap() + 1..];
+    rest[..rest.find('<').unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn an_auditor_verifies_the_chain_from_the_page_and_sees_its_head_and_checkpoints() {
+    let api = Api::new();
+    api.enrol(enrol_body(
+        "001185000001",
+        bank_route("970436", "1500200000001"),
+    ))
+    .await;
+    let (_, auditor) = sign_in(&api, "tok-auditor", false).await;
+    let auditor = auditor.unwrap();
+    // Nothing ran yet: the progress page sends back to the auditors' page.
+    let r = get(&api, "/audit/verification", Some(&auditor.cookie)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    // Without the CSRF token nothing starts.
+    let r = post_form(&api, "/audit/verify", &auditor.cookie, "csrf=").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = get(&api, "/audit/verification", Some(&auditor.cookie)).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "no verification was started"
+    );
+    // A maker may not verify (as over the API).
+    let (_, maker) = sign_in(&api, "tok-maker", false).await;
+    let maker = maker.unwrap();
+    let form = format!("csrf={}", maker.csrf);
+    let r = post_form(&api, "/audit/verify", &maker.cookie, &form).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let form = format!("csrf={}", auditor.csrf);
+    let r = post_form(&api, "/audit/verify", &auditor.cookie, &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    assert_eq!(r.headers[header::LOCATION], "/audit/verification");
+    let html = verification_done(&api, &auditor.cookie).await;
+    let chain = api
+        .get("/v1/chain", chitra::domain::access::Role::Auditor)
+        .await
+        .json();
+    assert!(html.contains("id=\"verified\""), "{html}");
+    assert_eq!(
+        by_id(&html, "verified-records"),
+        chain["records"].to_string()
+    );
+    assert_eq!(by_id(&html, "head-seq"), chain["head_seq"].to_string());
+    assert_eq!(
+        by_id(&html, "head-hash"),
+        chain["head_hash"].as_str().unwrap()
+    );
+    assert_eq!(
+        by_id(&html, "checkpoints-checked"),
+        "0",
+        "none recorded here"
+    );
+    assert_eq!(by_id(&html, "started-by"), "auditor:minh");
+    // The auditors' page now says when the chain was last verified, and links to the result.
+    let audit = get(&api, "/audit", Some(&auditor.cookie)).await.text();
+    assert!(audit.contains("id=\"verification-link\""), "{audit}");
+    assert_ne!(by_id(&audit, "last-verified"), "chưa bao giờ");
+}
+
+#[tokio::test]
+async fn one_verification_runs_at_a_time_and_its_page_shows_its_progress() {
+    // No heavy job may run, so the verification waits its turn and stays under way.
+    let api = Api::with_limits(chitra::http::Limits {
+        jobs_concurrent_max: 0,
+        ..chitra::http::Limits::default()
+    });
+    let (_, auditor) = sign_in(&api, "tok-auditor", false).await;
+    let auditor = auditor.unwrap();
+    let form = format!("csrf={}", auditor.csrf);
+    let r = post_form(&api, "/audit/verify", &auditor.cookie, &form).await;
+    assert_eq!(r.headers[header::LOCATION], "/audit/verification");
+    let r = post_form(&api, "/audit/verify", &auditor.cookie, &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers[header::LOCATION], "/audit/verification?busy=1");
+    let html = get(&api, "/audit/verification?busy=1", Some(&auditor.cookie))
+        .await
+        .text();
+    assert!(html.contains("id=\"busy\""), "{html}");
+    assert!(
+        html.contains("<meta http-equiv=\"refresh\" content=\"1\">"),
+        "{html}"
+    );
+    assert_eq!(by_id(&html, "checked"), "0");
+    assert_eq!(by_id(&html, "total"), api.records().to_string());
+    assert_eq!(by_id(&html, "percent"), "0");
+    assert!(html.contains("<progress max=\"100\" value=\"0\""), "{html}");
+}
+
+#[tokio::test]
+async fn a_verification_of_a_tampered_store_names_the_first_record_that_fails() {
+    let api = Api::new();
+    let records = api.records();
+    let export = api
+        .get("/v1/chain/export", chitra::domain::access::Role::Auditor)
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    // Someone with access to the store replaces the block of record 2 (a rate schedule, alone
+    // in its group) under the running server with an altered copy.
+    let blocks = vec![common::export::altered_block(&export.body, 2)];
+    api.ledger.store().append_partial(blocks, records).unwrap();
+
+    let (_, auditor) = sign_in(&api, "tok-auditor", false).await;
+    let auditor = auditor.unwrap();
+    let form = format!("csrf={}", auditor.csrf);
+    let r = post_form(&api, "/audit/verify", &auditor.cookie, &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    let html = verification_done(&api, &auditor.cookie).await;
+    assert!(html.contains("id=\"failed\""), "{html}");
+    assert_eq!(by_id(&html, "fault-seq"), "2");
+    assert!(
+        by_id(&html, "fault").starts_with("seq 2: content altered"),
+        "{html}"
+    );
 }

@@ -20,6 +20,10 @@ pub const WEB_API_ANSWER_BYTES_MAX: usize = 1 << 20;
 /// Computed batches whose review the dashboard keeps (`web::reviews`; a month has a few
 /// batches per programme).
 pub const REVIEW_CACHE_BATCHES_MAX: usize = 32;
+/// Computed batches whose review the dashboard's warm-up (`web::warm`) computes when the server
+/// starts, the newest first (the months staff are working on); older batches' reviews are
+/// computed on their first view. Batches computed while the server runs all get theirs.
+pub const WARM_AT_START_BATCHES_MAX: usize = 4;
 
 /// The limits of one server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

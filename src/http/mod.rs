@@ -69,6 +69,8 @@ pub struct Inner {
     settings: Arc<crate::app::config::Settings>,
     pub metrics: metrics::HttpMetrics,
     pub search: search::Index,
+    /// The dashboard's kept reviews and background warm-up (`web::warm`).
+    pub web: web::warm::Warm,
     readers: reader::Readers,
     jobs: Arc<tokio::sync::Semaphore>,
     /// One lock per (principal, Idempotency-Key) of a heavy job in progress, so that concurrent
@@ -89,6 +91,7 @@ impl AppState {
             tokens,
             metrics: metrics::HttpMetrics::new(&routes()),
             search: search::Index::default(),
+            web: web::warm::Warm::default(),
             readers,
             jobs: Arc::new(tokio::sync::Semaphore::new(limits.jobs_concurrent_max)),
             job_keys: std::sync::Mutex::new(HashMap::new()),

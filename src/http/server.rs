@@ -26,6 +26,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let limits = state.limits;
+    // The dashboard's warm-up (search index, batch reviews) runs beside the server.
+    super::web::warm::start(&state);
     let service = TowerToHyperService::new(app(state));
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.connections_max));
     let graceful = GracefulShutdown::new();

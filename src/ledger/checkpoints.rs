@@ -282,13 +282,45 @@ impl super::Offline {
         &self,
         key: Option<VerifierKey>,
     ) -> Result<CheckpointSummary, CheckpointError> {
-        let mut check = CheckpointCheck::new(key);
-        for r in super::read::records(&self.store, 0, self.view()?.records()) {
-            check.push(&r?.bytes)?;
-        }
-        Ok(check.finish())
+        check_records(
+            super::read::records(&self.store, 0, self.view()?.records()),
+            key,
+            |_| {},
+        )
     }
 }
+
+impl super::Ledger {
+    /// Checks every checkpoint recorded in the first `upto` durable records, as
+    /// `Offline::check_checkpoints` does (`CheckpointCheck`), calling `progress` with the number
+    /// of records read so far; for a server, after the chain up to there verified.
+    pub fn check_checkpoints(
+        &self,
+        key: Option<VerifierKey>,
+        upto: u64,
+        progress: impl FnMut(u64),
+    ) -> Result<CheckpointSummary, CheckpointError> {
+        check_records(self.records(0, upto), key, progress)
+    }
+}
+
+fn check_records(
+    records: impl Iterator<Item = Result<super::read::StoredRecord, StoreError>>,
+    key: Option<VerifierKey>,
+    mut progress: impl FnMut(u64),
+) -> Result<CheckpointSummary, CheckpointError> {
+    let mut check = CheckpointCheck::new(key);
+    for (read, r) in (1..).zip(records) {
+        check.push(&r?.bytes)?;
+        if read % CHECKPOINT_PROGRESS_RECORDS == 0 {
+            progress(read);
+        }
+    }
+    Ok(check.finish())
+}
+
+/// How often (in records) a checkpoint check reports its progress.
+const CHECKPOINT_PROGRESS_RECORDS: u64 = 4096;
 
 /// Checks every checkpoint recorded in a chain export (`CheckpointCheck`).
 pub fn check_export_checkpoints(

@@ -39,3 +39,19 @@ pub fn export(records: &[Vec<u8>]) -> Vec<u8> {
     let head = records.last().map_or([0; 32], |r| record_hash(r));
     with_trailer(records, records.len() as u64, head)
 }
+
+/// Record `seq` of an export with its last byte flipped, in a block of its own: what someone
+/// with access to the store puts back in place of the record's block (which must hold that
+/// record alone) to alter it under a running server.
+pub fn altered_block(export: &[u8], seq: u64) -> chitra::store::PendingBlock {
+    let mut record = records(export)[seq as usize].clone();
+    let last = record.len() - 1;
+    record[last] ^= 0x01;
+    let mut block = chitra::chain::block::BlockWriter::new();
+    block.push_with(|b| b.extend_from_slice(&record));
+    chitra::store::PendingBlock {
+        first_seq: seq,
+        records: block.finish(),
+        personal: vec![],
+    }
+}

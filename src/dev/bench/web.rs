@@ -141,6 +141,17 @@ pub fn run(
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // The server's warm-up (the search index, the newest batches' reviews), timed: what the
+    // first views no longer pay for.
+    let started = Instant::now();
+    runtime.block_on(async {
+        crate::http::web::warm::start(&state);
+        crate::http::web::warm::settled(&state).await;
+    });
+    eprintln!(
+        "warm-up (search index, the newest batches' reviews) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let quiet = runtime.block_on(render_times(state.clone(), &pages, samples));
     // Again while the next month's batch is computed on all cores (nothing appended).
     let run = Run::new(ledger);

@@ -1,9 +1,10 @@
-//! The auditors' page: the chain's status, a whole verification, the signed checkpoint of the
-//! Merkle tree, the newest checkpoints with the witnesses that cosigned each, a proof of
-//! inclusion for any payment, and the export of the chain. Each is the API's own handler called
-//! in-process (`GET /v1/chain`, `POST /v1/chain/verify`, `GET /v1/proofs/tree`,
-//! `GET /v1/proofs/checkpoints`, `GET /v1/payments/{id}/proof`, `GET /v1/chain/export`), so the
-//! page shows exactly what the API answers and holds no copy of any of it.
+//! The auditors' page: the chain's status, a whole verification (started here, run and shown
+//! with its progress by `verify`), the signed checkpoint of the Merkle tree, the newest
+//! checkpoints with the witnesses that cosigned each, a proof of inclusion for any payment, and
+//! the export of the chain. Each is the API's own handler called in-process (`GET /v1/chain`,
+//! `GET /v1/proofs/tree`, `GET /v1/proofs/checkpoints`, `GET /v1/payments/{id}/proof`,
+//! `GET /v1/chain/export`), so the page shows exactly what the API answers and holds no copy of
+//! any of it.
 
 use askama::Template;
 use axum::extract::{Path as AxPath, Query, State};
@@ -16,7 +17,6 @@ use serde_json::Value;
 use super::format::time;
 use super::i18n::Text;
 use super::{page, render, CsrfForm, Signed, Web};
-use crate::http::batches::MaybeJson;
 use crate::http::support::{StrictQuery, Who};
 use crate::http::{chain, proofs, Problem};
 
@@ -41,7 +41,8 @@ struct Body<'a> {
     last_verified: String,
     checkpoint: String,
     checkpoints: Vec<CheckpointRow>,
-    verified: Option<(bool, String)>,
+    /// Whether a verification ran or runs (`verify`): the page links to it.
+    verification: bool,
     proof_for: String,
     proof: Option<String>,
     may_verify: bool,
@@ -84,12 +85,7 @@ pub struct ProofQuery {
     payment: Option<String>,
 }
 
-async fn show(
-    web: &Web,
-    who: &Signed,
-    verified: Option<(bool, String)>,
-    payment: Option<String>,
-) -> Response {
+async fn show(web: &Web, who: &Signed, payment: Option<String>) -> Response {
     if !super::may(who.role(), &Method::GET, "/v1/chain") {
         return who.forbidden();
     }
@@ -159,7 +155,7 @@ async fn show(
             .map_or_else(|| t.never.to_owned(), time),
         checkpoint,
         checkpoints,
-        verified,
+        verification: web.verification.current().is_some(),
         proof_for: payment.unwrap_or_default(),
         proof,
         may_verify: super::may(who.role(), &Method::POST, "/v1/chain/verify"),
@@ -172,48 +168,12 @@ pub async fn page_handler(
     who: Signed,
     Query(q): Query<ProofQuery>,
 ) -> Response {
-    show(&web, &who, None, q.payment).await
+    show(&web, &who, q.payment).await
 }
 
 /// The proof form's target: the same page with the proof.
 pub async fn proof(State(web): State<Web>, who: Signed, Query(q): Query<ProofQuery>) -> Response {
-    show(&web, &who, None, q.payment).await
-}
-
-/// Verifies the whole chain (a heavy job, as `POST /v1/chain/verify`).
-pub async fn verify(State(web): State<Web>, who: Signed, Form(f): Form<CsrfForm>) -> Response {
-    if let Some(refused) = who.csrf_refusal(&f.csrf) {
-        return refused;
-    }
-    if !super::may(who.role(), &Method::POST, "/v1/chain/verify") {
-        return who.forbidden();
-    }
-    let answer = chain::verify(
-        State(web.app.clone()),
-        Who(who.session.caller.clone()),
-        MaybeJson(chain::VerifyBody { expect_head: None }),
-    )
-    .await;
-    let v = match json(answer).await {
-        Ok(v) => v,
-        Err(p) => return who.problem(p),
-    };
-    let t = who.t();
-    let result = if v["ok"] == Value::Bool(true) {
-        (
-            true,
-            format!(
-                "{}: {} {}, {} ms",
-                t.verified_ok, v["records"], t.records, v["elapsed_ms"]
-            ),
-        )
-    } else {
-        (
-            false,
-            format!("{}: {}", t.tampered, v["fault"].as_str().unwrap_or("?")),
-        )
-    };
-    show(&web, &who, Some(result), None).await
+    show(&web, &who, q.payment).await
 }
 
 /// The chain's export file, streamed as `GET /v1/chain/export` streams it.

@@ -288,24 +288,32 @@ struct Seen {
 }
 
 async fn seen(web: &Web, id: BatchId) -> Result<Option<Seen>, crate::http::Problem> {
-    let reviews = web.reviews.clone();
-    read(&web.app, move |s| {
+    let read = read(&web.app, move |s| {
         let view = views::batch(s, id)?;
-        // Kept per computation: only the first view after it walks the batch.
-        let review = reviews.of(s, id);
+        let computation = super::reviews::computation(s, id);
         let breaks = s
             .breaks()
             .iter()
             .filter(|b| b.recorded.batch == Some(id))
             .map(BreakView::of)
             .collect();
-        Some(Seen {
-            view,
-            review,
-            breaks,
-        })
+        Some((view, computation, breaks))
     })
-    .await
+    .await?;
+    let Some((view, computation, breaks)) = read else {
+        return Ok(None);
+    };
+    // Kept per computation, and computed in the background as soon as the batch is computed
+    // (`warm`): a view reads it back, or waits for the computation under way.
+    let review = match computation {
+        Some(key) => web.reviews.of(web.app.ledger(), key).await,
+        None => None,
+    };
+    Ok(Some(Seen {
+        view,
+        review,
+        breaks,
+    }))
 }
 
 pub async fn detail(State(web): State<Web>, who: Signed, Path(id): Path<String>) -> Response {

@@ -10,8 +10,16 @@ pub struct Bar {
     pub segments: Vec<(String, i64)>,
 }
 
-/// Colours of the series, in order (chosen to keep WCAG AA contrast against white).
-const COLOURS: [&str; 4] = ["#1d4e89", "#b5441a", "#2e6b34", "#6b3a8a"];
+/// Colours of the series, in order: each at least 3:1 against `BACKGROUND` (WCAG 2.1, 1.4.11,
+/// graphical objects). Stacked segments are separated by a line of the background's colour, so
+/// each segment borders the background, not another series' colour.
+pub const COLOURS: [&str; 4] = ["#1d4e89", "#b5441a", "#2e6b34", "#6b3a8a"];
+/// The chart's own background, drawn under it (not inherited from the page).
+pub const BACKGROUND: &str = "#ffffff";
+/// The labels' and the legend's text colour: at least 4.5:1 against `BACKGROUND` (1.4.3).
+pub const TEXT_COLOUR: &str = "#1a1a1a";
+/// Width of the background-coloured line between stacked segments.
+const SEPARATOR: i64 = 1;
 
 const WIDTH: i64 = 720;
 const HEIGHT: i64 = 240;
@@ -54,6 +62,11 @@ pub fn stacked(id: &str, title: &str, bars: &[Bar], format: impl Fn(i64) -> Stri
         h = HEIGHT + 20,
         t = escape(title)
     );
+    let _ = write!(
+        svg,
+        r#"<rect class="background" x="0" y="0" width="{WIDTH}" height="{h}" fill="{BACKGROUND}"/>"#,
+        h = HEIGHT + 20
+    );
     for (i, bar) in bars.iter().enumerate() {
         let total: i64 = bar.segments.iter().map(|s| s.1).sum();
         let x = MARGIN + i as i64 * slot + (slot - bar_width) / 2;
@@ -71,7 +84,7 @@ pub fn stacked(id: &str, title: &str, bars: &[Bar], format: impl Fn(i64) -> Stri
                 COLOURS[series.iter().position(|s| s == name).unwrap_or(0) % COLOURS.len()];
             let _ = write!(
                 svg,
-                r#"<rect x="{x}" y="{y}" width="{bar_width}" height="{h}" fill="{colour}"><title>{l} {s}: {v}</title></rect>"#,
+                r#"<rect x="{x}" y="{y}" width="{bar_width}" height="{h}" fill="{colour}" stroke="{BACKGROUND}" stroke-width="{SEPARATOR}"><title>{l} {s}: {v}</title></rect>"#,
                 l = escape(&bar.label),
                 s = escape(name),
                 v = escape(&format(*value))
@@ -79,7 +92,7 @@ pub fn stacked(id: &str, title: &str, bars: &[Bar], format: impl Fn(i64) -> Stri
         }
         let _ = write!(
             svg,
-            r#"<text x="{cx}" y="{ty}" font-size="11" text-anchor="middle">{l}</text></g>"#,
+            r#"<text x="{cx}" y="{ty}" font-size="11" text-anchor="middle" fill="{TEXT_COLOUR}">{l}</text></g>"#,
             cx = x + bar_width / 2,
             ty = HEIGHT - MARGIN + 14,
             l = escape(&bar.label)
@@ -88,7 +101,7 @@ pub fn stacked(id: &str, title: &str, bars: &[Bar], format: impl Fn(i64) -> Stri
     for (i, name) in series.iter().enumerate() {
         let _ = write!(
             svg,
-            r#"<rect x="{x}" y="{y}" width="10" height="10" fill="{c}"/><text x="{tx}" y="{ty}" font-size="11">{n}</text>"#,
+            r#"<rect x="{x}" y="{y}" width="10" height="10" fill="{c}"/><text x="{tx}" y="{ty}" font-size="11" fill="{TEXT_COLOUR}">{n}</text>"#,
             x = MARGIN + i as i64 * 150,
             y = HEIGHT + 2,
             c = COLOURS[i % COLOURS.len()],

@@ -21,6 +21,8 @@ pub mod overview;
 mod people;
 pub mod reviews;
 pub mod session;
+mod verify;
+pub mod warm;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -38,12 +40,15 @@ use super::{Access, AppState, Problem, Role};
 use i18n::{Lang, Text};
 use session::{Session, Sessions};
 
-/// What the dashboard's handlers share: the API's state, the sessions and the kept reviews.
+/// What the dashboard's handlers share: the API's state, the sessions, the kept reviews and
+/// the auditors' verification.
 #[derive(Clone)]
 pub struct Web {
     pub app: AppState,
     pub sessions: Arc<Sessions>,
     pub reviews: Arc<reviews::Reviews>,
+    /// The auditors' verification of the chain, one at a time (`verify`).
+    pub verification: Arc<verify::Verification>,
 }
 
 /// The stylesheet, embedded (no CDN, no external font: offices often have no internet).
@@ -53,9 +58,10 @@ const STYLE_CSS: &str = include_str!("../../../templates/web/style.css");
 /// API's bearer-token guard: a session cookie stands in for the token here).
 pub fn router<S>(app: AppState) -> Router<S> {
     let web = Web {
+        reviews: app.web.reviews.clone(),
         app,
         sessions: Arc::new(Sessions::new(session::SESSION_IDLE_MS)),
-        reviews: Arc::new(reviews::Reviews::default()),
+        verification: Arc::new(verify::Verification::default()),
     };
     let report_bytes_max = web.app.limits.status_report_bytes_max;
     Router::new()
@@ -73,7 +79,8 @@ pub fn router<S>(app: AppState) -> Router<S> {
         .route("/lang/{code}", get(switch_language))
         .route("/overview", get(overview::page_handler))
         .route("/audit", get(audit::page_handler))
-        .route("/audit/verify", post(audit::verify))
+        .route("/audit/verify", post(verify::start))
+        .route("/audit/verification", get(verify::show))
         .route("/audit/export", post(audit::export))
         .route("/audit/proof", get(audit::proof))
         .route("/people", get(people::search))
@@ -159,6 +166,7 @@ impl Signed {
             nav_people: nav("/v1/beneficiaries"),
             nav_files: nav("/v1/files"),
             nav_audit: may(role, &Method::POST, "/v1/chain/verify"),
+            refresh: false,
         }
     }
 
@@ -214,6 +222,8 @@ pub struct Layout {
     pub nav_people: bool,
     pub nav_files: bool,
     pub nav_audit: bool,
+    /// Whether the page reloads itself every second (a verification's progress).
+    pub refresh: bool,
 }
 
 impl Layout {
@@ -229,6 +239,7 @@ impl Layout {
             nav_people: false,
             nav_files: false,
             nav_audit: false,
+            refresh: false,
         }
     }
 

@@ -3,15 +3,23 @@
 //! out are a walk over the batch, last month's batch and the caseload, but the approval binds
 //! the batch's content, so they are kept per (batch, computation record) and later page views
 //! read them from here. Bounded by `REVIEW_CACHE_BATCHES_MAX`; the oldest goes first.
+//!
+//! A review is computed on the blocking pool, never on the reader threads that serve every
+//! page, and only once: whoever asks first (the warm-up of `web::warm` right after the batch is
+//! computed, or a page) starts it, and everyone who asks before it is done waits for that same
+//! computation.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::watch;
 
 use crate::domain::batch::left_out::{self, Why};
 use crate::domain::batch::review::{self, Review};
 use crate::domain::event::Digest;
 use crate::domain::state::State;
 use crate::domain::types::{BatchId, BeneficiaryId};
+use crate::ledger::Ledger;
 
 pub use crate::http::limits::REVIEW_CACHE_BATCHES_MAX;
 
@@ -25,38 +33,79 @@ pub struct Reviewed {
     pub left_out: Vec<(BeneficiaryId, Why)>,
 }
 
+/// A computation's review: `None` while it is being computed, then its outcome (`None` when
+/// the batch had moved on to another computation before the review began).
+type Slot = watch::Receiver<Option<Option<Arc<Reviewed>>>>;
+
 /// The kept reviews, the most recent last.
 #[derive(Default)]
-pub struct Reviews(Mutex<VecDeque<(Computation, Arc<Reviewed>)>>);
+pub struct Reviews(Mutex<VecDeque<(Computation, Slot)>>);
+
+/// The computation a batch's review would be of: `None` when the batch does not exist or is
+/// not computed.
+pub fn computation(state: &State, batch: BatchId) -> Option<Computation> {
+    let c = state.batch(batch)?.computed.as_ref()?;
+    Some((batch, c.basis_seq, c.content_hash))
+}
+
+/// The review of `key`, computed from `state`, if the batch is still at that computation.
+pub fn reviewed(state: &State, key: Computation) -> Option<Reviewed> {
+    if computation(state, key.0) != Some(key) {
+        return None;
+    }
+    Some(Reviewed {
+        review: review::review(state, key.0)?,
+        left_out: left_out::left_out(state, key.0)?,
+    })
+}
 
 impl Reviews {
-    /// The review of the batch's computation: kept, or computed now from `state` and kept.
-    /// `None` when the batch does not exist or is not computed.
-    pub fn of(&self, state: &State, batch: BatchId) -> Option<Arc<Reviewed>> {
-        let c = state.batch(batch)?.computed.as_ref()?;
-        let key = (batch, c.basis_seq, c.content_hash);
-        if let Some(kept) = self.kept(&key) {
-            return Some(kept);
-        }
-        let done = Arc::new(Reviewed {
-            review: review::review(state, batch)?,
-            left_out: left_out::left_out(state, batch)?,
-        });
+    /// The review of `key`: kept, or being computed (then this waits for it), or computed now
+    /// on the blocking pool and kept. `None` when the batch is no longer at that computation.
+    pub async fn of(&self, ledger: &Ledger, key: Computation) -> Option<Arc<Reviewed>> {
+        let mut slot = self.slot(ledger, key);
+        let done = slot.wait_for(Option::is_some).await.ok()?;
+        done.clone().flatten()
+    }
+
+    /// Starts computing the review of `key` unless it is kept or under way.
+    pub fn warm(&self, ledger: &Ledger, key: Computation) {
+        drop(self.slot(ledger, key));
+    }
+
+    /// The review of `key` if it is kept and finished (it never waits or computes).
+    pub fn ready(&self, key: Computation) -> Option<Arc<Reviewed>> {
+        let all = self.0.lock().expect("review cache lock");
+        let (_, slot) = all.iter().find(|(k, _)| *k == key)?;
+        let done = slot.borrow().clone();
+        done.flatten()
+    }
+
+    fn slot(&self, ledger: &Ledger, key: Computation) -> Slot {
         let mut all = self.0.lock().expect("review cache lock");
-        all.retain(|(k, _)| *k != key);
+        if let Some((_, slot)) = all.iter().find(|(k, _)| *k == key) {
+            return slot.clone();
+        }
+        let (tx, rx) = watch::channel(None);
         if all.len() >= REVIEW_CACHE_BATCHES_MAX {
             all.pop_front();
         }
-        all.push_back((key, done.clone()));
-        Some(done)
+        all.push_back((key, rx.clone()));
+        drop(all);
+        let ledger = ledger.clone();
+        // A detached job: a page that stops waiting (its browser went away) does not cancel
+        // the computation the others wait for. Should it panic, the sender is dropped and the
+        // waiters get no review rather than waiting forever.
+        tokio::task::spawn_blocking(move || {
+            let (done, _) = ledger
+                .read_unconfirmed(|state| reviewed(state, key).map(Arc::new))
+                .into_parts();
+            let _ = tx.send(Some(done));
+        });
+        rx
     }
 
-    fn kept(&self, key: &Computation) -> Option<Arc<Reviewed>> {
-        let all = self.0.lock().expect("review cache lock");
-        all.iter().find(|(k, _)| k == key).map(|(_, r)| r.clone())
-    }
-
-    /// How many computations are kept.
+    /// How many computations are kept (finished or under way).
     pub fn len(&self) -> usize {
         self.0.lock().expect("review cache lock").len()
     }

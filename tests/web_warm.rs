@@ -1,0 +1,112 @@
+//! The dashboard's warm-up (`http::web::warm`): a batch computed through the app has its review
+//! kept before anyone opens its page, and that review is the one computed afresh from the
+//! state; a page that asks while the review is being computed waits for that computation and
+//! gets the same review; the search index, built by the warm-up, finds people enrolled after it
+//! was built.
+
+mod common;
+
+use std::sync::Arc;
+
+use chitra::domain::types::Role;
+use chitra::http::web::{reviews, warm};
+use chitra::http::{AppState, Limits};
+use common::http::{bank_route, computed_batch, enrol_body, tokens, Api};
+
+/// An app with its warm-up running, as `chitra serve` runs it, and its state.
+fn served() -> (Api, AppState) {
+    let Api { dir, ledger, .. } = Api::new();
+    let state = AppState::new(
+        ledger.clone(),
+        tokens(),
+        Limits::default(),
+        common::fixtures::settings(),
+    );
+    let app = chitra::http::app(state.clone());
+    warm::start(&state);
+    (Api { dir, ledger, app }, state)
+}
+
+async fn enrol_two(api: &Api) {
+    for (id, account) in [("001185000001", "1500200000001"), ("001185000002", "22003")] {
+        api.enrol(enrol_body(id, bank_route("970436", account)))
+            .await;
+    }
+}
+
+/// The newest batch's computation.
+fn newest(api: &Api) -> reviews::Computation {
+    api.ledger
+        .read(|s| {
+            let b = s.batches().last().expect("a batch");
+            reviews::computation(s, b.opened.batch).expect("computed")
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_computed_through_the_app_has_its_review_kept_before_any_page_view() {
+    let (api, state) = served();
+    enrol_two(&api).await;
+    // Computed over the API; nobody opens the batch's page.
+    let (batch, _) = computed_batch(&api).await;
+    warm::settled(&state).await;
+    let key = newest(&api);
+    assert_eq!(key.0.to_string(), batch);
+    let kept = state
+        .web
+        .reviews
+        .ready(key)
+        .expect("the review was computed when the batch was");
+    // The review kept is the one computed afresh from the state.
+    let fresh = api
+        .ledger
+        .read(|s| reviews::reviewed(s, key))
+        .unwrap()
+        .expect("the batch is at that computation");
+    assert_eq!(format!("{kept:?}"), format!("{fresh:?}"));
+    assert_eq!(kept.review.totals.count, 2, "{kept:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_that_ask_while_a_review_is_computed_wait_for_that_one_computation() {
+    let api = Api::new();
+    enrol_two(&api).await;
+    computed_batch(&api).await;
+    let key = newest(&api);
+    let cache = reviews::Reviews::default();
+    assert!(cache.ready(key).is_none(), "nothing computed yet");
+    // The warm-up starts it; two pages ask before it is done (or just after).
+    cache.warm(&api.ledger, key);
+    let (a, b) = tokio::join!(cache.of(&api.ledger, key), cache.of(&api.ledger, key));
+    let (a, b) = (a.expect("a review"), b.expect("a review"));
+    assert!(Arc::ptr_eq(&a, &b), "one computation, shared");
+    assert!(Arc::ptr_eq(&a, &cache.ready(key).unwrap()));
+    assert_eq!(cache.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_enrolled_after_the_index_was_built_is_found_by_search() {
+    let (api, state) = served();
+    enrol_two(&api).await;
+    // The warm-up has built the index over the two.
+    warm::settled(&state).await;
+    let mut late = enrol_body("001185000009", bank_route("970436", "99001"));
+    late["full_name"] = "Trần Văn Muộn".into();
+    api.enrol(late).await;
+    // Found whether the warm-up has caught up already or not.
+    let found = api
+        .get("/v1/beneficiaries?name=tran%20van%20muon", Role::Officer)
+        .await
+        .json();
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{found}");
+    assert_eq!(items[0]["full_name"], "Trần Văn Muộn");
+    // And once it has.
+    warm::settled(&state).await;
+    let found = api
+        .get("/v1/beneficiaries?name=muon", Role::Officer)
+        .await
+        .json();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+}
