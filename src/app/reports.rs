@@ -53,6 +53,72 @@ pub struct PeopleFigures {
     pub route_cash: u64,
 }
 
+/// One of the people figures: its name in the JSON (`PeopleFigures`' field), the words the
+/// text output uses for it, its column heading in the per-commune table, and its value. The
+/// text and the JSON both derive from `PEOPLE_FIGURES`, so a figure cannot be in one and not
+/// the other (`tests/figures_text.rs`).
+pub struct PeopleFigure {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub column: &'static str,
+    /// Said as "N of <enrolled>" (a share of the people enrolled).
+    pub of_enrolled: bool,
+    pub value: fn(&PeopleFigures) -> u64,
+}
+
+/// Every people figure, in the order reports list them.
+pub const PEOPLE_FIGURES: [PeopleFigure; 7] = [
+    PeopleFigure {
+        key: "enrolled",
+        label: "enrolled",
+        column: "enrolled",
+        of_enrolled: false,
+        value: |f| f.enrolled,
+    },
+    PeopleFigure {
+        key: "standardised",
+        label: "standardised",
+        column: "standardised",
+        of_enrolled: true,
+        value: |f| f.standardised,
+    },
+    PeopleFigure {
+        key: "verified",
+        label: "verified against the population database",
+        column: "verified",
+        of_enrolled: true,
+        value: |f| f.verified,
+    },
+    PeopleFigure {
+        key: "held",
+        label: "held from the next batch",
+        column: "held",
+        of_enrolled: false,
+        value: |f| f.held.values().sum(),
+    },
+    PeopleFigure {
+        key: "moved_to_account",
+        label: "moved from cash to an account",
+        column: "moved",
+        of_enrolled: false,
+        value: |f| f.moved_to_account,
+    },
+    PeopleFigure {
+        key: "route_bank",
+        label: "paid to a bank account",
+        column: "bank",
+        of_enrolled: true,
+        value: |f| f.route_bank,
+    },
+    PeopleFigure {
+        key: "route_cash",
+        label: "paid in cash at a pay point",
+        column: "cash",
+        of_enrolled: true,
+        value: |f| f.route_cash,
+    },
+];
+
 /// One row of the people figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PeopleRow {
