@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chitra::dev::synth::{self, Province};
 use chitra::domain::command::RouteRequest;
 use chitra::domain::state::Attachment;
-use chitra::domain::types::{Date, ProvinceCode};
+use chitra::domain::types::{Date, Month, ProvinceCode};
 use chitra::domain::{decide, Command, Context, State};
 use chitra::formats::reference::Reference;
 use chitra::formats::roster::{self, parse_roster, Roster};
@@ -51,8 +51,22 @@ fn a_generated_roster_parses_back_to_the_same_people() {
         "first warning: {}",
         roster.warnings[0]
     );
-    let made: Vec<_> = hanoi.persons(SEED, PERSONS).collect();
-    assert_eq!(roster.into_enrolments(), made);
+    let made: Vec<_> = hanoi
+        .roster_rows(SEED, PERSONS, Month::parse("2025-12").unwrap())
+        .collect();
+    assert_eq!(roster.rows, made);
+    assert_eq!(made.len() as u64, PERSONS);
+    // The persons are the generator's people, in order; the rest are households.
+    let persons: Vec<_> = made
+        .iter()
+        .filter(|r| r.payee.is_none())
+        .map(|r| r.enrol.clone())
+        .collect();
+    assert!(persons.len() < made.len());
+    let first = hanoi
+        .persons(SEED, persons.len() as u64)
+        .collect::<Vec<_>>();
+    assert_eq!(persons, first);
 }
 
 #[test]
@@ -163,6 +177,7 @@ fn the_ledger_accepts_every_generated_row() {
                 .unwrap();
         }
     }
+    // Persons and the households caring for some of them (`tests/roster_carers.rs`).
     assert_eq!(state.beneficiary_count(), 2_000);
     assert!(state.beneficiaries().iter().all(|b| b.warnings.is_empty()));
 }

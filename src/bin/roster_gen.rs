@@ -24,7 +24,7 @@ struct Args {
     /// Seed: the same seed, persons and province give the same file, byte for byte.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Number of persons (rows).
+    /// Number of rows: persons, and the households caring for some of them (`cared_for`).
     #[arg(long, default_value_t = 10_000)]
     persons: u64,
     /// 2025 province code (2 digits), e.g. 01 Hà Nội, 79 Hồ Chí Minh.

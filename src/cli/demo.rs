@@ -185,6 +185,7 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
     println!();
     let figures = crate::app::reports::figures(&ledger, None)?;
     super::reports::print_figures(&figures);
+    show_household(&ledger)?;
     let funds = ledger.read(crate::domain::funds::balances)?;
     for b in &funds {
         println!(
@@ -209,15 +210,66 @@ pub fn run(s: &Session, persons: u64, province: &str, seed: u64) -> anyhow::Resu
     Ok(ExitCode::SUCCESS)
 }
 
-/// The synthetic people of the province as its files stood in May 2024.
-fn people_as_of_may(persons: u64, province: &str, seed: u64) -> anyhow::Result<Vec<Enrol>> {
+/// The synthetic roster of the province (`persons` rows: people, and the households caring
+/// for some of them) as its files stood in May 2024.
+fn roster_as_of_may(
+    persons: u64,
+    province: &str,
+    seed: u64,
+) -> anyhow::Result<Vec<crate::formats::roster::RosterRow>> {
     let code = ProvinceCode::parse(province)?;
     let p = crate::dev::synth::Province::select(
         crate::formats::reference::Reference::embedded(),
         code,
     )?;
     let may = Month::parse("2024-05").expect("valid");
-    Ok((0..persons).map(|i| p.person_as_of(seed, i, may)).collect())
+    Ok(p.roster_rows(seed, persons, may).collect())
+}
+
+/// The synthetic people of the province as its files stood in May 2024, households included.
+fn people_as_of_may(persons: u64, province: &str, seed: u64) -> anyhow::Result<Vec<Enrol>> {
+    Ok(roster_as_of_may(persons, province, seed)?
+        .into_iter()
+        .map(|r| r.enrol)
+        .collect())
+}
+
+/// One household paid for the care of another person (ND 20/2021 Art 20(2)(c)-(d)): the
+/// household, the person, the scheme, and what the household was paid in each month's BTXH
+/// batches.
+fn show_household(ledger: &Ledger) -> anyhow::Result<()> {
+    let shown = ledger.read(|s| {
+        let (person, ent) = s.beneficiaries().iter().find_map(|b| {
+            b.entitlements
+                .iter()
+                .filter_map(|id| s.entitlement(*id))
+                .find(|e| e.grant.payee.is_some())
+                .map(|e| (b.id, e))
+        })?;
+        let household = ent.grant.payee?;
+        let paid: Vec<String> = s
+            .batches()
+            .iter()
+            .filter(|b| b.opened.programme == Programme::Btxh && b.released_seq.is_some())
+            .flat_map(|b| {
+                s.payments_of(b)
+                    .filter(|(_, p)| p.beneficiary == household)
+                    .map(|(_, p)| format!("{} {}", b.opened.month, p.amount))
+            })
+            .collect();
+        Some((household, person, ent.grant.scheme.clone(), paid))
+    })?;
+    if let Some((household, person, scheme, paid)) = shown {
+        println!(
+            "a household paid for another's care: {household} receives {scheme} for {person}; paid: {}",
+            if paid.is_empty() {
+                "nothing yet".to_owned()
+            } else {
+                paid.join(", ")
+            }
+        );
+    }
+    Ok(())
 }
 
 /// The province's people checked against the population database (Project 06): the synthetic
@@ -316,35 +368,39 @@ fn enrol_province(
     // then). The social pension (HTXH) only exists from July 2025 and keeps its own months.
     // People as the province's files stood in May 2024, so nobody is taken on from June for
     // a month before they were born.
-    let rows: Vec<(u64, Enrol)> = people_as_of_may(persons, province, seed)?
+    let take_on = |ent: &mut NewEntitlement| {
+        if ent.programme != Programme::Htxh {
+            ent.effective_from = june;
+        }
+        // The demo's clock reads 31 May 2024 at enrolment, and a decision may not be dated
+        // later than the day it is recorded: a social-pension decision (from July 2025) is
+        // recorded as taken in advance.
+        ent.decision.date = ent.decision.date.min(may_end);
+    };
+    let mut payees = Vec::new();
+    let rows: Vec<(u64, Enrol)> = roster_as_of_may(persons, province, seed)?
         .into_iter()
-        .enumerate()
-        .map(|(i, mut e)| {
-            for ent in e.entitlements.iter_mut() {
-                if ent.programme != Programme::Htxh {
-                    ent.effective_from = june;
-                }
-                // The demo's clock reads 31 May 2024 at enrolment, and a decision may not be
-                // dated later than the day it is recorded: a social-pension decision (from July
-                // 2025) is recorded as taken in advance.
-                ent.decision.date = ent.decision.date.min(may_end);
-            }
+        .map(|r| {
+            let mut e = r.enrol;
+            e.entitlements.iter_mut().for_each(take_on);
             if let Some(d) = &mut e.decision {
                 d.date = d.date.min(may_end);
             }
-            (i as u64 + 2, e)
+            if let Some(mut p) = r.payee {
+                take_on(&mut p.entitlement);
+                payees.push(p);
+            }
+            (r.line, e)
         })
         .collect();
+    let households = payees.len();
     let receipt = submit(
         ledger,
         &who.officer,
-        Command::ImportRoster(ImportRoster {
-            rows,
-            payees: Vec::new(),
-        }),
+        Command::ImportRoster(ImportRoster { rows, payees }),
     )?;
     println!(
-        "enrolled {persons} synthetic beneficiaries of province {province} ({} records)",
+        "enrolled {persons} synthetic beneficiaries of province {province}, {households} of them households paid for another's care ({} records)",
         receipt.count
     );
     Ok(())

@@ -162,34 +162,40 @@ pub fn figures(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The figures as a department reports them.
+/// The figures as a department reports them: every people figure of the JSON
+/// (`app::reports::PEOPLE_FIGURES`), in totals and per province, commune and programme.
 pub fn print_figures(f: &crate::app::reports::Figures) {
+    use crate::app::reports::PEOPLE_FIGURES;
     let when = f.as_of.map_or("now".to_owned(), |d| d.to_string());
     println!(
         "the department's figures as of {when} (records before {}):",
         f.known_at
     );
     let t = &f.totals;
-    println!(
-        "  enrolled {}; standardised {} of {}; verified against the population database {} of {}; moved from cash to an account {}",
-        t.enrolled, t.standardised, t.enrolled, t.verified, t.enrolled, t.moved_to_account
-    );
+    let totals: Vec<String> = PEOPLE_FIGURES
+        .iter()
+        .map(|p| match p.of_enrolled {
+            true => format!("{} {} of {}", p.label, (p.value)(t), t.enrolled),
+            false => format!("{} {}", p.label, (p.value)(t)),
+        })
+        .collect();
+    println!("  {}", totals.join("; "));
     for (why, n) in &t.held {
         println!("  held: {n} ({why})");
     }
-    println!("  province commune programme: enrolled standardised verified held moved");
+    let columns: Vec<&str> = PEOPLE_FIGURES.iter().map(|p| p.column).collect();
+    println!("  province commune programme: {}", columns.join(" "));
     for r in &f.people {
         let province = r.province.map_or("?".to_owned(), |p| p.to_string());
-        let held: u64 = r.figures.held.values().sum();
+        let values: Vec<String> = PEOPLE_FIGURES
+            .iter()
+            .map(|p| (p.value)(&r.figures).to_string())
+            .collect();
         println!(
-            "  {province} {} {}: {} {} {} {} {}",
+            "  {province} {} {}: {}",
             r.commune,
             r.programme,
-            r.figures.enrolled,
-            r.figures.standardised,
-            r.figures.verified,
-            held,
-            r.figures.moved_to_account
+            values.join(" ")
         );
     }
     println!("  month programme: bank (count, VND) | cash (count, VND) | returned (count, VND)");

@@ -12,14 +12,14 @@
 use std::io;
 use std::sync::OnceLock;
 
-use crate::domain::command::{Enrol, NewEntitlement, RouteRequest};
+use crate::domain::command::{Enrol, NewEntitlement, PayeeRow, RouteRequest};
 use crate::domain::event::{Decision, EntitlementKind, SchemeParam};
 use crate::domain::types::{
     days_in_month, AccountNumber, BankBin, CitizenId, CommuneCode, Date, Month, Programme,
     ProvinceCode, Sex,
 };
 use crate::formats::reference::Reference;
-use crate::formats::roster::{RosterWriteError, RosterWriter};
+use crate::formats::roster::{RosterRow, RosterWriteError, RosterWriter};
 
 /// The province `person` draws from: Hà Nội.
 pub const DEFAULT_PROVINCE: &str = "01";
@@ -47,6 +47,12 @@ const BANK_MIX: [(u32, u32, u32); 10] = [
 
 /// Percent of people paid in cash at their commune's pay point.
 const CASH_PCT: u64 = 15;
+
+/// Percent of people with especially severe disability whose household caring for them is
+/// paid the care allowance (ND 20/2021 Art 20(2)(c)), and of children without support living
+/// with a foster household (Art 20(2)(d)); `Province::roster_rows`.
+const CARER_PCT: u64 = 30;
+const FOSTER_PCT: u64 = 25;
 
 /// The month ages are counted at and the last effective month generated.
 const AS_OF: (u16, u8) = (2025, 12);
@@ -570,6 +576,82 @@ impl Province {
         (0..n).map(move |i| self.person(seed, i))
     }
 
+    /// The first `rows` rows of a synthetic roster: persons `0, 1, ...` as the province's files
+    /// stood in `as_of` (`person_as_of`), each followed by the household caring for them when
+    /// they have one (the last person's is left out when it would be row `rows + 1`): for about `CARER_PCT`% of the people with especially severe disability, the
+    /// household caring for them (a parent or spouse, same family name and address; the care
+    /// allowance, Art 20(2)(c)), and for about `FOSTER_PCT`% of the children without support, a
+    /// foster household (Art 20(2)(d)). A household's row enrols it with the person's decision
+    /// and grants the person the allowance paid to it (`cared_for`), as the roster parser reads
+    /// it back; `line` is the file's (the header is line 1). Households draw their citizen IDs
+    /// from the top of the serial range, so they are distinct from the persons'; a roster of
+    /// more than half a million rows (two files' worth, `roster_rows_max`) has none.
+    pub fn roster_rows(
+        &self,
+        seed: u64,
+        rows: u64,
+        as_of: Month,
+    ) -> impl Iterator<Item = RosterRow> + '_ {
+        let as_of = (as_of.year(), as_of.month());
+        let mut line = 1;
+        // Past half a million rows, persons would take the serials households draw from.
+        let households = rows <= SERIALS / 2;
+        (0..)
+            .flat_map(move |i| {
+                let person = Draw { seed, i, as_of }.enrol(self);
+                let household = households
+                    .then(|| self.household(seed, i, as_of, &person))
+                    .flatten();
+                line += 1;
+                let mut rows = vec![RosterRow {
+                    line,
+                    enrol: person,
+                    payee: None,
+                }];
+                if let Some((enrol, entitlement, cared_for)) = household {
+                    line += 1;
+                    rows.push(RosterRow {
+                        line,
+                        enrol,
+                        payee: Some(PayeeRow {
+                            line,
+                            cared_for,
+                            entitlement,
+                        }),
+                    });
+                }
+                rows
+            })
+            .take(usize::try_from(rows).unwrap_or(usize::MAX))
+    }
+
+    /// The household caring for person `i` (`roster_rows`), if they have one.
+    fn household(
+        &self,
+        seed: u64,
+        i: u64,
+        as_of: (u16, u8),
+        person: &Enrol,
+    ) -> Option<(Enrol, NewEntitlement, CitizenId)> {
+        let [ent] = person.entitlements.as_slice() else {
+            return None;
+        };
+        let draw = Draw { seed, i, as_of }.below(field::HOUSEHOLD, 100);
+        let scheme = match ent.scheme.as_str() {
+            "btxh.disability_especially_severe" if draw < CARER_PCT => "btxh.care_allowance",
+            "btxh.child_no_support" if draw < FOSTER_PCT => "btxh.foster_household",
+            _ => return None,
+        };
+        let commune = self.communes.iter().find(|c| c.code == person.commune)?;
+        let h = Draw {
+            seed,
+            i: SERIALS - 1 - i,
+            as_of,
+        };
+        let (enrol, entitlement) = h.household(self, commune, person, ent, scheme);
+        Some((enrol, entitlement, person.citizen_id))
+    }
+
     /// The citizen-ID prefix of person `i`: their commune's for the first million; past that,
     /// another province's per million, so IDs stay unique (see `unique_persons`).
     fn prefix(&self, commune: &SynthCommune, i: u64) -> u16 {
@@ -696,7 +778,8 @@ pub fn person_as_of(seed: u64, i: u64, as_of: Month) -> Enrol {
     Province::hanoi().person_as_of(seed, i, as_of)
 }
 
-/// Writes persons `0..n` of `province` as a roster in the documented CSV format
+/// Writes `n` rows of `province`'s synthetic roster: its persons, with the households caring
+/// for some of them (`Province::roster_rows`), in the documented CSV format
 /// (`docs/roster-csv.md`).
 pub fn write_roster_csv<W: io::Write>(
     w: W,
@@ -705,8 +788,8 @@ pub fn write_roster_csv<W: io::Write>(
     province: &Province,
 ) -> Result<(), RosterWriteError> {
     let mut writer = RosterWriter::new(w)?;
-    for person in province.persons(seed, n) {
-        writer.write(&person)?;
+    for row in province.roster_rows(seed, n, month_at(month_index(AS_OF))) {
+        writer.write_row(&row)?;
     }
     writer.finish()?;
     Ok(())
@@ -748,6 +831,8 @@ mod field {
     pub const PARAM_2: u64 = 22;
     pub const PARAM_3: u64 = 23;
     pub const GUARDIAN_SEX: u64 = 24;
+    /// Whether the person has a household paid for their care (`Province::roster_rows`).
+    pub const HOUSEHOLD: u64 = 27;
 }
 
 impl Draw {
@@ -793,6 +878,64 @@ impl Draw {
                 payee: None,
             }],
         }
+    }
+
+    /// A household paid for the care of `person` under `scheme` (its draws are its own: `self`
+    /// is not the person's draw): an adult of 30 to 65 in the person's commune; a carer is
+    /// family (the person's family name and address), a foster household is not.
+    fn household(
+        self,
+        province: &Province,
+        commune: &SynthCommune,
+        person: &Enrol,
+        ent: &NewEntitlement,
+        scheme: &str,
+    ) -> (Enrol, NewEntitlement) {
+        // Most carers and foster parents are women.
+        let sex = match self.below(field::SEX, 100) < 30 {
+            true => Sex::Male,
+            false => Sex::Female,
+        };
+        let age = 30 + self.below(field::AGE_YEARS, 36) as u16;
+        let birth_date = Date::new(
+            self.as_of.0 - age,
+            1 + self.below(field::AGE_MONTHS, 12) as u8,
+            1 + self.below(field::BIRTH_DAY, 28) as u8,
+        )
+        .expect("a day of 1 to 28 is in every month");
+        let mut full_name = self.name(sex, [field::FAMILY, field::MIDDLE, field::GIVEN]);
+        let family = scheme == "btxh.care_allowance";
+        let address_line = match family {
+            true => {
+                let theirs = person.full_name.split(' ').next().unwrap_or_default();
+                let rest = full_name.split_once(' ').map_or("", |(_, r)| r);
+                full_name = format!("{theirs} {rest}");
+                person.address_line.clone()
+            }
+            false => self.address(province, commune),
+        };
+        let entitlement = NewEntitlement {
+            programme: Programme::Btxh,
+            scheme: scheme.to_owned(),
+            params: Vec::new(),
+            kind: EntitlementKind::Monthly,
+            effective_from: ent.effective_from,
+            decision: ent.decision.clone(),
+            payee: None,
+        };
+        let enrol = Enrol {
+            citizen_id: self.citizen_id(province, commune, birth_date, sex),
+            route: Some(self.route(commune, &full_name, birth_date)),
+            full_name,
+            birth_date,
+            sex,
+            address_line,
+            commune: commune.code,
+            programme: Programme::Btxh,
+            decision: Some(ent.decision.clone()),
+            entitlements: Vec::new(),
+        };
+        (enrol, entitlement)
     }
 
     /// A birth date whose age at `AS_OF` is in one of the profile's bands and qualifies.

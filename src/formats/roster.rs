@@ -1266,6 +1266,22 @@ impl<W: io::Write> RosterWriter<W> {
         Ok(())
     }
 
+    /// Writes one row as the parser reads it back: a person's, or a carer's or foster
+    /// household's (its `payee`), whose `cared_for` column names the person it cares for.
+    pub fn write_row(&mut self, r: &RosterRow) -> Result<(), RosterWriteError> {
+        let Some(payee) = &r.payee else {
+            return self.write(&r.enrol);
+        };
+        let with_grant = Enrol {
+            entitlements: vec![payee.entitlement.clone()],
+            ..r.enrol.clone()
+        };
+        let mut row = row_of(&with_grant)?;
+        row[Column::ALL.len() - 1] = payee.cared_for.expose().to_owned();
+        self.csv.write_record(&row)?;
+        Ok(())
+    }
+
     /// Flushes and returns the underlying writer.
     pub fn finish(self) -> Result<W, RosterWriteError> {
         self.csv

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod offline;
 mod open;
 pub mod read;
+pub mod report_index;
 mod snapshot;
 pub mod tree;
 pub mod verify;

@@ -116,6 +116,7 @@ const COMMITS_IN_FLIGHT_MAX: usize = 2;
 /// `fail_after_groups` is the test-only fault injection of `Config`.
 fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>, fail_after_groups: Option<u64>) {
     let mut groups_written = 0u64;
+    let mut report_index = super::report_index::Pending::default();
     for c in commits {
         let c = match c {
             ToCommit::Group(c) => c,
@@ -125,6 +126,7 @@ fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>, fail_after_gr
                 group_first_seq,
             } => {
                 if !shared.stopped.load(std::sync::atomic::Ordering::Acquire) {
+                    report_index.note(&blocks);
                     let started = Instant::now();
                     let written = shared
                         .store
@@ -149,6 +151,7 @@ fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>, fail_after_gr
         }
         if c.end_seq > c.start_seq {
             let head = c.head.expect("records were appended");
+            report_index.note(&c.blocks);
             let started = Instant::now();
             // The tiles go first, unflushed: the group's flush makes them durable with it, and
             // tiles ahead of a group lost in a crash are harmless (`ledger::tree`).
@@ -179,6 +182,7 @@ fn run_committer(shared: Arc<Shared>, commits: Receiver<ToCommit>, fail_after_gr
                 continue;
             }
             shared.publish_durable(c.end_seq, c.head);
+            report_index.durable(&shared.dir);
         }
         for ((reply, _), r) in c.replies.into_iter().zip(c.results) {
             let _ = reply.send(r);
