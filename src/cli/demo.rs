@@ -253,7 +253,7 @@ fn show_household(ledger: &Ledger) -> anyhow::Result<()> {
             .filter(|b| b.opened.programme == Programme::Btxh && b.released_seq.is_some())
             .flat_map(|b| {
                 s.payments_of(b)
-                    .filter(|(_, p)| p.beneficiary == household)
+                    .filter(|(_, p)| p.beneficiary() == household)
                     .map(|(_, p)| format!("{} {}", b.opened.month, p.amount))
             })
             .collect();
