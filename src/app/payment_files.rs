@@ -76,9 +76,9 @@ fn lines(state: &State, b: &Batch) -> Result<Lines, BatchError> {
     let mut banks: BTreeMap<BankBin, Vec<PaymentLine>> = BTreeMap::new();
     let mut cash: Vec<CashLine> = Vec::new();
     for (id, p) in state.payments_of(b) {
-        let who = state
-            .beneficiary(p.beneficiary())
-            .ok_or_else(|| BatchError::Inconsistent(format!("no beneficiary {}", p.beneficiary())))?;
+        let who = state.beneficiary(p.beneficiary()).ok_or_else(|| {
+            BatchError::Inconsistent(format!("no beneficiary {}", p.beneficiary()))
+        })?;
         let identity = who
             .identity
             .known()

@@ -533,10 +533,17 @@ mod tests {
             let back: Vec<PaymentItem> = row.items(&table).map(ItemView::to_item).collect();
             assert_eq!(&back, items);
             assert_eq!(row.amount, Vnd(*amount));
-            assert_eq!((row.batch(), row.beneficiary()), (BatchId(3), BeneficiaryId(70_000)));
+            assert_eq!(
+                (row.batch(), row.beneficiary()),
+                (BatchId(3), BeneficiaryId(70_000))
+            );
         }
         assert!(!rows[0].listed && rows[1].listed && rows[2].listed && rows[3].listed);
-        assert_eq!(table.lists.len(), 3, "only payments not of the common shape use a list");
+        assert_eq!(
+            table.lists.len(),
+            3,
+            "only payments not of the common shape use a list"
+        );
         assert_eq!(table.names.len(), 2, "rule names are kept once");
     }
 
