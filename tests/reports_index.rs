@@ -18,8 +18,8 @@ use chitra::domain::Command;
 use chitra::formats::bank::{self as files, IsoDateTime, Outcome};
 use chitra::formats::reference::Reference;
 use chitra::ledger::codec::decode_event;
-use chitra::ledger::report_index::{wanted, wanted_payload, REPORT_INDEX_FILE};
-use chitra::ledger::Ledger;
+use chitra::ledger::report_index::{wanted, wanted_payload, IndexCheck, REPORT_INDEX_FILE};
+use chitra::ledger::{Ledger, Offline};
 use common::fixtures::{bank, cash, decision};
 use common::submission;
 
@@ -302,4 +302,67 @@ fn the_index_reads_the_kinds_the_pass_reads_from_their_first_byte() {
     assert!(kinds > wanted_kinds);
     // A payload version this build does not know is read, never left out.
     assert!(wanted_payload(2, &[13]));
+}
+
+/// An index that still checks but leaves out a record the figures read (what someone who can
+/// write the data directory could do to hide a hold from the figures) is found by
+/// `chitra verify` as it finds an edited snapshot; an honest index passes.
+#[test]
+fn verify_finds_an_index_that_leaves_out_a_record_and_passes_an_honest_one() {
+    let dir = tempfile::tempdir().unwrap();
+    history(dir.path());
+    let (head, seqs) = {
+        let l = on(dir.path(), 7);
+        let head = l.head().unwrap().records;
+        (head, l.report_seqs(head).unwrap())
+    };
+    let out = common::bin::chitra(dir.path(), &["verify"]);
+    let text = common::bin::stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("the report index matches the chain"),
+        "{text}"
+    );
+    let honest = Offline::open(dir.path())
+        .unwrap()
+        .check_report_index()
+        .unwrap();
+    assert!(
+        matches!(honest, IndexCheck::Matches { frames, records } if frames > 0 && records == head),
+        "{honest:?}"
+    );
+
+    // One frame over the whole chain listing every wanted record but the last, checked.
+    let path = dir.path().join(REPORT_INDEX_FILE);
+    let mut lying = std::fs::read(&path).unwrap()[..40].to_vec();
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&0u64.to_le_bytes());
+    frame.extend_from_slice(&head.to_le_bytes());
+    frame.extend_from_slice(&(seqs.len() as u32 - 1).to_le_bytes());
+    for s in &seqs[..seqs.len() - 1] {
+        frame.extend_from_slice(&s.to_le_bytes());
+    }
+    let check = blake3::hash(&frame);
+    frame.extend_from_slice(&check.as_bytes()[..8]);
+    lying.extend_from_slice(&frame);
+    std::fs::write(&path, &lying).unwrap();
+
+    let out = common::bin::chitra(dir.path(), &["verify"]);
+    let text = common::bin::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "TAMPERED: the report index lists other records than the chain's for records 0..{head}"
+        )),
+        "{text}"
+    );
+    // Removed as told, the next report rebuilds it and verify passes again.
+    std::fs::remove_file(&path).unwrap();
+    let l = on(dir.path(), 8);
+    figures(&l, None).unwrap();
+    drop(l);
+    assert_eq!(
+        common::bin::chitra(dir.path(), &["verify"]).status.code(),
+        Some(0)
+    );
 }

@@ -569,6 +569,16 @@ async fn a_status_report_upload_shows_each_lines_result_and_the_break_it_opened(
 }
 
 /// Follows a verification's page until it is done (it reloads itself while it runs): the page.
+/// An auditor signs in, starts a verification from the page and waits for its result page.
+async fn an_auditor_verifies(api: &Api) -> String {
+    let (_, auditor) = sign_in(api, "tok-auditor", false).await;
+    let auditor = auditor.unwrap();
+    let form = format!("csrf={}", auditor.csrf);
+    let r = post_form(api, "/audit/verify", &auditor.cookie, &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
+    verification_done(api, &auditor.cookie).await
+}
+
 async fn verification_done(api: &Api, cookie: &str) -> String {
     loop {
         let r = get(api, "/audit/verification", Some(cookie)).await;
@@ -695,16 +705,43 @@ async fn a_verification_of_a_tampered_store_names_the_first_record_that_fails() 
     let blocks = vec![common::export::altered_block(&export.body, 2)];
     api.ledger.store().append_partial(blocks, records).unwrap();
 
-    let (_, auditor) = sign_in(&api, "tok-auditor", false).await;
-    let auditor = auditor.unwrap();
-    let form = format!("csrf={}", auditor.csrf);
-    let r = post_form(&api, "/audit/verify", &auditor.cookie, &form).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text());
-    let html = verification_done(&api, &auditor.cookie).await;
+    let html = an_auditor_verifies(&api).await;
     assert!(html.contains("id=\"failed\""), "{html}");
     assert_eq!(by_id(&html, "fault-seq"), "2");
     assert!(
         by_id(&html, "fault").starts_with("seq 2: content altered"),
+        "{html}"
+    );
+}
+
+/// A report index that still checks but lists other records than the chain's (one that left
+/// some out would hide a hold from the department's figures) fails the verification started
+/// from the page, as it fails `chitra verify`.
+#[tokio::test]
+async fn a_verification_finds_a_report_index_that_lists_other_records_than_the_chain() {
+    let api = Api::new();
+    let records = api.records();
+    let path = api
+        .ledger
+        .dir()
+        .join(chitra::ledger::report_index::REPORT_INDEX_FILE);
+    let header = std::fs::read(&path).expect("the committer keeps the index")[..40].to_vec();
+    let mut frame = Vec::new();
+    frame.extend_from_slice(&0u64.to_le_bytes());
+    frame.extend_from_slice(&records.to_le_bytes());
+    // It names one record, the rate schedule at seq 2, which the figures do not read.
+    frame.extend_from_slice(&1u32.to_le_bytes());
+    frame.extend_from_slice(&2u64.to_le_bytes());
+    let check = blake3::hash(&frame);
+    frame.extend_from_slice(&check.as_bytes()[..8]);
+    std::fs::write(&path, [header, frame].concat()).unwrap();
+
+    let html = an_auditor_verifies(&api).await;
+    assert!(html.contains("id=\"failed\""), "{html}");
+    let fault = by_id(&html, "fault");
+    assert!(
+        fault.starts_with("the report index lists other records than the chain")
+            && fault.contains(&format!("for records 0..{records};")),
         "{html}"
     );
 }

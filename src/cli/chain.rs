@@ -9,6 +9,7 @@ use super::{mib, progress_bar, EXIT_TAMPERED};
 use crate::chain::export::read_personal_export;
 use crate::chain::hex;
 use crate::chain::Anchor;
+use crate::ledger::report_index::IndexCheck;
 use crate::ledger::verify::verify_export;
 use crate::ledger::{Config, Ledger, Offline, SnapshotOutcome};
 
@@ -52,6 +53,9 @@ pub fn verify(
             bar.finish_and_clear();
             if r.is_ok() {
                 if let Some(code) = check_snapshots(&offline)? {
+                    return Ok(code);
+                }
+                if let Some(code) = check_report_index(&offline)? {
                     return Ok(code);
                 }
             }
@@ -115,6 +119,31 @@ fn check_snapshots(offline: &Offline) -> anyhow::Result<Option<ExitCode>> {
         println!("{matching} state snapshot(s) match a replay of the chain");
     }
     Ok(altered.then(|| ExitCode::from(EXIT_TAMPERED)))
+}
+
+/// Checks the report index the figures read against the verified chain; `Some` exit code when
+/// a frame lists other records than the chain's.
+fn check_report_index(offline: &Offline) -> anyhow::Result<Option<ExitCode>> {
+    let check = super::step("checking the report index against the chain", || {
+        offline.check_report_index()
+    })?;
+    match check {
+        IndexCheck::Absent => {}
+        IndexCheck::Foreign => {
+            println!("note: the report index is not this chain's; the next report rebuilds it")
+        }
+        IndexCheck::Matches { frames, records } => println!(
+            "the report index matches the chain ({frames} frames covering {records} records)"
+        ),
+        IndexCheck::Differs { first, end } => {
+            println!(
+                "TAMPERED: the report index lists other records than the chain's for records {first}..{end}; remove {} (the next report rebuilds it)",
+                offline.report_index_path().display()
+            );
+            return Ok(Some(ExitCode::from(EXIT_TAMPERED)));
+        }
+    }
+    Ok(None)
 }
 
 pub fn export(dir: &Path, file: &Path, with_personal: bool) -> anyhow::Result<ExitCode> {

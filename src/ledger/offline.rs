@@ -66,6 +66,21 @@ impl Offline {
         super::snapshot::check_all(&self.store)
     }
 
+    /// Checks the report index against the chain (`report_index::check`); run it after
+    /// `verify`, which checks the chain itself.
+    pub fn check_report_index(
+        &self,
+    ) -> Result<super::report_index::IndexCheck, super::read::ReadError> {
+        super::report_index::check(&self.store, self.store.dir())
+    }
+
+    /// Where the report index lives.
+    pub fn report_index_path(&self) -> std::path::PathBuf {
+        self.store
+            .dir()
+            .join(super::report_index::REPORT_INDEX_FILE)
+    }
+
     /// Writes the chain (and its personal data) to files, as `ledger::archive::export`.
     pub fn export(
         &self,

@@ -25,7 +25,7 @@ use crate::chain::block::for_each_record;
 use crate::chain::record::{parse_record, record_hash};
 use crate::chain::Hash;
 use crate::domain::event::Event;
-use crate::store::{PendingBlock, StoreError};
+use crate::store::{PendingBlock, Store, StoreError};
 
 /// The index's file, in the data directory.
 pub const REPORT_INDEX_FILE: &str = "report-index";
@@ -250,6 +250,92 @@ fn gaps(frames: &[Frame], to: u64) -> Vec<(u64, u64)> {
     out
 }
 
+/// The wanted records of `from..end`, from their headers and first payload byte.
+fn scan(store: &Store, from: u64, end: u64) -> Result<Frame, ReadError> {
+    let mut frame = Frame {
+        first: from,
+        end,
+        seqs: Vec::new(),
+    };
+    for block in store.blocks_from(from) {
+        let block = block?;
+        if block.first_seq >= end {
+            break;
+        }
+        let mut bad = None;
+        for_each_record(&block.records, |r| match parse_record(r) {
+            Ok(v) if (from..end).contains(&v.header.seq) => {
+                if wanted_payload(v.header.payload_version, v.payload) {
+                    frame.seqs.push(v.header.seq);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => bad = bad.take().or(Some(e.to_string())),
+        })
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if let Some(reason) = bad {
+            return Err(ReadError::Undecodable {
+                seq: block.first_seq,
+                reason,
+            });
+        }
+    }
+    Ok(frame)
+}
+
+/// What `chitra verify` finds of the report index, which it checks as it checks snapshots:
+/// derived data that a report trusts, so someone who can write the data directory could make
+/// the figures leave out a hold or a route change with a frame that still checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexCheck {
+    /// No index file (the next report builds one).
+    Absent,
+    /// Not this chain's index, or not an index at all (the next report starts it again).
+    Foreign,
+    /// Every frame lists exactly the wanted records of the range it covers.
+    Matches { frames: usize, records: u64 },
+    /// A frame lists other records than the chain's wanted ones in its range.
+    Differs { first: u64, end: u64 },
+}
+
+/// Checks every frame of the index file in `dir` against the chain in `store`, reading only:
+/// a torn tail is left for the next report to cut.
+pub fn check(store: &Store, dir: &Path) -> Result<IndexCheck, ReadError> {
+    let path = dir.join(REPORT_INDEX_FILE);
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(IndexCheck::Absent),
+        Err(e) => return Err(io(&path)(e).into()),
+    };
+    let genesis = match crate::ledger::read::records(store, 0, 1)
+        .next()
+        .transpose()?
+    {
+        Some(r) => r.hash,
+        None => return Ok(IndexCheck::Foreign),
+    };
+    if bytes.len() < HEADER_BYTES || &bytes[..8] != MAGIC || bytes[8..HEADER_BYTES] != genesis[..] {
+        return Ok(IndexCheck::Foreign);
+    }
+    let (frames, _) = parse_frames(&bytes[HEADER_BYTES..]);
+    let mut records = 0;
+    for f in &frames {
+        let mut claimed = f.seqs.clone();
+        claimed.sort_unstable();
+        if f.end < f.first || scan(store, f.first, f.end)?.seqs != claimed {
+            return Ok(IndexCheck::Differs {
+                first: f.first,
+                end: f.end,
+            });
+        }
+        records += f.end - f.first;
+    }
+    Ok(IndexCheck::Matches {
+        frames: frames.len(),
+        records,
+    })
+}
+
 /// A block being read: its first seq, its bytes and the byte range of each of its records.
 type Block = (u64, crate::store::StoredBytes, Vec<(usize, usize)>);
 
@@ -285,37 +371,14 @@ impl Ledger {
         Ok(seqs)
     }
 
-    /// The wanted records of `from..end`, from their headers and first payload byte.
+    /// Checks the index against the chain (`check`), as `chitra verify` does.
+    pub fn check_report_index(&self) -> Result<IndexCheck, ReadError> {
+        check(&self.shared.store, &self.shared.dir)
+    }
+
+    /// The wanted records of `from..end` (`scan`).
     fn scan(&self, from: u64, end: u64) -> Result<Frame, ReadError> {
-        let mut frame = Frame {
-            first: from,
-            end,
-            seqs: Vec::new(),
-        };
-        for block in self.shared.store.blocks_from(from) {
-            let block = block?;
-            if block.first_seq >= end {
-                break;
-            }
-            let mut bad = None;
-            for_each_record(&block.records, |r| match parse_record(r) {
-                Ok(v) if (from..end).contains(&v.header.seq) => {
-                    if wanted_payload(v.header.payload_version, v.payload) {
-                        frame.seqs.push(v.header.seq);
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => bad = bad.take().or(Some(e.to_string())),
-            })
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            if let Some(reason) = bad {
-                return Err(ReadError::Undecodable {
-                    seq: block.first_seq,
-                    reason,
-                });
-            }
-        }
-        Ok(frame)
+        scan(&self.shared.store, from, end)
     }
 
     /// Calls `f` with the event of each record in `seqs` (ascending, all durable), reading each

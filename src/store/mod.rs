@@ -404,6 +404,11 @@ impl Store {
     }
 
     /// Bytes on disk, for status output.
+    /// The data directory the store lives in.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
     pub fn size_on_disk(&self) -> u64 {
         self.db.size_on_disk().unwrap_or(0)
     }

@@ -2,7 +2,7 @@
 //! chain up to the durable head with the verifier `chitra verify` and `POST /v1/chain/verify`
 //! run (`Ledger::verify`), then every checkpoint recorded in it checked against the tree as
 //! `chitra verify` checks them (`Ledger::check_checkpoints`, with the data directory's own
-//! key). The page that shows it (`/audit/verification`) refreshes itself every second while it
+//! key), and the report index the figures read (`Ledger::check_report_index`). The page that shows it (`/audit/verification`) refreshes itself every second while it
 //! runs (a `<meta http-equiv="refresh">`, no script) and then shows the head's seq and hash and
 //! the checkpoints checked, or the first record that fails and why.
 //!
@@ -23,6 +23,7 @@ use super::i18n::Text;
 use super::{page, render, CsrfForm, Signed, Web};
 use crate::chain::hex;
 use crate::ledger::checkpoints::{CheckpointError, CheckpointSummary};
+use crate::ledger::report_index::{IndexCheck, REPORT_INDEX_FILE};
 use crate::ledger::verify::VerifyError;
 use crate::ledger::Ledger;
 
@@ -157,6 +158,20 @@ fn verify(ledger: &Ledger, run: &Run) -> Outcome {
     let checked = ledger.check_checkpoints(key, records, |n| {
         run.checked.store(n, Ordering::Relaxed);
     });
+    // The report index the figures read is checked as `chitra verify` checks it.
+    match ledger.check_report_index() {
+        Ok(IndexCheck::Differs { first, end }) => {
+            return Outcome::Failed {
+                seq: Some(first),
+                why: format!(
+                    "the report index lists other records than the chain's for records {first}..{end}; remove {} (the next report rebuilds it)",
+                    REPORT_INDEX_FILE
+                ),
+            }
+        }
+        Ok(_) => {}
+        Err(e) => return Outcome::Unreadable(e.to_string()),
+    }
     match checked {
         Ok(checkpoints) => {
             run.checked.store(records, Ordering::Relaxed);
