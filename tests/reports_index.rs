@@ -366,3 +366,36 @@ fn verify_finds_an_index_that_leaves_out_a_record_and_passes_an_honest_one() {
         Some(0)
     );
 }
+
+/// A chain cut back to fewer records, with a head anchor that matches the cut (what someone who
+/// can write the store could do to drop the latest month without breaking a link): the chain
+/// itself still verifies, but the report index's frames, written only once their records were
+/// durable, cover records the chain no longer holds, and `chitra verify` says so.
+#[test]
+fn verify_finds_a_cut_tail_from_the_report_index() {
+    let dir = tempfile::tempdir().unwrap();
+    history(dir.path());
+    {
+        let l = on(dir.path(), 7);
+        figures(&l, None).unwrap();
+    }
+    let records = common::raw_records(dir.path());
+    let keep = records.len() - 5;
+    let last = chitra::chain::record::record_hash(&records[keep - 1]);
+    common::rewrite_records(dir.path(), &records[..keep], Some((keep as u64 - 1, last)));
+
+    let out = common::bin::chitra(dir.path(), &["verify"]);
+    let text = common::bin::stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!("OK: {keep} records verified")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "TAMPERED: the report index covers {} records but the chain holds {keep}: records that were acknowledged are gone",
+            records.len()
+        )),
+        "{text}"
+    );
+}

@@ -24,6 +24,9 @@ pub fn verify(
     trusted: Option<Anchor>,
     checkpoint_key: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
+    // The data directory's report index, checked with the chain and reported after the
+    // chain's and the checkpoints' verdicts (which say more when history was rewritten).
+    let mut index = None;
     let result = match export {
         Some(file) => {
             let input =
@@ -55,9 +58,9 @@ pub fn verify(
                 if let Some(code) = check_snapshots(&offline)? {
                     return Ok(code);
                 }
-                if let Some(code) = check_report_index(&offline)? {
-                    return Ok(code);
-                }
+            }
+            if r.is_ok() {
+                index = Some(check_report_index(&offline)?);
             }
             r
         }
@@ -77,7 +80,11 @@ pub fn verify(
             if let Some(i) = report.interrupted {
                 println!("note: {i}");
             }
-            super::proofs::verify_recorded_checkpoints(dir, export, checkpoint_key)
+            let code = super::proofs::verify_recorded_checkpoints(dir, export, checkpoint_key)?;
+            match index {
+                Some(index) if code == ExitCode::SUCCESS => Ok(report_index_verdict(index)),
+                _ => Ok(code),
+            }
         }
         Err(e) if e.is_tampering() => {
             println!("TAMPERED: {e}");
@@ -121,12 +128,17 @@ fn check_snapshots(offline: &Offline) -> anyhow::Result<Option<ExitCode>> {
     Ok(altered.then(|| ExitCode::from(EXIT_TAMPERED)))
 }
 
-/// Checks the report index the figures read against the verified chain; `Some` exit code when
-/// a frame lists other records than the chain's.
-fn check_report_index(offline: &Offline) -> anyhow::Result<Option<ExitCode>> {
+/// Checks the report index the figures read against the verified chain, with where it lives.
+fn check_report_index(offline: &Offline) -> anyhow::Result<(IndexCheck, PathBuf)> {
     let check = super::step("checking the report index against the chain", || {
         offline.check_report_index()
     })?;
+    Ok((check, offline.report_index_path()))
+}
+
+/// Says what the report index check found; a frame listing other records than the chain's is
+/// tampering.
+fn report_index_verdict((check, path): (IndexCheck, PathBuf)) -> ExitCode {
     match check {
         IndexCheck::Absent => {}
         IndexCheck::Foreign => {
@@ -138,12 +150,18 @@ fn check_report_index(offline: &Offline) -> anyhow::Result<Option<ExitCode>> {
         IndexCheck::Differs { first, end } => {
             println!(
                 "TAMPERED: the report index lists other records than the chain's for records {first}..{end}; remove {} (the next report rebuilds it)",
-                offline.report_index_path().display()
+                path.display()
             );
-            return Ok(Some(ExitCode::from(EXIT_TAMPERED)));
+            return ExitCode::from(EXIT_TAMPERED);
+        }
+        IndexCheck::BeyondHead { end, head } => {
+            println!(
+                "TAMPERED: the report index covers {end} records but the chain holds {head}: records that were acknowledged are gone"
+            );
+            return ExitCode::from(EXIT_TAMPERED);
         }
     }
-    Ok(None)
+    ExitCode::SUCCESS
 }
 
 pub fn export(dir: &Path, file: &Path, with_personal: bool) -> anyhow::Result<ExitCode> {

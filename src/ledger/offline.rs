@@ -71,7 +71,7 @@ impl Offline {
     pub fn check_report_index(
         &self,
     ) -> Result<super::report_index::IndexCheck, super::read::ReadError> {
-        super::report_index::check(&self.store, self.store.dir())
+        super::report_index::check(&self.store, self.store.dir(), || Ok(self.view()?.records()))
     }
 
     /// Where the report index lives.

@@ -296,17 +296,27 @@ pub enum IndexCheck {
     Matches { frames: usize, records: u64 },
     /// A frame lists other records than the chain's wanted ones in its range.
     Differs { first: u64, end: u64 },
+    /// Frames cover records up to `end` but the chain holds `head`: records that were durable
+    /// when their frame was written are gone.
+    BeyondHead { end: u64, head: u64 },
 }
 
 /// Checks every frame of the index file in `dir` against the chain in `store`, reading only:
-/// a torn tail is left for the next report to cut.
-pub fn check(store: &Store, dir: &Path) -> Result<IndexCheck, ReadError> {
+/// a torn tail is left for the next report to cut. `head_records` gives the records of the
+/// chain; it is asked after the file is read, so that a frame the committer appends meanwhile
+/// (only ever for records already durable) is not taken for one beyond the head.
+pub fn check(
+    store: &Store,
+    dir: &Path,
+    head_records: impl FnOnce() -> Result<u64, ReadError>,
+) -> Result<IndexCheck, ReadError> {
     let path = dir.join(REPORT_INDEX_FILE);
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(IndexCheck::Absent),
         Err(e) => return Err(io(&path)(e).into()),
     };
+    let head = head_records()?;
     let genesis = match crate::ledger::read::records(store, 0, 1)
         .next()
         .transpose()?
@@ -318,6 +328,11 @@ pub fn check(store: &Store, dir: &Path) -> Result<IndexCheck, ReadError> {
         return Ok(IndexCheck::Foreign);
     }
     let (frames, _) = parse_frames(&bytes[HEADER_BYTES..]);
+    // A frame is written only once its records are durable, so one past the head means
+    // records that were acknowledged are gone (a cut tail).
+    if let Some(end) = frames.iter().map(|f| f.end).max().filter(|end| *end > head) {
+        return Ok(IndexCheck::BeyondHead { end, head });
+    }
     let mut records = 0;
     for f in &frames {
         let mut claimed = f.seqs.clone();
@@ -373,7 +388,9 @@ impl Ledger {
 
     /// Checks the index against the chain (`check`), as `chitra verify` does.
     pub fn check_report_index(&self) -> Result<IndexCheck, ReadError> {
-        check(&self.shared.store, &self.shared.dir)
+        check(&self.shared.store, &self.shared.dir, || {
+            Ok(self.durable_records())
+        })
     }
 
     /// The wanted records of `from..end` (`scan`).

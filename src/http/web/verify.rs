@@ -158,23 +158,30 @@ fn verify(ledger: &Ledger, run: &Run) -> Outcome {
     let checked = ledger.check_checkpoints(key, records, |n| {
         run.checked.store(n, Ordering::Relaxed);
     });
-    // The report index the figures read is checked as `chitra verify` checks it.
-    match ledger.check_report_index() {
-        Ok(IndexCheck::Differs { first, end }) => {
-            return Outcome::Failed {
-                seq: Some(first),
-                why: format!(
-                    "the report index lists other records than the chain's for records {first}..{end}; remove {} (the next report rebuilds it)",
-                    REPORT_INDEX_FILE
-                ),
-            }
-        }
-        Ok(_) => {}
-        Err(e) => return Outcome::Unreadable(e.to_string()),
-    }
     match checked {
         Ok(checkpoints) => {
             run.checked.store(records, Ordering::Relaxed);
+            // The report index the figures read, checked as `chitra verify` checks it.
+            match ledger.check_report_index() {
+                Ok(IndexCheck::Differs { first, end }) => {
+                    return Outcome::Failed {
+                        seq: Some(first),
+                        why: format!(
+                            "the report index lists other records than the chain's for records {first}..{end}; remove {REPORT_INDEX_FILE} (the next report rebuilds it)"
+                        ),
+                    }
+                }
+                Ok(IndexCheck::BeyondHead { end, head }) => {
+                    return Outcome::Failed {
+                        seq: Some(head),
+                        why: format!(
+                            "the report index covers {end} records but the chain holds {head}: records that were acknowledged are gone"
+                        ),
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => return Outcome::Unreadable(e.to_string()),
+            }
             Outcome::Verified {
                 records,
                 head: report.verified.head.map(|h| (h.seq, hex(&h.hash))),
