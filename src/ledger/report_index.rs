@@ -301,6 +301,28 @@ pub enum IndexCheck {
     BeyondHead { end: u64, head: u64 },
 }
 
+impl IndexCheck {
+    /// The finding when the index shows tampering, worded once for `chitra verify` and the
+    /// auditors' page: the seq it points at and why, naming the index as `path`.
+    pub fn tampering(&self, path: &str) -> Option<(u64, String)> {
+        match *self {
+            IndexCheck::Differs { first, end } => Some((
+                first,
+                format!(
+                    "the report index lists other records than the chain's for records {first}..{end}; remove {path} (the next report rebuilds it)"
+                ),
+            )),
+            IndexCheck::BeyondHead { end, head } => Some((
+                head,
+                format!(
+                    "the report index covers {end} records but the chain holds {head}: records that were acknowledged are gone"
+                ),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Checks every frame of the index file in `dir` against the chain in `store`, reading only:
 /// a torn tail is left for the next report to cut. `head_records` gives the records of the
 /// chain; it is asked after the file is read, so that a frame the committer appends meanwhile

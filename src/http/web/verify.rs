@@ -23,7 +23,7 @@ use super::i18n::Text;
 use super::{page, render, CsrfForm, Signed, Web};
 use crate::chain::hex;
 use crate::ledger::checkpoints::{CheckpointError, CheckpointSummary};
-use crate::ledger::report_index::{IndexCheck, REPORT_INDEX_FILE};
+use crate::ledger::report_index::REPORT_INDEX_FILE;
 use crate::ledger::verify::VerifyError;
 use crate::ledger::Ledger;
 
@@ -163,23 +163,14 @@ fn verify(ledger: &Ledger, run: &Run) -> Outcome {
             run.checked.store(records, Ordering::Relaxed);
             // The report index the figures read, checked as `chitra verify` checks it.
             match ledger.check_report_index() {
-                Ok(IndexCheck::Differs { first, end }) => {
-                    return Outcome::Failed {
-                        seq: Some(first),
-                        why: format!(
-                            "the report index lists other records than the chain's for records {first}..{end}; remove {REPORT_INDEX_FILE} (the next report rebuilds it)"
-                        ),
+                Ok(check) => {
+                    if let Some((seq, why)) = check.tampering(REPORT_INDEX_FILE) {
+                        return Outcome::Failed {
+                            seq: Some(seq),
+                            why,
+                        };
                     }
                 }
-                Ok(IndexCheck::BeyondHead { end, head }) => {
-                    return Outcome::Failed {
-                        seq: Some(head),
-                        why: format!(
-                            "the report index covers {end} records but the chain holds {head}: records that were acknowledged are gone"
-                        ),
-                    }
-                }
-                Ok(_) => {}
                 Err(e) => return Outcome::Unreadable(e.to_string()),
             }
             Outcome::Verified {
