@@ -28,7 +28,7 @@ fn the_monthly_run_pays_everyone_enrolled() {
 }
 
 #[test]
-fn years_of_history_end_with_a_reopen_from_a_snapshot() {
+fn years_of_history_end_with_a_reopen_from_a_recent_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ledger");
     let out = chitra_ok(
@@ -38,11 +38,13 @@ fn years_of_history_end_with_a_reopen_from_a_snapshot() {
     assert_eq!(count_before(&out, "months,"), 3, "{out}");
     let records = count_before(&out, "records,");
     assert!(count_before(&out, "payments:") >= 3 * 1900, "{out}");
-    // Closing took a snapshot of everything, so the fresh process replayed nothing.
-    assert_eq!(count_before(&out, "records, resident"), records, "{out}");
+    // The last release (or closing) took a snapshot, so the fresh process replayed less than
+    // the 10,000 records after which closing takes one.
+    let snapshot = count_before(&out, "records, resident");
+    assert!(snapshot > 0 && records - snapshot < 10_000, "{out}");
 
     let json = chitra_ok(&data, &["--json", "bench", "open"]);
     let opened: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(opened["records"], records);
-    assert_eq!(opened["snapshot_records"], records);
+    assert_eq!(opened["snapshot_records"], snapshot);
 }

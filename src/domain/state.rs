@@ -3,10 +3,14 @@
 //! log and the code disagree, and is reported as an `Inconsistency` rather than ignored.
 
 mod codec;
+mod payments;
 mod rows;
 mod totals;
 
-pub use rows::{History, ItemView, PaidMonths, Payment, PaymentIds, PaymentStatus};
+pub use payments::{FrozenRows, PaymentTable};
+pub use rows::{
+    History, ItemView, PaidMonths, Payment, PaymentIds, PaymentStatus, FROZEN_ROW_BYTES,
+};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -188,7 +192,7 @@ pub struct State {
     schedules: Vec<RateSchedule>,
     schedule_ids: HashSet<String>,
     batches: Vec<Batch>,
-    payments: Slab<Payment>,
+    payments: PaymentTable,
     /// The rule names payment items cite, each kept once, and the item lists of payments with
     /// more than one item (`rows::ItemTable`).
     item_table: rows::ItemTable,
@@ -296,13 +300,13 @@ impl State {
         BatchId(self.batches.len() as u64 + 1)
     }
 
-    pub fn payment(&self, id: PaymentId) -> Option<&Payment> {
+    pub fn payment(&self, id: PaymentId) -> Option<Payment> {
         let index = id.0.checked_sub(1)? as usize;
         self.payments.get(index)
     }
 
     /// A payment's items with the names of their rules.
-    pub fn items<'a>(&'a self, p: &'a Payment) -> impl Iterator<Item = ItemView<'a>> {
+    pub fn items(&self, p: Payment) -> impl Iterator<Item = ItemView<'_>> {
         p.items(&self.item_table)
     }
 
@@ -325,10 +329,25 @@ impl State {
     }
 
     /// The payments of a batch with their ids.
-    pub fn payments_of<'a>(&'a self, b: &Batch) -> impl Iterator<Item = (PaymentId, &'a Payment)> {
+    pub fn payments_of<'a>(&'a self, b: &Batch) -> impl Iterator<Item = (PaymentId, Payment)> + 'a {
         b.payments
             .iter()
             .filter_map(move |id| self.payment(id).map(|p| (id, p)))
+    }
+
+    /// Every payment line, for the ledger to write the rows of a snapshot.
+    pub fn payment_table(&self) -> &PaymentTable {
+        &self.payments
+    }
+
+    /// Attaches the bytes of the rows a snapshot froze (`PaymentTable::attach`).
+    pub fn attach_payment_rows(&mut self, bytes: FrozenRows) -> Result<(), String> {
+        self.payments.attach(bytes)
+    }
+
+    /// Moves the payment lines that `bytes` hold out of memory (`PaymentTable::freeze`).
+    pub fn freeze_payment_rows(&mut self, bytes: FrozenRows) -> Result<(), String> {
+        self.payments.freeze(bytes)
     }
 
     pub fn next_payment_id(&self) -> PaymentId {
@@ -515,18 +534,14 @@ impl State {
             Event::PaymentSettled(e) => {
                 self.reported(e.payment, seq)?;
                 self.count_status(e.payment, PaymentStatus::Settled)?;
-                let p = self.payment_mut(e.payment)?;
-                p.status = PaymentStatus::Settled;
-                let who = p.beneficiary();
+                let who = self.set_status(e.payment, PaymentStatus::Settled)?;
                 self.beneficiary_mut(who, seq)?;
                 Ok(())
             }
             Event::PaymentReturned(e) => {
                 self.reported(e.payment, seq)?;
                 self.count_status(e.payment, PaymentStatus::Returned)?;
-                let p = self.payment_mut(e.payment)?;
-                p.status = PaymentStatus::Returned;
-                let who = p.beneficiary();
+                let who = self.set_status(e.payment, PaymentStatus::Returned)?;
                 self.return_reasons.insert(e.payment, e.reason_code);
                 self.beneficiary_mut(who, seq)?;
                 self.unclaim(e.payment)
@@ -802,9 +817,7 @@ impl State {
         let payments = b.payments;
         for p in payments.iter() {
             self.count_status(p, PaymentStatus::Cancelled)?;
-            let payment = self.payment_mut(p)?;
-            payment.status = PaymentStatus::Cancelled;
-            let who = payment.beneficiary();
+            let who = self.set_status(p, PaymentStatus::Cancelled)?;
             self.beneficiary_mut(who, seq)?;
             self.unclaim(p)?;
         }
@@ -836,7 +849,7 @@ impl State {
     /// Notes that record `seq` gives a payment a bank status; its first one dates the report
     /// of the payment's channel in its batch (`Batch::reported`).
     fn reported(&mut self, id: PaymentId, seq: u64) -> Result<(), String> {
-        let p = self.payment_mut(id)?;
+        let p = self.payment(id).ok_or_else(|| format!("no payment {id}"))?;
         if p.status != PaymentStatus::Scheduled {
             return Ok(());
         }
@@ -856,11 +869,16 @@ impl State {
         Ok(())
     }
 
-    fn payment_mut(&mut self, id: PaymentId) -> Result<&mut Payment, String> {
+    /// Gives a payment its new status; returns whom it pays.
+    fn set_status(
+        &mut self,
+        id: PaymentId,
+        status: PaymentStatus,
+    ) -> Result<BeneficiaryId, String> {
         let index = (id.0 as usize).wrapping_sub(1);
-        self.payments
-            .get_mut(index)
-            .ok_or_else(|| format!("no payment {id}"))
+        self.payments.set_status(index, status)?;
+        let p = self.payment(id).ok_or_else(|| format!("no payment {id}"))?;
+        Ok(p.beneficiary())
     }
 }
 

@@ -15,13 +15,14 @@ use std::path::Path;
 use crate::chain::merkle::{TreeBuilder, TreeParts};
 use crate::chain::Anchor;
 use crate::domain::encoding::CANONICAL;
+use crate::domain::state::FROZEN_ROW_BYTES;
 use crate::domain::State;
 use crate::store::{Store, StoreError};
 
 use super::{IdempotencyEntry, IdempotencyIndex, Receipt};
 
 const MAGIC: &[u8; 16] = b"chitra-snapshot\n";
-const FORMAT_VERSION: u32 = 3;
+const FORMAT_VERSION: u32 = 4;
 /// The trailer: the length and the blake3 of everything before it.
 const TRAILER_BYTES: u64 = 40;
 /// The writer's default interval between snapshots, in records appended. The writer pauses
@@ -38,6 +39,8 @@ pub enum SnapshotError {
     Checksum,
     #[error("the snapshot does not decode: {0}")]
     Decode(String),
+    #[error("its payment rows: {0}")]
+    Rows(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -46,6 +49,9 @@ pub enum SnapshotError {
 pub(super) struct Snapshot {
     /// The last record the snapshot reflects.
     pub head: Anchor,
+    /// The payment rows it froze, and their digest: its state is detached until they are
+    /// attached (`attach_rows`).
+    pub rows: FrozenRowsRef,
     pub last_ms: i64,
     pub state: State,
     pub idempotency: IdempotencyIndex,
@@ -61,18 +67,98 @@ pub(super) struct SnapshotOf<'a> {
     pub tree: TreeParts,
 }
 
+/// How many payment rows a snapshot froze in the payment rows file, and the blake3 of their
+/// bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct FrozenRowsRef {
+    pub rows: u64,
+    pub digest: [u8; 32],
+}
+
+impl FrozenRowsRef {
+    fn bytes(&self) -> u64 {
+        self.rows * FROZEN_ROW_BYTES as u64
+    }
+}
+
 /// One idempotency entry as a snapshot stores it.
 type StoredKey = ((String, Vec<u8>), ([u8; 32], [u8; 16], u64, u32, [u8; 32]));
 
-/// Writes `snap` into the data directory (durably) and returns where.
+/// Writes `snap` into the data directory (durably): first the payment rows the state does not
+/// hold frozen yet, then the snapshot naming them. Returns where, and the rows it froze.
 pub(super) fn write(
     store: &Store,
     snap: &SnapshotOf<'_>,
-) -> Result<std::path::PathBuf, StoreError> {
-    store.write_snapshot(snap.head.seq + 1, |out| encode(snap, out))
+) -> Result<(std::path::PathBuf, FrozenRowsRef), StoreError> {
+    let rows = write_rows(store, snap.state)?;
+    let path = store.write_snapshot(snap.head.seq + 1, |out| encode(snap, rows, out))?;
+    Ok((path, rows))
 }
 
-fn encode(snap: &SnapshotOf<'_>, out: &mut dyn Write) -> std::io::Result<()> {
+/// Appends the rows after those the state maps already (or after those the file holds, if
+/// fewer) to the payment rows file, and digests all of them.
+fn write_rows(store: &Store, state: &State) -> Result<FrozenRowsRef, StoreError> {
+    let table = state.payment_table();
+    let rows = table.len() as u64;
+    let row_bytes = FROZEN_ROW_BYTES as u64;
+    let from = (table.frozen_len() as u64).min(store.payment_rows_len() / row_bytes);
+    if rows > from {
+        store.write_payment_rows(from * row_bytes, |out| {
+            (from..rows).try_for_each(|i| {
+                let row = table.get(i as usize).expect("a row below len");
+                out.write_all(&row.frozen_bytes())
+            })
+        })?;
+    }
+    let digest = match rows {
+        0 => blake3::hash(&[]),
+        _ => store
+            .payment_rows_digest(rows * row_bytes)?
+            .ok_or_else(|| StoreError::Corrupt("the payment rows file is short".into()))?,
+    };
+    Ok(FrozenRowsRef {
+        rows,
+        digest: *digest.as_bytes(),
+    })
+}
+
+/// Checks the payment rows a snapshot names against its digest, maps them and attaches them to
+/// its state.
+fn attach_rows(store: &Store, snap: &mut Snapshot) -> Result<(), SnapshotError> {
+    let want = snap.rows;
+    if want.rows == 0 {
+        return Ok(());
+    }
+    let rows_error = |e: StoreError| SnapshotError::Rows(e.to_string());
+    let digest = store
+        .payment_rows_digest(want.bytes())
+        .map_err(rows_error)?;
+    if digest.map(|d| *d.as_bytes()) != Some(want.digest) {
+        return Err(SnapshotError::Rows(format!(
+            "the first {} rows of the payment rows file are not the ones it froze",
+            want.rows
+        )));
+    }
+    let map = store.map_payment_rows(want.bytes()).map_err(rows_error)?;
+    snap.state
+        .attach_payment_rows(std::sync::Arc::new(map))
+        .map_err(SnapshotError::Rows)
+}
+
+/// Maps the rows a snapshot just written froze and moves them out of the live state's memory.
+fn freeze_rows(shared: &super::Shared, rows: FrozenRowsRef) -> Result<(), String> {
+    if rows.rows == 0 {
+        return Ok(());
+    }
+    let map = shared
+        .store
+        .map_payment_rows(rows.bytes())
+        .map_err(|e| e.to_string())?;
+    let mut state = shared.state.write().expect("state lock");
+    state.freeze_payment_rows(std::sync::Arc::new(map))
+}
+
+fn encode(snap: &SnapshotOf<'_>, rows: FrozenRowsRef, out: &mut dyn Write) -> std::io::Result<()> {
     // Buffered before hashing: bincode writes a few bytes at a time, blake3 wants large slices.
     let mut out = BufWriter::with_capacity(1 << 20, Hashing::new(out));
     out.write_all(MAGIC)?;
@@ -80,6 +166,8 @@ fn encode(snap: &SnapshotOf<'_>, out: &mut dyn Write) -> std::io::Result<()> {
     out.write_all(&snap.head.seq.to_le_bytes())?;
     out.write_all(&snap.head.hash)?;
     out.write_all(&snap.last_ms.to_le_bytes())?;
+    out.write_all(&rows.rows.to_le_bytes())?;
+    out.write_all(&rows.digest)?;
     let to_io = |e: bincode::error::EncodeError| std::io::Error::other(e.to_string());
     bincode::encode_into_std_write(snap.state, &mut out, CANONICAL).map_err(to_io)?;
     let mut keys: Vec<StoredKey> = snap
@@ -117,6 +205,10 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     let seq = u64::from_le_bytes(read_array(&mut input)?);
     let hash: [u8; 32] = read_array(&mut input)?;
     let last_ms = i64::from_le_bytes(read_array(&mut input)?);
+    let rows = FrozenRowsRef {
+        rows: u64::from_le_bytes(read_array(&mut input)?),
+        digest: read_array(&mut input)?,
+    };
     let decode_error = |e: bincode::error::DecodeError| SnapshotError::Decode(e.to_string());
     // Decoded from the `BufReader` itself so that bincode peeks at buffered bytes for each
     // integer; through a plain `Read` every varint was a byte-wise `read_exact`, a third of the
@@ -139,6 +231,13 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     let tree = TreeBuilder::from_parts(tree).ok_or_else(|| {
         SnapshotError::Decode("the Merkle tree's parts do not fit its size".into())
     })?;
+    if state.payment_table().len() as u64 != rows.rows {
+        return Err(SnapshotError::Decode(format!(
+            "the snapshot names {} payment rows but its state holds {}",
+            rows.rows,
+            state.payment_table().len()
+        )));
+    }
     if state.applied() != seq + 1 || tree.size() != seq + 1 {
         return Err(SnapshotError::Decode(format!(
             "the snapshot names record {seq} but holds {} records of state and {} leaves",
@@ -167,6 +266,7 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
         .collect();
     Ok(Snapshot {
         head: Anchor { seq, hash },
+        rows,
         last_ms,
         state,
         idempotency,
@@ -180,11 +280,15 @@ fn read_array<const N: usize>(input: &mut impl Read) -> std::io::Result<[u8; N]>
     Ok(b)
 }
 
-/// The canonical bytes of a state (what a snapshot holds of it), for comparing a snapshot
-/// with a replay.
+/// The canonical bytes of a state (what a snapshot holds of it, and the bytes of every payment
+/// row, frozen or not), for comparing a snapshot with a replay.
 pub(super) fn state_digest(state: &State) -> blake3::Hash {
     let mut out = BufWriter::with_capacity(1 << 20, Hashing::new(std::io::sink()));
     bincode::encode_into_std_write(state, &mut out, CANONICAL).expect("a sink cannot fail");
+    for row in state.payment_table().iter() {
+        out.write_all(&row.frozen_bytes())
+            .expect("a sink cannot fail");
+    }
     let hashing = out
         .into_inner()
         .map_err(|e| e.into_error())
@@ -265,7 +369,7 @@ pub(super) fn newest_fitting(store: &Store, anchor: Option<Anchor>) -> Option<(S
 /// the chain with its hash, it ends the chain or a block starts right after it, and its Merkle
 /// tree has the stored tiles' root.
 fn fits(store: &Store, path: &Path, head: Anchor) -> Result<(Snapshot, Vec<u8>), String> {
-    let snap = read(path).map_err(|e| e.to_string())?;
+    let mut snap = read(path).map_err(|e| e.to_string())?;
     let seq = snap.head.seq;
     let last = match super::read::records(store, seq, seq + 1).next() {
         Some(Ok(r)) => r.bytes,
@@ -287,28 +391,40 @@ fn fits(store: &Store, path: &Path, head: Anchor) -> Result<(Snapshot, Vec<u8>),
     if stored != snap.tree.root() {
         return Err("its Merkle tree differs from the stored tiles".into());
     }
+    attach_rows(store, &mut snap).map_err(|e| e.to_string())?;
     Ok((snap, last))
 }
 
-/// Below this many records since the last snapshot, closing a ledger takes none (small
-/// ledgers and tests open fast without one).
+/// Below this many records since the last snapshot, closing a ledger or releasing a batch takes none
+/// (small ledgers and tests open fast without one).
 const SNAPSHOT_ON_CLOSE_RECORDS_MIN: u64 = 10_000;
 
-/// When the writer takes snapshots: every `every` records appended, and on closing after a
-/// shorter tail. `every == 0` takes none.
+/// When the writer takes snapshots: every `every` records appended, and after a shorter tail
+/// on closing the ledger or once a batch was released (so that a paid month's payment lines
+/// leave memory, `domain::state::PaymentTable`, however small the ledger). `every == 0` takes
+/// none.
 pub(super) struct Schedule {
     every: u64,
     last: u64,
+    batch_released: bool,
 }
 
 impl Schedule {
     pub(super) fn new(every: u64, last: u64) -> Schedule {
-        Schedule { every, last }
+        Schedule {
+            every,
+            last,
+            batch_released: false,
+        }
+    }
+
+    pub(super) fn batch_released(&mut self) {
+        self.batch_released = true;
     }
 
     pub(super) fn due(&self, records: u64, closing: bool) -> bool {
         let tail = records.saturating_sub(self.last);
-        let wanted = match closing {
+        let wanted = match closing || self.batch_released {
             true => self.every.min(SNAPSHOT_ON_CLOSE_RECORDS_MIN),
             false => self.every,
         };
@@ -317,6 +433,7 @@ impl Schedule {
 
     pub(super) fn taken(&mut self, records: u64) {
         self.last = records;
+        self.batch_released = false;
     }
 }
 
@@ -342,13 +459,21 @@ pub(super) fn take(
         tree,
     };
     let started = std::time::Instant::now();
-    match write(&shared.store, &snap) {
-        Ok(path) => tracing::info!(
-            snapshot = %path.display(),
-            records = head.seq + 1,
-            ms = started.elapsed().as_millis() as u64,
-            "state snapshot written"
-        ),
+    let written = write(&shared.store, &snap);
+    drop(state);
+    match written {
+        Ok((path, rows)) => {
+            tracing::info!(
+                snapshot = %path.display(),
+                records = head.seq + 1,
+                ms = started.elapsed().as_millis() as u64,
+                "state snapshot written"
+            );
+            // A failure keeps the rows in memory: costlier, never wrong.
+            if let Err(reason) = freeze_rows(shared, rows) {
+                tracing::warn!(%reason, "payment rows kept in memory");
+            }
+        }
         Err(e) => tracing::warn!(error = %e, "state snapshot not written"),
     }
 }

@@ -687,6 +687,11 @@ impl Writer {
             Some(p) => Attachment::Present(p),
             None => Attachment::None,
         };
+        if matches!(emitted.event, crate::domain::Event::BatchReleased(_)) {
+            // A released batch's lines change only in status from now on: the next snapshot
+            // moves them out of memory, so take it soon.
+            self.snapshots.batch_released();
+        }
         state
             .write()
             .apply(seq, principal, emitted.event, attachment)

@@ -22,6 +22,7 @@
 //! blocks of a group that never got there.
 
 mod durable;
+mod payment_rows;
 mod snapshots;
 mod tiles;
 

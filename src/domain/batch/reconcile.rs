@@ -107,13 +107,13 @@ fn in_file(p: &Payment, file: &IssuedFile) -> bool {
 /// by a bank) an id the ledger does not know, which becomes a break. A line about another
 /// bank's payment refuses the report; a bank is told the same for an id that does not exist
 /// or is not yet released, so it learns nothing about payments that are not its own.
-fn target<'s>(
-    state: &'s State,
+fn target(
+    state: &State,
     ctx: &Context<'_>,
     channel: Channel,
     index: usize,
     line: &ReportedLine,
-) -> Result<Option<(PaymentId, &'s Payment)>, Rejection> {
+) -> Result<Option<(PaymentId, Payment)>, Rejection> {
     let found = PaymentId::parse(&line.end_to_end_id)
         .ok()
         .and_then(|id| state.payment(id).map(|p| (id, p)));
@@ -145,7 +145,7 @@ fn line_events<'a>(
     state: &State,
     report: Digest,
     line: &'a ReportedLine,
-    found: Option<(PaymentId, &Payment)>,
+    found: Option<(PaymentId, Payment)>,
     seen: &mut HashMap<PaymentId, &'a ReportedOutcome>,
     out: &mut Vec<Emitted>,
 ) {
@@ -168,7 +168,7 @@ fn line_events<'a>(
         return;
     };
     let batch = Some(p.batch());
-    if let Some(kind) = mismatch(state, id, p, line) {
+    if let Some(kind) = mismatch(state, id, &p, line) {
         out.push(brk(batch, kind));
         return;
     }
@@ -192,7 +192,7 @@ fn line_events<'a>(
             ReportedOutcome::Rejected { reason_code },
             PaymentStatus::Scheduled | PaymentStatus::Settled,
         ) => {
-            returned(state, id, p, reason_code, report, out);
+            returned(state, id, &p, reason_code, report, out);
         }
         // Reported again, the same way, in another file: nothing new.
         (ReportedOutcome::Settled, PaymentStatus::Settled) => {}

@@ -305,7 +305,7 @@ const _: () = assert!(std::mem::size_of::<Payment>() <= PAYMENT_ROW_BYTES_MAX);
 /// itself with the payment's amount as its amount; a payment with any other shape keeps its
 /// items in the `ItemTable`'s lists and the row names the list. The item's fields sit in the
 /// row itself, not in a nested struct, so that no padding is paid twice.
-#[derive(Encode, Decode, Debug, Clone)]
+#[derive(Encode, Decode, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Payment {
     pub amount: Vnd,
     pub route: Route,
@@ -319,6 +319,18 @@ pub struct Payment {
     kind: ItemKind,
     listed: bool,
 }
+
+/// A frozen row's bytes (`docs/chain-format.md` §10): everything of a payment line but its
+/// status, which can still change after its batch closed (a late return) and so stays in memory.
+pub const FROZEN_ROW_BYTES: usize = 41;
+
+/// Fixed-width little-endian integers, so that row `i` starts at `i * FROZEN_ROW_BYTES`.
+const FROZEN: bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Fixint,
+> = bincode::config::standard().with_fixed_int_encoding();
+
+type FrozenFields = (Vnd, Route, u32, u32, u32, Month, u32, ItemKind, bool);
 
 /// An id in the 32 bits a row holds; the ledger numbers from one, so only a chain of four
 /// billion people or batches could fail this, and it fails loudly.
@@ -370,11 +382,65 @@ impl Payment {
         BatchId(u64::from(self.batch))
     }
 
+    /// The row as a frozen file holds it (without its status).
+    pub fn frozen_bytes(&self) -> [u8; FROZEN_ROW_BYTES] {
+        let fields: FrozenFields = (
+            self.amount,
+            self.route,
+            self.batch,
+            self.beneficiary,
+            self.entitlement_or_list,
+            self.source_month,
+            self.rule,
+            self.kind,
+            self.listed,
+        );
+        let mut out = [0u8; FROZEN_ROW_BYTES];
+        let n = bincode::encode_into_slice(fields, &mut out, FROZEN).expect("a row fits its bytes");
+        debug_assert_eq!(n, FROZEN_ROW_BYTES);
+        out
+    }
+
+    /// A row read back from a frozen file, with its status kept in memory. The file was checked
+    /// against its digest before it was mapped, so bytes that do not decode are a broken
+    /// invariant, not bad input.
+    pub fn from_frozen(bytes: &[u8], status: PaymentStatus) -> Payment {
+        let (fields, n): (FrozenFields, usize) =
+            bincode::decode_from_slice(bytes, FROZEN).expect("a frozen row decodes");
+        assert_eq!(
+            n, FROZEN_ROW_BYTES,
+            "a frozen row is {FROZEN_ROW_BYTES} bytes"
+        );
+        let (
+            amount,
+            route,
+            batch,
+            beneficiary,
+            entitlement_or_list,
+            source_month,
+            rule,
+            kind,
+            listed,
+        ) = fields;
+        Payment {
+            amount,
+            route,
+            status,
+            batch,
+            beneficiary,
+            entitlement_or_list,
+            source_month,
+            rule,
+            kind,
+            listed,
+        }
+    }
+
     pub fn beneficiary(&self) -> BeneficiaryId {
         BeneficiaryId(u64::from(self.beneficiary))
     }
 
-    pub(super) fn items<'a>(&'a self, table: &'a ItemTable) -> impl Iterator<Item = ItemView<'a>> {
+    pub(super) fn items(self, table: &ItemTable) -> impl Iterator<Item = ItemView<'_>> {
         let one = (!self.listed).then(|| ItemView {
             entitlement: EntitlementId(u64::from(self.entitlement_or_list)),
             source_month: self.source_month,
