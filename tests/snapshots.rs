@@ -86,6 +86,8 @@ fn opening_from_a_snapshot_gives_the_state_a_whole_replay_gives() {
             frozen > 0 && frozen <= all,
             "{frozen} of {all} lines frozen"
         );
+        // And people's histories up to the last snapshot are entries in the mapped file.
+        assert!(ledger.read(|s| s.frozen_histories_len()).unwrap() > 0);
         let records = ledger.durable_records();
         (ledger.state_digest(), records)
     };
@@ -371,4 +373,52 @@ fn releasing_a_batch_moves_its_payment_lines_out_of_memory() {
     let reopened = Ledger::open(Config::new(dir.path())).unwrap();
     assert_eq!(statuses(&reopened), live);
     assert_eq!(reopened.state_digest(), digest);
+}
+
+/// A person's history up to a snapshot is read from the histories file: a changed byte there
+/// makes opening pass the snapshot over (and replay, to the same histories), and `chitra
+/// verify` names the snapshot as unusable.
+#[test]
+fn a_changed_histories_file_is_found_and_the_snapshot_passed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let seqs = |l: &Ledger| -> Vec<u64> {
+        let records = l.history(BeneficiaryId(7)).unwrap();
+        records.iter().map(|r| r.seq).collect()
+    };
+    let (digest, history) = {
+        let ledger = open(dir.path());
+        two_months(&ledger);
+        let history = seqs(&ledger);
+        assert!(history.len() > 3, "{history:?}");
+        (ledger.state_digest(), history)
+    };
+    let reopened = open(dir.path());
+    assert!(reopened.opening().snapshot_records > 0);
+    assert_eq!(seqs(&reopened), history, "a history read through the file");
+    drop(reopened);
+
+    let path = dir
+        .path()
+        .join(chitra::store::SNAPSHOTS_DIR)
+        .join("histories");
+    let mut bytes = std::fs::read(&path).unwrap();
+    // The first entry's first delta: a history that would name another record.
+    bytes[20] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    let offline = Offline::open(dir.path()).unwrap();
+    let checks = offline.check_snapshots().unwrap();
+    assert!(
+        checks.iter().all(|c| matches!(&c.outcome,
+            SnapshotOutcome::Unusable(why) if why.contains("Histories"))),
+        "{checks:?}"
+    );
+    drop(offline);
+    let ledger = open(dir.path());
+    assert_eq!(
+        ledger.opening().snapshot_records,
+        0,
+        "a changed history was trusted"
+    );
+    assert_eq!(ledger.state_digest(), digest);
+    assert_eq!(seqs(&ledger), history);
 }

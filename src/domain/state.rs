@@ -3,13 +3,16 @@
 //! log and the code disagree, and is reported as an `Inconsistency` rather than ignored.
 
 mod codec;
+mod histories;
 mod payments;
 mod rows;
 mod totals;
 
+pub use histories::{encode_entry as encode_history_entry, FrozenHistories};
 pub use payments::{FrozenRows, PaymentTable};
 pub use rows::{
-    History, ItemView, PaidMonths, Payment, PaymentIds, PaymentStatus, FROZEN_ROW_BYTES,
+    History, HistoryParts, ItemView, PaidMonths, Payment, PaymentIds, PaymentStatus,
+    FROZEN_ROW_BYTES,
 };
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -196,6 +199,8 @@ pub struct State {
     /// The rule names payment items cite, each kept once, and the item lists of payments with
     /// more than one item (`rows::ItemTable`).
     item_table: rows::ItemTable,
+    /// Each person's history up to the last snapshot (the ledger's histories file, mapped).
+    frozen_histories: FrozenHistories,
     /// Why each returned payment came back (few payments are returned, so not a field of each).
     return_reasons: BTreeMap<PaymentId, String>,
     files: Vec<IssuedFile>,
@@ -343,6 +348,103 @@ impl State {
     /// Attaches the bytes of the rows a snapshot froze (`PaymentTable::attach`).
     pub fn attach_payment_rows(&mut self, bytes: FrozenRows) -> Result<(), String> {
         self.payments.attach(bytes)
+    }
+
+    /// Every record that touches a person, in order: the frozen entries, then those since.
+    pub fn history(&self, who: BeneficiaryId) -> Option<Vec<u64>> {
+        let h = &self.beneficiary(who)?.history;
+        let mut seqs = self.frozen_histories.seqs(h.frozen_at());
+        seqs.extend(h.tail());
+        debug_assert_eq!(seqs.len(), h.len(), "a history reads back whole");
+        Some(seqs)
+    }
+
+    /// The bytes of the frozen histories.
+    pub fn frozen_histories_len(&self) -> u64 {
+        self.frozen_histories.len()
+    }
+
+    /// Each person (by index) with history entries in memory, and the frozen entry that would
+    /// hold them, appended at the end of the frozen bytes.
+    pub fn unfrozen_histories(&self) -> impl Iterator<Item = (usize, Vec<u8>)> + '_ {
+        self.beneficiaries.iter().enumerate().filter_map(|(i, b)| {
+            let (base, deltas) = b.history.unfrozen();
+            (!deltas.is_empty()).then(|| {
+                let mut entry = Vec::new();
+                histories::encode_entry(b.history.frozen_at(), base, deltas, &mut entry);
+                (i, entry)
+            })
+        })
+    }
+
+    /// Where each person's history is (`rows::HistoryParts`), as it will be once the entries
+    /// `placed` (person index, `frozen_at`; in index order) are frozen: what a snapshot keeps.
+    pub fn history_parts_after<'a>(
+        &'a self,
+        placed: &'a [(usize, u64)],
+    ) -> impl Iterator<Item = HistoryParts> + 'a {
+        let mut placed = placed.iter().peekable();
+        self.beneficiaries.iter().enumerate().map(move |(i, b)| {
+            match placed.next_if(|(p, _)| *p == i) {
+                Some(&(_, at)) => (at, b.history.last().unwrap_or(0), Vec::new()),
+                None => b.history.parts(),
+            }
+        })
+    }
+
+    /// Lets go of the history entries `placed` (person index, `frozen_at`) now in `bytes`,
+    /// each checked to hold exactly what the person has in memory; on a mismatch nothing
+    /// changes.
+    pub fn freeze_histories(
+        &mut self,
+        bytes: FrozenRows,
+        placed: &[(usize, u64)],
+    ) -> Result<(), String> {
+        let frozen = FrozenHistories::new(bytes);
+        for &(i, at) in placed {
+            let b = self.beneficiaries.get(i).ok_or("no such person")?;
+            if !frozen.holds(at, &b.history) {
+                return Err(format!(
+                    "the frozen history of beneficiary {} differs",
+                    i + 1
+                ));
+            }
+        }
+        for &(i, at) in placed {
+            let b = self.beneficiaries.get_mut(i).expect("checked above");
+            b.history.froze(at);
+        }
+        self.frozen_histories = frozen;
+        Ok(())
+    }
+
+    /// Attaches what a snapshot kept of the histories: the frozen bytes and each person's
+    /// parts, in person order. Every part must point into the bytes.
+    pub fn attach_histories(
+        &mut self,
+        bytes: Option<FrozenRows>,
+        parts: Vec<HistoryParts>,
+    ) -> Result<(), String> {
+        if parts.len() != self.beneficiaries.len() {
+            return Err(format!(
+                "{} histories for {} people",
+                parts.len(),
+                self.beneficiaries.len()
+            ));
+        }
+        let frozen = bytes.map(FrozenHistories::new).unwrap_or_default();
+        for (i, p) in parts.into_iter().enumerate() {
+            if p.0 != 0 && frozen.entry(p.0).is_none() {
+                return Err(format!(
+                    "the history of beneficiary {} is not in the file",
+                    i + 1
+                ));
+            }
+            let b = self.beneficiaries.get_mut(i).expect("counted above");
+            b.history.set_parts(p);
+        }
+        self.frozen_histories = frozen;
+        Ok(())
     }
 
     /// Moves the payment lines that `bytes` hold out of memory (`PaymentTable::freeze`).

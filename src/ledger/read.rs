@@ -82,7 +82,7 @@ impl Ledger {
 
     /// Every record that touches a beneficiary, in order (none for an unknown person).
     pub fn history(&self, who: BeneficiaryId) -> Result<Vec<Recorded>, ReadError> {
-        let seqs = self.read(|s| s.beneficiary(who).map(|b| b.history.to_vec()))?;
+        let seqs = self.read(|s| s.history(who))?;
         seqs.unwrap_or_default()
             .into_iter()
             .map(|seq| {

@@ -15,9 +15,10 @@ use std::path::Path;
 use crate::chain::merkle::{TreeBuilder, TreeParts};
 use crate::chain::Anchor;
 use crate::domain::encoding::CANONICAL;
-use crate::domain::state::FROZEN_ROW_BYTES;
+use crate::domain::state::{FrozenRows, HistoryParts, FROZEN_ROW_BYTES};
+use crate::domain::types::BeneficiaryId;
 use crate::domain::State;
-use crate::store::{Store, StoreError};
+use crate::store::{self, Store, StoreError};
 
 use super::{IdempotencyEntry, IdempotencyIndex, Receipt};
 
@@ -39,8 +40,8 @@ pub enum SnapshotError {
     Checksum,
     #[error("the snapshot does not decode: {0}")]
     Decode(String),
-    #[error("its payment rows: {0}")]
-    Rows(String),
+    #[error("what it froze (payment rows, histories): {0}")]
+    Frozen(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -49,9 +50,11 @@ pub enum SnapshotError {
 pub(super) struct Snapshot {
     /// The last record the snapshot reflects.
     pub head: Anchor,
-    /// The payment rows it froze, and their digest: its state is detached until they are
-    /// attached (`attach_rows`).
-    pub rows: FrozenRowsRef,
+    /// The payment rows and histories it froze, and their digests, and each person's history
+    /// parts: its state is detached until they are attached (`attach_frozen`).
+    pub rows: FrozenRef,
+    pub histories: FrozenRef,
+    pub history_parts: Vec<HistoryParts>,
     pub last_ms: i64,
     pub state: State,
     pub idempotency: IdempotencyIndex,
@@ -67,98 +70,158 @@ pub(super) struct SnapshotOf<'a> {
     pub tree: TreeParts,
 }
 
-/// How many payment rows a snapshot froze in the payment rows file, and the blake3 of their
-/// bytes.
+/// How many bytes of a frozen file (`store::Frozen`) a snapshot froze, and their blake3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct FrozenRowsRef {
-    pub rows: u64,
+pub(super) struct FrozenRef {
+    pub bytes: u64,
     pub digest: [u8; 32],
 }
 
-impl FrozenRowsRef {
-    fn bytes(&self) -> u64 {
-        self.rows * FROZEN_ROW_BYTES as u64
-    }
+/// What a snapshot froze beside itself, and which histories' entries it appended.
+pub(super) struct Frozen {
+    pub rows: FrozenRef,
+    pub histories: FrozenRef,
+    /// Person index and `frozen_at` of each history entry appended, in person order.
+    pub placed: Vec<(usize, u64)>,
 }
 
 /// One idempotency entry as a snapshot stores it.
 type StoredKey = ((String, Vec<u8>), ([u8; 32], [u8; 16], u64, u32, [u8; 32]));
 
-/// Writes `snap` into the data directory (durably): first the payment rows the state does not
-/// hold frozen yet, then the snapshot naming them. Returns where, and the rows it froze.
+/// Writes `snap` into the data directory (durably): first the payment rows and the history
+/// entries the state does not hold frozen yet, then the snapshot naming them. Returns where,
+/// and what it froze.
 pub(super) fn write(
     store: &Store,
     snap: &SnapshotOf<'_>,
-) -> Result<(std::path::PathBuf, FrozenRowsRef), StoreError> {
+) -> Result<(std::path::PathBuf, Frozen), StoreError> {
     let rows = write_rows(store, snap.state)?;
-    let path = store.write_snapshot(snap.head.seq + 1, |out| encode(snap, rows, out))?;
-    Ok((path, rows))
+    let frozen = write_histories(store, snap.state, rows)?;
+    let path = store.write_snapshot(snap.head.seq + 1, |out| encode(snap, &frozen, out))?;
+    Ok((path, frozen))
+}
+
+/// The blake3 of the first `bytes` of a frozen file.
+fn digest_of(store: &Store, file: store::Frozen, bytes: u64) -> Result<FrozenRef, StoreError> {
+    let digest = match bytes {
+        0 => blake3::hash(&[]),
+        _ => store
+            .frozen_digest(file, bytes)?
+            .ok_or_else(|| StoreError::Corrupt(format!("{file:?} is short")))?,
+    };
+    Ok(FrozenRef {
+        bytes,
+        digest: *digest.as_bytes(),
+    })
 }
 
 /// Appends the rows after those the state maps already (or after those the file holds, if
 /// fewer) to the payment rows file, and digests all of them.
-fn write_rows(store: &Store, state: &State) -> Result<FrozenRowsRef, StoreError> {
+fn write_rows(store: &Store, state: &State) -> Result<FrozenRef, StoreError> {
     let table = state.payment_table();
     let rows = table.len() as u64;
     let row_bytes = FROZEN_ROW_BYTES as u64;
-    let from = (table.frozen_len() as u64).min(store.payment_rows_len() / row_bytes);
+    let file = store::Frozen::PaymentRows;
+    let from = (table.frozen_len() as u64).min(store.frozen_len(file) / row_bytes);
     if rows > from {
-        store.write_payment_rows(from * row_bytes, |out| {
+        store.write_frozen(file, from * row_bytes, |out| {
             (from..rows).try_for_each(|i| {
                 let row = table.get(i as usize).expect("a row below len");
                 out.write_all(&row.frozen_bytes())
             })
         })?;
     }
-    let digest = match rows {
-        0 => blake3::hash(&[]),
-        _ => store
-            .payment_rows_digest(rows * row_bytes)?
-            .ok_or_else(|| StoreError::Corrupt("the payment rows file is short".into()))?,
-    };
-    Ok(FrozenRowsRef {
+    digest_of(store, file, rows * row_bytes)
+}
+
+/// Appends an entry for each person touched since the last snapshot to the histories file,
+/// after the bytes the state maps (overwriting whatever a snapshot passed over left there),
+/// and digests the file up to its new end.
+fn write_histories(store: &Store, state: &State, rows: FrozenRef) -> Result<Frozen, StoreError> {
+    let file = store::Frozen::Histories;
+    let from = state.frozen_histories_len();
+    if store.frozen_len(file) < from {
+        return Err(StoreError::Corrupt(
+            "the histories file is shorter than what is mapped".into(),
+        ));
+    }
+    let mut placed = Vec::new();
+    let mut end = from;
+    store.write_frozen(file, from, |out| {
+        for (person, entry) in state.unfrozen_histories() {
+            placed.push((person, end + 1));
+            out.write_all(&entry)?;
+            end += entry.len() as u64;
+        }
+        Ok(())
+    })?;
+    Ok(Frozen {
         rows,
-        digest: *digest.as_bytes(),
+        histories: digest_of(store, file, end)?,
+        placed,
     })
 }
 
-/// Checks the payment rows a snapshot names against its digest, maps them and attaches them to
-/// its state.
-fn attach_rows(store: &Store, snap: &mut Snapshot) -> Result<(), SnapshotError> {
-    let want = snap.rows;
-    if want.rows == 0 {
-        return Ok(());
+/// Checks the bytes of a frozen file a snapshot names against its digest and maps them
+/// (`None` for no bytes).
+fn map_checked(
+    store: &Store,
+    file: store::Frozen,
+    want: FrozenRef,
+) -> Result<Option<FrozenRows>, SnapshotError> {
+    if want.bytes == 0 {
+        return Ok(None);
     }
-    let rows_error = |e: StoreError| SnapshotError::Rows(e.to_string());
+    let frozen_error = |e: StoreError| SnapshotError::Frozen(e.to_string());
     let digest = store
-        .payment_rows_digest(want.bytes())
-        .map_err(rows_error)?;
+        .frozen_digest(file, want.bytes)
+        .map_err(frozen_error)?;
     if digest.map(|d| *d.as_bytes()) != Some(want.digest) {
-        return Err(SnapshotError::Rows(format!(
-            "the first {} rows of the payment rows file are not the ones it froze",
-            want.rows
+        return Err(SnapshotError::Frozen(format!(
+            "the first {} bytes of {file:?} are not the ones it froze",
+            want.bytes
         )));
     }
-    let map = store.map_payment_rows(want.bytes()).map_err(rows_error)?;
-    snap.state
-        .attach_payment_rows(std::sync::Arc::new(map))
-        .map_err(SnapshotError::Rows)
+    let map = store.map_frozen(file, want.bytes).map_err(frozen_error)?;
+    Ok(Some(std::sync::Arc::new(map)))
 }
 
-/// Maps the rows a snapshot just written froze and moves them out of the live state's memory.
-fn freeze_rows(shared: &super::Shared, rows: FrozenRowsRef) -> Result<(), String> {
-    if rows.rows == 0 {
-        return Ok(());
+/// Checks and maps what a snapshot froze and attaches it to its state.
+fn attach_frozen(store: &Store, snap: &mut Snapshot) -> Result<(), SnapshotError> {
+    if let Some(rows) = map_checked(store, store::Frozen::PaymentRows, snap.rows)? {
+        snap.state
+            .attach_payment_rows(rows)
+            .map_err(SnapshotError::Frozen)?;
     }
-    let map = shared
-        .store
-        .map_payment_rows(rows.bytes())
-        .map_err(|e| e.to_string())?;
-    let mut state = shared.state.write().expect("state lock");
-    state.freeze_payment_rows(std::sync::Arc::new(map))
+    let histories = map_checked(store, store::Frozen::Histories, snap.histories)?;
+    let parts = std::mem::take(&mut snap.history_parts);
+    snap.state
+        .attach_histories(histories, parts)
+        .map_err(SnapshotError::Frozen)
 }
 
-fn encode(snap: &SnapshotOf<'_>, rows: FrozenRowsRef, out: &mut dyn Write) -> std::io::Result<()> {
+/// Maps what a snapshot just written froze and moves it out of the live state's memory.
+fn freeze(shared: &super::Shared, frozen: &Frozen) -> Result<(), String> {
+    let map = |file, want: FrozenRef| -> Result<Option<FrozenRows>, String> {
+        if want.bytes == 0 {
+            return Ok(None);
+        }
+        let map = shared.store.map_frozen(file, want.bytes);
+        Ok(Some(std::sync::Arc::new(map.map_err(|e| e.to_string())?)))
+    };
+    let rows = map(store::Frozen::PaymentRows, frozen.rows)?;
+    let histories = map(store::Frozen::Histories, frozen.histories)?;
+    let mut state = shared.state.write().expect("state lock");
+    if let Some(rows) = rows {
+        state.freeze_payment_rows(rows)?;
+    }
+    match histories {
+        Some(h) => state.freeze_histories(h, &frozen.placed),
+        None => Ok(()),
+    }
+}
+
+fn encode(snap: &SnapshotOf<'_>, frozen: &Frozen, out: &mut dyn Write) -> std::io::Result<()> {
     // Buffered before hashing: bincode writes a few bytes at a time, blake3 wants large slices.
     let mut out = BufWriter::with_capacity(1 << 20, Hashing::new(out));
     out.write_all(MAGIC)?;
@@ -166,10 +229,18 @@ fn encode(snap: &SnapshotOf<'_>, rows: FrozenRowsRef, out: &mut dyn Write) -> st
     out.write_all(&snap.head.seq.to_le_bytes())?;
     out.write_all(&snap.head.hash)?;
     out.write_all(&snap.last_ms.to_le_bytes())?;
-    out.write_all(&rows.rows.to_le_bytes())?;
-    out.write_all(&rows.digest)?;
+    for f in [frozen.rows, frozen.histories] {
+        out.write_all(&f.bytes.to_le_bytes())?;
+        out.write_all(&f.digest)?;
+    }
     let to_io = |e: bincode::error::EncodeError| std::io::Error::other(e.to_string());
     bincode::encode_into_std_write(snap.state, &mut out, CANONICAL).map_err(to_io)?;
+    // Each person's history parts, in person order, as they are once `placed` is frozen.
+    let people = snap.state.beneficiary_count() as u64;
+    bincode::encode_into_std_write(people, &mut out, CANONICAL).map_err(to_io)?;
+    for parts in snap.state.history_parts_after(&frozen.placed) {
+        bincode::encode_into_std_write(parts, &mut out, CANONICAL).map_err(to_io)?;
+    }
     let mut keys: Vec<StoredKey> = snap
         .idempotency
         .iter()
@@ -205,15 +276,21 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     let seq = u64::from_le_bytes(read_array(&mut input)?);
     let hash: [u8; 32] = read_array(&mut input)?;
     let last_ms = i64::from_le_bytes(read_array(&mut input)?);
-    let rows = FrozenRowsRef {
-        rows: u64::from_le_bytes(read_array(&mut input)?),
-        digest: read_array(&mut input)?,
+    let mut frozen_ref = || -> std::io::Result<FrozenRef> {
+        Ok(FrozenRef {
+            bytes: u64::from_le_bytes(read_array(&mut input)?),
+            digest: read_array(&mut input)?,
+        })
     };
+    let rows = frozen_ref()?;
+    let histories = frozen_ref()?;
     let decode_error = |e: bincode::error::DecodeError| SnapshotError::Decode(e.to_string());
     // Decoded from the `BufReader` itself so that bincode peeks at buffered bytes for each
     // integer; through a plain `Read` every varint was a byte-wise `read_exact`, a third of the
     // CPU time of opening.
     let state: State = bincode::decode_from_reader(&mut input, CANONICAL).map_err(decode_error)?;
+    let history_parts: Vec<HistoryParts> =
+        bincode::decode_from_reader(&mut input, CANONICAL).map_err(decode_error)?;
     let keys: Vec<StoredKey> =
         bincode::decode_from_reader(&mut input, CANONICAL).map_err(decode_error)?;
     let tree: TreeParts =
@@ -231,10 +308,10 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     let tree = TreeBuilder::from_parts(tree).ok_or_else(|| {
         SnapshotError::Decode("the Merkle tree's parts do not fit its size".into())
     })?;
-    if state.payment_table().len() as u64 != rows.rows {
+    if (state.payment_table().len() * FROZEN_ROW_BYTES) as u64 != rows.bytes {
         return Err(SnapshotError::Decode(format!(
-            "the snapshot names {} payment rows but its state holds {}",
-            rows.rows,
+            "the snapshot names {} bytes of payment rows but its state holds {} rows",
+            rows.bytes,
             state.payment_table().len()
         )));
     }
@@ -267,6 +344,8 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     Ok(Snapshot {
         head: Anchor { seq, hash },
         rows,
+        histories,
+        history_parts,
         last_ms,
         state,
         idempotency,
@@ -280,14 +359,21 @@ fn read_array<const N: usize>(input: &mut impl Read) -> std::io::Result<[u8; N]>
     Ok(b)
 }
 
-/// The canonical bytes of a state (what a snapshot holds of it, and the bytes of every payment
-/// row, frozen or not), for comparing a snapshot with a replay.
+/// The canonical bytes of a state (what a snapshot holds of it, the bytes of every payment
+/// row and every person's history, frozen or not), for comparing a snapshot with a replay.
 pub(super) fn state_digest(state: &State) -> blake3::Hash {
     let mut out = BufWriter::with_capacity(1 << 20, Hashing::new(std::io::sink()));
     bincode::encode_into_std_write(state, &mut out, CANONICAL).expect("a sink cannot fail");
     for row in state.payment_table().iter() {
         out.write_all(&row.frozen_bytes())
             .expect("a sink cannot fail");
+    }
+    for id in 1..=state.beneficiary_count() as u64 {
+        let seqs = state.history(BeneficiaryId(id)).unwrap_or_default();
+        for seq in seqs {
+            out.write_all(&seq.to_le_bytes())
+                .expect("a sink cannot fail");
+        }
     }
     let hashing = out
         .into_inner()
@@ -391,7 +477,7 @@ fn fits(store: &Store, path: &Path, head: Anchor) -> Result<(Snapshot, Vec<u8>),
     if stored != snap.tree.root() {
         return Err("its Merkle tree differs from the stored tiles".into());
     }
-    attach_rows(store, &mut snap).map_err(|e| e.to_string())?;
+    attach_frozen(store, &mut snap).map_err(|e| e.to_string())?;
     Ok((snap, last))
 }
 
@@ -462,7 +548,7 @@ pub(super) fn take(
     let written = write(&shared.store, &snap);
     drop(state);
     match written {
-        Ok((path, rows)) => {
+        Ok((path, frozen)) => {
             tracing::info!(
                 snapshot = %path.display(),
                 records = head.seq + 1,
@@ -470,8 +556,8 @@ pub(super) fn take(
                 "state snapshot written"
             );
             // A failure keeps the rows in memory: costlier, never wrong.
-            if let Err(reason) = freeze_rows(shared, rows) {
-                tracing::warn!(%reason, "payment rows kept in memory");
+            if let Err(reason) = freeze(shared, &frozen) {
+                tracing::warn!(%reason, "payment rows or histories kept in memory");
             }
         }
         Err(e) => tracing::warn!(error = %e, "state snapshot not written"),

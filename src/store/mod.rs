@@ -22,10 +22,11 @@
 //! blocks of a group that never got there.
 
 mod durable;
-mod payment_rows;
+mod frozen;
 mod snapshots;
 mod tiles;
 
+pub use frozen::Frozen;
 pub use snapshots::SNAPSHOTS_DIR;
 
 use std::path::Path;

@@ -25,6 +25,8 @@ impl Encode for State {
             batches,
             payments,
             item_table,
+            // Beside the state: the ledger writes each history's parts after it.
+            frozen_histories: _,
             return_reasons,
             files,
             status_reports,
@@ -72,6 +74,7 @@ impl<Context> Decode<Context> for State {
             batches: Decode::decode(d)?,
             payments: Decode::decode(d)?,
             item_table: Decode::decode(d)?,
+            frozen_histories: Default::default(),
             return_reasons: Decode::decode(d)?,
             files: Decode::decode(d)?,
             status_reports: set(d)?,

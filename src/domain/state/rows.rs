@@ -55,13 +55,50 @@ impl PaymentIds {
 
 /// The sequence numbers of the records that touch one person, in order, as varint deltas:
 /// a person is touched about twice a month, a few million records apart, so each entry takes
-/// three or four bytes instead of eight.
-#[derive(Encode, Decode, Debug, Clone, Default, PartialEq, Eq)]
+/// three or four bytes instead of eight. Entries up to the last snapshot are frozen in the
+/// histories file the ledger maps (`histories`); only the entries since are in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
+    /// The entries since the last freeze, the first a delta from `base`.
     deltas: Vec<u8>,
+    /// The last frozen entry (0 when none is frozen).
+    base: u64,
     last: u64,
     len: u32,
+    /// 1 + the byte offset of this person's newest entry in the frozen histories; 0: none.
+    frozen_at: u64,
 }
+
+/// What a snapshot encodes of a history in the state itself: only what does not depend on
+/// which entries are frozen, so that a replayed state and a snapshot's encode alike. The rest
+/// (`HistoryParts`) is written beside it.
+impl Encode for History {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        e: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        self.len.encode(e)?;
+        self.last.encode(e)
+    }
+}
+
+impl<Context> Decode<Context> for History {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        Ok(History {
+            len: Decode::decode(d)?,
+            last: Decode::decode(d)?,
+            ..History::default()
+        })
+    }
+}
+
+bincode::impl_borrow_decode!(History);
+
+/// Where a history's entries are: the newest frozen entry (`History::frozen_at`), the last
+/// frozen seq, and the varint deltas since.
+pub type HistoryParts = (u64, u64, Vec<u8>);
 
 impl History {
     /// Appends `seq` unless it is already the last entry; seqs only grow.
@@ -71,16 +108,7 @@ impl History {
             return;
         }
         let base = if self.len == 0 { 0 } else { self.last };
-        let mut delta = seq - base;
-        loop {
-            let byte = (delta & 0x7f) as u8;
-            delta >>= 7;
-            if delta == 0 {
-                self.deltas.push(byte);
-                break;
-            }
-            self.deltas.push(byte | 0x80);
-        }
+        push_varint(&mut self.deltas, seq - base);
         self.last = seq;
         self.len += 1;
     }
@@ -97,28 +125,69 @@ impl History {
         self.len == 0
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = u64> + '_ {
-        let mut bytes = self.deltas.iter();
-        let mut at = 0u64;
-        std::iter::from_fn(move || {
-            let mut delta = 0u64;
-            let mut shift = 0;
-            loop {
-                let b = *bytes.next()?;
-                delta |= u64::from(b & 0x7f) << shift;
-                shift += 7;
-                if b & 0x80 == 0 {
-                    break;
-                }
-            }
-            at += delta;
-            Some(at)
-        })
+    /// The entries in memory (those since the last freeze).
+    pub fn tail(&self) -> impl Iterator<Item = u64> + '_ {
+        deltas_from(self.base, &self.deltas)
     }
 
-    pub fn to_vec(&self) -> Vec<u64> {
-        self.iter().collect()
+    pub(super) fn frozen_at(&self) -> u64 {
+        self.frozen_at
     }
+
+    /// The entries in memory as a frozen entry holds them: the seq they count from and their
+    /// deltas.
+    pub(super) fn unfrozen(&self) -> (u64, &[u8]) {
+        (self.base, &self.deltas)
+    }
+
+    pub(super) fn parts(&self) -> HistoryParts {
+        (self.frozen_at, self.base, self.deltas.clone())
+    }
+
+    pub(super) fn set_parts(&mut self, (frozen_at, base, deltas): HistoryParts) {
+        self.frozen_at = frozen_at;
+        self.base = base;
+        self.deltas = deltas;
+    }
+
+    /// The entries in memory now sit in a frozen entry at `frozen_at`.
+    pub(super) fn froze(&mut self, frozen_at: u64) {
+        self.frozen_at = frozen_at;
+        self.base = self.last;
+        self.deltas = Vec::new();
+    }
+}
+
+fn push_varint(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+/// The seqs `deltas` (varints) count from `base`.
+pub(super) fn deltas_from(base: u64, deltas: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    let mut bytes = deltas.iter();
+    let mut at = base;
+    std::iter::from_fn(move || {
+        let mut delta = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = *bytes.next()?;
+            delta |= u64::from(b & 0x7f) << shift;
+            shift += 7;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        at += delta;
+        Some(at)
+    })
 }
 
 /// Net amount paid per source month, as runs of consecutive months with the same amount: a
@@ -531,7 +600,7 @@ mod tests {
             h.push(s);
             h.push(s);
         }
-        assert_eq!(h.to_vec(), seqs);
+        assert_eq!(h.tail().collect::<Vec<_>>(), seqs);
         assert_eq!(h.last(), Some(70_000_000_000));
         assert_eq!(h.len(), seqs.len());
         assert!(h.deltas.len() < seqs.len() * 8 / 2);

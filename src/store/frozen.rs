@@ -1,9 +1,10 @@
-//! The payment rows file (`<data dir>/state-snapshots/payment-rows`): the fixed-width bytes of
-//! every payment line up to the newest snapshot, which the state maps instead of holding in
-//! memory (`domain::state::PaymentTable`). Rows are only ever written at or beyond the rows a
-//! process has mapped, so a map never sees its bytes change under it; which rows a snapshot
-//! trusts, and their digest, is `ledger::snapshot`'s business. Like the snapshots, it is a
-//! shortcut derived from the chain, never the only copy of anything.
+//! The frozen files beside the snapshots (`<data dir>/state-snapshots/`): `payment-rows`, the
+//! fixed-width bytes of every payment line up to the newest snapshot, and `histories`, each
+//! person's record history up to it, which the state maps instead of holding in memory
+//! (`domain::state::PaymentTable`, `domain::state::FrozenHistories`). Bytes are only ever
+//! written at or beyond those a process has mapped, so a map never sees its bytes change under
+//! it; which bytes a snapshot trusts, and their digest, is `ledger::snapshot`'s business. Like
+//! the snapshots, they are shortcuts derived from the chain, never the only copy of anything.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
@@ -12,27 +13,43 @@ use std::path::PathBuf;
 use super::snapshots::SNAPSHOTS_DIR;
 use super::{io_error, Store, StoreError};
 
-const PAYMENT_ROWS_FILE: &str = "payment-rows";
+/// A file of frozen state beside the snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frozen {
+    PaymentRows,
+    Histories,
+}
+
+impl Frozen {
+    fn name(self) -> &'static str {
+        match self {
+            Frozen::PaymentRows => "payment-rows",
+            Frozen::Histories => "histories",
+        }
+    }
+}
 
 impl Store {
-    fn payment_rows_path(&self) -> PathBuf {
-        self.dir.join(SNAPSHOTS_DIR).join(PAYMENT_ROWS_FILE)
+    fn frozen_path(&self, file: Frozen) -> PathBuf {
+        self.dir.join(SNAPSHOTS_DIR).join(file.name())
     }
 
-    /// The bytes in the payment rows file (0 when there is none).
-    pub fn payment_rows_len(&self) -> u64 {
-        std::fs::metadata(self.payment_rows_path()).map_or(0, |m| m.len())
+    /// The bytes in a frozen file (0 when there is none).
+    pub fn frozen_len(&self, file: Frozen) -> u64 {
+        std::fs::metadata(self.frozen_path(file)).map_or(0, |m| m.len())
     }
 
-    /// Writes bytes at `offset` of the payment rows file with `write`, durably, creating the
-    /// file (owner-only, like the snapshots) if need be. `offset` is at most the file's length:
-    /// a gap would be rows of zeros.
-    pub fn write_payment_rows(
+    /// Writes bytes at `offset` of a frozen file with `write`, durably, creating the file
+    /// (owner-only, like the snapshots) if need be. `offset` is at most the file's length: a
+    /// gap would be bytes of zeros.
+    pub fn write_frozen(
         &self,
+        file: Frozen,
         offset: u64,
         write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
     ) -> Result<(), StoreError> {
-        let path = self.payment_rows_path();
+        let path = self.frozen_path(file);
+        let name = file.name();
         let dir = self.dir.join(SNAPSHOTS_DIR);
         if !dir.exists() {
             std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
@@ -46,7 +63,8 @@ impl Store {
         let len = file.metadata().map_err(|e| io_error(&path, e))?.len();
         if offset > len {
             return Err(StoreError::Corrupt(format!(
-                "payment rows written at byte {offset} of a file of {len}"
+                "{} written at byte {offset} of a file of {len}",
+                name
             )));
         }
         file.seek(SeekFrom::Start(offset))
@@ -64,11 +82,15 @@ impl Store {
         Ok(())
     }
 
-    /// The blake3 of the first `len` bytes of the payment rows file, read rather than mapped
-    /// so that hashing them does not make them resident in this process. `None` when the file
-    /// is shorter.
-    pub fn payment_rows_digest(&self, len: u64) -> Result<Option<blake3::Hash>, StoreError> {
-        let path = self.payment_rows_path();
+    /// The blake3 of the first `len` bytes of a frozen file, read rather than mapped so that
+    /// hashing them does not make them resident in this process. `None` when the file is
+    /// shorter.
+    pub fn frozen_digest(
+        &self,
+        file: Frozen,
+        len: u64,
+    ) -> Result<Option<blake3::Hash>, StoreError> {
+        let path = self.frozen_path(file);
         let file = match File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -89,19 +111,21 @@ impl Store {
         Ok((read == len).then(|| hasher.finalize()))
     }
 
-    /// Maps the first `len` bytes (more than zero) of the payment rows file, read-only.
-    pub fn map_payment_rows(&self, len: u64) -> Result<memmap2::Mmap, StoreError> {
-        let path = self.payment_rows_path();
+    /// Maps the first `len` bytes (more than zero) of a frozen file, read-only.
+    pub fn map_frozen(&self, file: Frozen, len: u64) -> Result<memmap2::Mmap, StoreError> {
+        let path = self.frozen_path(file);
+        let name = file.name();
         let file = File::open(&path).map_err(|e| io_error(&path, e))?;
         let have = file.metadata().map_err(|e| io_error(&path, e))?.len();
         if have < len || len == 0 {
             return Err(StoreError::Corrupt(format!(
-                "the payment rows file holds {have} bytes, not the {len} mapped"
+                "{} holds {have} bytes, not the {len} mapped",
+                name
             )));
         }
         let len = usize::try_from(len).map_err(|_| StoreError::Corrupt("rows too long".into()))?;
-        // SAFETY: chitra writes this file only at or beyond the rows any of its processes has
-        // mapped (`write_payment_rows` is called from the rows a state already holds frozen),
+        // SAFETY: chitra writes this file only at or beyond the bytes any of its processes has
+        // mapped (`write_frozen` is called from the bytes a state already holds frozen),
         // and never truncates it, so the mapped bytes neither change nor vanish while mapped.
         // A person editing the file by hand could change them, as with sled's own files; the
         // digest check before mapping and `chitra verify`'s replay find that.
