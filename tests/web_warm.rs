@@ -2,7 +2,8 @@
 //! kept before anyone opens its page, and that review is the one computed afresh from the
 //! state; a page that asks while the review is being computed waits for that computation and
 //! gets the same review; the search index, built by the warm-up, finds people enrolled after it
-//! was built.
+//! was built; the days the overview's calendar dates are read by the warm-up, and the calendar
+//! from them is the API's.
 
 mod common;
 
@@ -109,4 +110,39 @@ async fn a_person_enrolled_after_the_index_was_built_is_found_by_search() {
         .await
         .json();
     assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overviews_calendar_days_are_read_without_a_page_view_and_give_the_apis_calendar() {
+    use chitra::app::reports::{calendar, PROGRAMMES};
+    let (api, state) = served();
+    common::http::paid_month(&api).await;
+    warm::settled(&state).await;
+    // Nobody opened the overview: the warm-up read the day of every record the calendar
+    // dates (here the June batch's release).
+    let needed: usize = api
+        .ledger
+        .read(|s| {
+            PROGRAMMES
+                .iter()
+                .map(|p| chitra::domain::calendar::records_to_date(s, *p).len())
+                .sum()
+        })
+        .unwrap();
+    assert!(needed >= 1, "the release is dated");
+    assert_eq!(state.web.days.kept().await, needed);
+    // The calendar from the kept days is the one `GET /v1/calendar` computes afresh.
+    let today = chitra::domain::types::Date::parse("2024-07-10").unwrap();
+    let kept = state
+        .web
+        .days
+        .calendars(&api.ledger, &PROGRAMMES, today)
+        .await
+        .unwrap();
+    let fresh = calendar(&api.ledger, &PROGRAMMES, today).unwrap();
+    assert_eq!(kept, fresh);
+    assert!(
+        kept.iter().any(|c| !c.late.is_empty() || c.next.is_some()),
+        "{kept:?}"
+    );
 }

@@ -14,6 +14,7 @@ mod audit;
 mod batches;
 pub mod bench;
 pub mod chart;
+pub mod days;
 mod files;
 pub mod format;
 pub mod i18n;
