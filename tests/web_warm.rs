@@ -146,3 +146,60 @@ async fn the_overviews_calendar_days_are_read_without_a_page_view_and_give_the_a
         "{kept:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_built_a_few_lines_at_a_time_equals_one_built_at_once() {
+    let api = Api::new();
+    // June paid to three people; for July two more are enrolled, one of June's is held, and
+    // one of the new ones shares an account with one of June's.
+    let paid = common::http::paid_month(&api).await;
+    api.enrol(enrol_body(
+        "001185000007",
+        bank_route("970418", "2200300000002"),
+    ))
+    .await;
+    api.enrol(enrol_body("001185000009", bank_route("970418", "31000")))
+        .await;
+    let r = api
+        .post(
+            &format!("/v1/beneficiaries/{}/hold", paid.beneficiary),
+            Role::Officer,
+            serde_json::json!({ "note": "kiểm tra" }),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text());
+    let r = api
+        .open_batch("BTXH", "2024-07", common::fixtures::FUNDING_ACCOUNT)
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text());
+    let july = r.json()["id"].as_str().unwrap().to_owned();
+    let r = api
+        .post(
+            &format!("/v1/batches/{july}/compute"),
+            Role::Maker,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text());
+    let key = newest(&api);
+    let at_once = api
+        .ledger
+        .read(|s| reviews::reviewed(s, key))
+        .unwrap()
+        .expect("the batch is at that computation");
+    // Something to compare: changes since June (new, stopped), an anomaly, someone left out.
+    assert!(at_once.review.changes.len() >= 3, "{at_once:?}");
+    assert!(!at_once.review.anomalies.is_empty(), "{at_once:?}");
+    assert!(!at_once.left_out.is_empty(), "{at_once:?}");
+    for step in [1, 2, 3, 1000] {
+        let stepped = reviews::reviewed_in_steps(&api.ledger, key, step).expect("a review");
+        assert_eq!(
+            format!("{stepped:?}"),
+            format!("{at_once:?}"),
+            "step {step}"
+        );
+    }
+    // A batch no longer at that computation has no review.
+    let moved = (key.0, key.1 + 1, key.2);
+    assert!(reviews::reviewed_in_steps(&api.ledger, moved, 1).is_none());
+}
