@@ -52,6 +52,8 @@ pub fn computation(state: &State, batch: BatchId) -> Option<Computation> {
 /// Lines (or people) a review reads per hold of the state's read lock. The writer waits for
 /// one step at most, rather than for a walk over every line of a million-line batch.
 pub const REVIEW_STEP_LINES: usize = 10_000;
+/// The pause between two steps of a review, for a waiting writer to take the lock.
+pub const REVIEW_STEP_PAUSE_MS: u64 = 1;
 
 /// The review of `key`, built `step` lines (or people) at a time, each step under its own
 /// hold of the state's read lock: between steps the writer goes on (an enrolment, a status
@@ -78,8 +80,15 @@ pub fn reviewed_in_steps(ledger: &Ledger, key: Computation, step: usize) -> Opti
         Some(true)
     })?;
     let (mut review, mut left) = built?;
-    while !at(&mut |s| Some(review.step(s, step)))? {}
-    while !at(&mut |s| Some(left.step(s, step)))? {}
+    // A pause between steps: a writer woken as the lock is let go needs a moment to take it,
+    // and a reader that takes it straight back would keep it waiting for the whole build.
+    let pause = std::time::Duration::from_millis(REVIEW_STEP_PAUSE_MS);
+    while !at(&mut |s| Some(review.step(s, step)))? {
+        std::thread::sleep(pause);
+    }
+    while !at(&mut |s| Some(left.step(s, step)))? {
+        std::thread::sleep(pause);
+    }
     let mut out = None;
     let mut parts = Some((review, left));
     at(&mut |s| {
