@@ -452,6 +452,57 @@ async fn who_was_left_out_shows_after_a_restart() {
     );
 }
 
+#[tokio::test]
+async fn a_paid_batch_whose_review_is_not_kept_shows_at_once_that_it_is_being_prepared() {
+    let api = Api::new();
+    let paid = common::http::paid_month(&api).await;
+    // The server restarts with nothing kept, and no warm-up: the released batch's review is
+    // not built.
+    let common::http::Api { dir, ledger, .. } = api;
+    let state = chitra::http::AppState::new(
+        ledger.clone(),
+        common::http::tokens(),
+        chitra::http::Limits::default(),
+        common::fixtures::settings(),
+    );
+    let app = chitra::http::app(state.clone());
+    let api = Api { dir, ledger, app };
+    let (_, checker) = sign_in(&api, "tok-checker", false).await;
+    let checker = checker.unwrap();
+    let path = format!("/batches/{}", paid.batch);
+    // Answered at once: the batch, and a note that its review is being prepared; the page
+    // reloads itself.
+    let r = get(&api, &path, Some(&checker.cookie)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let html = r.text();
+    assert!(html.contains("id=\"preparing\""), "{html}");
+    assert!(html.contains("http-equiv=\"refresh\""), "{html}");
+    assert!(!html.contains("id=\"by-bank\""), "{html}");
+    assert!(html.contains("id=\"total-count\">3<"), "{html}");
+    // The view started the review in the background; once it is built, the page shows it.
+    let key = api
+        .ledger
+        .read(|s| {
+            chitra::http::web::reviews::computation(
+                s,
+                chitra::domain::types::BatchId::parse(&paid.batch).unwrap(),
+            )
+        })
+        .unwrap()
+        .expect("computed");
+    assert!(state.web.reviews.of(&api.ledger, key).await.is_some());
+    assert_eq!(
+        state.web.reviews.len(),
+        1,
+        "one computation, started by the view"
+    );
+    let html = get(&api, &path, Some(&checker.cookie)).await.text();
+    assert!(!html.contains("id=\"preparing\""), "{html}");
+    assert!(!html.contains("http-equiv=\"refresh\""), "{html}");
+    assert!(html.contains("id=\"by-bank\""), "{html}");
+    assert!(html.contains("id=\"changes\""), "{html}");
+}
+
 /// A status report in a multipart form, as the files page's upload form posts it.
 fn multipart(csrf: Option<&str>, report: &[u8]) -> (String, Vec<u8>) {
     let boundary = "chitra-test-boundary";

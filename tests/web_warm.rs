@@ -2,7 +2,8 @@
 //! kept before anyone opens its page, and that review is the one computed afresh from the
 //! state; a page that asks while the review is being computed waits for that computation and
 //! gets the same review; the search index, built by the warm-up, finds people enrolled after it
-//! was built.
+//! was built; the days the overview's calendar dates are read by the warm-up, and the calendar
+//! from them is the API's.
 
 mod common;
 
@@ -109,4 +110,96 @@ async fn a_person_enrolled_after_the_index_was_built_is_found_by_search() {
         .await
         .json();
     assert_eq!(found["items"].as_array().unwrap().len(), 1, "{found}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overviews_calendar_days_are_read_without_a_page_view_and_give_the_apis_calendar() {
+    use chitra::app::reports::{calendar, PROGRAMMES};
+    let (api, state) = served();
+    common::http::paid_month(&api).await;
+    warm::settled(&state).await;
+    // Nobody opened the overview: the warm-up read the day of every record the calendar
+    // dates (here the June batch's release).
+    let needed: usize = api
+        .ledger
+        .read(|s| {
+            PROGRAMMES
+                .iter()
+                .map(|p| chitra::domain::calendar::records_to_date(s, *p).len())
+                .sum()
+        })
+        .unwrap();
+    assert!(needed >= 1, "the release is dated");
+    assert_eq!(state.web.days.kept().await, needed);
+    // The calendar from the kept days is the one `GET /v1/calendar` computes afresh.
+    let today = chitra::domain::types::Date::parse("2024-07-10").unwrap();
+    let kept = state
+        .web
+        .days
+        .calendars(&api.ledger, &PROGRAMMES, today)
+        .await
+        .unwrap();
+    let fresh = calendar(&api.ledger, &PROGRAMMES, today).unwrap();
+    assert_eq!(kept, fresh);
+    assert!(
+        kept.iter().any(|c| !c.late.is_empty() || c.next.is_some()),
+        "{kept:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_review_built_a_few_lines_at_a_time_equals_one_built_at_once() {
+    let api = Api::new();
+    // June paid to three people; for July two more are enrolled, one of June's is held, and
+    // one of the new ones shares an account with one of June's.
+    let paid = common::http::paid_month(&api).await;
+    api.enrol(enrol_body(
+        "001185000007",
+        bank_route("970418", "2200300000002"),
+    ))
+    .await;
+    api.enrol(enrol_body("001185000009", bank_route("970418", "31000")))
+        .await;
+    let r = api
+        .post(
+            &format!("/v1/beneficiaries/{}/hold", paid.beneficiary),
+            Role::Officer,
+            serde_json::json!({ "note": "kiểm tra" }),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text());
+    let r = api
+        .open_batch("BTXH", "2024-07", common::fixtures::FUNDING_ACCOUNT)
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::CREATED, "{}", r.text());
+    let july = r.json()["id"].as_str().unwrap().to_owned();
+    let r = api
+        .post(
+            &format!("/v1/batches/{july}/compute"),
+            Role::Maker,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text());
+    let key = newest(&api);
+    let at_once = api
+        .ledger
+        .read(|s| reviews::reviewed(s, key))
+        .unwrap()
+        .expect("the batch is at that computation");
+    // Something to compare: changes since June (new, stopped), an anomaly, someone left out.
+    assert!(at_once.review.changes.len() >= 3, "{at_once:?}");
+    assert!(!at_once.review.anomalies.is_empty(), "{at_once:?}");
+    assert!(!at_once.left_out.is_empty(), "{at_once:?}");
+    for step in [1, 2, 3, 1000] {
+        let stepped = reviews::reviewed_in_steps(&api.ledger, key, step).expect("a review");
+        assert_eq!(
+            format!("{stepped:?}"),
+            format!("{at_once:?}"),
+            "step {step}"
+        );
+    }
+    // A batch no longer at that computation has no review.
+    let moved = (key.0, key.1 + 1, key.2);
+    assert!(reviews::reviewed_in_steps(&api.ledger, moved, 1).is_none());
 }

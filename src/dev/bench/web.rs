@@ -3,9 +3,12 @@
 //! issue's target of under 100 ms a page), then again while the next month's batch is being
 //! computed on all cores. The data directory is filled once (enrol, then for each month open,
 //! compute, approve, release with files and ingest the banks' reports with 1% returned, each
-//! phase by `monthly::Run`) and reused by later runs.
+//! phase by `monthly::Run`) and reused by later runs. Last, how long a write waits while the
+//! newest paid batch's review is built: built at once (the state's read lock held for the
+//! whole walk) and built a step at a time as the dashboard builds it (`web::reviews`).
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crate::domain::types::{BankBin, Month, Principal};
 use crate::http::auth::{token_hash, TokenEntry, Tokens};
@@ -83,19 +86,103 @@ fn tokens(bank: Option<BankBin>) -> anyhow::Result<Tokens> {
     Ok(Tokens::in_memory(entries)?)
 }
 
-/// Runs the bench on `ledger`: the timings before and during a computation.
+/// Writes acknowledged while a review was being built.
+#[derive(Debug, Clone)]
+pub struct WritesDuringReview {
+    /// Built a step at a time (`false`: at once, under one hold of the read lock).
+    pub in_steps: bool,
+    pub lines: usize,
+    pub build: Duration,
+    /// Each write's time from submission to acknowledgement (durable), sorted.
+    pub writes: Vec<Duration>,
+}
+
+/// Builds the review of `batch` on another thread (at once, or a step at a time) while this
+/// one records a download of `file` over and over (the command only: the file is not read),
+/// each acknowledged before the next.
+fn writes_during_review(
+    ledger: &Ledger,
+    batch: crate::domain::types::BatchId,
+    file: crate::domain::types::FileId,
+    in_steps: bool,
+) -> anyhow::Result<WritesDuringReview> {
+    use crate::http::web::reviews;
+    let key = ledger
+        .read(|s| reviews::computation(s, batch))?
+        .ok_or_else(|| anyhow::anyhow!("{batch} is not computed"))?;
+    let lines = ledger.read(|s| s.batch(batch).map_or(0, |b| b.payments.len()))?;
+    let who = Principal::parse("checker:bench").map_err(|e| anyhow::anyhow!("{e}"))?;
+    // The file's digest, read and hashed once: each write below is the command alone.
+    let digest = ledger
+        .read(|s| s.file(file).map(|f| f.issued.digest))?
+        .ok_or_else(|| anyhow::anyhow!("no file {file}"))?;
+    let record = || {
+        ledger.submit(crate::ledger::Submission {
+            principal: who.clone(),
+            idempotency_key: None,
+            command: crate::domain::Command::RecordFileDownload(
+                crate::domain::command::RecordFileDownload { file, digest },
+            ),
+        })
+    };
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let builder = scope.spawn(|| {
+            let started = Instant::now();
+            let built = if in_steps {
+                reviews::reviewed_in_steps(ledger, key, reviews::REVIEW_STEP_LINES)
+            } else {
+                ledger
+                    .read_unconfirmed(|s| reviews::reviewed(s, key))
+                    .into_parts()
+                    .0
+            };
+            done.store(true, Ordering::SeqCst);
+            (started.elapsed(), built.is_some())
+        });
+        let mut writes = Vec::new();
+        while !done.load(Ordering::SeqCst) {
+            let started = Instant::now();
+            let wrote = record();
+            writes.push(started.elapsed());
+            if let Err(e) = wrote {
+                done.store(true, Ordering::SeqCst);
+                let _ = builder.join();
+                anyhow::bail!("recording a download: {e}");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let (build, built) = builder
+            .join()
+            .map_err(|_| anyhow::anyhow!("the review panicked"))?;
+        anyhow::ensure!(built, "{batch} moved on while its review was built");
+        writes.sort();
+        Ok(WritesDuringReview {
+            in_steps,
+            lines,
+            build,
+            writes,
+        })
+    })
+}
+
+/// What the bench measured: page timings before and during a computation, then writes
+/// while a review is built (at once, then a step at a time).
+pub type Measured = (Vec<PageTiming>, Vec<PageTiming>, Vec<WritesDuringReview>);
+
+/// Runs the bench on `ledger`: the timings before and during a computation, then the writes.
 pub fn run(
     ledger: &Ledger,
     persons: u64,
     months: u32,
     samples: usize,
     seed: u64,
-) -> anyhow::Result<(Vec<PageTiming>, Vec<PageTiming>)> {
+) -> anyhow::Result<Measured> {
     let last = Month::parse("2024-08").expect("a valid month");
     if ledger.read(|s| s.batches().is_empty())? {
         populate(ledger, persons, months, last, seed)?;
     }
-    let (batch, bank, name) = ledger.read(|s| {
+    let (batch, bank, name, file) = ledger.read(|s| {
         // The last month paid (not a batch an earlier run computed only to load the machine).
         let batch = s
             .batches()
@@ -107,10 +194,11 @@ pub fn run(
             crate::domain::event::Channel::Bank(bin) => Some(bin),
             crate::domain::event::Channel::Cash => None,
         });
+        let file = s.files().last().map(|f| f.issued.file);
         let name = s
             .beneficiary(crate::domain::types::BeneficiaryId(1))
             .and_then(|b| b.identity.known().map(|i| i.full_name.clone()));
-        (batch, bank, name)
+        (batch, bank, name, file)
     })?;
     let batch = batch.ok_or_else(|| anyhow::anyhow!("no batch in the ledger"))?;
     let settings = crate::dev::config::demo_settings(
@@ -174,7 +262,12 @@ pub fn run(
             }),
         })
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((quiet, computing))
+    let file = file.ok_or_else(|| anyhow::anyhow!("no payment file in the ledger"))?;
+    let writes = [false, true]
+        .into_iter()
+        .map(|in_steps| writes_during_review(ledger, batch, file, in_steps))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok((quiet, computing, writes))
 }
 
 /// `chitra bench web`: runs the bench and prints a line per page, before and during a
@@ -186,7 +279,7 @@ pub fn command(
     samples: usize,
     seed: u64,
 ) -> anyhow::Result<std::process::ExitCode> {
-    let (quiet, computing) = run(ledger, persons, months, samples, seed)?;
+    let (quiet, computing, writes) = run(ledger, persons, months, samples, seed)?;
     let people = ledger.read(|s| s.beneficiary_count())?;
     let batches = ledger.read(|s| s.batches().len())?;
     println!(
@@ -205,6 +298,30 @@ pub fn command(
                 t.max().as_secs_f64() * 1e3
             );
         }
+    }
+    println!("writes (a download recorded) while a review is built (median / max, ms):");
+    for w in &writes {
+        let how = if w.in_steps {
+            format!(
+                "a step of {} lines at a time",
+                crate::http::web::reviews::REVIEW_STEP_LINES
+            )
+        } else {
+            "at once".to_owned()
+        };
+        println!(
+            "  review of {} lines, {how}: built in {:.1} ms; {} writes {:>9.1} {:>9.1}",
+            w.lines,
+            w.build.as_secs_f64() * 1e3,
+            w.writes.len(),
+            w.writes
+                .get(w.writes.len() / 2)
+                .copied()
+                .unwrap_or_default()
+                .as_secs_f64()
+                * 1e3,
+            w.writes.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        );
     }
     Ok(std::process::ExitCode::SUCCESS)
 }

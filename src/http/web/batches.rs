@@ -4,8 +4,9 @@
 //! content shown, release) and its reconciliation with breaks. The review is the one the CLI's
 //! `batch review` and `GET /v1/batches/{id}/review` print (`domain::batch::review`), who was
 //! left out comes from the state (`domain::batch::left_out`), both kept per computation
-//! (`reviews`); the actions
-//! are the API's (`app::batches::compute`, `release`, the `ApproveBatch` command), so the
+//! (`reviews`); a batch not awaiting approval whose review is not kept yet is shown at once,
+//! saying its review is being prepared, and reloads itself until it is; the actions are the
+//! API's (`app::batches::compute`, `release`, the `ApproveBatch` command), so the
 //! ledger's four-eyes rule refuses a maker's own approval here as everywhere.
 
 use askama::Template;
@@ -210,6 +211,7 @@ struct BatchBody<'a> {
     changes_more: usize,
     anomalies: Vec<String>,
     left_out: Option<Vec<(String, String)>>,
+    preparing: bool,
     reconciliation: Vec<Row>,
     breaks: Vec<BreakRow>,
     files: Vec<Row>,
@@ -284,6 +286,8 @@ fn anomaly_text(t: &Text, a: &Anomaly) -> String {
 struct Seen {
     view: BatchView,
     review: Option<std::sync::Arc<Reviewed>>,
+    /// The review is being built in the background; the page says so and reloads itself.
+    preparing: bool,
     breaks: Vec<BreakView>,
 }
 
@@ -304,14 +308,25 @@ async fn seen(web: &Web, id: BatchId) -> Result<Option<Seen>, crate::http::Probl
         return Ok(None);
     };
     // Kept per computation, and computed in the background as soon as the batch is computed
-    // (`warm`): a view reads it back, or waits for the computation under way.
-    let review = match computation {
-        Some(key) => web.reviews.of(web.app.ledger(), key).await,
-        None => None,
-    };
+    // (`warm`). A batch awaiting approval waits for it: the approval binds what the checker
+    // saw. Any other batch whose review is not kept (an older one, after a restart) has it
+    // started in the background and is shown at once, saying the review is being prepared.
+    let (mut review, mut preparing) = (None, false);
+    if let Some(key) = computation {
+        if view.status == BatchStatus::Computed {
+            review = web.reviews.of(web.app.ledger(), key).await;
+        } else {
+            review = web.reviews.ready(key);
+            if review.is_none() {
+                web.reviews.warm(web.app.ledger(), key);
+                preparing = true;
+            }
+        }
+    }
     Ok(Some(Seen {
         view,
         review,
+        preparing,
         breaks,
     }))
 }
@@ -416,6 +431,7 @@ async fn show(web: &Web, who: &Signed, id: &str, done: Option<String>) -> Respon
         changes_more,
         anomalies,
         left_out: left,
+        preparing: seen.preparing,
         reconciliation,
         breaks: seen
             .breaks
@@ -441,7 +457,9 @@ async fn show(web: &Web, who: &Signed, id: &str, done: Option<String>) -> Respon
         done,
     };
     let title = format!("{} {id} · {} {}", t.batch, v.programme, month(v.month));
-    page(&who.layout(), StatusCode::OK, &title, render(&body))
+    let mut l = who.layout();
+    l.refresh = seen.preparing;
+    page(&l, StatusCode::OK, &title, render(&body))
 }
 
 /// The batch an action's form names, once its CSRF token is checked; else the refusal.

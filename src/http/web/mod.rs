@@ -14,6 +14,7 @@ mod audit;
 mod batches;
 pub mod bench;
 pub mod chart;
+pub mod days;
 mod files;
 pub mod format;
 pub mod i18n;
@@ -222,7 +223,8 @@ pub struct Layout {
     pub nav_people: bool,
     pub nav_files: bool,
     pub nav_audit: bool,
-    /// Whether the page reloads itself every second (a verification's progress).
+    /// Whether the page reloads itself every second (a verification's progress, a review
+    /// being prepared).
     pub refresh: bool,
 }
 

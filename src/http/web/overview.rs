@@ -182,14 +182,14 @@ pub async fn page_of(web: &Web, who: &Signed, month_text: Option<&str>) -> Respo
         Ok(s) => s,
         Err(p) => return who.problem(p),
     };
-    // The same calendar as `GET /v1/calendar` (it dates each report by its record).
-    let ledger = web.app.ledger().clone();
-    let calendars = crate::http::support::blocking(move || {
-        crate::app::reports::calendar(&ledger, &PROGRAMMES, today)
-    })
-    .await
-    .and_then(|c| c.map_err(|e| crate::http::Problem::unavailable(&e)));
-    let calendars = match calendars {
+    // The same calendar as `GET /v1/calendar`, from the days the warm-up keeps (`days`).
+    let calendars = match web
+        .app
+        .web
+        .days
+        .calendars(web.app.ledger(), &PROGRAMMES, today)
+        .await
+    {
         Ok(c) => c,
         Err(p) => return who.problem(p),
     };

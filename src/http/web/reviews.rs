@@ -7,7 +7,8 @@
 //! A review is computed on the blocking pool, never on the reader threads that serve every
 //! page, and only once: whoever asks first (the warm-up of `web::warm` right after the batch is
 //! computed, or a page) starts it, and everyone who asks before it is done waits for that same
-//! computation.
+//! computation. It is built a step at a time (`reviewed_in_steps`), letting go of the state
+//! between steps, so that writes go on while a large batch's review is built.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -46,6 +47,59 @@ pub struct Reviews(Mutex<VecDeque<(Computation, Slot)>>);
 pub fn computation(state: &State, batch: BatchId) -> Option<Computation> {
     let c = state.batch(batch)?.computed.as_ref()?;
     Some((batch, c.basis_seq, c.content_hash))
+}
+
+/// Lines (or people) a review reads per hold of the state's read lock. The writer waits for
+/// one step at most, rather than for a walk over every line of a million-line batch.
+pub const REVIEW_STEP_LINES: usize = 10_000;
+/// The pause between two steps of a review, for a waiting writer to take the lock.
+pub const REVIEW_STEP_PAUSE_MS: u64 = 1;
+
+/// The review of `key`, built `step` lines (or people) at a time, each step under its own
+/// hold of the state's read lock: between steps the writer goes on (an enrolment, a status
+/// report), and each step first checks the batch is still at that computation. `None` when it
+/// is not (then or later). It equals `reviewed` for a state that did not change meanwhile.
+pub fn reviewed_in_steps(ledger: &Ledger, key: Computation, step: usize) -> Option<Reviewed> {
+    let at = |f: &mut dyn FnMut(&State) -> Option<bool>| {
+        ledger
+            .read_unconfirmed(|s| {
+                if computation(s, key.0) != Some(key) {
+                    return None;
+                }
+                f(s)
+            })
+            .into_parts()
+            .0
+    };
+    let mut built = None;
+    at(&mut |s| {
+        built = Some((
+            review::Builder::new(s, key.0)?,
+            left_out::Builder::new(s, key.0)?,
+        ));
+        Some(true)
+    })?;
+    let (mut review, mut left) = built?;
+    // A pause between steps: a writer woken as the lock is let go needs a moment to take it,
+    // and a reader that takes it straight back would keep it waiting for the whole build.
+    let pause = std::time::Duration::from_millis(REVIEW_STEP_PAUSE_MS);
+    while !at(&mut |s| Some(review.step(s, step)))? {
+        std::thread::sleep(pause);
+    }
+    while !at(&mut |s| Some(left.step(s, step)))? {
+        std::thread::sleep(pause);
+    }
+    let mut out = None;
+    let mut parts = Some((review, left));
+    at(&mut |s| {
+        let (review, left) = parts.take()?;
+        out = Some(Reviewed {
+            review: review.finish(s),
+            left_out: left.finish(),
+        });
+        Some(true)
+    })?;
+    out
 }
 
 /// The review of `key`, computed from `state`, if the batch is still at that computation.
@@ -97,9 +151,7 @@ impl Reviews {
         // the computation the others wait for. Should it panic, the sender is dropped and the
         // waiters get no review rather than waiting forever.
         tokio::task::spawn_blocking(move || {
-            let (done, _) = ledger
-                .read_unconfirmed(|state| reviewed(state, key).map(Arc::new))
-                .into_parts();
+            let done = reviewed_in_steps(&ledger, key, REVIEW_STEP_LINES).map(Arc::new);
             let _ = tx.send(Some(done));
         });
         rx

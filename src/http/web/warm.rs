@@ -1,9 +1,10 @@
 //! The dashboard's warm-up: what a page would otherwise compute on its first view is computed
-//! in the background instead. When the server starts, the search index is built and the
-//! newest computed batches' reviews are computed; after that, each time records become durable,
-//! the index catches up with the people enrolled or changed and every batch computed (or
-//! computed again) since gets its review. A page that arrives before the warm-up is done waits
-//! for the same computation (`reviews`, the search index's own lock) rather than starting a
+//! in the background instead. When the server starts, the search index is built, the days of
+//! the records the overview's calendar dates are read (`days`) and the newest computed batches'
+//! reviews are computed; after that, each time records become durable, the index catches up
+//! with the people enrolled or changed, the days of new releases and reports are read, and
+//! every batch computed (or computed again) since gets its review. A page that arrives before the warm-up is done waits
+//! for the same computation (`reviews`, `days`, the search index's own lock) rather than starting a
 //! second one.
 //!
 //! One warm-up runs per `AppState`, started by `http::server::serve` (a test or the bench that
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use super::days::Days;
 use super::reviews::{self, Computation, Reviews};
 use crate::domain::types::{BeneficiaryId, Role};
 use crate::http::AppState;
@@ -25,6 +27,8 @@ pub use crate::http::limits::WARM_AT_START_BATCHES_MAX;
 /// The warm-up's shared part, kept in the app state.
 pub struct Warm {
     pub reviews: Arc<Reviews>,
+    /// The days of the records the overview's calendar dates (`days`).
+    pub days: Arc<Days>,
     started: AtomicBool,
     /// The durable records the last finished pass covered.
     passed: watch::Sender<u64>,
@@ -34,6 +38,7 @@ impl Default for Warm {
     fn default() -> Warm {
         Warm {
             reviews: Arc::new(Reviews::default()),
+            days: Arc::new(Days::default()),
             started: AtomicBool::new(false),
             passed: watch::Sender::new(0),
         }
@@ -62,7 +67,8 @@ pub fn start(app: &AppState) {
     });
 }
 
-/// One pass: the search index brought up to date, then the reviews of the computations not
+/// One pass: the search index brought up to date, the days the overview's calendar needs
+/// read, then the reviews of the computations not
 /// seen by the last pass (on the first pass, the newest `WARM_AT_START_BATCHES_MAX`). Returns
 /// the computations seen.
 async fn pass(app: &AppState, known: Option<&HashSet<Computation>>) -> HashSet<Computation> {
@@ -83,6 +89,15 @@ async fn pass(app: &AppState, known: Option<&HashSet<Computation>>) -> HashSet<C
         }
     })
     .await;
+    // The overview's calendar: the days of the releases and reports written since.
+    if let Err(p) = app
+        .web
+        .days
+        .filled(app.ledger(), &crate::app::reports::PROGRAMMES)
+        .await
+    {
+        tracing::warn!(target: "chitra::http::web", "calendar warm-up: {}", p.body().title);
+    }
     let ledger = app.ledger().clone();
     let (computed, _) = ledger
         .read_unconfirmed(|s| {
