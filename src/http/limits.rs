@@ -21,8 +21,10 @@ pub const WEB_API_ANSWER_BYTES_MAX: usize = 1 << 20;
 /// batches per programme).
 pub const REVIEW_CACHE_BATCHES_MAX: usize = 32;
 /// Computed batches whose review the dashboard's warm-up (`web::warm`) computes when the server
-/// starts, the newest first (the months staff are working on); older batches' reviews are
-/// computed on their first view. Batches computed while the server runs all get theirs.
+/// starts, the newest first (the months staff are working on); an older batch's review is
+/// started in the background by its first view, which says it is being prepared (one awaiting
+/// approval waits for it: the approval binds what the checker saw). Batches computed while the
+/// server runs all get theirs.
 pub const WARM_AT_START_BATCHES_MAX: usize = 4;
 
 /// The limits of one server.
