@@ -387,11 +387,12 @@ pub fn bench_years(
         mib(r.last_run_peak_rss_bytes.unwrap_or(0))
     );
     println!(
-        "reopened in a fresh process: {:.2} s ({:.2} s of CPU) from a snapshot after {} records, resident {} (peak {} while opening)",
+        "reopened in a fresh process: {:.2} s ({:.2} s of CPU) from a snapshot after {} records, resident {} ({} its own, the rest mapped files; peak {} while opening)",
         r.reopened.open_ms as f64 / 1000.0,
         r.reopened.cpu_ms as f64 / 1000.0,
         r.reopened.snapshot_records,
         mib(r.reopened.rss_bytes),
+        mib(r.reopened.anon_rss_bytes),
         mib(r.reopened.peak_rss_bytes)
     );
     Ok(ExitCode::SUCCESS)
@@ -404,12 +405,13 @@ pub fn bench_open(s: &super::Session) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string(&f)?);
     } else {
         println!(
-            "opened {} records in {:.2} s ({:.2} s of CPU) from a snapshot after {} records; resident {} (peak {})",
+            "opened {} records in {:.2} s ({:.2} s of CPU) from a snapshot after {} records; resident {} ({} its own, the rest mapped files; peak {})",
             f.records,
             f.open_ms as f64 / 1000.0,
             f.cpu_ms as f64 / 1000.0,
             f.snapshot_records,
             mib(f.rss_bytes),
+            mib(f.anon_rss_bytes),
             mib(f.peak_rss_bytes)
         );
     }

@@ -26,6 +26,12 @@ pub fn rss_bytes() -> Option<u64> {
     status_bytes("VmRSS:")
 }
 
+/// Resident memory that is the process's own (Linux `RssAnon`): not counting the pages of files
+/// it maps (the binary, the payment rows and histories), which the kernel can drop and read again.
+pub fn anon_rss_bytes() -> Option<u64> {
+    status_bytes("RssAnon:")
+}
+
 /// A memory figure of `/proc/self/status` (given in KiB), in bytes.
 fn status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -53,6 +53,9 @@ pub struct OpenFigures {
     /// machine the wall time above also counts waiting for a core.
     pub cpu_ms: u64,
     pub rss_bytes: u64,
+    /// Of `rss_bytes`, the process's own memory (not mapped files' pages).
+    #[serde(default)]
+    pub anon_rss_bytes: u64,
     pub peak_rss_bytes: u64,
     pub records: u64,
     /// Records the snapshot opening started from reflected (0: none, a whole replay).
@@ -219,6 +222,7 @@ pub fn measure_open(dir: &Path) -> anyhow::Result<OpenFigures> {
         open_ms,
         cpu_ms: cpu_ms(),
         rss_bytes: super::rss_bytes().unwrap_or(0),
+        anon_rss_bytes: super::anon_rss_bytes().unwrap_or(0),
         peak_rss_bytes: super::peak_rss_bytes().unwrap_or(0),
         records: ledger.read(|s| s.applied())?,
         snapshot_records: ledger.opening().snapshot_records,
