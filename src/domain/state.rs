@@ -8,7 +8,7 @@ mod payments;
 mod rows;
 mod totals;
 
-pub use histories::{encode_entry as encode_history_entry, FrozenHistories};
+pub use histories::FrozenHistories;
 pub use payments::{FrozenRows, PaymentTable};
 pub use rows::{
     History, HistoryParts, ItemView, PaidMonths, Payment, PaymentIds, PaymentStatus,

@@ -134,13 +134,15 @@ fn write_rows(store: &Store, state: &State) -> Result<FrozenRef, StoreError> {
     digest_of(store, file, rows * row_bytes)
 }
 
-/// Appends an entry for each person touched since the last snapshot to the histories file,
-/// after the bytes the state maps (overwriting whatever a snapshot passed over left there),
-/// and digests the file up to its new end.
+/// Appends an entry for each person touched since the last snapshot at the end of the
+/// histories file, and digests the file up to its new end. Only appended, never rewritten:
+/// unlike a payment row, an entry's place depends on when it was written, so bytes beyond what
+/// this state maps (left by a snapshot passed over, or by a freeze that failed) may be named by
+/// another snapshot or mapped by another process; they stay, unused by this state.
 fn write_histories(store: &Store, state: &State, rows: FrozenRef) -> Result<Frozen, StoreError> {
     let file = store::Frozen::Histories;
-    let from = state.frozen_histories_len();
-    if store.frozen_len(file) < from {
+    let from = store.frozen_len(file);
+    if from < state.frozen_histories_len() {
         return Err(StoreError::Corrupt(
             "the histories file is shorter than what is mapped".into(),
         ));
@@ -212,13 +214,10 @@ fn freeze(shared: &super::Shared, frozen: &Frozen) -> Result<(), String> {
     let rows = map(store::Frozen::PaymentRows, frozen.rows)?;
     let histories = map(store::Frozen::Histories, frozen.histories)?;
     let mut state = shared.state.write().expect("state lock");
-    if let Some(rows) = rows {
-        state.freeze_payment_rows(rows)?;
-    }
-    match histories {
-        Some(h) => state.freeze_histories(h, &frozen.placed),
-        None => Ok(()),
-    }
+    // Each on its own: one failing keeps only its own part in memory.
+    let rows = rows.map_or(Ok(()), |r| state.freeze_payment_rows(r));
+    let histories = histories.map_or(Ok(()), |h| state.freeze_histories(h, &frozen.placed));
+    rows.and(histories)
 }
 
 fn encode(snap: &SnapshotOf<'_>, frozen: &Frozen, out: &mut dyn Write) -> std::io::Result<()> {
