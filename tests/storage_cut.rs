@@ -9,21 +9,13 @@
 //! `chitra export` must hold every acknowledged record with the same hash. Several rounds on
 //! the same store, each cut at a moment drawn from a seeded generator.
 //!
-//! Why freeze first: ext4 aborts its journal before it marks the file system read-only, and in
-//! between an `fsync` of an inode whose transaction was just dropped returns 0 (seen here with
-//! a plain write + fdatasync loop: 1 trial in 20 lost its last "synced" write). A process that
-//! is frozen has no system call in flight, so the cut falls between two instructions, as a
-//! power cut does, and no success can come from an abort that raced with it.
-//!
-//! This needs root, a loop device and `mkfs.ext4` (CI has them). Without them the test says on
-//! stderr which check it cannot make and fails, unless `CHITRA_STORAGE_CUT=skip` says that the
-//! skip is intended.
+//! How the cut is made, and why the server is frozen first: `common::cut`.
 
 mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -34,6 +26,7 @@ use chitra::chain::record::{parse_hash_hex, parse_record, record_hash};
 use rand::{Rng, SeedableRng};
 
 use common::bin::BIN;
+use common::cut::{self, LoopMount};
 
 /// Cuts per run, each at a random moment of a running load.
 const ROUNDS: usize = 8;
@@ -52,8 +45,6 @@ const ACKS_BEFORE_CUT_MIN: usize = 50;
 const CUT_DELAY_MS_MAX: u64 = 400;
 /// How long a round may wait for its first acknowledgements.
 const ROUND_WAIT_MS_MAX: u64 = 30_000;
-/// The environment variable that makes a missing loop mount a deliberate skip.
-const SKIP_VAR: &str = "CHITRA_STORAGE_CUT";
 
 /// One acknowledged record: its sequence number and hash, as the server's receipt gave them.
 type Ack = (u64, [u8; 32]);
@@ -61,25 +52,10 @@ type Ack = (u64, [u8; 32]);
 #[test]
 fn a_storage_cut_under_load_loses_no_acknowledged_record() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut mount = match LoopMount::create(tmp.path()) {
-        Ok(m) => m,
-        Err(why) => {
-            // Straight to stderr, past the test harness's capture, so a skip is seen too.
-            let mut stderr = std::io::stderr();
-            let _ = writeln!(
-                stderr,
-                "storage_cut: CANNOT CHECK that acknowledged writes survive a storage cut \
-                 (remount,abort of a loop-mounted ext4 data directory under load): {why}"
-            );
-            if std::env::var(SKIP_VAR).as_deref() == Ok("skip") {
-                let _ = writeln!(stderr, "storage_cut: skipped, as {SKIP_VAR}=skip asks");
-                return;
-            }
-            panic!(
-                "storage_cut: cannot set up a loop-mounted ext4 file system ({why}); run as \
-                 root with loop devices and mkfs.ext4, or set {SKIP_VAR}=skip to skip on purpose"
-            );
-        }
+    let what = "acknowledged writes survive a storage cut (remount,abort of a loop-mounted \
+                ext4 data directory under load)";
+    let Some(mut mount) = cut::mount_or_skip(tmp.path(), IMAGE_BYTES, what) else {
+        return;
     };
     let data = mount.dir.join("db");
     let tokens = tmp.path().join("tokens.json");
@@ -90,6 +66,7 @@ fn a_storage_cut_under_load_loses_no_acknowledged_record() {
     let rosters = Arc::new(AtomicU64::new(0));
     let mut acked: Vec<Ack> = Vec::new();
     let mut failures = Vec::new();
+    let keep = cut::keep_dir();
     for round in 0..ROUNDS {
         let delay = Duration::from_millis(rng.gen_range(0..=CUT_DELAY_MS_MAX));
         let new = load_and_cut(
@@ -105,7 +82,7 @@ fn a_storage_cut_under_load_loses_no_acknowledged_record() {
         acked.extend(new);
         acked.sort_unstable();
         acked.dedup();
-        mount.remount();
+        mount.remount(keep.as_deref());
         let (stored, problem) = check(&data, &export);
         let lost: Vec<u64> = acked
             .iter()
@@ -130,6 +107,9 @@ fn a_storage_cut_under_load_loses_no_acknowledged_record() {
         eprintln!("storage_cut: {line}");
         if !lost.is_empty() || problem.is_some() {
             failures.push(format!("{line} (seqs {lost:?})"));
+            if let Some(keep) = &keep {
+                cut::keep_failed(keep, round);
+            }
         }
         // A store that does not verify cannot be served again.
         if problem.is_some() {
@@ -190,7 +170,7 @@ fn load_and_cut(
         std::thread::sleep(Duration::from_millis(2));
     }
     std::thread::sleep(delay);
-    server.freeze();
+    cut::freeze(server.child.id());
     mount.abort();
     // Answers already on their way still count as acknowledged.
     std::thread::sleep(Duration::from_millis(100));
@@ -377,172 +357,10 @@ impl Server {
     }
 }
 
-/// How long a frozen server's threads may take to stop (one may be finishing an fsync).
-const FREEZE_WAIT_MS_MAX: u64 = 10_000;
-
-impl Server {
-    /// SIGSTOP, then waits until every thread of the server is stopped.
-    fn freeze(&self) {
-        let pid = self.child.id();
-        assert_eq!(
-            unsafe { libc::kill(pid as i32, libc::SIGSTOP) },
-            0,
-            "SIGSTOP"
-        );
-        let started = Instant::now();
-        let tasks = PathBuf::from(format!("/proc/{pid}/task"));
-        loop {
-            let running = std::fs::read_dir(&tasks)
-                .unwrap()
-                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
-                // The state follows the command name in parentheses: T when stopped.
-                .filter(|stat| {
-                    let state = stat.rsplit_once(") ").map(|(_, rest)| rest.chars().next());
-                    !matches!(state, Some(Some('T' | 't')))
-                })
-                .count();
-            if running == 0 {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_millis(FREEZE_WAIT_MS_MAX),
-                "{running} server threads did not stop"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    }
-}
-
 impl Drop for Server {
     fn drop(&mut self) {
         self.stopped.store(true, Ordering::Release);
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A small ext4 file system in an image file, on a loop device, mounted in `dir`. Dropping it
-/// unmounts and detaches, also when the test panics.
-struct LoopMount {
-    image: PathBuf,
-    dir: PathBuf,
-    device: Option<String>,
-    mounted: bool,
-}
-
-impl LoopMount {
-    /// Creates, formats and mounts the file system; Err says what is missing.
-    fn create(tmp: &Path) -> Result<LoopMount, String> {
-        if unsafe { libc::geteuid() } != 0 {
-            return Err("not running as root (mounting needs it)".into());
-        }
-        if !Path::new("/dev/loop-control").exists() {
-            return Err("no loop devices (/dev/loop-control is missing)".into());
-        }
-        let image = tmp.join("fs.img");
-        let dir = tmp.join("mnt");
-        std::fs::create_dir(&dir).map_err(|e| e.to_string())?;
-        std::fs::File::create(&image)
-            .and_then(|f| f.set_len(IMAGE_BYTES))
-            .map_err(|e| format!("cannot make the image file: {e}"))?;
-        run("mkfs.ext4", &["-q".as_ref(), image.as_os_str()])?;
-        let mut m = LoopMount {
-            image,
-            dir,
-            device: None,
-            mounted: false,
-        };
-        m.attach()?;
-        Ok(m)
-    }
-
-    fn attach(&mut self) -> Result<(), String> {
-        let out = Command::new("losetup")
-            .args(["--find", "--show"])
-            .arg(&self.image)
-            .output()
-            .map_err(|e| format!("cannot run losetup: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "losetup failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        let device = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        self.device = Some(device.clone());
-        run(
-            "mount",
-            &[
-                "-t".as_ref(),
-                "ext4".as_ref(),
-                device.as_ref(),
-                self.dir.as_os_str(),
-            ],
-        )?;
-        self.mounted = true;
-        Ok(())
-    }
-
-    /// The storage stops: nothing written from now on reaches the image.
-    fn abort(&self) {
-        run(
-            "mount",
-            &[
-                "-o".as_ref(),
-                "remount,abort".as_ref(),
-                self.dir.as_os_str(),
-            ],
-        )
-        .expect("remount,abort");
-    }
-
-    /// After the cut: unmount, detach, and set up again from what reached the image.
-    fn remount(&mut self) {
-        self.detach();
-        self.attach().expect("mount the image again");
-    }
-
-    fn detach(&mut self) {
-        if self.mounted {
-            // A killed process's files may take a moment to close.
-            let mut tries = 0;
-            while run("umount", &[self.dir.as_os_str()]).is_err() && tries < 50 {
-                std::thread::sleep(Duration::from_millis(100));
-                tries += 1;
-            }
-            if tries == 50 {
-                let _ = run("umount", &["-l".as_ref(), self.dir.as_os_str()]);
-            }
-            self.mounted = false;
-        }
-        if let Some(device) = self.device.take() {
-            let _ = run("losetup", &["-d".as_ref(), device.as_ref()]);
-        }
-    }
-}
-
-impl Drop for LoopMount {
-    fn drop(&mut self) {
-        self.detach();
-    }
-}
-
-/// Runs a system command; Err names it and says why it failed.
-fn run(program: &str, args: &[&std::ffi::OsStr]) -> Result<(), String> {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{program} {} failed: {}",
-            args.iter()
-                .map(|a| a.to_string_lossy())
-                .collect::<Vec<_>>()
-                .join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
     }
 }

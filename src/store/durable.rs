@@ -1,18 +1,28 @@
 //! Makes what sled wrote survive a crash of the machine, not only of the process, before the
 //! store reports a write as done.
 //!
-//! sled 0.34's `flush()` writes its log with `pwrite` into the data directory's `db` file and
-//! then calls `sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)` on the written range. That
-//! starts and waits for the write-back of the data pages, but it is not a durability call: it
-//! does not commit the file's size or block allocation (on ext4 those stay in the running
+//! sled 0.34.7 as published writes its log with `pwrite` into the data directory's `db` file
+//! and then calls `sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER)` on the written range.
+//! That starts and waits for the write-back of the data pages, but it is not a durability call:
+//! it does not commit the file's size or block allocation (on ext4 those stay in the running
 //! journal transaction, committed only every few seconds or by an fsync), and it does not flush
-//! the device's volatile write cache. sled's own `sync_all` of `db` runs only from a background
-//! thread every 500 ms. So after `flush()` returned Ok, a power cut (or `mount -o remount,abort`)
-//! can still lose the tail of the log: with a loop-mounted ext4 store, 9 of 4,447 acknowledged
-//! enrolments were lost that way.
+//! the device's volatile write cache. So after `flush()` returned Ok, a power cut (or `mount -o
+//! remount,abort`) could still lose the tail of the log: with a loop-mounted ext4 store, 9 of
+//! 4,447 acknowledged enrolments were lost that way. Worse, sled marks what it wrote stable at
+//! that point and frees and reuses old segments on the strength of it, so a cut could also
+//! leave a store that no longer opens; chitra therefore builds a patched copy of sled
+//! (`vendor/sled`, `vendor/README.md`) whose log writes are `fdatasync`ed before they count as
+//! stable, whose blobs are synced when written, and whose snapshots are renamed durably
+//! (`tests/storage_cut_sled.rs` cuts the storage under sled alone).
 //!
-//! What sled writes in the data directory, read from sled 0.34.7's source, and the sync each
-//! needs here:
+//! This module still syncs everything sled wrote after each flush, before an acknowledgement:
+//! the data directory's names (sled creates `conf`, `db`, `blobs/` and snapshots without
+//! syncing the directory), and, once more, the log and the blobs. For the log that second
+//! `fdatasync` finds nothing dirty and costs little; it is kept so that the promise made at an
+//! acknowledgement rests on a sync this crate makes, not only on the patch.
+//!
+//! What sled writes in the data directory, read from sled 0.34.7's source as published (the
+//! vendored copy adds the syncs `vendor/README.md` lists), and the sync each needs here:
 //!
 //! - `db`: the log and its segments, written with `pwrite` and grown as segments are added
 //!   (`pagecache/iobuf.rs`); truncations are already followed by sled's `sync_all`. After every

@@ -7,6 +7,7 @@
 //! - `given`: the pure given/when/then harness over `decide` and `apply` (no disk, no clock),
 //!   where every test of the domain rules runs;
 //! - `bin`: running the real `chitra` binary (a command, a token, a server);
+//! - `cut`: a storage cut under a running process (a loop-mounted file system aborted);
 //! - `http`: driving the HTTP API in-process;
 //! - `files`: reference data beside the repository and schema validation by xmllint;
 //! - `export`: chain export files taken apart and put together.
@@ -15,6 +16,7 @@
 #![allow(dead_code)]
 
 pub mod bin;
+pub mod cut;
 pub mod export;
 pub mod files;
 pub mod fixtures;

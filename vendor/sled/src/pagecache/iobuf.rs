@@ -729,31 +729,14 @@ impl IoBufs {
             let f = &self.config.file;
             pwrite_all(f, data, log_offset)?;
             if !self.config.temporary {
-                #[cfg(target_os = "linux")]
-                {
-                    use std::os::unix::io::AsRawFd;
-                    let ret = unsafe {
-                        libc::sync_file_range(
-                            f.as_raw_fd(),
-                            i64::try_from(log_offset).unwrap(),
-                            i64::try_from(total_len).unwrap(),
-                            libc::SYNC_FILE_RANGE_WAIT_BEFORE
-                                | libc::SYNC_FILE_RANGE_WRITE
-                                | libc::SYNC_FILE_RANGE_WAIT_AFTER,
-                        )
-                    };
-                    if ret < 0 {
-                        let err = std::io::Error::last_os_error();
-                        if let Some(libc::ENOSYS) = err.raw_os_error() {
-                            f.sync_all()?;
-                        } else {
-                            return Err(err.into());
-                        }
-                    }
-                }
-
-                #[cfg(not(target_os = "linux"))]
-                f.sync_all()?;
+                // chitra: `fdatasync`, not `sync_file_range`. What is written here is
+                // marked stable below, and stability lets the segment accountant free
+                // and reuse older segments in place. `sync_file_range` neither commits
+                // the file's size and block allocation nor flushes the device cache, so
+                // after a power cut an overwritten old segment could survive while the
+                // newly appended one holding its pages' relocations did not, and the
+                // store could not be opened again (vendor/README.md).
+                f.sync_data()?;
             }
         }
         io_fail!(self, "buffer write post");

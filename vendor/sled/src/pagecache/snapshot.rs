@@ -457,6 +457,10 @@ pub fn read_snapshot_or_default(config: &RunningConfig) -> Result<Snapshot> {
 /// Returns `Ok(Some(snapshot))` if there was nothing written.
 fn read_snapshot(config: &RunningConfig) -> Result<Option<Snapshot>> {
     let mut candidates = config.get_snapshot_files()?;
+    // chitra: a `.generating` file is a snapshot whose writing was cut short (it is
+    // renamed only once complete and synced); it sorts after the complete snapshot of the
+    // same lsn, and reading it would fail its crc and refuse to open the store.
+    candidates.retain(|p| !p.to_string_lossy().ends_with(".generating"));
     if candidates.is_empty() {
         debug!("no previous snapshot found");
         return Ok(None);
@@ -542,8 +546,13 @@ fn write_snapshot(config: &RunningConfig, snapshot: &Snapshot) -> Result<()> {
 
     let parent = path_1.parent().unwrap();
     std::fs::create_dir_all(parent)?;
-    let mut f =
-        std::fs::OpenOptions::new().write(true).create(true).open(&path_1)?;
+    // chitra: `truncate`, so that the bytes of an earlier attempt cut short at the same
+    // lsn cannot trail this one's and fail its crc.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path_1)?;
 
     // write the snapshot bytes, followed by a crc64 checksum at the end
     io_fail!(config, "snap write");
@@ -559,6 +568,10 @@ fn write_snapshot(config: &RunningConfig, snapshot: &Snapshot) -> Result<()> {
 
     io_fail!(config, "snap write mv");
     std::fs::rename(&path_1, &path_2)?;
+    // chitra: the new snapshot's name must be durable before the old ones are removed:
+    // recovering from an old snapshot replays the log from its stable lsn, and the
+    // segments holding that part of the log may already have been reused.
+    std::fs::File::open(parent)?.sync_all()?;
     io_fail!(config, "snap write mv post");
 
     trace!("renamed snapshot to {}", path_2.to_string_lossy());
