@@ -18,7 +18,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -44,19 +44,19 @@ const CUT_AFTER_MS: std::ops::Range<u64> = 200..900;
 /// How long a round may wait for the writer's first report.
 const FIRST_REPORT_WAIT_MS_MAX: u64 = 30_000;
 
-fn main() {
+fn main() -> ExitCode {
     if let Some(dir) = std::env::var_os(WRITER_VAR) {
         let first: u64 = std::env::args()
             .nth(1)
             .and_then(|a| a.parse().ok())
             .expect("the writer's first batch number");
         write_until_killed(Path::new(&dir), first);
-        return;
+        return ExitCode::SUCCESS;
     }
     let tmp = tempfile::tempdir().unwrap();
     let what = "sled keeps what its flush made stable through a storage cut";
     let Some(mut mount) = cut::mount_or_skip(tmp.path(), IMAGE_BYTES, what) else {
-        return;
+        return ExitCode::SUCCESS;
     };
     let data = mount.dir.join("db");
     let keep = cut::keep_dir();
@@ -84,11 +84,13 @@ fn main() {
                      {reported} batches reported: {why}",
                     after.as_millis()
                 );
-                std::process::exit(1);
+                // Returning, not exiting: the mount is undone as it drops.
+                return ExitCode::FAILURE;
             }
         }
     }
     eprintln!("storage_cut_sled: {ROUNDS} cuts, nothing reported was lost");
+    ExitCode::SUCCESS
 }
 
 /// Starts the writer on `data` from batch `first`, cuts the storage `after` later, and returns
