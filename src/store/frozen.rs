@@ -97,17 +97,8 @@ impl Store {
             Err(e) => return Err(io_error(&path, e)),
         };
         let mut hasher = blake3::Hasher::new();
-        let mut input = file.take(len);
-        let mut buf = vec![0u8; 1 << 20];
-        let mut read = 0u64;
-        loop {
-            let n = input.read(&mut buf).map_err(|e| io_error(&path, e))?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-            read += n as u64;
-        }
+        let read =
+            std::io::copy(&mut file.take(len), &mut hasher).map_err(|e| io_error(&path, e))?;
         Ok((read == len).then(|| hasher.finalize()))
     }
 
