@@ -766,11 +766,15 @@ impl<'b> LineCounter<'b> {
             start += 1;
         }
         if start > self.pos {
-            let newlines = self.bytes[self.pos..start]
+            // A line ends with LF, CRLF or a lone CR, as the csv reader ends a record: a file
+            // whose header ends with a lone CR has its first row on line 2 here too.
+            let chunk = &self.bytes[self.pos..start];
+            let breaks = chunk
                 .iter()
-                .filter(|&&b| b == b'\n')
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && chunk.get(i + 1) != Some(&b'\n')))
                 .count();
-            self.line += newlines as u64;
+            self.line += breaks as u64;
             self.pos = start;
         }
         self.line

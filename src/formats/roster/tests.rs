@@ -220,6 +220,18 @@ fn line_numbers_count_blank_lines_and_line_breaks_inside_quotes() {
 }
 
 #[test]
+fn a_lone_cr_ends_a_line_as_it_ends_a_record() {
+    // Old Mac line endings, or one CR left by an edit: the csv reader ends a record at a lone
+    // CR, so the line numbers must too, or a row's error would name the header's line.
+    let text = String::from_utf8(file(&[good(), with(cash(), Column::Sex, "?")]))
+        .unwrap()
+        .replace('\n', "\r");
+    let errs = errors(text.as_bytes());
+    let places: Vec<_> = errs.iter().map(|e| (e.line, e.column)).collect();
+    assert_eq!(places, vec![(3, Some(Column::Sex))]);
+}
+
+#[test]
 fn citizen_ids_must_be_twelve_digits() {
     for bad in [
         "00105201234",
