@@ -347,3 +347,81 @@ fn an_altered_or_incomplete_backup_is_refused_naming_the_file_and_restores_nothi
     let out = chitra_with(&data, None, &["restore", b]);
     assert!(stderr(&out).contains("is not empty"), "{}", stderr(&out));
 }
+
+/// A server whose heavy jobs are all taken (a release, another backup) answers 429 with
+/// `Retry-After`; a backup through it waits and tries again instead of failing. A proxy in
+/// front of the real server answers the first request with that 429 and forwards the rest.
+#[test]
+fn a_backup_beside_a_server_whose_heavy_jobs_are_taken_waits_and_tries_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = approved_ledger(dir.path(), 10);
+    let tokens = data.join("tokens.json");
+    let admin = bin::token_add(&tokens, "admin", "thu");
+    let (mut server, addr) = bin::serve(&data, &tokens, "warn", Stdio::null());
+    let proxy = BusyOnce::start(&addr);
+    let announced = data.join(chitra::app::config::SERVER_FILE);
+    let mut server_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&announced).unwrap()).unwrap();
+    server_json["addr"] = proxy.addr.clone().into();
+    std::fs::write(&announced, server_json.to_string()).unwrap();
+
+    let b = dir.path().join("backup");
+    let out = chitra_with(&data, Some(&admin), &["backup", b.to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("busy with other heavy jobs; trying again in 1 s"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(proxy.refused(), 1);
+    assert!(b.join("manifest.json").exists());
+    bin::stop(&mut server);
+}
+
+/// A loopback proxy that answers its first connection with 429 `Retry-After: 1` and forwards
+/// every later one to `upstream`.
+struct BusyOnce {
+    addr: String,
+    refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl BusyOnce {
+    fn start(upstream: &str) -> BusyOnce {
+        use std::io::Write;
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (upstream, count) = (upstream.to_owned(), refused.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                if count.load(Ordering::SeqCst) == 0 {
+                    count.store(1, Ordering::SeqCst);
+                    let body = r#"{"type":"urn:chitra:problem:busy","title":"busy","status":429}"#;
+                    let _ = write!(
+                        client,
+                        "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Type: \
+                         application/problem+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    continue;
+                }
+                let server = std::net::TcpStream::connect(&upstream).unwrap();
+                let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut c2, &mut s2));
+                std::thread::spawn(move || {
+                    let (mut server, mut client) = (server, client);
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        BusyOnce { addr, refused }
+    }
+
+    /// Requests answered 429.
+    fn refused(&self) -> usize {
+        self.refused.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

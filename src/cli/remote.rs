@@ -16,9 +16,18 @@ use crate::app::config::RunningServer;
 /// The environment variable holding the token the command line presents to a running server.
 pub const TOKEN_ENV: &str = "CHITRA_TOKEN";
 
+/// How long a command waits in all while the server answers that its heavy jobs are taken.
+const BUSY_WAIT_S_MAX: u64 = 120;
+
 struct Remote {
     server: RunningServer,
     token: String,
+}
+
+/// What one request got: an answer, or "busy, try again after this long".
+enum Answer {
+    Done(Box<ureq::Response>),
+    Busy { retry_after_s: u64 },
 }
 
 impl Remote {
@@ -34,13 +43,44 @@ impl Remote {
         Ok(Remote { server, token })
     }
 
+    /// One request, waiting while the server is busy: a 429 (its heavy jobs are all taken,
+    /// e.g. by a release) is tried again after its `Retry-After`, for at most
+    /// `BUSY_WAIT_S_MAX` in all. Every remote command only reads (a backup too), so trying
+    /// again changes nothing.
     fn call(&self, method: &str, path: &str) -> anyhow::Result<ureq::Response> {
+        let mut waited_s = 0;
+        loop {
+            match self.call_once(method, path)? {
+                Answer::Done(r) => return Ok(*r),
+                Answer::Busy { retry_after_s } if waited_s < BUSY_WAIT_S_MAX => {
+                    let wait_s = retry_after_s.clamp(1, BUSY_WAIT_S_MAX - waited_s);
+                    eprintln!(
+                        "the server is busy with other heavy jobs; trying again in {wait_s} s"
+                    );
+                    std::thread::sleep(std::time::Duration::from_secs(wait_s));
+                    waited_s += wait_s;
+                }
+                Answer::Busy { .. } => bail!(
+                    "the server stayed busy with other heavy jobs for {BUSY_WAIT_S_MAX} s; try \
+                     again later"
+                ),
+            }
+        }
+    }
+
+    fn call_once(&self, method: &str, path: &str) -> anyhow::Result<Answer> {
         let url = format!("http://{}{path}", self.server.addr);
         let answer = ureq::request(method, &url)
             .set("Authorization", &format!("Bearer {}", self.token))
             .call();
         match answer {
-            Ok(r) => Ok(r),
+            Ok(r) => Ok(Answer::Done(Box::new(r))),
+            Err(ureq::Error::Status(429, r)) => Ok(Answer::Busy {
+                retry_after_s: r
+                    .header("Retry-After")
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(1),
+            }),
             Err(ureq::Error::Status(code, r)) => {
                 let body: serde_json::Value = r
                     .into_string()
