@@ -378,6 +378,52 @@ fn releasing_a_batch_moves_its_payment_lines_out_of_memory() {
 /// A person's history up to a snapshot is read from the histories file: a changed byte there
 /// makes opening pass the snapshot over (and replay, to the same histories), and `chitra
 /// verify` names the snapshot as unusable.
+/// Kilobytes of `path` this process has resident through its mappings (Linux smaps).
+fn resident_kb_of(path: &Path) -> u64 {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let mut ours = false;
+    let mut kb = 0;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields
+            .first()
+            .is_some_and(|f| f.contains('-') && !f.ends_with(':'))
+        {
+            ours = fields.get(5).is_some_and(|f| Path::new(f) == path);
+        } else if ours && fields.first() == Some(&"Rss:") {
+            kb += fields[1].parse::<u64>().unwrap();
+        }
+    }
+    kb
+}
+
+/// Given a ledger whose histories were frozen over several snapshots, when it is opened from
+/// the newest, then opening touched none of the histories file (each person's newest entry is
+/// only bounds-checked; reading them all faulted in most of the file, hundreds of megabytes
+/// at a million people), and a history read afterwards makes pages resident.
+#[test]
+fn opening_from_a_snapshot_leaves_the_histories_file_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let ledger = open(dir.path());
+        two_months(&ledger);
+    }
+    let path = dir
+        .path()
+        .join(chitra::store::SNAPSHOTS_DIR)
+        .join("histories");
+    let ledger = open(dir.path());
+    assert!(ledger.opening().snapshot_records > 0);
+    assert!(ledger.read(|s| s.frozen_histories_len()).unwrap() > 0);
+    assert_eq!(resident_kb_of(&path), 0, "opening read history entries");
+    let seqs = ledger.history(BeneficiaryId(7)).unwrap();
+    assert!(seqs.len() > 3, "{seqs:?}");
+    assert!(
+        resident_kb_of(&path) > 0,
+        "the histories file is not mapped"
+    );
+}
+
 #[test]
 fn a_changed_histories_file_is_found_and_the_snapshot_passed_over() {
     let dir = tempfile::tempdir().unwrap();

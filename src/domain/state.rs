@@ -419,7 +419,9 @@ impl State {
     }
 
     /// Attaches what a snapshot kept of the histories: the frozen bytes and each person's
-    /// parts, in person order. Every part must point into the bytes.
+    /// parts, in person order. Every part must point into the bytes: a bounds check that
+    /// reads none of them (`FrozenHistories::reaches`), so opening makes no page of the file
+    /// resident.
     pub fn attach_histories(
         &mut self,
         bytes: Option<FrozenRows>,
@@ -434,7 +436,7 @@ impl State {
         }
         let frozen = bytes.map(FrozenHistories::new).unwrap_or_default();
         for (i, p) in parts.into_iter().enumerate() {
-            if p.0 != 0 && frozen.entry(p.0).is_none() {
+            if p.0 != 0 && !frozen.reaches(p.0) {
                 return Err(format!(
                     "the history of beneficiary {} is not in the file",
                     i + 1

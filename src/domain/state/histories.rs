@@ -67,6 +67,17 @@ impl FrozenHistories {
         (previous < at).then_some((previous, u64_at(8), deltas))
     }
 
+    /// Whether an entry's fixed part at `at` (`frozen_at` form) lies within the bytes: a check
+    /// that reads none of them. Opening checks each person's newest entry this way: reading
+    /// them all would fault in most of the file (their entries lie wherever the snapshot that
+    /// last found them changed put them), and the bytes were already checked against the
+    /// snapshot's digest.
+    pub fn reaches(&self, at: u64) -> bool {
+        at.checked_sub(1)
+            .and_then(|start| start.checked_add(HISTORY_ENTRY_HEADER_BYTES as u64))
+            .is_some_and(|end| end <= self.len())
+    }
+
     /// The seqs of the entries from the first to the one at `at`, oldest first. The bytes were
     /// checked against the snapshot's digest before they were mapped, so an entry that does
     /// not read is a broken invariant.
@@ -147,5 +158,12 @@ mod tests {
             frozen.entry(file.len() as u64 + 7).is_none(),
             "beyond the bytes"
         );
+        for h in &people {
+            assert!(frozen.reaches(h.frozen_at()));
+        }
+        let end = file.len() as u64 + 1;
+        assert!(!frozen.reaches(0), "0 is no entry");
+        assert!(!frozen.reaches(end - HISTORY_ENTRY_HEADER_BYTES as u64 + 1));
+        assert!(frozen.reaches(end - HISTORY_ENTRY_HEADER_BYTES as u64));
     }
 }
