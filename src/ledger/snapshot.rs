@@ -164,21 +164,41 @@ fn write_histories(store: &Store, state: &State, rows: FrozenRef) -> Result<Froz
     })
 }
 
+/// A frozen file's first bytes as a snapshot's header named them, and their digest as read
+/// (`None`: the file is shorter).
+type Hashed = (FrozenRef, Result<Option<blake3::Hash>, StoreError>);
+
+/// Hashes the bytes of both frozen files a snapshot's header names.
+fn hash_frozen(store: &Store, rows: FrozenRef, histories: FrozenRef) -> [Hashed; 2] {
+    let hash = |file, want: FrozenRef| match want.bytes {
+        0 => (want, Ok(None)),
+        n => (want, store.frozen_digest(file, n)),
+    };
+    [
+        hash(store::Frozen::PaymentRows, rows),
+        hash(store::Frozen::Histories, histories),
+    ]
+}
+
 /// Checks the bytes of a frozen file a snapshot names against its digest and maps them
-/// (`None` for no bytes).
+/// (`None` for no bytes). `hashed` is what was hashed, beside the snapshot's decoding.
 fn map_checked(
     store: &Store,
     file: store::Frozen,
     want: FrozenRef,
+    hashed: Hashed,
 ) -> Result<Option<FrozenRows>, SnapshotError> {
     if want.bytes == 0 {
         return Ok(None);
     }
     let frozen_error = |e: StoreError| SnapshotError::Frozen(e.to_string());
-    let digest = store
-        .frozen_digest(file, want.bytes)
-        .map_err(frozen_error)?;
-    if digest.map(|d| *d.as_bytes()) != Some(want.digest) {
+    let (named, digest) = hashed;
+    if named != want {
+        return Err(SnapshotError::Frozen(format!(
+            "the snapshot's header changed while it was read ({file:?})"
+        )));
+    }
+    if digest.map_err(frozen_error)?.map(|d| *d.as_bytes()) != Some(want.digest) {
         return Err(SnapshotError::Frozen(format!(
             "the first {} bytes of {file:?} are not the ones it froze",
             want.bytes
@@ -189,13 +209,17 @@ fn map_checked(
 }
 
 /// Checks and maps what a snapshot froze and attaches it to its state.
-fn attach_frozen(store: &Store, snap: &mut Snapshot) -> Result<(), SnapshotError> {
-    if let Some(rows) = map_checked(store, store::Frozen::PaymentRows, snap.rows)? {
+fn attach_frozen(
+    store: &Store,
+    snap: &mut Snapshot,
+    [rows, histories]: [Hashed; 2],
+) -> Result<(), SnapshotError> {
+    if let Some(rows) = map_checked(store, store::Frozen::PaymentRows, snap.rows, rows)? {
         snap.state
             .attach_payment_rows(rows)
             .map_err(SnapshotError::Frozen)?;
     }
-    let histories = map_checked(store, store::Frozen::Histories, snap.histories)?;
+    let histories = map_checked(store, store::Frozen::Histories, snap.histories, histories)?;
     let parts = std::mem::take(&mut snap.history_parts);
     snap.state
         .attach_histories(histories, parts)
@@ -256,6 +280,40 @@ fn encode(snap: &SnapshotOf<'_>, frozen: &Frozen, out: &mut dyn Write) -> std::i
     inner.write_all(hash.as_bytes())
 }
 
+/// A snapshot's fixed-size header: the record it reflects and what it froze.
+struct Header {
+    head: Anchor,
+    last_ms: i64,
+    rows: FrozenRef,
+    histories: FrozenRef,
+}
+
+fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
+    let mut magic = [0u8; 16];
+    input.read_exact(&mut magic)?;
+    let version = u32::from_le_bytes(read_array(input)?);
+    if &magic != MAGIC || version != FORMAT_VERSION {
+        return Err(SnapshotError::Format((&magic == MAGIC).then_some(version)));
+    }
+    let seq = u64::from_le_bytes(read_array(input)?);
+    let hash: [u8; 32] = read_array(input)?;
+    let last_ms = i64::from_le_bytes(read_array(input)?);
+    let mut frozen_ref = || -> std::io::Result<FrozenRef> {
+        Ok(FrozenRef {
+            bytes: u64::from_le_bytes(read_array(input)?),
+            digest: read_array(input)?,
+        })
+    };
+    let rows = frozen_ref()?;
+    let histories = frozen_ref()?;
+    Ok(Header {
+        head: Anchor { seq, hash },
+        last_ms,
+        rows,
+        histories,
+    })
+}
+
 /// Reads a snapshot file and checks its own checksum (not yet against the chain).
 pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     let file = std::fs::File::open(path)?;
@@ -266,23 +324,12 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
         .ok_or(SnapshotError::Checksum)?;
     // Hashed below the buffer (large slices), and only up to the trailer the buffer reads too.
     let mut input = BufReader::with_capacity(1 << 20, Hashing::up_to(file, hashed));
-    let mut magic = [0u8; 16];
-    input.read_exact(&mut magic)?;
-    let version = u32::from_le_bytes(read_array(&mut input)?);
-    if &magic != MAGIC || version != FORMAT_VERSION {
-        return Err(SnapshotError::Format((&magic == MAGIC).then_some(version)));
-    }
-    let seq = u64::from_le_bytes(read_array(&mut input)?);
-    let hash: [u8; 32] = read_array(&mut input)?;
-    let last_ms = i64::from_le_bytes(read_array(&mut input)?);
-    let mut frozen_ref = || -> std::io::Result<FrozenRef> {
-        Ok(FrozenRef {
-            bytes: u64::from_le_bytes(read_array(&mut input)?),
-            digest: read_array(&mut input)?,
-        })
-    };
-    let rows = frozen_ref()?;
-    let histories = frozen_ref()?;
+    let Header {
+        head: Anchor { seq, hash },
+        last_ms,
+        rows,
+        histories,
+    } = read_header(&mut input)?;
     let decode_error = |e: bincode::error::DecodeError| SnapshotError::Decode(e.to_string());
     // Decoded from the `BufReader` itself so that bincode peeks at buffered bytes for each
     // integer; through a plain `Read` every varint was a byte-wise `read_exact`, a third of the
@@ -454,7 +501,24 @@ pub(super) fn newest_fitting(store: &Store, anchor: Option<Anchor>) -> Option<(S
 /// the chain with its hash, it ends the chain or a block starts right after it, and its Merkle
 /// tree has the stored tiles' root.
 fn fits(store: &Store, path: &Path, head: Anchor) -> Result<(Snapshot, Vec<u8>), String> {
-    let mut snap = read(path).map_err(|e| e.to_string())?;
+    // The frozen files (hundreds of megabytes at a million people) are hashed on a second
+    // thread while this one decodes the state, which takes the hashing off opening's critical
+    // path; the header read first names the bytes, and the checked snapshot must name the same.
+    let named = std::fs::File::open(path)
+        .map_err(SnapshotError::from)
+        .and_then(|f| read_header(&mut BufReader::new(f)))
+        .map_err(|e| e.to_string())?;
+    let (snap, hashed) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| hash_frozen(store, named.rows, named.histories));
+        let snap = read(path);
+        (
+            snap,
+            hashing
+                .join()
+                .expect("hashing a frozen file does not panic"),
+        )
+    });
+    let mut snap = snap.map_err(|e| e.to_string())?;
     let seq = snap.head.seq;
     let last = match super::read::records(store, seq, seq + 1).next() {
         Some(Ok(r)) => r.bytes,
@@ -476,7 +540,7 @@ fn fits(store: &Store, path: &Path, head: Anchor) -> Result<(Snapshot, Vec<u8>),
     if stored != snap.tree.root() {
         return Err("its Merkle tree differs from the stored tiles".into());
     }
-    attach_frozen(store, &mut snap).map_err(|e| e.to_string())?;
+    attach_frozen(store, &mut snap, hashed).map_err(|e| e.to_string())?;
     Ok((snap, last))
 }
 
