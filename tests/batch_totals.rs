@@ -6,9 +6,11 @@
 mod common;
 
 use chitra::domain::batch::left_out::{left_out, Why};
+use chitra::domain::batch::reconciliation;
 use chitra::domain::command::{CancelBatch, Command, HoldForReview, ReportedOutcome};
 use chitra::domain::event::{BatchKind, Channel, ControlTotals, HoldReason};
 use chitra::domain::state::BatchTotals;
+use chitra::domain::state::{BatchStatus, PaymentStatus};
 use chitra::domain::types::*;
 use chitra::http::web::overview::month_bars;
 use common::fixtures::{bank, cash, enrolment, m, severe_disability};
@@ -25,6 +27,23 @@ fn totals_match_a_walk(w: &World) {
             .collect();
         let walk = BatchTotals::of_payments(lines.iter().map(|(p, status)| (p, *status)));
         assert_eq!(b.totals, walk, "{}", b.opened.batch);
+        // The reconciliation, read from the totals, is what a walk over the lines gives.
+        let r = reconciliation(s, b.opened.batch).unwrap();
+        let mut want = [ControlTotals::default(); 4];
+        if matches!(b.status, BatchStatus::Released | BatchStatus::Closed) {
+            for (p, status) in &lines {
+                let amount = p.items.iter().map(|i| i.amount).sum::<Vnd>();
+                want[0].add(amount);
+                match status {
+                    PaymentStatus::Settled => want[1].add(amount),
+                    PaymentStatus::Returned => want[2].add(amount),
+                    PaymentStatus::Scheduled => want[3].add(amount),
+                    PaymentStatus::Cancelled => {}
+                }
+            }
+        }
+        let got = [r.released, r.settled, r.returned, r.outstanding];
+        assert_eq!(got, want, "{}", b.opened.batch);
     }
 }
 
