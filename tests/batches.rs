@@ -313,7 +313,7 @@ fn an_ac04_return_is_repaid_next_month_by_cash_and_an_md07_return_is_held() {
     {
         let s = l.state();
         assert!(matches!(
-            s.beneficiary(deceased).unwrap().hold,
+            s.beneficiary(deceased).unwrap().hold.as_deref(),
             Some(HoldReason::DeceasedReturn { .. })
         ));
         let r = reconciliation(&s, july).unwrap();

@@ -94,9 +94,9 @@ pub fn profile(state: &State, b: &Beneficiary) -> BeneficiaryView {
             PersonalState::Known(a) => a.account_number.masked(),
             PersonalState::Erased => "(erased)".into(),
         }),
-        warnings: b.warnings.clone(),
+        warnings: b.warnings.to_vec(),
         date_of_death: b.date_of_death,
-        held_for_review: b.hold.clone(),
+        held_for_review: b.hold.as_deref().cloned(),
         entitlements: b
             .entitlements
             .iter()

@@ -403,7 +403,7 @@ fn correct_details(
     if !changes_identity && c.commune.is_none() {
         return Err(Rejection::invalid("correction", "changes nothing"));
     }
-    let mut warnings = b.warnings.clone();
+    let mut warnings = b.warnings.to_vec();
     let new_commune = c
         .commune
         .map(|code| commune(ctx, "commune", code))
@@ -583,7 +583,7 @@ fn erase(state: &State, c: ErasePersonalData) -> Result<Vec<Emitted>, Rejection>
     }
     one(Event::PersonalDataErased(PersonalDataErased {
         beneficiary: c.beneficiary,
-        records: b.personal_records.clone(),
+        records: b.personal_records.to_vec(),
         legal_basis: c.legal_basis,
     }))
 }
