@@ -3,10 +3,10 @@
 //! A line is written once (`payment_scheduled`) and afterwards only its status changes (settled,
 //! returned, cancelled), also long after its batch closed. So the table is a frozen prefix —
 //! rows in bytes the ledger maps from a file it wrote with a snapshot and checked against the
-//! snapshot's digest (`ledger::snapshot`, `docs/chain-format.md` §10) — plus one status byte
-//! per frozen row in memory, plus the rows scheduled since, in memory. Memory then grows by a
-//! byte per person-month, not by a whole row, and the kernel pages old rows in and out as they
-//! are read. The domain reads the bytes as a slice; it does no IO of its own.
+//! snapshot's digest (`ledger::snapshot`, `docs/chain-format.md` §10) — plus two bits of
+//! status per frozen row in memory, plus the rows scheduled since, in memory. Memory then grows
+//! by a quarter of a byte per person-month, not by a whole row, and the kernel pages old rows in
+//! and out as they are read. The domain reads the bytes as a slice; it does no IO of its own.
 
 use std::sync::Arc;
 
@@ -21,7 +21,7 @@ pub type FrozenRows = Arc<dyn AsRef<[u8]> + Send + Sync>;
 pub struct PaymentTable {
     frozen: Option<FrozenRows>,
     /// The status of each frozen row, in row order; its length is the number of frozen rows.
-    statuses: Slab<PaymentStatus>,
+    statuses: Statuses,
     /// The rows after the frozen ones.
     tail: Slab<Payment>,
 }
@@ -56,7 +56,7 @@ impl PaymentTable {
                 let bytes = self.frozen.as_ref().expect("frozen rows are attached");
                 let at = index * FROZEN_ROW_BYTES;
                 let row = &bytes.as_ref().as_ref()[at..at + FROZEN_ROW_BYTES];
-                Some(Payment::from_frozen(row, *self.statuses.get(index)?))
+                Some(Payment::from_frozen(row, self.statuses.get(index)?))
             }
         }
     }
@@ -66,12 +66,11 @@ impl PaymentTable {
     }
 
     pub fn set_status(&mut self, index: usize, status: PaymentStatus) -> Result<(), String> {
-        let slot = match index.checked_sub(self.frozen_len()) {
-            Some(t) => self.tail.get_mut(t).map(|p| &mut p.status),
-            None => self.statuses.get_mut(index),
+        let set = match index.checked_sub(self.frozen_len()) {
+            Some(t) => self.tail.get_mut(t).map(|p| p.status = status),
+            None => self.statuses.set(index, status),
         };
-        *slot.ok_or_else(|| format!("no payment {}", index + 1))? = status;
-        Ok(())
+        set.ok_or_else(|| format!("no payment {}", index + 1))
     }
 
     /// Every row in order.
@@ -81,13 +80,13 @@ impl PaymentTable {
 
     /// Every status in row order (what a snapshot keeps of each row besides its bytes).
     pub fn statuses(&self) -> impl Iterator<Item = PaymentStatus> + '_ {
-        let frozen = self.statuses.iter().copied();
+        let frozen = self.statuses.iter();
         frozen.chain(self.tail.iter().map(|p| p.status))
     }
 
     /// A table of `statuses.len()` rows whose bytes are still to be attached (`attach`): what a
     /// snapshot decodes to.
-    pub fn detached(statuses: Slab<PaymentStatus>) -> PaymentTable {
+    fn detached(statuses: Statuses) -> PaymentTable {
         PaymentTable {
             frozen: None,
             statuses,
@@ -152,6 +151,74 @@ impl PaymentTable {
     }
 }
 
+/// The statuses of the frozen rows, four to a byte (there are four): a status byte a
+/// person-month was most of what memory still gained with every month paid (issue 10).
+#[derive(Default, Clone)]
+struct Statuses {
+    packed: Slab<u8>,
+    len: usize,
+}
+
+impl Statuses {
+    const PER_BYTE: usize = 4;
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, index: usize) -> Option<PaymentStatus> {
+        let byte = *self
+            .packed
+            .get(index / Self::PER_BYTE)
+            .filter(|_| index < self.len)?;
+        Some(status_of(byte >> Statuses::shift(index)))
+    }
+
+    fn set(&mut self, index: usize, status: PaymentStatus) -> Option<()> {
+        if index >= self.len {
+            return None;
+        }
+        let byte = self.packed.get_mut(index / Self::PER_BYTE)?;
+        let shift = Statuses::shift(index);
+        *byte = (*byte & !(0b11 << shift)) | (code_of(status) << shift);
+        Some(())
+    }
+
+    fn push(&mut self, status: PaymentStatus) {
+        if self.len % Self::PER_BYTE == 0 {
+            self.packed.push(0);
+        }
+        self.len += 1;
+        self.set(self.len - 1, status).expect("room was just made");
+    }
+
+    fn iter(&self) -> impl Iterator<Item = PaymentStatus> + '_ {
+        (0..self.len).map(|i| self.get(i).expect("below len"))
+    }
+
+    fn shift(index: usize) -> u32 {
+        2 * (index % Self::PER_BYTE) as u32
+    }
+}
+
+fn code_of(status: PaymentStatus) -> u8 {
+    match status {
+        PaymentStatus::Scheduled => 0,
+        PaymentStatus::Settled => 1,
+        PaymentStatus::Returned => 2,
+        PaymentStatus::Cancelled => 3,
+    }
+}
+
+fn status_of(code: u8) -> PaymentStatus {
+    match code & 0b11 {
+        0 => PaymentStatus::Scheduled,
+        1 => PaymentStatus::Settled,
+        2 => PaymentStatus::Returned,
+        _ => PaymentStatus::Cancelled,
+    }
+}
+
 fn byte_rows(bytes: &FrozenRows) -> Result<usize, String> {
     let len = bytes.as_ref().as_ref().len();
     match len % FROZEN_ROW_BYTES {
@@ -178,7 +245,11 @@ impl<Context> bincode::Decode<Context> for PaymentTable {
     fn decode<D: bincode::de::Decoder<Context = Context>>(
         d: &mut D,
     ) -> Result<Self, bincode::error::DecodeError> {
-        let statuses: Slab<PaymentStatus> = bincode::Decode::decode(d)?;
+        let rows: u64 = bincode::Decode::decode(d)?;
+        let mut statuses = Statuses::default();
+        for _ in 0..rows {
+            statuses.push(bincode::Decode::decode(d)?);
+        }
         Ok(PaymentTable::detached(statuses))
     }
 }
@@ -316,6 +387,31 @@ mod tests {
             "not whole rows"
         );
         assert_eq!((table.frozen_len(), table.len()), (0, 12));
+    }
+
+    /// Given statuses packed four to a byte across several slab chunks, when some change,
+    /// then each reads back as a plain list of them says, and none exists past the end.
+    #[test]
+    fn packed_statuses_read_back_as_a_list() {
+        let all = [
+            PaymentStatus::Scheduled,
+            PaymentStatus::Settled,
+            PaymentStatus::Returned,
+            PaymentStatus::Cancelled,
+        ];
+        let n = 4096 * 4 + 7;
+        let mut want: Vec<PaymentStatus> = (0..n).map(|i| all[(i * 7 + i / 5) % 4]).collect();
+        let mut packed = Statuses::default();
+        want.iter().for_each(|&s| packed.push(s));
+        for i in (0..n).step_by(3) {
+            want[i] = all[(i / 3) % 4];
+            packed.set(i, want[i]).unwrap();
+        }
+        assert_eq!(packed.len(), n);
+        assert_eq!(packed.iter().collect::<Vec<_>>(), want);
+        assert_eq!(packed.get(n), None);
+        assert_eq!(packed.set(n, PaymentStatus::Settled), None);
+        assert_eq!(packed.get(n - 1), Some(want[n - 1]));
     }
 
     /// A snapshot's part (count and statuses) decodes to a detached table that takes exactly
