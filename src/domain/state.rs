@@ -5,6 +5,7 @@
 mod codec;
 mod histories;
 mod payments;
+mod returns;
 mod rows;
 mod totals;
 
@@ -15,7 +16,7 @@ pub use rows::{
     FROZEN_ROW_BYTES,
 };
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use super::event::*;
 use super::slab::Slab;
@@ -206,7 +207,7 @@ pub struct State {
     /// Each person's history up to the last snapshot (the ledger's histories file, mapped).
     frozen_histories: FrozenHistories,
     /// Why each returned payment came back (few payments are returned, so not a field of each).
-    return_reasons: BTreeMap<PaymentId, String>,
+    return_reasons: returns::ReturnReasons,
     files: Vec<IssuedFile>,
     status_reports: HashSet<Digest>,
     /// Each ingested report by its bank (channel) and its own message id.
@@ -321,7 +322,7 @@ impl State {
 
     /// The bank's reason code for a returned payment.
     pub fn return_reason(&self, id: PaymentId) -> Option<&str> {
-        self.return_reasons.get(&id).map(String::as_str)
+        self.return_reasons.get(id)
     }
 
     /// A payment line as its `payment_scheduled` record stated it.
