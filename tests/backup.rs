@@ -248,9 +248,16 @@ fn a_backup_between_the_two_halves_of_a_release_restores_an_approved_batch() {
     let batch = common::approved(&l, Programme::Btxh, "2024-06", BatchKind::Regular);
     // The first half of a release: the files' bytes are kept, no record names them yet.
     let created = chitra::app::payment_files::local_time(l.now_ms());
-    let built = l
-        .read(|s| chitra::app::payment_files::build(s, &settings(), batch, created))
+    let release = l
+        .read(|s| chitra::app::payment_files::release(s, &settings(), batch, created))
         .unwrap()
+        .unwrap();
+    let mut built = Vec::new();
+    release
+        .build_in_groups(&settings(), usize::MAX, |group| {
+            built.extend(group);
+            Ok(())
+        })
         .unwrap();
     let digests: Vec<[u8; 32]> = built
         .iter()

@@ -586,6 +586,92 @@ fn issued_files_validate_and_their_hashes_are_in_the_chain() {
     assert_eq!(l.head().unwrap().records, before);
 }
 
+/// What a release builds, file by file, with the bytes' digest.
+type Built = (
+    String,
+    FileFormat,
+    Channel,
+    Option<CommuneCode>,
+    ControlTotals,
+    [u8; 32],
+);
+
+/// Builds an approved batch's files a group of at most `lines_max` lines at a time, as a
+/// release does: the files in order, and how many groups were handed over.
+fn build_in_groups(l: &Ledger, batch: BatchId, lines_max: usize) -> (Vec<Built>, usize) {
+    use chitra::app::payment_files;
+    let settings = common::fixtures::settings();
+    let created = payment_files::local_time(0);
+    let release = l
+        .read(|s| payment_files::release(s, &settings, batch, created))
+        .unwrap()
+        .unwrap();
+    let (mut built, mut groups) = (Vec::new(), 0);
+    release
+        .build_in_groups(&settings, lines_max, |group| {
+            groups += 1;
+            built.extend(group.into_iter().map(|f| {
+                let digest = *blake3::hash(&f.bytes).as_bytes();
+                (f.name, f.format, f.channel, f.pay_point, f.totals, digest)
+            }));
+            Ok(())
+        })
+        .unwrap();
+    (built, groups)
+}
+
+/// Given an approved batch paying people of several banks and cash pay points, when its files
+/// are built a bank (or pay point) at a time, as a release of a national batch does to bound
+/// its memory, then they are the files built all at once, byte for byte and in the same order,
+/// and a release records them in that order.
+#[test]
+fn a_release_builds_the_same_files_a_bank_at_a_time_as_all_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = common::open(dir.path());
+    common::enact(&l, BEFORE_JULY_2024);
+    common::enact(&l, JULY_2024);
+    for i in 0..60u64 {
+        let mut e = chitra::dev::synth::person(11, i);
+        for ent in &mut e.entitlements {
+            ent.effective_from = m("2024-08");
+        }
+        run(&l, "officer:lan", Command::Enrol(e)).unwrap();
+    }
+    let batch = common::approved(&l, Programme::Btxh, "2024-08", BatchKind::Regular);
+    let (whole, whole_groups) = build_in_groups(&l, batch, usize::MAX);
+    let (one_by_one, groups) = build_in_groups(&l, batch, 1);
+    assert_eq!(one_by_one, whole);
+    let banks: std::collections::BTreeSet<_> = whole
+        .iter()
+        .filter(|f| matches!(f.2, Channel::Bank(_)))
+        .map(|f| f.2)
+        .collect();
+    let pay_points: std::collections::BTreeSet<_> = whole.iter().filter_map(|f| f.3).collect();
+    assert!(banks.len() > 1 && !pay_points.is_empty(), "{whole:?}");
+    assert_eq!(groups, banks.len() + pay_points.len());
+    assert_eq!(whole_groups, 2, "the banks' files, then the cash lists");
+
+    batches::release(
+        &l,
+        &common::fixtures::settings(),
+        &p("checker:tuan"),
+        None,
+        batch,
+    )
+    .unwrap();
+    let recorded: Vec<String> = l
+        .read(|s| {
+            let b = s.batch(batch).unwrap();
+            b.files
+                .iter()
+                .map(|f| s.file(*f).unwrap().issued.name.clone())
+                .collect()
+        })
+        .unwrap();
+    let names: Vec<String> = whole.into_iter().map(|f| f.0).collect();
+    assert_eq!(recorded, names);
+}
+
 #[test]
 fn release_is_refused_when_a_route_changed_after_the_computation() {
     let mut w = World::with_schedules(BEFORE_JULY_2024);

@@ -9,6 +9,7 @@
 //! either happened whole or not at all, and a status report already ingested appends nothing.
 
 use super::config::Settings;
+use super::payment_files;
 use crate::chain::Hash;
 use crate::domain::batch::compute::{compute_range, merge, BatchPlan, Target};
 use crate::domain::command::*;
@@ -295,11 +296,10 @@ pub fn release(
     }
     // Only an approved batch gets files built; for any other the ledger says why it cannot
     // be released.
-    let built = match status {
-        BatchStatus::Approved => build_files(ledger, settings, batch)?,
-        _ => Vec::new(),
+    let (summaries, files) = match status {
+        BatchStatus::Approved => build_and_keep_files(ledger, settings, batch)?,
+        _ => (Vec::new(), Vec::new()),
     };
-    let (summaries, files) = keep_files(ledger, built)?;
     let receipt = submit(
         ledger,
         who,
@@ -337,24 +337,34 @@ fn already_released(
 
 /// Every file of an approved batch, built from the state when the ledger's own check says the
 /// batch may be released now (so a changed route is refused as such rather than met as a
-/// missing account while the files are built).
-fn build_files(
+/// missing account while the files are built), and kept a group at a time
+/// (`payment_files::RELEASE_GROUP_LINES_MAX`) so that a national batch's files are never all in
+/// memory; every file is kept before the release records any of them.
+fn build_and_keep_files(
     ledger: &Ledger,
     settings: &Settings,
     batch: BatchId,
-) -> Result<Vec<super::payment_files::BuiltFile>, BatchError> {
-    let created_at = super::payment_files::local_time(ledger.now_ms());
-    ledger.read(|s| {
+) -> Result<(Vec<IssuedSummary>, Vec<NewPaymentFile>), BatchError> {
+    let created_at = payment_files::local_time(ledger.now_ms());
+    let release = ledger.read(|s| {
         crate::domain::batch::releasable(s, batch).map_err(|r| BatchError::Submit(r.into()))?;
-        super::payment_files::build(s, settings, batch, created_at)
-    })?
+        payment_files::release(s, settings, batch, created_at)
+    })??;
+    let (mut summaries, mut files) = (Vec::new(), Vec::new());
+    release.build_in_groups(settings, payment_files::RELEASE_GROUP_LINES_MAX, |group| {
+        let (s, f) = keep_files(ledger, group)?;
+        summaries.extend(s);
+        files.extend(f);
+        Ok(())
+    })?;
+    Ok((summaries, files))
 }
 
 /// Keeps the files' bytes durably, before any record names them (a crash in between leaves
 /// only unreferenced files, named by their digest), and describes them for the release command.
 fn keep_files(
     ledger: &Ledger,
-    built: Vec<super::payment_files::BuiltFile>,
+    built: Vec<payment_files::BuiltFile>,
 ) -> Result<(Vec<IssuedSummary>, Vec<NewPaymentFile>), BatchError> {
     let digests: Vec<Hash> = built
         .iter()

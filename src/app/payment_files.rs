@@ -1,6 +1,8 @@
 //! A released batch's payment files, built from the state: per bank a pain.001.001.09 and the
-//! CSV of the same lines, per cash pay point a cash list. Pure over the state (the caller keeps
-//! the bytes and records their hashes); the paying department of each programme (from the configuration) is the debtor.
+//! CSV of the same lines, per cash pay point a cash list. The lines are taken from the state in
+//! one read, then the files built from them a group of banks at a time, each group handed to
+//! the caller (who keeps the bytes and records their hashes) before the next is built; the
+//! paying department of each programme (from the configuration) is the debtor.
 
 use std::collections::BTreeMap;
 
@@ -52,19 +54,105 @@ pub fn message_id(programme: Programme, month: Month, batch: BatchId, tail: &str
     )
 }
 
-/// Every file of the batch, dated `created_at`.
-pub fn build(
+/// Lines whose files a release builds and holds in memory at once (about 94 MB of files per
+/// 100,000 lines): a bank's files are built whole, so a bank with more lines is a group alone.
+/// Building every file of a national batch before writing any held about a gigabyte.
+pub const RELEASE_GROUP_LINES_MAX: usize = 100_000;
+
+/// What a batch's files are built from, taken from the state in one read: its lines with the
+/// names and accounts the files carry, and its paying department. The files are then built
+/// from this alone (`Release::build_in_groups`), outside the state's lock.
+pub struct Release {
+    batch: BatchRef,
+    debtor: Debtor,
+    created_at: IsoDateTime,
+    banks: BTreeMap<BankBin, Vec<PaymentLine>>,
+    cash: Vec<CashLine>,
+}
+
+/// What a file names of its batch.
+#[derive(Clone, Copy)]
+struct BatchRef {
+    programme: Programme,
+    month: Month,
+    batch: BatchId,
+}
+
+/// The lines of every file of the batch, dated `created_at`.
+pub fn release(
     state: &State,
     settings: &Settings,
     batch: BatchId,
     created_at: IsoDateTime,
-) -> Result<Vec<BuiltFile>, BatchError> {
+) -> Result<Release, BatchError> {
     let b = state.batch(batch).ok_or(BatchError::NoBatch(batch))?;
     let (banks, cash) = lines(state, b)?;
-    let debtor = debtor(settings, b)?;
-    let mut out = bank_files(b, &debtor, created_at, banks)?;
-    out.extend(cash_lists(settings, b, created_at, &cash)?);
-    Ok(out)
+    Ok(Release {
+        batch: BatchRef {
+            programme: b.opened.programme,
+            month: b.opened.month,
+            batch,
+        },
+        debtor: debtor(settings, b)?,
+        created_at,
+        banks,
+        cash,
+    })
+}
+
+impl Release {
+    /// Builds every file — per bank its pain.001 and CSV, in bank order, then per cash pay
+    /// point its list — and hands them to `keep` a group of at most `lines_max` lines at a
+    /// time (a bank's files are never split), in that order, each group's bytes let go before
+    /// the next is built.
+    pub fn build_in_groups(
+        self,
+        settings: &Settings,
+        lines_max: usize,
+        mut keep: impl FnMut(Vec<BuiltFile>) -> Result<(), BatchError>,
+    ) -> Result<(), BatchError> {
+        let Release {
+            batch,
+            debtor,
+            created_at,
+            banks,
+            cash,
+        } = self;
+        for group in groups(banks, |lines| lines.len(), lines_max) {
+            keep(bank_files(batch, &debtor, created_at, group)?)?;
+        }
+        let by_pay_point = files::split_by_pay_point(&cash);
+        drop(cash);
+        for group in groups(by_pay_point, |lines| lines.len(), lines_max) {
+            keep(cash_lists(settings, batch, created_at, group)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// Consecutive entries of `all`, in order, grouped so that each group's `size` adds up to at
+/// most `max` unless one entry alone is larger.
+fn groups<K: Ord, V>(
+    all: BTreeMap<K, V>,
+    size: impl Fn(&V) -> usize,
+    max: usize,
+) -> Vec<BTreeMap<K, V>> {
+    let mut out: Vec<BTreeMap<K, V>> = Vec::new();
+    let mut filled: usize = 0;
+    for (k, v) in all {
+        let n = size(&v);
+        match out.last_mut() {
+            Some(group) if filled.saturating_add(n) <= max => {
+                filled += n;
+                group.insert(k, v);
+            }
+            _ => {
+                filled = n;
+                out.push(BTreeMap::from([(k, v)]));
+            }
+        }
+    }
+    out
 }
 
 /// A batch's lines for the banks, by BIN, and for the cash pay points.
@@ -128,10 +216,10 @@ fn debtor(settings: &Settings, b: &Batch) -> Result<Debtor, BatchError> {
     })
 }
 
-/// Per bank, its pain.001 and CSV, one bank per thread: a national batch writes hundreds of
-/// megabytes of XML.
+/// Per bank of a group, its pain.001 and CSV, one bank per thread: a national batch writes
+/// hundreds of megabytes of XML.
 fn bank_files(
-    b: &Batch,
+    batch: BatchRef,
     debtor: &Debtor,
     created_at: IsoDateTime,
     banks: BTreeMap<BankBin, Vec<PaymentLine>>,
@@ -139,7 +227,7 @@ fn bank_files(
     let built: Vec<Result<[BuiltFile; 2], BatchError>> = std::thread::scope(|s| {
         let handles: Vec<_> = banks
             .into_iter()
-            .map(|(bin, lines)| s.spawn(move || bank_file(b, debtor, created_at, bin, &lines)))
+            .map(|(bin, lines)| s.spawn(move || bank_file(batch, debtor, created_at, bin, &lines)))
             .collect();
         handles
             .into_iter()
@@ -154,13 +242,13 @@ fn bank_files(
 }
 
 fn bank_file(
-    b: &Batch,
+    b: BatchRef,
     debtor: &Debtor,
     created_at: IsoDateTime,
     bin: BankBin,
     lines: &[PaymentLine],
 ) -> Result<[BuiltFile; 2], BatchError> {
-    let (programme, month, batch) = (b.opened.programme, b.opened.month, b.opened.batch);
+    let (programme, month, batch) = (b.programme, b.month, b.batch);
     let id = message_id(programme, month, batch, &bin.to_string());
     let spec = PaymentFileSpec {
         message_id: id.clone(),
@@ -190,13 +278,13 @@ fn bank_file(
 /// Per cash pay point, its list.
 fn cash_lists(
     settings: &Settings,
-    b: &Batch,
+    b: BatchRef,
     created_at: IsoDateTime,
-    cash: &[CashLine],
+    by_pay_point: BTreeMap<CommuneCode, Vec<CashLine>>,
 ) -> Result<Vec<BuiltFile>, BatchError> {
-    let (programme, month, batch) = (b.opened.programme, b.opened.month, b.opened.batch);
+    let (programme, month, batch) = (b.programme, b.month, b.batch);
     let mut out = Vec::new();
-    for (pay_point, lines) in files::split_by_pay_point(cash) {
+    for (pay_point, lines) in by_pay_point {
         let id = message_id(programme, month, batch, &format!("CASH-{pay_point}"));
         let spec = CashListSpec {
             list_id: id.clone(),
