@@ -509,19 +509,26 @@ fn computing_twice_or_a_second_regular_batch_never_pays_a_month_twice() {
     );
 }
 
-#[test]
-fn issued_files_validate_and_their_hashes_are_in_the_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    let l = common::open(dir.path());
+/// A ledger with both 2024 rate schedules and `n` synthetic people (of several banks and cash
+/// pay points) whose entitlements start in August 2024.
+fn synthetic_people_from_august_2024(dir: &std::path::Path, seed: u64, n: u64) -> Ledger {
+    let l = common::open(dir);
     common::enact(&l, BEFORE_JULY_2024);
     common::enact(&l, JULY_2024);
-    for i in 0..40u64 {
-        let mut e = chitra::dev::synth::person(9, i);
+    for i in 0..n {
+        let mut e = chitra::dev::synth::person(seed, i);
         for ent in &mut e.entitlements {
             ent.effective_from = m("2024-08");
         }
         run(&l, "officer:lan", Command::Enrol(e)).unwrap();
     }
+    l
+}
+
+#[test]
+fn issued_files_validate_and_their_hashes_are_in_the_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = synthetic_people_from_august_2024(dir.path(), 9, 40);
     let batch = pay_month(&l, Programme::Btxh, "2024-08", BatchKind::Regular);
     let files: Vec<PaymentFileIssued> = l
         .read(|s| s.files().iter().map(|f| f.issued.clone()).collect())
@@ -627,16 +634,7 @@ fn build_in_groups(l: &Ledger, batch: BatchId, lines_max: usize) -> (Vec<Built>,
 #[test]
 fn a_release_builds_the_same_files_a_bank_at_a_time_as_all_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let l = common::open(dir.path());
-    common::enact(&l, BEFORE_JULY_2024);
-    common::enact(&l, JULY_2024);
-    for i in 0..60u64 {
-        let mut e = chitra::dev::synth::person(11, i);
-        for ent in &mut e.entitlements {
-            ent.effective_from = m("2024-08");
-        }
-        run(&l, "officer:lan", Command::Enrol(e)).unwrap();
-    }
+    let l = synthetic_people_from_august_2024(dir.path(), 11, 60);
     let batch = common::approved(&l, Programme::Btxh, "2024-08", BatchKind::Regular);
     let (whole, whole_groups) = build_in_groups(&l, batch, usize::MAX);
     let (one_by_one, groups) = build_in_groups(&l, batch, 1);

@@ -56,9 +56,9 @@ pub fn message_id(programme: Programme, month: Month, batch: BatchId, tail: &str
 
 /// Lines whose files a release builds and holds in memory at once (about 94 MB of files per
 /// 100,000 lines): a bank's files are built whole, so a bank with more lines is a group alone.
-/// Building every file of a national batch before writing any held about a gigabyte; groups
-/// of 100,000 lines held no less at a million people than these and released 35-80 % slower
-/// (fewer banks built side by side), these about 13 % slower.
+/// Building every file of a national batch before writing any held about a gigabyte. At a
+/// million people, groups of 100,000 lines peaked no lower than groups of 250,000 but made the
+/// release 35-80 % slower (fewer banks built side by side); 250,000 makes it about 13 % slower.
 pub const RELEASE_GROUP_LINES_MAX: usize = 250_000;
 
 /// What a batch's files are built from, taken from the state in one read: its lines with the
