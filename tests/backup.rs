@@ -405,6 +405,16 @@ impl BusyOnce {
                 let Ok(mut client) = client else { return };
                 if count.load(Ordering::SeqCst) == 0 {
                     count.store(1, Ordering::SeqCst);
+                    // Read the request first: closing a socket with unread bytes sends a reset,
+                    // which can reach the client before it has read the answer.
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        match std::io::Read::read(&mut client, &mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => break,
+                        }
+                    }
                     let body = r#"{"type":"urn:chitra:problem:busy","title":"busy","status":429}"#;
                     let _ = write!(
                         client,
