@@ -386,6 +386,7 @@ pub fn bench_years(
         r.months.last().map_or(0.0, |m| m.elapsed.as_secs_f64()),
         mib(r.last_run_peak_rss_bytes.unwrap_or(0))
     );
+    println!("{}", r.last_run_peaks.line());
     println!(
         "reopened in a fresh process: {:.2} s ({:.2} s of CPU) from a snapshot after {} records, resident {} ({} its own, the rest mapped files; peak {} while opening)",
         r.reopened.open_ms as f64 / 1000.0,
@@ -473,6 +474,7 @@ pub fn bench_batch(s: &super::Session, persons: u64, seed: u64) -> anyhow::Resul
         r.calendar.as_secs_f64()
     );
     println!("peak memory {}", mib(r.peak_rss_bytes.unwrap_or(0)));
+    println!("{}", r.step_peaks.line());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -32,6 +32,45 @@ pub fn anon_rss_bytes() -> Option<u64> {
     status_bytes("RssAnon:")
 }
 
+/// Resets this process's peak resident memory to what it holds now (Linux `clear_refs` 5), so
+/// that the next peak read is the peak since now.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The peak resident memory of each step of a run, in order: the peak is reset as each step
+/// starts, so a step's figure is its own (what it added to what the steps before it left).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct StepPeaks(pub Vec<(String, u64)>);
+
+impl StepPeaks {
+    /// Starts measuring the first step.
+    pub fn start() -> StepPeaks {
+        reset_peak_rss();
+        StepPeaks::default()
+    }
+
+    /// Ends the step `name` (the one measured since the last call) and starts the next.
+    pub fn end(&mut self, name: &str) {
+        self.0.push((name.into(), peak_rss_bytes().unwrap_or(0)));
+        reset_peak_rss();
+    }
+
+    /// The highest of the steps' peaks: the run's own.
+    pub fn max(&self) -> Option<u64> {
+        self.0.iter().map(|(_, b)| *b).max()
+    }
+
+    /// One line: each step and its peak in MiB.
+    pub fn line(&self) -> String {
+        let step = |(name, bytes): &(String, u64)| format!("{name} {:.0}", *bytes as f64 / MIB);
+        let steps: Vec<String> = self.0.iter().map(step).collect();
+        format!("peak memory by step (MiB): {}", steps.join(", "))
+    }
+}
+
+const MIB: f64 = (1 << 20) as f64;
+
 /// A memory figure of `/proc/self/status` (given in KiB), in bytes.
 fn status_bytes(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -215,6 +254,8 @@ pub struct BatchReport {
     pub figures_count: Duration,
     pub figures_records: u64,
     pub peak_rss_bytes: Option<u64>,
+    /// The peak of each step, the bank's simulated reports among them.
+    pub step_peaks: StepPeaks,
 }
 
 /// "A national monthly run" on this machine: enrol `persons` BTXH beneficiaries, then compute,
@@ -235,20 +276,24 @@ pub fn monthly_run(
     progress("loading rate schedules");
     run.load_rates()?;
     progress("enrolling");
+    let mut peaks = StepPeaks::start();
     let started = Instant::now();
     run.enrol(persons, seed, month)?;
     report.enrol = started.elapsed();
+    peaks.end("enrol");
     let batch = run.open(month)?;
     progress("computing");
     let started = Instant::now();
     let (target, payments) = run.compute(batch)?;
     report.compute = started.elapsed();
     report.payments = payments.len() as u64;
+    peaks.end("compute");
     progress("appending the payment lines");
     let started = Instant::now();
     let before = ledger.metrics();
     run.append(batch, target, payments)?;
     report.append = started.elapsed();
+    peaks.end("append");
     let after = ledger.metrics();
     progress(&format!(
         "  append: decide+apply+encode {:.2} s, store write+flush {:.2} s",
@@ -258,18 +303,23 @@ pub fn monthly_run(
     let started = Instant::now();
     run.approve(batch)?;
     report.approve = started.elapsed();
+    peaks.end("approve");
     progress("releasing and writing the payment files");
     let started = Instant::now();
     let files = run.release(batch)?;
     report.release_and_files = started.elapsed();
     report.files = files.len();
     report.file_bytes = files.iter().map(|f| f.bytes).sum();
+    peaks.end("release");
     progress("ingesting bank status");
     let reports = run.bank_reports(&files)?;
     report.status_lines = reports.iter().map(|r| r.lines).sum();
+    peaks.end("the banks' reports (simulated)");
     let started = Instant::now();
     run.ingest(&reports)?;
     report.status = started.elapsed();
+    drop(reports);
+    peaks.end("status ingestion");
     progress("the department's figures");
     let started = Instant::now();
     let figures = crate::app::reports::figures(ledger, None)?;
@@ -296,7 +346,9 @@ pub fn monthly_run(
         report.figures_pass_whole_chain.as_secs_f64(),
         report.figures_count.as_secs_f64()
     ));
-    report.peak_rss_bytes = peak_rss_bytes();
+    peaks.end("figures");
+    report.peak_rss_bytes = peaks.max();
+    report.step_peaks = peaks;
     Ok(report)
 }
 

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::monthly::Run;
+use super::StepPeaks;
 use crate::domain::command::{CloseBatch, RecordDeath};
 use crate::domain::types::{BatchId, BeneficiaryId, Month};
 use crate::domain::Command;
@@ -69,6 +70,8 @@ pub struct YearsReport {
     pub disk_bytes: u64,
     /// Peak resident memory during the last monthly run alone.
     pub last_run_peak_rss_bytes: Option<u64>,
+    /// The same, step by step.
+    pub last_run_peaks: StepPeaks,
     pub reopened: OpenFigures,
 }
 
@@ -82,14 +85,11 @@ pub fn run(opts: &YearsOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Years
     progress(&format!("enrolling {} people from {first}", opts.persons));
     run.enrol(opts.persons, opts.seed, first)?;
     let mut months = Vec::new();
-    let mut last_run_peak_rss_bytes = None;
+    let mut last_run_peaks = StepPeaks::default();
     let mut month = first;
     for i in 0..opts.months.max(1) {
-        let is_last = i + 1 == opts.months.max(1);
-        if is_last {
-            reset_peak_rss();
-        }
-        let figures = pay_month(&ledger, &run, opts, month, i)?;
+        let mut peaks = StepPeaks::start();
+        let figures = pay_month(&ledger, &run, opts, month, i, &mut peaks)?;
         progress(&format!(
             "{month}: {} payments, {} deaths, {} new, {} records, {:.1} s{}",
             figures.payments,
@@ -100,9 +100,7 @@ pub fn run(opts: &YearsOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Years
             if figures.closed { "" } else { " (not closed)" }
         ));
         months.push(figures);
-        if is_last {
-            last_run_peak_rss_bytes = super::peak_rss_bytes();
-        }
+        last_run_peaks = peaks;
         month = month.next();
     }
     let records = ledger.read(|s| s.applied())?;
@@ -114,7 +112,8 @@ pub fn run(opts: &YearsOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Years
         months,
         records,
         disk_bytes: dir_bytes(&opts.dir),
-        last_run_peak_rss_bytes,
+        last_run_peak_rss_bytes: last_run_peaks.max(),
+        last_run_peaks,
         reopened,
     })
 }
@@ -127,6 +126,7 @@ fn pay_month(
     opts: &YearsOptions,
     month: Month,
     index: u32,
+    peaks: &mut StepPeaks,
 ) -> anyhow::Result<MonthFigures> {
     let started = Instant::now();
     if month == Month::parse(LATE_SCHEDULE_RECORDED_BEFORE).expect("a valid month") {
@@ -140,14 +140,22 @@ fn pay_month(
         month,
     )?;
     let batch = run.open(month)?;
+    peaks.end("changes");
     let (target, payments) = run.compute(batch)?;
     let count = payments.len() as u64;
+    peaks.end("compute");
     run.append(batch, target, payments)?;
+    peaks.end("append");
     run.approve(batch)?;
     let files = run.release(batch)?;
+    peaks.end("approve and release");
     let reports = run.bank_reports(&files)?;
+    peaks.end("the banks' reports (simulated)");
     run.ingest(&reports)?;
+    drop(reports);
+    peaks.end("status ingestion");
     let closed = close(run, batch);
+    peaks.end("close");
     Ok(MonthFigures {
         month,
         payments: count,
@@ -193,12 +201,6 @@ fn record_deaths(
 fn close(run: &Run<'_>, batch: BatchId) -> bool {
     run.submit_as_checker(Command::CloseBatch(CloseBatch { batch }))
         .is_ok()
-}
-
-/// Resets this process's peak resident memory (Linux `clear_refs` 5), so that the next peak
-/// read is the peak since now.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// CPU time this process used so far, user and system, in milliseconds.
