@@ -71,6 +71,16 @@ fn two_months(ledger: &Ledger) {
     .unwrap();
 }
 
+/// A data directory after `two_months` (its ledger closed), and the state it holds.
+fn paid_two_months() -> (tempfile::TempDir, [u8; 32]) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open(dir.path());
+    two_months(&ledger);
+    let digest = ledger.state_digest();
+    drop(ledger);
+    (dir, digest)
+}
+
 #[test]
 fn opening_from_a_snapshot_gives_the_state_a_whole_replay_gives() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,12 +152,7 @@ fn two_more_people(ledger: &Ledger) {
 
 #[test]
 fn a_damaged_snapshot_is_passed_over_and_opening_replays_instead() {
-    let dir = tempfile::tempdir().unwrap();
-    let digest = {
-        let ledger = open(dir.path());
-        two_months(&ledger);
-        ledger.state_digest()
-    };
+    let (dir, digest) = paid_two_months();
     for path in snapshots(dir.path()) {
         let mut bytes = std::fs::read(&path).unwrap();
         let at = bytes.len() / 2;
@@ -167,19 +172,66 @@ fn a_damaged_snapshot_is_passed_over_and_opening_replays_instead() {
 /// read as this version's state: it is passed over and opening replays, to the same state.
 #[test]
 fn a_snapshot_of_an_older_format_is_passed_over() {
-    let dir = tempfile::tempdir().unwrap();
-    let digest = {
-        let ledger = open(dir.path());
-        two_months(&ledger);
-        ledger.state_digest()
-    };
+    let (dir, digest) = paid_two_months();
     let taken = snapshots(dir.path());
     assert!(!taken.is_empty());
     for path in taken {
         let mut bytes = std::fs::read(&path).unwrap();
         // After the 16-byte magic: the format version, little-endian.
-        assert_eq!(bytes[16..20], 4u32.to_le_bytes());
+        assert_eq!(bytes[16..20], 5u32.to_le_bytes());
         bytes[16..20].copy_from_slice(&3u32.to_le_bytes());
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let ledger = open(dir.path());
+    assert_eq!(ledger.opening().snapshot_records, 0);
+    assert_eq!(ledger.state_digest(), digest);
+}
+
+/// A snapshot of format 4 (format 5 without the offset of the state's second part, before its
+/// trailer) written by the release before this one is still opened from, to the same state: a
+/// ledger of years would otherwise replay its whole chain on the first opening after an upgrade.
+#[test]
+fn a_snapshot_of_the_format_before_opens_as_it_did() {
+    let (dir, digest) = paid_two_months();
+    let taken = snapshots(dir.path());
+    let newest = taken.last().expect("a snapshot");
+    let records: u64 = newest.file_stem().unwrap().to_str().unwrap()["state-".len()..]
+        .parse()
+        .unwrap();
+    for path in &taken {
+        let bytes = std::fs::read(path).unwrap();
+        assert_eq!(bytes[16..20], 5u32.to_le_bytes());
+        let body = bytes.len() - 40 - 8;
+        let split = u64::from_le_bytes(bytes[body..body + 8].try_into().unwrap()) as usize;
+        assert!(
+            split > 148 && split < body,
+            "the state's parts are split inside the body"
+        );
+        let mut old = bytes[..body].to_vec();
+        old[16..20].copy_from_slice(&4u32.to_le_bytes());
+        let hash = blake3::hash(&old);
+        old.extend_from_slice(&(old.len() as u64).to_le_bytes());
+        old.extend_from_slice(hash.as_bytes());
+        std::fs::write(path, old).unwrap();
+    }
+    let ledger = open(dir.path());
+    assert_eq!(ledger.opening().snapshot_records, records);
+    assert_eq!(ledger.state_digest(), digest);
+}
+
+/// A snapshot whose state's parts are split at another place (its checksum recomputed) does
+/// not decode and is passed over: each part must end exactly where the next begins.
+#[test]
+fn a_snapshot_whose_split_is_moved_is_passed_over() {
+    let (dir, digest) = paid_two_months();
+    for path in snapshots(dir.path()) {
+        let mut bytes = std::fs::read(&path).unwrap();
+        let body = bytes.len() - 40;
+        let at = body - 8;
+        let split = u64::from_le_bytes(bytes[at..body].try_into().unwrap());
+        bytes[at..body].copy_from_slice(&(split + 1).to_le_bytes());
+        let hash = blake3::hash(&bytes[..body]);
+        bytes[body + 8..].copy_from_slice(hash.as_bytes());
         std::fs::write(&path, bytes).unwrap();
     }
     let ledger = open(dir.path());
@@ -278,12 +330,7 @@ fn an_erasure_removes_the_snapshots_that_hold_the_erased_data() {
 /// state), and `chitra verify` names the snapshot as unusable.
 #[test]
 fn a_changed_payment_rows_file_is_found_and_the_snapshot_passed_over() {
-    let dir = tempfile::tempdir().unwrap();
-    let digest = {
-        let ledger = open(dir.path());
-        two_months(&ledger);
-        ledger.state_digest()
-    };
+    let (dir, digest) = paid_two_months();
     let rows = dir
         .path()
         .join(chitra::store::SNAPSHOTS_DIR)

@@ -9,6 +9,7 @@ mod returns;
 mod rows;
 mod totals;
 
+pub use codec::{AfterPeople, DecodedPeople, People};
 pub use histories::FrozenHistories;
 pub use payments::{FrozenRows, PaymentTable};
 pub use rows::{
@@ -189,13 +190,16 @@ pub struct IssuedFile {
     pub downloads: u32,
 }
 
+/// Each person's ID by their citizen ID.
+type CitizenIndex = HashMap<CitizenId, BeneficiaryId, foldhash::fast::RandomState>;
+
 /// Everything the log says, as of its last applied record.
 #[derive(Debug, Default)]
 pub struct State {
     beneficiaries: Slab<Beneficiary>,
     /// foldhash rather than SipHash: one insert per enrolment on the write path and on every
     /// replay; its per-process random seed still keeps chosen IDs from colliding on purpose.
-    by_citizen: HashMap<CitizenId, BeneficiaryId, foldhash::fast::RandomState>,
+    by_citizen: CitizenIndex,
     entitlements: Slab<Entitlement>,
     schedules: Vec<RateSchedule>,
     schedule_ids: HashSet<String>,

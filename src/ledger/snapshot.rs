@@ -9,13 +9,17 @@
 //! by hand is found. The writer takes one every `Config::snapshot_every_records` records, once
 //! everything it applied is durable, so a snapshot is never ahead of the chain.
 
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, Write};
+
+use bincode::Decode;
 use std::path::Path;
 
 use crate::chain::merkle::{TreeBuilder, TreeParts};
 use crate::chain::Anchor;
 use crate::domain::encoding::CANONICAL;
-use crate::domain::state::{FrozenRows, HistoryParts, FROZEN_ROW_BYTES};
+use crate::domain::state::{
+    AfterPeople, DecodedPeople, FrozenRows, HistoryParts, People, FROZEN_ROW_BYTES,
+};
 use crate::domain::types::BeneficiaryId;
 use crate::domain::State;
 use crate::store::{self, Store, StoreError};
@@ -23,7 +27,15 @@ use crate::store::{self, Store, StoreError};
 use super::{IdempotencyEntry, IdempotencyIndex, Receipt};
 
 const MAGIC: &[u8; 16] = b"chitra-snapshot\n";
-const FORMAT_VERSION: u32 = 4;
+const FORMAT_VERSION: u32 = 5;
+/// Format 4 is format 5 without the offset of the state's second part (`SPLIT_BYTES`): still
+/// read, one part after the other, so that a ledger written before opens from its snapshot.
+const FORMAT_VERSION_UNSPLIT: u32 = 4;
+/// The fixed-size header (`Header`): magic, version, head, last time, and both frozen files'
+/// lengths and digests.
+const HEADER_BYTES: u64 = 16 + 4 + 8 + 32 + 8 + 2 * (8 + 32);
+/// Before the trailer: where the state's second part (`domain::state::AfterPeople`) starts.
+const SPLIT_BYTES: u64 = 8;
 /// The trailer: the length and the blake3 of everything before it.
 const TRAILER_BYTES: u64 = 40;
 /// The writer's default interval between snapshots, in records appended. The writer pauses
@@ -257,7 +269,11 @@ fn encode(snap: &SnapshotOf<'_>, frozen: &Frozen, out: &mut dyn Write) -> std::i
         out.write_all(&f.digest)?;
     }
     let to_io = |e: bincode::error::EncodeError| std::io::Error::other(e.to_string());
-    bincode::encode_into_std_write(snap.state, &mut out, CANONICAL).map_err(to_io)?;
+    // The state in its two parts, and where the second starts, so that opening decodes them
+    // beside each other; written one after the other they are the state's one encoding.
+    bincode::encode_into_std_write(People(snap.state), &mut out, CANONICAL).map_err(to_io)?;
+    let split = out.get_ref().len + out.buffer().len() as u64;
+    bincode::encode_into_std_write(AfterPeople(snap.state), &mut out, CANONICAL).map_err(to_io)?;
     // Each person's history parts, in person order, as they are once `placed` is frozen.
     let people = snap.state.beneficiary_count() as u64;
     bincode::encode_into_std_write(people, &mut out, CANONICAL).map_err(to_io)?;
@@ -275,6 +291,7 @@ fn encode(snap: &SnapshotOf<'_>, frozen: &Frozen, out: &mut dyn Write) -> std::i
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     bincode::encode_into_std_write(&keys, &mut out, CANONICAL).map_err(to_io)?;
     bincode::encode_into_std_write(&snap.tree, &mut out, CANONICAL).map_err(to_io)?;
+    out.write_all(&split.to_le_bytes())?;
     let (len, hash, inner) = out.into_inner().map_err(|e| e.into_error())?.finish();
     inner.write_all(&len.to_le_bytes())?;
     inner.write_all(hash.as_bytes())
@@ -282,6 +299,7 @@ fn encode(snap: &SnapshotOf<'_>, frozen: &Frozen, out: &mut dyn Write) -> std::i
 
 /// A snapshot's fixed-size header: the record it reflects and what it froze.
 struct Header {
+    version: u32,
     head: Anchor,
     last_ms: i64,
     rows: FrozenRef,
@@ -292,7 +310,7 @@ fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
     let mut magic = [0u8; 16];
     input.read_exact(&mut magic)?;
     let version = u32::from_le_bytes(read_array(input)?);
-    if &magic != MAGIC || version != FORMAT_VERSION {
+    if &magic != MAGIC || ![FORMAT_VERSION, FORMAT_VERSION_UNSPLIT].contains(&version) {
         return Err(SnapshotError::Format((&magic == MAGIC).then_some(version)));
     }
     let seq = u64::from_le_bytes(read_array(input)?);
@@ -307,6 +325,7 @@ fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
     let rows = frozen_ref()?;
     let histories = frozen_ref()?;
     Ok(Header {
+        version,
         head: Anchor { seq, hash },
         last_ms,
         rows,
@@ -314,9 +333,98 @@ fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
     })
 }
 
+/// What a snapshot holds after its header.
+struct Body {
+    state: State,
+    history_parts: Vec<HistoryParts>,
+    keys: Vec<StoredKey>,
+    tree: TreeParts,
+}
+
+/// A snapshot's body after the state's people: the state's second part, then the rest.
+struct AfterPeopleBody(Body);
+
+impl<Context> Decode<Context> for AfterPeopleBody {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        Ok(AfterPeopleBody(Body {
+            state: State::decode_after_people(d)?,
+            history_parts: Decode::decode(d)?,
+            keys: Decode::decode(d)?,
+            tree: Decode::decode(d)?,
+        }))
+    }
+}
+
 /// Reads a snapshot file and checks its own checksum (not yet against the chain).
 pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
-    let file = std::fs::File::open(path)?;
+    let mut file = std::fs::File::open(path)?;
+    let header = read_header(&mut BufReader::new(&file))?;
+    file.rewind()?;
+    let body = match header.version {
+        FORMAT_VERSION => read_split(&file)?,
+        _ => read_unsplit(file)?,
+    };
+    checked(header, body)
+}
+
+/// Decodes a snapshot (format 5) with its state's two parts side by side, and hashes it on a
+/// third thread: at a million people each part is seconds of one core.
+fn read_split(file: &std::fs::File) -> Result<Body, SnapshotError> {
+    // SAFETY: a snapshot is written under another name, fsynced and renamed into place
+    // (`Store::write_snapshot`), and never written again; removing it leaves the mapping whole.
+    // Someone editing the file by hand could change it, which the checksum below finds.
+    let map = unsafe { memmap2::Mmap::map(file) }?;
+    let hashed = (map.len() as u64)
+        .checked_sub(TRAILER_BYTES)
+        .filter(|&h| h >= HEADER_BYTES + SPLIT_BYTES)
+        .ok_or(SnapshotError::Checksum)?;
+    let split_at = hashed - SPLIT_BYTES;
+    let bytes = |from: u64, to: u64| &map[from as usize..to as usize];
+    let split = u64::from_le_bytes(bytes(split_at, hashed).try_into().expect("8 bytes"));
+    if !(HEADER_BYTES..=split_at).contains(&split) {
+        return Err(SnapshotError::Decode(
+            "its state's parts are out of place".into(),
+        ));
+    }
+    let (sum, people, rest) = std::thread::scope(|scope| {
+        let sum = scope.spawn(|| blake3::hash(bytes(0, hashed)));
+        let people = scope.spawn(|| decode_exact::<DecodedPeople>(bytes(HEADER_BYTES, split)));
+        let rest = decode_exact::<AfterPeopleBody>(bytes(split, split_at));
+        let joined = "decoding a snapshot does not panic";
+        (
+            sum.join().expect(joined),
+            people.join().expect(joined),
+            rest,
+        )
+    });
+    let trailer = bytes(hashed, map.len() as u64);
+    if trailer[..8] != hashed.to_le_bytes() || trailer[8..] != *sum.as_bytes() {
+        return Err(SnapshotError::Checksum);
+    }
+    let AfterPeopleBody(body) = rest?;
+    Ok(Body {
+        state: body.state.with_people(people?),
+        ..body
+    })
+}
+
+/// `bytes` decoded as one `T`, which must end where they end.
+fn decode_exact<T: Decode<()>>(bytes: &[u8]) -> Result<T, SnapshotError> {
+    let (value, read) = bincode::decode_from_slice(bytes, CANONICAL)
+        .map_err(|e| SnapshotError::Decode(e.to_string()))?;
+    match read == bytes.len() {
+        true => Ok(value),
+        false => Err(SnapshotError::Decode(
+            "a part does not end where the snapshot says".into(),
+        )),
+    }
+}
+
+/// Decodes a snapshot of format 4, one part after the other on this thread, hashing it as it
+/// is read.
+fn read_unsplit(file: std::fs::File) -> Result<Body, SnapshotError> {
     let hashed = file
         .metadata()?
         .len()
@@ -324,22 +432,14 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
         .ok_or(SnapshotError::Checksum)?;
     // Hashed below the buffer (large slices), and only up to the trailer the buffer reads too.
     let mut input = BufReader::with_capacity(1 << 20, Hashing::up_to(file, hashed));
-    let Header {
-        head: Anchor { seq, hash },
-        last_ms,
-        rows,
-        histories,
-    } = read_header(&mut input)?;
+    read_header(&mut input)?;
     let decode_error = |e: bincode::error::DecodeError| SnapshotError::Decode(e.to_string());
     // Decoded from the `BufReader` itself so that bincode peeks at buffered bytes for each
     // integer; through a plain `Read` every varint was a byte-wise `read_exact`, a third of the
     // CPU time of opening.
-    let state: State = bincode::decode_from_reader(&mut input, CANONICAL).map_err(decode_error)?;
-    let history_parts: Vec<HistoryParts> =
+    let people: DecodedPeople =
         bincode::decode_from_reader(&mut input, CANONICAL).map_err(decode_error)?;
-    let keys: Vec<StoredKey> =
-        bincode::decode_from_reader(&mut input, CANONICAL).map_err(decode_error)?;
-    let tree: TreeParts =
+    let AfterPeopleBody(body) =
         bincode::decode_from_reader(&mut input, CANONICAL).map_err(decode_error)?;
     // What is left must be exactly the trailer: the body ends where its encoding ends.
     let mut trailer = Vec::with_capacity(TRAILER_BYTES as usize);
@@ -351,6 +451,28 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     {
         return Err(SnapshotError::Checksum);
     }
+    Ok(Body {
+        state: body.state.with_people(people),
+        ..body
+    })
+}
+
+/// A decoded snapshot checked for what it says of itself: its tree fits its size, and its
+/// state, tree and frozen rows agree on how many records and rows it holds.
+fn checked(header: Header, body: Body) -> Result<Snapshot, SnapshotError> {
+    let Header {
+        head: Anchor { seq, hash },
+        last_ms,
+        rows,
+        histories,
+        ..
+    } = header;
+    let Body {
+        state,
+        history_parts,
+        keys,
+        tree,
+    } = body;
     let tree = TreeBuilder::from_parts(tree).ok_or_else(|| {
         SnapshotError::Decode("the Merkle tree's parts do not fit its size".into())
     })?;
