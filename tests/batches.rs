@@ -614,12 +614,16 @@ fn build_in_groups(l: &Ledger, batch: BatchId, lines_max: usize) -> (Vec<Built>,
         .unwrap()
         .unwrap();
     let (mut built, mut groups) = (Vec::new(), 0);
+    let new_file = || l.new_file();
     release
-        .build_in_groups(&settings, lines_max, |group| {
+        .build_in_groups(&settings, lines_max, &new_file, |group| {
             groups += 1;
             built.extend(group.into_iter().map(|f| {
-                let digest = *blake3::hash(&f.bytes).as_bytes();
-                (f.name, f.format, f.channel, f.pay_point, f.totals, digest)
+                // What the store holds under the digest is the file, of the length written.
+                let bytes = l.file_bytes(&f.digest).unwrap().expect("kept");
+                assert_eq!(*blake3::hash(&bytes).as_bytes(), f.digest);
+                assert_eq!(bytes.len() as u64, f.bytes);
+                (f.name, f.format, f.channel, f.pay_point, f.totals, f.digest)
             }));
             Ok(())
         })
@@ -666,6 +670,29 @@ fn a_release_builds_the_same_files_a_bank_at_a_time_as_all_at_once() {
                 .collect()
         })
         .unwrap();
+    // Only files under their digests, those built above and those the release recorded
+    // (dated otherwise): nothing being written is left behind.
+    let in_store: std::collections::BTreeSet<String> =
+        std::fs::read_dir(dir.path().join("payment-files"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+    let recorded_digests: Vec<[u8; 32]> = l
+        .read(|s| {
+            let b = s.batch(batch).unwrap();
+            b.files
+                .iter()
+                .map(|f| s.file(*f).unwrap().issued.digest)
+                .collect()
+        })
+        .unwrap();
+    let expected: std::collections::BTreeSet<String> = whole
+        .iter()
+        .map(|f| f.5)
+        .chain(recorded_digests)
+        .map(|d| chitra::chain::hex(&d))
+        .collect();
+    assert_eq!(in_store, expected);
     let names: Vec<String> = whole.into_iter().map(|f| f.0).collect();
     assert_eq!(recorded, names);
 }

@@ -337,9 +337,9 @@ fn already_released(
 
 /// Every file of an approved batch, built from the state when the ledger's own check says the
 /// batch may be released now (so a changed route is refused as such rather than met as a
-/// missing account while the files are built), and kept a group at a time
-/// (`payment_files::RELEASE_GROUP_LINES_MAX`) so that a national batch's files are never all in
-/// memory; every file is kept before the release records any of them.
+/// missing account while the files are built), and written straight into the store as it is
+/// built (`store::FileWriter`), so that a national batch's files are never in memory; every
+/// file is kept, and its name synced, before the release records any of them.
 fn build_and_keep_files(
     ledger: &Ledger,
     settings: &Settings,
@@ -351,53 +351,36 @@ fn build_and_keep_files(
         payment_files::release(s, settings, batch, created_at)
     })??;
     let (mut summaries, mut files) = (Vec::new(), Vec::new());
-    release.build_in_groups(settings, payment_files::RELEASE_GROUP_LINES_MAX, |group| {
-        let (s, f) = keep_files(ledger, group)?;
-        summaries.extend(s);
-        files.extend(f);
-        Ok(())
-    })?;
-    Ok((summaries, files))
-}
-
-/// Keeps the files' bytes durably, before any record names them (a crash in between leaves
-/// only unreferenced files, named by their digest), and describes them for the release command.
-fn keep_files(
-    ledger: &Ledger,
-    built: Vec<payment_files::BuiltFile>,
-) -> Result<(Vec<IssuedSummary>, Vec<NewPaymentFile>), BatchError> {
-    let digests: Vec<Hash> = built
-        .iter()
-        .map(|f| *blake3::hash(&f.bytes).as_bytes())
-        .collect();
-    let kept: Vec<(&Hash, &[u8])> = digests
-        .iter()
-        .zip(&built)
-        .map(|(d, f)| (d, f.bytes.as_slice()))
-        .collect();
-    ledger.keep_files(&kept)?;
-    let mut summaries = Vec::with_capacity(built.len());
-    let mut files = Vec::with_capacity(built.len());
-    for (f, digest) in built.into_iter().zip(digests) {
-        let bytes = f.bytes.len() as u64;
-        summaries.push(IssuedSummary {
-            name: f.name.clone(),
-            channel: f.channel,
-            format: f.format,
-            digest,
-            bytes,
-            totals: f.totals,
-        });
-        files.push(NewPaymentFile {
-            channel: f.channel,
-            pay_point: f.pay_point,
-            format: f.format,
-            name: f.name,
-            digest,
-            bytes,
-            totals: f.totals,
-        });
-    }
+    let new_file = || ledger.new_file();
+    release.build_in_groups(
+        settings,
+        payment_files::RELEASE_GROUP_LINES_MAX,
+        &new_file,
+        |group| {
+            // Each file was synced as it was kept; their names are durable with the directory.
+            ledger.sync_files()?;
+            for f in group {
+                summaries.push(IssuedSummary {
+                    name: f.name.clone(),
+                    channel: f.channel,
+                    format: f.format,
+                    digest: f.digest,
+                    bytes: f.bytes,
+                    totals: f.totals,
+                });
+                files.push(NewPaymentFile {
+                    channel: f.channel,
+                    pay_point: f.pay_point,
+                    format: f.format,
+                    name: f.name,
+                    digest: f.digest,
+                    bytes: f.bytes,
+                    totals: f.totals,
+                });
+            }
+            Ok(())
+        },
+    )?;
     Ok((summaries, files))
 }
 

@@ -1,8 +1,9 @@
 //! A released batch's payment files, built from the state: per bank a pain.001.001.09 and the
 //! CSV of the same lines, per cash pay point a cash list. The lines are taken from the state in
-//! one read, then the files built from them a group of banks at a time, each group handed to
-//! the caller (who keeps the bytes and records their hashes) before the next is built; the
-//! paying department of each programme (from the configuration) is the debtor.
+//! one read, then the files written from them straight into the store (`store::FileWriter`) a
+//! group of banks at a time, each group handed to the caller (who records their hashes) before
+//! the next is written; the paying department of each programme (from the configuration) is
+//! the debtor.
 
 use std::collections::BTreeMap;
 
@@ -16,16 +17,22 @@ use crate::domain::types::{
 use crate::formats::bank::{
     self as files, CashLine, CashListSpec, Debtor, IsoDateTime, PaymentFileSpec, PaymentLine,
 };
+use crate::ledger::StoreError;
+use crate::store::{FileWriter, KeptFile};
 
-/// One file built for a release.
+/// One file built for a release and kept in the store under its digest.
 pub struct BuiltFile {
     pub name: String,
     pub channel: Channel,
     pub pay_point: Option<CommuneCode>,
     pub format: FileFormat,
-    pub bytes: Vec<u8>,
+    pub digest: [u8; 32],
+    pub bytes: u64,
     pub totals: ControlTotals,
 }
+
+/// Where a release writes each file: a new file in the store (`Ledger::new_file`).
+pub type NewFile<'a> = dyn Fn() -> Result<FileWriter, StoreError> + Sync + 'a;
 
 /// A Unix-millisecond time as Vietnam's local time (UTC+7).
 pub fn local_time(ms: i64) -> IsoDateTime {
@@ -54,11 +61,10 @@ pub fn message_id(programme: Programme, month: Month, batch: BatchId, tail: &str
     )
 }
 
-/// Lines whose files a release builds and holds in memory at once (about 94 MB of files per
-/// 100,000 lines): a bank's files are built whole, so a bank with more lines is a group alone.
-/// Building every file of a national batch before writing any held about a gigabyte. At a
-/// million people, groups of 100,000 lines peaked no lower than groups of 250,000 but made the
-/// release 35-80 % slower (fewer banks built side by side); 250,000 makes it about 13 % slower.
+/// Lines whose files a release writes side by side, one thread per bank, before it hands
+/// them over: a bank's files are written whole, so a bank with more lines is a group alone.
+/// The files' bytes go straight to disk (`store::FileWriter`), so a group bounds the threads
+/// and open files at once, not the memory.
 pub const RELEASE_GROUP_LINES_MAX: usize = 250_000;
 
 /// What a batch's files are built from, taken from the state in one read: its lines with the
@@ -103,14 +109,14 @@ pub fn release(
 }
 
 impl Release {
-    /// Builds every file — per bank its pain.001 and CSV, in bank order, then per cash pay
-    /// point its list — and hands them to `keep` a group of at most `lines_max` lines at a
-    /// time (a bank's files are never split), in that order, each group's bytes let go before
-    /// the next is built.
+    /// Writes every file into the store through `new_file` — per bank its pain.001 and CSV,
+    /// in bank order, then per cash pay point its list — and hands them to `keep` a group of
+    /// at most `lines_max` lines at a time (a bank's files are never split), in that order.
     pub fn build_in_groups(
         self,
         settings: &Settings,
         lines_max: usize,
+        new_file: &NewFile<'_>,
         mut keep: impl FnMut(Vec<BuiltFile>) -> Result<(), BatchError>,
     ) -> Result<(), BatchError> {
         let Release {
@@ -121,12 +127,12 @@ impl Release {
             cash,
         } = self;
         for group in groups(banks, |lines| lines.len(), lines_max) {
-            keep(bank_files(batch, &debtor, created_at, group)?)?;
+            keep(bank_files(batch, &debtor, created_at, group, new_file)?)?;
         }
         let by_pay_point = files::split_by_pay_point(&cash);
         drop(cash);
         for group in groups(by_pay_point, |lines| lines.len(), lines_max) {
-            keep(cash_lists(settings, batch, created_at, group)?)?;
+            keep(cash_lists(settings, batch, created_at, group, new_file)?)?;
         }
         Ok(())
     }
@@ -225,11 +231,14 @@ fn bank_files(
     debtor: &Debtor,
     created_at: IsoDateTime,
     banks: BTreeMap<BankBin, Vec<PaymentLine>>,
+    new_file: &NewFile<'_>,
 ) -> Result<Vec<BuiltFile>, BatchError> {
     let built: Vec<Result<[BuiltFile; 2], BatchError>> = std::thread::scope(|s| {
         let handles: Vec<_> = banks
             .into_iter()
-            .map(|(bin, lines)| s.spawn(move || bank_file(batch, debtor, created_at, bin, &lines)))
+            .map(|(bin, lines)| {
+                s.spawn(move || bank_file(batch, debtor, created_at, bin, &lines, new_file))
+            })
             .collect();
         handles
             .into_iter()
@@ -249,6 +258,7 @@ fn bank_file(
     created_at: IsoDateTime,
     bin: BankBin,
     lines: &[PaymentLine],
+    new_file: &NewFile<'_>,
 ) -> Result<[BuiltFile; 2], BatchError> {
     let (programme, month, batch) = (b.programme, b.month, b.batch);
     let id = message_id(programme, month, batch, &bin.to_string());
@@ -261,14 +271,15 @@ fn bank_file(
         programme,
         month,
     };
-    let (xml, summary) = files::pain001_bytes(&spec, lines)?;
-    let (csv, _) = files::payments_csv_bytes(&spec, lines)?;
-    let file = |name: String, format, bytes| BuiltFile {
+    let (xml, summary) = written(new_file, |out| files::write_pain001(&spec, lines, out))?;
+    let (csv, _) = written(new_file, |out| files::write_payments_csv(&spec, lines, out))?;
+    let file = |name: String, format, kept: KeptFile| BuiltFile {
         name,
         channel: Channel::Bank(bin),
         pay_point: None,
         format,
-        bytes,
+        digest: kept.digest,
+        bytes: kept.bytes,
         totals: summary.totals,
     };
     Ok([
@@ -283,6 +294,7 @@ fn cash_lists(
     b: BatchRef,
     created_at: IsoDateTime,
     by_pay_point: BTreeMap<CommuneCode, Vec<CashLine>>,
+    new_file: &NewFile<'_>,
 ) -> Result<Vec<BuiltFile>, BatchError> {
     let (programme, month, batch) = (b.programme, b.month, b.batch);
     let mut out = Vec::new();
@@ -297,15 +309,32 @@ fn cash_lists(
             pay_point,
             pay_point_name: settings.pay_point_name(pay_point),
         };
-        let (bytes, summary) = files::cash_list_bytes(&spec, &lines)?;
+        let (kept, summary) = written(new_file, |out| files::write_cash_list(&spec, &lines, out))?;
         out.push(BuiltFile {
             name: format!("{id}.csv"),
             channel: Channel::Cash,
             pay_point: Some(pay_point),
             format: FileFormat::CashList,
-            bytes,
+            digest: kept.digest,
+            bytes: kept.bytes,
             totals: summary.totals,
         });
     }
     Ok(out)
+}
+
+/// One file written by `write` into a new file of the store, and kept.
+fn written(
+    new_file: &NewFile<'_>,
+    write: impl FnOnce(&mut FileWriter) -> Result<files::FileSummary, files::WriteError>,
+) -> Result<(KeptFile, files::FileSummary), BatchError> {
+    let mut out = new_file()?;
+    let summary = write(&mut out).map_err(|e| match e {
+        files::WriteError::Spec(e) => BatchError::File(e),
+        files::WriteError::Io(source) => BatchError::Store(StoreError::Io {
+            path: "a payment file being written".into(),
+            source,
+        }),
+    })?;
+    Ok((out.keep()?, summary))
 }

@@ -155,6 +155,17 @@ impl Ledger {
         self.shared.store.put_files(files)
     }
 
+    /// Starts a payment file written straight into the store (`store::FileWriter`): kept
+    /// under its digest by `FileWriter::keep`, its name durable once `sync_files` returns.
+    pub fn new_file(&self) -> Result<crate::store::FileWriter, StoreError> {
+        self.shared.store.new_file()
+    }
+
+    /// Makes the names of the payment files kept so far durable.
+    pub fn sync_files(&self) -> Result<(), StoreError> {
+        self.shared.store.sync_files()
+    }
+
     /// A kept payment file's bytes (the caller checks them against the recorded digest).
     pub fn file_bytes(&self, digest: &Hash) -> Result<Option<Vec<u8>>, StoreError> {
         self.shared.store.get_file(digest)

@@ -22,10 +22,12 @@
 //! blocks of a group that never got there.
 
 mod durable;
+mod files;
 mod frozen;
 mod snapshots;
 mod tiles;
 
+pub use files::{FileWriter, KeptFile};
 pub use frozen::Frozen;
 pub use snapshots::SNAPSHOTS_DIR;
 
@@ -338,12 +340,7 @@ impl Store {
     /// directory fsynced), before the chain records that they were issued, so an issued file
     /// is never missing. Files are written in parallel; a file already kept is left alone.
     pub fn put_files(&self, files: &[(&[u8; 32], &[u8])]) -> Result<(), StoreError> {
-        match std::fs::create_dir(&self.files_dir) {
-            // The new directory's name is durable only once the data directory is synced.
-            Ok(()) => self.durability.created_dir()?,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(io_error(&self.files_dir, e)),
-        }
+        self.create_files_dir()?;
         let results: Vec<Result<(), StoreError>> = std::thread::scope(|s| {
             let handles: Vec<_> = files
                 .iter()
@@ -355,9 +352,16 @@ impl Store {
                 .collect()
         });
         results.into_iter().collect::<Result<(), _>>()?;
-        std::fs::File::open(&self.files_dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| io_error(&self.files_dir, e))
+        self.sync_files()
+    }
+
+    fn create_files_dir(&self) -> Result<(), StoreError> {
+        match std::fs::create_dir(&self.files_dir) {
+            // The new directory's name is durable only once the data directory is synced.
+            Ok(()) => self.durability.created_dir(),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(io_error(&self.files_dir, e)),
+        }
     }
 
     fn write_file(&self, digest: &[u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
