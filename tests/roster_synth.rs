@@ -171,7 +171,9 @@ fn the_ledger_accepts_every_generated_row() {
         let emitted = decide(&state, &ctx, Command::Enrol(enrol))
             .unwrap_or_else(|e| panic!("line {row}: {e}"));
         for e in emitted {
-            let attachment = e.personal.map_or(Attachment::None, Attachment::Present);
+            let attachment = e
+                .personal
+                .map_or(Attachment::None, |p| Attachment::Present(*p));
             state
                 .apply(state.applied(), "officer", e.event, attachment)
                 .unwrap();

@@ -34,11 +34,12 @@ pub trait Registry: Sync {
     fn citizen_id_prefix_warning(&self, id: &CitizenId) -> Option<EnrolmentWarning>;
 }
 
-/// One event to append, with its personal-data attachment.
+/// One event to append, with its personal-data attachment (boxed: most events have none, and a
+/// national batch's million `Emitted` are held at once while they are appended).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emitted {
     pub event: Event,
-    pub personal: Option<PersonalData>,
+    pub personal: Option<Box<PersonalData>>,
 }
 
 impl Emitted {

@@ -293,7 +293,7 @@ fn enrol_as(
             decision: c.decision,
             warnings,
         }),
-        personal: Some(PersonalData {
+        personal: Some(Box::new(PersonalData {
             identity: Some(Identity {
                 citizen_id: c.citizen_id,
                 full_name: c.full_name,
@@ -302,7 +302,7 @@ fn enrol_as(
                 address_line: c.address_line,
             }),
             account,
-        }),
+        })),
     });
     let first = first_entitlement.0;
     for (i, spec) in c.entitlements.into_iter().enumerate() {
@@ -441,7 +441,7 @@ fn correct_details(
                 warnings
             },
         }),
-        personal,
+        personal: personal.map(Box::new),
     }])
 }
 
@@ -487,9 +487,11 @@ fn set_route(
             route,
             reason: c.reason,
         }),
-        personal: account.map(|account| PersonalData {
-            identity: None,
-            account: Some(account),
+        personal: account.map(|account| {
+            Box::new(PersonalData {
+                identity: None,
+                account: Some(account),
+            })
         }),
     }])
 }

@@ -684,7 +684,7 @@ impl Writer {
         self.payload = payload;
         self.head = Some(Anchor { seq, hash });
         let attachment = match emitted.personal {
-            Some(p) => Attachment::Present(p),
+            Some(p) => Attachment::Present(*p),
             None => Attachment::None,
         };
         if matches!(emitted.event, crate::domain::Event::BatchReleased(_)) {

@@ -177,7 +177,9 @@ impl World {
     /// They must apply: `apply` is total over decided events.
     fn apply_emitted(&mut self, principal: &str, emitted: Vec<Emitted>) {
         for e in emitted {
-            let attachment = e.personal.map_or(Attachment::None, Attachment::Present);
+            let attachment = e
+                .personal
+                .map_or(Attachment::None, |p| Attachment::Present(*p));
             self.apply(principal, e.event, attachment);
         }
     }

@@ -169,10 +169,13 @@ pub fn compute_batch(state: &State, c: ComputeBatch) -> Result<Vec<Emitted>, Rej
         totals: totals(&scheduled),
         by_channel: by_channel(&scheduled),
     };
-    let mut out: Vec<Emitted> = scheduled
-        .into_iter()
-        .map(|p| emit(Event::PaymentScheduled(p)))
-        .collect();
+    // Sized for the last event too: a push beyond a full vector doubles it, a million events.
+    let mut out: Vec<Emitted> = Vec::with_capacity(scheduled.len() + 1);
+    out.extend(
+        scheduled
+            .into_iter()
+            .map(|p| emit(Event::PaymentScheduled(p))),
+    );
     out.push(emit(Event::BatchComputed(computed)));
     Ok(out)
 }
