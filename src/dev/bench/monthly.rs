@@ -7,7 +7,9 @@ use crate::app::batches::{self, IssuedSummary};
 use crate::domain::batch::compute::Target;
 use crate::domain::command::*;
 use crate::domain::event::{BatchKind, Channel, FileFormat};
-use crate::domain::types::{BatchId, Month, Principal, Programme};
+use std::time::{Duration, Instant};
+
+use crate::domain::types::{BankBin, BatchId, Month, Principal, Programme};
 use crate::domain::{Command, Rejection};
 use crate::formats::bank::{self as files, IsoDateTime, Outcome};
 use crate::ledger::{Ledger, Receipt, Submission, SubmitError};
@@ -180,30 +182,30 @@ impl<'l> Run<'l> {
 
     /// Each bank's answer to its pain.001: about 1% returned (AC04), the rest settled.
     pub fn bank_reports(&self, issued: &[IssuedSummary]) -> anyhow::Result<Vec<BankReport>> {
+        bank_files(issued)
+            .map(|(bin, f)| self.bank_report(bin, f))
+            .collect()
+    }
+
+    /// One bank's answer to its pain.001 (`bank_reports`).
+    fn bank_report(&self, bin: BankBin, f: &IssuedSummary) -> anyhow::Result<BankReport> {
         let created = IsoDateTime::parse("2024-08-05T16:00:00+07:00").expect("valid");
-        let mut out = Vec::new();
-        for f in issued.iter().filter(|f| f.format == FileFormat::Pain001V09) {
-            let Channel::Bank(bin) = f.channel else {
-                continue;
-            };
-            let bytes = self.ledger.file_bytes(&f.digest)?.expect("kept");
-            let (r, lines) =
-                files::simulate_for_pain001(&bytes, &format!("STS-{}", f.name), created, |tx| {
-                    match blake3::hash(tx.end_to_end_id.as_bytes()).as_bytes()[0] < 3 {
-                        true => Outcome::Rejected {
-                            reason_code: "AC04".into(),
-                        },
-                        false => Outcome::Settled,
-                    }
-                })
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            out.push(BankReport {
-                bank: principal(&format!("bank:{bin}")),
-                lines: lines.len() as u64,
-                bytes: files::simulate_pain002(&r, &lines),
-            });
-        }
-        Ok(out)
+        let bytes = self.ledger.file_bytes(&f.digest)?.expect("kept");
+        let (r, lines) =
+            files::simulate_for_pain001(&bytes, &format!("STS-{}", f.name), created, |tx| {
+                match blake3::hash(tx.end_to_end_id.as_bytes()).as_bytes()[0] < 3 {
+                    true => Outcome::Rejected {
+                        reason_code: "AC04".into(),
+                    },
+                    false => Outcome::Settled,
+                }
+            })
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Ok(BankReport {
+            bank: principal(&format!("bank:{bin}")),
+            lines: lines.len() as u64,
+            bytes: files::simulate_pain002(&r, &lines),
+        })
     }
 
     /// Each bank posts its own report, as itself.
@@ -213,4 +215,31 @@ impl<'l> Run<'l> {
         }
         Ok(())
     }
+
+    /// The banks answer one after the other, each posting its report before the next bank
+    /// reads its file, as banks post to the server: a report is in this process's memory
+    /// only while it is made and ingested, never every bank's at once (the simulated banks
+    /// are not the ledger's memory). Returns the lines answered and the time spent ingesting.
+    pub fn banks_answer(&self, issued: &[IssuedSummary]) -> anyhow::Result<(u64, Duration)> {
+        let (mut lines, mut ingesting) = (0, Duration::ZERO);
+        for (bin, f) in bank_files(issued) {
+            let report = self.bank_report(bin, f)?;
+            lines += report.lines;
+            let started = Instant::now();
+            self.ingest(std::slice::from_ref(&report))?;
+            ingesting += started.elapsed();
+        }
+        Ok((lines, ingesting))
+    }
+}
+
+/// The pain.001 files of a release, with their bank.
+fn bank_files(issued: &[IssuedSummary]) -> impl Iterator<Item = (BankBin, &IssuedSummary)> {
+    issued
+        .iter()
+        .filter(|f| f.format == FileFormat::Pain001V09)
+        .filter_map(|f| match f.channel {
+            Channel::Bank(bin) => Some((bin, f)),
+            _ => None,
+        })
 }
