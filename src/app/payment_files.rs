@@ -17,8 +17,7 @@ use crate::domain::types::{
 use crate::formats::bank::{
     self as files, CashLine, CashListSpec, Debtor, IsoDateTime, PaymentFileSpec, PaymentLine,
 };
-use crate::ledger::StoreError;
-use crate::store::{FileWriter, KeptFile};
+use crate::ledger::{FileWriter, KeptFile, StoreError};
 
 /// One file built for a release and kept in the store under its digest.
 pub struct BuiltFile {

@@ -35,6 +35,8 @@ use crate::domain::types::Principal;
 use crate::domain::{Command, Rejection, State};
 use crate::store::Store;
 pub use crate::store::StoreError;
+/// A payment file written into the store as a release builds it (`Ledger::new_file`).
+pub use crate::store::{FileWriter, KeptFile};
 
 pub use offline::{Offline, OfflineError};
 pub use open::OpenError;

@@ -157,7 +157,7 @@ impl Ledger {
 
     /// Starts a payment file written straight into the store (`store::FileWriter`): kept
     /// under its digest by `FileWriter::keep`, its name durable once `sync_files` returns.
-    pub fn new_file(&self) -> Result<crate::store::FileWriter, StoreError> {
+    pub fn new_file(&self) -> Result<super::FileWriter, StoreError> {
         self.shared.store.new_file()
     }
 
