@@ -5,13 +5,37 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{io_error, Store, StoreError};
 
 /// Names the temporary files of this process apart (several are written at once).
 static NEXT_TEMPORARY: AtomicU64 = AtomicU64::new(0);
+/// How a file being written is named until it is kept: never a digest's name.
+const UNFINISHED_PREFIX: &str = ".writing-";
+
+/// Removes the files a process stopped while writing (a crash in the middle of a release):
+/// no record names them, and a release that writes them again makes them whole.
+pub(super) fn remove_unfinished(files_dir: &Path) -> Result<(), StoreError> {
+    let entries = match std::fs::read_dir(files_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_error(files_dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| io_error(files_dir, e))?;
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(UNFINISHED_PREFIX)
+        {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| io_error(&path, e))?;
+        }
+    }
+    Ok(())
+}
 
 /// A payment file being written. Dropped without `keep`, it removes what it wrote.
 pub struct FileWriter {
@@ -37,7 +61,7 @@ impl Store {
         // Not a digest's name, so no reader ever takes it for a kept file.
         let temporary = self
             .files_dir
-            .join(format!(".writing-{}-{n}", std::process::id()));
+            .join(format!("{UNFINISHED_PREFIX}{}-{n}", std::process::id()));
         let file = File::create(&temporary).map_err(|e| io_error(&temporary, e))?;
         Ok(FileWriter {
             file: Some(file),
@@ -140,5 +164,24 @@ mod tests {
         assert_eq!(names(&store), vec![crate::chain::hex(&kept.digest)]);
         let bytes = store.get_file(&kept.digest).unwrap().unwrap();
         assert_eq!(bytes, b"<Document>one</Document>");
+    }
+
+    #[test]
+    fn opening_removes_a_file_left_half_written_and_keeps_the_kept_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = {
+            let store = Store::open(dir.path()).unwrap();
+            let mut kept = store.new_file().unwrap();
+            kept.write_all(b"whole").unwrap();
+            let kept = kept.keep().unwrap();
+            let mut cut = store.new_file().unwrap();
+            cut.write_all(b"half").unwrap();
+            // A process stopped here: nothing removes what it was writing.
+            std::mem::forget(cut);
+            assert_eq!(names(&store).len(), 2);
+            kept
+        };
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(names(&store), vec![crate::chain::hex(&kept.digest)]);
     }
 }

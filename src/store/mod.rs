@@ -152,10 +152,13 @@ impl Store {
         };
         let log = db.open_tree(TREE)?;
         let durability = Arc::new(durable::Durability::open(dir)?);
+        let files_dir = dir.join(FILES_DIR);
+        // Under sled's lock, which every process that writes payment files holds.
+        files::remove_unfinished(&files_dir)?;
         Ok(Store {
             db,
             log,
-            files_dir: dir.join(FILES_DIR),
+            files_dir,
             dir: dir.to_path_buf(),
             durability,
         })
