@@ -10,9 +10,9 @@
 //! everything it applied is durable, so a snapshot is never ahead of the chain.
 
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::path::Path;
 
 use bincode::Decode;
-use std::path::Path;
 
 use crate::chain::merkle::{TreeBuilder, TreeParts};
 use crate::chain::Anchor;
