@@ -328,12 +328,10 @@ fn written(
     write: impl FnOnce(&mut FileWriter) -> Result<files::FileSummary, files::WriteError>,
 ) -> Result<(KeptFile, files::FileSummary), BatchError> {
     let mut out = new_file()?;
+    let path = out.path().display().to_string();
     let summary = write(&mut out).map_err(|e| match e {
         files::WriteError::Spec(e) => BatchError::File(e),
-        files::WriteError::Io(source) => BatchError::Store(StoreError::Io {
-            path: "a payment file being written".into(),
-            source,
-        }),
+        files::WriteError::Io(source) => BatchError::Store(StoreError::Io { path, source }),
     })?;
     Ok((out.keep()?, summary))
 }

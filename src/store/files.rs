@@ -82,6 +82,11 @@ impl Store {
 }
 
 impl FileWriter {
+    /// Where the file is being written, for an error that names it.
+    pub fn path(&self) -> &Path {
+        &self.temporary
+    }
+
     /// Syncs the file and names it by its digest (a file of the same digest already kept is
     /// the same bytes, and stays).
     pub fn keep(mut self) -> Result<KeptFile, StoreError> {

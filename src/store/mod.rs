@@ -367,20 +367,21 @@ impl Store {
         }
     }
 
+    /// One file of `put_files`, written as a release writes its files (`FileWriter`).
     fn write_file(&self, digest: &[u8; 32], bytes: &[u8]) -> Result<(), StoreError> {
         use std::io::Write as _;
-        let path = self.files_dir.join(crate::chain::hex(digest));
-        if path.exists() {
+        if self.files_dir.join(crate::chain::hex(digest)).exists() {
             return Ok(());
         }
-        let tmp = path.with_extension("tmp");
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(|e| io_error(&path, e))
+        let mut out = self.new_file()?;
+        out.write_all(bytes).map_err(|e| io_error(out.path(), e))?;
+        match out.keep()?.digest == *digest {
+            true => Ok(()),
+            false => Err(StoreError::Corrupt(format!(
+                "the bytes given for payment file {} have another digest",
+                crate::chain::hex(digest)
+            ))),
+        }
     }
 
     /// A kept payment file's bytes (the caller checks them against the recorded digest).
