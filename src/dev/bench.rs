@@ -38,9 +38,10 @@ pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// The peak resident memory of each step of a run, in order: the peak is reset as each step
-/// starts, so a step's figure is its own (what it added to what the steps before it left).
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+/// The peak resident memory of each step of a run, in order: the peak is reset to what is
+/// resident as each step starts, so a step's figure is the highest the process held while that
+/// step ran (what earlier steps left resident included).
+#[derive(Debug, Clone, Default)]
 pub struct StepPeaks(pub Vec<(String, u64)>);
 
 impl StepPeaks {

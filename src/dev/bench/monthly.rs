@@ -3,12 +3,12 @@
 //! play the banks, and ingest their reports. Every step goes through the same workflow as the
 //! CLI and the API, as the principals the ledger's table requires.
 
+use std::time::{Duration, Instant};
+
 use crate::app::batches::{self, IssuedSummary};
 use crate::domain::batch::compute::Target;
 use crate::domain::command::*;
 use crate::domain::event::{BatchKind, Channel, FileFormat};
-use std::time::{Duration, Instant};
-
 use crate::domain::types::{BankBin, BatchId, Month, Principal, Programme};
 use crate::domain::{Command, Rejection};
 use crate::formats::bank::{self as files, IsoDateTime, Outcome};
