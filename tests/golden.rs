@@ -398,7 +398,7 @@ fn every_event() -> Vec<Event> {
     };
     let bank = Channel::Bank(BankBin::parse("970436").unwrap());
     vec![
-        Event::BeneficiaryEnrolled(BeneficiaryEnrolled {
+        Event::BeneficiaryEnrolled(Box::new(BeneficiaryEnrolled {
             beneficiary: BeneficiaryId(1),
             programme: Programme::Ncc,
             commune: CommuneCode::parse("00004").unwrap(),
@@ -412,7 +412,7 @@ fn every_event() -> Vec<Event> {
                     from: CommuneCode::parse("00001").unwrap(),
                 },
             ],
-        }),
+        })),
         Event::BeneficiaryDetailsCorrected(BeneficiaryDetailsCorrected {
             beneficiary: BeneficiaryId(1),
             commune: None,
@@ -426,24 +426,24 @@ fn every_event() -> Vec<Event> {
             },
             reason: "no account".into(),
         }),
-        Event::BeneficiaryDeathRecorded(BeneficiaryDeathRecorded {
+        Event::BeneficiaryDeathRecorded(Box::new(BeneficiaryDeathRecorded {
             beneficiary: BeneficiaryId(1),
             date_of_death: d(2024, 7, 15),
             decision: None,
-        }),
+        })),
         Event::BeneficiaryHeldForReview(BeneficiaryHeldForReview {
             beneficiary: BeneficiaryId(1),
             reason: HoldReason::DeceasedReturn {
                 payment: PaymentId(9),
             },
         }),
-        Event::BeneficiaryReviewCleared(BeneficiaryReviewCleared {
+        Event::BeneficiaryReviewCleared(Box::new(BeneficiaryReviewCleared {
             beneficiary: BeneficiaryId(1),
             decision: decision("2/QĐ"),
             note: "alive".into(),
-        }),
-        Event::RateScheduleEnacted(schedule()),
-        Event::EntitlementGranted(EntitlementGranted {
+        })),
+        Event::RateScheduleEnacted(Box::new(schedule())),
+        Event::EntitlementGranted(Box::new(EntitlementGranted {
             entitlement: EntitlementId(1),
             beneficiary: BeneficiaryId(1),
             programme: Programme::Btxh,
@@ -455,34 +455,34 @@ fn every_event() -> Vec<Event> {
             effective_from: month(2024, 8),
             decision: decision("3/QĐ"),
             payee: Some(BeneficiaryId(2)),
-        }),
-        Event::EntitlementAdjusted(EntitlementAdjusted {
+        })),
+        Event::EntitlementAdjusted(Box::new(EntitlementAdjusted {
             entitlement: EntitlementId(1),
             effective_from: month(2024, 9),
             scheme: Some("btxh.hiv_poor".into()),
             params: None,
             decision: decision("4/QĐ"),
-        }),
-        Event::EntitlementSuspended(EntitlementSuspended {
+        })),
+        Event::EntitlementSuspended(Box::new(EntitlementSuspended {
             entitlement: EntitlementId(1),
             from: month(2024, 9),
             reason: SuspensionReason::Other { note: "x".into() },
             decision: decision("5/QĐ"),
-        }),
-        Event::EntitlementResumed(EntitlementResumed {
+        })),
+        Event::EntitlementResumed(Box::new(EntitlementResumed {
             entitlement: EntitlementId(1),
             from: month(2024, 10),
             back_pay_from: None,
             decision: decision("6/QĐ"),
-        }),
-        Event::EntitlementTerminated(EntitlementTerminated {
+        })),
+        Event::EntitlementTerminated(Box::new(EntitlementTerminated {
             entitlement: EntitlementId(1),
             last_month: month(2024, 10),
             reason: TerminationReason::MovedOut {
                 to_province: ProvinceCode::parse("79").unwrap(),
             },
             decision: decision("7/QĐ"),
-        }),
+        })),
         Event::BatchOpened(BatchOpened {
             batch: BatchId(1),
             programme: Programme::Ncc,
@@ -522,13 +522,13 @@ fn every_event() -> Vec<Event> {
                 },
             ],
         }),
-        Event::BatchComputed(BatchComputed {
+        Event::BatchComputed(Box::new(BatchComputed {
             batch: BatchId(1),
             basis_seq: 41,
             content_hash: digest,
             totals,
             by_channel: vec![(bank, totals), (Channel::Cash, ControlTotals::default())],
-        }),
+        })),
         Event::BatchApproved(BatchApproved {
             batch: BatchId(1),
             content_hash: digest,
@@ -548,7 +548,7 @@ fn every_event() -> Vec<Event> {
             settled: totals,
             returned: ControlTotals::default(),
         }),
-        Event::PaymentFileIssued(PaymentFileIssued {
+        Event::PaymentFileIssued(Box::new(PaymentFileIssued {
             file: FileId(1),
             batch: BatchId(1),
             channel: bank,
@@ -558,18 +558,18 @@ fn every_event() -> Vec<Event> {
             digest,
             bytes: 4096,
             totals,
-        }),
+        })),
         Event::PaymentFileDownloaded(PaymentFileDownloaded {
             file: FileId(1),
             digest,
         }),
-        Event::StatusReportIngested(StatusReportIngested {
+        Event::StatusReportIngested(Box::new(StatusReportIngested {
             digest,
             channel: bank,
             format: StatusFormat::Pain002V10,
             message_id: "VCB-STS-1".into(),
             lines: 2,
-        }),
+        })),
         Event::PaymentSettled(PaymentSettled {
             payment: PaymentId(1),
             report: digest,
@@ -579,7 +579,7 @@ fn every_event() -> Vec<Event> {
             reason_code: "AC04".into(),
             report: digest,
         }),
-        Event::ReconciliationBreakRecorded(ReconciliationBreakRecorded {
+        Event::ReconciliationBreakRecorded(Box::new(ReconciliationBreakRecorded {
             batch: Some(BatchId(1)),
             report: digest,
             kind: BreakKind::AmountMismatch {
@@ -587,13 +587,13 @@ fn every_event() -> Vec<Event> {
                 expected: Vnd(1),
                 reported: Vnd(2),
             },
-        }),
-        Event::CheckpointRecorded(CheckpointRecorded {
+        })),
+        Event::CheckpointRecorded(Box::new(CheckpointRecorded {
             tree_size: 42,
             root: digest,
             key_name: "chitra-hanoi-2026".into(),
             signature: vec![7; 64],
-        }),
+        })),
         Event::PersonalDataErased(PersonalDataErased {
             beneficiary: BeneficiaryId(1),
             records: vec![1, 4],
@@ -603,7 +603,7 @@ fn every_event() -> Vec<Event> {
             break_seq: 77,
             note: "bank corrected its report".into(),
         }),
-        Event::IdentityCheckRecorded(chitra::domain::identity::IdentityCheckRecorded {
+        Event::IdentityCheckRecorded(Box::new(chitra::domain::identity::IdentityCheckRecorded {
             reference: "KT-2025/11".into(),
             answered_on: d(2025, 11, 20),
             source_digest: [5; 32],
@@ -616,18 +616,18 @@ fn every_event() -> Vec<Event> {
                 died_on: Some(d(2025, 10, 3)),
             }],
             unmatched: 2,
-        }),
+        })),
         Event::IdentityCheckModeSet(chitra::domain::identity::IdentityCheckModeSet {
             programme: Programme::Ncc,
             mode: chitra::domain::identity::IdentityCheckMode::WarnOnly,
         }),
-        Event::FundsAllocated(FundsAllocated {
+        Event::FundsAllocated(Box::new(FundsAllocated {
             programme: Programme::Btxh,
             from: month(2024, 7),
             to: month(2024, 9),
             decision: decision("12/QĐ-KBNN"),
             amount: Vnd(1_600_000_000),
-        }),
+        })),
     ]
 }
 

@@ -44,7 +44,7 @@ fn recorded(l: &Ledger) -> Vec<(u64, CheckpointRecorded)> {
     l.events(0, common::records(l))
         .map(Result::unwrap)
         .filter_map(|r| match r.event {
-            Event::CheckpointRecorded(c) => Some((r.seq, c)),
+            Event::CheckpointRecorded(c) => Some((r.seq, *c)),
             _ => None,
         })
         .collect()

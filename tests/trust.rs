@@ -872,18 +872,18 @@ fn the_due_function_pays_nothing_before_birth_even_on_an_old_decision() {
     let born = d("2025-06-30");
     let mut history: Vec<common::given::Given> = common::fixtures::schedules()
         .into_iter()
-        .map(|s| Event::RateScheduleEnacted(s).into())
+        .map(|s| Event::RateScheduleEnacted(Box::new(s)).into())
         .collect();
     history.push(
         (
-            Event::BeneficiaryEnrolled(BeneficiaryEnrolled {
+            Event::BeneficiaryEnrolled(Box::new(BeneficiaryEnrolled {
                 beneficiary: BeneficiaryId(1),
                 programme: Programme::Btxh,
                 commune: CommuneCode::parse("00004").unwrap(),
                 route: None,
                 decision: None,
                 warnings: vec![],
-            }),
+            })),
             PersonalData {
                 identity: Some(Identity {
                     citizen_id: CitizenId::parse("001225000001").unwrap(),
@@ -898,7 +898,7 @@ fn the_due_function_pays_nothing_before_birth_even_on_an_old_decision() {
             .into(),
     );
     history.push(
-        Event::EntitlementGranted(EntitlementGranted {
+        Event::EntitlementGranted(Box::new(EntitlementGranted {
             entitlement: EntitlementId(1),
             beneficiary: BeneficiaryId(1),
             programme: Programme::Btxh,
@@ -908,7 +908,7 @@ fn the_due_function_pays_nothing_before_birth_even_on_an_old_decision() {
             effective_from: m("2024-06"),
             decision: decision("12/QĐ-UBND"),
             payee: None,
-        })
+        }))
         .into(),
     );
     let w = given(history);

@@ -48,5 +48,5 @@ pub fn record(state: &State, c: CheckpointRecorded) -> Result<Vec<Emitted>, Reje
             format!("a key ID and an Ed25519 signature are {CHECKPOINT_SIGNATURE_BYTES} bytes"),
         ));
     }
-    Ok(vec![Emitted::plain(Event::CheckpointRecorded(c))])
+    Ok(vec![Emitted::plain(Event::CheckpointRecorded(Box::new(c)))])
 }

@@ -86,13 +86,13 @@ pub fn record(
     }
     answers.sort_by_key(|a| a.beneficiary);
     Ok(vec![Emitted::plain(Event::IdentityCheckRecorded(
-        IdentityCheckRecorded {
+        Box::new(IdentityCheckRecorded {
             reference: c.reference,
             answered_on: c.answered_on,
             source_digest: c.source_digest,
             answers,
             unmatched,
-        },
+        }),
     ))])
 }
 

@@ -81,13 +81,13 @@ fn adjust(
         text("scheme", s, 1)?;
     }
     adjusted_terms_valid(ent, &c)?;
-    one(Event::EntitlementAdjusted(EntitlementAdjusted {
+    one(Event::EntitlementAdjusted(Box::new(EntitlementAdjusted {
         entitlement: c.entitlement,
         effective_from: c.effective_from,
         scheme: c.scheme,
         params: c.params,
         decision: c.decision,
-    }))
+    })))
 }
 
 fn suspend(
@@ -98,12 +98,14 @@ fn suspend(
     let ent = known_entitlement(state, c.entitlement)?;
     not_terminated_before(ent, c.from)?;
     decision(ctx, &c.decision)?;
-    one(Event::EntitlementSuspended(EntitlementSuspended {
-        entitlement: c.entitlement,
-        from: c.from,
-        reason: c.reason,
-        decision: c.decision,
-    }))
+    one(Event::EntitlementSuspended(Box::new(
+        EntitlementSuspended {
+            entitlement: c.entitlement,
+            from: c.from,
+            reason: c.reason,
+            decision: c.decision,
+        },
+    )))
 }
 
 fn resume(
@@ -120,12 +122,12 @@ fn resume(
             "back pay must start no later than the resumption",
         ));
     }
-    one(Event::EntitlementResumed(EntitlementResumed {
+    one(Event::EntitlementResumed(Box::new(EntitlementResumed {
         entitlement: c.entitlement,
         from: c.from,
         back_pay_from: c.back_pay_from,
         decision: c.decision,
-    }))
+    })))
 }
 
 fn terminate(
@@ -141,12 +143,14 @@ fn terminate(
         )));
     }
     decision(ctx, &c.decision)?;
-    one(Event::EntitlementTerminated(EntitlementTerminated {
-        entitlement: c.entitlement,
-        last_month: c.last_month,
-        reason: c.reason,
-        decision: c.decision,
-    }))
+    one(Event::EntitlementTerminated(Box::new(
+        EntitlementTerminated {
+            entitlement: c.entitlement,
+            last_month: c.last_month,
+            reason: c.reason,
+            decision: c.decision,
+        },
+    )))
 }
 
 fn one(event: Event) -> Result<Vec<Emitted>, Rejection> {
@@ -237,10 +241,8 @@ fn import_roster(
             Rejection::Invalid { field, reason } => Rejection::invalid(at(&field), reason),
             other => Rejection::invalid(at("cared_for"), other.to_string()),
         })?;
-        out.push(Emitted::plain(Event::EntitlementGranted(granted(
-            entitlement,
-            subject,
-            spec,
+        out.push(Emitted::plain(Event::EntitlementGranted(Box::new(
+            granted(entitlement, subject, spec),
         ))));
         entitlement.0 += 1;
     }
@@ -285,14 +287,14 @@ fn enrol_as(
     };
     let mut out = Vec::with_capacity(1 + c.entitlements.len());
     out.push(Emitted {
-        event: Event::BeneficiaryEnrolled(BeneficiaryEnrolled {
+        event: Event::BeneficiaryEnrolled(Box::new(BeneficiaryEnrolled {
             beneficiary,
             programme: c.programme,
             commune,
             route,
             decision: c.decision,
             warnings,
-        }),
+        })),
         personal: Some(Box::new(PersonalData {
             identity: Some(Identity {
                 citizen_id: c.citizen_id,
@@ -307,10 +309,8 @@ fn enrol_as(
     let first = first_entitlement.0;
     for (i, spec) in c.entitlements.into_iter().enumerate() {
         let id = EntitlementId(first + i as u64);
-        out.push(Emitted::plain(Event::EntitlementGranted(granted(
-            id,
-            beneficiary,
-            spec,
+        out.push(Emitted::plain(Event::EntitlementGranted(Box::new(
+            granted(id, beneficiary, spec),
         ))));
     }
     Ok(out)
@@ -514,11 +514,13 @@ fn record_death(
     if let Some(d) = &c.decision {
         decision(ctx, d)?;
     }
-    one(Event::BeneficiaryDeathRecorded(BeneficiaryDeathRecorded {
-        beneficiary: c.beneficiary,
-        date_of_death: c.date_of_death,
-        decision: c.decision,
-    }))
+    one(Event::BeneficiaryDeathRecorded(Box::new(
+        BeneficiaryDeathRecorded {
+            beneficiary: c.beneficiary,
+            date_of_death: c.date_of_death,
+            decision: c.decision,
+        },
+    )))
 }
 
 fn clear_review(
@@ -535,11 +537,13 @@ fn clear_review(
     }
     decision(ctx, &c.decision)?;
     text("note", &c.note, 0)?;
-    one(Event::BeneficiaryReviewCleared(BeneficiaryReviewCleared {
-        beneficiary: c.beneficiary,
-        decision: c.decision,
-        note: c.note,
-    }))
+    one(Event::BeneficiaryReviewCleared(Box::new(
+        BeneficiaryReviewCleared {
+            beneficiary: c.beneficiary,
+            decision: c.decision,
+            note: c.note,
+        },
+    )))
 }
 
 fn enact_schedule(state: &State, c: RateScheduleEnacted) -> Result<Vec<Emitted>, Rejection> {
@@ -565,7 +569,7 @@ fn enact_schedule(state: &State, c: RateScheduleEnacted) -> Result<Vec<Emitted>,
             }
         }
     }
-    one(Event::RateScheduleEnacted(c))
+    one(Event::RateScheduleEnacted(Box::new(c)))
 }
 
 /// Erasure is for people the ledger no longer pays: dead, or with every entitlement ended.
@@ -597,11 +601,11 @@ fn grant(state: &State, ctx: &Context<'_>, c: GrantEntitlement) -> Result<Vec<Em
     }
     let born = b.identity.known().map(|i| i.birth_date);
     new_entitlement(ctx, &c.entitlement, born, b.date_of_death)?;
-    one(Event::EntitlementGranted(granted(
+    one(Event::EntitlementGranted(Box::new(granted(
         state.next_entitlement_id(),
         c.beneficiary,
         c.entitlement,
-    )))
+    ))))
 }
 
 fn erased(id: BeneficiaryId) -> Rejection {

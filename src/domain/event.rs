@@ -34,42 +34,51 @@ pub struct FundsAllocated {
 /// A 32-byte blake3 digest (content hashes of batches, files and status reports).
 pub type Digest = [u8; 32];
 
+/// One domain event. Variants larger than a payment line are boxed: a national batch holds a
+/// million events at once while they are appended (and a bank's report hundreds of thousands),
+/// so every event costs the size of the largest variant. Boxing changes neither the stored
+/// bytes (bincode) nor the JSON (serde): a `Box<T>` encodes as its `T`.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    BeneficiaryEnrolled(BeneficiaryEnrolled),
+    BeneficiaryEnrolled(Box<BeneficiaryEnrolled>),
     BeneficiaryDetailsCorrected(BeneficiaryDetailsCorrected),
     PaymentRouteSet(PaymentRouteSet),
-    BeneficiaryDeathRecorded(BeneficiaryDeathRecorded),
+    BeneficiaryDeathRecorded(Box<BeneficiaryDeathRecorded>),
     BeneficiaryHeldForReview(BeneficiaryHeldForReview),
-    BeneficiaryReviewCleared(BeneficiaryReviewCleared),
-    RateScheduleEnacted(RateScheduleEnacted),
-    EntitlementGranted(EntitlementGranted),
-    EntitlementAdjusted(EntitlementAdjusted),
-    EntitlementSuspended(EntitlementSuspended),
-    EntitlementResumed(EntitlementResumed),
-    EntitlementTerminated(EntitlementTerminated),
+    BeneficiaryReviewCleared(Box<BeneficiaryReviewCleared>),
+    RateScheduleEnacted(Box<RateScheduleEnacted>),
+    EntitlementGranted(Box<EntitlementGranted>),
+    EntitlementAdjusted(Box<EntitlementAdjusted>),
+    EntitlementSuspended(Box<EntitlementSuspended>),
+    EntitlementResumed(Box<EntitlementResumed>),
+    EntitlementTerminated(Box<EntitlementTerminated>),
     BatchOpened(BatchOpened),
     PaymentScheduled(PaymentScheduled),
-    BatchComputed(BatchComputed),
+    BatchComputed(Box<BatchComputed>),
     BatchApproved(BatchApproved),
     BatchReleased(BatchReleased),
     BatchCancelled(BatchCancelled),
     BatchClosed(BatchClosed),
-    PaymentFileIssued(PaymentFileIssued),
+    PaymentFileIssued(Box<PaymentFileIssued>),
     PaymentFileDownloaded(PaymentFileDownloaded),
-    StatusReportIngested(StatusReportIngested),
+    StatusReportIngested(Box<StatusReportIngested>),
     PaymentSettled(PaymentSettled),
     PaymentReturned(PaymentReturned),
-    ReconciliationBreakRecorded(ReconciliationBreakRecorded),
-    CheckpointRecorded(CheckpointRecorded),
+    ReconciliationBreakRecorded(Box<ReconciliationBreakRecorded>),
+    CheckpointRecorded(Box<CheckpointRecorded>),
     PersonalDataErased(PersonalDataErased),
     ReconciliationBreakResolved(ReconciliationBreakResolved),
     // Issue 12 (appended: bincode numbers variants in order).
-    IdentityCheckRecorded(super::identity::IdentityCheckRecorded),
+    IdentityCheckRecorded(Box<super::identity::IdentityCheckRecorded>),
     IdentityCheckModeSet(super::identity::IdentityCheckModeSet),
-    FundsAllocated(FundsAllocated),
+    FundsAllocated(Box<FundsAllocated>),
 }
+
+/// The most bytes one `Event` may take in memory: a `PaymentScheduled` and its tag. A variant
+/// that grows past it is boxed (see `Event`).
+pub const EVENT_BYTES_MAX: usize = 72;
+const _: () = assert!(std::mem::size_of::<Event>() <= EVENT_BYTES_MAX);
 
 impl Event {
     /// A short stable name, used in listings, metrics and the OpenAPI document.

@@ -167,5 +167,5 @@ pub fn allocate(
             c.from, c.to, a.programme, a.from, a.to, a.decision.number
         )));
     }
-    Ok(vec![Emitted::plain(Event::FundsAllocated(c))])
+    Ok(vec![Emitted::plain(Event::FundsAllocated(Box::new(c)))])
 }

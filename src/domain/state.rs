@@ -539,7 +539,7 @@ impl State {
         attachment: Attachment,
     ) -> Result<(), String> {
         match event {
-            Event::BeneficiaryEnrolled(e) => self.enrolled(seq, e, attachment),
+            Event::BeneficiaryEnrolled(e) => self.enrolled(seq, *e, attachment),
             Event::BeneficiaryDetailsCorrected(e) => self.details_corrected(seq, e, attachment),
             Event::PaymentRouteSet(e) => self.route_set(seq, e, attachment),
             Event::BeneficiaryDeathRecorded(e) => {
@@ -558,11 +558,11 @@ impl State {
                 for a in &e.answers {
                     self.beneficiary_mut(a.beneficiary, seq)?;
                 }
-                self.identity.recorded(seq, e);
+                self.identity.recorded(seq, *e);
                 Ok(())
             }
             Event::FundsAllocated(e) => {
-                self.allocations.push(e);
+                self.allocations.push(*e);
                 Ok(())
             }
             Event::IdentityCheckModeSet(e) => {
@@ -570,26 +570,26 @@ impl State {
                 Ok(())
             }
             Event::PersonalDataErased(e) => self.personal_data_erased(seq, e),
-            Event::RateScheduleEnacted(e) => self.schedule_enacted(seq, e),
-            Event::EntitlementGranted(e) => self.granted(seq, e),
+            Event::RateScheduleEnacted(e) => self.schedule_enacted(seq, *e),
+            Event::EntitlementGranted(e) => self.granted(seq, *e),
             Event::EntitlementAdjusted(e) => {
-                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Adjusted(e))
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Adjusted(*e))
             }
             Event::EntitlementSuspended(e) => {
-                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Suspended(e))
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Suspended(*e))
             }
             Event::EntitlementResumed(e) => {
-                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Resumed(e))
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Resumed(*e))
             }
             Event::EntitlementTerminated(e) => {
-                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Terminated(e))
+                self.entitlement_changed(seq, e.entitlement, EntitlementChange::Terminated(*e))
             }
             Event::BatchOpened(e) => self.batch_opened(seq, principal, e),
             Event::PaymentScheduled(e) => self.payment_scheduled(seq, e),
             Event::BatchComputed(e) => {
                 let b = self.batch_mut(e.batch, seq)?;
                 b.status = BatchStatus::Computed;
-                b.computed = Some(e);
+                b.computed = Some(*e);
                 b.computed_by = Some(principal.to_owned());
                 Ok(())
             }
@@ -624,7 +624,7 @@ impl State {
                 expect_next(e.file.0, self.files.len(), "file")?;
                 self.batch_mut(e.batch, seq)?.files.push(e.file);
                 self.files.push(IssuedFile {
-                    issued: e,
+                    issued: *e,
                     downloads: 0,
                 });
                 Ok(())
@@ -662,7 +662,7 @@ impl State {
             Event::ReconciliationBreakRecorded(e) => {
                 self.breaks.push(Break {
                     seq,
-                    recorded: e,
+                    recorded: *e,
                     resolved: None,
                 });
                 Ok(())
@@ -677,7 +677,7 @@ impl State {
                 Ok(())
             }
             Event::CheckpointRecorded(e) => {
-                self.checkpoints.push((seq, e));
+                self.checkpoints.push((seq, *e));
                 Ok(())
             }
             other => Err(format!(

@@ -563,6 +563,8 @@ impl Writer {
         });
         let count = emitted.len() as u32;
         let who = principal.as_str();
+        // `salts` is empty when no event carries personal data (a batch's million lines).
+        let salts = salts.into_iter().chain(std::iter::repeat(None));
         for (e, salt) in emitted.into_iter().zip(salts) {
             self.append(state, group, who, idempotency, e, salt, now)?;
         }
@@ -627,12 +629,16 @@ impl Writer {
         }
     }
 
-    /// A personal-data salt for each event that carries personal data, by its seq.
+    /// A personal-data salt for each event that carries personal data, by its seq; none at all
+    /// when no event does.
     fn salts_for(
         &mut self,
         emitted: &[Emitted],
         first_seq: u64,
     ) -> Vec<Option<[u8; PERSONAL_SALT_BYTES]>> {
+        if emitted.iter().all(|e| e.personal.is_none()) {
+            return Vec::new();
+        }
         emitted
             .iter()
             .enumerate()

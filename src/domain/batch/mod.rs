@@ -150,33 +150,35 @@ pub fn compute_batch(state: &State, c: ComputeBatch) -> Result<Vec<Emitted>, Rej
     }
     let mut claims = Claims::new(state, c.basis_seq);
     let mut recipients = HashSet::new();
-    let mut scheduled = Vec::with_capacity(c.payments.len());
+    // The lines go straight into the events: a national batch is a million of them, and one
+    // copy in memory is enough. Sized for the `BatchComputed` too (a push beyond a full vector
+    // doubles it).
+    let mut out: Vec<Emitted> = Vec::with_capacity(c.payments.len() + 1);
     for (id, p) in (state.next_payment_id().0..).zip(c.payments) {
         check_payment(state, b, &p, &mut claims, &mut recipients)?;
-        scheduled.push(PaymentScheduled {
+        out.push(emit(Event::PaymentScheduled(PaymentScheduled {
             payment: super::types::PaymentId(id),
             batch: c.batch,
             beneficiary: p.beneficiary,
             route: p.route,
             amount: p.amount,
             items: p.items,
-        });
+        })));
     }
+    let scheduled = || {
+        out.iter().filter_map(|e| match &e.event {
+            Event::PaymentScheduled(p) => Some(p),
+            _ => None,
+        })
+    };
     let computed = BatchComputed {
         batch: c.batch,
         basis_seq: c.basis_seq,
-        content_hash: content_hash(&scheduled),
-        totals: totals(&scheduled),
-        by_channel: by_channel(&scheduled),
+        content_hash: content_hash(scheduled()),
+        totals: totals(scheduled()),
+        by_channel: by_channel(scheduled()),
     };
-    // Sized for the last event too: a push beyond a full vector doubles it, a million events.
-    let mut out: Vec<Emitted> = Vec::with_capacity(scheduled.len() + 1);
-    out.extend(
-        scheduled
-            .into_iter()
-            .map(|p| emit(Event::PaymentScheduled(p))),
-    );
-    out.push(emit(Event::BatchComputed(computed)));
+    out.push(emit(Event::BatchComputed(Box::new(computed))));
     Ok(out)
 }
 
@@ -349,7 +351,9 @@ pub fn channel(route: &Route) -> Channel {
     }
 }
 
-fn by_channel(payments: &[PaymentScheduled]) -> Vec<(Channel, ControlTotals)> {
+fn by_channel<'a>(
+    payments: impl IntoIterator<Item = &'a PaymentScheduled>,
+) -> Vec<(Channel, ControlTotals)> {
     let mut map = std::collections::BTreeMap::<Channel, ControlTotals>::new();
     for p in payments {
         map.entry(channel(&p.route)).or_default().add(p.amount);
@@ -428,17 +432,19 @@ pub fn release(
     })));
     let first = state.next_file_id().0;
     for (id, f) in (first..).zip(c.files) {
-        out.push(emit(Event::PaymentFileIssued(PaymentFileIssued {
-            file: FileId(id),
-            batch: c.batch,
-            channel: f.channel,
-            pay_point: f.pay_point,
-            format: f.format,
-            name: f.name,
-            digest: f.digest,
-            bytes: f.bytes,
-            totals: f.totals,
-        })));
+        out.push(emit(Event::PaymentFileIssued(Box::new(
+            PaymentFileIssued {
+                file: FileId(id),
+                batch: c.batch,
+                channel: f.channel,
+                pay_point: f.pay_point,
+                format: f.format,
+                name: f.name,
+                digest: f.digest,
+                bytes: f.bytes,
+                totals: f.totals,
+            },
+        ))));
     }
     Ok(out)
 }

@@ -57,13 +57,15 @@ pub fn ingest(
         .map(|(i, line)| target(state, ctx, channel, i, line))
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::with_capacity(lines.len() + 1);
-    out.push(emit(Event::StatusReportIngested(StatusReportIngested {
-        digest: c.digest,
-        channel,
-        format: c.format,
-        message_id: c.message_id,
-        lines: lines.len() as u64,
-    })));
+    out.push(emit(Event::StatusReportIngested(Box::new(
+        StatusReportIngested {
+            digest: c.digest,
+            channel,
+            format: c.format,
+            message_id: c.message_id,
+            lines: lines.len() as u64,
+        },
+    ))));
     // Outcomes decided earlier in this same report, so a payment reported twice is caught.
     let mut seen: HashMap<PaymentId, &ReportedOutcome> = HashMap::new();
     for (line, found) in lines.iter().zip(targets) {
@@ -150,13 +152,13 @@ fn line_events<'a>(
     out: &mut Vec<Emitted>,
 ) {
     let brk = |batch: Option<BatchId>, kind: BreakKind| {
-        emit(Event::ReconciliationBreakRecorded(
+        emit(Event::ReconciliationBreakRecorded(Box::new(
             ReconciliationBreakRecorded {
                 batch,
                 report,
                 kind,
             },
-        ))
+        )))
     };
     let Some((id, p)) = found else {
         out.push(brk(
