@@ -25,6 +25,35 @@ fn the_monthly_run_pays_everyone_enrolled() {
     init(dir.path());
     let out = chitra_ok(dir.path(), &["bench", "batch", "--persons", "300"]);
     assert_eq!(count_before(&out, "payments ("), 300, "{out}");
+    // Each step's peak memory is reported apart, the simulated banks apart from the ledger's
+    // ingestion of their reports, in the order the steps ran.
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("peak memory by step (MiB): "))
+        .unwrap_or_else(|| panic!("no step peaks in {out}"));
+    let steps: Vec<(&str, u64)> = line
+        .split(", ")
+        .map(|step| {
+            let (name, mib) = step.rsplit_once(' ').expect("a name and a figure");
+            (name, mib.parse().expect("a figure in MiB"))
+        })
+        .collect();
+    let names: Vec<&str> = steps.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        names,
+        [
+            "enrol",
+            "compute",
+            "append",
+            "approve",
+            "release",
+            "the simulated banks' reports",
+            "status ingestion",
+            "figures"
+        ],
+        "{out}"
+    );
+    assert!(steps.iter().all(|(_, mib)| *mib > 0), "{out}");
 }
 
 #[test]

@@ -38,6 +38,14 @@ pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Runs `f` with the peak reset as it starts: its result, and the highest resident memory while
+/// it ran (what was resident before included).
+pub fn peak_of<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    reset_peak_rss();
+    let out = f();
+    (out, peak_rss_bytes().unwrap_or(0))
+}
+
 /// The peak resident memory of each step of a run, in order: the peak is reset to what is
 /// resident as each step starts, so a step's figure is the highest the process held while that
 /// step ran (what earlier steps left resident included).
@@ -53,7 +61,16 @@ impl StepPeaks {
 
     /// Ends the step `name` (the one measured since the last call) and starts the next.
     pub fn end(&mut self, name: &str) {
-        self.0.push((name.into(), peak_rss_bytes().unwrap_or(0)));
+        self.record(name, peak_rss_bytes().unwrap_or(0));
+    }
+
+    /// Records a step measured apart (`peak_of`) and starts the next.
+    pub fn record(&mut self, name: &str, bytes: u64) {
+        assert!(
+            !name.contains(STEP_SEPARATOR),
+            "{name:?} would split the line"
+        );
+        self.0.push((name.into(), bytes));
         reset_peak_rss();
     }
 
@@ -66,9 +83,12 @@ impl StepPeaks {
     pub fn line(&self) -> String {
         let step = |(name, bytes): &(String, u64)| format!("{name} {:.0}", *bytes as f64 / MIB);
         let steps: Vec<String> = self.0.iter().map(step).collect();
-        format!("peak memory by step (MiB): {}", steps.join(", "))
+        format!("peak memory by step (MiB): {}", steps.join(STEP_SEPARATOR))
     }
 }
+
+/// Between two steps of the line `StepPeaks::line` prints.
+const STEP_SEPARATOR: &str = ", ";
 
 const MIB: f64 = (1 << 20) as f64;
 
@@ -313,8 +333,7 @@ pub fn monthly_run(
     report.file_bytes = files.iter().map(|f| f.bytes).sum();
     peaks.end("release");
     progress("ingesting bank status");
-    (report.status_lines, report.status) = run.banks_answer(&files)?;
-    peaks.end("the banks' reports, one bank at a time (simulated) and ingested");
+    (report.status_lines, report.status) = run.banks_answer(&files, &mut peaks)?;
     progress("the department's figures");
     let started = Instant::now();
     let figures = crate::app::reports::figures(ledger, None)?;

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::{peak_of, StepPeaks};
 use crate::app::batches::{self, IssuedSummary};
 use crate::domain::batch::compute::Target;
 use crate::domain::command::*;
@@ -218,17 +219,30 @@ impl<'l> Run<'l> {
 
     /// The banks answer one after the other, each posting its report before the next bank
     /// reads its file, as banks post to the server: a report is in this process's memory
-    /// only while it is made and ingested, never every bank's at once (the simulated banks
-    /// are not the ledger's memory). Returns the lines answered and the time spent ingesting.
-    pub fn banks_answer(&self, issued: &[IssuedSummary]) -> anyhow::Result<(u64, Duration)> {
+    /// only while it is made and ingested, never every bank's at once. Returns the lines
+    /// answered and the time spent ingesting; records two steps in `peaks`, the highest while a
+    /// simulated bank made its report (reading its whole pain.001, which a bank does on its own
+    /// machine) and the highest while the ledger ingested one, so the ledger's figure is its own.
+    pub fn banks_answer(
+        &self,
+        issued: &[IssuedSummary],
+        peaks: &mut StepPeaks,
+    ) -> anyhow::Result<(u64, Duration)> {
         let (mut lines, mut ingesting) = (0, Duration::ZERO);
+        let (mut banks_peak, mut ingest_peak) = (0, 0);
         for (bin, f) in bank_files(issued) {
-            let report = self.bank_report(bin, f)?;
+            let (report, peak) = peak_of(|| self.bank_report(bin, f));
+            let report = report?;
+            banks_peak = banks_peak.max(peak);
             lines += report.lines;
             let started = Instant::now();
-            self.ingest(std::slice::from_ref(&report))?;
+            let (ingested, peak) = peak_of(|| self.ingest(std::slice::from_ref(&report)));
+            ingested?;
+            ingest_peak = ingest_peak.max(peak);
             ingesting += started.elapsed();
         }
+        peaks.record("the simulated banks' reports", banks_peak);
+        peaks.record("status ingestion", ingest_peak);
         Ok((lines, ingesting))
     }
 }

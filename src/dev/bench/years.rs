@@ -149,8 +149,7 @@ fn pay_month(
     run.approve(batch)?;
     let files = run.release(batch)?;
     peaks.end("approve and release");
-    run.banks_answer(&files)?;
-    peaks.end("the banks' reports, one bank at a time (simulated) and ingested");
+    run.banks_answer(&files, peaks)?;
     let closed = close(run, batch);
     peaks.end("close");
     Ok(MonthFigures {
