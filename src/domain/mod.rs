@@ -9,6 +9,7 @@ pub mod checks;
 pub mod command;
 pub mod context;
 pub mod decide;
+pub mod drain;
 pub mod encoding;
 pub mod event;
 pub mod funds;

@@ -565,7 +565,7 @@ impl Writer {
         let who = principal.as_str();
         // `salts` is empty when no event carries personal data (a batch's million lines).
         let salts = salts.into_iter().chain(std::iter::repeat(None));
-        for (e, salt) in emitted.into_iter().zip(salts) {
+        for (e, salt) in crate::domain::drain::ShrinkingDrain::new(emitted).zip(salts) {
             self.append(state, group, who, idempotency, e, salt, now)?;
         }
         let receipt = Receipt {

@@ -154,7 +154,9 @@ pub fn compute_batch(state: &State, c: ComputeBatch) -> Result<Vec<Emitted>, Rej
     // copy in memory is enough. Sized for the `BatchComputed` too (a push beyond a full vector
     // doubles it).
     let mut out: Vec<Emitted> = Vec::with_capacity(c.payments.len() + 1);
-    for (id, p) in (state.next_payment_id().0..).zip(c.payments) {
+    // The lines' own vector shrinks as the events' grows.
+    let lines = crate::domain::drain::ShrinkingDrain::new(c.payments);
+    for (id, p) in (state.next_payment_id().0..).zip(lines) {
         check_payment(state, b, &p, &mut claims, &mut recipients)?;
         out.push(emit(Event::PaymentScheduled(PaymentScheduled {
             payment: super::types::PaymentId(id),
