@@ -515,3 +515,45 @@ fn a_changed_histories_file_is_found_and_the_snapshot_passed_over() {
     assert_eq!(ledger.state_digest(), digest);
     assert_eq!(seqs(&ledger), history);
 }
+
+/// Opening decodes the newest snapshot before it holds the data directory's lock (to overlap
+/// sled's own opening). Replays the sequence where that read goes stale: a process opens while
+/// another still owns the ledger, the owner appends, takes a newer snapshot and closes; the
+/// one opening then gets the lock and must start from the newest snapshot, not the one it
+/// read early, and have the owner's state.
+#[test]
+fn a_snapshot_read_before_the_lock_is_not_used_once_the_owner_wrote_a_newer_one() {
+    let (dir, _) = paid_two_months();
+    let owner = open(dir.path());
+    let read_early = snapshots(dir.path());
+    let path = dir.path().to_path_buf();
+    let opening = std::thread::spawn(move || {
+        let ledger = open(&path);
+        (ledger.opening().snapshot_records, ledger.state_digest())
+    });
+    // The second opening lists and decodes the newest snapshot, then waits for the lock.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let run = chitra::dev::bench::monthly::Run::new(&owner);
+    run.enrol(120, 5, Month::parse("2024-09").unwrap()).unwrap();
+    let digest = owner.state_digest();
+    drop(owner);
+    let newest = snapshots(dir.path());
+    assert_ne!(
+        newest.last(),
+        read_early.last(),
+        "the owner took a newer snapshot"
+    );
+    let records: u64 = newest
+        .last()
+        .and_then(|p| {
+            p.file_stem()?
+                .to_str()?
+                .strip_prefix("state-")?
+                .parse()
+                .ok()
+        })
+        .expect("a snapshot's records");
+    let (snapshot_records, opened) = opening.join().expect("opening does not panic");
+    assert_eq!(snapshot_records, records, "opened from a stale snapshot");
+    assert_eq!(opened, digest);
+}

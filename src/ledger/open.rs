@@ -76,11 +76,11 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         path: config.dir.display().to_string(),
         source,
     })?;
-    let store = Store::open(&config.dir)?;
+    let (store, early) = super::snapshot::open_beside_newest(&config.dir)?;
     // A large group cut short by a crash left blocks nobody was told about: drop them.
     store.discard_interrupted_group()?;
     let anchor = store.head_anchor()?;
-    let (mut state, start) = match super::snapshot::newest_fitting(&store, anchor) {
+    let (mut state, start) = match super::snapshot::newest_fitting(&store, anchor, early) {
         Some((snap, last_record)) => (
             snap.state,
             Start {

@@ -10,7 +10,7 @@
 //! everything it applied is durable, so a snapshot is never ahead of the chain.
 
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bincode::Decode;
 
@@ -600,16 +600,98 @@ impl<T: Read> Read for Hashing<T> {
     }
 }
 
+/// A snapshot read, and the frozen files its header names hashed, not yet checked against the
+/// chain.
+pub(super) struct Candidate {
+    path: PathBuf,
+    snap: Result<Snapshot, SnapshotError>,
+    hashed: [Hashed; 2],
+}
+
+/// The header of the snapshot at `path`: what it reflects and the frozen bytes it names.
+fn read_named(path: &Path) -> Result<Header, SnapshotError> {
+    read_header(&mut BufReader::new(std::fs::File::open(path)?))
+}
+
+/// Reads the snapshot at `path` while a second thread hashes the frozen files (hundreds of
+/// megabytes at a million people) its header names; the decoded snapshot must name the same.
+fn read_candidate(store: &Store, path: &Path) -> Result<Candidate, SnapshotError> {
+    let named = read_named(path)?;
+    let (snap, hashed) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| hash_frozen(store, named.rows, named.histories));
+        let snap = read(path);
+        let hashed = hashing.join();
+        (snap, hashed.expect("hashing a frozen file does not panic"))
+    });
+    Ok(Candidate {
+        path: path.to_path_buf(),
+        snap,
+        hashed,
+    })
+}
+
+/// Opens the store of the data directory `dir` while other threads decode its newest snapshot,
+/// and hashes the frozen files that snapshot names once the store is open: sled's own opening
+/// (about half a second at a million people and two years) no longer delays the decoding.
+///
+/// Decoding before the store is open, and so before this process holds the data directory's
+/// lock, is safe because a snapshot file never changes once it has its name (written under
+/// another name, synced and renamed, `Store::write_snapshot`; a removal leaves the open file
+/// whole), and because what was read is used only if the store, once open, still lists it and
+/// it fits the chain (`newest_fitting`). The frozen files can be written by whoever holds the
+/// lock, so they are hashed only under it.
+pub(super) fn open_beside_newest(dir: &Path) -> Result<(Store, Option<Candidate>), StoreError> {
+    let newest = store::snapshots_in(dir)
+        .into_iter()
+        .find(|(records, _)| *records > 0);
+    // Without a readable header there is nothing to start early (`newest_fitting` reads the
+    // snapshot again and passes it over).
+    let readable = newest.and_then(|(_, path)| {
+        let named = read_named(&path).ok()?;
+        Some((path, named))
+    });
+    let Some((path, named)) = readable else {
+        return Ok((Store::open(dir)?, None));
+    };
+    std::thread::scope(|scope| {
+        let decoding = scope.spawn(|| read(&path));
+        let store = Store::open(dir);
+        let hashed = store
+            .as_ref()
+            .ok()
+            .map(|store| hash_frozen(store, named.rows, named.histories));
+        let snap = decoding.join().expect("decoding a snapshot does not panic");
+        let candidate = hashed.map(|hashed| Candidate {
+            path: path.clone(),
+            snap,
+            hashed,
+        });
+        Ok((store?, candidate))
+    })
+}
+
 /// The newest snapshot that fits the chain whose head is `anchor`, with the bytes of the
-/// record it reflects (the verifier continues from that record). Snapshots that do not fit
-/// are passed over with a warning: opening then replays more, and still succeeds.
-pub(super) fn newest_fitting(store: &Store, anchor: Option<Anchor>) -> Option<(Snapshot, Vec<u8>)> {
+/// record it reflects (the verifier continues from that record). `early` is a snapshot read
+/// before (`open_beside_newest`), used if it is the first one listed here. Snapshots that do
+/// not fit are passed over with a warning: opening then replays more, and still succeeds.
+pub(super) fn newest_fitting(
+    store: &Store,
+    anchor: Option<Anchor>,
+    mut early: Option<Candidate>,
+) -> Option<(Snapshot, Vec<u8>)> {
     let head = anchor?;
     for (records, path) in store.snapshots() {
+        // Taken on the first snapshot listed either way, so that two decoded states are never
+        // in memory at once.
+        let read_before = early.take().filter(|c| c.path == path);
         if records == 0 || records > head.seq + 1 {
             continue;
         }
-        match fits(store, &path, head) {
+        let fitting = match read_before {
+            Some(c) => fits(store, c, head),
+            None => read_and_fit(store, &path, head),
+        };
+        match fitting {
             Ok(found) => return Some(found),
             Err(reason) => {
                 tracing::warn!(snapshot = %path.display(), %reason, "snapshot passed over")
@@ -619,27 +701,17 @@ pub(super) fn newest_fitting(store: &Store, anchor: Option<Anchor>) -> Option<(S
     None
 }
 
-/// Reads a snapshot and checks it against the store whose head is `head`: its record is on
-/// the chain with its hash, it ends the chain or a block starts right after it, and its Merkle
-/// tree has the stored tiles' root.
-fn fits(store: &Store, path: &Path, head: Anchor) -> Result<(Snapshot, Vec<u8>), String> {
-    // The frozen files (hundreds of megabytes at a million people) are hashed on a second
-    // thread while this one decodes the state, which takes the hashing off opening's critical
-    // path; the header read first names the bytes, and the checked snapshot must name the same.
-    let named = std::fs::File::open(path)
-        .map_err(SnapshotError::from)
-        .and_then(|f| read_header(&mut BufReader::new(f)))
-        .map_err(|e| e.to_string())?;
-    let (snap, hashed) = std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| hash_frozen(store, named.rows, named.histories));
-        let snap = read(path);
-        (
-            snap,
-            hashing
-                .join()
-                .expect("hashing a frozen file does not panic"),
-        )
-    });
+/// Reads the snapshot at `path` and checks it against the store (`fits`).
+fn read_and_fit(store: &Store, path: &Path, head: Anchor) -> Result<(Snapshot, Vec<u8>), String> {
+    let candidate = read_candidate(store, path).map_err(|e| e.to_string())?;
+    fits(store, candidate, head)
+}
+
+/// Checks a snapshot read against the store whose head is `head`: its record is on the chain
+/// with its hash, it ends the chain or a block starts right after it, its Merkle tree has the
+/// stored tiles' root, and the frozen bytes it names are the ones it froze.
+fn fits(store: &Store, candidate: Candidate, head: Anchor) -> Result<(Snapshot, Vec<u8>), String> {
+    let Candidate { snap, hashed, .. } = candidate;
     let mut snap = snap.map_err(|e| e.to_string())?;
     let seq = snap.head.seq;
     let last = match super::read::records(store, seq, seq + 1).next() {
@@ -780,7 +852,7 @@ pub(super) fn check_all(store: &Store) -> Result<Vec<SnapshotCheck>, super::open
     let mut state = State::new();
     let mut out = Vec::new();
     for (records, path) in snapshots {
-        let outcome = match fits(store, &path, head) {
+        let outcome = match read_and_fit(store, &path, head) {
             Err(reason) => SnapshotOutcome::Unusable(reason),
             // Oldest first, each at a block boundary (`fits`): the replay only moves forward.
             Ok((snap, _)) => {

@@ -29,7 +29,7 @@ mod tiles;
 
 pub use files::{FileWriter, KeptFile};
 pub use frozen::Frozen;
-pub use snapshots::SNAPSHOTS_DIR;
+pub use snapshots::{snapshots_in, SNAPSHOTS_DIR};
 
 use std::path::Path;
 use std::sync::Arc;

@@ -15,23 +15,30 @@ pub const SNAPSHOTS_DIR: &str = "state-snapshots";
 /// Snapshots kept: the newest and the one before it (should the newest be unusable).
 const SNAPSHOTS_KEPT: usize = 2;
 
+/// Snapshots in the data directory `data_dir`, newest first, with the records each reflects.
+/// Listing them needs no store: a snapshot is never changed once it has its name, so opening
+/// reads the newest one while sled opens (`ledger::snapshot::open_beside_newest`).
+pub fn snapshots_in(data_dir: &Path) -> Vec<(u64, PathBuf)> {
+    let dir = data_dir.join(SNAPSHOTS_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut found: Vec<(u64, PathBuf)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let records = name.strip_prefix("state-")?.strip_suffix(".snap")?;
+            Some((records.parse().ok()?, e.path()))
+        })
+        .collect();
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    found
+}
+
 impl Store {
     /// Snapshots in the data directory, newest first, with the records each reflects.
     pub fn snapshots(&self) -> Vec<(u64, PathBuf)> {
-        let dir = self.dir.join(SNAPSHOTS_DIR);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Vec::new();
-        };
-        let mut found: Vec<(u64, PathBuf)> = entries
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let records = name.strip_prefix("state-")?.strip_suffix(".snap")?;
-                Some((records.parse().ok()?, e.path()))
-            })
-            .collect();
-        found.sort_by_key(|f| std::cmp::Reverse(f.0));
-        found
+        snapshots_in(&self.dir)
     }
 
     /// Writes the snapshot of the state after `records` records with `write`, durably, and
