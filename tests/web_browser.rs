@@ -331,6 +331,18 @@ impl Browser {
         v.as_bool().unwrap_or(false)
     }
 
+    /// Waits (without a key pressed) until `css` has the focus: a page's `autofocus` is applied
+    /// once it has loaded, which on a loaded machine comes after `open` returns.
+    async fn wait_for_focus(&self, css: &str) {
+        for _ in 0..200 {
+            if self.focused(css).await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{css} never had the focus");
+    }
+
     /// Presses Tab until `css` has the focus (at most `TABS_MAX` times).
     async fn tab_to(&self, css: &str) {
         const TABS_MAX: usize = 200;
@@ -656,7 +668,7 @@ async fn a_checker_signs_in_and_approves_with_the_keyboard_only_and_sees_where_t
 
         // The checker: keys only. The token field has the focus when the page opens.
         b.open("/sign-in").await;
-        assert!(b.focused("#token").await);
+        b.wait_for_focus("#token").await;
         b.press(&format!("{}{ENTER}", h.token("checker:tuan")))
             .await;
         b.wait_for_text("data-principal=\"checker:tuan\"").await;
