@@ -613,16 +613,21 @@ fn read_named(path: &Path) -> Result<Header, SnapshotError> {
     read_header(&mut BufReader::new(std::fs::File::open(path)?))
 }
 
-/// Reads the snapshot at `path` while a second thread hashes the frozen files (hundreds of
-/// megabytes at a million people) its header names; the decoded snapshot must name the same.
+/// Decodes the snapshot at `path` on other threads while this one runs `beside`.
+fn read_beside<R>(path: &Path, beside: impl FnOnce() -> R) -> (Result<Snapshot, SnapshotError>, R) {
+    std::thread::scope(|scope| {
+        let decoding = scope.spawn(|| read(path));
+        let beside = beside();
+        let snap = decoding.join().expect("decoding a snapshot does not panic");
+        (snap, beside)
+    })
+}
+
+/// Reads the snapshot at `path` while the frozen files (hundreds of megabytes at a million
+/// people) its header names are hashed; the decoded snapshot must name the same.
 fn read_candidate(store: &Store, path: &Path) -> Result<Candidate, SnapshotError> {
     let named = read_named(path)?;
-    let (snap, hashed) = std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| hash_frozen(store, named.rows, named.histories));
-        let snap = read(path);
-        let hashed = hashing.join();
-        (snap, hashed.expect("hashing a frozen file does not panic"))
-    });
+    let (snap, hashed) = read_beside(path, || hash_frozen(store, named.rows, named.histories));
     Ok(Candidate {
         path: path.to_path_buf(),
         snap,
@@ -631,8 +636,8 @@ fn read_candidate(store: &Store, path: &Path) -> Result<Candidate, SnapshotError
 }
 
 /// Opens the store of the data directory `dir` while other threads decode its newest snapshot,
-/// and hashes the frozen files that snapshot names once the store is open: sled's own opening
-/// (about half a second at a million people and two years) no longer delays the decoding.
+/// and hashes the frozen files that snapshot names once the store is open, so that sled's own
+/// opening no longer comes before the decoding.
 ///
 /// Decoding before the store is open, and so before this process holds the data directory's
 /// lock, is safe because a snapshot file never changes once it has its name (written under
@@ -653,21 +658,16 @@ pub(super) fn open_beside_newest(dir: &Path) -> Result<(Store, Option<Candidate>
     let Some((path, named)) = readable else {
         return Ok((Store::open(dir)?, None));
     };
-    std::thread::scope(|scope| {
-        let decoding = scope.spawn(|| read(&path));
+    let (snap, (store, hashed)) = read_beside(&path, || {
         let store = Store::open(dir);
         let hashed = store
             .as_ref()
             .ok()
             .map(|store| hash_frozen(store, named.rows, named.histories));
-        let snap = decoding.join().expect("decoding a snapshot does not panic");
-        let candidate = hashed.map(|hashed| Candidate {
-            path: path.clone(),
-            snap,
-            hashed,
-        });
-        Ok((store?, candidate))
-    })
+        (store, hashed)
+    });
+    let candidate = hashed.map(|hashed| Candidate { path, snap, hashed });
+    Ok((store?, candidate))
 }
 
 /// The newest snapshot that fits the chain whose head is `anchor`, with the bytes of the
