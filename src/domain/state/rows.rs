@@ -4,6 +4,7 @@
 //! years; each type here keeps the state's meaning with the fewest bytes it can (issue 10).
 
 use bincode::{Decode, Encode};
+use smallvec::SmallVec;
 
 use crate::domain::event::{ItemKind, PaymentItem, PaymentScheduled, Route};
 use crate::domain::types::{BatchId, BeneficiaryId, EntitlementId, Month, PaymentId, Vnd};
@@ -191,13 +192,52 @@ pub(super) fn deltas_from(base: u64, deltas: &[u8]) -> impl Iterator<Item = u64>
 }
 
 /// Net amount paid per source month, as runs of consecutive months with the same amount: a
-/// person paid the same every month has one run however many years they are paid.
-#[derive(Encode, Decode, Debug, Clone, Default, PartialEq, Eq)]
+/// person paid the same every month has one run however many years they are paid, and one
+/// more for each rate change they were paid across.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PaidMonths {
     /// (first month, last month, amount per month), in month order, not overlapping, never a
     /// zero amount, and two touching runs never have the same amount (they would be one).
-    runs: Vec<(Month, Month, Vnd)>,
+    /// Up to `PAID_RUNS_INLINE` runs sit in the entitlement itself: a heap list of two runs
+    /// cost 16 bytes more per person than one, so each rate change a caseload was paid across
+    /// added about 16 MB a million people to the memory a ledger opens with (issue 10).
+    runs: SmallVec<[PaidRun; PAID_RUNS_INLINE]>,
 }
+
+type PaidRun = (Month, Month, Vnd);
+
+/// Runs an entitlement holds without a heap list: a steady payment and one rate change.
+const PAID_RUNS_INLINE: usize = 2;
+
+/// Encoded as the plain list of runs (`Vec<(Month, Month, Vnd)>`, as before the runs were held
+/// inline), so a snapshot's bytes do not depend on where the runs sit in memory.
+impl Encode for PaidMonths {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        e: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        self.runs.as_slice().encode(e)
+    }
+}
+
+impl<Context> Decode<Context> for PaidMonths {
+    fn decode<D: bincode::de::Decoder<Context = Context>>(
+        d: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        let len = u64::decode(d)?;
+        let len = usize::try_from(len)
+            .map_err(|_| bincode::error::DecodeError::OutsideUsizeRange(len))?;
+        d.claim_container_read::<PaidRun>(len)?;
+        let mut runs = SmallVec::with_capacity(len);
+        for _ in 0..len {
+            d.unclaim_bytes_read(std::mem::size_of::<PaidRun>());
+            runs.push(PaidRun::decode(d)?);
+        }
+        Ok(PaidMonths { runs })
+    }
+}
+
+bincode::impl_borrow_decode!(PaidMonths);
 
 impl PaidMonths {
     pub fn get(&self, month: Month) -> Vnd {
@@ -242,6 +282,11 @@ impl PaidMonths {
         if amount != Vnd::ZERO {
             self.runs.insert(at, (month, month, amount));
             self.merge_around(at);
+        }
+        // A change splits a run before the merge joins it again, which can move the runs to
+        // the heap for a moment; bring them back once they fit.
+        if self.runs.spilled() && self.runs.len() <= PAID_RUNS_INLINE {
+            self.runs.shrink_to_fit();
         }
     }
 
@@ -590,6 +635,34 @@ mod tests {
             }
         }
         assert_eq!(p.runs.len(), 3, "{:?}", p.runs);
+    }
+
+    /// Given a person paid across a rate change, when a month is returned and paid again as
+    /// arrears (its run split, then joined), then the two runs still sit in the entitlement
+    /// itself, and they encode as the plain list of runs and decode back.
+    #[test]
+    fn paid_months_across_a_rate_change_hold_no_heap_list() {
+        let mut p = PaidMonths::default();
+        for k in 0..24 {
+            p.add(m(k), Vnd(if k < 18 { 500_000 } else { 700_000 }));
+        }
+        p.add(m(5), Vnd(-500_000));
+        assert_eq!(p.runs.len(), 3);
+        assert!(p.runs.spilled());
+        p.add(m(5), Vnd(500_000));
+        assert_eq!(p.runs.len(), 2);
+        assert!(!p.runs.spilled(), "{:?}", p.runs);
+
+        let bytes = bincode::encode_to_vec(&p, crate::domain::encoding::CANONICAL).unwrap();
+        let plain: Vec<_> = p.runs.to_vec();
+        assert_eq!(
+            bytes,
+            bincode::encode_to_vec(&plain, crate::domain::encoding::CANONICAL).unwrap()
+        );
+        let (back, _): (PaidMonths, _) =
+            bincode::decode_from_slice(&bytes, crate::domain::encoding::CANONICAL).unwrap();
+        assert_eq!(back, p);
+        assert!(!back.runs.spilled());
     }
 
     #[test]
