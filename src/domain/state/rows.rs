@@ -314,12 +314,19 @@ impl PaidMonths {
 /// a few hundred distinct names cited by millions of items, so each item keeps a number into
 /// this table) and the item lists of the few payments that pay more than one item (arrears,
 /// recoveries), so that a row of the common one-item payment holds no pointer.
-/// Only the names and lists are encoded; the name index is rebuilt from them.
+/// The lists sit one after another in one table, not each in its own allocation: a rate change
+/// paid as arrears gives a million people a list at once, and a pointer and length per list
+/// (16 bytes) and an item's padding (8 of its 32) were a third of what these lists cost.
+/// Only the names and lists are encoded (as a list of lists); the name index is rebuilt from
+/// them.
 #[derive(Debug, Clone, Default)]
 pub struct ItemTable {
     names: Vec<String>,
     index: std::collections::HashMap<String, u32>,
-    lists: Vec<Box<[Item]>>,
+    /// Every list's items, each list after the one before.
+    items: Vec<Item>,
+    /// Where each list ends in `items`: list `i` is `items[ends[i - 1]..ends[i]]`.
+    ends: Vec<u32>,
 }
 
 impl Encode for ItemTable {
@@ -328,7 +335,8 @@ impl Encode for ItemTable {
         e: &mut E,
     ) -> Result<(), bincode::error::EncodeError> {
         self.names.encode(e)?;
-        self.lists.encode(e)
+        (self.ends.len() as u64).encode(e)?;
+        (0..self.ends.len()).try_for_each(|i| self.list_at(i).encode(e))
     }
 }
 
@@ -337,13 +345,27 @@ impl<Context> Decode<Context> for ItemTable {
         d: &mut D,
     ) -> Result<Self, bincode::error::DecodeError> {
         let names: Vec<String> = Decode::decode(d)?;
-        let lists = Decode::decode(d)?;
         let index = names.iter().cloned().zip(0u32..).collect();
-        Ok(ItemTable {
+        let mut table = ItemTable {
             names,
             index,
-            lists,
-        })
+            ..ItemTable::default()
+        };
+        let lists = u64::decode(d)?;
+        let lists = usize::try_from(lists)
+            .map_err(|_| bincode::error::DecodeError::OutsideUsizeRange(lists))?;
+        d.claim_container_read::<u32>(lists)?;
+        table.ends.reserve_exact(lists);
+        for _ in 0..lists {
+            d.unclaim_bytes_read(std::mem::size_of::<u32>());
+            let list: Vec<Item> = Decode::decode(d)?;
+            table
+                .push_list(&list)
+                .map_err(bincode::error::DecodeError::OtherString)?;
+        }
+        // A ledger opens with no room to spare: the items' list grew by doubling.
+        table.items.shrink_to_fit();
+        Ok(table)
     }
 }
 
@@ -363,14 +385,33 @@ impl ItemTable {
     }
 
     fn list(&self, i: u32) -> &[Item] {
-        self.lists.get(i as usize).map_or(&[], |l| l)
+        match i as usize {
+            i if i < self.ends.len() => self.list_at(i),
+            _ => &[],
+        }
+    }
+
+    fn list_at(&self, i: usize) -> &[Item] {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p] as usize);
+        &self.items[start..self.ends[i] as usize]
+    }
+
+    /// Adds a list after the others and returns its number.
+    fn push_list(&mut self, list: &[Item]) -> Result<u32, String> {
+        let number = narrow(self.ends.len() as u64, "item list")?;
+        let end = narrow((self.items.len() + list.len()) as u64, "payment item")?;
+        self.items.extend_from_slice(list);
+        self.ends.push(end);
+        Ok(number)
     }
 }
 
-/// One item of a payment that pays several, as the state keeps it.
+/// One item of a payment that pays several, as the state keeps it. The entitlement is held in
+/// 32 bits, as a payment row holds the one item's (`Payment`); it encodes as the 64-bit id
+/// did, bincode's variable-length integers being the same for both.
 #[derive(Encode, Decode, Debug, Clone, Copy, PartialEq, Eq)]
 struct Item {
-    entitlement: EntitlementId,
+    entitlement: u32,
     amount: Vnd,
     source_month: Month,
     rule: u32,
@@ -474,19 +515,20 @@ impl Payment {
                 row.kind = one.kind;
             }
             items => {
-                let list: Box<[Item]> = items
+                let list = items
                     .iter()
-                    .map(|i| Item {
-                        entitlement: i.entitlement,
-                        amount: i.amount,
-                        source_month: i.source_month,
-                        rule: table.intern(&i.rule),
-                        kind: i.kind,
+                    .map(|i| {
+                        Ok(Item {
+                            entitlement: narrow(i.entitlement.0, "entitlement")?,
+                            amount: i.amount,
+                            source_month: i.source_month,
+                            rule: table.intern(&i.rule),
+                            kind: i.kind,
+                        })
                     })
-                    .collect();
-                row.entitlement_or_list = narrow(table.lists.len() as u64, "item list")?;
+                    .collect::<Result<Vec<Item>, String>>()?;
+                row.entitlement_or_list = table.push_list(&list)?;
                 row.listed = true;
-                table.lists.push(list);
             }
         }
         Ok(row)
@@ -568,7 +610,7 @@ impl Payment {
             &[]
         };
         one.into_iter().chain(list.iter().map(move |i| ItemView {
-            entitlement: i.entitlement,
+            entitlement: EntitlementId(u64::from(i.entitlement)),
             source_month: i.source_month,
             kind: i.kind,
             amount: i.amount,
@@ -748,11 +790,71 @@ mod tests {
         }
         assert!(!rows[0].listed && rows[1].listed && rows[2].listed && rows[3].listed);
         assert_eq!(
-            table.lists.len(),
+            table.ends.len(),
             3,
             "only payments not of the common shape use a list"
         );
         assert_eq!(table.names.len(), 2, "rule names are kept once");
+    }
+
+    /// Given payments whose items sit in lists (several items, one that is not the payment's
+    /// amount, none), when the table is encoded, then its bytes are those of the names and a
+    /// list of lists of items with 64-bit entitlements, as the table encoded before its lists
+    /// shared one allocation; and it decodes back to rows that read the same items.
+    #[test]
+    fn the_item_lists_encode_as_a_list_of_lists_and_decode_back() {
+        use crate::domain::encoding::CANONICAL;
+        let mut table = ItemTable::default();
+        let (a, b) = ("ncc.annex2.61@ncc-nd77-2024", "btxh.art6@btxh-nd20");
+        let payments = [
+            vec![
+                item(5, 6, 2_789_000, a, ItemKind::Regular),
+                item(4_000_000_000, 0, 734_000, b, ItemKind::Arrears),
+            ],
+            vec![],
+            vec![item(7, 2, 500_000, b, ItemKind::OneOff)],
+            vec![
+                item(8, 1, -100_000, a, ItemKind::Recovery),
+                item(8, 2, 300, b, ItemKind::Regular),
+                item(9, 3, 1, a, ItemKind::Arrears),
+            ],
+        ];
+        let rows: Vec<Payment> = payments
+            .iter()
+            .map(|items| Payment::new(&scheduled(items.clone(), 1), &mut table).unwrap())
+            .collect();
+        let names = vec![a.to_string(), b.to_string()];
+        let rule = |r: &str| names.iter().position(|n| n == r).unwrap() as u32;
+        // An item as it was held before: its entitlement in 64 bits.
+        type PlainItem = (u64, Vnd, Month, u32, ItemKind);
+        let plain: Vec<Vec<PlainItem>> = payments
+            .iter()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.entitlement.0,
+                            i.amount,
+                            i.source_month,
+                            rule(&i.rule),
+                            i.kind,
+                        )
+                    })
+                    .collect()
+            })
+            .collect();
+        let bytes = bincode::encode_to_vec(&table, CANONICAL).unwrap();
+        assert_eq!(
+            bytes,
+            bincode::encode_to_vec((&names, &plain), CANONICAL).unwrap()
+        );
+        let (back, _): (ItemTable, _) = bincode::decode_from_slice(&bytes, CANONICAL).unwrap();
+        for (row, items) in rows.iter().zip(&payments) {
+            let read: Vec<PaymentItem> = row.items(&back).map(ItemView::to_item).collect();
+            assert_eq!(&read, items);
+        }
+        assert_eq!(back.list(99), &[] as &[Item], "no such list reads as none");
     }
 
     #[test]
@@ -761,5 +863,18 @@ mod tests {
         e.beneficiary = BeneficiaryId(u64::from(u32::MAX) + 1);
         let err = Payment::new(&e, &mut ItemTable::default()).unwrap_err();
         assert!(err.contains("beneficiary 4294967296"), "{err}");
+        // An item in a list holds its entitlement in 32 bits too.
+        let mut table = ItemTable::default();
+        let beyond = u64::from(u32::MAX) + 1;
+        let listed = vec![
+            item(1, 0, 100, "r", ItemKind::Regular),
+            item(beyond, 1, 100, "r", ItemKind::Arrears),
+        ];
+        let err = Payment::new(&scheduled(listed, 200), &mut table).unwrap_err();
+        assert!(err.contains("entitlement 4294967296"), "{err}");
+        assert!(
+            table.ends.is_empty() && table.items.is_empty(),
+            "no list was kept"
+        );
     }
 }
