@@ -280,8 +280,12 @@ impl Browser {
         self.find("#sign-in").await.click().await.unwrap();
     }
 
+    /// Signs out and waits for the sign-in page it leads to: the click returns before that
+    /// page has loaded, and opening the sign-in page meanwhile raced it for the form's CSRF
+    /// cookie (each load sets its own), which a loaded CI machine lost.
     async fn sign_out(&self) {
         self.find("#sign-out").await.click().await.unwrap();
+        self.find("#sign-in").await;
     }
 
     async fn submit(&self, form: &str) {
