@@ -266,6 +266,15 @@ impl PaidMonths {
     }
 
     fn set(&mut self, month: Month, amount: Vnd) {
+        // The common case, each month paid as the one before: the last run grows in place
+        // (the general path below would insert a run and merge it, for a moment one run more
+        // than an entitlement holds in itself).
+        if let Some(last) = self.runs.last_mut() {
+            if last.1.next() == month && last.2 == amount && amount != Vnd::ZERO {
+                last.1 = month;
+                return;
+            }
+        }
         let mut at = self.runs.partition_point(|(_, last, _)| *last < month);
         if let Some(i) = self.run_at(month) {
             let (first, last, old) = self.runs.remove(i);
