@@ -140,7 +140,10 @@ impl Data {
             insert_sorted(&mut self.words[*n as usize], id);
         }
         insert_sorted(self.communes.entry(commune).or_default(), id);
-        let at = usize::try_from(id.saturating_sub(1)).expect("a beneficiary id fits memory");
+        let at = id
+            .checked_sub(1)
+            .and_then(|at| usize::try_from(at).ok())
+            .expect("beneficiary ids are numbered from one");
         if at >= self.indexed.len() {
             self.indexed.resize(at + 1, None);
         }
