@@ -109,9 +109,7 @@ fn words(name: &str) -> Vec<String> {
 
 impl Data {
     fn remove(&mut self, id: u64) {
-        let slot = id
-            .checked_sub(1)
-            .and_then(|i| self.indexed.get_mut(usize::try_from(i).ok()?));
+        let slot = self.indexed.get_mut(slot_of(id));
         let Some((numbers, commune)) = slot.and_then(Option::take) else {
             return;
         };
@@ -140,10 +138,7 @@ impl Data {
             insert_sorted(&mut self.words[*n as usize], id);
         }
         insert_sorted(self.communes.entry(commune).or_default(), id);
-        let at = id
-            .checked_sub(1)
-            .and_then(|at| usize::try_from(at).ok())
-            .expect("beneficiary ids are numbered from one");
+        let at = slot_of(id);
         if at >= self.indexed.len() {
             self.indexed.resize(at + 1, None);
         }
@@ -166,6 +161,13 @@ impl Data {
             .get(word)
             .map_or(&[], |&n| self.words[n as usize].as_slice())
     }
+}
+
+/// Where person `id` sits in `Data::indexed`.
+fn slot_of(id: u64) -> usize {
+    id.checked_sub(1)
+        .and_then(|at| usize::try_from(at).ok())
+        .expect("beneficiary ids are numbered from one")
 }
 
 fn remove_sorted(list: &mut Vec<u64>, id: u64) {
