@@ -19,7 +19,8 @@ mod common;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
@@ -29,6 +30,10 @@ use common::cut::{self, LoopMount};
 /// The environment variable that makes this executable the writer, on the data directory it
 /// names.
 const WRITER_VAR: &str = "CHITRA_SLED_CUT_WRITER";
+/// The writer's second argument when it also takes snapshots while running.
+const SNAPSHOTS_ARG: &str = "snapshots";
+/// The line the writer prints for each snapshot it took while running.
+const SNAPSHOT_REPORT: &str = "snapshot taken";
 /// Cuts in a run, each on the store the previous ones left.
 const ROUNDS: usize = 10;
 /// Size of the file system image (sparse; sled's log grows by whole segments).
@@ -50,7 +55,8 @@ fn main() -> ExitCode {
             .nth(1)
             .and_then(|a| a.parse().ok())
             .expect("the writer's first batch number");
-        write_until_killed(Path::new(&dir), first);
+        let snapshots = std::env::args().nth(2).as_deref() == Some(SNAPSHOTS_ARG);
+        write_until_killed(Path::new(&dir), first, snapshots);
         return ExitCode::SUCCESS;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -62,16 +68,23 @@ fn main() -> ExitCode {
     let keep = cut::keep_dir();
     let mut rng = rand::rngs::StdRng::seed_from_u64(20261202);
     let mut reported = 0u64;
+    let mut snapshots_taken = 0;
     for round in 0..ROUNDS {
         let after = Duration::from_millis(rng.gen_range(CUT_AFTER_MS));
-        reported = reported.max(write_and_cut(&mount, &data, reported, after));
+        // Every other round, the writer also takes sled snapshots while it writes, as chitra's
+        // store does (`src/store/sled_snapshot.rs`): opening must then start from one of them.
+        let snapshots = round % 2 == 0;
+        let (written, taken) = write_and_cut(&mount, &data, reported, after, snapshots);
+        reported = reported.max(written);
+        snapshots_taken += taken;
         mount.remount(keep.as_deref());
         match check(&data, reported) {
             Ok(present) => {
                 eprintln!(
-                    "storage_cut_sled: round {round}: cut {} ms after the writer started; {reported} \
-                     batches reported, {present} present",
-                    after.as_millis()
+                    "storage_cut_sled: round {round}: cut {} ms after the writer started{}; \
+                     {reported} batches reported, {present} present",
+                    after.as_millis(),
+                    if snapshots { " (taking snapshots)" } else { "" },
                 );
                 reported = present;
             }
@@ -89,26 +102,45 @@ fn main() -> ExitCode {
             }
         }
     }
-    eprintln!("storage_cut_sled: {ROUNDS} cuts, nothing reported was lost");
+    eprintln!(
+        "storage_cut_sled: {ROUNDS} cuts, nothing reported was lost; {snapshots_taken} \
+         snapshots taken while running"
+    );
+    if snapshots_taken == 0 {
+        eprintln!("storage_cut_sled: no round took a snapshot while running, so none was cut");
+        return ExitCode::FAILURE;
+    }
     ExitCode::SUCCESS
 }
 
 /// Starts the writer on `data` from batch `first`, cuts the storage `after` later, and returns
-/// one past the highest batch the writer reported.
-fn write_and_cut(mount: &LoopMount, data: &Path, first: u64, after: Duration) -> u64 {
-    let mut writer = Writer::start(data, first);
+/// one past the highest batch the writer reported and how many snapshots it reported taking.
+fn write_and_cut(
+    mount: &LoopMount,
+    data: &Path,
+    first: u64,
+    after: Duration,
+    snapshots: bool,
+) -> (u64, u64) {
+    let mut writer = Writer::start(data, first, snapshots);
     let (tx, rx) = mpsc::channel();
     let stdout = writer.0.stdout.take().expect("the writer's stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Some(n) = line
-                .ok()
-                .and_then(|l| l.strip_prefix("flushed ")?.parse().ok())
-            else {
-                return;
-            };
-            if tx.send(n).is_err() {
-                return;
+    let snapshots_taken = Arc::new(AtomicU64::new(0));
+    std::thread::spawn({
+        let snapshots_taken = snapshots_taken.clone();
+        move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if line == SNAPSHOT_REPORT {
+                    snapshots_taken.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let Some(n) = line.strip_prefix("flushed ").and_then(|n| n.parse().ok()) else {
+                    return;
+                };
+                if tx.send(n).is_err() {
+                    return;
+                }
             }
         }
     });
@@ -132,7 +164,7 @@ fn write_and_cut(mount: &LoopMount, data: &Path, first: u64, after: Duration) ->
     while let Ok(n) = rx.try_recv() {
         take(n);
     }
-    reported
+    (reported, snapshots_taken.load(Ordering::Relaxed))
 }
 
 /// Opens the store with sled and checks that batches `0..reported` are all there (sled's
@@ -191,10 +223,11 @@ fn key_batch(key: &[u8]) -> u64 {
 struct Writer(Child);
 
 impl Writer {
-    fn start(data: &Path, first: u64) -> Writer {
+    fn start(data: &Path, first: u64, snapshots: bool) -> Writer {
         let me = std::env::current_exe().expect("this test's executable");
         let child = Command::new(me)
             .arg(first.to_string())
+            .args(snapshots.then_some(SNAPSHOTS_ARG))
             .env(WRITER_VAR, data)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -212,11 +245,24 @@ impl Drop for Writer {
 }
 
 /// The writer: batches from `first` on, each reported (`flushed N`) once sled's `flush()`
-/// returned, until killed.
-fn write_until_killed(dir: &Path, first: u64) {
+/// returned, until killed; with `snapshots`, a second thread takes sled snapshots while it
+/// writes, one after another.
+fn write_until_killed(dir: &Path, first: u64, snapshots: bool) {
     let db = open_when_free(dir);
+    if snapshots {
+        let db = db.clone();
+        // An error ends the thread: the cut fails every write, a snapshot's too.
+        std::thread::spawn(move || {
+            while let Ok(taken) = db.snapshot_while_running() {
+                if taken {
+                    println!("{SNAPSHOT_REPORT}");
+                }
+            }
+        });
+    }
     let mut rng = rand::rngs::StdRng::seed_from_u64(first);
-    let mut out = std::io::stdout().lock();
+    // Locked per report: the snapshot thread reports too.
+    let out = std::io::stdout();
     for n in first.. {
         let mut batch = sled::Batch::default();
         let values = if rng.gen_bool(0.15) {
@@ -232,6 +278,7 @@ fn write_until_killed(dir: &Path, first: u64) {
         batch.insert(&batch_key(n), &n.to_be_bytes());
         db.apply_batch(batch).expect("apply a batch");
         db.flush().expect("flush");
+        let mut out = out.lock();
         writeln!(out, "flushed {n}").expect("report");
         out.flush().expect("report");
     }

@@ -24,11 +24,13 @@
 mod durable;
 mod files;
 mod frozen;
+mod sled_snapshot;
 mod snapshots;
 mod tiles;
 
 pub use files::{FileWriter, KeptFile};
 pub use frozen::Frozen;
+pub use sled_snapshot::SLED_SNAPSHOT_LAG_BYTES_MAX;
 pub use snapshots::{snapshots_in, SNAPSHOTS_DIR};
 
 use std::path::Path;
@@ -100,6 +102,8 @@ pub struct Store {
     dir: std::path::PathBuf,
     /// Syncs what sled wrote after each flush.
     durability: Arc<durable::Durability>,
+    /// Keeps sled's snapshot close to the end of its log, so opening replays little of it.
+    sled_snapshots: Arc<sled_snapshot::SledSnapshots>,
 }
 
 fn block_key(prefix: u8, seq: u64) -> [u8; 9] {
@@ -161,6 +165,7 @@ impl Store {
             files_dir,
             dir: dir.to_path_buf(),
             durability,
+            sled_snapshots: Arc::default(),
         })
     }
 
@@ -240,7 +245,9 @@ impl Store {
     /// (`durable`). Every write that is reported as done goes through here.
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
-        self.durability.sync()
+        self.durability.sync()?;
+        self.sled_snapshots.after_flush(&self.db);
+        Ok(())
     }
 
     pub fn head_anchor(&self) -> Result<Option<Anchor>, StoreError> {

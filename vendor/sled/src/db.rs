@@ -223,6 +223,22 @@ impl Db {
         tenants.iter().map(|(name, _)| name.clone()).collect()
     }
 
+    /// chitra: writes a snapshot of the page table now, while the store runs, covering the
+    /// log made durable so far (it does not flush), so that the next opening replays only
+    /// the log written after it (sled as published writes one only when a store is opened).
+    /// Safe beside concurrent writes; see `pagecache::snapshot::advance_while_running`.
+    /// Returns whether one was written (none when nothing new was durable, or when the log
+    /// could not be read cleanly up to that point; the store is unchanged either way).
+    pub fn snapshot_while_running(&self) -> Result<bool> {
+        Ok(self.context.pagecache.snapshot_while_running()?.is_some())
+    }
+
+    /// chitra: bytes of log that opening the store now would replay (written and made
+    /// durable since the newest snapshot).
+    pub fn log_bytes_since_snapshot(&self) -> u64 {
+        self.context.pagecache.log_bytes_since_snapshot()
+    }
+
     /// Returns `true` if the database was
     /// recovered from a previous process.
     /// Note that database state is only

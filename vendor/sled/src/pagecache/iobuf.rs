@@ -512,6 +512,7 @@ impl IoBufs {
             segment_base: None,
             segments,
             last_stage: false,
+            hit_max_lsn: false, // chitra
         }
     }
 

@@ -15,6 +15,10 @@ pub struct LogIter {
     pub max_lsn: Option<Lsn>,
     pub cur_lsn: Option<Lsn>,
     pub last_stage: bool,
+    /// chitra: set when iteration ended because it reached `max_lsn` (the next message,
+    /// batch or segment lies beyond it), not because of a tear, a corrupt message or the
+    /// end of the segments. A snapshot taken while running trusts only such an end.
+    pub hit_max_lsn: bool,
 }
 
 impl Iterator for LogIter {
@@ -58,6 +62,7 @@ impl Iterator for LogIter {
                     if cur_lsn > max_lsn {
                         // all done
                         debug!("hit max_lsn {} in iterator, stopping", max_lsn);
+                        self.hit_max_lsn = true; // chitra
                         return None;
                     }
                 }
@@ -116,6 +121,7 @@ impl Iterator for LogIter {
                                 last_lsn_in_batch,
                                 self.max_lsn.unwrap()
                             );
+                            self.hit_max_lsn = true; // chitra
                             return None;
                         }
                     }
@@ -193,6 +199,7 @@ impl LogIter {
 
         if let Some(max_lsn) = self.max_lsn {
             if lsn > max_lsn {
+                self.hit_max_lsn = true; // chitra
                 return Err(io::Error::new(
                     io::ErrorKind::Other,
                     "next segment is above our configured max_lsn",
@@ -446,6 +453,7 @@ fn check_contiguity_in_unstable_tail(
         max_lsn: missing_item_in_tail,
         cur_lsn: None,
         last_stage: false,
+        hit_max_lsn: false, // chitra
     };
 
     // run the iterator to completion
@@ -513,5 +521,6 @@ pub fn raw_segment_iter_from(
         segment_base: None,
         segments,
         last_stage: true,
+        hit_max_lsn: false, // chitra
     })
 }

@@ -517,6 +517,10 @@ pub struct PageCache {
     idgen_persists: Arc<AtomicU64>,
     idgen_persist_mu: Arc<Mutex<()>>,
     was_recovered: bool,
+    /// chitra: the lsn of the newest snapshot file (written at opening or while running).
+    snapshot_lsn: AtomicLsn,
+    /// chitra: one snapshot written while running at a time.
+    snapshot_while_running_mu: Mutex<()>,
 }
 
 unsafe impl Send for PageCache {}
@@ -657,6 +661,8 @@ impl PageCache {
             idgen: Arc::new(AtomicU64::new(0)),
             idgen_persists: Arc::new(AtomicU64::new(0)),
             was_recovered: false,
+            snapshot_lsn: AtomicLsn::new(snapshot.stable_lsn.unwrap_or(0)),
+            snapshot_while_running_mu: Mutex::new(()),
         };
 
         // now we read it back in
@@ -760,6 +766,43 @@ impl PageCache {
     /// Returns the number of bytes written during this call.
     pub(crate) fn flush(&self) -> Result<usize> {
         self.log.flush()
+    }
+
+    /// chitra: writes a snapshot of the page table as opening would have built it from the
+    /// log made durable so far (`stable`), without stopping writers
+    /// (`snapshot::advance_while_running`). It does not flush: what is not yet durable is
+    /// left to the next snapshot or to opening. While it reads the log, freed segments are
+    /// not reused (the file grows instead), so nothing below that point changes under it.
+    /// Returns the new snapshot's lsn, or `None` when none was written.
+    pub(crate) fn snapshot_while_running(&self) -> Result<Option<Lsn>> {
+        let _one_at_a_time = self.snapshot_while_running_mu.lock();
+        let iobufs = &self.log.iobufs;
+        iobufs.with_sa(|sa| sa.pause_reuse());
+        struct Resume<'a>(&'a Arc<iobuf::IoBufs>);
+        impl Drop for Resume<'_> {
+            fn drop(&mut self) {
+                self.0.with_sa(|sa| sa.resume_reuse());
+            }
+        }
+        let _resume = Resume(iobufs);
+
+        let bound = iobufs.stable() + 1;
+        let written = snapshot::advance_while_running(
+            &self.config,
+            |from| self.log.iter_from(from),
+            bound,
+        )?;
+        if let Some(lsn) = written {
+            bump_atomic_lsn(&self.snapshot_lsn, lsn);
+        }
+        Ok(written)
+    }
+
+    /// chitra: how many bytes of log opening would replay now: those made durable since the
+    /// newest snapshot.
+    pub(crate) fn log_bytes_since_snapshot(&self) -> u64 {
+        let stable_end = self.log.iobufs.stable() + 1;
+        u64::try_from(stable_end - self.snapshot_lsn.load(Acquire)).unwrap_or(0)
     }
 
     /// Create a new page, trying to reuse old freed pages if possible

@@ -96,6 +96,10 @@ pub(crate) struct SegmentAccountant {
     segment_cleaner: SegmentCleaner,
     ordering: BTreeMap<Lsn, LogOffset>,
     async_truncations: BTreeMap<LogOffset, OneShot<Result<()>>>,
+    /// chitra: while above zero, freed segments are neither reused nor truncated away, so
+    /// the log below the stable lsn stays as it is while a snapshot is taken from it
+    /// (`PageCache::snapshot_while_running`). New segments go to the end of the file.
+    reuse_pauses: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -485,6 +489,7 @@ impl SegmentAccountant {
             segment_cleaner,
             ordering: BTreeMap::default(),
             async_truncations: BTreeMap::default(),
+            reuse_pauses: 0,
         };
 
         ret.initialize_from_snapshot(snapshot)?;
@@ -707,7 +712,11 @@ impl SegmentAccountant {
         let laziness_factor = 1;
 
         // truncate if possible
-        while self.tip != 0 && self.free.len() > laziness_factor {
+        // chitra: not while a snapshot reads the log (`reuse_pauses`).
+        while self.reuse_pauses == 0
+            && self.tip != 0
+            && self.free.len() > laziness_factor
+        {
             let last_segment = self.tip - self.config.segment_size as LogOffset;
             if self.free.contains(&last_segment) {
                 self.free.remove(&last_segment);
@@ -1013,7 +1022,12 @@ impl SegmentAccountant {
         trace!("evaluating free list {:?} in SA::next", &self.free);
 
         // pop free or add to end
-        let safe = self.free.iter().next().copied();
+        // chitra: not while a snapshot reads the log (`reuse_pauses`).
+        let safe = if self.reuse_pauses == 0 {
+            self.free.iter().next().copied()
+        } else {
+            None
+        };
 
         let lid = if let Some(next) = safe {
             self.free.remove(&next);
@@ -1074,6 +1088,16 @@ impl SegmentAccountant {
                 }
             })
             .collect()
+    }
+
+    /// chitra: stops reusing and truncating freed segments until `resume_reuse`.
+    pub(super) fn pause_reuse(&mut self) {
+        self.reuse_pauses += 1;
+    }
+
+    /// chitra: undoes one `pause_reuse`.
+    pub(super) fn resume_reuse(&mut self) {
+        self.reuse_pauses = self.reuse_pauses.checked_sub(1).unwrap();
     }
 
     // truncate the file to the desired length

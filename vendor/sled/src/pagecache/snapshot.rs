@@ -437,6 +437,85 @@ fn advance_snapshot(
     Ok(snapshot)
 }
 
+/// chitra: advances the newest snapshot over the log below `bound` and writes it, while the
+/// store is running. sled 0.34 writes a snapshot only when a store is opened, so opening
+/// replays every log message written since the previous opening: a process that wrote for
+/// months takes minutes to start again. This is the same advance as at opening (the same
+/// iterator and `Snapshot::apply`), with three differences that make it safe beside live
+/// writes:
+///
+/// - it reads only below `bound`, an lsn below which every byte is durable (the caller
+///   takes it from the log's stable lsn and stops segment reuse while this runs), and it
+///   writes nothing into the log: no zeroing of the segment tail or of torn segments, no
+///   removal of blob files, which opening does and which would destroy what the running
+///   log is writing;
+/// - it trusts only an iteration that ended because it reached `bound` (`hit_max_lsn`): a
+///   tear, a corrupt message or a missing segment below it means this snapshot is not taken
+///   (the log is untouched and opening will replay it as before);
+/// - a batch that starts below `bound` and ends beyond it ends the iteration before the
+///   batch, as opening cuts a torn batch, so a batch is in the snapshot whole or not at all.
+///
+/// Returns the new snapshot's lsn, or `None` when there was nothing new or the iteration did
+/// not reach `bound`.
+pub(crate) fn advance_while_running(
+    config: &RunningConfig,
+    iter_from: impl FnOnce(Lsn) -> LogIter,
+    bound: Lsn,
+) -> Result<Option<Lsn>> {
+    let mut snapshot = read_snapshot(config)?.unwrap_or_else(Snapshot::default);
+    let old_stable_lsn = snapshot.stable_lsn;
+    if old_stable_lsn.map_or(false, |old| old >= bound) {
+        return Ok(None);
+    }
+    let mut iter = iter_from(old_stable_lsn.unwrap_or(0));
+    iter.max_lsn = Some(bound - 1);
+    // a corrupt message ends the iteration (opening's last stage would skip the rest of
+    // the segment); below `bound` there should be none, so one means: not now
+    iter.last_stage = false;
+
+    while let Some((log_kind, pid, lsn, ptr, sz)) = iter.next() {
+        if lsn < old_stable_lsn.unwrap_or(-1) {
+            continue;
+        }
+        snapshot.apply(log_kind, pid, lsn, ptr, sz)?;
+    }
+
+    let iterated_lsn = match iter.cur_lsn {
+        Some(lsn) if lsn <= bound && (iter.hit_max_lsn || lsn == bound) => lsn,
+        _ => {
+            debug!(
+                "not writing a snapshot while running: the log iteration \
+                 from {:?} ended at {:?} before the bound {}",
+                old_stable_lsn, iter.cur_lsn, bound
+            );
+            return Ok(None);
+        }
+    };
+
+    // as `advance_snapshot` sets the coordinates, without zeroing the segment's tail
+    let segment_progress: Lsn = iterated_lsn % (config.segment_size as Lsn);
+    let monotonic = segment_progress >= SEG_HEADER_LEN as Lsn
+        || (segment_progress == 0 && iter.segment_base.is_none());
+    if !monotonic {
+        return Ok(None);
+    }
+    let (stable_lsn, active_segment) = if segment_progress
+        + MAX_MSG_HEADER_LEN as Lsn
+        >= config.segment_size as Lsn
+    {
+        (config.normalize(iterated_lsn) + config.segment_size as Lsn, None)
+    } else {
+        (iterated_lsn, iter.segment_base.map(|bb| bb.offset))
+    };
+    if old_stable_lsn.map_or(false, |old| stable_lsn <= old) {
+        return Ok(None);
+    }
+    snapshot.stable_lsn = Some(stable_lsn);
+    snapshot.active_segment = active_segment;
+    write_snapshot(config, &snapshot)?;
+    Ok(Some(stable_lsn))
+}
+
 /// Read a `Snapshot` or generate a default, then advance it to
 /// the tip of the data file, if present.
 pub fn read_snapshot_or_default(config: &RunningConfig) -> Result<Snapshot> {
