@@ -30,7 +30,6 @@ mod tiles;
 
 pub use files::{FileWriter, KeptFile};
 pub use frozen::Frozen;
-pub use sled_snapshot::SLED_SNAPSHOT_LAG_BYTES_MAX;
 pub use snapshots::{snapshots_in, SNAPSHOTS_DIR};
 
 use std::path::Path;
@@ -128,32 +127,32 @@ fn key_seq(key: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(bytes))
 }
 
+/// sled on `dir`, configured as the store uses it. sled releases its file lock from a
+/// background thread shortly after the last handle is dropped, so a reopen right after a close
+/// (import, tests) may briefly find it held: this waits for it, up to `OPEN_LOCK_WAIT_MS_MAX`.
+fn open_sled(dir: &Path) -> Result<sled::Db, sled::Error> {
+    let config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(64 << 20)
+        .mode(sled::Mode::HighThroughput);
+    let mut waited_ms = 0;
+    loop {
+        match config.open() {
+            Err(sled::Error::Io(e)) if is_lock_held(&e) && waited_ms < OPEN_LOCK_WAIT_MS_MAX => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                waited_ms += 20;
+            }
+            opened => return opened,
+        }
+    }
+}
+
 impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 << 20)
-            .mode(sled::Mode::HighThroughput);
-        // sled releases its file lock from a background thread shortly after the last handle is
-        // dropped, so a reopen right after a close (import, tests) may briefly find it held.
-        let mut waited_ms = 0;
-        let db = loop {
-            match config.open() {
-                Ok(db) => break db,
-                Err(sled::Error::Io(e))
-                    if is_lock_held(&e) && waited_ms < OPEN_LOCK_WAIT_MS_MAX =>
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    waited_ms += 20;
-                }
-                Err(source) => {
-                    return Err(StoreError::Open {
-                        path: dir.display().to_string(),
-                        source,
-                    })
-                }
-            }
-        };
+        let db = open_sled(dir).map_err(|source| StoreError::Open {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let log = db.open_tree(TREE)?;
         let durability = Arc::new(durable::Durability::open(dir)?);
         let files_dir = dir.join(FILES_DIR);

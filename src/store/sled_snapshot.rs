@@ -116,19 +116,9 @@ mod tests {
 
     use rand::{Rng, SeedableRng};
 
-    /// As `Store::open` configures sled.
+    /// sled as the store opens it (waiting for the lock a dropped handle still holds).
     fn open(dir: &Path) -> sled::Db {
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 << 20)
-            .mode(sled::Mode::HighThroughput);
-        for _ in 0..250 {
-            match config.open() {
-                Ok(db) => return db,
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        }
-        config.open().expect("open sled")
+        crate::store::open_sled(dir).expect("open sled")
     }
 
     /// Overwrites a small key set (so that sled frees and reuses segments), some batches
@@ -230,8 +220,9 @@ mod tests {
 
     #[test]
     fn a_store_that_wrote_more_than_the_lag_took_a_snapshot_while_running() {
+        use super::SLED_SNAPSHOT_LAG_BYTES_MAX;
         use crate::chain::Anchor;
-        use crate::store::{PendingBlock, Store, SLED_SNAPSHOT_LAG_BYTES_MAX};
+        use crate::store::{PendingBlock, Store};
 
         let tmp = tempfile::tempdir().unwrap();
         let store = Store::open(tmp.path()).unwrap();
