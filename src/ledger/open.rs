@@ -80,7 +80,13 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     // A large group cut short by a crash left blocks nobody was told about: drop them.
     store.discard_interrupted_group()?;
     let anchor = store.head_anchor()?;
-    let (mut state, start) = match super::snapshot::newest_fitting(&store, anchor, early) {
+    let t = std::time::Instant::now();
+    let fitting = super::snapshot::newest_fitting(&store, anchor, early);
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "opening: snapshot fitted"
+    );
+    let (mut state, start) = match fitting {
         Some((snap, last_record)) => (
             snap.state,
             Start {
@@ -96,7 +102,12 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     };
     let snapshot_records = state.applied();
     let erased_in_snapshot = state.erased_records().len();
+    let t = std::time::Instant::now();
     let (replayed, verified, tree) = replay_and_verify(&store, anchor, &mut state, start)?;
+    tracing::debug!(
+        ms = t.elapsed().as_millis() as u64,
+        "opening: tail replayed"
+    );
     let head = verified;
     // An erasure whose store cleanup was interrupted by a crash is finished now, snapshots
     // holding the erased data included.
