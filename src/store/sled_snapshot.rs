@@ -27,16 +27,31 @@ pub const SLED_SNAPSHOT_LAG_BYTES_MAX: u64 = 256 << 20;
 /// takes what the writer and the readers leave (a monthly run keeps both cores busy).
 const SNAPSHOT_THREAD_NICE: libc::c_int = 19;
 
-/// The thread taking a snapshot, if one was started.
-#[derive(Default)]
+/// When the store closes, a snapshot is taken if at least this much log was made durable
+/// since the newest one, so that the next opening replays next to nothing (closing then reads
+/// back at most `SLED_SNAPSHOT_LAG_BYTES_MAX`, the reading the next opening is spared). Below
+/// it, closing takes none: replaying this little costs a start a few milliseconds, and tests
+/// and commands that open and close small stores many times would each write one.
+const SLED_SNAPSHOT_AT_CLOSE_LAG_BYTES_MIN: u64 = 16 << 20;
+
+/// The store's sled and the thread taking a snapshot, if one was started.
 pub(super) struct SledSnapshots {
+    db: sled::Db,
     running: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl SledSnapshots {
+    pub(super) fn new(db: sled::Db) -> SledSnapshots {
+        SledSnapshots {
+            db,
+            running: Mutex::new(None),
+        }
+    }
+
     /// Starts a snapshot when the log has grown by `SLED_SNAPSHOT_LAG_BYTES_MAX` since the newest
     /// one and none is being taken. Called by the writer after each durable group.
-    pub(super) fn after_flush(&self, db: &sled::Db) {
+    pub(super) fn after_flush(&self) {
+        let db = &self.db;
         if db.log_bytes_since_snapshot() < SLED_SNAPSHOT_LAG_BYTES_MAX {
             return;
         }
@@ -50,7 +65,10 @@ impl SledSnapshots {
         let db = db.clone();
         *running = std::thread::Builder::new()
             .name("sled-snapshot".into())
-            .spawn(move || take(&db))
+            .spawn(move || {
+                lower_this_threads_priority();
+                take(&db, "sled snapshot written while running");
+            })
             .map_err(|e| tracing::warn!("could not start sled's snapshot thread: {e}"))
             .ok();
     }
@@ -58,23 +76,26 @@ impl SledSnapshots {
 
 /// Waits for a snapshot being taken, so that its handle on sled is gone when the store is:
 /// a store reopened in the same process (an import, `bench years`) finds sled's lock free.
+/// Then, the store closing, takes one more if enough log was written since.
 impl Drop for SledSnapshots {
     fn drop(&mut self) {
         if let Some(running) = self.running.get_mut().ok().and_then(Option::take) {
             let _ = running.join();
         }
+        if self.db.log_bytes_since_snapshot() >= SLED_SNAPSHOT_AT_CLOSE_LAG_BYTES_MIN {
+            take(&self.db, "sled snapshot written at closing");
+        }
     }
 }
 
-fn take(db: &sled::Db) {
-    lower_this_threads_priority();
+fn take(db: &sled::Db, written: &'static str) {
     let lag = db.log_bytes_since_snapshot();
     let started = std::time::Instant::now();
     match db.snapshot_while_running() {
         Ok(true) => tracing::debug!(
             lag_bytes = lag,
             ms = started.elapsed().as_millis() as u64,
-            "sled snapshot written while running"
+            "{written}"
         ),
         Ok(false) => tracing::debug!(
             lag_bytes = lag,
@@ -116,9 +137,11 @@ mod tests {
 
     use rand::{Rng, SeedableRng};
 
-    /// sled as the store opens it (waiting for the lock a dropped handle still holds).
+    /// sled as the store opens it (waiting for the lock a dropped handle still holds), a new
+    /// store with sled's old default segments of 512 KiB, which ledgers created before keep:
+    /// these writes then fill, free and reuse segments, and batches span them.
     fn open(dir: &Path) -> sled::Db {
-        crate::store::open_sled(dir).expect("open sled")
+        crate::store::open_sled_sized(dir, 512 << 10).expect("open sled")
     }
 
     /// Overwrites a small key set (so that sled frees and reuses segments), some batches
@@ -218,44 +241,79 @@ mod tests {
         assert!(newest_snapshot_lsn(tmp.path()) >= Some(taken));
     }
 
-    #[test]
-    fn a_store_that_wrote_more_than_the_lag_took_a_snapshot_while_running() {
-        use super::SLED_SNAPSHOT_LAG_BYTES_MAX;
+    /// Writes `groups` groups of 8 blocks of 100 KiB (below a quarter of any segment sled is
+    /// given, so they go to its log, not to blob files), each group flushed and synced.
+    fn append_groups(store: &crate::store::Store, groups: u64) {
         use crate::chain::Anchor;
-        use crate::store::{PendingBlock, Store};
-
-        let tmp = tempfile::tempdir().unwrap();
-        let store = Store::open(tmp.path()).unwrap();
-        // below a quarter of sled's segment, so the blocks go to its log, not to blob files
-        let block_bytes = 100 << 10;
-        let blocks_per_group = 8;
-        let groups = SLED_SNAPSHOT_LAG_BYTES_MAX / (block_bytes * blocks_per_group) * 5 / 4;
-        for seq in (0..groups * blocks_per_group).step_by(blocks_per_group as usize) {
-            let blocks = (seq..seq + blocks_per_group)
+        use crate::store::PendingBlock;
+        for seq in (0..groups * 8).step_by(8) {
+            let blocks = (seq..seq + 8)
                 .map(|first_seq| PendingBlock {
                     first_seq,
-                    records: vec![first_seq as u8; block_bytes as usize],
+                    records: vec![first_seq as u8; 100 << 10],
                     personal: Vec::new(),
                 })
                 .collect();
             let head = Anchor {
-                seq: seq + blocks_per_group - 1,
+                seq: seq + 7,
                 hash: [seq as u8; 32],
             };
             store.append_group(blocks, head).unwrap();
         }
-        // dropping the store waits for the snapshot it started
+    }
+
+    /// Given a store that wrote more than the closing minimum but less than the running lag,
+    /// when it closes, then sled's newest snapshot (before any reopening, which writes one of
+    /// its own) is at the end of what it wrote: the next opening replays nothing.
+    #[test]
+    fn closing_a_store_that_wrote_takes_a_snapshot() {
+        use super::{SLED_SNAPSHOT_AT_CLOSE_LAG_BYTES_MIN, SLED_SNAPSHOT_LAG_BYTES_MAX};
+        let tmp = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(tmp.path()).unwrap();
+        let at_opening = newest_snapshot_lsn(tmp.path()).unwrap_or(0);
+        let groups = 2 * SLED_SNAPSHOT_AT_CLOSE_LAG_BYTES_MIN / (8 * (100 << 10));
+        append_groups(&store, groups);
+        let written = store.db.log_bytes_since_snapshot();
+        assert!(
+            (SLED_SNAPSHOT_AT_CLOSE_LAG_BYTES_MIN..SLED_SNAPSHOT_LAG_BYTES_MAX).contains(&written),
+            "{written} bytes of log"
+        );
         drop(store);
         let taken = newest_snapshot_lsn(tmp.path()).expect("a snapshot");
+        assert!(
+            taken >= at_opening + written as i64,
+            "the newest snapshot is at lsn {taken}, the log was {written} bytes past {at_opening}"
+        );
+        let store = crate::store::Store::open(tmp.path()).unwrap();
+        assert_eq!(store.blocks().count() as u64, groups * 8);
+    }
+
+    #[test]
+    fn a_store_that_wrote_more_than_the_lag_took_a_snapshot_while_running() {
+        use super::SLED_SNAPSHOT_LAG_BYTES_MAX;
+        let tmp = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(tmp.path()).unwrap();
+        let groups = SLED_SNAPSHOT_LAG_BYTES_MAX / (8 * (100 << 10)) * 5 / 4;
+        append_groups(&store, groups);
+        // Still open (closing takes a snapshot of its own): the thread writes it meanwhile.
+        let waited = std::time::Instant::now();
+        let taken = loop {
+            let taken = newest_snapshot_lsn(tmp.path()).unwrap_or(0);
+            if taken >= SLED_SNAPSHOT_LAG_BYTES_MAX as i64 || waited.elapsed().as_secs() > 60 {
+                break taken;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
         assert!(
             taken >= SLED_SNAPSHOT_LAG_BYTES_MAX as i64,
             "the newest snapshot is at lsn {taken}"
         );
-        let store = Store::open(tmp.path()).unwrap();
-        assert_eq!(store.blocks().count() as u64, groups * blocks_per_group);
+        drop(store);
+        let store = crate::store::Store::open(tmp.path()).unwrap();
+        assert_eq!(store.blocks().count() as u64, groups * 8);
         assert_eq!(
             store.head_anchor().unwrap().map(|a| a.seq),
-            Some(groups * blocks_per_group - 1)
+            Some(groups * 8 - 1)
         );
     }
 }
