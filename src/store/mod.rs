@@ -144,11 +144,7 @@ fn open_sled(dir: &Path) -> Result<sled::Db, sled::Error> {
 /// `open_sled`, creating a new store with segments of `segment_bytes_new` (tests that want
 /// sled to reuse segments often create stores with sled's old default).
 fn open_sled_sized(dir: &Path, segment_bytes_new: usize) -> Result<sled::Db, sled::Error> {
-    let config = sled::Config::new()
-        .path(dir)
-        .segment_size(sled_segment_bytes(dir).unwrap_or(segment_bytes_new))
-        .cache_capacity(64 << 20)
-        .mode(sled::Mode::HighThroughput);
+    let config = sled_config_sized(dir, segment_bytes_new);
     let mut waited_ms = 0;
     loop {
         match config.open() {
@@ -159,6 +155,21 @@ fn open_sled_sized(dir: &Path, segment_bytes_new: usize) -> Result<sled::Db, sle
             opened => return opened,
         }
     }
+}
+
+/// sled on `dir` configured as the store opens it, for tests and tools that read or alter the
+/// store below chitra (sled refuses a store with a segment size other than its own). Unlike
+/// `Store::open`, opening it does not wait for a lock a closing store still holds.
+pub fn sled_config(dir: &Path) -> sled::Config {
+    sled_config_sized(dir, SLED_SEGMENT_BYTES_NEW)
+}
+
+fn sled_config_sized(dir: &Path, segment_bytes_new: usize) -> sled::Config {
+    sled::Config::new()
+        .path(dir)
+        .segment_size(sled_segment_bytes(dir).unwrap_or(segment_bytes_new))
+        .cache_capacity(64 << 20)
+        .mode(sled::Mode::HighThroughput)
 }
 
 /// The segment size the store in `dir` was created with, as its `conf` names it (sled writes

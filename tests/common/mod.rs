@@ -141,13 +141,14 @@ pub fn rewrite_records(dir: &Path, records: &[Vec<u8>], anchor: Option<(u64, [u8
 
 /// Opens the sled database directly, waiting for a just-closed ledger's lock to be released.
 pub fn raw_open(dir: &Path) -> sled::Db {
+    let config = chitra::store::sled_config(dir);
     for _ in 0..150 {
-        if let Ok(db) = sled::open(dir) {
+        if let Ok(db) = config.open() {
             return db;
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    sled::open(dir).unwrap()
+    config.open().unwrap()
 }
 
 /// Offset of the payload in a record (its last `payload_len` bytes).
