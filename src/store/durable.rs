@@ -29,7 +29,7 @@
 //!   flush we `fdatasync` it through a handle kept open for the store's life: that commits the
 //!   data pages, the size and the allocation, and flushes the device cache. `fdatasync` acts on
 //!   the file, not the descriptor, so it covers sled's writes through its own descriptor.
-//! - `blobs/<lsn>`: a value too large for a log slot (above a quarter of a segment: 2 MiB in a
+//! - `blobs/<lsn>`: a value too large for a log slot (above a quarter of a segment: 512 KiB in a
 //!   store created now, 128 KiB in one created with sled's old default of 512 KiB, e.g. a
 //!   large record block or tree node) goes to its own file, created with `create_new` and `write_all`
 //!   and never synced by sled (`pagecache/blob_io.rs`); the log only holds a pointer to it. A
