@@ -19,7 +19,7 @@ use crate::chain::{Anchor, Fault, Verifier};
 use crate::domain::state::{Attachment, Inconsistency};
 use crate::domain::State;
 use crate::ledger::codec;
-use crate::store::{Store, StoreError, StoredBytes};
+use crate::store::{opening_step, Store, StoreError, StoredBytes};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -80,12 +80,9 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     // A large group cut short by a crash left blocks nobody was told about: drop them.
     store.discard_interrupted_group()?;
     let anchor = store.head_anchor()?;
-    let t = std::time::Instant::now();
-    let fitting = super::snapshot::newest_fitting(&store, anchor, early);
-    tracing::debug!(
-        ms = t.elapsed().as_millis() as u64,
-        "opening: snapshot fitted"
-    );
+    let fitting = opening_step("snapshot fitted", || {
+        super::snapshot::newest_fitting(&store, anchor, early)
+    });
     let (mut state, start) = match fitting {
         Some((snap, last_record)) => (
             snap.state,
@@ -102,12 +99,9 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     };
     let snapshot_records = state.applied();
     let erased_in_snapshot = state.erased_records().len();
-    let t = std::time::Instant::now();
-    let (replayed, verified, tree) = replay_and_verify(&store, anchor, &mut state, start)?;
-    tracing::debug!(
-        ms = t.elapsed().as_millis() as u64,
-        "opening: tail replayed"
-    );
+    let (replayed, verified, tree) = opening_step("tail replayed", || {
+        replay_and_verify(&store, anchor, &mut state, start)
+    })?;
     let head = verified;
     // An erasure whose store cleanup was interrupted by a crash is finished now, snapshots
     // holding the erased data included.

@@ -185,14 +185,11 @@ fn hash_frozen(store: &Store, rows: FrozenRef, histories: FrozenRef) -> [Hashed;
     let hash = |file: store::Frozen, want: FrozenRef| match want.bytes {
         0 => (want, Ok(None)),
         n => {
-            let t = std::time::Instant::now();
-            let r = (want, store.frozen_digest(file, n));
-            tracing::debug!(
-                ms = t.elapsed().as_millis() as u64,
-                ?file,
-                "opening: hashed"
-            );
-            r
+            let step = format!("{file:?} hashed");
+            (
+                want,
+                store::opening_step(&step, || store.frozen_digest(file, n)),
+            )
         }
     };
     // Side by side: on a cold page cache the disk serves two readers faster than one.
@@ -627,15 +624,7 @@ fn read_named(path: &Path) -> Result<Header, SnapshotError> {
 /// Decodes the snapshot at `path` on other threads while this one runs `beside`.
 fn read_beside<R>(path: &Path, beside: impl FnOnce() -> R) -> (Result<Snapshot, SnapshotError>, R) {
     std::thread::scope(|scope| {
-        let decoding = scope.spawn(|| {
-            let t = std::time::Instant::now();
-            let r = read(path);
-            tracing::debug!(
-                ms = t.elapsed().as_millis() as u64,
-                "opening: snapshot decoded"
-            );
-            r
-        });
+        let decoding = scope.spawn(|| store::opening_step("snapshot decoded", || read(path)));
         let beside = beside();
         let snap = decoding.join().expect("decoding a snapshot does not panic");
         (snap, beside)

@@ -201,31 +201,25 @@ impl Durability {
         self.db
             .sync_data()
             .map_err(|e| io_error(&self.dir.join(DB_FILE), e))?;
-        // Blobs sled created since the last sync, then their names.
-        let mut blobs = BTreeMap::new();
+        // Blobs sled created or grew since the last sync, then their names.
+        let mut blobs = self.blob_lengths()?;
         let mut added = false;
-        let entries =
-            std::fs::read_dir(&self.blobs_dir).map_err(|e| io_error(&self.blobs_dir, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| io_error(&self.blobs_dir, e))?;
-            let name = entry.file_name();
-            let synced = seen.blobs.get(&name).copied();
-            let sync = || -> std::io::Result<u64> {
-                let len = entry.metadata()?.len();
-                if synced != Some(len) {
-                    File::open(entry.path())?.sync_all()?;
-                }
-                Ok(len)
-            };
-            match sync() {
-                Ok(len) => {
-                    added |= synced.is_none();
-                    blobs.insert(name, len);
-                }
-                // sled removed it meanwhile: a superseded value, nothing to keep.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_error(&entry.path(), e)),
+        let mut removed = Vec::new();
+        for (name, len) in &blobs {
+            let synced = seen.blobs.get(name);
+            if synced == Some(len) {
+                continue;
             }
+            let path = self.blobs_dir.join(name);
+            match File::open(&path).and_then(|f| f.sync_all()) {
+                Ok(()) => added |= synced.is_none(),
+                // sled removed it meanwhile: a superseded value, nothing to keep.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => removed.push(name.clone()),
+                Err(e) => return Err(io_error(&path, e)),
+            }
+        }
+        for name in removed {
+            blobs.remove(&name);
         }
         if added {
             sync_path(&self.blobs_dir)?;

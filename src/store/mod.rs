@@ -136,6 +136,15 @@ fn key_seq(key: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(bytes))
 }
 
+/// Runs one step of opening a ledger and logs how long it took (`debug`, as `opening: <step>`),
+/// so that an operator can see where a start's time goes.
+pub(crate) fn opening_step<R>(step: &str, run: impl FnOnce() -> R) -> R {
+    let started = std::time::Instant::now();
+    let result = run();
+    tracing::debug!(ms = started.elapsed().as_millis() as u64, "opening: {step}");
+    result
+}
+
 /// sled on `dir`, configured as the store uses it. sled releases its file lock from a
 /// background thread shortly after the last handle is dropped, so a reopen right after a close
 /// (import, tests) may briefly find it held: this waits for it, up to `OPEN_LOCK_WAIT_MS_MAX`.
@@ -186,16 +195,12 @@ fn sled_segment_bytes(dir: &Path) -> Option<usize> {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let t = std::time::Instant::now();
-        let db = open_sled(dir).map_err(|source| StoreError::Open {
+        let db = opening_step("sled", || open_sled(dir)).map_err(|source| StoreError::Open {
             path: dir.display().to_string(),
             source,
         })?;
-        tracing::debug!(ms = t.elapsed().as_millis() as u64, "opening: sled");
         let log = db.open_tree(TREE)?;
-        let t = std::time::Instant::now();
-        let durability = Arc::new(durable::Durability::open(dir)?);
-        tracing::debug!(ms = t.elapsed().as_millis() as u64, "opening: sync sweep");
+        let durability = Arc::new(opening_step("sync", || durable::Durability::open(dir))?);
         let files_dir = dir.join(FILES_DIR);
         // Under sled's lock, which every process that writes payment files holds.
         files::remove_unfinished(&files_dir)?;
