@@ -178,7 +178,7 @@ fn a_snapshot_of_an_older_format_is_passed_over() {
     for path in taken {
         let mut bytes = std::fs::read(&path).unwrap();
         // After the 16-byte magic: the format version, little-endian.
-        assert_eq!(bytes[16..20], 5u32.to_le_bytes());
+        assert_eq!(bytes[16..20], 6u32.to_le_bytes());
         bytes[16..20].copy_from_slice(&3u32.to_le_bytes());
         std::fs::write(&path, bytes).unwrap();
     }
@@ -187,36 +187,73 @@ fn a_snapshot_of_an_older_format_is_passed_over() {
     assert_eq!(ledger.state_digest(), digest);
 }
 
-/// A snapshot of format 4 (format 5 without the offset of the state's second part, before its
-/// trailer) written by the release before this one is still opened from, to the same state: a
-/// ledger of years would otherwise replay its whole chain on the first opening after an upgrade.
-#[test]
-fn a_snapshot_of_the_format_before_opens_as_it_did() {
-    let (dir, digest) = paid_two_months();
-    let taken = snapshots(dir.path());
-    let newest = taken.last().expect("a snapshot");
-    let records: u64 = newest.file_stem().unwrap().to_str().unwrap()["state-".len()..]
-        .parse()
-        .unwrap();
-    for path in &taken {
-        let bytes = std::fs::read(path).unwrap();
-        assert_eq!(bytes[16..20], 5u32.to_le_bytes());
-        let body = bytes.len() - 40 - 8;
-        let split = u64::from_le_bytes(bytes[body..body + 8].try_into().unwrap()) as usize;
-        assert!(
-            split > 148 && split < body,
-            "the state's parts are split inside the body"
-        );
-        let mut old = bytes[..body].to_vec();
-        old[16..20].copy_from_slice(&4u32.to_le_bytes());
-        let hash = blake3::hash(&old);
-        old.extend_from_slice(&(old.len() as u64).to_le_bytes());
-        old.extend_from_slice(hash.as_bytes());
-        std::fs::write(path, old).unwrap();
+/// Format 6's layout (`docs/chain-format.md` §8): the header's length, and the trailer's.
+const HEADER_BYTES_V6: usize = 16 + 4 + 8 + 32 + 8 + 2 * (8 + 16);
+const TRAILER_BYTES_V6: usize = 8 + 16;
+
+/// The XXH3-128 of `bytes` in its canonical (big-endian) form, as format 6 writes it.
+fn xxh3_128(bytes: &[u8]) -> [u8; 16] {
+    xxhash_rust::xxh3::xxh3_128(bytes).to_be_bytes()
+}
+
+/// A snapshot of format 6 rewritten as the release before wrote it, in `version` 5 (blake3
+/// checksums: 32 bytes each, of the frozen bytes named and of the whole) or 4 (5 without the
+/// offset of the state's second part), written here from the layout, not by chitra.
+fn as_older_format(v6: &[u8], frozen_dir: &Path, version: u32) -> Vec<u8> {
+    assert_eq!(v6[16..20], 6u32.to_le_bytes());
+    let body = v6.len() - TRAILER_BYTES_V6 - 8;
+    let split = u64::from_le_bytes(v6[body..body + 8].try_into().unwrap()) as usize;
+    assert!(
+        split > HEADER_BYTES_V6 && split < body,
+        "the state's parts are split inside the body"
+    );
+    let mut old = v6[..16].to_vec();
+    old.extend_from_slice(&version.to_le_bytes());
+    old.extend_from_slice(&v6[20..68]);
+    for (at, name) in [(68, "payment-rows"), (92, "histories")] {
+        let len = u64::from_le_bytes(v6[at..at + 8].try_into().unwrap());
+        let frozen = std::fs::read(frozen_dir.join(name)).unwrap_or_default();
+        assert_eq!(v6[at + 8..at + 24], xxh3_128(&frozen[..len as usize]));
+        old.extend_from_slice(&len.to_le_bytes());
+        old.extend_from_slice(blake3::hash(&frozen[..len as usize]).as_bytes());
     }
-    let ledger = open(dir.path());
-    assert_eq!(ledger.opening().snapshot_records, records);
-    assert_eq!(ledger.state_digest(), digest);
+    old.extend_from_slice(&v6[HEADER_BYTES_V6..body]);
+    if version == 5 {
+        // The header grew by 32 bytes, and so the second part's offset.
+        old.extend_from_slice(&(split as u64 + 32).to_le_bytes());
+    }
+    let hash = blake3::hash(&old);
+    old.extend_from_slice(&(old.len() as u64).to_le_bytes());
+    old.extend_from_slice(hash.as_bytes());
+    old
+}
+
+/// Snapshots of format 5 (blake3 checksums) and 4 (5 without the offset of the state's second
+/// part, before its trailer), written by the releases before this one, are still opened from,
+/// to the same state: a ledger of years would otherwise replay its whole chain on the first
+/// opening after an upgrade.
+#[test]
+fn snapshots_of_the_formats_before_open_as_they_did() {
+    for version in [5, 4] {
+        let (dir, digest) = paid_two_months();
+        let taken = snapshots(dir.path());
+        let newest = taken.last().expect("a snapshot");
+        let records: u64 = newest.file_stem().unwrap().to_str().unwrap()["state-".len()..]
+            .parse()
+            .unwrap();
+        let frozen_dir = dir.path().join(chitra::store::SNAPSHOTS_DIR);
+        for path in &taken {
+            let old = as_older_format(&std::fs::read(path).unwrap(), &frozen_dir, version);
+            std::fs::write(path, old).unwrap();
+        }
+        let ledger = open(dir.path());
+        assert_eq!(
+            ledger.opening().snapshot_records,
+            records,
+            "format {version}"
+        );
+        assert_eq!(ledger.state_digest(), digest, "format {version}");
+    }
 }
 
 /// A snapshot whose state's parts are split at another place (its checksum recomputed) does
@@ -226,12 +263,12 @@ fn a_snapshot_whose_split_is_moved_is_passed_over() {
     let (dir, digest) = paid_two_months();
     for path in snapshots(dir.path()) {
         let mut bytes = std::fs::read(&path).unwrap();
-        let body = bytes.len() - 40;
+        let body = bytes.len() - TRAILER_BYTES_V6;
         let at = body - 8;
         let split = u64::from_le_bytes(bytes[at..body].try_into().unwrap());
         bytes[at..body].copy_from_slice(&(split + 1).to_le_bytes());
-        let hash = blake3::hash(&bytes[..body]);
-        bytes[body + 8..].copy_from_slice(hash.as_bytes());
+        let hash = xxh3_128(&bytes[..body]);
+        bytes[body + 8..].copy_from_slice(&hash);
         std::fs::write(&path, bytes).unwrap();
     }
     let ledger = open(dir.path());
@@ -257,9 +294,9 @@ fn verify_finds_a_snapshot_whose_state_was_edited() {
         .position(|w| w == needle)
         .expect("the funding account is in the snapshot");
     bytes[at + needle.len() - 1] = b'9';
-    let body = bytes.len() - 40;
-    let hash = blake3::hash(&bytes[..body]);
-    bytes[body + 8..].copy_from_slice(hash.as_bytes());
+    let body = bytes.len() - TRAILER_BYTES_V6;
+    let hash = xxh3_128(&bytes[..body]);
+    bytes[body + 8..].copy_from_slice(&hash);
     std::fs::write(&path, &bytes).unwrap();
 
     let offline = Offline::open(dir.path()).unwrap();

@@ -394,7 +394,7 @@ impl Ledger {
     /// ledgers with the same digest hold the same state.
     pub fn state_digest(&self) -> [u8; 32] {
         let state = self.shared.state.read().expect("state lock");
-        *snapshot::state_digest(&state).as_bytes()
+        snapshot::state_digest(&state)
     }
 
     /// Blocks until `records` records are durable.

@@ -85,25 +85,26 @@ impl Store {
         Ok(())
     }
 
-    /// The blake3 of the first `len` bytes of a frozen file; `None` when the file is shorter.
-    /// They are mapped a window at a time and each window unmapped once hashed: hashing from
-    /// the page cache without copying (reading 64 KiB at a time spent a fifth of the hashing in
-    /// the copy), and without the whole file becoming resident in this process at once.
-    pub fn frozen_digest(
+    /// Feeds the first `len` bytes of a frozen file to `hash` in order; `false` (and nothing
+    /// fed) when the file is shorter or missing. Which checksum is the snapshot's business.
+    /// The bytes are mapped a window at a time and each window unmapped once fed: hashing
+    /// from the page cache without copying (reading 64 KiB at a time spent a fifth of the
+    /// hashing in the copy), and without the whole file becoming resident in this process.
+    pub fn hash_frozen(
         &self,
         file: Frozen,
         len: u64,
-    ) -> Result<Option<blake3::Hash>, StoreError> {
+        hash: &mut dyn FnMut(&[u8]),
+    ) -> Result<bool, StoreError> {
         let path = self.frozen_path(file);
         let file = match File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io_error(&path, e)),
         };
         if file.metadata().map_err(|e| io_error(&path, e))?.len() < len {
-            return Ok(None);
+            return Ok(false);
         }
-        let mut hasher = blake3::Hasher::new();
         let mut offset = 0;
         while offset < len {
             let window = (len - offset).min(FROZEN_HASH_WINDOW_BYTES);
@@ -117,10 +118,10 @@ impl Store {
             .map_err(|e| io_error(&path, e))?;
             // Read ahead of the hashing, a cold page cache being read once, in order.
             let _ = map.advise(memmap2::Advice::Sequential);
-            hasher.update(&map);
+            hash(&map);
             offset += window;
         }
-        Ok(Some(hasher.finalize()))
+        Ok(true)
     }
 
     /// Maps the first `len` bytes (more than zero) of a frozen file, read-only.
