@@ -2,6 +2,7 @@
 //! `apply` is total over events that `decide` produced; an event that cannot apply means the
 //! log and the code disagree, and is reported as an `Inconsistency` rather than ignored.
 
+mod citizens;
 mod codec;
 mod histories;
 mod payments;
@@ -25,6 +26,7 @@ use super::types::{
     BatchId, BeneficiaryId, CitizenId, CommuneCode, Date, EntitlementId, FileId, Month, PaymentId,
     Programme, Vnd,
 };
+use citizens::CitizenIndex;
 pub use totals::{BatchTotals, ByStatus};
 
 /// A personal-data attachment as the state receives it.
@@ -190,15 +192,11 @@ pub struct IssuedFile {
     pub downloads: u32,
 }
 
-/// Each person's ID by their citizen ID.
-type CitizenIndex = HashMap<CitizenId, BeneficiaryId, foldhash::fast::RandomState>;
-
 /// Everything the log says, as of its last applied record.
 #[derive(Debug, Default)]
 pub struct State {
     beneficiaries: Slab<Beneficiary>,
-    /// foldhash rather than SipHash: one insert per enrolment on the write path and on every
-    /// replay; its per-process random seed still keeps chosen IDs from colliding on purpose.
+    /// Each person's ID by their citizen ID.
     by_citizen: CitizenIndex,
     entitlements: Slab<Entitlement>,
     schedules: Vec<RateSchedule>,
@@ -273,7 +271,7 @@ impl State {
     }
 
     pub fn by_citizen(&self, id: &CitizenId) -> Option<BeneficiaryId> {
-        self.by_citizen.get(id).copied()
+        self.by_citizen.get(id)
     }
 
     pub fn next_beneficiary_id(&self) -> BeneficiaryId {

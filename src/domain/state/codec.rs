@@ -41,13 +41,13 @@ pub struct AfterPeople<'a>(pub &'a State);
 /// The first part of a state's encoding, decoded on its own.
 pub struct DecodedPeople {
     beneficiaries: super::Slab<super::Beneficiary>,
-    by_citizen: super::CitizenIndex,
+    by_citizen: super::citizens::CitizenIndex,
 }
 
 impl Encode for People<'_> {
     fn encode<E: Encoder>(&self, e: &mut E) -> Result<(), EncodeError> {
         self.0.beneficiaries.encode(e)?;
-        sorted_map(&self.0.by_citizen).encode(e)
+        self.0.by_citizen.encode(e)
     }
 }
 
@@ -55,7 +55,7 @@ impl<Context> Decode<Context> for DecodedPeople {
     fn decode<D: Decoder<Context = Context>>(d: &mut D) -> Result<Self, DecodeError> {
         Ok(DecodedPeople {
             beneficiaries: Decode::decode(d)?,
-            by_citizen: map(d)?,
+            by_citizen: Decode::decode(d)?,
         })
     }
 }
