@@ -93,8 +93,9 @@ pub(super) struct FrozenRef {
 /// names. XXH3-128 from format 6, blake3 before. A start reads the frozen files whole (1.6 GB
 /// after two years of a million people's payments) and the snapshot (380 MB), and these
 /// checksums guard against damage, not against someone who can write the data directory
-/// (`chitra verify` replays the chain for that): XXH3-128 hashed them three to four times as
-/// fast as blake3 on this project's two-core machine.
+/// (`chitra verify` replays the chain for that): XXH3-128 hashed the frozen files of two years
+/// in 0.12-0.17 s where blake3 took 0.33-0.35 s (from the page cache, on this project's
+/// two-core machine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Checksum {
     Blake3,
