@@ -34,6 +34,14 @@ const SNAPSHOT_THREAD_NICE: libc::c_int = 19;
 /// and commands that open and close small stores many times would each write one.
 const SLED_SNAPSHOT_AT_CLOSE_LAG_BYTES_MIN: u64 = 16 << 20;
 
+/// How many times the thread taking a snapshot while running tries when one cannot be taken at
+/// that moment (the log not readable cleanly up to its durable end, or a page below that end
+/// first written beyond it: both pass once the next flush made the rest durable), and how long
+/// it waits between tries. Without a retry, a moment like that after the last write of a burst
+/// left the store without a snapshot until it closed.
+const SNAPSHOT_TRIES_MAX: u32 = 3;
+const SNAPSHOT_RETRY_WAIT_MS: u64 = 200;
+
 /// The store's sled and the thread taking a snapshot, if one was started.
 pub(super) struct SledSnapshots {
     db: sled::Db,
@@ -67,6 +75,13 @@ impl SledSnapshots {
             .name("sled-snapshot".into())
             .spawn(move || {
                 lower_this_threads_priority();
+                for _ in 1..SNAPSHOT_TRIES_MAX {
+                    if !take(&db, "sled snapshot written while running") {
+                        return;
+                    }
+                    let wait = std::time::Duration::from_millis(SNAPSHOT_RETRY_WAIT_MS);
+                    std::thread::sleep(wait);
+                }
                 take(&db, "sled snapshot written while running");
             })
             .map_err(|e| tracing::warn!("could not start sled's snapshot thread: {e}"))
@@ -88,21 +103,29 @@ impl Drop for SledSnapshots {
     }
 }
 
-fn take(db: &sled::Db, written: &'static str) {
+/// Takes a snapshot now; `true` if it could not be at this moment and may be tried again.
+fn take(db: &sled::Db, written: &'static str) -> bool {
     let lag = db.log_bytes_since_snapshot();
     let started = std::time::Instant::now();
     match db.snapshot_while_running() {
-        Ok(true) => tracing::debug!(
-            lag_bytes = lag,
-            ms = started.elapsed().as_millis() as u64,
-            "{written}"
-        ),
-        Ok(false) => tracing::debug!(
-            lag_bytes = lag,
-            "sled snapshot not taken: the log could not be read cleanly up to its durable end"
-        ),
+        Ok(true) => {
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(lag_bytes = lag, ms, "{written}");
+            false
+        }
+        // Nothing new since the newest snapshot is `Ok(false)` too; trying again then costs
+        // one reading of an empty stretch of log.
+        Ok(false) => {
+            tracing::debug!(
+                lag_bytes = lag,
+                "sled snapshot not taken: the log could not be read cleanly up to its durable \
+                 end, or a page below that end was first written beyond it"
+            );
+            true
+        }
         Err(e) => {
-            tracing::warn!("sled snapshot while running failed (opening will replay more): {e}")
+            tracing::warn!("sled snapshot while running failed (opening will replay more): {e}");
+            false
         }
     }
 }
