@@ -154,7 +154,7 @@ impl Hasher {
     }
 
     /// The digest in its first `Checksum::digest_bytes` bytes, the rest zeros; XXH3-128 in its
-    /// canonical (big-endian) form, as `xxhsum -H2` prints it.
+    /// canonical (big-endian) form, as python-xxhash's `digest()` gives it.
     fn finish(&self) -> [u8; 32] {
         let mut digest = [0u8; 32];
         match self {

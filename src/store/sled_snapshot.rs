@@ -75,14 +75,15 @@ impl SledSnapshots {
             .name("sled-snapshot".into())
             .spawn(move || {
                 lower_this_threads_priority();
-                for _ in 1..SNAPSHOT_TRIES_MAX {
-                    if !take(&db, "sled snapshot written while running") {
+                let wait = std::time::Duration::from_millis(SNAPSHOT_RETRY_WAIT_MS);
+                for tried in 1..=SNAPSHOT_TRIES_MAX {
+                    if !take(&db, "sled snapshot written while running")
+                        || tried == SNAPSHOT_TRIES_MAX
+                    {
                         return;
                     }
-                    let wait = std::time::Duration::from_millis(SNAPSHOT_RETRY_WAIT_MS);
                     std::thread::sleep(wait);
                 }
-                take(&db, "sled snapshot written while running");
             })
             .map_err(|e| tracing::warn!("could not start sled's snapshot thread: {e}"))
             .ok();
