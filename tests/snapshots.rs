@@ -178,7 +178,7 @@ fn a_snapshot_of_an_older_format_is_passed_over() {
     for path in taken {
         let mut bytes = std::fs::read(&path).unwrap();
         // After the 16-byte magic: the format version, little-endian.
-        assert_eq!(bytes[16..20], 6u32.to_le_bytes());
+        assert_eq!(bytes[16..20], 7u32.to_le_bytes());
         bytes[16..20].copy_from_slice(&3u32.to_le_bytes());
         std::fs::write(&path, bytes).unwrap();
     }
@@ -187,13 +187,52 @@ fn a_snapshot_of_an_older_format_is_passed_over() {
     assert_eq!(ledger.state_digest(), digest);
 }
 
-/// Format 6's layout (`docs/chain-format.md` §8): the header's length, and the trailer's.
+/// Format 6's layout (`docs/chain-format.md` §8): the header's length, and the trailer's
+/// (format 7's too).
 const HEADER_BYTES_V6: usize = 16 + 4 + 8 + 32 + 8 + 2 * (8 + 16);
 const TRAILER_BYTES_V6: usize = 8 + 16;
+/// Format 7's header before the chunk digests: magic, version, head, last time, both lengths.
+const HEADER_FIXED_BYTES_V7: usize = 16 + 4 + 8 + 32 + 8 + 2 * 8;
+/// The bytes of each chunk of a frozen file that format 7 keeps a digest of.
+const CHUNK_BYTES_V7: usize = 256 << 10;
 
-/// The XXH3-128 of `bytes` in its canonical (big-endian) form, as format 6 writes it.
+/// The XXH3-128 of `bytes` in its canonical (big-endian) form, as formats 6 and 7 write it.
 fn xxh3_128(bytes: &[u8]) -> [u8; 16] {
     xxhash_rust::xxh3::xxh3_128(bytes).to_be_bytes()
+}
+
+/// A snapshot of format 7 rewritten as format 6 (one digest of all of each frozen file's
+/// bytes instead of one per chunk), from the layout: each chunk's digest is checked against
+/// the frozen file first, so this fails if the chunks were not what §8 says.
+fn v7_as_v6(v7: &[u8], frozen_dir: &Path) -> Vec<u8> {
+    assert_eq!(v7[16..20], 7u32.to_le_bytes());
+    let mut header = v7[..68].to_vec();
+    header[16..20].copy_from_slice(&6u32.to_le_bytes());
+    let mut at = HEADER_FIXED_BYTES_V7;
+    for (i, name) in ["payment-rows", "histories"].into_iter().enumerate() {
+        let len = u64::from_le_bytes(v7[68 + 8 * i..76 + 8 * i].try_into().unwrap()) as usize;
+        let frozen = std::fs::read(frozen_dir.join(name)).unwrap_or_default();
+        for chunk in frozen[..len].chunks(CHUNK_BYTES_V7) {
+            assert_eq!(v7[at..at + 16], xxh3_128(chunk), "{name}");
+            at += 16;
+        }
+        header.extend_from_slice(&(len as u64).to_le_bytes());
+        header.extend_from_slice(&xxh3_128(&frozen[..len]));
+    }
+    let body = v7.len() - TRAILER_BYTES_V6 - 8;
+    let split = u64::from_le_bytes(v7[body..body + 8].try_into().unwrap()) as usize;
+    assert!(
+        split > at && split < body,
+        "the state's parts are in the body"
+    );
+    let mut v6 = header;
+    v6.extend_from_slice(&v7[at..body]);
+    // The header's length changed, and so the second part's offset.
+    v6.extend_from_slice(&((split + HEADER_BYTES_V6 - at) as u64).to_le_bytes());
+    let hash = xxh3_128(&v6);
+    v6.extend_from_slice(&(v6.len() as u64).to_le_bytes());
+    v6.extend_from_slice(&hash);
+    v6
 }
 
 /// A snapshot of format 6 rewritten as the release before wrote it, in `version` 5 (blake3
@@ -228,13 +267,13 @@ fn as_older_format(v6: &[u8], frozen_dir: &Path, version: u32) -> Vec<u8> {
     old
 }
 
-/// Snapshots of format 5 (blake3 checksums) and 4 (5 without the offset of the state's second
-/// part, before its trailer), written by the releases before this one, are still opened from,
-/// to the same state: a ledger of years would otherwise replay its whole chain on the first
-/// opening after an upgrade.
+/// Snapshots of format 6 (one digest per frozen file), 5 (6 with blake3 checksums) and 4 (5
+/// without the offset of the state's second part, before its trailer), written by the
+/// releases before this one, are still opened from, to the same state: a ledger of years would
+/// otherwise replay its whole chain on the first opening after an upgrade.
 #[test]
 fn snapshots_of_the_formats_before_open_as_they_did() {
-    for version in [5, 4] {
+    for version in [6, 5, 4] {
         let (dir, digest) = paid_two_months();
         let taken = snapshots(dir.path());
         let newest = taken.last().expect("a snapshot");
@@ -243,7 +282,11 @@ fn snapshots_of_the_formats_before_open_as_they_did() {
             .unwrap();
         let frozen_dir = dir.path().join(chitra::store::SNAPSHOTS_DIR);
         for path in &taken {
-            let old = as_older_format(&std::fs::read(path).unwrap(), &frozen_dir, version);
+            let v6 = v7_as_v6(&std::fs::read(path).unwrap(), &frozen_dir);
+            let old = match version {
+                6 => v6,
+                _ => as_older_format(&v6, &frozen_dir, version),
+            };
             std::fs::write(path, old).unwrap();
         }
         let ledger = open(dir.path());
@@ -362,27 +405,121 @@ fn an_erasure_removes_the_snapshots_that_hold_the_erased_data() {
     assert_eq!(erased, Some(true));
 }
 
-/// The payment lines a snapshot froze are checked against its digest before they are mapped: a
-/// changed byte in the rows file makes opening pass the snapshot over (and replay, to the same
-/// state), and `chitra verify` names the snapshot as unusable.
-#[test]
-fn a_changed_payment_rows_file_is_found_and_the_snapshot_passed_over() {
-    let (dir, digest) = paid_two_months();
-    let rows = dir
-        .path()
-        .join(chitra::store::SNAPSHOTS_DIR)
-        .join("payment-rows");
-    let mut bytes = std::fs::read(&rows).unwrap();
-    // The first row's amount, its low byte: a payment line that would pay another sum.
-    bytes[0] ^= 0x01;
-    std::fs::write(&rows, &bytes).unwrap();
+/// Flips the low bit of byte `at` of a file.
+fn flip(path: &Path, at: usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes[at] ^= 0x01;
+    std::fs::write(path, &bytes).unwrap();
+}
 
-    let ledger = open(dir.path());
-    assert_eq!(
-        ledger.opening().snapshot_records,
-        0,
-        "a changed row was trusted"
+/// `chitra verify`'s check of each snapshot: every one unusable, for a reason naming `what`.
+fn all_unusable(data: &Path, what: &str) {
+    let offline = Offline::open(data).unwrap();
+    let checks = offline.check_snapshots().unwrap();
+    assert!(!checks.is_empty());
+    assert!(
+        checks.iter().all(|c| matches!(&c.outcome,
+            SnapshotOutcome::Unusable(why) if why.contains(what))),
+        "{checks:?}"
     );
+}
+
+/// A data directory made by `chitra init` (so the binary works on it) after `two_months`, and
+/// the state it holds.
+fn initialised_two_months(dir: &Path) -> (PathBuf, [u8; 32]) {
+    let data = dir.join("db");
+    common::bin::init(&data);
+    let ledger = open(&data);
+    two_months(&ledger);
+    (data, ledger.state_digest())
+}
+
+/// A frozen file changed under a format-7 snapshot: the real binary opens from the snapshot
+/// (opening reads no frozen byte), and the first command to read the damaged chunk stops, with
+/// exit code 74 and the file named, before using any byte of it, and sets the file aside; the
+/// next start replays the chain to the same state and writes the file anew, and the command
+/// then works.
+fn a_damaged_frozen_file_stops_its_first_reader(
+    dir: &Path,
+    name: &str,
+    at: usize,
+    command: &[&str],
+) {
+    let (data, digest) = initialised_two_months(dir);
+    let worked = common::bin::chitra_ok(&data, command);
+    let path = data.join(chitra::store::SNAPSHOTS_DIR).join(name);
+    flip(&path, at);
+    let damaged = std::fs::read(&path).unwrap();
+    // What `chitra verify` finds of it: every snapshot froze these bytes.
+    let what = match name {
+        "payment-rows" => "payment rows",
+        _ => "Histories",
+    };
+    all_unusable(&data, what);
+
+    let out = common::bin::chitra(&data, command);
+    let code = chitra::ledger::frozen::FROZEN_DAMAGED_EXIT_CODE;
+    let stderr = common::bin::stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{command:?}: {stderr}");
+    assert!(
+        stderr.contains(&format!("{name}: bytes 0..262144 are not the ones"))
+            && stderr.contains("set aside"),
+        "{stderr}"
+    );
+    assert!(
+        common::bin::stdout(&out).is_empty(),
+        "nothing printed from it"
+    );
+    assert!(!path.exists(), "the damaged file is set aside");
+    let aside = path.with_file_name(format!("{name}.damaged"));
+    assert_eq!(
+        std::fs::read(&aside).unwrap(),
+        damaged,
+        "set aside as it was"
+    );
+
+    let ledger = open(&data);
+    assert_eq!(ledger.opening().snapshot_records, 0, "a snapshot was used");
+    assert_eq!(ledger.state_digest(), digest);
+    drop(ledger);
+    let ledger = open(&data);
+    assert!(
+        ledger.opening().snapshot_records > 0,
+        "the file written anew"
+    );
+    assert_eq!(ledger.state_digest(), digest);
+    drop(ledger);
+    assert_eq!(common::bin::chitra_ok(&data, command), worked);
+}
+
+/// The payment lines a snapshot froze are checked a chunk at a time as they are read: a
+/// changed byte (the first line's amount, a line that would pay another sum) is never read as
+/// a payment line, and `chitra verify` names every snapshot that froze it as unusable.
+#[test]
+fn a_changed_payment_rows_file_stops_the_first_read_of_it_and_the_next_start_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let review = ["batch", "review", "1"];
+    a_damaged_frozen_file_stops_its_first_reader(dir.path(), "payment-rows", 0, &review);
+}
+
+/// Under a snapshot of format 6 (one digest of each file, checked whole when opening), a
+/// changed byte in the rows file makes opening pass the snapshot over and replay, to the same
+/// state, and `chitra verify` names it as unusable.
+#[test]
+fn a_changed_payment_rows_file_under_a_format_6_snapshot_is_found_when_opening() {
+    let (dir, digest) = paid_two_months();
+    let frozen = dir.path().join(chitra::store::SNAPSHOTS_DIR);
+    for path in snapshots(dir.path()) {
+        let v6 = v7_as_v6(&std::fs::read(&path).unwrap(), &frozen);
+        std::fs::write(&path, v6).unwrap();
+    }
+    let ledger = open(dir.path());
+    assert!(ledger.opening().snapshot_records > 0, "format 6 opens");
+    drop(ledger);
+    flip(&frozen.join("payment-rows"), 0);
+    let ledger = open(dir.path());
+    let opening = ledger.opening();
+    assert_eq!(opening.snapshot_records, 0, "a changed row was trusted");
     assert_eq!(ledger.state_digest(), digest);
     drop(ledger);
     // Opening again (snapshots were taken anew, the rows rewritten from the replayed state)
@@ -390,17 +527,6 @@ fn a_changed_payment_rows_file_is_found_and_the_snapshot_passed_over() {
     let ledger = open(dir.path());
     assert!(ledger.opening().snapshot_records > 0);
     assert_eq!(ledger.state_digest(), digest);
-    drop(ledger);
-
-    std::fs::write(&rows, &bytes).unwrap();
-    let offline = Offline::open(dir.path()).unwrap();
-    let checks = offline.check_snapshots().unwrap();
-    assert!(!checks.is_empty());
-    assert!(
-        checks.iter().all(|c| matches!(&c.outcome,
-            SnapshotOutcome::Unusable(why) if why.contains("payment rows"))),
-        "{checks:?}"
-    );
 }
 
 /// A paid month's payment lines leave memory at once, not only every few million records:
@@ -508,49 +634,24 @@ fn opening_from_a_snapshot_leaves_the_histories_file_untouched() {
     );
 }
 
+/// Each person's history up to the last snapshot is read through the histories file, checked a
+/// chunk at a time: a changed byte (the first entry's first delta, a history that would name
+/// another record) stops the first reader of its chunk, and `chitra verify` names every
+/// snapshot that froze it as unusable.
 #[test]
-fn a_changed_histories_file_is_found_and_the_snapshot_passed_over() {
+fn a_changed_histories_file_stops_the_first_read_of_it_and_the_next_start_replays() {
     let dir = tempfile::tempdir().unwrap();
-    let seqs = |l: &Ledger| -> Vec<u64> {
-        let records = l.history(BeneficiaryId(7)).unwrap();
-        records.iter().map(|r| r.seq).collect()
-    };
-    let (digest, history) = {
-        let ledger = open(dir.path());
-        two_months(&ledger);
-        let history = seqs(&ledger);
-        assert!(history.len() > 3, "{history:?}");
-        (ledger.state_digest(), history)
-    };
-    let reopened = open(dir.path());
-    assert!(reopened.opening().snapshot_records > 0);
-    assert_eq!(seqs(&reopened), history, "a history read through the file");
-    drop(reopened);
-
-    let path = dir
-        .path()
-        .join(chitra::store::SNAPSHOTS_DIR)
-        .join("histories");
-    let mut bytes = std::fs::read(&path).unwrap();
-    // The first entry's first delta: a history that would name another record.
-    bytes[20] ^= 0x01;
-    std::fs::write(&path, &bytes).unwrap();
-    let offline = Offline::open(dir.path()).unwrap();
-    let checks = offline.check_snapshots().unwrap();
-    assert!(
-        checks.iter().all(|c| matches!(&c.outcome,
-            SnapshotOutcome::Unusable(why) if why.contains("Histories"))),
-        "{checks:?}"
-    );
-    drop(offline);
-    let ledger = open(dir.path());
-    assert_eq!(
-        ledger.opening().snapshot_records,
-        0,
-        "a changed history was trusted"
-    );
-    assert_eq!(ledger.state_digest(), digest);
-    assert_eq!(seqs(&ledger), history);
+    let show = ["beneficiary", "show", "B7"];
+    a_damaged_frozen_file_stops_its_first_reader(dir.path(), "histories", 20, &show);
+    // The history as it reads after the replay: each record that touches the person.
+    let ledger = open(&dir.path().join("db"));
+    let seqs: Vec<u64> = ledger
+        .history(BeneficiaryId(7))
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect();
+    assert!(seqs.len() > 3, "{seqs:?}");
 }
 
 /// Opening decodes the newest snapshot before it holds the data directory's lock (to overlap

@@ -12,7 +12,7 @@ mod totals;
 
 pub use codec::{AfterPeople, DecodedPeople, People};
 pub use histories::FrozenHistories;
-pub use payments::{FrozenRows, PaymentTable};
+pub use payments::{FrozenBytes, FrozenRows, PaymentTable};
 pub use rows::{
     History, HistoryParts, ItemView, PaidMonths, Payment, PaymentIds, PaymentStatus,
     FROZEN_ROW_BYTES,

@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod checkpoints;
 pub mod codec;
+pub mod frozen;
 pub mod keys;
 pub mod offline;
 mod open;
@@ -193,6 +194,8 @@ struct Shared {
     stopped: AtomicBool,
     stop_reason: Mutex<Option<String>>,
     metrics: WriterMetrics,
+    /// The frozen files the state maps, checked by chunks (`frozen::Mapped`).
+    frozen: Mutex<frozen::Mapped>,
 }
 
 /// Counters the writer keeps about itself, for benchmarks and `/metrics`.

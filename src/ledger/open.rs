@@ -83,9 +83,13 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
     let fitting = opening_step("snapshot fitted", || {
         super::snapshot::newest_fitting(&store, anchor, early)
     });
+    let mut frozen = super::frozen::Mapped::default();
     let (mut state, start) = match fitting {
         Some((snap, last_record)) => (
-            snap.state,
+            {
+                frozen = snap.mapped;
+                snap.state
+            },
             Start {
                 last_record: Some(last_record),
                 tree: snap.tree,
@@ -127,6 +131,7 @@ pub(super) fn open(config: Config) -> Result<Ledger, OpenError> {
         stopped: AtomicBool::new(false),
         stop_reason: Mutex::new(None),
         metrics: Default::default(),
+        frozen: Mutex::new(frozen),
     });
     let recovered = Recovered {
         head,

@@ -24,12 +24,17 @@ use crate::domain::types::BeneficiaryId;
 use crate::domain::State;
 use crate::store::{self, Store, StoreError};
 
+use super::frozen::{self as checked, CheckedFrozen, ChunkSum, Mapped, WholeChecked};
+
 use super::{IdempotencyEntry, IdempotencyIndex, Receipt};
 
 const MAGIC: &[u8; 16] = b"chitra-snapshot\n";
-const FORMAT_VERSION: u32 = 6;
-/// Format 5 is format 6 with its checksums in blake3 (`Checksum`): still read, so that a ledger
-/// written before opens from its snapshot.
+const FORMAT_VERSION: u32 = 7;
+/// Format 6 is format 7 with one digest of each frozen file's bytes, which a start checks
+/// whole, instead of one per chunk checked on first read (`ledger::frozen`): still read, so
+/// that a ledger written before opens from its snapshot.
+const FORMAT_VERSION_WHOLE: u32 = 6;
+/// Format 5 is format 6 with its checksums in blake3 (`Checksum`): still read.
 const FORMAT_VERSION_BLAKE3: u32 = 5;
 /// Format 4 is format 5 without the offset of the state's second part (`SPLIT_BYTES`): still
 /// read, one part after the other.
@@ -65,6 +70,8 @@ pub(super) struct Snapshot {
     pub rows: FrozenRef,
     pub histories: FrozenRef,
     pub history_parts: Vec<HistoryParts>,
+    /// Once attached: the frozen files its state maps, where checked by chunks.
+    pub mapped: Mapped,
     pub last_ms: i64,
     pub state: State,
     pub idempotency: IdempotencyIndex,
@@ -80,22 +87,26 @@ pub(super) struct SnapshotOf<'a> {
     pub tree: TreeParts,
 }
 
-/// How many bytes of a frozen file (`store::Frozen`) a snapshot froze, and their digest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How many bytes of a frozen file (`store::Frozen`) a snapshot froze, and their digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct FrozenRef {
     pub bytes: u64,
     pub sum: Checksum,
-    /// The digest, in its first `sum.digest_bytes()` bytes (the rest zeros).
+    /// Formats 4 to 6: the digest of all the bytes, in its first `sum.digest_bytes()` bytes
+    /// (the rest zeros).
     pub digest: [u8; 32],
+    /// Format 7: the digest of each chunk (`ledger::frozen`), checked as the chunk is first
+    /// read; `digest` is then zeros.
+    pub chunks: Option<std::sync::Arc<[ChunkSum]>>,
 }
 
 /// The checksum of a snapshot's format: of itself (its trailer) and of the frozen bytes it
-/// names. XXH3-128 from format 6, blake3 before. A start reads the frozen files whole (1.6 GB
-/// after two years of a million people's payments) and the snapshot (380 MB), and these
-/// checksums guard against damage, not against someone who can write the data directory
-/// (`chitra verify` replays the chain for that): XXH3-128 hashed the frozen files of two years
-/// in 0.12-0.17 s where blake3 took 0.33-0.35 s (from the page cache, on this project's
-/// two-core machine).
+/// names (in format 7 of each chunk, `ledger::frozen`). XXH3-128 from format 6, blake3 before.
+/// A start reads the snapshot whole (380 MB after two years of a million people's payments),
+/// and before format 7 the frozen files too (1.6 GB); these checksums guard against damage,
+/// not against someone who can write the data directory (`chitra verify` replays the chain for
+/// that): XXH3-128 hashed the frozen files of two years in 0.12-0.17 s where blake3 took
+/// 0.33-0.35 s (from the page cache, on this project's two-core machine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Checksum {
     Blake3,
@@ -105,7 +116,7 @@ pub(super) enum Checksum {
 impl Checksum {
     fn of_version(version: u32) -> Checksum {
         match version {
-            FORMAT_VERSION => Checksum::Xxh3,
+            FORMAT_VERSION | FORMAT_VERSION_WHOLE => Checksum::Xxh3,
             _ => Checksum::Blake3,
         }
     }
@@ -132,7 +143,7 @@ impl Checksum {
         bytes: u64,
     ) -> Result<Option<[u8; 32]>, StoreError> {
         let mut hasher = self.hasher();
-        let whole = bytes == 0 || store.hash_frozen(file, bytes, &mut |b| hasher.update(b))?;
+        let whole = bytes == 0 || store.hash_frozen(file, 0, bytes, &mut |b| hasher.update(b))?;
         Ok(whole.then(|| hasher.finish()))
     }
 }
@@ -165,11 +176,14 @@ impl Hasher {
     }
 }
 
-/// The fixed-size header (`Header`) of a snapshot whose checksum is `sum`: magic, version,
-/// head, last time, and both frozen files' lengths and digests.
+/// The fixed-size header (`Header`) of a snapshot of format 4 to 6 whose checksum is `sum`:
+/// magic, version, head, last time, and both frozen files' lengths and digests.
 fn header_bytes(sum: Checksum) -> u64 {
-    16 + 4 + 8 + 32 + 8 + 2 * (8 + sum.digest_bytes() as u64)
+    HEADER_FIXED_BYTES + 2 * (8 + sum.digest_bytes() as u64)
 }
+
+/// Magic, version, head (seq and hash) and last time.
+const HEADER_FIXED_BYTES: u64 = 16 + 4 + 8 + 32 + 8;
 
 /// The trailer of a snapshot whose checksum is `sum`: the length and the checksum of
 /// everything before it.
@@ -194,25 +208,39 @@ type StoredKey = ((String, Vec<u8>), ([u8; 32], [u8; 16], u64, u32, [u8; 32]));
 pub(super) fn write(
     store: &Store,
     snap: &SnapshotOf<'_>,
+    mapped: &Mapped,
 ) -> Result<(std::path::PathBuf, Frozen), StoreError> {
-    let rows = write_rows(store, snap.state)?;
-    let frozen = write_histories(store, snap.state, rows)?;
+    let rows = write_rows(store, snap.state, mapped.rows.as_deref())?;
+    let frozen = write_histories(store, snap.state, rows, mapped.histories.as_deref())?;
     let path = store.write_snapshot(snap.head.seq + 1, |out| encode(snap, &frozen, out))?;
     Ok((path, frozen))
 }
 
-/// The digest of the first `bytes` of a frozen file, as a snapshot written now names it.
-fn digest_of(store: &Store, file: store::Frozen, bytes: u64) -> Result<FrozenRef, StoreError> {
-    let sum = Checksum::of_version(FORMAT_VERSION);
-    let digest = sum
-        .of_frozen(store, file, bytes)?
+/// The digests of the first `bytes` of a frozen file, as a snapshot written now names them
+/// (those of the chunks the state maps kept, `frozen::chunk_sums_of`).
+fn digest_of(
+    store: &Store,
+    file: store::Frozen,
+    bytes: u64,
+    mapped: Option<&CheckedFrozen>,
+) -> Result<FrozenRef, StoreError> {
+    let chunks = checked::chunk_sums_of(store, file, bytes, mapped)?
         .ok_or_else(|| StoreError::Corrupt(format!("{file:?} is short")))?;
-    Ok(FrozenRef { bytes, sum, digest })
+    Ok(FrozenRef {
+        bytes,
+        sum: Checksum::of_version(FORMAT_VERSION),
+        digest: [0; 32],
+        chunks: Some(chunks.into()),
+    })
 }
 
 /// Appends the rows after those the state maps already (or after those the file holds, if
 /// fewer) to the payment rows file, and digests all of them.
-fn write_rows(store: &Store, state: &State) -> Result<FrozenRef, StoreError> {
+fn write_rows(
+    store: &Store,
+    state: &State,
+    mapped: Option<&CheckedFrozen>,
+) -> Result<FrozenRef, StoreError> {
     let table = state.payment_table();
     let rows = table.len() as u64;
     let row_bytes = FROZEN_ROW_BYTES as u64;
@@ -226,7 +254,7 @@ fn write_rows(store: &Store, state: &State) -> Result<FrozenRef, StoreError> {
             })
         })?;
     }
-    digest_of(store, file, rows * row_bytes)
+    digest_of(store, file, rows * row_bytes, mapped)
 }
 
 /// Appends an entry for each person touched since the last snapshot at the end of the
@@ -234,7 +262,12 @@ fn write_rows(store: &Store, state: &State) -> Result<FrozenRef, StoreError> {
 /// unlike a payment row, an entry's place depends on when it was written, so bytes beyond what
 /// this state maps (left by a snapshot passed over, or by a freeze that failed) may be named by
 /// another snapshot or mapped by another process; they stay, unused by this state.
-fn write_histories(store: &Store, state: &State, rows: FrozenRef) -> Result<Frozen, StoreError> {
+fn write_histories(
+    store: &Store,
+    state: &State,
+    rows: FrozenRef,
+    mapped: Option<&CheckedFrozen>,
+) -> Result<Frozen, StoreError> {
     let file = store::Frozen::Histories;
     let from = store.frozen_len(file);
     if from < state.frozen_histories_len() {
@@ -254,7 +287,7 @@ fn write_histories(store: &Store, state: &State, rows: FrozenRef) -> Result<Froz
     })?;
     Ok(Frozen {
         rows,
-        histories: digest_of(store, file, end)?,
+        histories: digest_of(store, file, end, mapped)?,
         placed,
     })
 }
@@ -266,13 +299,13 @@ type Hashed = (FrozenRef, Result<Option<[u8; 32]>, StoreError>);
 /// Hashes the bytes of both frozen files a snapshot's header names.
 fn hash_named(store: &Store, rows: FrozenRef, histories: FrozenRef) -> [Hashed; 2] {
     let hash = |file: store::Frozen, want: FrozenRef| match want.bytes {
+        // Chunks are checked as they are read, not now.
+        _ if want.chunks.is_some() => (want, Ok(None)),
         0 => (want, Ok(None)),
         n => {
             let step = format!("{file:?} hashed");
-            (
-                want,
-                store::opening_step(&step, || want.sum.of_frozen(store, file, n)),
-            )
+            let digest = store::opening_step(&step, || want.sum.of_frozen(store, file, n));
+            (want, digest)
         }
     };
     // Side by side: on a cold page cache the disk serves two readers faster than one.
@@ -283,14 +316,18 @@ fn hash_named(store: &Store, rows: FrozenRef, histories: FrozenRef) -> [Hashed; 
     })
 }
 
+/// A frozen file mapped for a state, and the same map if it is checked by chunks.
+type MappedFile = (FrozenRows, Option<std::sync::Arc<CheckedFrozen>>);
+
 /// Checks the bytes of a frozen file a snapshot names against its digest and maps them
-/// (`None` for no bytes). `hashed` is what was hashed, beside the snapshot's decoding.
+/// (`None` for no bytes), or maps them to be checked by chunks as they are read (format 7).
+/// `hashed` is what was hashed, beside the snapshot's decoding.
 fn map_checked(
     store: &Store,
     file: store::Frozen,
     want: FrozenRef,
     hashed: Hashed,
-) -> Result<Option<FrozenRows>, SnapshotError> {
+) -> Result<Option<MappedFile>, SnapshotError> {
     if want.bytes == 0 {
         return Ok(None);
     }
@@ -301,6 +338,13 @@ fn map_checked(
             "the snapshot's header changed while it was read ({file:?})"
         )));
     }
+    if let Some(sums) = want.chunks {
+        let map = store.map_frozen(file, want.bytes).map_err(frozen_error)?;
+        let path = store.frozen_path(file);
+        let bytes = CheckedFrozen::new(map, path, sums, checked::stop_on_damage);
+        let bytes = std::sync::Arc::new(bytes.map_err(SnapshotError::Frozen)?);
+        return Ok(Some((bytes.clone(), Some(bytes))));
+    }
     if digest.map_err(frozen_error)? != Some(want.digest) {
         return Err(SnapshotError::Frozen(format!(
             "the first {} bytes of {file:?} are not the ones it froze",
@@ -308,7 +352,7 @@ fn map_checked(
         )));
     }
     let map = store.map_frozen(file, want.bytes).map_err(frozen_error)?;
-    Ok(Some(std::sync::Arc::new(map)))
+    Ok(Some((std::sync::Arc::new(WholeChecked(map)), None)))
 }
 
 /// Checks and maps what a snapshot froze and attaches it to its state.
@@ -317,33 +361,56 @@ fn attach_frozen(
     snap: &mut Snapshot,
     [rows, histories]: [Hashed; 2],
 ) -> Result<(), SnapshotError> {
-    if let Some(rows) = map_checked(store, store::Frozen::PaymentRows, snap.rows, rows)? {
+    let named = snap.rows.clone();
+    if let Some((rows, chunked)) = map_checked(store, store::Frozen::PaymentRows, named, rows)? {
         snap.state
             .attach_payment_rows(rows)
             .map_err(SnapshotError::Frozen)?;
+        snap.mapped.rows = chunked;
     }
-    let histories = map_checked(store, store::Frozen::Histories, snap.histories, histories)?;
+    let named = snap.histories.clone();
+    let histories = map_checked(store, store::Frozen::Histories, named, histories)?;
+    let (histories, chunked) = histories.unzip();
     let parts = std::mem::take(&mut snap.history_parts);
     snap.state
         .attach_histories(histories, parts)
-        .map_err(SnapshotError::Frozen)
+        .map_err(SnapshotError::Frozen)?;
+    snap.mapped.histories = chunked.flatten();
+    Ok(())
 }
 
-/// Maps what a snapshot just written froze and moves it out of the live state's memory.
+/// Maps what a snapshot just written froze and moves it out of the live state's memory; what
+/// the state then maps is noted in `shared.frozen` for the next snapshot.
 fn freeze(shared: &super::Shared, frozen: &Frozen) -> Result<(), String> {
-    let map = |file, want: FrozenRef| -> Result<Option<FrozenRows>, String> {
+    let map = |file, want: &FrozenRef| -> Result<Option<std::sync::Arc<CheckedFrozen>>, String> {
         if want.bytes == 0 {
             return Ok(None);
         }
         let map = shared.store.map_frozen(file, want.bytes);
-        Ok(Some(std::sync::Arc::new(map.map_err(|e| e.to_string())?)))
+        let map = map.map_err(|e| e.to_string())?;
+        let sums = want
+            .chunks
+            .clone()
+            .ok_or("a snapshot written now has chunk digests")?;
+        let path = shared.store.frozen_path(file);
+        let bytes = CheckedFrozen::new(map, path, sums, checked::stop_on_damage)?;
+        Ok(Some(std::sync::Arc::new(bytes)))
     };
-    let rows = map(store::Frozen::PaymentRows, frozen.rows)?;
-    let histories = map(store::Frozen::Histories, frozen.histories)?;
+    let rows = map(store::Frozen::PaymentRows, &frozen.rows)?;
+    let histories = map(store::Frozen::Histories, &frozen.histories)?;
     let mut state = shared.state.write().expect("state lock");
+    let mut mapped = shared.frozen.lock().expect("frozen lock");
     // Each on its own: one failing keeps only its own part in memory.
-    let rows = rows.map_or(Ok(()), |r| state.freeze_payment_rows(r));
-    let histories = histories.map_or(Ok(()), |h| state.freeze_histories(h, &frozen.placed));
+    let rows = rows.map_or(Ok(()), |r| {
+        state.freeze_payment_rows(r.clone())?;
+        mapped.rows = Some(r);
+        Ok(())
+    });
+    let histories = histories.map_or(Ok(()), |h| {
+        state.freeze_histories(h.clone(), &frozen.placed)?;
+        mapped.histories = Some(h);
+        Ok(())
+    });
     rows.and(histories)
 }
 
@@ -356,10 +423,18 @@ fn encode(snap: &SnapshotOf<'_>, frozen: &Frozen, out: &mut dyn Write) -> std::i
     out.write_all(&snap.head.seq.to_le_bytes())?;
     out.write_all(&snap.head.hash)?;
     out.write_all(&snap.last_ms.to_le_bytes())?;
-    for f in [frozen.rows, frozen.histories] {
+    let files = [&frozen.rows, &frozen.histories];
+    for f in files {
         debug_assert_eq!(f.sum, sum);
         out.write_all(&f.bytes.to_le_bytes())?;
-        out.write_all(&f.digest[..f.sum.digest_bytes()])?;
+    }
+    for f in files {
+        let sums = f
+            .chunks
+            .as_deref()
+            .expect("a snapshot written now has chunk digests");
+        debug_assert_eq!(sums.len() as u64, checked::chunks_in(f.bytes));
+        sums.iter().try_for_each(|c| out.write_all(c))?;
     }
     let to_io = |e: bincode::error::EncodeError| std::io::Error::other(e.to_string());
     // The state in its two parts, and where the second starts, so that opening decodes them
@@ -390,7 +465,7 @@ fn encode(snap: &SnapshotOf<'_>, frozen: &Frozen, out: &mut dyn Write) -> std::i
     inner.write_all(&hash[..sum.digest_bytes()])
 }
 
-/// A snapshot's fixed-size header: the record it reflects and what it froze.
+/// A snapshot's header: the record it reflects and what it froze.
 struct Header {
     version: u32,
     head: Anchor,
@@ -399,12 +474,26 @@ struct Header {
     histories: FrozenRef,
 }
 
+impl Header {
+    /// Its bytes in the snapshot: fixed before format 7, then with both files' chunk digests.
+    fn bytes(&self) -> u64 {
+        match (&self.rows.chunks, &self.histories.chunks) {
+            (Some(rows), Some(histories)) => {
+                let digests = (rows.len() + histories.len()) as u64;
+                HEADER_FIXED_BYTES + 2 * 8 + digests * std::mem::size_of::<ChunkSum>() as u64
+            }
+            _ => header_bytes(self.rows.sum),
+        }
+    }
+}
+
 fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
     let mut magic = [0u8; 16];
     input.read_exact(&mut magic)?;
     let version = u32::from_le_bytes(read_array(input)?);
     let known = [
         FORMAT_VERSION,
+        FORMAT_VERSION_WHOLE,
         FORMAT_VERSION_BLAKE3,
         FORMAT_VERSION_UNSPLIT,
     ];
@@ -415,14 +504,24 @@ fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
     let hash: [u8; 32] = read_array(input)?;
     let last_ms = i64::from_le_bytes(read_array(input)?);
     let sum = Checksum::of_version(version);
-    let mut frozen_ref = || -> std::io::Result<FrozenRef> {
-        let bytes = u64::from_le_bytes(read_array(input)?);
-        let mut digest = [0u8; 32];
-        input.read_exact(&mut digest[..sum.digest_bytes()])?;
-        Ok(FrozenRef { bytes, sum, digest })
+    let (rows, histories) = match version {
+        FORMAT_VERSION => read_chunked_refs(input, sum)?,
+        _ => {
+            let mut frozen_ref = || -> std::io::Result<FrozenRef> {
+                let bytes = u64::from_le_bytes(read_array(input)?);
+                let mut digest = [0u8; 32];
+                input.read_exact(&mut digest[..sum.digest_bytes()])?;
+                let chunks = None;
+                Ok(FrozenRef {
+                    bytes,
+                    sum,
+                    digest,
+                    chunks,
+                })
+            };
+            (frozen_ref()?, frozen_ref()?)
+        }
     };
-    let rows = frozen_ref()?;
-    let histories = frozen_ref()?;
     Ok(Header {
         version,
         head: Anchor { seq, hash },
@@ -430,6 +529,30 @@ fn read_header(input: &mut impl Read) -> Result<Header, SnapshotError> {
         rows,
         histories,
     })
+}
+
+/// Both frozen files' lengths, then each one's chunk digests (format 7). The digests are read
+/// one by one, not allocated from a length that a damaged header could make absurd: the file
+/// ends first.
+fn read_chunked_refs(
+    input: &mut impl Read,
+    sum: Checksum,
+) -> std::io::Result<(FrozenRef, FrozenRef)> {
+    let rows = u64::from_le_bytes(read_array(input)?);
+    let histories = u64::from_le_bytes(read_array(input)?);
+    let mut sums_of = |bytes: u64| -> std::io::Result<FrozenRef> {
+        let mut sums = Vec::new();
+        for _ in 0..checked::chunks_in(bytes) {
+            sums.push(read_array(input)?);
+        }
+        Ok(FrozenRef {
+            bytes,
+            sum,
+            digest: [0; 32],
+            chunks: Some(sums.into()),
+        })
+    };
+    Ok((sums_of(rows)?, sums_of(histories)?))
 }
 
 /// What a snapshot holds after its header.
@@ -463,20 +586,23 @@ pub(super) fn read(path: &Path) -> Result<Snapshot, SnapshotError> {
     file.rewind()?;
     let body = match header.version {
         FORMAT_VERSION_UNSPLIT => read_unsplit(file)?,
-        _ => read_split(&file, header.rows.sum)?,
+        _ => read_split(&file, header.rows.sum, header.bytes())?,
     };
     checked(header, body)
 }
 
-/// Decodes a snapshot (format 5 or 6) whose checksum is `sum` with its state's two parts side
-/// by side, and hashes it on a third thread: at a million people each part is a second of one
-/// core.
-fn read_split(file: &std::fs::File, sum: Checksum) -> Result<Body, SnapshotError> {
+/// Decodes a snapshot (format 5 to 7) whose checksum is `sum` and whose header has
+/// `header_bytes`, with its state's two parts side by side, and hashes it on a third thread: at
+/// a million people each part is a second of one core.
+fn read_split(
+    file: &std::fs::File,
+    sum: Checksum,
+    header_bytes: u64,
+) -> Result<Body, SnapshotError> {
     // SAFETY: a snapshot is written under another name, fsynced and renamed into place
     // (`Store::write_snapshot`), and never written again; removing it leaves the mapping whole.
     // Someone editing the file by hand could change it, which the checksum below finds.
     let map = unsafe { memmap2::Mmap::map(file) }?;
-    let header_bytes = header_bytes(sum);
     let hashed = (map.len() as u64)
         .checked_sub(trailer_bytes(sum))
         .filter(|&h| h >= header_bytes + SPLIT_BYTES)
@@ -620,6 +746,7 @@ fn checked(header: Header, body: Body) -> Result<Snapshot, SnapshotError> {
         rows,
         histories,
         history_parts,
+        mapped: Mapped::default(),
         last_ms,
         state,
         idempotency,
@@ -910,7 +1037,8 @@ pub(super) fn take(
         tree,
     };
     let started = std::time::Instant::now();
-    let written = write(&shared.store, &snap);
+    let mapped = shared.frozen.lock().expect("frozen lock").clone();
+    let written = write(&shared.store, &snap, &mapped);
     drop(state);
     match written {
         Ok((path, frozen)) => {
@@ -960,10 +1088,12 @@ pub(super) fn check_all(store: &Store) -> Result<Vec<SnapshotCheck>, super::open
     let mut state = State::new();
     let mut out = Vec::new();
     for (records, path) in snapshots {
-        let outcome = match read_and_fit(store, &path, head) {
+        let read = read_and_fit(store, &path, head);
+        let read = read.and_then(|(snap, _)| chunks_hold(store, &snap).map(|()| snap));
+        let outcome = match read {
             Err(reason) => SnapshotOutcome::Unusable(reason),
             // Oldest first, each at a block boundary (`fits`): the replay only moves forward.
-            Ok((snap, _)) => {
+            Ok(snap) => {
                 super::open::replay_until(store, &mut state, records)?;
                 match state_digest(&state) == state_digest(&snap.state) {
                     true => SnapshotOutcome::Matches,
@@ -978,4 +1108,25 @@ pub(super) fn check_all(store: &Store) -> Result<Vec<SnapshotCheck>, super::open
         });
     }
     Ok(out)
+}
+
+/// Checks every chunk a snapshot of format 7 names, now instead of on first read (the reason
+/// names the file and the first chunk whose bytes are not the ones it froze): `chitra verify`
+/// reports a damaged frozen file instead of stopping on it.
+fn chunks_hold(store: &Store, snap: &Snapshot) -> Result<(), String> {
+    let files = [
+        (store::Frozen::PaymentRows, &snap.rows, "payment rows"),
+        (store::Frozen::Histories, &snap.histories, "histories"),
+    ];
+    for (file, named, name) in files {
+        let Some(sums) = &named.chunks else { continue };
+        let damaged = checked::first_damaged(store, file, named.bytes, sums);
+        if let Some(chunk) = damaged.map_err(|e| e.to_string())? {
+            let from = chunk * checked::FROZEN_CHUNK_BYTES as u64;
+            return Err(format!(
+                "what it froze ({name}): bytes {from}.. of {file:?} are not the ones it froze"
+            ));
+        }
+    }
+    Ok(())
 }

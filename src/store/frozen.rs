@@ -29,11 +29,26 @@ impl Frozen {
     }
 }
 
-/// How much of a frozen file is mapped at once to hash it (a multiple of the page size).
-const FROZEN_HASH_WINDOW_BYTES: u64 = 64 << 20;
+/// How much of a frozen file is mapped at once to hash it (a multiple of the page size, and
+/// of the chunk a snapshot checks, `ledger::frozen::FROZEN_CHUNK_BYTES`).
+pub const FROZEN_HASH_WINDOW_BYTES: u64 = 64 << 20;
+
+/// Renames a damaged frozen file to `<name>.damaged` (replacing an older one) and syncs the
+/// directory, so that no snapshot naming its bytes is used again: the next opening replays
+/// the chain and writes the file anew. Returns the new path.
+pub fn set_frozen_aside(path: &std::path::Path) -> std::io::Result<PathBuf> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".damaged");
+    let aside = PathBuf::from(aside);
+    std::fs::rename(path, &aside)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(aside)
+}
 
 impl Store {
-    fn frozen_path(&self, file: Frozen) -> PathBuf {
+    pub fn frozen_path(&self, file: Frozen) -> PathBuf {
         self.dir.join(SNAPSHOTS_DIR).join(file.name())
     }
 
@@ -85,14 +100,17 @@ impl Store {
         Ok(())
     }
 
-    /// Feeds the first `len` bytes of a frozen file to `hash` in order; `false` (and nothing
-    /// fed) when the file is shorter or missing. Which checksum is the snapshot's business.
+    /// Feeds bytes `from..len` of a frozen file to `hash` in order, in windows of
+    /// `FROZEN_HASH_WINDOW_BYTES` from `from` (a multiple of the page size); `false` (and
+    /// nothing fed) when the file is shorter or missing. Which checksum is the snapshot's
+    /// business.
     /// The bytes are mapped a window at a time and each window unmapped once fed: hashing
     /// from the page cache without copying (reading 64 KiB at a time spent a fifth of the
     /// hashing in the copy), and without the whole file becoming resident in this process.
     pub fn hash_frozen(
         &self,
         file: Frozen,
+        from: u64,
         len: u64,
         hash: &mut dyn FnMut(&[u8]),
     ) -> Result<bool, StoreError> {
@@ -105,7 +123,7 @@ impl Store {
         if file.metadata().map_err(|e| io_error(&path, e))?.len() < len {
             return Ok(false);
         }
-        let mut offset = 0;
+        let mut offset = from;
         while offset < len {
             let window = (len - offset).min(FROZEN_HASH_WINDOW_BYTES);
             // SAFETY: as in `map_frozen`; the window is unmapped before the next is mapped.

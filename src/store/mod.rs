@@ -29,7 +29,7 @@ mod snapshots;
 mod tiles;
 
 pub use files::{FileWriter, KeptFile};
-pub use frozen::Frozen;
+pub use frozen::{set_frozen_aside, Frozen};
 pub use snapshots::{snapshots_in, SNAPSHOTS_DIR};
 
 use std::path::Path;

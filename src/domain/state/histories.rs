@@ -6,7 +6,7 @@
 //! the histories file (`docs/chain-format.md` §11) and maps it; the person then keeps only the
 //! offset of their newest entry, and the entries form a list back to their first. Reading a
 //! history walks that list (one entry per snapshot that found the person changed). The domain
-//! reads the mapped bytes as a slice; it does no IO of its own.
+//! reads the mapped bytes a range at a time (`FrozenBytes`); it does no IO of its own.
 
 use super::payments::FrozenRows;
 use super::rows::{deltas_from, History};
@@ -41,27 +41,29 @@ impl FrozenHistories {
 
     /// The frozen bytes.
     pub fn len(&self) -> u64 {
-        self.slice().len() as u64
+        self.bytes.as_ref().map_or(0, |b| b.len() as u64)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn slice(&self) -> &[u8] {
-        self.bytes.as_ref().map_or(&[], |b| (**b).as_ref())
+    /// The bytes in `start..start + n`, if they lie within the frozen ones.
+    fn read(&self, start: usize, n: usize) -> Option<&[u8]> {
+        let end = start.checked_add(n)?;
+        let bytes = self.bytes.as_ref()?;
+        (end <= bytes.len()).then(|| bytes.read(start..end))
     }
 
     /// The entry at `at` (`frozen_at` form): the previous one, the seq it counts from and its
     /// deltas; `None` if the bytes there are not an entry.
     pub fn entry(&self, at: u64) -> Option<(u64, u64, &[u8])> {
         let start = usize::try_from(at.checked_sub(1)?).ok()?;
-        let bytes = self.slice();
-        let header = bytes.get(start..start.checked_add(HISTORY_ENTRY_HEADER_BYTES)?)?;
+        let header = self.read(start, HISTORY_ENTRY_HEADER_BYTES)?;
         let u64_at = |i: usize| u64::from_le_bytes(header[i..i + 8].try_into().expect("8 bytes"));
         let n = u32::from_le_bytes(header[16..20].try_into().expect("4 bytes")) as usize;
         let body = start + HISTORY_ENTRY_HEADER_BYTES;
-        let deltas = bytes.get(body..body.checked_add(n)?)?;
+        let deltas = self.read(body, n)?;
         // Each entry points back: a list that did not would loop.
         let previous = u64_at(0);
         (previous < at).then_some((previous, u64_at(8), deltas))
@@ -70,17 +72,17 @@ impl FrozenHistories {
     /// Whether an entry's fixed part at `at` (`frozen_at` form) lies within the bytes: a check
     /// that reads none of them. Opening checks each person's newest entry this way: reading
     /// them all would fault in most of the file (their entries lie wherever the snapshot that
-    /// last found them changed put them), and the bytes were already checked against the
-    /// snapshot's digest.
+    /// last found them changed put them), and each is checked against the snapshot's digests
+    /// when it is read (`FrozenBytes`).
     pub fn reaches(&self, at: u64) -> bool {
         at.checked_sub(1)
             .and_then(|start| start.checked_add(HISTORY_ENTRY_HEADER_BYTES as u64))
             .is_some_and(|end| end <= self.len())
     }
 
-    /// The seqs of the entries from the first to the one at `at`, oldest first. The bytes were
-    /// checked against the snapshot's digest before they were mapped, so an entry that does
-    /// not read is a broken invariant.
+    /// The seqs of the entries from the first to the one at `at`, oldest first. The bytes read
+    /// are the ones the snapshot froze (`FrozenBytes` checks them against its digests), so an
+    /// entry that does not read is a broken invariant.
     pub fn seqs(&self, mut at: u64) -> Vec<u64> {
         let mut entries = Vec::new();
         while at != 0 {

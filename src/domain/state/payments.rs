@@ -2,20 +2,45 @@
 //!
 //! A line is written once (`payment_scheduled`) and afterwards only its status changes (settled,
 //! returned, cancelled), also long after its batch closed. So the table is a frozen prefix —
-//! rows in bytes the ledger maps from a file it wrote with a snapshot and checked against the
-//! snapshot's digest (`ledger::snapshot`, `docs/chain-format.md` §10) — plus two bits of
+//! rows in bytes the ledger maps from a file it wrote with a snapshot and checks against the
+//! snapshot's digests (`ledger::snapshot`, `docs/chain-format.md` §10) — plus two bits of
 //! status per frozen row in memory, plus the rows scheduled since, in memory. Memory then grows
 //! by a quarter of a byte per person-month, not by a whole row, and the kernel pages old rows in
-//! and out as they are read. The domain reads the bytes as a slice; it does no IO of its own.
+//! and out as they are read. The domain reads the bytes a range at a time (`FrozenBytes`); it
+//! does no IO of its own.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use super::rows::{Payment, PaymentStatus, FROZEN_ROW_BYTES};
 use crate::domain::slab::Slab;
 
-/// The bytes of the frozen rows: row `i` at `i * FROZEN_ROW_BYTES` (a memory map in the ledger,
-/// a `Vec` in tests).
-pub type FrozenRows = Arc<dyn AsRef<[u8]> + Send + Sync>;
+/// Bytes the ledger froze beside a snapshot, read a range at a time: a memory map in the ledger,
+/// which checks each part against the snapshot's digests before it hands out its bytes (so a
+/// range read is never a byte nobody checked), a `Vec` in tests.
+pub trait FrozenBytes: Send + Sync {
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes in `range`, which lies within `len`.
+    fn read(&self, range: Range<usize>) -> &[u8];
+}
+
+impl FrozenBytes for Vec<u8> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+
+    fn read(&self, range: Range<usize>) -> &[u8] {
+        &self[range]
+    }
+}
+
+/// The bytes of the frozen rows: row `i` at `i * FROZEN_ROW_BYTES`.
+pub type FrozenRows = Arc<dyn FrozenBytes>;
 
 #[derive(Default, Clone)]
 pub struct PaymentTable {
@@ -55,7 +80,7 @@ impl PaymentTable {
             None => {
                 let bytes = self.frozen.as_ref().expect("frozen rows are attached");
                 let at = index * FROZEN_ROW_BYTES;
-                let row = &bytes.as_ref().as_ref()[at..at + FROZEN_ROW_BYTES];
+                let row = bytes.read(at..at + FROZEN_ROW_BYTES);
                 Some(Payment::from_frozen(row, self.statuses.get(index)?))
             }
         }
@@ -131,7 +156,7 @@ impl PaymentTable {
         let frozen_len = self.frozen_len();
         for (t, row) in self.tail.iter().take(moving).enumerate() {
             let at = (frozen_len + t) * FROZEN_ROW_BYTES;
-            if bytes.as_ref().as_ref()[at..at + FROZEN_ROW_BYTES] != row.frozen_bytes() {
+            if bytes.read(at..at + FROZEN_ROW_BYTES) != row.frozen_bytes() {
                 return Err(format!(
                     "frozen row {} differs from the state's",
                     frozen_len + t + 1
@@ -220,7 +245,7 @@ fn status_of(code: u8) -> PaymentStatus {
 }
 
 fn byte_rows(bytes: &FrozenRows) -> Result<usize, String> {
-    let len = bytes.as_ref().as_ref().len();
+    let len = bytes.len();
     match len % FROZEN_ROW_BYTES {
         0 => Ok(len / FROZEN_ROW_BYTES),
         _ => Err(format!(
