@@ -654,6 +654,54 @@ fn a_changed_histories_file_stops_the_first_read_of_it_and_the_next_start_replay
     assert!(seqs.len() > 3, "{seqs:?}");
 }
 
+/// The server too: a request whose answer needs a damaged chunk gets none (the server stops
+/// with exit code 74 before using a byte of it, and says why on stderr), and the server started
+/// again replays the chain and answers it as before the damage.
+#[test]
+fn a_server_that_reads_a_damaged_chunk_stops_and_once_started_again_answers() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _) = initialised_two_months(dir.path());
+    let tokens = data.join("tokens.json");
+    let auditor = common::bin::token_add(&tokens, "auditor", "minh");
+    let history = |addr: &str| {
+        ureq::get(&format!("http://{addr}/v1/beneficiaries/B7?history=true"))
+            .set("Authorization", &format!("Bearer {auditor}"))
+            .call()
+            .map(|r| r.into_string().unwrap())
+            .map_err(|e| e.to_string())
+    };
+    let (mut server, addr) = common::bin::serve(&data, &tokens, "warn", Stdio::null());
+    let before = history(&addr).expect("the history before the damage");
+    common::bin::stop(&mut server);
+
+    flip(
+        &data.join(chitra::store::SNAPSHOTS_DIR).join("histories"),
+        20,
+    );
+    let (mut server, addr) = common::bin::serve(&data, &tokens, "warn", Stdio::piped());
+    assert!(history(&addr).is_err(), "an answer from a damaged chunk");
+    let status = server.wait().unwrap();
+    let code = chitra::ledger::frozen::FROZEN_DAMAGED_EXIT_CODE;
+    assert_eq!(status.code(), Some(code), "{status}");
+    let mut stderr = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains("histories: bytes 0..262144"), "{stderr}");
+
+    let (mut server, addr) = common::bin::serve(&data, &tokens, "warn", Stdio::null());
+    assert_eq!(
+        history(&addr).expect("the history after the replay"),
+        before
+    );
+    common::bin::stop(&mut server);
+}
+
 /// Opening decodes the newest snapshot before it holds the data directory's lock (to overlap
 /// sled's own opening). Replays the sequence where that read goes stale: a process opens while
 /// another still owns the ledger, the owner appends, takes a newer snapshot and closes; the
