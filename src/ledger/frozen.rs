@@ -3,9 +3,11 @@
 //! format 7 keeps of each chunk (`docs/chain-format.md` §8).
 //!
 //! Checking them whole before a start used (1.6 GB after two years of a million people's
-//! payments) made opening read bytes in proportion to history; checked on first read, a start
-//! reads none of them, and each chunk is checked before any byte of it is handed out, as sled
-//! checks each message and redb each page. A chunk that does not match stops the process
+//! payments) made opening read bytes in proportion to history; checked on first read, opening
+//! reads none of them (replaying the records after the snapshot reads what they touch), and
+//! each chunk is checked before any byte of it is handed out, as sled checks each message and
+//! redb each page. A chunk is checked once per map: a page the kernel drops and reads again
+//! later is not checked again (as it was not when the files were checked whole at opening). A chunk that does not match stops the process
 //! (`stop_on_damage`): the state cannot go on without bytes it already counts as frozen, and
 //! acting on a wrong payment line is the failure that matters. Before stopping, the file is set
 //! aside, so the next start finds no usable snapshot, replays the chain (which holds every
@@ -26,6 +28,9 @@ use crate::store::{self, Store, StoreError};
 /// changed, so reading it cold reads a few mebibytes, and two years of a million people's files
 /// keep about 6,400 digests (100 KiB) in a snapshot.
 pub const FROZEN_CHUNK_BYTES: usize = 256 << 10;
+
+// The store hashes a window at a time (`chunk_sums_of`): each window must be whole chunks.
+const _: () = assert!(store::FROZEN_HASH_WINDOW_BYTES % FROZEN_CHUNK_BYTES as u64 == 0);
 
 /// The digest of one chunk: XXH3-128, canonical (big-endian), as the snapshot's own trailer.
 pub type ChunkSum = [u8; 16];
@@ -59,7 +64,14 @@ pub fn chunk_sums_of(
 ) -> Result<Option<Vec<ChunkSum>>, StoreError> {
     let mut sums = Vec::with_capacity(chunks_in(len) as usize);
     let mut from = 0;
-    if let Some(m) = mapped.filter(|m| m.len() as u64 <= len) {
+    if let Some(m) = mapped {
+        // A snapshot names at least what the state maps: its rows and entries stay frozen.
+        if m.len() as u64 > len {
+            return Err(StoreError::Corrupt(format!(
+                "{file:?}: a snapshot would name {len} bytes of the {} mapped",
+                m.len()
+            )));
+        }
         let kept = m.len() / FROZEN_CHUNK_BYTES;
         m.read(kept * FROZEN_CHUNK_BYTES..m.len());
         sums.extend_from_slice(&m.sums[..kept]);
@@ -91,21 +103,22 @@ pub fn first_damaged(
         .or_else(|| (read.len() != sums.len()).then_some(0)))
 }
 
-/// A chunk found damaged.
+/// A chunk found damaged: its index and its bytes in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damage {
     pub path: PathBuf,
     pub chunk: usize,
+    pub bytes: Range<usize>,
 }
 
 impl std::fmt::Display for Damage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let from = self.chunk * FROZEN_CHUNK_BYTES;
         write!(
             f,
-            "{}: bytes {from}..{} are not the ones a snapshot froze",
+            "{}: bytes {}..{} are not the ones a snapshot froze",
             self.path.display(),
-            from + FROZEN_CHUNK_BYTES
+            self.bytes.start,
+            self.bytes.end
         )
     }
 }
@@ -113,20 +126,30 @@ impl std::fmt::Display for Damage {
 /// What a damaged chunk does to the process (`stop_on_damage` in the ledger, a panic in tests).
 pub type OnDamage = fn(&Damage) -> !;
 
-/// Sets the damaged file aside (renamed to `<name>.damaged`, replacing an older one), says so,
-/// and ends the process. Nothing acknowledged is lost: every record is durable in the chain
-/// before it is acknowledged, and the next start replays it.
+/// Sets the damaged file aside (renamed to `<name>.damaged`, replacing an older one, and the
+/// snapshots beside it removed, `store::set_frozen_aside`), says so, and ends the process.
+/// Nothing acknowledged is lost: every record is durable in the chain before it is
+/// acknowledged, and the next start replays it.
 pub fn stop_on_damage(damage: &Damage) -> ! {
-    let aside = store::set_frozen_aside(&damage.path);
-    let aside = match &aside {
-        Ok(path) => format!("set aside as {}", path.display()),
-        Err(e) => format!("could not be set aside ({e})"),
+    let (aside, next) = match store::set_frozen_aside(&damage.path) {
+        Ok(path) => (
+            format!("the file was set aside as {}", path.display()),
+            "Start chitra again: it replays the chain (every record is there) and writes the \
+             file anew."
+                .to_owned(),
+        ),
+        // Left as it is, the next start would open from the same snapshot and stop again.
+        Err(e) => (
+            format!("the file could not be set aside ({e})"),
+            format!(
+                "Remove the snapshots (state-*.snap) in {} and start chitra again: it then \
+                 replays the chain (every record is there).",
+                damage.path.parent().unwrap_or(&damage.path).display()
+            ),
+        ),
     };
     tracing::error!(%damage, %aside, "a frozen file is damaged; stopping");
-    eprintln!(
-        "chitra: stopped: {damage}; the file was {aside}. Start chitra again: it replays the \
-         chain (every record is there) and writes the file anew."
-    );
+    eprintln!("chitra: stopped: {damage}; {aside}. {next}");
     std::process::exit(FROZEN_DAMAGED_EXIT_CODE)
 }
 
@@ -176,6 +199,7 @@ impl CheckedFrozen {
             (self.on_damage)(&Damage {
                 path: self.path.clone(),
                 chunk,
+                bytes: from..to,
             });
         }
         self.checked[chunk].store(true, Ordering::Release);

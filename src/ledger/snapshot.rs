@@ -944,7 +944,8 @@ fn read_and_fit(store: &Store, path: &Path, head: Anchor) -> Result<(Snapshot, V
 
 /// Checks a snapshot read against the store whose head is `head`: its record is on the chain
 /// with its hash, it ends the chain or a block starts right after it, its Merkle tree has the
-/// stored tiles' root, and the frozen bytes it names are the ones it froze.
+/// stored tiles' root, and the frozen files hold the bytes it names (format 7: as long as it
+/// says, each chunk checked when first read; before: their digests match).
 fn fits(store: &Store, candidate: Candidate, head: Anchor) -> Result<(Snapshot, Vec<u8>), String> {
     let Candidate { snap, hashed, .. } = candidate;
     let mut snap = snap.map_err(|e| e.to_string())?;

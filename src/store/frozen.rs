@@ -33,17 +33,23 @@ impl Frozen {
 /// of the chunk a snapshot checks, `ledger::frozen::FROZEN_CHUNK_BYTES`).
 pub const FROZEN_HASH_WINDOW_BYTES: u64 = 64 << 20;
 
-/// Renames a damaged frozen file to `<name>.damaged` (replacing an older one) and syncs the
-/// directory, so that no snapshot naming its bytes is used again: the next opening replays
-/// the chain and writes the file anew. Returns the new path.
+/// Renames a damaged frozen file to `<name>.damaged` (replacing an older one), removes the
+/// snapshots beside it and syncs the directory, so that no snapshot naming its bytes is used
+/// again (an older one could otherwise open once the file is written anew, and find its bytes
+/// changed): the next opening replays the chain and writes the file anew. Snapshots are
+/// shortcuts, never the only copy of anything. Returns the new path.
 pub fn set_frozen_aside(path: &std::path::Path) -> std::io::Result<PathBuf> {
     let mut aside = path.as_os_str().to_owned();
     aside.push(".damaged");
     let aside = PathBuf::from(aside);
     std::fs::rename(path, &aside)?;
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
+    // The file is `<data dir>/state-snapshots/<name>`.
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let data_dir = dir.parent().unwrap_or(std::path::Path::new("."));
+    for (_, snapshot) in super::snapshots::snapshots_in(data_dir) {
+        std::fs::remove_file(snapshot)?;
     }
+    File::open(dir)?.sync_all()?;
     Ok(aside)
 }
 
@@ -159,7 +165,8 @@ impl Store {
         // mapped (`write_frozen` is called from the bytes a state already holds frozen),
         // and never truncates it, so the mapped bytes neither change nor vanish while mapped.
         // A person editing the file by hand could change them, as with sled's own files; the
-        // digest check before mapping and `chitra verify`'s replay find that.
+        // snapshot's digests (each chunk on its first read, `ledger::frozen`; the whole file
+        // before mapping, for snapshots before format 7) and `chitra verify` find that.
         unsafe { memmap2::MmapOptions::new().len(len).map(&file) }.map_err(|e| io_error(&path, e))
     }
 }

@@ -29,7 +29,7 @@ mod snapshots;
 mod tiles;
 
 pub use files::{FileWriter, KeptFile};
-pub use frozen::{set_frozen_aside, Frozen};
+pub use frozen::{set_frozen_aside, Frozen, FROZEN_HASH_WINDOW_BYTES};
 pub use snapshots::{snapshots_in, SNAPSHOTS_DIR};
 
 use std::path::Path;
