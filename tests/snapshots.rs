@@ -506,8 +506,8 @@ fn a_changed_payment_rows_file_stops_the_first_read_of_it_and_the_next_start_rep
 }
 
 /// A snapshot the live ledger takes keeps the digests of the chunks its state maps: a whole
-/// chunk of payment rows damaged on disk after opening, and not read since, keeps the digest of
-/// what was frozen in the next snapshot (so every snapshot still finds the damage) instead of
+/// chunk of payment rows damaged on disk, and not read since opening, keeps the digest of what
+/// was frozen in the next snapshot (so every snapshot still finds the damage) instead of
 /// being given a digest of the damage.
 #[test]
 fn a_snapshot_after_a_chunk_was_damaged_unread_keeps_the_digest_of_what_was_frozen() {
@@ -534,9 +534,10 @@ fn a_snapshot_after_a_chunk_was_damaged_unread_keeps_the_digest_of_what_was_froz
     assert!(rows.len() > CHUNK_BYTES_V7, "{} bytes of rows", rows.len());
     let frozen = xxh3_128(&rows[..CHUNK_BYTES_V7]);
 
+    // Damaged before opening: opening reads no frozen byte, so it opens from the snapshot.
+    flip(&rows_path, 0);
     let ledger = Ledger::open(Config::new(dir.path())).unwrap();
     assert!(ledger.opening().snapshot_records > 0);
-    flip(&rows_path, 0);
     // More than 10,000 records that read no payment line; closing takes a snapshot.
     let run = chitra::dev::bench::monthly::Run::new(&ledger);
     run.enrol(6_000, 6, month).unwrap();
