@@ -7,11 +7,13 @@
 //! reads none of them (replaying the records after the snapshot reads what they touch), and
 //! each chunk is checked before any byte of it is handed out, as sled checks each message and
 //! redb each page. A chunk is checked once per map: a page the kernel drops and reads again
-//! later is not checked again (as it was not when the files were checked whole at opening). A chunk that does not match stops the process
-//! (`stop_on_damage`): the state cannot go on without bytes it already counts as frozen, and
-//! acting on a wrong payment line is the failure that matters. Before stopping, the file is set
-//! aside, so the next start finds no usable snapshot, replays the chain (which holds every
-//! record; the frozen files are derived from it) and writes the file anew.
+//! later is not checked again (as it was not when the files were checked whole at opening).
+//!
+//! A chunk that does not match stops the process (`stop_on_damage`): the state cannot go on
+//! without bytes it already counts as frozen, and acting on a wrong payment line is the failure
+//! that matters. Before stopping, the file is set aside and the snapshots beside it removed, so
+//! the next start replays the chain (which holds every record; the frozen files are derived
+//! from it) and writes the file anew.
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -23,10 +25,9 @@ use crate::store::{self, Store, StoreError};
 
 /// The bytes of each checked chunk of a frozen file (a multiple of the page size, and a
 /// divisor of the store's hashing window, `store::FROZEN_HASH_WINDOW_BYTES`); a format
-/// constant of snapshot format 7. A quarter
-/// of a mebibyte: a person's history touches about one chunk per snapshot that found them
-/// changed, so reading it cold reads a few mebibytes, and two years of a million people's files
-/// keep about 6,400 digests (100 KiB) in a snapshot.
+/// constant of snapshot format 7. A quarter of a mebibyte: a person's history touches about
+/// one chunk per snapshot that found them changed, so reading it cold reads a few mebibytes,
+/// and two years of a million people's files keep 6,261 digests (100 KiB) in a snapshot.
 pub const FROZEN_CHUNK_BYTES: usize = 256 << 10;
 
 // The store hashes a window at a time (`chunk_sums_of`): each window must be whole chunks.
