@@ -87,23 +87,6 @@ pub fn chunk_sums_of(
     Ok(whole.then_some(sums))
 }
 
-/// The first chunk of a frozen file whose bytes are not the ones `sums` name, if any: every
-/// chunk checked now (what `chitra verify` does) instead of on first read.
-pub fn first_damaged(
-    store: &Store,
-    file: store::Frozen,
-    len: u64,
-    sums: &[ChunkSum],
-) -> Result<Option<u64>, StoreError> {
-    let Some(read) = chunk_sums_of(store, file, len, None)? else {
-        return Ok(Some(store.frozen_len(file) / FROZEN_CHUNK_BYTES as u64));
-    };
-    let differs = read.iter().zip(sums).position(|(a, b)| a != b);
-    Ok(differs
-        .map(|c| c as u64)
-        .or_else(|| (read.len() != sums.len()).then_some(0)))
-}
-
 /// A chunk found damaged: its index and its bytes in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Damage {
@@ -189,21 +172,39 @@ impl CheckedFrozen {
         })
     }
 
-    fn check(&self, chunk: usize) {
-        // Two readers may check the same chunk at once; both find the same.
-        if self.checked[chunk].load(Ordering::Acquire) {
-            return;
-        }
+    /// The bytes of `chunk` in the file.
+    fn bytes_of(&self, chunk: usize) -> Range<usize> {
         let from = chunk * FROZEN_CHUNK_BYTES;
-        let to = (from + FROZEN_CHUNK_BYTES).min(self.map.len());
-        if chunk_sum(&self.map[from..to]) != self.sums[chunk] {
+        from..(from + FROZEN_CHUNK_BYTES).min(self.map.len())
+    }
+
+    /// Whether `chunk` holds the bytes its digest names (checked once; two readers may check
+    /// the same chunk at once, and both find the same).
+    fn holds(&self, chunk: usize) -> bool {
+        if self.checked[chunk].load(Ordering::Acquire) {
+            return true;
+        }
+        let holds = chunk_sum(&self.map[self.bytes_of(chunk)]) == self.sums[chunk];
+        self.checked[chunk].store(holds, Ordering::Release);
+        holds
+    }
+
+    fn check(&self, chunk: usize) {
+        if !self.holds(chunk) {
             (self.on_damage)(&Damage {
                 path: self.path.clone(),
                 chunk,
-                bytes: from..to,
+                bytes: self.bytes_of(chunk),
             });
         }
-        self.checked[chunk].store(true, Ordering::Release);
+    }
+
+    /// The bytes of the first chunk that does not hold what its digest names, every chunk not
+    /// checked yet checked now: what `chitra verify` reports instead of stopping. The chunks
+    /// that hold are not hashed again when read.
+    pub fn first_damaged(&self) -> Option<Range<usize>> {
+        let damaged = (0..self.sums.len()).find(|&c| !self.holds(c));
+        damaged.map(|c| self.bytes_of(c))
     }
 }
 
@@ -282,6 +283,7 @@ mod tests {
         assert_eq!(checked.read(c - 3..c + 3), &bytes[c - 3..c + 3]);
         assert_eq!(checked.read(3 * c..bytes.len()), &bytes[3 * c..]);
         assert_eq!(checked.read(2 * c..2 * c), &[] as &[u8]);
+        assert_eq!(checked.first_damaged(), Some(2 * c..3 * c));
         for range in [
             2 * c - 1..2 * c + 1,
             2 * c + 17..2 * c + 18,

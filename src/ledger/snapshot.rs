@@ -1090,7 +1090,7 @@ pub(super) fn check_all(store: &Store) -> Result<Vec<SnapshotCheck>, super::open
     let mut out = Vec::new();
     for (records, path) in snapshots {
         let read = read_and_fit(store, &path, head);
-        let read = read.and_then(|(snap, _)| chunks_hold(store, &snap).map(|()| snap));
+        let read = read.and_then(|(snap, _)| chunks_hold(&snap).map(|()| snap));
         let outcome = match read {
             Err(reason) => SnapshotOutcome::Unusable(reason),
             // Oldest first, each at a block boundary (`fits`): the replay only moves forward.
@@ -1111,21 +1111,28 @@ pub(super) fn check_all(store: &Store) -> Result<Vec<SnapshotCheck>, super::open
     Ok(out)
 }
 
-/// Checks every chunk a snapshot of format 7 names, now instead of on first read (the reason
-/// names the file and the first chunk whose bytes are not the ones it froze): `chitra verify`
-/// reports a damaged frozen file instead of stopping on it.
-fn chunks_hold(store: &Store, snap: &Snapshot) -> Result<(), String> {
+/// Checks every chunk a snapshot of format 7 names through the maps its state reads, now
+/// instead of on first read (the reason names the file and the first chunk whose bytes are not
+/// the ones it froze): `chitra verify` reports a damaged frozen file instead of stopping on it,
+/// and its comparison with the replay then reads the chunks without hashing them again.
+fn chunks_hold(snap: &Snapshot) -> Result<(), String> {
     let files = [
-        (store::Frozen::PaymentRows, &snap.rows, "payment rows"),
-        (store::Frozen::Histories, &snap.histories, "histories"),
+        (
+            store::Frozen::PaymentRows,
+            &snap.mapped.rows,
+            "payment rows",
+        ),
+        (
+            store::Frozen::Histories,
+            &snap.mapped.histories,
+            "histories",
+        ),
     ];
-    for (file, named, name) in files {
-        let Some(sums) = &named.chunks else { continue };
-        let damaged = checked::first_damaged(store, file, named.bytes, sums);
-        if let Some(chunk) = damaged.map_err(|e| e.to_string())? {
-            let from = chunk * checked::FROZEN_CHUNK_BYTES as u64;
+    for (file, mapped, name) in files {
+        if let Some(bytes) = mapped.as_deref().and_then(CheckedFrozen::first_damaged) {
             return Err(format!(
-                "what it froze ({name}): bytes {from}.. of {file:?} are not the ones it froze"
+                "what it froze ({name}): bytes {}..{} of {file:?} are not the ones it froze",
+                bytes.start, bytes.end
             ));
         }
     }
